@@ -1,0 +1,1 @@
+// Module KubeClient: see DESIGN.md §2 for its boundary.

@@ -1,0 +1,1 @@
+// MeshBench: `make bench` entry point (filled by the statistics core).

@@ -1,0 +1,1 @@
+// Module MeshCheck: see DESIGN.md §2 for its boundary.

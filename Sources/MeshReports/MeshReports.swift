@@ -1,0 +1,1 @@
+// Module MeshReports: see DESIGN.md §2 for its boundary.

@@ -1,0 +1,1 @@
+// Module MeshSim: see DESIGN.md §2 for its boundary.

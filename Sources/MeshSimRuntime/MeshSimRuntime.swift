@@ -1,0 +1,1 @@
+// Module MeshSimRuntime: see DESIGN.md §2 for its boundary.

@@ -1,0 +1,1 @@
+// Module MeshStats: see DESIGN.md §2 for its boundary.
