@@ -102,6 +102,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "MeshStatsTests", dependencies: ["MeshStats"]),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "MeshSim"]),
+        .testTarget(name: "MeshSimRuntimeTests", dependencies: ["MeshSimRuntime"]),
         .testTarget(name: "MeshSimTests", dependencies: ["MeshSim", "MeshSimRuntime"]),
         .testTarget(name: "MeshCheckTests", dependencies: ["MeshCheck", "MeshStats"]),
         .testTarget(name: "MeshReportsTests", dependencies: ["MeshReports", "MeshCheck"]),
