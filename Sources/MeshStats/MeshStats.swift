@@ -1,1 +1,0 @@
-// Module MeshStats: see DESIGN.md §2 for its boundary.
