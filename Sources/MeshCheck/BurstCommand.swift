@@ -1,0 +1,243 @@
+// The in-pod burst command: one exec runs a whole burst of requests and prints Contract 1 record
+// lines. The shell program is a constant; every run-specific value travels as a positional argument
+// (after validation here), so nothing a user typed is ever parsed as shell syntax.
+
+/// Where the burst's requests go.
+public struct BurstTarget: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var path: String
+
+    /// `http://helloworld.<namespace>:5000/hello`, the install guide's URL.
+    public static func helloWorld(namespace: String) -> BurstTarget {
+        BurstTarget(host: "\(Workloads.helloworldApp).\(namespace)", port: Workloads.helloworldPort, path: "/hello")
+    }
+
+    public init(host: String, port: Int, path: String) {
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+
+    public var url: String { "http://\(host):\(port)\(path)" }
+
+    /// Why this target cannot be handed to the pod, if it cannot.
+    public var problem: String? {
+        if NameRules.dns1123SubdomainProblem(host) != nil, !BurstTarget.isIPv4(host) {
+            return "host must be a DNS name or IPv4 address, got \(NameRules.quoted(host))"
+        }
+        if !(1...65_535).contains(port) { return "port must be between 1 and 65535, got \(port)" }
+        let pathBytes = Array(path.utf8)
+        let allowed = pathBytes.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || "/._-".utf8.contains(byte)
+        }
+        if pathBytes.first != UInt8(ascii: "/") || !allowed || pathBytes.count > 256 {
+            return "path must start with / and contain only letters, digits, '/', '.', '_' and '-', got \(NameRules.quoted(path))"
+        }
+        return nil
+    }
+
+    private static func isIPv4(_ host: String) -> Bool {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) && Int(part).map { $0 <= 255 } == true
+        }
+    }
+}
+
+/// A burst that could not be turned into a command (a programming or validation gap upstream).
+public struct BurstCommandError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public var description: String { "cannot build the in-pod burst command: \(message)" }
+}
+
+public struct BurstCommand: Sendable, Equatable {
+    public var target: BurstTarget
+    /// Burst index, echoed in every record line (distinguishes concurrent bursts in one pod).
+    public var burst: Int
+    /// Requests in this burst, shared out over the workers.
+    public var requests: Int
+    /// In-pod workers (1 = sequential).
+    public var workers: Int
+    /// Paced mode: microseconds between one worker's scheduled starts; 0 = closed loop (no pacing).
+    public var intervalMicroseconds: Int
+    /// Paced mode: a start this many microseconds or more behind its schedule counts as late.
+    public var lateThresholdMicroseconds: Int
+    public var connectTimeout: Duration
+    public var requestTimeout: Duration
+
+    public init(target: BurstTarget, burst: Int, requests: Int, workers: Int, intervalMicroseconds: Int,
+                lateThresholdMicroseconds: Int, connectTimeout: Duration, requestTimeout: Duration) {
+        self.target = target
+        self.burst = burst
+        self.requests = requests
+        self.workers = workers
+        self.intervalMicroseconds = intervalMicroseconds
+        self.lateThresholdMicroseconds = lateThresholdMicroseconds
+        self.connectTimeout = connectTimeout
+        self.requestTimeout = requestTimeout
+    }
+
+    /// The burst number `burst` of a scenario's load settings.
+    public init(target: BurstTarget, burst: Int, load: LoadSettings) {
+        let workers = max(1, min(load.mode.workers, load.requestsPerBurst))
+        var interval = 0, threshold = 0
+        if case .paced(let rate, _) = load.mode {
+            // Each worker paces its own starts at rate/workers; together they start `rate` per second.
+            interval = max(1, Int((Double(workers) * 1_000_000 / rate).rounded()))
+            // Late = more than a tenth of the interval behind (at least 1 ms: sh, fork and sleep jitter).
+            threshold = max(1000, interval / 10)
+        }
+        self.init(target: target, burst: burst, requests: load.requestsPerBurst, workers: workers,
+                  intervalMicroseconds: interval, lateThresholdMicroseconds: threshold,
+                  connectTimeout: load.connectTimeout, requestTimeout: load.requestTimeout)
+    }
+
+    public var isPaced: Bool { intervalMicroseconds > 0 }
+
+    /// Requests worker `worker` runs: an even share, the first `requests % workers` workers one more.
+    public func requests(ofWorker worker: Int) -> Int {
+        requests / workers + (worker < requests % workers ? 1 : 0)
+    }
+
+    /// `["/bin/sh", "-c", script, "meshcheck", url, burst, requests, workers, intervalUs, lateThresholdUs,
+    /// connectTimeout, maxTime]`, for the pod exec API's repeated `command` parameter.
+    public func argv() throws(BurstCommandError) -> [String] {
+        try argv(shell: ["/bin/sh"])
+    }
+
+    /// The same command run by another shell (tests run it with dash and `busybox sh`).
+    public func argv(shell: [String]) throws(BurstCommandError) -> [String] {
+        if let problem = target.problem { throw BurstCommandError(message: problem) }
+        guard burst >= 0 else { throw BurstCommandError(message: "burst index must not be negative, got \(burst)") }
+        guard requests >= 1 else { throw BurstCommandError(message: "a burst needs at least one request, got \(requests)") }
+        guard (1...requests).contains(workers) else {
+            throw BurstCommandError(message: "workers must be between 1 and the burst's \(requests) requests, got \(workers)")
+        }
+        guard intervalMicroseconds >= 0, lateThresholdMicroseconds >= 0 else {
+            throw BurstCommandError(message: "pacing interval and late threshold must not be negative")
+        }
+        guard connectTimeout > .zero, requestTimeout > .zero else {
+            throw BurstCommandError(message: "timeouts must be positive")
+        }
+        return shell + ["-c", BurstCommand.script, "meshcheck", target.url, String(burst), String(requests), String(workers),
+                        String(intervalMicroseconds), String(lateThresholdMicroseconds),
+                        BurstCommand.seconds(connectTimeout), BurstCommand.seconds(requestTimeout)]
+    }
+
+    /// curl's timeout syntax: decimal seconds with millisecond precision (`10`, `0.25`).
+    static func seconds(_ duration: Duration) -> String {
+        let milliseconds = max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+        let whole = milliseconds / 1000, fraction = milliseconds % 1000
+        if fraction == 0 { return String(whole) }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 3 - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(whole).\(digits)"
+    }
+
+    /// The POSIX sh program. Positional parameters: $1 url, $2 burst, $3 requests, $4 workers,
+    /// $5 pacing interval µs per worker (0 = none), $6 late threshold µs, $7 connect timeout s, $8 max time s.
+    ///
+    /// Output per worker: `MC1-BEGIN b w`, one `MC1 b w seq status curlExit connect ttfb total version instance`
+    /// per request, in paced mode `MC1-LATE b w lateStarts maxLagUs`, then `MC1-END b w count`. Each line is
+    /// one printf, so lines of parallel workers never interleave. Pacing uses `date +%s%N` when the pod's
+    /// date has nanoseconds, else a virtual clock advanced by curl's own `time_total` and the sleeps.
+    public static let script = #"""
+set -f
+url=$1 burst=$2 total=$3 workers=$4 interval=$5 threshold=$6 ctimeout=$7 mtimeout=$8
+nl='
+'
+cr=$(printf '\r')
+for n in "$burst" "$total" "$workers" "$interval" "$threshold"; do
+  case $n in ''|*[!0-9]*) echo "meshcheck: bad numeric argument: $n" >&2; exit 2 ;; esac
+done
+sanitize() {
+  while :; do
+    case $tok in
+      *[!A-Za-z0-9._-]*) head=${tok%%[!A-Za-z0-9._-]*}; tok=$head-${tok#"$head"?} ;;
+      *) break ;;
+    esac
+  done
+  while [ ${#tok} -gt 320 ]; do tok=${tok%????????????????????????????????????????????????????????????????}; done
+  while [ ${#tok} -gt 253 ]; do tok=${tok%?}; done
+  [ -n "$tok" ] || tok=-
+}
+seconds() {
+  case $1 in ''|*[!0-9.]*|*.*.*|.*) sec=0.000000 ;; *) sec=$1 ;; esac
+}
+to_us() {
+  whole=${1%%.*} frac=
+  case $1 in *.*) frac=${1#*.} ;; esac
+  frac=${frac}000000
+  frac=${frac%"${frac#??????}"}
+  frac=${frac#"${frac%%[!0]*}"}
+  whole=${whole#"${whole%%[!0]*}"}
+  us=$(( ${whole:-0} * 1000000 + ${frac:-0} ))
+}
+sleep_us() {
+  frac=000000$(( $1 % 1000000 ))
+  frac=${frac#"${frac%??????}"}
+  sleep "$(( $1 / 1000000 )).$frac"
+}
+clock=no
+t=$(date +%s%N 2>/dev/null)
+case $t in ''|*[!0-9]*) ;; *) clock=yes; t0=${t%???} ;; esac
+now() {
+  if [ $clock = yes ]; then t=$(date +%s%N); nowus=$(( ${t%???} - t0 )); else nowus=$vnow; fi
+}
+request() {
+  out=$(curl -s --connect-timeout "$ctimeout" --max-time "$mtimeout" -w '\n%{http_code} %{time_connect} %{time_starttransfer} %{time_total}' "$url" 2>/dev/null)
+  rc=$?
+  metrics=${out##*"$nl"}
+  case $out in *"$nl"*) body=${out%"$nl"*} ;; *) body= ;; esac
+  status=000 tc=0.000000 tt=0.000000 tot=0.000000
+  set -- $metrics
+  if [ $# -eq 4 ]; then
+    case $1 in [0-9][0-9][0-9]) status=$1 ;; esac
+    seconds "$2"; tc=$sec
+    seconds "$3"; tt=$sec
+    seconds "$4"; tot=$sec
+  fi
+  version=- instance=-
+  case $body in
+    *"version: "*", instance: "*)
+      tok=${body#*"version: "}; tok=${tok%%,*}; sanitize; version=$tok
+      tok=${body#*", instance: "}; tok=${tok%%"$nl"*}; tok=${tok%"$cr"}; sanitize; instance=$tok ;;
+  esac
+  printf 'MC1 %s %s %s %s %s %s %s %s %s %s\n' "$burst" "$w" "$seq" "$status" "$rc" "$tc" "$tt" "$tot" "$version" "$instance"
+}
+worker() {
+  w=$1 n=$2 seq=0 late=0 maxlag=0 vnow=0
+  offset=$(( interval * w / workers ))
+  printf 'MC1-BEGIN %s %s\n' "$burst" "$w"
+  while [ $seq -lt $n ]; do
+    if [ $interval -gt 0 ]; then
+      now
+      gap=$(( offset + seq * interval - nowus ))
+      if [ $gap -gt 0 ]; then
+        sleep_us $gap; vnow=$(( vnow + gap ))
+      elif [ $(( -gap )) -ge $threshold ] && [ $threshold -gt 0 ]; then
+        late=$(( late + 1 ))
+        [ $(( -gap )) -gt $maxlag ] && maxlag=$(( -gap ))
+      fi
+    fi
+    request
+    if [ $interval -gt 0 ] && [ $clock = no ]; then to_us "$tot"; vnow=$(( vnow + us )); fi
+    seq=$(( seq + 1 ))
+  done
+  if [ $interval -gt 0 ]; then printf 'MC1-LATE %s %s %s %s\n' "$burst" "$w" "$late" "$maxlag"; fi
+  printf 'MC1-END %s %s %s\n' "$burst" "$w" "$seq"
+}
+if [ "$workers" -le 1 ]; then
+  worker 0 "$total"
+else
+  i=0
+  while [ $i -lt "$workers" ]; do
+    worker $i $(( total / workers + (i < total % workers) )) &
+    i=$(( i + 1 ))
+  done
+  wait
+fi
+"""#
+}

@@ -1,0 +1,264 @@
+// The Kubernetes objects meshcheck creates, as plain Encodable values (the REST client accepts any
+// Encodable). Shapes follow Istio's samples/helloworld and samples/sleep, plus ownership labels on every
+// object and pod template so that cleanup and orphan search can go by label.
+
+// MARK: - Object model (only the fields meshcheck sets)
+
+public struct ObjectMeta: Encodable, Sendable, Equatable {
+    public var name: String
+    public var namespace: String?
+    public var labels: [String: String]
+    public var annotations: [String: String]?
+}
+
+public struct LabelSelector: Encodable, Sendable, Equatable {
+    public var matchLabels: [String: String]
+}
+
+public struct NamespaceObject: Encodable, Sendable, Equatable {
+    public var apiVersion = "v1"
+    public var kind = "Namespace"
+    public var metadata: ObjectMeta
+}
+
+public struct ServiceAccountObject: Encodable, Sendable, Equatable {
+    public var apiVersion = "v1"
+    public var kind = "ServiceAccount"
+    public var metadata: ObjectMeta
+}
+
+public struct ServicePort: Encodable, Sendable, Equatable {
+    public var name: String
+    public var port: Int
+    public var targetPort: Int
+    public var `protocol` = "TCP"
+}
+
+public struct ServiceSpec: Encodable, Sendable, Equatable {
+    public var selector: [String: String]
+    public var ports: [ServicePort]
+}
+
+public struct ServiceObject: Encodable, Sendable, Equatable {
+    public var apiVersion = "v1"
+    public var kind = "Service"
+    public var metadata: ObjectMeta
+    public var spec: ServiceSpec
+}
+
+public struct EnvVar: Encodable, Sendable, Equatable {
+    public var name: String
+    public var value: String
+}
+
+public struct ContainerPort: Encodable, Sendable, Equatable {
+    public var name: String?
+    public var containerPort: Int
+}
+
+public struct HTTPGetAction: Encodable, Sendable, Equatable {
+    public var path: String
+    public var port: Int
+}
+
+public struct Probe: Encodable, Sendable, Equatable {
+    public var httpGet: HTTPGetAction
+    public var initialDelaySeconds: Int?
+    public var periodSeconds: Int
+    public var failureThreshold: Int
+}
+
+public struct ResourceRequirements: Encodable, Sendable, Equatable {
+    public var requests: [String: String]
+}
+
+public struct Container: Encodable, Sendable, Equatable {
+    public var name: String
+    public var image: String
+    public var imagePullPolicy = "IfNotPresent"
+    public var command: [String]?
+    public var env: [EnvVar]?
+    public var ports: [ContainerPort]?
+    public var readinessProbe: Probe?
+    public var resources: ResourceRequirements?
+}
+
+public struct LocalObjectReference: Encodable, Sendable, Equatable {
+    public var name: String
+}
+
+public struct PodSpec: Encodable, Sendable, Equatable {
+    public var serviceAccountName: String?
+    public var terminationGracePeriodSeconds: Int?
+    public var containers: [Container]
+    public var imagePullSecrets: [LocalObjectReference]?
+}
+
+public struct PodTemplate: Encodable, Sendable, Equatable {
+    public var metadata: PodTemplateMeta
+    public var spec: PodSpec
+}
+
+public struct PodTemplateMeta: Encodable, Sendable, Equatable {
+    public var labels: [String: String]
+}
+
+public struct DeploymentSpec: Encodable, Sendable, Equatable {
+    public var replicas: Int
+    public var selector: LabelSelector
+    public var template: PodTemplate
+}
+
+public struct DeploymentObject: Encodable, Sendable, Equatable {
+    public var apiVersion = "apps/v1"
+    public var kind = "Deployment"
+    public var metadata: ObjectMeta
+    public var spec: DeploymentSpec
+}
+
+/// An image pull Secret copied into the run's namespace (`images.pullSecretsFrom`).
+public struct SecretObject: Encodable, Sendable, Equatable {
+    public var apiVersion = "v1"
+    public var kind = "Secret"
+    public var metadata: ObjectMeta
+    public var type: String
+    /// Base64 values, as read from the source Secret.
+    public var data: [String: String]
+}
+
+// MARK: - What to create, and where
+
+/// One object to create, with the collection it is POSTed to.
+public struct ManifestItem: Sendable {
+    public var kind: String
+    public var name: String
+    /// REST collection path, e.g. `/apis/apps/v1/namespaces/meshcheck-ab12cd/deployments`.
+    public var collectionPath: String
+    public var body: any Encodable & Sendable
+
+    /// `Deployment/helloworld-v1`, as kubectl names objects.
+    public var reference: String { "\(kind)/\(name)" }
+}
+
+/// Everything one cluster gets, in creation order: the namespace first, ServiceAccounts before the
+/// Deployments that use them.
+public struct ClusterManifests: Sendable {
+    public var cluster: ClusterSpec
+    public var namespace: NamespaceObject
+    public var items: [ManifestItem]
+}
+
+/// Labels and names shared by the manifests and the lifecycle (pod lists, cleanup).
+public enum Ownership {
+    public static let managedByKey = "app.kubernetes.io/managed-by"
+    public static let managedByValue = "meshcheck"
+    public static let runIDKey = "meshcheck.io/run-id"
+    public static let scenarioKey = "meshcheck.io/scenario"
+
+    /// `app.kubernetes.io/managed-by=meshcheck,meshcheck.io/run-id=<id>`: selects everything of one run.
+    public static func runSelector(runID: String) -> String { "\(managedByKey)=\(managedByValue),\(runIDKey)=\(runID)" }
+    /// Selects everything meshcheck ever created (orphan search).
+    public static let managedSelector = "\(managedByKey)=\(managedByValue)"
+
+    public static func labels(runID: String) -> [String: String] {
+        [managedByKey: managedByValue, runIDKey: runID]
+    }
+}
+
+public enum Workloads {
+    public static let helloworldApp = "helloworld"
+    public static let helloworldPort = 5000
+    public static let sleepApp = "sleep"
+    /// Container the bursts exec into.
+    public static let sleepContainer = "sleep"
+    public static let helloworldContainer = "helloworld"
+
+    public static func helloworldDeploymentName(version: String) -> String { "helloworld-\(version)" }
+
+    /// Selector of the HelloWorld pods of one run (any version).
+    public static func helloworldSelector(runID: String) -> String { "app=\(helloworldApp),\(Ownership.runIDKey)=\(runID)" }
+    /// Selector of the Sleep pods of one run.
+    public static func sleepSelector(runID: String) -> String { "app=\(sleepApp),\(Ownership.runIDKey)=\(runID)" }
+
+    /// Namespace labels for sidecar injection: `istio-injection=enabled` for the `default` revision,
+    /// `istio.io/rev=<rev>` otherwise (a namespace with both would let `istio-injection` win).
+    public static func injectionLabels(revision: String) -> [String: String] {
+        revision == "default" ? ["istio-injection": "enabled"] : ["istio.io/rev": revision]
+    }
+
+    /// The objects for `cluster`, given a validated scenario, the namespace, run id and resolved revision.
+    public static func manifests(for cluster: ClusterSpec, scenario: Scenario, namespace: String, runID: String,
+                                 revision: String) -> ClusterManifests {
+        var owned = Ownership.labels(runID: runID)
+        owned[Ownership.scenarioKey] = scenario.name
+        let namespaceLabels = owned.merging(injectionLabels(revision: revision)) { current, _ in current }
+        let namespaceObject = NamespaceObject(metadata: ObjectMeta(name: namespace, namespace: nil, labels: namespaceLabels, annotations: nil))
+
+        let pullSecrets = scenario.images.pullSecrets.isEmpty ? nil : scenario.images.pullSecrets.map(LocalObjectReference.init(name:))
+        var items: [ManifestItem] = []
+        let core = "/api/v1/namespaces/\(namespace)"
+        let apps = "/apis/apps/v1/namespaces/\(namespace)"
+        func meta(_ name: String, _ extra: [String: String]) -> ObjectMeta {
+            ObjectMeta(name: name, namespace: namespace, labels: owned.merging(extra) { current, _ in current }, annotations: nil)
+        }
+
+        // Every cluster gets the HelloWorld Service, also where no version runs: clients resolve
+        // `helloworld.<ns>` through their own cluster's Service, as in the install guide.
+        let service = ServiceObject(
+            metadata: meta(helloworldApp, ["app": helloworldApp, "service": helloworldApp]),
+            spec: ServiceSpec(selector: ["app": helloworldApp],
+                              ports: [ServicePort(name: "http", port: helloworldPort, targetPort: helloworldPort)]))
+        items.append(ManifestItem(kind: "Service", name: helloworldApp, collectionPath: "\(core)/services", body: service))
+
+        if let version = cluster.serves {
+            let podLabels = owned.merging(["app": helloworldApp, "version": version]) { current, _ in current }
+            let container = Container(
+                name: helloworldContainer, image: scenario.images.helloworldImage(version: version), command: nil,
+                env: [EnvVar(name: "SERVICE_VERSION", value: version)],
+                ports: [ContainerPort(name: "http", containerPort: helloworldPort)],
+                readinessProbe: Probe(httpGet: HTTPGetAction(path: "/health", port: helloworldPort), initialDelaySeconds: nil,
+                                      periodSeconds: 2, failureThreshold: 3),
+                resources: ResourceRequirements(requests: ["cpu": "100m"]))
+            let name = helloworldDeploymentName(version: version)
+            let deployment = DeploymentObject(
+                metadata: meta(name, ["app": helloworldApp, "version": version]),
+                spec: DeploymentSpec(
+                    replicas: cluster.helloworldReplicas,
+                    selector: LabelSelector(matchLabels: ["app": helloworldApp, "version": version]),
+                    template: PodTemplate(metadata: PodTemplateMeta(labels: podLabels),
+                                          spec: PodSpec(serviceAccountName: nil, terminationGracePeriodSeconds: nil,
+                                                        containers: [container], imagePullSecrets: pullSecrets))))
+            items.append(ManifestItem(kind: "Deployment", name: name, collectionPath: "\(apps)/deployments", body: deployment))
+        }
+
+        if cluster.clients {
+            let account = ServiceAccountObject(metadata: meta(sleepApp, [:]))
+            items.append(ManifestItem(kind: "ServiceAccount", name: sleepApp, collectionPath: "\(core)/serviceaccounts", body: account))
+            let service = ServiceObject(
+                metadata: meta(sleepApp, ["app": sleepApp, "service": sleepApp]),
+                spec: ServiceSpec(selector: ["app": sleepApp], ports: [ServicePort(name: "http", port: 80, targetPort: 80)]))
+            items.append(ManifestItem(kind: "Service", name: sleepApp, collectionPath: "\(core)/services", body: service))
+
+            let container = Container(name: sleepContainer, image: scenario.images.sleep, command: ["/bin/sleep", "infinity"],
+                                      env: nil, ports: nil, readinessProbe: nil, resources: nil)
+            let deployment = DeploymentObject(
+                metadata: meta(sleepApp, ["app": sleepApp]),
+                spec: DeploymentSpec(
+                    replicas: cluster.sleepReplicas,
+                    selector: LabelSelector(matchLabels: ["app": sleepApp]),
+                    template: PodTemplate(metadata: PodTemplateMeta(labels: owned.merging(["app": sleepApp]) { current, _ in current }),
+                                          spec: PodSpec(serviceAccountName: sleepApp, terminationGracePeriodSeconds: 0,
+                                                        containers: [container], imagePullSecrets: pullSecrets))))
+            items.append(ManifestItem(kind: "Deployment", name: sleepApp, collectionPath: "\(apps)/deployments", body: deployment))
+        }
+        return ClusterManifests(cluster: cluster, namespace: namespaceObject, items: items)
+    }
+
+    /// A copy of pull Secret `name` (type and base64 data as read from `images.pullSecretsFrom`) for the
+    /// run's namespace, carrying the ownership labels so cleanup removes it with the rest.
+    public static func copiedPullSecret(name: String, type: String, data: [String: String], namespace: String, runID: String) -> ManifestItem {
+        let secret = SecretObject(metadata: ObjectMeta(name: name, namespace: namespace, labels: Ownership.labels(runID: runID), annotations: nil),
+                                  type: type, data: data)
+        return ManifestItem(kind: "Secret", name: name, collectionPath: "/api/v1/namespaces/\(namespace)/secrets", body: secret)
+    }
+}

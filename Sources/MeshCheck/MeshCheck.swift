@@ -1,1 +1,0 @@
-// Module MeshCheck: see DESIGN.md §2 for its boundary.

@@ -1,0 +1,282 @@
+// The scenario: everything a run needs to know, fully resolved (defaults applied) and validated.
+// Produced by `ScenarioLoader` from YAML or by `Scenario.guideCheck(contexts:)` from bare contexts;
+// nothing here touches a cluster.
+
+/// One cluster taking part in the run, addressed through a kubeconfig context.
+public struct ClusterSpec: Sendable, Equatable, Codable {
+    /// The kubeconfig context used to reach the cluster.
+    public var context: String
+    /// Short DNS-1123 label naming the cluster in reports and expectations (e.g. `cluster-1`).
+    public var name: String
+    /// The HelloWorld version this cluster serves (e.g. `v1`), or nil when it serves none.
+    public var serves: String?
+    /// Whether Sleep client pods run here and send bursts.
+    public var clients: Bool
+    /// HelloWorld pods (only meaningful when `serves` is set).
+    public var helloworldReplicas: Int
+    /// Sleep (curl) client pods (only meaningful when `clients` is true).
+    public var sleepReplicas: Int
+
+    public init(context: String, name: String, serves: String?, clients: Bool, helloworldReplicas: Int, sleepReplicas: Int) {
+        self.context = context
+        self.name = name
+        self.serves = serves
+        self.clients = clients
+        self.helloworldReplicas = helloworldReplicas
+        self.sleepReplicas = sleepReplicas
+    }
+}
+
+/// Container images, configurable for air-gapped registries.
+public struct ImageSettings: Sendable, Equatable, Codable {
+    public static let defaultRegistry = "registry.istio.io/release"
+    public static let defaultSleepImage = "curlimages/curl:8.16.0"
+
+    /// Prefix for the HelloWorld images: `<registry>/examples-helloworld-<version>:1.0`.
+    public var registry: String
+    /// Full image references per HelloWorld version, overriding the registry-derived default.
+    public var helloworldOverrides: [String: String]
+    /// The Sleep client's image (must contain `/bin/sh`, `/bin/sleep` and curl 7.88+).
+    public var sleep: String
+    /// Image pull Secrets every pod references by name.
+    public var pullSecrets: [String]
+    /// Namespace the pull Secrets are copied from into the run's namespace (a fresh namespace holds no
+    /// Secrets); nil when the Secrets get there some other way (reused namespace, admission policy).
+    public var pullSecretsFrom: String?
+
+    public init(registry: String = ImageSettings.defaultRegistry, helloworldOverrides: [String: String] = [:],
+                sleep: String = ImageSettings.defaultSleepImage, pullSecrets: [String] = [], pullSecretsFrom: String? = nil) {
+        self.registry = registry
+        self.helloworldOverrides = helloworldOverrides
+        self.sleep = sleep
+        self.pullSecrets = pullSecrets
+        self.pullSecretsFrom = pullSecretsFrom
+    }
+
+    /// The image serving HelloWorld `version`.
+    public func helloworldImage(version: String) -> String {
+        if let image = helloworldOverrides[version] { return image }
+        return "\(registry)/examples-helloworld-\(version):1.0"
+    }
+}
+
+/// Which mesh revision the namespace is labelled for.
+public enum RevisionSetting: Sendable, Equatable, Codable {
+    /// Detect from istiod's `istio.io/rev` label or a managed `ControlPlaneRevision`.
+    case auto
+    /// Use this revision; `default` labels the namespace `istio-injection=enabled`.
+    case explicit(String)
+}
+
+/// How requests are issued inside one burst (one exec).
+public enum LoadMode: Sendable, Equatable, Codable {
+    /// One worker, one request after the other.
+    case sequential
+    /// `parallelism` background workers in the pod share the burst's requests.
+    case parallelInPod(parallelism: Int)
+    /// Open-loop: the burst targets `ratePerSecond` starts per second, spread over `parallelism` workers;
+    /// starts that come late because a previous request was slow are counted (coordinated omission).
+    case paced(ratePerSecond: Double, parallelism: Int)
+
+    /// Number of in-pod workers one burst uses.
+    public var workers: Int {
+        switch self {
+        case .sequential: return 1
+        case .parallelInPod(let parallelism): return parallelism
+        case .paced(_, let parallelism): return parallelism
+        }
+    }
+
+    /// The name used in scenario files and reports.
+    public var name: String {
+        switch self {
+        case .sequential: return "sequential"
+        case .parallelInPod: return "parallel-in-pod"
+        case .paced: return "paced"
+        }
+    }
+}
+
+public struct LoadSettings: Sendable, Equatable, Codable {
+    public var requestsPerBurst: Int
+    public var bursts: Int
+    public var concurrentBurstsPerClientPod: Int
+    public var clientReplicas: Int
+    public var mode: LoadMode
+    /// curl's `--max-time` for each request.
+    public var requestTimeout: Duration
+    /// curl's `--connect-timeout` for each request.
+    public var connectTimeout: Duration
+
+    public init(requestsPerBurst: Int = 20, bursts: Int = 1, concurrentBurstsPerClientPod: Int = 1, clientReplicas: Int = 1,
+                mode: LoadMode = .sequential, requestTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(5)) {
+        self.requestsPerBurst = requestsPerBurst
+        self.bursts = bursts
+        self.concurrentBurstsPerClientPod = concurrentBurstsPerClientPod
+        self.clientReplicas = clientReplicas
+        self.mode = mode
+        self.requestTimeout = requestTimeout
+        self.connectTimeout = connectTimeout
+    }
+}
+
+/// Deadlines per lifecycle phase.
+public struct PhaseTimeouts: Sendable, Equatable, Codable {
+    public var deploy: Duration
+    public var converge: Duration
+    public var bursts: Duration
+    public var cleanup: Duration
+
+    public init(deploy: Duration = .seconds(300), converge: Duration = .seconds(120), bursts: Duration = .seconds(600),
+                cleanup: Duration = .seconds(300)) {
+        self.deploy = deploy
+        self.converge = converge
+        self.bursts = bursts
+        self.cleanup = cleanup
+    }
+}
+
+/// The split of a source's requests across serving clusters that the verdict expects.
+public enum BalanceExpectation: Sendable, Equatable, Codable {
+    /// Each serving cluster's share equals its share of ready HelloWorld endpoints.
+    case proportionalToEndpoints
+    /// Each cluster's share is its weight over the sum of weights; unlisted clusters expect nothing.
+    case weights([String: Double])
+    /// The source's own cluster serves at least `minLocalShare` of its requests.
+    case localPreferred(minLocalShare: Double)
+    /// Each source reaches at least one cluster other than its own; the split is not judged.
+    case anyCrossCluster
+
+    public var name: String {
+        switch self {
+        case .proportionalToEndpoints: return "proportional-to-endpoints"
+        case .weights: return "weights"
+        case .localPreferred: return "local-preferred"
+        case .anyCrossCluster: return "any-cross-cluster"
+        }
+    }
+}
+
+/// Latency bounds in milliseconds on the in-pod `time_total`; nil = not judged.
+public struct LatencyBounds: Sendable, Equatable, Codable {
+    public var p50: Double?
+    public var p90: Double?
+    public var p99: Double?
+
+    public init(p50: Double? = nil, p90: Double? = nil, p99: Double? = nil) {
+        self.p50 = p50
+        self.p90 = p90
+        self.p99 = p99
+    }
+
+    public var isEmpty: Bool { p50 == nil && p90 == nil && p99 == nil }
+
+    /// The bounds that are set, as (quantile, label, milliseconds), lowest quantile first.
+    public var quantileBounds: [(quantile: Double, label: String, milliseconds: Double)] {
+        var out: [(Double, String, Double)] = []
+        if let p50 { out.append((0.50, "p50", p50)) }
+        if let p90 { out.append((0.90, "p90", p90)) }
+        if let p99 { out.append((0.99, "p99", p99)) }
+        return out
+    }
+}
+
+/// A latency SLO for one (source → target) cluster pair.
+public struct PairLatencySLO: Sendable, Equatable, Codable {
+    public var source: String
+    public var target: String
+    public var bounds: LatencyBounds
+
+    public init(source: String, target: String, bounds: LatencyBounds) {
+        self.source = source
+        self.target = target
+        self.bounds = bounds
+    }
+}
+
+public struct LatencySLO: Sendable, Equatable, Codable {
+    /// Requests served by the source's own cluster.
+    public var local: LatencyBounds
+    /// Requests served by another cluster.
+    public var crossCluster: LatencyBounds
+    /// Specific pairs; a pair's bounds replace the direction's bounds for that pair.
+    public var pairs: [PairLatencySLO]
+
+    public init(local: LatencyBounds = LatencyBounds(), crossCluster: LatencyBounds = LatencyBounds(), pairs: [PairLatencySLO] = []) {
+        self.local = local
+        self.crossCluster = crossCluster
+        self.pairs = pairs
+    }
+
+    public var isEmpty: Bool { local.isEmpty && crossCluster.isEmpty && pairs.isEmpty }
+}
+
+public struct Expectations: Sendable, Equatable, Codable {
+    public static let defaultSignificance = 0.001
+    public static let defaultMinLocalShare = 0.9
+
+    public var balance: BalanceExpectation
+    /// α of the balance test: fail when the goodness-of-fit p-value is below it.
+    public var significance: Double
+    /// Largest tolerated fraction of failed requests per source (0 = any failure fails `error-rate`).
+    public var maxErrorRate: Double
+    public var latencySLO: LatencySLO
+
+    public init(balance: BalanceExpectation = .proportionalToEndpoints, significance: Double = Expectations.defaultSignificance,
+                maxErrorRate: Double = 0, latencySLO: LatencySLO = LatencySLO()) {
+        self.balance = balance
+        self.significance = significance
+        self.maxErrorRate = maxErrorRate
+        self.latencySLO = latencySLO
+    }
+}
+
+public enum CleanupPolicy: String, Sendable, Equatable, Codable, CaseIterable {
+    case always
+    case onSuccess = "on-success"
+    case never
+}
+
+public struct Scenario: Sendable, Equatable, Codable {
+    /// Name used in reports and as the metrics grouping key (DNS-1123 label).
+    public var name: String
+    public var clusters: [ClusterSpec]
+    /// The namespace created in every cluster; nil = a fresh `meshcheck-<short id>` per run.
+    public var namespace: String?
+    public var images: ImageSettings
+    public var revision: RevisionSetting
+    public var load: LoadSettings
+    public var timeouts: PhaseTimeouts
+    public var expectations: Expectations
+    public var cleanup: CleanupPolicy
+    /// Canary mode: keep the workloads between runs and reuse them when they are ours.
+    public var reuse: Bool
+
+    public init(name: String, clusters: [ClusterSpec], namespace: String? = nil, images: ImageSettings = ImageSettings(),
+                revision: RevisionSetting = .auto, load: LoadSettings = LoadSettings(), timeouts: PhaseTimeouts = PhaseTimeouts(),
+                expectations: Expectations = Expectations(), cleanup: CleanupPolicy = .always, reuse: Bool = false) {
+        self.name = name
+        self.clusters = clusters
+        self.namespace = namespace
+        self.images = images
+        self.revision = revision
+        self.load = load
+        self.timeouts = timeouts
+        self.expectations = expectations
+        self.cleanup = cleanup
+        self.reuse = reuse
+    }
+
+    /// Clusters that run HelloWorld.
+    public var servingClusters: [ClusterSpec] { clusters.filter { $0.serves != nil } }
+    /// Clusters whose Sleep pods send bursts.
+    public var clientClusters: [ClusterSpec] { clusters.filter(\.clients) }
+    /// Distinct HelloWorld versions, in cluster order.
+    public var versions: [String] {
+        var seen: [String] = []
+        for cluster in clusters {
+            if let version = cluster.serves, !seen.contains(version) { seen.append(version) }
+        }
+        return seen
+    }
+}

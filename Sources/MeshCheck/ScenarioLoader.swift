@@ -1,0 +1,353 @@
+// Scenario YAML → `Scenario`. Walks Yams' node tree (not Codable) so that every problem names the
+// file, the line and the field path, and so that unknown keys are caught with a suggestion. All problems
+// are collected and reported together; the CLI maps `ScenarioError` to exit code 2.
+
+import Foundation
+import Yams
+
+/// One thing wrong with a scenario, located as precisely as the input allows.
+public struct ScenarioProblem: Sendable, Equatable, CustomStringConvertible {
+    /// The scenario file as the user named it (or a label such as `--context` for flags).
+    public var file: String
+    /// 1-based line in `file`, when known.
+    public var line: Int?
+    /// Field path such as `load.requestsPerBurst` or `clusters[1].serves`; empty for the whole file.
+    public var path: String
+    public var message: String
+
+    public init(file: String, line: Int?, path: String, message: String) {
+        self.file = file
+        self.line = line
+        self.path = path
+        self.message = message
+    }
+
+    /// `smoke.yaml:12: load.requestsPerBurst: must be a positive integer, got "x"`
+    public var description: String {
+        var location = file
+        if let line { location += ":\(line)" }
+        return path.isEmpty ? "\(location): \(message)" : "\(location): \(path): \(message)"
+    }
+}
+
+/// A scenario that cannot be used; nothing has touched a cluster. Exit code 2.
+public struct ScenarioError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var problems: [ScenarioProblem]
+
+    public init(problems: [ScenarioProblem]) {
+        self.problems = problems
+    }
+
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}
+
+public enum ScenarioLoader {
+    /// Reads and parses a scenario file (the one I/O edge of scenario handling).
+    public static func load(path: String) throws(ScenarioError) -> Scenario {
+        let text: String
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            guard let decoded = String(data: data, encoding: .utf8) else {
+                throw ScenarioError(problems: [ScenarioProblem(file: path, line: nil, path: "", message: "is not UTF-8 text")])
+            }
+            text = decoded
+        } catch let error as ScenarioError {
+            throw error
+        } catch {
+            let reason = (error as NSError).localizedDescription
+            throw ScenarioError(problems: [ScenarioProblem(
+                file: path, line: nil, path: "", message: "cannot be read (\(reason)); check the path and its permissions")])
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    /// Parses and validates scenario text; `file` is only used in messages.
+    public static func parse(yaml: String, file: String) throws(ScenarioError) -> Scenario {
+        let log = ProblemLog(file: file)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ScenarioError(problems: [yamlSyntaxProblem(error, file: file)])
+        }
+        guard let root else {
+            throw ScenarioError(problems: [ScenarioProblem(file: file, line: nil, path: "", message: "is empty; a scenario needs at least `clusters`")])
+        }
+        let scenario = ScenarioReader(log: log).scenario(root)
+        if let scenario {
+            for problem in ScenarioValidator.problems(in: scenario) {
+                log.add(line: log.line(forPath: problem.path), path: problem.path, problem.message)
+            }
+        }
+        if let scenario, log.problems.isEmpty { return scenario }
+        throw ScenarioError(problems: log.problems)
+    }
+
+    private static func yamlSyntaxProblem(_ error: Error, file: String) -> ScenarioProblem {
+        if let yamlError = error as? YamlError {
+            switch yamlError {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+                return ScenarioProblem(file: file, line: mark.line, path: "", message: "is not valid YAML: \(problem)")
+            case .reader(let problem, _, _, _):
+                return ScenarioProblem(file: file, line: nil, path: "", message: "is not readable YAML: \(problem)")
+            default:
+                break
+            }
+        }
+        return ScenarioProblem(file: file, line: nil, path: "", message: "is not valid YAML: \(error)")
+    }
+}
+
+/// Collects problems and remembers where each field path was seen, so that cross-field problems found
+/// after parsing still point at a line.
+final class ProblemLog {
+    let file: String
+    private(set) var problems: [ScenarioProblem] = []
+    private var lines: [String: Int] = [:]
+
+    init(file: String) {
+        self.file = file
+    }
+
+    func add(line: Int?, path: String, _ message: String) {
+        problems.append(ScenarioProblem(file: file, line: line, path: path, message: message))
+    }
+
+    func add(_ node: Node, _ path: String, _ message: String) {
+        add(line: node.mark?.line, path: path, message)
+    }
+
+    func remember(_ path: String, _ node: Node) {
+        if let line = node.mark?.line, lines[path] == nil { lines[path] = line }
+    }
+
+    /// The line of `path` or of its nearest recorded parent.
+    func line(forPath path: String) -> Int? {
+        var candidate = path
+        while !candidate.isEmpty {
+            if let line = lines[candidate] { return line }
+            guard let cut = candidate.lastIndex(where: { $0 == "." || $0 == "[" }) else { break }
+            candidate = String(candidate[..<cut])
+        }
+        return lines[""]
+    }
+}
+
+/// A mapping node whose keys were checked against the allowed ones.
+struct Fields {
+    let node: Node
+    let path: String
+    let log: ProblemLog
+    private var values: [String: Node] = [:]
+
+    init?(_ node: Node, path: String, log: ProblemLog, allowed: [String]) {
+        guard case .mapping(let mapping) = node else {
+            log.add(node, path, "must be a mapping with keys \(allowed.joined(separator: ", ")), got \(describe(node))")
+            return nil
+        }
+        self.node = node
+        self.path = path
+        self.log = log
+        log.remember(path, node)
+        for (keyNode, value) in mapping {
+            guard case .scalar(let key) = keyNode else {
+                log.add(keyNode, path, "keys must be plain strings")
+                continue
+            }
+            let keyPath = Fields.join(path, key.string)
+            if values[key.string] != nil {
+                log.add(keyNode, keyPath, "is given twice")
+                continue
+            }
+            guard allowed.contains(key.string) else {
+                var message = "unknown field"
+                if let suggestion = NameRules.suggestion(for: key.string, among: allowed) {
+                    message += "; did you mean `\(suggestion)`?"
+                } else {
+                    message += "; known fields here: \(allowed.joined(separator: ", "))"
+                }
+                log.add(keyNode, keyPath, message)
+                continue
+            }
+            log.remember(keyPath, keyNode)
+            if !isNull(value) { values[key.string] = value }
+        }
+    }
+
+    /// The value under `key`, nil when absent or null.
+    subscript(key: String) -> Node? { values[key] }
+
+    func path(_ key: String) -> String { Fields.join(path, key) }
+
+    static func join(_ parent: String, _ key: String) -> String { parent.isEmpty ? key : "\(parent).\(key)" }
+}
+
+func isNull(_ node: Node) -> Bool {
+    guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any else { return false }
+    return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+}
+
+func describe(_ node: Node) -> String {
+    switch node {
+    case .scalar(let scalar): return NameRules.quoted(scalar.string)
+    case .mapping: return "a mapping"
+    case .sequence: return "a list"
+    }
+}
+
+/// Typed readers of scalar values; each reports its own problem and returns nil on failure.
+struct ValueReader {
+    let log: ProblemLog
+
+    func string(_ node: Node, _ path: String) -> String? {
+        guard case .scalar(let scalar) = node else {
+            log.add(node, path, "must be a string, got \(describe(node))")
+            return nil
+        }
+        return scalar.string
+    }
+
+    func integer(_ node: Node, _ path: String, in range: ClosedRange<Int>) -> Int? {
+        guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any,
+              !scalar.string.isEmpty, scalar.string.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let value = Int(scalar.string) else {
+            log.add(node, path, "must be \(range.lowerBound >= 1 ? "a positive integer" : "a whole number"), got \(describe(node))")
+            return nil
+        }
+        guard range.contains(value) else {
+            log.add(node, path, "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+            return nil
+        }
+        return value
+    }
+
+    /// A decimal number within `range`; `openLower` excludes the lower bound.
+    func number(_ node: Node, _ path: String, in range: ClosedRange<Double>, openLower: Bool = false) -> Double? {
+        guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any,
+              let value = Double(scalar.string), value.isFinite else {
+            log.add(node, path, "must be a number, got \(describe(node))")
+            return nil
+        }
+        let tooLow = openLower ? value <= range.lowerBound : value < range.lowerBound
+        guard !tooLow, value <= range.upperBound else {
+            let lower = openLower ? "greater than \(format(range.lowerBound))" : "at least \(format(range.lowerBound))"
+            log.add(node, path, "must be \(lower) and at most \(format(range.upperBound)), got \(scalar.string)")
+            return nil
+        }
+        return value
+    }
+
+    func boolean(_ node: Node, _ path: String) -> Bool? {
+        if case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any {
+            switch scalar.string {
+            case "true", "True", "TRUE": return true
+            case "false", "False", "FALSE": return false
+            default: break
+            }
+        }
+        log.add(node, path, "must be true or false, got \(describe(node))")
+        return nil
+    }
+
+    func duration(_ node: Node, _ path: String, max: Duration) -> Duration? {
+        guard let text = string(node, path) else { return nil }
+        guard let value = parseDuration(text) else {
+            log.add(node, path, "must be a duration such as 30s, 500ms, 5m or 1h30m, got \(NameRules.quoted(text))")
+            return nil
+        }
+        guard value > .zero, value <= max else {
+            log.add(node, path, "must be greater than 0 and at most \(formatDuration(max)), got \(text)")
+            return nil
+        }
+        return value
+    }
+
+    func choice(_ node: Node, _ path: String, among options: [String]) -> String? {
+        guard let text = string(node, path) else { return nil }
+        guard options.contains(text) else {
+            var message = "must be one of \(options.joined(separator: ", ")), got \(NameRules.quoted(text))"
+            if let suggestion = NameRules.suggestion(for: text, among: options) { message += "; did you mean `\(suggestion)`?" }
+            log.add(node, path, message)
+            return nil
+        }
+        return text
+    }
+
+    func list(_ node: Node, _ path: String) -> [Node]? {
+        guard case .sequence(let sequence) = node else {
+            log.add(node, path, "must be a list, got \(describe(node))")
+            return nil
+        }
+        log.remember(path, node)
+        return Array(sequence)
+    }
+
+    func stringMap(_ node: Node, _ path: String) -> [(key: String, keyNode: Node, value: Node)]? {
+        guard case .mapping(let mapping) = node else {
+            log.add(node, path, "must be a mapping, got \(describe(node))")
+            return nil
+        }
+        log.remember(path, node)
+        var out: [(String, Node, Node)] = []
+        for (keyNode, value) in mapping {
+            guard case .scalar(let key) = keyNode else {
+                log.add(keyNode, path, "keys must be plain strings")
+                continue
+            }
+            if out.contains(where: { $0.0 == key.string }) {
+                log.add(keyNode, "\(path).\(key.string)", "is given twice")
+                continue
+            }
+            log.remember("\(path).\(key.string)", keyNode)
+            out.append((key.string, keyNode, value))
+        }
+        return out
+    }
+}
+
+/// Parses `1h30m`, `90s`, `250ms`, `2m`, or a bare number of seconds (`1.5`).
+func parseDuration(_ text: String) -> Duration? {
+    if let seconds = Double(text), seconds.isFinite, seconds >= 0 {
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+    var total: Duration = .zero
+    var rest = Substring(text)
+    guard !rest.isEmpty else { return nil }
+    while !rest.isEmpty {
+        let digits = rest.prefix { $0.isNumber || $0 == "." }
+        guard !digits.isEmpty, let amount = Double(digits), amount.isFinite else { return nil }
+        rest = rest.dropFirst(digits.count)
+        let unit = rest.prefix { $0.isLetter }
+        rest = rest.dropFirst(unit.count)
+        let milliseconds: Double
+        switch unit {
+        case "ms": milliseconds = amount
+        case "s": milliseconds = amount * 1000
+        case "m": milliseconds = amount * 60_000
+        case "h": milliseconds = amount * 3_600_000
+        default: return nil
+        }
+        guard milliseconds < 1e12 else { return nil }
+        total += .milliseconds(Int64(milliseconds.rounded()))
+    }
+    return total
+}
+
+/// `90s` → `1m30s`, `0.25s` → `250ms`.
+public func formatDuration(_ duration: Duration) -> String {
+    let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    if milliseconds < 1000 { return "\(milliseconds)ms" }
+    if milliseconds % 1000 != 0 { return "\(format(Double(milliseconds) / 1000))s" }
+    var seconds = milliseconds / 1000
+    var out = ""
+    if seconds >= 3600 { out += "\(seconds / 3600)h"; seconds %= 3600 }
+    if seconds >= 60 { out += "\(seconds / 60)m"; seconds %= 60 }
+    if seconds > 0 || out.isEmpty { out += "\(seconds)s" }
+    return out
+}
+
+/// Shortest decimal form of a number for messages (`0.001`, `5`, `2.5`).
+func format(_ value: Double) -> String {
+    if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+    return "\(value)"
+}
