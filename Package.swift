@@ -26,6 +26,11 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
 
         // MARK: Pure cores
         .target(name: "MeshStats"),
@@ -35,6 +40,7 @@ let package = Package(
             name: "KubeClient",
             dependencies: [
                 "CCurl",
+                "COpenSSL",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

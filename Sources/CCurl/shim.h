@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 
 static inline CURLcode mc_easy_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode mc_easy_setopt_off_t(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode mc_easy_setopt_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode mc_easy_setopt_pointer(CURL *h, CURLoption o, void *v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode mc_easy_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
@@ -17,5 +18,20 @@ static inline CURLcode mc_easy_getinfo_socket(CURL *h, CURLINFO i, curl_socket_t
 static inline CURLcode mc_easy_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode mc_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLMcode mc_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+static inline CURLMcode mc_multi_setopt_pointer(CURLM *m, CURLMoption o, void *v) { return curl_multi_setopt(m, o, v); }
+
+// The multi interface's event hooks: the I/O engine owns the poll loop and libcurl tells it which
+// sockets to watch (socket callback) and when to call back on a timer (timer callback).
+typedef int (*mc_multi_socket_callback)(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
+typedef int (*mc_multi_timer_callback)(CURLM *multi, long timeout_ms, void *userp);
+static inline CURLMcode mc_multi_setopt_socket_callback(CURLM *m, mc_multi_socket_callback f) { return curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, f); }
+static inline CURLMcode mc_multi_setopt_timer_callback(CURLM *m, mc_multi_timer_callback f) { return curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, f); }
+
+// CURLMsg keeps the result in a union, which Swift imports awkwardly; read it here.
+static inline CURLcode mc_msg_result(const CURLMsg *m) { return m->data.result; }
+
+// Macros are not importable; expose the ones the engine compares against.
+static inline curl_socket_t mc_socket_timeout(void) { return CURL_SOCKET_TIMEOUT; }
+static inline curl_socket_t mc_socket_bad(void) { return CURL_SOCKET_BAD; }
 
 #endif

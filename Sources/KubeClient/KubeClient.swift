@@ -1,1 +1,0 @@
-// Module KubeClient: see DESIGN.md §2 for its boundary.
