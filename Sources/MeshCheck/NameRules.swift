@@ -91,17 +91,19 @@ public enum NameRules {
     /// The closest of `candidates` to `word` when close enough to be a likely typo.
     public static func suggestion(for word: String, among candidates: [String]) -> String? {
         let lowered = word.lowercased()
+        if let exact = candidates.first(where: { $0.lowercased() == lowered }) { return exact }
+        // A truncated key (`requests` for `requestsPerBurst`) is a likely slip even when far in edits.
+        if lowered.count >= 3, let extended = candidates.filter({ $0.lowercased().hasPrefix(lowered) }).min(by: { $0.count < $1.count }) {
+            return extended
+        }
         var best: (String, Int)?
         for candidate in candidates {
-            if candidate.lowercased() == lowered { return candidate }
             let distance = editDistance(lowered, candidate.lowercased())
             if best == nil || distance < best!.1 { best = (candidate, distance) }
         }
         guard let (candidate, distance) = best else { return nil }
         let allowed = max(2, min(word.count, candidate.count) / 3)
-        if distance <= allowed { return candidate }
-        if candidate.lowercased().hasPrefix(lowered) && lowered.count >= 3 { return candidate }
-        return nil
+        return distance <= allowed ? candidate : nil
     }
 
     /// Levenshtein distance over Unicode scalars.

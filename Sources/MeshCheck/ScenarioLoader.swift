@@ -80,7 +80,9 @@ public enum ScenarioLoader {
             }
         }
         if let scenario, log.problems.isEmpty { return scenario }
-        throw ScenarioError(problems: log.problems)
+        // In file order, so the first problem listed is the first one the reader meets.
+        let ordered = log.problems.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }
+        throw ScenarioError(problems: ordered.map(\.element))
     }
 
     private static func yamlSyntaxProblem(_ error: Error, file: String) -> ScenarioProblem {

@@ -61,6 +61,7 @@ struct ScenarioReader {
     private func clusterList(_ node: Node, defaultSleepReplicas: Int) -> [ClusterSpec]? {
         guard let items = read.list(node, "clusters") else { return nil }
         var contexts: [String] = []
+        var unreadable = false
         var partial: [(context: String, name: String?, serves: String??, clients: Bool, helloworld: Int, sleep: Int)] = []
         for (index, item) in items.enumerated() {
             let path = "clusters[\(index)]"
@@ -72,9 +73,13 @@ struct ScenarioReader {
                 partial.append((context, nil, nil, true, 1, defaultSleepReplicas))
                 continue
             }
-            guard let fields = Fields(item, path: path, log: log, allowed: Self.clusterKeys) else { continue }
+            guard let fields = Fields(item, path: path, log: log, allowed: Self.clusterKeys) else {
+                unreadable = true
+                continue
+            }
             guard let contextNode = fields["context"] else {
                 log.add(item, "\(path).context", "is required (the kubeconfig context of this cluster)")
+                unreadable = true
                 continue
             }
             let context = read.string(contextNode, fields.path("context")) ?? ""
@@ -93,6 +98,8 @@ struct ScenarioReader {
             contexts.append(context)
             partial.append((context, name, serves, clients, helloworld, sleep))
         }
+        // Cluster-wide rules (at least one serving cluster...) would only repeat the entry's problem.
+        if unreadable { return nil }
         let names = Scenario.defaultClusterNames(contexts: contexts)
         return partial.enumerated().map { index, entry in
             ClusterSpec(context: entry.context, name: entry.name ?? names[index],

@@ -123,7 +123,7 @@ public enum ScenarioValidator {
                     out.append((path, "cluster \(cluster) serves no HelloWorld, so it cannot receive a share"))
                 }
             }
-            if weights.values.reduce(0, +) <= 0 {
+            if weights.filter({ serving.contains($0.key) }).values.reduce(0, +) <= 0 {
                 out.append(("expectations.balance.weights", "must give at least one serving cluster a positive weight"))
             }
         case .localPreferred(let minLocalShare):
