@@ -1,0 +1,87 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A tiny HelloWorld stand-in on 127.0.0.1 for running the in-pod script for real. One thread accepts
+/// and answers connections one at a time (requests are tiny); the path picks the answer:
+/// `/hello` the sample's body, `/odd` a body with characters the script must sanitize, `/busy` a 503
+/// without a HelloWorld body, `/slow` the body after 300 ms.
+final class LoopbackHelloWorld: @unchecked Sendable {
+    let port: Int
+    private let listener: Int32
+    private let thread: Thread
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 64) == 0 else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        listener = fd
+        thread = Thread {
+            while true {
+                let connection = accept(fd, nil, nil)
+                if connection < 0 { return }
+                LoopbackHelloWorld.answer(connection)
+                close(connection)
+            }
+        }
+        thread.start()
+    }
+
+    /// Stops accepting; the accept loop ends when the listening socket is shut down.
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    private static func answer(_ connection: Int32) {
+        var request = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        // Bounded: at most 64 KiB of request head.
+        while request.count < 65_536 {
+            let got = read(connection, &buffer, buffer.count)
+            if got <= 0 { break }
+            request.append(contentsOf: buffer[0..<got])
+            if request.count >= 4, request.suffix(4).elementsEqual("\r\n\r\n".utf8) { break }
+        }
+        let head = String(decoding: request, as: UTF8.self)
+        let path = head.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+        var status = "200 OK"
+        var body = "Hello version: v1, instance: helloworld-v1-776f57d5f6-s7zfc\n"
+        switch path {
+        case "/odd": body = "Hello version: v2;rm -rf, instance: pod with spaces/\u{e9}\r\n"
+        case "/busy":
+            status = "503 Service Unavailable"
+            body = "no healthy upstream"
+        case "/slow": usleep(300_000)
+        default: break
+        }
+        let response = "HTTP/1.1 \(status)\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        _ = response.utf8CString.withUnsafeBufferPointer { write(connection, $0.baseAddress, $0.count - 1) }
+    }
+}
+
+/// A loopback port with nothing listening (bound, then closed), for "connection refused".
+func refusedLoopbackPort() throws -> Int {
+    let server = try LoopbackHelloWorld()
+    let port = server.port
+    server.stop()
+    return port
+}
