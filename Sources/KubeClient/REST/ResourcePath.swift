@@ -1,0 +1,97 @@
+import Foundation
+
+/// Identifies a collection or object of the API: group/version/resource, optional namespace,
+/// name and subresource, plus list query options.
+public struct ResourcePath: Sendable, Equatable, CustomStringConvertible {
+    /// "" for the core group (`/api/v1`), e.g. "apps" for `/apis/apps/v1`.
+    public var group: String
+    public var version: String
+    /// Plural lower-case resource, e.g. "pods".
+    public var resource: String
+    public var namespace: String?
+    public var name: String?
+    public var subresource: String?
+    public var query: ListQuery
+
+    public init(group: String = "", version: String = "v1", resource: String, namespace: String? = nil, name: String? = nil,
+                subresource: String? = nil, query: ListQuery = ListQuery()) {
+        self.group = group
+        self.version = version
+        self.resource = resource
+        self.namespace = namespace
+        self.name = name
+        self.subresource = subresource
+        self.query = query
+    }
+
+    public static func namespaces(_ name: String? = nil) -> ResourcePath { ResourcePath(resource: "namespaces", name: name) }
+    public static func pods(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "pods", namespace: namespace, name: name) }
+    public static func services(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "services", namespace: namespace, name: name) }
+    public static func secrets(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "secrets", namespace: namespace, name: name) }
+    public static func configMaps(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "configmaps", namespace: namespace, name: name) }
+    public static func deployments(in namespace: String, _ name: String? = nil) -> ResourcePath {
+        ResourcePath(group: "apps", resource: "deployments", namespace: namespace, name: name)
+    }
+
+    /// The same path with a label selector (e.g. `app=helloworld,version in (v1,v2)`).
+    public func labelSelector(_ selector: String) -> ResourcePath { var copy = self; copy.query.labelSelector = selector; return copy }
+    /// The same path with a field selector (e.g. `status.phase=Running`).
+    public func fieldSelector(_ selector: String) -> ResourcePath { var copy = self; copy.query.fieldSelector = selector; return copy }
+
+    /// The request path (without the server's path prefix), query included.
+    public var requestPath: String {
+        var path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
+        if let namespace { path += "/namespaces/\(Self.escape(namespace))" }
+        path += "/\(resource)"
+        if let name { path += "/\(Self.escape(name))" }
+        if let subresource { path += "/\(subresource)" }
+        let items = query.items
+        if !items.isEmpty { path += "?" + items.map { "\($0.0)=\(Self.escapeQuery($0.1))" }.joined(separator: "&") }
+        return path
+    }
+
+    public var description: String { requestPath }
+
+    static func escape(_ segment: String) -> String {
+        segment.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? segment
+    }
+
+    /// Query values: everything but unreserved characters is percent-encoded (so `+` becomes `%2B`
+    /// and is not read as a space by Go's parser).
+    static func escapeQuery(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? value
+    }
+}
+
+/// List options sent as query parameters.
+public struct ListQuery: Sendable, Equatable {
+    public var labelSelector: String?
+    public var fieldSelector: String?
+    /// Page size for chunked lists.
+    public var limit: Int?
+    /// Continue token from the previous page.
+    public var continueToken: String?
+    public var extra: [(String, String)]
+
+    public init(labelSelector: String? = nil, fieldSelector: String? = nil, limit: Int? = nil, continueToken: String? = nil, extra: [(String, String)] = []) {
+        self.labelSelector = labelSelector
+        self.fieldSelector = fieldSelector
+        self.limit = limit
+        self.continueToken = continueToken
+        self.extra = extra
+    }
+
+    var items: [(String, String)] {
+        var items: [(String, String)] = []
+        if let labelSelector, !labelSelector.isEmpty { items.append(("labelSelector", labelSelector)) }
+        if let fieldSelector, !fieldSelector.isEmpty { items.append(("fieldSelector", fieldSelector)) }
+        if let limit { items.append(("limit", String(limit))) }
+        if let continueToken, !continueToken.isEmpty { items.append(("continue", continueToken)) }
+        return items + extra
+    }
+
+    public static func == (lhs: ListQuery, rhs: ListQuery) -> Bool {
+        lhs.labelSelector == rhs.labelSelector && lhs.fieldSelector == rhs.fieldSelector && lhs.limit == rhs.limit
+            && lhs.continueToken == rhs.continueToken && lhs.extra.map { "\($0.0)=\($0.1)" } == rhs.extra.map { "\($0.0)=\($0.1)" }
+    }
+}
