@@ -7,6 +7,6 @@ struct Meshcheck: AsyncParsableCommand {
         commandName: "meshcheck",
         abstract: "Verify and measure cross-cluster load balancing in a multi-cluster service mesh.",
         version: "0.1.0",
-        subcommands: []
+        subcommands: [SimCommand.self]
     )
 }

@@ -1,0 +1,564 @@
+// One simulated cluster's state and its API-server behaviour, as a value-level core that takes `now` as input:
+// admission (namespace lifecycle, sidecar injection), defaulting, storage, watches and the controllers live
+// here; sockets, TLS and timers live in ClusterServer. Not thread-safe: ClusterServer serialises access.
+
+/// Static facts about a simulated cluster.
+public struct ClusterIdentity: Sendable, Equatable {
+    /// Cluster name as in the context name and remote secrets (`cluster-1`).
+    public var name: String
+    /// 1-based position, used for address ranges and the network name.
+    public var index: Int
+    public var network: String
+    /// Control-plane revision pods opt into with `istio.io/rev` (`asm-1-23` or `asm-managed`).
+    public var revision: String
+    public var managedControlPlane: Bool
+    public var proxyImage: String
+
+    public init(name: String, index: Int, revision: String, managedControlPlane: Bool) {
+        self.name = name
+        self.index = index
+        self.network = "network-\(index)"
+        self.revision = revision
+        self.managedControlPlane = managedControlPlane
+        self.proxyImage =
+            managedControlPlane
+            ? "gcr.io/gke-release/asm/mdp/proxyv2:1.23.4-asm.1" : "gcr.io/gke-release/asm/proxyv2:1.23.4-asm.1"
+    }
+}
+
+/// Durations the controllers use, in seconds; short so tests and demos move quickly.
+public struct ClusterTimings: Sendable, Equatable {
+    /// From pod creation to Running and Ready.
+    public var podStartDelay: Double = 0.3
+    /// Upper bound on how long a deleted pod stays Terminating (its grace period, capped).
+    public var maxTerminationSeconds: Double = 1.0
+    /// Minimum time a deleted namespace stays Terminating before it can disappear.
+    public var namespaceFinalizeDelay: Double = 0.5
+
+    public init() {}
+}
+
+/// Work for the pod runtime, produced while the state is locked and carried out after.
+public enum PodRuntimeAction: Sendable, Equatable {
+    case start(PodLaunch)
+    case stop(podUID: String)
+}
+
+/// What the runtime needs to make a simulated pod real.
+public struct PodLaunch: Sendable, Equatable {
+    public struct Container: Sendable, Equatable {
+        public var name: String
+        public var image: String
+        public var environment: [String: String]
+    }
+    public var cluster: String
+    public var namespace: String
+    public var name: String
+    public var uid: String
+    public var containers: [Container]
+    public var injected: Bool
+    public var labels: [String: String]
+}
+
+/// A watch registered with the cluster; `send` must only enqueue (it is called with the state locked).
+final class WatchRegistration: @unchecked Sendable {
+    let id: Int
+    let resource: ResourceType
+    let namespace: String?
+    let labelSelector: LabelSelector
+    let fieldSelector: FieldSelector
+    let send: @Sendable (JSON) -> Void
+
+    init(
+        id: Int, resource: ResourceType, namespace: String?, labelSelector: LabelSelector,
+        fieldSelector: FieldSelector, send: @escaping @Sendable (JSON) -> Void
+    ) {
+        self.id = id
+        self.resource = resource
+        self.namespace = namespace
+        self.labelSelector = labelSelector
+        self.fieldSelector = fieldSelector
+        self.send = send
+    }
+
+    func matches(_ object: JSON) -> Bool {
+        if let namespace, object["metadata"]["namespace"].string != namespace { return false }
+        return labelSelector.matches(object["metadata"]["labels"].stringMap) && fieldSelector.matches(object)
+    }
+
+    /// The event this watcher sees for a store change, if any (filtered watches see objects leave and enter).
+    func translate(_ event: StoreEvent) -> JSON? {
+        guard event.resource == resource else { return nil }
+        let nowMatches = matches(event.object)
+        let type: String
+        switch event.kind {
+        case .added, .deleted:
+            guard nowMatches else { return nil }
+            type = event.kind.rawValue
+        case .modified:
+            let before = event.previous.map(matches) ?? false
+            if nowMatches { type = before ? "MODIFIED" : "ADDED" } else if before { type = "DELETED" } else { return nil }
+        }
+        return ["type": .string(type), "object": event.object]
+    }
+}
+
+public struct ClusterState {
+    public let identity: ClusterIdentity
+    public var timings: ClusterTimings
+    public internal(set) var store = ObjectStore()
+    /// PEM of the mesh root CA, published as `istio-ca-root-cert` in every namespace.
+    public var meshRootCertificatePEM: String
+    /// PEM of the API server's CA, published as `kube-root-ca.crt` in every namespace.
+    public var clusterCACertificatePEM = ""
+    /// Namespaces whose deletion never completes (fault injection).
+    public var hangNamespaceDeletion = false
+
+    var podRunningAt: [String: Double] = [:]
+    var podRemoveAt: [String: Double] = [:]
+    var namespaceFinalizeAt: [String: Double] = [:]
+    var startedPods: Set<String> = []
+    var nextPodIP = 2
+    var nextServiceIP = 10
+    var nextUID: UInt64
+    var randomState: UInt64
+    var watchers: [Int: WatchRegistration] = [:]
+    var nextWatcherID = 1
+    public internal(set) var runtimeActions: [PodRuntimeAction] = []
+
+    public init(identity: ClusterIdentity, timings: ClusterTimings, meshRootCertificatePEM: String, seed: UInt64) {
+        self.identity = identity
+        self.timings = timings
+        self.meshRootCertificatePEM = meshRootCertificatePEM
+        self.randomState = seed | 1
+        self.nextUID = seed
+    }
+
+    // MARK: Identifiers
+
+    mutating func random() -> UInt64 {
+        // xorshift64*: deterministic per seed, good enough for names and uids.
+        randomState ^= randomState >> 12
+        randomState ^= randomState << 25
+        randomState ^= randomState >> 27
+        return randomState &* 2_685_821_657_736_338_717
+    }
+
+    static let nameAlphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+
+    mutating func randomSuffix(_ length: Int) -> String {
+        String((0..<length).map { _ in Self.nameAlphabet[Int(random() % UInt64(Self.nameAlphabet.count))] })
+    }
+
+    mutating func newUID() -> String {
+        let hex = Array("0123456789abcdef")
+        var digits = ""
+        for _ in 0..<2 {
+            var value = random()
+            for _ in 0..<16 {
+                digits.append(hex[Int(value & 0xF)])
+                value >>= 4
+            }
+        }
+        let d = Array(digits)
+        return String(d[0..<8]) + "-" + String(d[8..<12]) + "-4" + String(d[13..<16]) + "-a" + String(d[17..<20])
+            + "-" + String(d[20..<32])
+    }
+
+    // MARK: Store access with watch fan-out
+
+    @discardableResult
+    mutating func put(_ resource: ResourceType, _ object: JSON) -> JSON {
+        let (stored, event) = store.put(resource, object)
+        notify(event)
+        return stored
+    }
+
+    mutating func removeObject(_ resource: ResourceType, namespace: String, name: String) {
+        if let event = store.remove(resource, namespace: namespace, name: name) { notify(event) }
+    }
+
+    func notify(_ event: StoreEvent) {
+        for watcher in watchers.values {
+            if let message = watcher.translate(event) { watcher.send(message) }
+        }
+    }
+
+    /// Registers a watch; returns the initial events to send, or a 410 for a compacted resourceVersion.
+    mutating func addWatch(
+        resource: ResourceType, namespace: String?, labelSelector: LabelSelector, fieldSelector: FieldSelector,
+        resourceVersion: String?, send: @escaping @Sendable (JSON) -> Void
+    ) -> Result<(id: Int, initial: [JSON]), APIError> {
+        let registration = WatchRegistration(
+            id: nextWatcherID, resource: resource, namespace: namespace, labelSelector: labelSelector,
+            fieldSelector: fieldSelector, send: send)
+        var initial: [JSON] = []
+        if let resourceVersion, !resourceVersion.isEmpty, resourceVersion != "0" {
+            guard let version = Int(resourceVersion) else {
+                return .failure(APIError.badRequest("invalid resource version: \(resourceVersion)"))
+            }
+            guard let events = store.events(after: version) else {
+                return .failure(
+                    APIError.gone("too old resource version: \(version) (\(store.oldestWatchableVersion - 1))"))
+            }
+            initial = events.compactMap { registration.translate($0) }
+        } else {
+            initial = store.list(resource, namespace: namespace).filter(registration.matches).map {
+                ["type": "ADDED", "object": $0]
+            }
+        }
+        watchers[registration.id] = registration
+        nextWatcherID += 1
+        return .success((registration.id, initial))
+    }
+
+    mutating func removeWatch(_ id: Int) { watchers.removeValue(forKey: id) }
+
+    public mutating func takeRuntimeActions() -> [PodRuntimeAction] {
+        defer { runtimeActions = [] }
+        return runtimeActions
+    }
+
+    // MARK: Namespace lifecycle
+
+    static let immortalNamespaces: Set<String> = ["default", "kube-system", "kube-public", "kube-node-lease"]
+
+    func namespacePhase(_ name: String) -> String? {
+        store.get(.namespaces, namespace: "", name: name).map { $0["status"]["phase"].string ?? "Active" }
+    }
+
+    /// NamespaceLifecycle admission for creates of namespaced objects.
+    func admitNamespace(_ resource: ResourceType, name: String, namespace: String) throws(APIError) {
+        guard let phase = namespacePhase(namespace) else { throw APIError.notFound(.namespaces, namespace) }
+        if phase == "Terminating" { throw APIError.namespaceTerminating(resource, name, namespace: namespace) }
+    }
+
+    // MARK: Defaulting and admission
+
+    mutating func stampNewObject(_ object: inout JSON, resource: ResourceType, now: Double) {
+        object["kind"] = .string(resource.kind)
+        object["apiVersion"] = .string(resource.apiVersion)
+        object["metadata"]["uid"] = .string(newUID())
+        object["metadata"]["creationTimestamp"] = .string(TimeFormat.rfc3339(now))
+        if Self.tracksGeneration(resource) { object["metadata"]["generation"] = 1 }
+        object["metadata"]["deletionTimestamp"] = .null
+    }
+
+    static func tracksGeneration(_ resource: ResourceType) -> Bool {
+        switch resource {
+        case .deployments, .replicaSets, .gateways, .destinationRules, .controlPlaneRevisions: return true
+        default: return false
+        }
+    }
+
+    mutating func applyDefaults(_ object: inout JSON, resource: ResourceType) {
+        switch resource {
+        case .namespaces:
+            object["metadata"]["labels"]["kubernetes.io/metadata.name"] = object["metadata"]["name"]
+            if object["spec"]["finalizers"].isNull { object["spec"]["finalizers"] = ["kubernetes"] }
+            object["status"] = ["phase": "Active"]
+        case .pods:
+            Self.defaultPodSpec(&object["spec"])
+        case .deployments:
+            if object["spec"]["replicas"].isNull { object["spec"]["replicas"] = 1 }
+            if object["spec"]["strategy"].isNull {
+                object["spec"]["strategy"] = [
+                    "type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": "25%", "maxSurge": "25%"],
+                ]
+            }
+            if object["spec"]["revisionHistoryLimit"].isNull { object["spec"]["revisionHistoryLimit"] = 10 }
+            if object["spec"]["progressDeadlineSeconds"].isNull { object["spec"]["progressDeadlineSeconds"] = 600 }
+            Self.defaultPodSpec(&object["spec"]["template"]["spec"])
+        case .replicaSets:
+            if object["spec"]["replicas"].isNull { object["spec"]["replicas"] = 1 }
+            Self.defaultPodSpec(&object["spec"]["template"]["spec"])
+        case .services:
+            defaultService(&object)
+        case .secrets:
+            if object["type"].isNull { object["type"] = "Opaque" }
+            if let stringData = object["stringData"].object {
+                for (key, value) in stringData {
+                    object["data"][key] = .string(Base64.encode(Array((value.string ?? "").utf8)))
+                }
+                object["stringData"] = .null
+            }
+        default: break
+        }
+    }
+
+    static func defaultPodSpec(_ spec: inout JSON) {
+        guard !spec.isNull else { return }
+        if spec["restartPolicy"].isNull { spec["restartPolicy"] = "Always" }
+        if spec["terminationGracePeriodSeconds"].isNull { spec["terminationGracePeriodSeconds"] = 30 }
+        if spec["dnsPolicy"].isNull { spec["dnsPolicy"] = "ClusterFirst" }
+        if spec["schedulerName"].isNull { spec["schedulerName"] = "default-scheduler" }
+        if spec["securityContext"].isNull { spec["securityContext"] = .emptyObject }
+        if spec["serviceAccountName"].isNull {
+            spec["serviceAccountName"] = spec["serviceAccount"].isNull ? "default" : spec["serviceAccount"]
+        }
+        for field in ["containers", "initContainers"] {
+            guard var containers = spec[field].array else { continue }
+            for index in containers.indices {
+                if containers[index]["imagePullPolicy"].isNull {
+                    let image = containers[index]["image"].string ?? ""
+                    containers[index]["imagePullPolicy"] =
+                        image.hasSuffix(":latest") || !image.contains(":") ? "Always" : "IfNotPresent"
+                }
+                if containers[index]["terminationMessagePath"].isNull {
+                    containers[index]["terminationMessagePath"] = "/dev/termination-log"
+                    containers[index]["terminationMessagePolicy"] = "File"
+                }
+                if var ports = containers[index]["ports"].array {
+                    for portIndex in ports.indices where ports[portIndex]["protocol"].isNull {
+                        ports[portIndex]["protocol"] = "TCP"
+                    }
+                    containers[index]["ports"] = .array(ports)
+                }
+            }
+            spec[field] = .array(containers)
+        }
+    }
+
+    mutating func defaultService(_ object: inout JSON) {
+        if object["spec"]["type"].isNull { object["spec"]["type"] = "ClusterIP" }
+        if object["spec"]["sessionAffinity"].isNull { object["spec"]["sessionAffinity"] = "None" }
+        let type = object["spec"]["type"].string ?? "ClusterIP"
+        if type != "ExternalName", object["spec"]["clusterIP"].isNull {
+            let address = "10.\(100 + identity.index).\(nextServiceIP / 250).\(nextServiceIP % 250 + 1)"
+            nextServiceIP += 1
+            object["spec"]["clusterIP"] = .string(address)
+            object["spec"]["clusterIPs"] = [.string(address)]
+            object["spec"]["ipFamilies"] = ["IPv4"]
+            object["spec"]["ipFamilyPolicy"] = "SingleStack"
+            object["spec"]["internalTrafficPolicy"] = "Cluster"
+        }
+        if var ports = object["spec"]["ports"].array {
+            for index in ports.indices {
+                if ports[index]["protocol"].isNull { ports[index]["protocol"] = "TCP" }
+                if ports[index]["targetPort"].isNull { ports[index]["targetPort"] = ports[index]["port"] }
+                if (type == "LoadBalancer" || type == "NodePort"), ports[index]["nodePort"].isNull {
+                    ports[index]["nodePort"] = .int(Int64(30000 + Int(random() % 2767)))
+                }
+            }
+            object["spec"]["ports"] = .array(ports)
+        }
+        if type == "LoadBalancer", object["spec"]["externalTrafficPolicy"].isNull {
+            object["spec"]["externalTrafficPolicy"] = "Cluster"
+            object["spec"]["allocateLoadBalancerNodePorts"] = true
+        }
+        object["status"] = ["loadBalancer": .emptyObject]
+    }
+
+    // MARK: Sidecar injection (reference §C11)
+
+    /// Whether the injector webhook of the installed revision mutates this pod.
+    static func injectionApplies(podLabels: [String: String], namespaceLabels: [String: String], revision: String)
+        -> Bool
+    {
+        let namespaceInjection = namespaceLabels["istio-injection"]
+        let podInject = podLabels["sidecar.istio.io/inject"]
+        if namespaceInjection == "disabled" || podInject == "false" { return false }
+        if namespaceInjection == "enabled" { return true }
+        if let podRevision = podLabels["istio.io/rev"] { return podRevision == revision || podRevision == "default" }
+        if let namespaceRevision = namespaceLabels["istio.io/rev"] {
+            return namespaceRevision == revision || namespaceRevision == "default"
+        }
+        return podInject == "true"
+    }
+
+    func inject(_ pod: inout JSON) {
+        let labels = pod["metadata"]["labels"].stringMap
+        let namespace = pod["metadata"]["namespace"].string ?? ""
+        let namespaceLabels = store.get(.namespaces, namespace: "", name: namespace)?["metadata"]["labels"].stringMap ?? [:]
+        guard !identity.managedControlPlane || !identity.revision.isEmpty,
+            Self.injectionApplies(podLabels: labels, namespaceLabels: namespaceLabels, revision: identity.revision),
+            pod["metadata"]["annotations"]["sidecar.istio.io/status"].isNull
+        else { return }
+        let appContainers = pod["spec"]["containers"].array ?? []
+        let firstApp = appContainers.first?["name"].string ?? ""
+        pod["metadata"]["annotations"]["sidecar.istio.io/status"] = .string(
+            JSON.object([
+                "initContainers": ["istio-init"], "containers": ["istio-proxy"],
+                "volumes": ["workload-socket", "credential-socket", "workload-certs", "istio-envoy", "istio-data",
+                    "istio-podinfo", "istio-token", "istiod-ca-cert"],
+                "imagePullSecrets": .null, "revision": .string(identity.revision),
+            ]).serialized())
+        pod["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"] = .string(firstApp)
+        pod["metadata"]["annotations"]["kubectl.kubernetes.io/default-logs-container"] = .string(firstApp)
+        pod["metadata"]["annotations"]["istio.io/rev"] = .string(identity.revision)
+        pod["metadata"]["labels"]["security.istio.io/tlsMode"] = "istio"
+        pod["metadata"]["labels"]["service.istio.io/canonical-name"] = .string(
+            labels["app"] ?? labels["app.kubernetes.io/name"] ?? firstApp)
+        pod["metadata"]["labels"]["service.istio.io/canonical-revision"] = .string(
+            labels["version"] ?? labels["app.kubernetes.io/version"] ?? "latest")
+        pod["metadata"]["labels"]["topology.istio.io/network"] = .string(identity.network)
+        let proxy: JSON = [
+            "name": "istio-proxy", "image": .string(identity.proxyImage), "imagePullPolicy": "IfNotPresent",
+            "args": ["proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local", "--proxyLogLevel=warning"],
+            "ports": [["containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"]],
+            "env": [
+                ["name": "ISTIO_META_CLUSTER_ID", "value": .string(identity.name)],
+                ["name": "ISTIO_META_NETWORK", "value": .string(identity.network)],
+            ],
+            "readinessProbe": ["httpGet": ["path": "/healthz/ready", "port": 15021], "periodSeconds": 15],
+            "resources": ["requests": ["cpu": "100m", "memory": "128Mi"]],
+            "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
+        ]
+        let initContainer: JSON = [
+            "name": "istio-init", "image": .string(identity.proxyImage), "imagePullPolicy": "IfNotPresent",
+            "args": ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT"],
+            "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
+        ]
+        pod["spec"]["containers"] = .array(appContainers + [proxy])
+        pod["spec"]["initContainers"] = .array([initContainer] + (pod["spec"]["initContainers"].array ?? []))
+    }
+
+    static func isInjected(_ pod: JSON) -> Bool {
+        !pod["metadata"]["annotations"]["sidecar.istio.io/status"].isNull
+    }
+
+    // MARK: Pods
+
+    /// Creates a pod as the API does after admission: defaulted, injected, scheduled, Pending.
+    mutating func admitNewPod(_ pod: inout JSON, now: Double) {
+        applyDefaults(&pod, resource: .pods)
+        inject(&pod)
+        stampNewObject(&pod, resource: .pods, now: now)
+        pod["spec"]["nodeName"] = .string(nodeName)
+        pod["status"] = [
+            "phase": "Pending", "qosClass": "Burstable",
+            "conditions": [
+                ["type": "PodScheduled", "status": "True", "lastTransitionTime": .string(TimeFormat.rfc3339(now))]
+            ],
+        ]
+    }
+
+    /// Arms the timer that turns a stored Pending pod into a Running one.
+    mutating func schedulePodStart(_ pod: JSON, now: Double) {
+        if let uid = pod["metadata"]["uid"].string { podRunningAt[uid] = now + timings.podStartDelay }
+    }
+
+    var nodeName: String { "gke-\(identity.name)-default-pool-5f8e2d1c-\(identity.index)x4k" }
+
+    mutating func markRunning(_ pod: inout JSON, now: Double) {
+        let stamp = JSON.string(TimeFormat.rfc3339(now))
+        let created = pod["metadata"]["creationTimestamp"]
+        let podIP = "10.\(identity.index).\(nextPodIP / 250).\(nextPodIP % 250 + 2)"
+        nextPodIP += 1
+        func status(_ container: JSON, ready: Bool) -> JSON {
+            [
+                "name": container["name"], "ready": .bool(ready), "started": .bool(ready), "restartCount": 0,
+                "image": container["image"], "imageID": .string((container["image"].string ?? "") + "@sha256:"
+                    + String(repeating: "5f", count: 32)),
+                "containerID": .string("containerd://" + newUID().replacing("-", with: "")),
+                "state": ["running": ["startedAt": stamp]],
+            ]
+        }
+        let initStatuses: [JSON] = (pod["spec"]["initContainers"].array ?? []).map { container in
+            if container["restartPolicy"].string == "Always" { return status(container, ready: true) }
+            var terminated = status(container, ready: false)
+            terminated["started"] = false
+            terminated["state"] = [
+                "terminated": ["exitCode": 0, "reason": "Completed", "startedAt": stamp, "finishedAt": stamp]
+            ]
+            return terminated
+        }
+        var podStatus: JSON = [
+            "phase": "Running", "hostIP": .string("10.128.0.\(identity.index + 1)"),
+            "hostIPs": [["ip": .string("10.128.0.\(identity.index + 1)")]], "podIP": .string(podIP),
+            "podIPs": [["ip": .string(podIP)]], "startTime": created, "qosClass": "Burstable",
+            "conditions": .array(
+                ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"].map {
+                    ["type": .string($0), "status": "True", "lastTransitionTime": stamp]
+                }),
+            "containerStatuses": .array((pod["spec"]["containers"].array ?? []).map { status($0, ready: true) }),
+        ]
+        if !initStatuses.isEmpty { podStatus["initContainerStatuses"] = .array(initStatuses) }
+        pod["status"] = podStatus
+    }
+
+    func launch(for pod: JSON) -> PodLaunch {
+        let containers = (pod["spec"]["containers"].array ?? []).map { container in
+            var environment: [String: String] = [:]
+            for variable in container["env"].array ?? [] {
+                if let name = variable["name"].string, let value = variable["value"].string {
+                    environment[name] = value
+                }
+            }
+            return PodLaunch.Container(
+                name: container["name"].string ?? "", image: container["image"].string ?? "",
+                environment: environment)
+        }
+        return PodLaunch(
+            cluster: identity.name, namespace: pod["metadata"]["namespace"].string ?? "",
+            name: pod["metadata"]["name"].string ?? "", uid: pod["metadata"]["uid"].string ?? "",
+            containers: containers, injected: Self.isInjected(pod), labels: pod["metadata"]["labels"].stringMap)
+    }
+
+    /// Graceful deletion: marks the pod Terminating; it disappears when its (capped) grace period ends.
+    mutating func beginPodDeletion(_ pod: JSON, gracePeriod: Int64?, now: Double) -> JSON {
+        var pod = pod
+        guard let uid = pod["metadata"]["uid"].string else { return pod }
+        if !pod["metadata"]["deletionTimestamp"].isNull { return pod }
+        let grace = gracePeriod ?? pod["spec"]["terminationGracePeriodSeconds"].int ?? 30
+        let phase = pod["status"]["phase"].string ?? "Pending"
+        let finished = phase == "Succeeded" || phase == "Failed" || phase == "Pending"
+        let effective = finished ? 0 : min(Double(grace), timings.maxTerminationSeconds)
+        pod["metadata"]["deletionTimestamp"] = .string(TimeFormat.rfc3339(now + Double(grace)))
+        pod["metadata"]["deletionGracePeriodSeconds"] = .int(grace)
+        podRemoveAt[uid] = now + effective
+        podRunningAt.removeValue(forKey: uid)
+        return put(.pods, pod)
+    }
+
+    mutating func finishPodDeletion(_ pod: JSON) {
+        let uid = pod["metadata"]["uid"].string ?? ""
+        podRemoveAt.removeValue(forKey: uid)
+        podRunningAt.removeValue(forKey: uid)
+        if startedPods.remove(uid) != nil { runtimeActions.append(.stop(podUID: uid)) }
+        removeObject(.pods, namespace: pod["metadata"]["namespace"].string ?? "", name: pod["metadata"]["name"].string ?? "")
+    }
+}
+
+/// Base64 without Foundation, for Secret data.
+enum Base64 {
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index < bytes.count {
+            let b0 = bytes[index]
+            let b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
+            let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
+            out.append(alphabet[Int(b0 >> 2)])
+            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
+            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
+            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> [UInt8]? {
+        var lookup = [Int16](repeating: -1, count: 256)
+        for (index, byte) in alphabet.enumerated() { lookup[Int(byte)] = Int16(index) }
+        var out: [UInt8] = []
+        var buffer: UInt32 = 0
+        var bits = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "=") { break }
+            if byte == 10 || byte == 13 || byte == 32 { continue }
+            let value = lookup[Int(byte)]
+            if value < 0 { return nil }
+            buffer = buffer << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8((buffer >> UInt32(bits)) & 0xFF))
+            }
+        }
+        return out
+    }
+}

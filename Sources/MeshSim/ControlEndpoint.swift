@@ -1,0 +1,252 @@
+// The fault-control endpoint of `meshcheck sim`: plain HTTP/1.1 on 127.0.0.1, JSON in and out.
+//
+//   GET /v1/faults   → the current faults (document below)
+//   PUT /v1/faults   → change faults; only the sections present are changed; answers the new document
+//   GET /v1/clusters → the clusters with their contexts and API server URLs
+//
+// Fault document:
+//   {"api": {"<cluster>|*": {"throttleFraction": 0.2, "retryAfterSeconds": 1, "serverErrorFraction": 0,
+//                             "serverErrorCode": 503, "dropFraction": 0}},
+//    "namespaceDeletionHangs": {"<cluster>|*": true},
+//    "rootCertificateMismatch": {"<cluster>": true},
+//    "runtime": {"pairLatencyMs": {"cluster-1>cluster-2": 40},
+//                "versions": {"v2": {"errorRate": 0.5, "extraDelayMs": 200}},
+//                "exec": {"<cluster>|*": {"stallAfterBytes": 4096} or {"breakAfterBytes": 4096}}}}
+
+import MeshSimRuntime
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+enum FaultDocument {
+    static func render(_ control: FaultControl) -> JSON {
+        var api: [String: JSON] = [:]
+        var hangs: [String: JSON] = [:]
+        var mismatch: [String: JSON] = [:]
+        for name in control.clusterNames {
+            if let faults = try? control.apiFaults(cluster: name) { api[name] = render(faults) }
+            hangs[name] = .bool((try? control.namespaceDeletionHangs(cluster: name)) ?? false)
+            mismatch[name] = .bool((try? control.rootCertificateMismatch(cluster: name)) ?? false)
+        }
+        return [
+            "api": .object(api), "namespaceDeletionHangs": .object(hangs),
+            "rootCertificateMismatch": .object(mismatch), "runtime": render(control.runtime.current),
+        ]
+    }
+
+    static func render(_ faults: APIFaults) -> JSON {
+        [
+            "throttleFraction": .double(faults.throttleFraction), "retryAfterSeconds": .int(Int64(faults.retryAfterSeconds)),
+            "serverErrorFraction": .double(faults.serverErrorFraction),
+            "serverErrorCode": .int(Int64(faults.serverErrorCode)), "dropFraction": .double(faults.dropFraction),
+        ]
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let parts = duration.components
+        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
+    }
+
+    static func render(_ faults: RuntimeFaults) -> JSON {
+        var pairs: [String: JSON] = [:]
+        for (pair, latency) in faults.pairLatency { pairs["\(pair.source)>\(pair.target)"] = .int(milliseconds(latency)) }
+        var versions: [String: JSON] = [:]
+        for (version, fault) in faults.versionFaults {
+            versions[version] = ["errorRate": .double(fault.errorRate), "extraDelayMs": .int(milliseconds(fault.extraDelay))]
+        }
+        var exec: [String: JSON] = [:]
+        for (cluster, fault) in faults.execStreamFaults { exec[cluster] = render(fault) }
+        if let all = faults.allClustersExecStreamFault { exec["*"] = render(all) }
+        return ["pairLatencyMs": .object(pairs), "versions": .object(versions), "exec": .object(exec)]
+    }
+
+    static func render(_ fault: ExecStreamFault) -> JSON {
+        switch fault {
+        case .stallAfter(let bytes): return ["stallAfterBytes": .int(Int64(bytes))]
+        case .breakAfter(let bytes): return ["breakAfterBytes": .int(Int64(bytes))]
+        }
+    }
+
+    static func number(_ value: JSON, _ field: String) throws(SimulatedMeshError) -> Double {
+        switch value {
+        case .int(let number): return Double(number)
+        case .double(let number): return number
+        default: throw SimulatedMeshError.invalidOptions("\(field) must be a number")
+        }
+    }
+
+    static func parseAPIFaults(_ json: JSON, field: String) throws(SimulatedMeshError) -> APIFaults {
+        var faults = APIFaults()
+        for (key, value) in json.object ?? [:] {
+            switch key {
+            case "throttleFraction": faults.throttleFraction = try number(value, "\(field).\(key)")
+            case "retryAfterSeconds": faults.retryAfterSeconds = Int(try number(value, "\(field).\(key)"))
+            case "serverErrorFraction": faults.serverErrorFraction = try number(value, "\(field).\(key)")
+            case "serverErrorCode":
+                let code = Int(try number(value, "\(field).\(key)"))
+                guard code == 500 || code == 503 else {
+                    throw SimulatedMeshError.invalidOptions("\(field).serverErrorCode must be 500 or 503")
+                }
+                faults.serverErrorCode = code
+            case "dropFraction": faults.dropFraction = try number(value, "\(field).\(key)")
+            default: throw SimulatedMeshError.invalidOptions("unknown field \(field).\(key)")
+            }
+        }
+        return faults
+    }
+
+    static func parseExecFault(_ json: JSON, field: String) throws(SimulatedMeshError) -> ExecStreamFault? {
+        if json.isNull || json == .emptyObject { return nil }
+        if let bytes = json["stallAfterBytes"].int { return .stallAfter(bytes: Int(bytes)) }
+        if let bytes = json["breakAfterBytes"].int { return .breakAfter(bytes: Int(bytes)) }
+        throw SimulatedMeshError.invalidOptions("\(field) needs stallAfterBytes or breakAfterBytes")
+    }
+
+    static func parseRuntime(_ json: JSON) throws(SimulatedMeshError) -> RuntimeFaults {
+        var faults = RuntimeFaults()
+        for (key, value) in json["pairLatencyMs"].object ?? [:] {
+            let ends = key.split(separator: ">").map(String.init)
+            guard ends.count == 2 else {
+                throw SimulatedMeshError.invalidOptions("runtime.pairLatencyMs keys look like cluster-1>cluster-2")
+            }
+            let milliseconds = try number(value, "runtime.pairLatencyMs.\(key)")
+            faults.pairLatency[ClusterPair(source: ends[0], target: ends[1])] = .milliseconds(Int64(milliseconds))
+        }
+        for (version, value) in json["versions"].object ?? [:] {
+            let rate = value["errorRate"].isNull ? 0 : try number(value["errorRate"], "runtime.versions.\(version).errorRate")
+            guard (0...1).contains(rate) else {
+                throw SimulatedMeshError.invalidOptions("runtime.versions.\(version).errorRate must be in 0...1")
+            }
+            let delay = value["extraDelayMs"].isNull ? 0 : try number(value["extraDelayMs"], "runtime.versions.\(version).extraDelayMs")
+            faults.versionFaults[version] = VersionFault(errorRate: rate, extraDelay: .milliseconds(Int64(delay)))
+        }
+        for (cluster, value) in json["exec"].object ?? [:] {
+            let fault = try parseExecFault(value, field: "runtime.exec.\(cluster)")
+            if cluster == "*" { faults.allClustersExecStreamFault = fault } else if let fault {
+                faults.execStreamFaults[cluster] = fault
+            }
+        }
+        return faults
+    }
+
+    /// Applies the sections present in `document`; `*` addresses every cluster.
+    static func apply(_ document: JSON, to control: FaultControl) throws(SimulatedMeshError) {
+        guard let sections = document.object else { throw SimulatedMeshError.invalidOptions("expected a JSON object") }
+        for key in sections.keys where !["api", "namespaceDeletionHangs", "rootCertificateMismatch", "runtime"].contains(key) {
+            throw SimulatedMeshError.invalidOptions("unknown section \(key)")
+        }
+        for (cluster, value) in document["api"].object ?? [:] {
+            try control.setAPIFaults(try parseAPIFaults(value, field: "api.\(cluster)"), cluster: cluster == "*" ? nil : cluster)
+        }
+        for (cluster, value) in document["namespaceDeletionHangs"].object ?? [:] {
+            guard let hangs = value.bool else {
+                throw SimulatedMeshError.invalidOptions("namespaceDeletionHangs.\(cluster) must be true or false")
+            }
+            try control.setNamespaceDeletionHangs(hangs, cluster: cluster == "*" ? nil : cluster)
+        }
+        for (cluster, value) in document["rootCertificateMismatch"].object ?? [:] {
+            guard let mismatched = value.bool else {
+                throw SimulatedMeshError.invalidOptions("rootCertificateMismatch.\(cluster) must be true or false")
+            }
+            try control.setRootCertificateMismatch(mismatched, cluster: cluster)
+        }
+        if !document["runtime"].isNull { control.runtime.set(try parseRuntime(document["runtime"])) }
+    }
+}
+
+final class ControlEndpoint: Sendable {
+    let faults: FaultControl
+    let clusters: [SimulatedClusterInfo]
+    private let channel = NIOLockedValueBox<Channel?>(nil)
+
+    init(faults: FaultControl, clusters: [SimulatedClusterInfo]) {
+        self.faults = faults
+        self.clusters = clusters
+    }
+
+    var port: Int { channel.withLockedValue { $0?.localAddress?.port ?? 0 } }
+
+    var clusterDocument: JSON {
+        .array(clusters.map {
+            ["name": .string($0.name), "context": .string($0.context), "server": .string($0.server),
+                "network": .string($0.network), "revision": .string($0.revision)]
+        })
+    }
+
+    func describe(kubeconfigPath: String) -> JSON {
+        ["kubeconfig": .string(kubeconfigPath), "control": .string("http://127.0.0.1:\(port)"), "clusters": clusterDocument]
+    }
+
+    func start(group: EventLoopGroup) async throws {
+        let endpoint = self
+        let bound = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(ControlHandler(endpoint: endpoint))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        channel.withLockedValue { $0 = bound }
+    }
+
+    func stop() async {
+        let bound = channel.withLockedValue { $0 }
+        try? await bound?.close()
+    }
+
+    func answer(method: HTTPMethod, path: String, body: [UInt8]) -> (Int, JSON) {
+        switch (method, path) {
+        case (.GET, "/v1/faults"): return (200, FaultDocument.render(faults))
+        case (.PUT, "/v1/faults"), (.POST, "/v1/faults"), (.PATCH, "/v1/faults"):
+            do {
+                let document = try JSON.parse(body)
+                try FaultDocument.apply(document, to: faults)
+                return (200, FaultDocument.render(faults))
+            } catch let error as SimulatedMeshError {
+                return (400, ["error": .string(error.description)])
+            } catch {
+                return (400, ["error": .string("\(error)")])
+            }
+        case (.GET, "/v1/clusters"): return (200, clusterDocument)
+        default: return (404, ["error": "unknown endpoint; use GET/PUT /v1/faults or GET /v1/clusters"])
+        }
+    }
+}
+
+final class ControlHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let endpoint: ControlEndpoint
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+
+    init(endpoint: ControlEndpoint) { self.endpoint = endpoint }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            head = requestHead
+            body = []
+        case .body(let chunk):
+            if body.count < 1 << 20 { body += chunk.readableBytesView }
+        case .end:
+            guard let requestHead = head else { return }
+            let path = String(requestHead.uri.split(separator: "?").first ?? "")
+            let (status, document) = endpoint.answer(method: requestHead.method, path: path, body: body)
+            let bytes = document.serializedBytes() + [10]
+            var response = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status))
+            response.headers.add(name: "Content-Type", value: "application/json")
+            response.headers.add(name: "Content-Length", value: String(bytes.count))
+            context.write(wrapOutboundOut(.head(response)), promise: nil)
+            var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            head = nil
+        }
+    }
+}

@@ -1,0 +1,206 @@
+// The objects a multi-primary, multi-network Istio / Cloud Service Mesh install leaves in a cluster
+// (reference §D): istio-system with its network label, the control plane (istiod Deployment or a managed
+// ControlPlaneRevision), the east-west gateway and its LoadBalancer Service, the cross-network Gateway, and
+// the remote secrets that let each control plane discover its peers.
+
+extension ClusterState {
+    /// Creates the cluster's built-in namespaces and the mesh, as an installed cluster would have them.
+    public mutating func installBaseAndMesh(now: Double) {
+        for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            createInstalled(.namespaces, ["metadata": ["name": .string(name)]], now: now)
+        }
+        createInstalled(.namespaces, [
+            "metadata": [
+                "name": "istio-system", "labels": ["topology.istio.io/network": .string(identity.network)],
+            ]
+        ], now: now)
+        createInstalled(.serviceAccounts, [
+            "metadata": ["name": "istio-reader-service-account", "namespace": "istio-system"]
+        ], now: now)
+        if identity.managedControlPlane {
+            installManagedControlPlane(now: now)
+        } else {
+            installIstiod(now: now)
+        }
+        installEastWestGateway(now: now)
+        createInstalled(.gateways, [
+            "metadata": ["name": "cross-network-gateway", "namespace": "istio-system"],
+            "spec": [
+                "selector": ["istio": "eastwestgateway"],
+                "servers": [[
+                    "port": ["number": 15443, "name": "tls", "protocol": "TLS"],
+                    "tls": ["mode": "AUTO_PASSTHROUGH"], "hosts": ["*.local"],
+                ]],
+            ],
+        ], now: now)
+    }
+
+    mutating func createInstalled(_ resource: ResourceType, _ object: JSON, now: Double) {
+        var object = object
+        applyDefaults(&object, resource: resource)
+        stampNewObject(&object, resource: resource, now: now)
+        put(resource, object)
+    }
+
+    mutating func installIstiod(now: Double) {
+        let revision = identity.revision
+        let name = "istiod-\(revision)"
+        let labels: JSON = ["app": "istiod", "istio": "istiod", "istio.io/rev": .string(revision)]
+        var podLabels = labels
+        podLabels["sidecar.istio.io/inject"] = "false"
+        createInstalled(.deployments, [
+            "metadata": ["name": .string(name), "namespace": "istio-system", "labels": labels],
+            "spec": [
+                "replicas": 1, "selector": ["matchLabels": ["app": "istiod", "istio.io/rev": .string(revision)]],
+                "template": [
+                    "metadata": ["labels": podLabels],
+                    "spec": [
+                        "serviceAccountName": "istiod",
+                        "containers": [[
+                            "name": "discovery", "image": "gcr.io/gke-release/asm/pilot:1.23.4-asm.1",
+                            "args": ["discovery", "--monitoringAddr=:15014", "--log_output_level=default:info"],
+                            "ports": [["containerPort": 8080], ["containerPort": 15010], ["containerPort": 15017]],
+                            "env": [
+                                ["name": "REVISION", "value": .string(revision)],
+                                ["name": "CLUSTER_ID", "value": .string(identity.name)],
+                            ],
+                        ]],
+                    ],
+                ],
+            ],
+        ], now: now)
+        createInstalled(.services, [
+            "metadata": ["name": .string(name), "namespace": "istio-system", "labels": labels],
+            "spec": [
+                "selector": ["app": "istiod", "istio.io/rev": .string(revision)],
+                "ports": [
+                    ["name": "grpc-xds", "port": 15010], ["name": "https-dns", "port": 15012],
+                    ["name": "https-webhook", "port": 443, "targetPort": 15017],
+                    ["name": "http-monitoring", "port": 15014],
+                ],
+            ],
+        ], now: now)
+        createInstalled(.serviceAccounts, ["metadata": ["name": "istiod", "namespace": "istio-system"]], now: now)
+    }
+
+    mutating func installManagedControlPlane(now: Double) {
+        let stamp = JSON.string(TimeFormat.rfc3339(now))
+        var revision: JSON = [
+            "metadata": [
+                "name": .string(identity.revision), "namespace": "istio-system",
+                "labels": ["mesh.cloud.google.com/managed-cni-enabled": "true"],
+            ],
+            "spec": ["type": "managed_service", "channel": "regular"],
+        ]
+        revision["status"] = [
+            "conditions": [
+                ["type": "Reconciled", "status": "True", "reason": "ReconcileSucceeded",
+                    "message": "Revision successfully reconciled", "lastTransitionTime": stamp],
+                ["type": "Stalled", "status": "False", "reason": "NotStalled",
+                    "message": "Reconciliation succeeded", "lastTransitionTime": stamp],
+                ["type": "ProvisioningFinished", "status": "True", "reason": "Provisioned",
+                    "message": "Provisioning finished", "lastTransitionTime": stamp],
+            ]
+        ]
+        createInstalled(.controlPlaneRevisions, revision, now: now)
+        createInstalled(.configMaps, [
+            "metadata": ["name": "asm-options", "namespace": "istio-system"],
+            "data": ["multicluster_mode": "connected"],
+        ], now: now)
+    }
+
+    mutating func installEastWestGateway(now: Double) {
+        let labels: JSON = [
+            "app": "istio-eastwestgateway", "istio": "eastwestgateway",
+            "topology.istio.io/network": .string(identity.network),
+        ]
+        var podLabels = labels
+        podLabels["sidecar.istio.io/inject"] = "false"
+        podLabels["service.istio.io/canonical-name"] = "istio-eastwestgateway"
+        createInstalled(.deployments, [
+            "metadata": ["name": "istio-eastwestgateway", "namespace": "istio-system", "labels": labels],
+            "spec": [
+                "replicas": 1, "selector": ["matchLabels": ["app": "istio-eastwestgateway", "istio": "eastwestgateway"]],
+                "template": [
+                    "metadata": ["labels": podLabels],
+                    "spec": [
+                        "containers": [[
+                            "name": "istio-proxy", "image": .string(identity.proxyImage),
+                            "args": ["proxy", "router", "--domain", "$(POD_NAMESPACE).svc.cluster.local"],
+                            "ports": [["containerPort": 15021], ["containerPort": 15443], ["containerPort": 15012],
+                                ["containerPort": 15017]],
+                            "env": [
+                                ["name": "ISTIO_META_ROUTER_MODE", "value": "sni-dnat"],
+                                ["name": "ISTIO_META_REQUESTED_NETWORK_VIEW", "value": .string(identity.network)],
+                                ["name": "ISTIO_META_CLUSTER_ID", "value": .string(identity.name)],
+                            ],
+                        ]],
+                    ],
+                ],
+            ],
+        ], now: now)
+        createInstalled(.services, [
+            "metadata": ["name": "istio-eastwestgateway", "namespace": "istio-system", "labels": labels],
+            "spec": [
+                "type": "LoadBalancer",
+                "selector": ["app": "istio-eastwestgateway", "istio": "eastwestgateway"],
+                "ports": [
+                    ["name": "status-port", "port": 15021, "targetPort": 15021],
+                    ["name": "tls", "port": 15443, "targetPort": 15443],
+                    ["name": "tls-istiod", "port": 15012, "targetPort": 15012],
+                    ["name": "tls-webhook", "port": 15017, "targetPort": 15017],
+                ],
+            ],
+        ], now: now)
+    }
+
+    /// The Secret `istioctl create-remote-secret --name <peer>` produces, holding a kubeconfig for the peer.
+    public static func remoteSecret(peer: String, kubeconfig: String) -> JSON {
+        [
+            "metadata": [
+                "name": .string("istio-remote-secret-\(peer)"), "namespace": "istio-system",
+                "labels": ["istio/multiCluster": "true"],
+                "annotations": ["networking.istio.io/cluster": .string(peer)],
+            ],
+            "type": "Opaque",
+            "data": .object([peer: .string(Base64.encode(Array(kubeconfig.utf8)))]),
+        ]
+    }
+
+    public mutating func installRemoteSecret(peer: String, kubeconfig: String, now: Double) {
+        createInstalled(.secrets, Self.remoteSecret(peer: peer, kubeconfig: kubeconfig), now: now)
+    }
+
+    // MARK: Load balancers (the cloud controller's part)
+
+    /// Gives LoadBalancer Services an address, as GKE's cloud controller does shortly after creation. The
+    /// addresses come from TEST-NET-1 (192.0.2.0/24): reported only, never dialled.
+    mutating func assignLoadBalancerAddresses() {
+        var next = 10 * identity.index
+        for service in store.list(.services, namespace: nil) where service["spec"]["type"].string == "LoadBalancer" {
+            next += 1
+            if !(service["status"]["loadBalancer"]["ingress"].array ?? []).isEmpty { continue }
+            var updated = service
+            updated["status"]["loadBalancer"]["ingress"] = [["ip": .string("192.0.2.\(next % 250 + 1)"), "ipMode": "VIP"]]
+            put(.services, updated)
+        }
+    }
+
+    // MARK: Per-namespace defaults
+
+    /// The `default` ServiceAccount and `kube-root-ca.crt` every namespace gets from its controllers.
+    mutating func publishNamespaceDefaults(now: Double, clusterCAPEM: String) {
+        for namespace in store.list(.namespaces, namespace: nil) where namespace["status"]["phase"].string == "Active" {
+            let name = namespace["metadata"]["name"].string ?? ""
+            if store.get(.serviceAccounts, namespace: name, name: "default") == nil {
+                createInstalled(.serviceAccounts, ["metadata": ["name": "default", "namespace": .string(name)]], now: now)
+            }
+            if !clusterCAPEM.isEmpty, store.get(.configMaps, namespace: name, name: "kube-root-ca.crt") == nil {
+                createInstalled(.configMaps, [
+                    "metadata": ["name": "kube-root-ca.crt", "namespace": .string(name)],
+                    "data": ["ca.crt": .string(clusterCAPEM)],
+                ], now: now)
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+// The kinds the simulated API server serves, with the facts discovery and the REST layer need about each.
+
+public struct ResourceType: Sendable, Hashable {
+    public let group: String
+    public let version: String
+    public let kind: String
+    public let plural: String
+    public let singular: String
+    public let namespaced: Bool
+    public let shortNames: [String]
+    public let categories: [String]
+    /// Verbs as discovery lists them; subresource-only kinds (reviews) accept create only.
+    public let verbs: [String]
+    public let subresources: [String]
+
+    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+    public var groupVersion: String { apiVersion }
+    /// Key of the resource in the object store.
+    public var storageKey: String { group.isEmpty ? plural : "\(plural).\(group)" }
+
+    static let crudVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
+    init(
+        group: String, version: String, kind: String, plural: String, namespaced: Bool = true,
+        shortNames: [String] = [], categories: [String] = [], verbs: [String] = ResourceType.crudVerbs,
+        subresources: [String] = []
+    ) {
+        self.group = group
+        self.version = version
+        self.kind = kind
+        self.plural = plural
+        self.singular = kind.lowercased()
+        self.namespaced = namespaced
+        self.shortNames = shortNames
+        self.categories = categories
+        self.verbs = verbs
+        self.subresources = subresources
+    }
+}
+
+extension ResourceType {
+    public static let namespaces = ResourceType(
+        group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false, shortNames: ["ns"],
+        verbs: ["create", "delete", "get", "list", "patch", "update", "watch"], subresources: ["status"])
+    public static let pods = ResourceType(
+        group: "", version: "v1", kind: "Pod", plural: "pods", shortNames: ["po"], categories: ["all"],
+        subresources: ["exec", "log", "status"])
+    public static let services = ResourceType(
+        group: "", version: "v1", kind: "Service", plural: "services", shortNames: ["svc"], categories: ["all"],
+        subresources: ["status"])
+    public static let endpoints = ResourceType(
+        group: "", version: "v1", kind: "Endpoints", plural: "endpoints", shortNames: ["ep"])
+    public static let serviceAccounts = ResourceType(
+        group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", shortNames: ["sa"])
+    public static let configMaps = ResourceType(
+        group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", shortNames: ["cm"])
+    public static let secrets = ResourceType(group: "", version: "v1", kind: "Secret", plural: "secrets")
+    public static let events = ResourceType(group: "", version: "v1", kind: "Event", plural: "events", shortNames: ["ev"])
+    public static let deployments = ResourceType(
+        group: "apps", version: "v1", kind: "Deployment", plural: "deployments", shortNames: ["deploy"],
+        categories: ["all"], subresources: ["scale", "status"])
+    public static let replicaSets = ResourceType(
+        group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", shortNames: ["rs"],
+        categories: ["all"], subresources: ["scale", "status"])
+    public static let gateways = ResourceType(
+        group: "networking.istio.io", version: "v1", kind: "Gateway", plural: "gateways", shortNames: ["gw"],
+        categories: ["istio-io", "networking-istio-io"])
+    public static let destinationRules = ResourceType(
+        group: "networking.istio.io", version: "v1", kind: "DestinationRule", plural: "destinationrules",
+        shortNames: ["dr"], categories: ["istio-io", "networking-istio-io"])
+    public static let controlPlaneRevisions = ResourceType(
+        group: "mesh.cloud.google.com", version: "v1beta1", kind: "ControlPlaneRevision",
+        plural: "controlplanerevisions", shortNames: ["cpr"], subresources: ["status"])
+    public static let selfSubjectAccessReviews = ResourceType(
+        group: "authorization.k8s.io", version: "v1", kind: "SelfSubjectAccessReview",
+        plural: "selfsubjectaccessreviews", namespaced: false, verbs: ["create"])
+
+    public static let all: [ResourceType] = [
+        .namespaces, .pods, .services, .endpoints, .serviceAccounts, .configMaps, .secrets, .events,
+        .deployments, .replicaSets, .gateways, .destinationRules, .controlPlaneRevisions,
+        .selfSubjectAccessReviews,
+    ]
+
+    /// Group versions in the order discovery lists them.
+    public static var groupVersions: [(group: String, version: String)] {
+        var seen: [String] = []
+        var result: [(String, String)] = []
+        for resource in all where !resource.group.isEmpty && !seen.contains(resource.groupVersion) {
+            seen.append(resource.groupVersion)
+            result.append((resource.group, resource.version))
+        }
+        return result
+    }
+
+    public static func find(group: String, version: String, plural: String) -> ResourceType? {
+        all.first { $0.group == group && $0.version == version && $0.plural == plural }
+    }
+}

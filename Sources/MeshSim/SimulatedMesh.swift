@@ -1,0 +1,309 @@
+// The in-process API of the simulated mesh (Contract 2): start N clusters joined into one mesh, write their
+// kubeconfig, change faults at run time, stop everything.
+
+import Foundation
+import MeshSimRuntime
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+public struct SimulatedMeshOptions: Sendable {
+    public var clusters: Int = 2
+    /// gcloud-style context names: `gke_<project>_<location>_<clusterPrefix><n>`.
+    public var project = "meshcheck-sim"
+    public var location = "us-central1-a"
+    public var clusterPrefix = "cluster-"
+    /// A managed control plane (ControlPlaneRevision `asm-managed`, no istiod pod) instead of in-cluster istiod.
+    public var managedControlPlane = false
+    /// Revision label of the in-cluster control plane; ignored for the managed one (`asm-managed`).
+    public var revision = "asm-1-23"
+    /// From pod creation to Running/Ready.
+    public var startDelay: Duration = .milliseconds(300)
+    public var crossClusterLatency: Duration = .zero
+    public var crossClusterJitter: Duration = .zero
+    /// Faults applied to every cluster's API server from the start.
+    public var apiFaults = APIFaults.none
+    public var hangNamespaceDeletion = false
+    public var runtimeFaults = RuntimeFaults.none
+    /// Where to write the kubeconfig; nil writes `kubeconfig` into a fresh temporary directory.
+    public var kubeconfigPath: String?
+    /// Also serve the fault-control endpoint (JSON over HTTP on 127.0.0.1) and write `<kubeconfig>.sim.json`.
+    public var controlEndpoint = false
+    /// Event-loop threads shared by all clusters.
+    public var threads = 2
+
+    public init() {}
+
+    var startDelaySeconds: Double {
+        let parts = startDelay.components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}
+
+public enum SimulatedMeshError: Error, CustomStringConvertible, Sendable {
+    case invalidOptions(String)
+    case kubeconfigNotWritable(path: String, reason: String)
+    case notReady(String)
+
+    public var description: String {
+        switch self {
+        case .invalidOptions(let why): return "invalid simulated mesh options: \(why)"
+        case .kubeconfigNotWritable(let path, let reason):
+            return "cannot write the kubeconfig to \(path): \(reason); choose a writable path with --kubeconfig-out"
+        case .notReady(let why):
+            return "the simulated mesh did not become ready: \(why); the machine may be overloaded, try fewer clusters"
+        }
+    }
+}
+
+/// What one started cluster offers.
+public struct SimulatedClusterInfo: Sendable, Equatable {
+    public var name: String
+    public var context: String
+    public var server: String
+    public var network: String
+    public var revision: String
+}
+
+public final class SimulatedMesh: Sendable {
+    public let kubeconfigPath: String
+    public let contexts: [String]
+    public let clusterInfo: [SimulatedClusterInfo]
+    public let faults: FaultControl
+    /// `http://127.0.0.1:<port>` of the fault-control endpoint, when enabled.
+    public let controlURL: String?
+
+    let clusters: [SimulatedCluster]
+    let group: MultiThreadedEventLoopGroup
+    let runtime: RuntimeBridge
+    let control: ControlEndpoint?
+    let ownedDirectory: String?
+    private let stopped = NIOLockedValueBox(false)
+
+    private init(
+        kubeconfigPath: String, contexts: [String], clusterInfo: [SimulatedClusterInfo], faults: FaultControl,
+        clusters: [SimulatedCluster], group: MultiThreadedEventLoopGroup, runtime: RuntimeBridge,
+        control: ControlEndpoint?, ownedDirectory: String?
+    ) {
+        self.kubeconfigPath = kubeconfigPath
+        self.contexts = contexts
+        self.clusterInfo = clusterInfo
+        self.faults = faults
+        self.clusters = clusters
+        self.group = group
+        self.runtime = runtime
+        self.control = control
+        self.controlURL = control.map { "http://127.0.0.1:\($0.port)" }
+        self.ownedDirectory = ownedDirectory
+    }
+
+    public static func start(_ options: SimulatedMeshOptions) async throws -> SimulatedMesh {
+        guard (1...64).contains(options.clusters) else {
+            throw SimulatedMeshError.invalidOptions("--clusters must be between 1 and 64 (got \(options.clusters))")
+        }
+        guard NameRules.isDNS1123Label(options.clusterPrefix + "1") else {
+            throw SimulatedMeshError.invalidOptions("cluster prefix \"\(options.clusterPrefix)\" does not make DNS-1123 names")
+        }
+        let meshRoot = try CertificateAuthority.make(commonName: "Istio Mesh Root CA", organization: "cluster.local")
+        let mismatchedRoot = try CertificateAuthority.make(commonName: "Istio Mesh Root CA", organization: "cluster.local")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))
+        let runtimeFaults = RuntimeFaultControl(options.runtimeFaults)
+        let runtime = RuntimeBridge(runtimeFaults: runtimeFaults)
+        var clusters: [SimulatedCluster] = []
+        do {
+            var timings = ClusterTimings()
+            timings.podStartDelay = options.startDelaySeconds
+            let now = SimulatedCluster.now()
+            for index in 1...options.clusters {
+                let name = "\(options.clusterPrefix)\(index)"
+                let identity = ClusterIdentity(
+                    name: name, index: index,
+                    revision: options.managedControlPlane ? "asm-managed" : options.revision,
+                    managedControlPlane: options.managedControlPlane)
+                let credentials = try ClusterCredentials.make(clusterName: name)
+                var state = ClusterState(identity: identity, timings: timings,
+                    meshRootCertificatePEM: meshRoot.certificatePEM, seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+                state.clusterCACertificatePEM = credentials.authority.certificatePEM
+                state.hangNamespaceDeletion = options.hangNamespaceDeletion
+                state.installBaseAndMesh(now: now)
+                let cluster = SimulatedCluster(state: state, credentials: credentials, runtime: runtime,
+                    eventLoop: group.next(), seed: UInt64(index) &* 0xBF58_476D_1CE4_E5B9)
+                cluster.apiFaults.faults = options.apiFaults
+                try await cluster.start(group: group)
+                clusters.append(cluster)
+            }
+            for cluster in clusters {
+                for peer in clusters where peer !== cluster {
+                    let kubeconfig = KubeconfigWriter.remoteSecretKubeconfig(
+                        clusterName: peer.identity.name, server: peer.serverURL,
+                        certificateAuthorityPEM: peer.credentials.authority.certificatePEM,
+                        token: peer.credentials.bearerToken)
+                    cluster.withState {
+                        $0.installRemoteSecret(peer: peer.identity.name, kubeconfig: kubeconfig, now: SimulatedCluster.now())
+                    }
+                }
+            }
+        } catch {
+            for cluster in clusters { await cluster.stop() }
+            try? await group.shutdownGracefully()
+            throw error
+        }
+
+        let contextName = { (cluster: SimulatedCluster) in
+            "gke_\(options.project)_\(options.location)_\(cluster.identity.name)"
+        }
+        var ownedDirectory: String?
+        let path: String
+        if let requested = options.kubeconfigPath {
+            path = requested
+        } else {
+            let directory = NSTemporaryDirectory() + "meshsim-" + UUID().uuidString.lowercased()
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            ownedDirectory = directory
+            path = directory + "/kubeconfig"
+        }
+        let entries = clusters.map { cluster in
+            KubeconfigCluster(
+                contextName: contextName(cluster), server: cluster.serverURL,
+                certificateAuthorityPEM: cluster.credentials.authority.certificatePEM,
+                clientCertificatePEM: cluster.credentials.adminClient.certificatePEM,
+                clientKeyPEM: cluster.credentials.adminClient.privateKeyPEM, token: cluster.credentials.bearerToken)
+        }
+        let faults = FaultControl(clusters: clusters, runtime: runtimeFaults, meshRoot: meshRoot.certificatePEM,
+            mismatchedRoot: mismatchedRoot.certificatePEM)
+        let info = clusters.map { cluster in
+            SimulatedClusterInfo(name: cluster.identity.name, context: contextName(cluster), server: cluster.serverURL,
+                network: cluster.identity.network, revision: cluster.identity.revision)
+        }
+        var control: ControlEndpoint?
+        do {
+            try writePrivateFile(path, KubeconfigWriter.render(entries, currentContext: entries.first?.contextName))
+            if options.controlEndpoint {
+                let endpoint = ControlEndpoint(faults: faults, clusters: info)
+                try await endpoint.start(group: group)
+                control = endpoint
+                try writePrivateFile(path + ".sim.json", endpoint.describe(kubeconfigPath: path).serialized() + "\n")
+            }
+        } catch {
+            for cluster in clusters { await cluster.stop() }
+            try? await group.shutdownGracefully()
+            if let error = error as? SimulatedMeshError { throw error }
+            throw SimulatedMeshError.kubeconfigNotWritable(path: path, reason: "\(error)")
+        }
+        let mesh = SimulatedMesh(
+            kubeconfigPath: path, contexts: entries.map(\.contextName), clusterInfo: info, faults: faults,
+            clusters: clusters, group: group, runtime: runtime, control: control, ownedDirectory: ownedDirectory)
+        do {
+            try await mesh.waitUntilReady(timeout: 10 + options.startDelaySeconds * 4)
+        } catch {
+            await mesh.stop()
+            throw error
+        }
+        return mesh
+    }
+
+    static func writePrivateFile(_ path: String, _ text: String) throws {
+        let created = FileManager.default.createFile(
+            atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        if !created {
+            throw SimulatedMeshError.kubeconfigNotWritable(path: path, reason: "the file could not be created")
+        }
+    }
+
+    /// Waits until every installed Deployment of every cluster is available (control plane and gateway pods
+    /// Running and Ready).
+    public func waitUntilReady(timeout: Double) async throws {
+        let deadline = SimulatedCluster.now() + timeout
+        while true {
+            let pending = clusters.compactMap { cluster -> String? in
+                let waiting = cluster.read { state in
+                    state.store.list(.deployments, namespace: nil).filter {
+                        ($0["status"]["availableReplicas"].int ?? 0) < ($0["spec"]["replicas"].int ?? 1)
+                    }.compactMap { $0["metadata"]["name"].string }
+                }
+                return waiting.isEmpty ? nil : "\(cluster.identity.name): \(waiting.joined(separator: ", "))"
+            }
+            if pending.isEmpty { return }
+            if SimulatedCluster.now() > deadline {
+                throw SimulatedMeshError.notReady("deployments not available after \(Int(timeout)) s: "
+                    + pending.joined(separator: "; "))
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Stops every server, exec session and pod process it started; removes a kubeconfig it placed in a
+    /// temporary directory. Safe to call more than once.
+    public func stop() async {
+        let first = stopped.withLockedValue { value in
+            defer { value = true }
+            return !value
+        }
+        guard first else { return }
+        await control?.stop()
+        for cluster in clusters { await cluster.stop() }
+        runtime.stopAll()
+        try? await group.shutdownGracefully()
+        if let ownedDirectory { try? FileManager.default.removeItem(atPath: ownedDirectory) }
+    }
+}
+
+/// Run-time fault switches (Contract 2 `faults`). Changes apply to the next request or pass of the controllers.
+public final class FaultControl: Sendable {
+    let clusters: [SimulatedCluster]
+    /// Data-plane and exec faults, owned by the pod runtime.
+    public let runtime: RuntimeFaultControl
+    let meshRoot: String
+    let mismatchedRoot: String
+
+    init(clusters: [SimulatedCluster], runtime: RuntimeFaultControl, meshRoot: String, mismatchedRoot: String) {
+        self.clusters = clusters
+        self.runtime = runtime
+        self.meshRoot = meshRoot
+        self.mismatchedRoot = mismatchedRoot
+    }
+
+    public var clusterNames: [String] { clusters.map(\.identity.name) }
+
+    func selected(_ cluster: String?) throws(SimulatedMeshError) -> [SimulatedCluster] {
+        guard let cluster else { return clusters }
+        guard let match = clusters.first(where: { $0.identity.name == cluster }) else {
+            throw SimulatedMeshError.invalidOptions(
+                "no cluster named \(cluster); known: \(clusterNames.joined(separator: ", "))")
+        }
+        return [match]
+    }
+
+    /// API-server faults for one cluster, or all when `cluster` is nil.
+    public func setAPIFaults(_ faults: APIFaults, cluster: String? = nil) throws(SimulatedMeshError) {
+        guard [faults.throttleFraction, faults.serverErrorFraction, faults.dropFraction].allSatisfy({ (0...1).contains($0) }),
+            faults.throttleFraction + faults.serverErrorFraction + faults.dropFraction <= 1
+        else {
+            throw SimulatedMeshError.invalidOptions("fault fractions must be in 0...1 and sum to at most 1")
+        }
+        for target in try selected(cluster) { target.apiFaults.faults = faults }
+    }
+
+    public func apiFaults(cluster: String) throws(SimulatedMeshError) -> APIFaults {
+        try selected(cluster)[0].apiFaults.faults
+    }
+
+    /// Makes namespace deletion hang in Terminating (content removed, namespace never finalised), or resume.
+    public func setNamespaceDeletionHangs(_ hangs: Bool, cluster: String? = nil) throws(SimulatedMeshError) {
+        for target in try selected(cluster) { target.withState { $0.hangNamespaceDeletion = hangs } }
+    }
+
+    public func namespaceDeletionHangs(cluster: String) throws(SimulatedMeshError) -> Bool {
+        try selected(cluster)[0].read { $0.hangNamespaceDeletion }
+    }
+
+    /// Gives a cluster a root CA different from the mesh's (its istio-ca-root-cert changes), or restores it.
+    public func setRootCertificateMismatch(_ mismatched: Bool, cluster: String) throws(SimulatedMeshError) {
+        let pem = mismatched ? mismatchedRoot : meshRoot
+        for target in try selected(cluster) { target.withState { $0.meshRootCertificatePEM = pem } }
+    }
+
+    public func rootCertificateMismatch(cluster: String) throws(SimulatedMeshError) -> Bool {
+        try selected(cluster)[0].read { $0.meshRootCertificatePEM != meshRoot }
+    }
+}

@@ -1,0 +1,237 @@
+// Server-side printing (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`): the columns `kubectl get`
+// shows for the kinds the simulator serves, computed as the real printers do (reference §C10 for READY).
+
+enum Tables {
+    static func wantsTable(_ accept: String?) -> Bool {
+        guard let accept else { return false }
+        return accept.split(separator: ",").contains { part in
+            let parameters = part.split(separator: ";").map { String($0).trimmingSpaces }
+            return parameters.contains("as=Table") && parameters.contains("g=meta.k8s.io")
+        }
+    }
+
+    struct Column {
+        var name: String
+        var type: String = "string"
+        var format: String = ""
+        var priority: Int64 = 0
+        var description: String = ""
+    }
+
+    static func columns(for resource: ResourceType) -> [Column] {
+        let name = Column(name: "Name", format: "name", description: "Name must be unique within a namespace.")
+        let age = Column(name: "Age", description: "CreationTimestamp is a timestamp representing the server time "
+            + "when this object was created.")
+        switch resource {
+        case .pods:
+            return [
+                name, Column(name: "Ready", description: "The aggregate readiness state of this pod for accepting traffic."),
+                Column(name: "Status", description: "The aggregate status of the containers in this pod."),
+                Column(name: "Restarts", description: "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+                age, Column(name: "IP", priority: 1, description: "IP address allocated to the pod."),
+                Column(name: "Node", priority: 1, description: "Name of the node this pod is running on."),
+                Column(name: "Nominated Node", priority: 1, description: "Name of the node where the pod is nominated."),
+                Column(name: "Readiness Gates", priority: 1, description: "Pod readiness gates."),
+            ]
+        case .namespaces:
+            return [name, Column(name: "Status", description: "The status of the namespace"), age]
+        case .deployments:
+            return [
+                name, Column(name: "Ready", description: "Number of the pod with ready state"),
+                Column(name: "Up-to-date", type: "integer", description: "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
+                Column(name: "Available", type: "integer", description: "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
+                age, Column(name: "Containers", priority: 1, description: "Names of each container in the template."),
+                Column(name: "Images", priority: 1, description: "Images referenced by each container in the template."),
+                Column(name: "Selector", priority: 1, description: "Label selector for pods."),
+            ]
+        case .replicaSets:
+            return [
+                name, Column(name: "Desired", type: "integer", description: "Number of desired pods."),
+                Column(name: "Current", type: "integer", description: "Number of actual pods."),
+                Column(name: "Ready", type: "integer", description: "Number of ready pods."), age,
+            ]
+        case .services:
+            return [
+                name, Column(name: "Type", description: "The type of the service."),
+                Column(name: "Cluster-IP", description: "The IP address of the service."),
+                Column(name: "External-IP", description: "The external IPs of the service."),
+                Column(name: "Port(s)", description: "The ports of the service."), age,
+                Column(name: "Selector", priority: 1, description: "The selector of the service."),
+            ]
+        case .secrets:
+            return [name, Column(name: "Type", description: "The type of the secret"),
+                Column(name: "Data", type: "integer", description: "The number of entries in the data."), age]
+        case .configMaps:
+            return [name, Column(name: "Data", type: "integer", description: "The number of entries in the data."), age]
+        case .endpoints:
+            return [name, Column(name: "Endpoints", description: "The endpoints of the service."), age]
+        case .serviceAccounts:
+            return [name, Column(name: "Secrets", type: "integer", description: "The number of secrets."), age]
+        default:
+            return [name, age]
+        }
+    }
+
+    static func table(for resource: ResourceType, objects: [JSON], listMeta: JSON, now: Double, includeObject: String?)
+        -> JSON
+    {
+        let definitions: [JSON] = columns(for: resource).map {
+            [
+                "name": .string($0.name), "type": .string($0.type), "format": .string($0.format),
+                "description": .string($0.description), "priority": .int($0.priority),
+            ]
+        }
+        let rows: [JSON] = objects.map { object in
+            let embedded: JSON
+            switch includeObject {
+            case "None": embedded = .null
+            case "Object": embedded = object
+            default:
+                embedded = [
+                    "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"],
+                ]
+            }
+            return ["cells": .array(cells(for: resource, object: object, now: now)), "object": embedded]
+        }
+        var table: JSON = [
+            "kind": "Table", "apiVersion": "meta.k8s.io/v1", "columnDefinitions": .array(definitions),
+            "rows": .array(rows),
+        ]
+        table["metadata"] = listMeta.isNull ? .emptyObject : listMeta
+        return table
+    }
+
+    static func age(_ object: JSON, now: Double) -> JSON {
+        guard let created = object["metadata"]["creationTimestamp"].string.flatMap(TimeFormat.parse) else {
+            return "<unknown>"
+        }
+        return .string(TimeFormat.age(now - created))
+    }
+
+    static func cells(for resource: ResourceType, object: JSON, now: Double) -> [JSON] {
+        let name = object["metadata"]["name"]
+        let age = age(object, now: now)
+        switch resource {
+        case .pods:
+            let (ready, total) = podReadiness(object)
+            return [
+                name, .string("\(ready)/\(total)"), .string(podStatus(object)), .int(restarts(object)), age,
+                .string(object["status"]["podIP"].string ?? "<none>"),
+                .string(object["spec"]["nodeName"].string ?? "<none>"), "<none>", "<none>",
+            ]
+        case .namespaces:
+            return [name, .string(object["status"]["phase"].string ?? "Active"), age]
+        case .deployments:
+            let template = object["spec"]["template"]["spec"]["containers"].array ?? []
+            return [
+                name,
+                .string("\(object["status"]["readyReplicas"].int ?? 0)/\(object["spec"]["replicas"].int ?? 0)"),
+                .int(object["status"]["updatedReplicas"].int ?? 0), .int(object["status"]["availableReplicas"].int ?? 0),
+                age, .string(template.compactMap { $0["name"].string }.joined(separator: ",")),
+                .string(template.compactMap { $0["image"].string }.joined(separator: ",")),
+                .string(selectorText(object["spec"]["selector"])),
+            ]
+        case .replicaSets:
+            return [
+                name, .int(object["spec"]["replicas"].int ?? 0), .int(object["status"]["replicas"].int ?? 0),
+                .int(object["status"]["readyReplicas"].int ?? 0), age,
+            ]
+        case .services:
+            return [
+                name, .string(object["spec"]["type"].string ?? "ClusterIP"),
+                .string(object["spec"]["clusterIP"].string ?? "<none>"), .string(externalIP(object)),
+                .string(portsText(object)), age,
+                .string(selectorText(["matchLabels": object["spec"]["selector"]], none: "<none>")),
+            ]
+        case .secrets:
+            return [name, .string(object["type"].string ?? "Opaque"), .int(Int64(object["data"].object?.count ?? 0)), age]
+        case .configMaps:
+            let count = (object["data"].object?.count ?? 0) + (object["binaryData"].object?.count ?? 0)
+            return [name, .int(Int64(count)), age]
+        case .endpoints:
+            var addresses: [String] = []
+            for subset in object["subsets"].array ?? [] {
+                let ports = (subset["ports"].array ?? []).compactMap { $0["port"].int }
+                for address in subset["addresses"].array ?? [] {
+                    let ip = address["ip"].string ?? ""
+                    addresses += ports.isEmpty ? [ip] : ports.map { "\(ip):\($0)" }
+                }
+            }
+            return [name, .string(addresses.isEmpty ? "<none>" : addresses.joined(separator: ",")), age]
+        case .serviceAccounts:
+            return [name, .int(Int64(object["secrets"].array?.count ?? 0)), age]
+        default:
+            return [name, age]
+        }
+    }
+
+    /// READY x/y: regular containers plus restartable (native sidecar) init containers.
+    static func podReadiness(_ pod: JSON) -> (Int, Int) {
+        let sidecars = Set(
+            (pod["spec"]["initContainers"].array ?? []).filter { $0["restartPolicy"].string == "Always" }
+                .compactMap { $0["name"].string })
+        let total = (pod["spec"]["containers"].array?.count ?? 0) + sidecars.count
+        var ready = (pod["status"]["containerStatuses"].array ?? []).filter { $0["ready"].bool == true }.count
+        ready += (pod["status"]["initContainerStatuses"].array ?? []).filter {
+            sidecars.contains($0["name"].string ?? "") && $0["ready"].bool == true && $0["started"].bool == true
+        }.count
+        return (ready, total)
+    }
+
+    static func podStatus(_ pod: JSON) -> String {
+        if !pod["metadata"]["deletionTimestamp"].isNull { return "Terminating" }
+        if let reason = pod["status"]["reason"].string { return reason }
+        let phase = pod["status"]["phase"].string ?? "Pending"
+        if phase == "Pending" {
+            for status in pod["status"]["containerStatuses"].array ?? [] {
+                if let reason = status["state"]["waiting"]["reason"].string { return reason }
+            }
+            if pod["spec"]["nodeName"].isNull { return "Pending" }
+            return (pod["spec"]["initContainers"].array?.isEmpty == false) ? "Init:0/\(pod["spec"]["initContainers"].array!.count)" : "ContainerCreating"
+        }
+        return phase
+    }
+
+    static func restarts(_ pod: JSON) -> Int64 {
+        (pod["status"]["containerStatuses"].array ?? []).reduce(0) { $0 + ($1["restartCount"].int ?? 0) }
+    }
+
+    static func selectorText(_ selector: JSON, none: String = "") -> String {
+        let labels = selector["matchLabels"].stringMap
+        if labels.isEmpty && selector["matchExpressions"].isNull { return none }
+        var parts = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        for expression in selector["matchExpressions"].array ?? [] {
+            let key = expression["key"].string ?? ""
+            let values = (expression["values"].array ?? []).compactMap(\.string).joined(separator: ",")
+            switch expression["operator"].string ?? "" {
+            case "In": parts.append("\(key) in (\(values))")
+            case "NotIn": parts.append("\(key) notin (\(values))")
+            case "Exists": parts.append(key)
+            default: parts.append("!\(key)")
+            }
+        }
+        return parts.joined(separator: ",")
+    }
+
+    static func externalIP(_ service: JSON) -> String {
+        let type = service["spec"]["type"].string ?? "ClusterIP"
+        if type == "ExternalName" { return service["spec"]["externalName"].string ?? "<none>" }
+        if type == "LoadBalancer" {
+            let ingress = (service["status"]["loadBalancer"]["ingress"].array ?? []).compactMap {
+                $0["ip"].string ?? $0["hostname"].string
+            }
+            return ingress.isEmpty ? "<pending>" : ingress.joined(separator: ",")
+        }
+        return "<none>"
+    }
+
+    static func portsText(_ service: JSON) -> String {
+        let ports = (service["spec"]["ports"].array ?? []).map { port -> String in
+            let number = port["port"].int ?? 0
+            let proto = port["protocol"].string ?? "TCP"
+            if let nodePort = port["nodePort"].int { return "\(number):\(nodePort)/\(proto)" }
+            return "\(number)/\(proto)"
+        }
+        return ports.isEmpty ? "<none>" : ports.joined(separator: ",")
+    }
+}

@@ -1,0 +1,190 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import MeshSim
+import MeshSimRuntime
+
+/// `meshcheck sim`: runs the simulated multi-cluster mesh until interrupted.
+struct SimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Run a simulated multi-cluster Istio mesh on 127.0.0.1 and write its kubeconfig.",
+        discussion: """
+            Starts N Kubernetes API servers (HTTPS, client-certificate and token users) joined into one mesh, \
+            writes a kubeconfig with a context per cluster (gke_<project>_<location>_cluster-<n>) and a fault \
+            control endpoint description to <kubeconfig>.sim.json, then runs until SIGINT or SIGTERM. \
+            Faults can be changed at run time with PUT http://127.0.0.1:<port>/v1/faults (see README).
+            """)
+
+    @Option(help: "Number of clusters (1...64).")
+    var clusters = 2
+
+    @Option(name: .customLong("kubeconfig-out"), help: "Where to write the kubeconfig.")
+    var kubeconfigOut: String
+
+    @Flag(help: "Install a managed control plane (ControlPlaneRevision asm-managed, no istiod) instead of istiod.")
+    var managed = false
+
+    @Option(help: "Revision of the in-cluster control plane (istio.io/rev).")
+    var revision = "asm-1-23"
+
+    @Option(help: "gcloud project used in context names.")
+    var project = "meshcheck-sim"
+
+    @Option(help: "gcloud location used in context names.")
+    var location = "us-central1-a"
+
+    @Option(name: .customLong("start-delay"), help: "Time from pod creation to Running, e.g. 300ms or 1s.")
+    var startDelay = "300ms"
+
+    @Option(name: .customLong("api-throttle"), help: "Fraction of API requests answered 429 with Retry-After.")
+    var apiThrottle = 0.0
+
+    @Option(name: .customLong("api-errors"), help: "Fraction of API requests answered 503.")
+    var apiErrors = 0.0
+
+    @Option(name: .customLong("api-drop"), help: "Fraction of API requests whose connection is dropped.")
+    var apiDrop = 0.0
+
+    @Flag(name: .customLong("hang-namespace-deletion"), help: "Deleted namespaces stay Terminating forever.")
+    var hangNamespaceDeletion = false
+
+    @Option(name: .customLong("pair-latency"), help: "Extra latency for a cluster pair, e.g. cluster-1>cluster-2=40ms (repeatable).")
+    var pairLatency: [String] = []
+
+    @Option(name: .customLong("version-errors"), help: "Error rate of a HelloWorld version, e.g. v2=0.5 (repeatable).")
+    var versionErrors: [String] = []
+
+    @Option(name: .customLong("version-delay"), help: "Extra delay of a HelloWorld version, e.g. v2=200ms (repeatable).")
+    var versionDelay: [String] = []
+
+    @Option(name: .customLong("exec-stall-after"), help: "Exec streams stall after this many output bytes.")
+    var execStallAfter: Int?
+
+    @Option(name: .customLong("exec-break-after"), help: "Exec connections break after this many output bytes.")
+    var execBreakAfter: Int?
+
+    func run() async throws {
+        var options = SimulatedMeshOptions()
+        options.clusters = clusters
+        options.kubeconfigPath = kubeconfigOut
+        options.managedControlPlane = managed
+        options.revision = revision
+        options.project = project
+        options.location = location
+        options.startDelay = try Self.duration(startDelay, option: "--start-delay")
+        options.apiFaults.throttleFraction = apiThrottle
+        options.apiFaults.serverErrorFraction = apiErrors
+        options.apiFaults.dropFraction = apiDrop
+        options.hangNamespaceDeletion = hangNamespaceDeletion
+        options.controlEndpoint = true
+        options.runtimeFaults = try runtimeFaults()
+        for fraction in [apiThrottle, apiErrors, apiDrop] where !(0...1).contains(fraction) {
+            throw ValidationError("API fault fractions must be between 0 and 1")
+        }
+
+        let began = Date()
+        let mesh: SimulatedMesh
+        do {
+            mesh = try await SimulatedMesh.start(options)
+        } catch let error as SimulatedMeshError {
+            throw ValidationError(error.description)
+        }
+        let elapsed = Date().timeIntervalSince(began)
+        var lines = ["meshcheck sim: \(mesh.contexts.count) cluster(s) ready in \(String(format: "%.2f", elapsed)) s"]
+        for cluster in mesh.clusterInfo {
+            lines.append("  \(cluster.name)  context \(cluster.context)  \(cluster.server)  \(cluster.network)  "
+                + "revision \(cluster.revision)")
+        }
+        lines.append("kubeconfig: \(mesh.kubeconfigPath)")
+        if let control = mesh.controlURL {
+            lines.append("fault control: \(control)/v1/faults (described in \(mesh.kubeconfigPath).sim.json)")
+        }
+        lines.append("running until SIGINT or SIGTERM")
+        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+
+        let signal = await Self.waitForTermination()
+        FileHandle.standardOutput.write(Data("meshcheck sim: \(signal), stopping\n".utf8))
+        await mesh.stop()
+        try? FileManager.default.removeItem(atPath: mesh.kubeconfigPath + ".sim.json")
+    }
+
+    func runtimeFaults() throws -> RuntimeFaults {
+        var faults = RuntimeFaults()
+        for entry in pairLatency {
+            let (key, value) = try Self.keyValue(entry, option: "--pair-latency")
+            let ends = key.split(separator: ">").map(String.init)
+            guard ends.count == 2 else { throw ValidationError("--pair-latency expects cluster-1>cluster-2=40ms") }
+            faults.pairLatency[ClusterPair(source: ends[0], target: ends[1])] = try Self.duration(value, option: "--pair-latency")
+        }
+        for entry in versionErrors {
+            let (version, value) = try Self.keyValue(entry, option: "--version-errors")
+            guard let rate = Double(value), (0...1).contains(rate) else {
+                throw ValidationError("--version-errors expects v2=0.5 with a rate between 0 and 1")
+            }
+            faults.versionFaults[version, default: VersionFault()].errorRate = rate
+        }
+        for entry in versionDelay {
+            let (version, value) = try Self.keyValue(entry, option: "--version-delay")
+            faults.versionFaults[version, default: VersionFault()].extraDelay = try Self.duration(value, option: "--version-delay")
+        }
+        if let execStallAfter { faults.allClustersExecStreamFault = .stallAfter(bytes: execStallAfter) }
+        if let execBreakAfter { faults.allClustersExecStreamFault = .breakAfter(bytes: execBreakAfter) }
+        return faults
+    }
+
+    static func keyValue(_ text: String, option: String) throws -> (String, String) {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("\(option) expects KEY=VALUE, got \(text)") }
+        return (parts[0], parts[1])
+    }
+
+    /// `300ms`, `1.5s`, `2m`; a bare number is milliseconds.
+    static func duration(_ text: String, option: String) throws -> Duration {
+        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let value = Double(text.dropLast(suffix.count)), value >= 0 {
+                return .milliseconds(Int64(value * scale))
+            }
+        }
+        if let value = Double(text), value >= 0 { return .milliseconds(Int64(value)) }
+        throw ValidationError("\(option) expects a duration such as 300ms or 1s, got \(text)")
+    }
+
+    /// Suspends until SIGINT or SIGTERM and names the signal.
+    static func waitForTermination() async -> String {
+        await withCheckedContinuation { continuation in
+            let once = SignalOnce(continuation)
+            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+                Foundation.signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { once.resume(name) }
+                source.resume()
+                once.keep(source)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation at most once and keeps the signal sources alive meanwhile.
+private final class SignalOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<String, Never>?
+    private var sources: [DispatchSourceSignal] = []
+
+    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+
+    func keep(_ source: DispatchSourceSignal) {
+        lock.lock()
+        sources.append(source)
+        lock.unlock()
+    }
+
+    func resume(_ name: String) {
+        lock.lock()
+        let pending = continuation
+        continuation = nil
+        lock.unlock()
+        pending?.resume(returning: name)
+    }
+}
