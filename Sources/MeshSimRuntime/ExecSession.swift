@@ -1,0 +1,486 @@
+// Runs one exec session on a NIO channel that MeshSim has already upgraded (101 sent): the pure
+// ExecSessionMachine decides, this file performs — process start, pipes as NIO channels, backpressure in
+// both directions, the bounded close wait, killing and reaping the process group.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+import NIOPosix
+import NIOWebSocket
+import Synchronization
+
+/// Settings of exec sessions that are not part of a request.
+public struct ExecSessionSettings: Sendable {
+    /// How long the server waits for the client's close frame after sending its own. The real apiserver
+    /// waits up to 15 minutes; a simulator only needs to outlast a client that is still reading.
+    public var closeWait: TimeAmount
+    public var maxFramePayload: Int
+
+    public init(closeWait: TimeAmount = .seconds(15), maxFramePayload: Int = ClientFrameDecoder.defaultMaxPayload) {
+        self.closeWait = closeWait
+        self.maxFramePayload = maxFramePayload
+    }
+}
+
+/// The exec sessions that are running, by pod, so that deleting a pod (or stopping the simulator) kills
+/// their processes. Thread-safe.
+public final class ExecSessionRegistry: Sendable {
+    struct PodKey: Hashable {
+        var cluster: String
+        var namespace: String
+        var pod: String
+    }
+
+    private let sessions = Mutex<[ObjectIdentifier: (key: PodKey, driver: ExecSessionDriver)]>([:])
+
+    public init() {}
+
+    /// Number of sessions whose connection or process is still alive.
+    public var activeCount: Int { sessions.withLock { $0.count } }
+
+    /// The pod was deleted: kill every process exec'd into it. Each session then reports exit code 137.
+    public func terminateSessions(cluster: String, namespace: String, pod: String) {
+        let key = PodKey(cluster: cluster, namespace: namespace, pod: pod)
+        let matching = sessions.withLock { $0.values.filter { $0.key == key }.map(\.driver) }
+        for driver in matching { driver.podDeleted() }
+    }
+
+    /// Kills every session's process (simulator shutdown).
+    public func terminateAll() {
+        let all = sessions.withLock { $0.values.map(\.driver) }
+        for driver in all { driver.podDeleted() }
+    }
+
+    func add(_ driver: ExecSessionDriver, key: PodKey) {
+        sessions.withLock { $0[ObjectIdentifier(driver)] = (key, driver) }
+    }
+
+    func remove(_ driver: ExecSessionDriver) {
+        _ = sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(driver)) }
+    }
+}
+
+public enum ExecSession {
+    /// Takes over a channel whose pipeline holds no HTTP or WebSocket handlers any more: MeshSim wrote the
+    /// 101 response itself and removed its HTTP handlers. `bufferedBytes` are bytes already read after the
+    /// request's headers (they are WebSocket frames). The session then owns the channel and closes it.
+    public static func start(
+        on channel: Channel, request: ExecRequest, bufferedBytes: ByteBuffer? = nil,
+        registry: ExecSessionRegistry, faults: RuntimeFaultControl, settings: ExecSessionSettings = ExecSessionSettings()
+    ) -> EventLoopFuture<Void> {
+        onEventLoop(of: channel) {
+            let driver = ExecSessionDriver(channel: channel, framing: .rawBytes, request: request, registry: registry,
+                                           fault: faults.current.execStreamFault(cluster: request.cluster), settings: settings)
+            try channel.pipeline.syncOperations.addHandler(ExecSocketByteHandler(driver: driver))
+            driver.begin()
+            if let bufferedBytes, bufferedBytes.readableBytes > 0 {
+                driver.receive(bytes: Array(bufferedBytes.readableBytesView))
+            }
+        }
+    }
+
+    /// For MeshSim's `NIOWebSocketServerUpgrader(maxFrameSize: 32 << 20, automaticErrorHandling: false, ...)`:
+    /// call this from its `upgradePipelineHandler`. NIO's frame decoder stays (frames arrive decoded, with
+    /// their mask key, so unmasked frames are still refused) and the session writes `WebSocketFrame`s through
+    /// NIO's encoder. With `automaticErrorHandling: true` NIO would answer decoding errors itself.
+    public static func startAfterNIOUpgrade(
+        on channel: Channel, request: ExecRequest,
+        registry: ExecSessionRegistry, faults: RuntimeFaultControl, settings: ExecSessionSettings = ExecSessionSettings()
+    ) -> EventLoopFuture<Void> {
+        onEventLoop(of: channel) {
+            let pipeline = channel.pipeline.syncOperations
+            let driver = ExecSessionDriver(channel: channel, framing: .nioFrames, request: request, registry: registry,
+                                           fault: faults.current.execStreamFault(cluster: request.cluster), settings: settings)
+            try pipeline.addHandler(ExecSocketFrameHandler(driver: driver))
+            driver.begin()
+        }
+    }
+}
+
+/// Runs `body` right away when already on the channel's loop: a frame read between a deferred task and the
+/// handler's arrival would otherwise fall off the end of the pipeline.
+private func onEventLoop(of channel: Channel, _ body: @escaping @Sendable () throws -> Void) -> EventLoopFuture<Void> {
+    if channel.eventLoop.inEventLoop {
+        return channel.eventLoop.makeCompletedFuture(Result(catching: body))
+    }
+    return channel.eventLoop.submit(body)
+}
+
+/// One session's I/O. Every method runs on the socket channel's event loop (pipes share that loop), which
+/// is what makes the unchecked Sendable conformance sound.
+final class ExecSessionDriver: @unchecked Sendable {
+    /// How frames cross the socket channel's pipeline.
+    enum Framing {
+        /// The pipeline carries bytes; the session encodes and decodes frames itself.
+        case rawBytes
+        /// NIO's WebSocket frame decoder and encoder sit in the pipeline.
+        case nioFrames
+    }
+
+    private let socket: Channel
+    private let framing: Framing
+    private let eventLoop: EventLoop
+    private let request: ExecRequest
+    private let registry: ExecSessionRegistry
+    private let settings: ExecSessionSettings
+    private var machine: ExecSessionMachine
+
+    private var process: LaunchedProcess?
+    private var processRunning = false
+    private var stdinChannel: Channel?
+    private var outputChannels: [Channel] = []
+    private var openOutputs = 0
+    private var pendingStdin: [ExecSessionMachine.Action] = []
+    private var pipesReady = false
+    private var stdinFailed = false
+    private var socketIsClosed = false
+    private var closeTimer: Scheduled<Void>?
+    private var reapDelay: TimeAmount = .milliseconds(1)
+    private var socketReadPausedForStdin = false
+
+    init(channel: Channel, framing: Framing, request: ExecRequest, registry: ExecSessionRegistry, fault: ExecStreamFault?, settings: ExecSessionSettings) {
+        self.socket = channel
+        self.framing = framing
+        self.eventLoop = channel.eventLoop
+        self.request = request
+        self.registry = registry
+        self.settings = settings
+        self.machine = ExecSessionMachine(request: request, fault: fault, maxFramePayload: settings.maxFramePayload)
+    }
+
+    // MARK: Start
+
+    func begin() {
+        eventLoop.assertInEventLoop()
+        registry.add(self, key: .init(cluster: request.cluster, namespace: request.namespace, pod: request.pod))
+        perform(machine.start())
+        // Nothing is read from the client until the pipes exist, so stdin never piles up in memory.
+        socket.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        let launch = ProcessLauncher.launch(
+            argv: request.command, environment: request.environment,
+            connectStdin: request.stdin, mergeStderrIntoStdout: request.tty,
+            execIdentifier: Self.randomExecIdentifier())
+        switch launch {
+        case .failure(let failure):
+            pipesReady = true
+            perform(machine.processFinished(.failedToStart(reason: failure.reason)))
+            resumeSocketReads()
+        case .success(let launched):
+            process = launched
+            processRunning = true
+            attachPipes(launched)
+        }
+    }
+
+    private func attachPipes(_ launched: LaunchedProcess) {
+        var futures: [EventLoopFuture<Void>] = []
+        let outputs: [(CInt, ExecChannel)] = [(launched.stdoutReader, .stdout)]
+            + (launched.stderrReader.map { [($0, ExecChannel.stderr)] } ?? [])
+        openOutputs = outputs.count
+        for (descriptor, execChannel) in outputs {
+            let future = NIOPipeBootstrap(group: eventLoop)
+                .channelOption(ChannelOptions.maxMessagesPerRead, value: 4)
+                .channelInitializer { pipe in
+                    pipe.eventLoop.makeCompletedFuture {
+                        try pipe.pipeline.syncOperations.addHandler(PipeOutputHandler(driver: self, channel: execChannel))
+                    }
+                }
+                .takingOwnershipOfDescriptor(input: descriptor)
+                .map { pipe in self.outputChannels.append(pipe) }
+            futures.append(future)
+        }
+        if let writer = launched.stdinWriter {
+            let future = NIOPipeBootstrap(group: eventLoop)
+                .channelInitializer { pipe in
+                    pipe.eventLoop.makeCompletedFuture {
+                        try pipe.pipeline.syncOperations.addHandler(PipeInputHandler(driver: self))
+                    }
+                }
+                .takingOwnershipOfDescriptor(output: writer)
+                .map { pipe in self.stdinChannel = pipe }
+            futures.append(future)
+        }
+        EventLoopFuture.andAllComplete(futures, on: eventLoop).whenComplete { _ in
+            self.pipesReady = true
+            let queued = self.pendingStdin
+            self.pendingStdin = []
+            self.perform(queued)
+            self.resumeSocketReads()
+            // A pipe that could not be registered would never report EOF; treat it as closed.
+            let registered = self.outputChannels.count
+            if registered < outputs.count {
+                for _ in registered..<outputs.count { self.outputEnded() }
+            }
+        }
+    }
+
+    // MARK: Events
+
+    func receive(bytes: [UInt8]) {
+        perform(machine.receive(bytes))
+    }
+
+    func receive(frame: ClientFrame, masked: Bool) {
+        perform(machine.receive(decodedFrame: frame, masked: masked))
+    }
+
+    func receiveFailed() {
+        perform(machine.receiveFailed())
+    }
+
+    func output(_ channel: ExecChannel, _ buffer: ByteBuffer) {
+        perform(machine.processOutput(channel, Array(buffer.readableBytesView)))
+        if !socket.isWritable { setOutputReading(false) }
+    }
+
+    func outputEnded() {
+        openOutputs -= 1
+        if openOutputs == 0 { scheduleReap(after: .zero) }
+    }
+
+    func socketWritabilityChanged() {
+        if socket.isWritable { setOutputReading(true) }
+    }
+
+    func stdinWritabilityChanged() {
+        if stdinChannel?.isWritable ?? true, socketReadPausedForStdin {
+            socketReadPausedForStdin = false
+            resumeSocketReads()
+        }
+    }
+
+    func connectionClosed() {
+        socketIsClosed = true
+        closeTimer?.cancel()
+        perform(machine.clientDisconnected())
+        finishIfDone()
+    }
+
+    func podDeleted() {
+        eventLoop.execute { self.perform(self.machine.podDeleted()) }
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [ExecSessionMachine.Action]) {
+        var wroteToSocket = false
+        for action in actions {
+            switch action {
+            case .send(let frame):
+                guard !socketIsClosed else { continue }
+                switch framing {
+                case .rawBytes:
+                    socket.write(ByteBuffer(bytes: frame.encoded), promise: nil)
+                case .nioFrames:
+                    let nioFrame = WebSocketFrame(
+                        fin: true, opcode: NIOWebSocket.WebSocketOpcode(encodedWebSocketOpcode: frame.opcode.rawValue)!,
+                        data: ByteBuffer(bytes: frame.payload))
+                    socket.write(nioFrame, promise: nil)
+                }
+                wroteToSocket = true
+            case .writeStdin, .closeStdin:
+                guard pipesReady else {
+                    pendingStdin.append(action)
+                    continue
+                }
+                applyStdin(action)
+            case .killProcess:
+                killProcess()
+            case .closeConnection:
+                if wroteToSocket { socket.flush(); wroteToSocket = false }
+                closeTimer?.cancel()
+                if !socketIsClosed { socket.close(promise: nil) }
+            case .awaitClientClose:
+                closeTimer = eventLoop.scheduleTask(in: settings.closeWait) {
+                    self.perform(self.machine.closeWaitExpired())
+                }
+            }
+        }
+        if wroteToSocket { socket.flush() }
+    }
+
+    private func applyStdin(_ action: ExecSessionMachine.Action) {
+        guard let stdinChannel, !stdinFailed else { return }
+        switch action {
+        case .writeStdin(let bytes):
+            stdinChannel.writeAndFlush(ByteBuffer(bytes: bytes)).whenFailure { _ in
+                // The process stopped reading (exited or closed stdin); further input has nowhere to go.
+                self.stdinFailed = true
+            }
+            if !stdinChannel.isWritable && !socketReadPausedForStdin {
+                socketReadPausedForStdin = true
+                socket.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            }
+        case .closeStdin:
+            stdinChannel.close(promise: nil)
+        default:
+            break
+        }
+    }
+
+    private func resumeSocketReads() {
+        guard !socketIsClosed, !socketReadPausedForStdin else { return }
+        socket.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+    }
+
+    private func setOutputReading(_ enabled: Bool) {
+        for pipe in outputChannels {
+            pipe.setOption(ChannelOptions.autoRead, value: enabled).whenComplete { _ in }
+        }
+    }
+
+    private func killProcess() {
+        guard let process, processRunning else { return }
+        ProcessLauncher.killGroup(process.pid)
+        // Output left in the pipes has no reader any more; closing them lets reaping start at once even if
+        // something outside the group still holds a write end.
+        for pipe in outputChannels { pipe.close(promise: nil) }
+        stdinChannel?.close(promise: nil)
+    }
+
+    private func scheduleReap(after delay: TimeAmount) {
+        eventLoop.scheduleTask(in: delay) { self.reap() }
+    }
+
+    private func reap() {
+        guard let process, processRunning else { return }
+        if let code = ProcessLauncher.reap(process.pid) {
+            processRunning = false
+            stdinChannel?.close(promise: nil)
+            perform(machine.processFinished(.exited(code: code)))
+            finishIfDone()
+            return
+        }
+        // Output ended but the process lingers (it closed its pipes, or exits right now): poll with backoff.
+        scheduleReap(after: reapDelay)
+        reapDelay = min(reapDelay * 2, .milliseconds(100))
+    }
+
+    private func finishIfDone() {
+        if socketIsClosed && !processRunning {
+            registry.remove(self)
+        }
+    }
+
+    private static func randomExecIdentifier() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in
+            let byte = UInt8.random(in: 0...255, using: &generator)
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+}
+
+// MARK: Handlers
+
+/// Raw WebSocket bytes from the client (the session decodes frames itself).
+final class ExecSocketByteHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    private let driver: ExecSessionDriver
+
+    init(driver: ExecSessionDriver) { self.driver = driver }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        driver.receive(bytes: Array(buffer.readableBytesView))
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        driver.socketWritabilityChanged()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        driver.connectionClosed()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// Frames already decoded by NIO's WebSocketFrameDecoder.
+final class ExecSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    private let driver: ExecSessionDriver
+
+    init(driver: ExecSessionDriver) { self.driver = driver }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        let payload = frame.unmaskedData
+        driver.receive(
+            frame: ClientFrame(fin: frame.fin, opcode: UInt8(webSocketOpcode: frame.opcode), payload: Array(payload.readableBytesView)),
+            masked: frame.maskKey != nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        driver.socketWritabilityChanged()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        driver.connectionClosed()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // NIO's decoder refused the stream (oversized or malformed frame): end like x/net's receive error.
+        driver.receiveFailed()
+    }
+}
+
+/// Output of one process pipe (stdout or stderr).
+final class PipeOutputHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let driver: ExecSessionDriver
+    private let channel: ExecChannel
+    private var ended = false
+
+    init(driver: ExecSessionDriver, channel: ExecChannel) {
+        self.driver = driver
+        self.channel = channel
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        driver.output(channel, unwrapInboundIn(data))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelEvent, case .inputClosed = event as? ChannelEvent {
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        guard !ended else { return }
+        ended = true
+        driver.outputEnded()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// The process's stdin pipe: only writability and errors matter.
+final class PipeInputHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let driver: ExecSessionDriver
+
+    init(driver: ExecSessionDriver) { self.driver = driver }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        driver.stdinWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        driver.stdinWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,1 +1,0 @@
-// Module MeshSimRuntime: see DESIGN.md §2 for its boundary.

@@ -1,0 +1,140 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+@testable import MeshSimRuntime
+
+/// Exec sessions over real loopback TCP, with real processes.
+@Suite struct ExecSessionSocketTests {
+    private func run(_ request: ExecRequest, handOver: HandOver, stdin: [UInt8]? = nil) async throws -> ExecTranscript {
+        let server = try await TestExecServer(request: request, handOver: handOver)
+        defer { Task { await server.close() } }
+        let client = try TestExecClient(port: server.port)
+        if let stdin {
+            var offset = 0
+            while offset < stdin.count {
+                let end = min(offset + 32 * 1024, stdin.count)
+                client.send(channel: 0, Array(stdin[offset..<end]))
+                offset = end
+            }
+            client.sendFrame(opcode: 2, payload: [0xFF, 0])
+        }
+        return try client.finish()
+    }
+
+    @Test(arguments: HandOver.allCases)
+    func successfulCommandStreamsBothChannelsAndEndsCleanly(handOver: HandOver) async throws {
+        let transcript = try await run(makeRequest(["sh", "-c", "echo out; echo err >&2; echo $HOSTNAME"]), handOver: handOver)
+        #expect(transcript.firstFrame?.payload == [1])
+        #expect(String(decoding: transcript.stdout, as: UTF8.self) == "out\nsleep-1\n")
+        #expect(String(decoding: transcript.stderr, as: UTF8.self) == "err\n")
+        #expect(transcript.status == #"{"metadata":{},"status":"Success"}"#)
+        #expect(transcript.statusCount == 1)
+        #expect(transcript.closeCode == 1000)
+        #expect(transcript.frames.allSatisfy { !$0.masked && $0.fin })
+    }
+
+    @Test(arguments: [(["true"], 0), (["false"], 1), (["sh", "-c", "exit 3"], 3), (["sh", "-c", "no-such-command-xyz"], 127)] as [([String], Int)])
+    func exitCodesArriveInTheStatus(command: [String], code: Int) async throws {
+        let transcript = try await run(makeRequest(command), handOver: .rawBytes)
+        if code == 0 {
+            #expect(transcript.status == #"{"metadata":{},"status":"Success"}"#)
+        } else {
+            #expect(transcript.status?.contains(#""reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"\#(code)"}]}"#) == true)
+        }
+    }
+
+    @Test func missingExecutableIsTheRuntimesInternalError() async throws {
+        let transcript = try await run(makeRequest(["no-such-binary-xyz"]), handOver: .rawBytes)
+        let status = try #require(transcript.status)
+        #expect(status.contains(#""reason":"InternalError""#))
+        #expect(status.contains(#"executable file not found in $PATH"#))
+        #expect(status.contains(#""code":500"#))
+    }
+
+    @Test func v4SessionReportsTheKubeletsExitMessage() async throws {
+        let transcript = try await run(makeRequest(["sh", "-c", "exit 4"], subprotocol: .v4), handOver: .nioUpgrader)
+        #expect(transcript.status?.contains("command 'sh -c exit 4' exited with 4") == true)
+    }
+
+    @Test(arguments: HandOver.allCases)
+    func oneMebibyteOfStdinComesBackIntact(handOver: HandOver) async throws {
+        var generator = SystemRandomNumberGenerator()
+        let input = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let transcript = try await run(makeRequest(["cat"], stdin: true), handOver: handOver, stdin: input)
+        #expect(transcript.stdout.count == input.count)
+        let intact = transcript.stdout == input
+        #expect(intact)
+        #expect(transcript.status == #"{"metadata":{},"status":"Success"}"#)
+    }
+
+    @Test func largeOutputStreamsCompletely() async throws {
+        let size = 64 << 20
+        let server = try await TestExecServer(request: makeRequest(["head", "-c", String(size), "/dev/zero"]), handOver: .rawBytes)
+        defer { Task { await server.close() } }
+        let client = try TestExecClient(port: server.port)
+        client.retainStdoutLimit = 0
+        let transcript = try client.finish(seconds: 120)
+        #expect(transcript.stdoutByteCount == size)
+        #expect(transcript.status == #"{"metadata":{},"status":"Success"}"#)
+    }
+
+    @Test(arguments: HandOver.allCases)
+    func closingEarlyKillsAndReapsTheProcessGroup(handOver: HandOver) async throws {
+        // The shell prints its pid and that of a child in the same group, then waits.
+        let server = try await TestExecServer(
+            request: makeRequest(["sh", "-c", "sleep 30 & echo $$ $!; wait"]), handOver: handOver)
+        defer { Task { await server.close() } }
+        let client = try TestExecClient(port: server.port)
+        try client.pump(seconds: 10) { String(decoding: $0.stdout, as: UTF8.self).hasSuffix("\n") }
+        let pids = String(decoding: client.transcript.stdout, as: UTF8.self)
+            .split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { pid_t($0) }
+        #expect(pids.count == 2)
+        client.sendFrame(opcode: 8, payload: [3, 232])
+        _ = try client.finish()
+        for pid in pids {
+            #expect(processIsGone(pid, within: 10), "pid \(pid) still exists")
+        }
+        #expect(server.registry.activeCount == 0 || waitUntil(seconds: 5) { server.registry.activeCount == 0 })
+    }
+
+    @Test func deletingThePodKillsTheProcessAndReports137() async throws {
+        let server = try await TestExecServer(request: makeRequest(["sh", "-c", "echo started; exec sleep 30"]), handOver: .rawBytes)
+        defer { Task { await server.close() } }
+        let client = try TestExecClient(port: server.port)
+        try client.pump(seconds: 10) { !$0.stdout.isEmpty }
+        server.registry.terminateSessions(cluster: "cluster-1", namespace: "sample", pod: "sleep-1")
+        let transcript = try client.finish()
+        #expect(transcript.status?.contains(#""message":"137""#) == true)
+    }
+
+    @Test func unmaskedClientFrameGetsProtocolErrorClose() async throws {
+        let server = try await TestExecServer(request: makeRequest(["sleep", "30"], stdin: true), handOver: .rawBytes)
+        defer { Task { await server.close() } }
+        let client = try TestExecClient(port: server.port)
+        client.sendFrame(opcode: 2, payload: [0, 65], masked: false)
+        let transcript = try client.finish()
+        #expect(transcript.closeCode == 1002)
+        #expect(transcript.status == nil)
+    }
+
+    @Test func breakFaultDropsTheConnectionMidStream() async throws {
+        let server = try await TestExecServer(request: makeRequest(["head", "-c", "100000", "/dev/zero"]), handOver: .rawBytes)
+        defer { Task { await server.close() } }
+        server.faults.set(RuntimeFaults(allClustersExecStreamFault: .breakAfter(bytes: 1000)))
+        let client = try TestExecClient(port: server.port)
+        let transcript = try client.finish()
+        #expect(transcript.stdoutByteCount == 1000)
+        #expect(transcript.status == nil)
+        #expect(transcript.closeCode == nil)
+    }
+}
+
+func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = monotonicSeconds() + seconds
+    while monotonicSeconds() < deadline {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}
