@@ -1,1 +1,32 @@
-// MeshBench: `make bench` entry point (filled by the statistics core).
+// `make bench`: runs the named benchmarks (all, or those named on the command line) and prints one
+// line per comparison:
+//
+//     BENCH <name> ours=<value> baseline=<value> unit=<unit> ratio=<r>
+//
+// `ratio` is always how many times faster we are than the baseline on the same work, measured in
+// the same run on the same data: baseline time / our time. For time units (ns, µs per operation)
+// that is baseline/ours of the printed values; for throughput units (MB/s) it is ours/baseline.
+// Either way, ratio > 1 means we are faster.
+//
+// To add a benchmark, write a `Benchmark` value (name + a function measuring ours and the baseline)
+// and append it to `registry`.
+
+import Foundation  // exit
+
+let registry: [Benchmark] = [
+    .histogramRecord,
+    .histogramRecordBatch,
+    .histogramMerge,
+    .histogramPercentiles,
+    .recordParse,
+]
+
+let requested = Set(CommandLine.arguments.dropFirst())
+let unknown = requested.subtracting(registry.map(\.name))
+if !unknown.isEmpty {
+    print("unknown benchmark(s): \(unknown.sorted().joined(separator: ", ")); known: \(registry.map(\.name).joined(separator: ", "))")
+    exit(2)
+}
+for benchmark in registry where requested.isEmpty || requested.contains(benchmark.name) {
+    print(benchmark.run().line)
+}
