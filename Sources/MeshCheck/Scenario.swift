@@ -3,7 +3,7 @@
 // nothing here touches a cluster.
 
 /// One cluster taking part in the run, addressed through a kubeconfig context.
-public struct ClusterSpec: Sendable, Equatable, Codable {
+public struct ClusterSpec: Sendable, Equatable {
     /// The kubeconfig context used to reach the cluster.
     public var context: String
     /// Short DNS-1123 label naming the cluster in reports and expectations (e.g. `cluster-1`).
@@ -28,7 +28,7 @@ public struct ClusterSpec: Sendable, Equatable, Codable {
 }
 
 /// Container images, configurable for air-gapped registries.
-public struct ImageSettings: Sendable, Equatable, Codable {
+public struct ImageSettings: Sendable, Equatable {
     public static let defaultRegistry = "registry.istio.io/release"
     public static let defaultSleepImage = "curlimages/curl:8.16.0"
 
@@ -61,7 +61,7 @@ public struct ImageSettings: Sendable, Equatable, Codable {
 }
 
 /// Which mesh revision the namespace is labelled for.
-public enum RevisionSetting: Sendable, Equatable, Codable {
+public enum RevisionSetting: Sendable, Equatable {
     /// Detect from istiod's `istio.io/rev` label or a managed `ControlPlaneRevision`.
     case auto
     /// Use this revision; `default` labels the namespace `istio-injection=enabled`.
@@ -69,7 +69,7 @@ public enum RevisionSetting: Sendable, Equatable, Codable {
 }
 
 /// How requests are issued inside one burst (one exec).
-public enum LoadMode: Sendable, Equatable, Codable {
+public enum LoadMode: Sendable, Equatable {
     /// One worker, one request after the other.
     case sequential
     /// `parallelism` background workers in the pod share the burst's requests.
@@ -97,7 +97,7 @@ public enum LoadMode: Sendable, Equatable, Codable {
     }
 }
 
-public struct LoadSettings: Sendable, Equatable, Codable {
+public struct LoadSettings: Sendable, Equatable {
     public var requestsPerBurst: Int
     public var bursts: Int
     public var concurrentBurstsPerClientPod: Int
@@ -121,7 +121,7 @@ public struct LoadSettings: Sendable, Equatable, Codable {
 }
 
 /// Deadlines per lifecycle phase.
-public struct PhaseTimeouts: Sendable, Equatable, Codable {
+public struct PhaseTimeouts: Sendable, Equatable {
     public var deploy: Duration
     public var converge: Duration
     public var bursts: Duration
@@ -137,7 +137,7 @@ public struct PhaseTimeouts: Sendable, Equatable, Codable {
 }
 
 /// The split of a source's requests across serving clusters that the verdict expects.
-public enum BalanceExpectation: Sendable, Equatable, Codable {
+public enum BalanceExpectation: Sendable, Equatable {
     /// Each serving cluster's share equals its share of ready HelloWorld endpoints.
     case proportionalToEndpoints
     /// Each cluster's share is its weight over the sum of weights; unlisted clusters expect nothing.
@@ -158,7 +158,7 @@ public enum BalanceExpectation: Sendable, Equatable, Codable {
 }
 
 /// Latency bounds in milliseconds on the in-pod `time_total`; nil = not judged.
-public struct LatencyBounds: Sendable, Equatable, Codable {
+public struct LatencyBounds: Sendable, Equatable {
     public var p50: Double?
     public var p90: Double?
     public var p99: Double?
@@ -182,7 +182,7 @@ public struct LatencyBounds: Sendable, Equatable, Codable {
 }
 
 /// A latency SLO for one (source → target) cluster pair.
-public struct PairLatencySLO: Sendable, Equatable, Codable {
+public struct PairLatencySLO: Sendable, Equatable {
     public var source: String
     public var target: String
     public var bounds: LatencyBounds
@@ -194,7 +194,7 @@ public struct PairLatencySLO: Sendable, Equatable, Codable {
     }
 }
 
-public struct LatencySLO: Sendable, Equatable, Codable {
+public struct LatencySLO: Sendable, Equatable {
     /// Requests served by the source's own cluster.
     public var local: LatencyBounds
     /// Requests served by another cluster.
@@ -211,7 +211,7 @@ public struct LatencySLO: Sendable, Equatable, Codable {
     public var isEmpty: Bool { local.isEmpty && crossCluster.isEmpty && pairs.isEmpty }
 }
 
-public struct Expectations: Sendable, Equatable, Codable {
+public struct Expectations: Sendable, Equatable {
     public static let defaultSignificance = 0.001
     public static let defaultMinLocalShare = 0.9
 
@@ -237,7 +237,7 @@ public enum CleanupPolicy: String, Sendable, Equatable, Codable, CaseIterable {
     case never
 }
 
-public struct Scenario: Sendable, Equatable, Codable {
+public struct Scenario: Sendable, Equatable {
     /// Name used in reports and as the metrics grouping key (DNS-1123 label).
     public var name: String
     public var clusters: [ClusterSpec]

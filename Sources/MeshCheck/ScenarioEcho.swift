@@ -1,0 +1,122 @@
+// The scenario as the report repeats it: the same field names as the YAML, durations in seconds,
+// enums as their YAML spelling, so a reader can see exactly what was asked for.
+
+public struct ScenarioEcho: Codable, Sendable, Equatable {
+    public struct Cluster: Codable, Sendable, Equatable {
+        public var context: String
+        public var name: String
+        /// Version served, or "none".
+        public var serves: String
+        public var clients: Bool
+        public var helloworldReplicas: Int
+        public var sleepReplicas: Int
+    }
+
+    public struct Images: Codable, Sendable, Equatable {
+        public var registry: String
+        /// Resolved image per served version.
+        public var helloworld: [String: String]
+        public var sleep: String
+        public var pullSecrets: [String]
+        public var pullSecretsFrom: String?
+    }
+
+    public struct Load: Codable, Sendable, Equatable {
+        public var requestsPerBurst: Int
+        public var bursts: Int
+        public var concurrentBurstsPerClientPod: Int
+        public var clientReplicas: Int
+        public var mode: String
+        public var parallelism: Int
+        public var ratePerSecond: Double?
+        public var requestTimeoutSeconds: Double
+        public var connectTimeoutSeconds: Double
+    }
+
+    public struct Timeouts: Codable, Sendable, Equatable {
+        public var deploySeconds: Double
+        public var convergeSeconds: Double
+        public var burstsSeconds: Double
+        public var cleanupSeconds: Double
+    }
+
+    public struct Bounds: Codable, Sendable, Equatable {
+        public var source: String?
+        public var target: String?
+        public var p50: Double?
+        public var p90: Double?
+        public var p99: Double?
+    }
+
+    public struct Expectations: Codable, Sendable, Equatable {
+        public var balance: String
+        public var weights: [String: Double]?
+        public var minLocalShare: Double?
+        public var significance: Double
+        public var maxErrorRate: Double
+        public var latencySLO: [String: [Bounds]]
+    }
+
+    public var name: String
+    public var clusters: [Cluster]
+    public var namespace: String?
+    public var images: Images
+    /// `auto` or the explicit revision.
+    public var revision: String
+    public var load: Load
+    public var timeouts: Timeouts
+    public var expectations: Expectations
+    public var cleanup: String
+    public var reuse: Bool
+
+    public init(_ scenario: Scenario) {
+        name = scenario.name
+        clusters = scenario.clusters.map {
+            Cluster(context: $0.context, name: $0.name, serves: $0.serves ?? "none", clients: $0.clients,
+                    helloworldReplicas: $0.helloworldReplicas, sleepReplicas: $0.sleepReplicas)
+        }
+        namespace = scenario.namespace
+        var resolved: [String: String] = [:]
+        for version in scenario.versions { resolved[version] = scenario.images.helloworldImage(version: version) }
+        images = Images(registry: scenario.images.registry, helloworld: resolved, sleep: scenario.images.sleep,
+                        pullSecrets: scenario.images.pullSecrets, pullSecretsFrom: scenario.images.pullSecretsFrom)
+        switch scenario.revision {
+        case .auto: revision = "auto"
+        case .explicit(let value): revision = value
+        }
+        var rate: Double?
+        if case .paced(let perSecond, _) = scenario.load.mode { rate = perSecond }
+        load = Load(requestsPerBurst: scenario.load.requestsPerBurst, bursts: scenario.load.bursts,
+                    concurrentBurstsPerClientPod: scenario.load.concurrentBurstsPerClientPod, clientReplicas: scenario.load.clientReplicas,
+                    mode: scenario.load.mode.name, parallelism: scenario.load.mode.workers, ratePerSecond: rate,
+                    requestTimeoutSeconds: seconds(scenario.load.requestTimeout), connectTimeoutSeconds: seconds(scenario.load.connectTimeout))
+        timeouts = Timeouts(deploySeconds: seconds(scenario.timeouts.deploy), convergeSeconds: seconds(scenario.timeouts.converge),
+                            burstsSeconds: seconds(scenario.timeouts.bursts), cleanupSeconds: seconds(scenario.timeouts.cleanup))
+        let expected = scenario.expectations
+        var weights: [String: Double]?
+        var minLocalShare: Double?
+        switch expected.balance {
+        case .weights(let values): weights = values
+        case .localPreferred(let share): minLocalShare = share
+        case .proportionalToEndpoints, .anyCrossCluster: break
+        }
+        func bounds(_ value: LatencyBounds, source: String? = nil, target: String? = nil) -> Bounds {
+            Bounds(source: source, target: target, p50: value.p50, p90: value.p90, p99: value.p99)
+        }
+        var slo: [String: [Bounds]] = [:]
+        if !expected.latencySLO.local.isEmpty { slo["local"] = [bounds(expected.latencySLO.local)] }
+        if !expected.latencySLO.crossCluster.isEmpty { slo["crossCluster"] = [bounds(expected.latencySLO.crossCluster)] }
+        if !expected.latencySLO.pairs.isEmpty {
+            slo["pairs"] = expected.latencySLO.pairs.map { bounds($0.bounds, source: $0.source, target: $0.target) }
+        }
+        expectations = Expectations(balance: expected.balance.name, weights: weights, minLocalShare: minLocalShare,
+                                    significance: expected.significance, maxErrorRate: expected.maxErrorRate, latencySLO: slo)
+        cleanup = scenario.cleanup.rawValue
+        reuse = scenario.reuse
+    }
+}
+
+/// Seconds as a Double (report fields).
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}

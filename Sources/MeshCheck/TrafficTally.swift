@@ -1,0 +1,155 @@
+// Per (source cluster → serving cluster) counts and latency histograms, fed one parsed record at a
+// time. Attribution goes by instance (pod name), registered up front from the pod lists: N clusters
+// need not have N versions, and an instance nobody registered is an error, not a guess.
+
+import MeshStats
+
+/// Why a request did not count as a success.
+public enum RequestErrorKind: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// curl exited non-zero (6 DNS, 7 refused, 28 timeout, 52 empty reply, 56 reset...).
+    case curl(UInt16)
+    /// A response with a status other than 200.
+    case http(UInt16)
+    /// Status 200 but the body named no instance, or one that is not a HelloWorld pod of this run.
+    case unknownInstance
+
+    /// `curl-7`, `http-503`, `unknown-instance` (the report's `errorsByKind` keys).
+    public var description: String {
+        switch self {
+        case .curl(let code): return "curl-\(code)"
+        case .http(let status): return "http-\(status)"
+        case .unknownInstance: return "unknown-instance"
+        }
+    }
+}
+
+/// Counters of one source cluster.
+public struct SourceCounters: Sendable, Equatable {
+    /// Record lines received.
+    public var records = 0
+    public var succeeded = 0
+    public var errorsByKind: [RequestErrorKind: Int] = [:]
+    /// Requests a burst should have produced but did not (exec broke, worker truncated).
+    public var missingRecords = 0
+    public var malformedLines = 0
+    public var lateStarts = 0
+    /// Whether any paced burst reported lateness (so 0 late starts means "measured, none").
+    public var paced = false
+
+    public var errors: Int { errorsByKind.values.reduce(0, +) }
+}
+
+/// Counters of one (source, target) pair.
+public struct PairCounters: Sendable, Equatable {
+    public var successes = 0
+    /// Failed requests answered by (or timed out at) a known pod of the target.
+    public var errors = 0
+}
+
+public struct TrafficTally: Sendable {
+    /// Cluster names in scenario order; sources and targets are indexes into it.
+    public let clusterNames: [String]
+    /// Cluster index + 1 per `NameID.rawValue` of an instance; 0 = not a known HelloWorld pod.
+    private var clusterOfInstance: [UInt16] = []
+    private var pairs: [PairCounters]
+    private var histograms: [LatencyHistogram?]
+    public private(set) var sources: [SourceCounters]
+
+    public init(clusterNames: [String]) {
+        precondition(clusterNames.count < Int(UInt16.max), "too many clusters")
+        self.clusterNames = clusterNames
+        let count = clusterNames.count
+        pairs = Array(repeating: PairCounters(), count: count * count)
+        histograms = Array(repeating: nil, count: count * count)
+        sources = Array(repeating: SourceCounters(), count: count)
+    }
+
+    /// Declares that `instance` (a HelloWorld pod name interned in the run's NameTable) runs in `cluster`.
+    public mutating func assign(instance: NameID, toCluster cluster: Int) {
+        precondition(clusterNames.indices.contains(cluster), "cluster index out of range")
+        let slot = Int(instance.rawValue)
+        if slot >= clusterOfInstance.count { clusterOfInstance += Array(repeating: 0, count: slot + 1 - clusterOfInstance.count) }
+        clusterOfInstance[slot] = UInt16(cluster + 1)
+    }
+
+    /// The cluster a registered instance runs in.
+    @inline(__always)
+    public func cluster(ofInstance instance: NameID) -> Int? {
+        let slot = Int(instance.rawValue)
+        guard slot < clusterOfInstance.count, clusterOfInstance[slot] != 0 else { return nil }
+        return Int(clusterOfInstance[slot]) - 1
+    }
+
+    /// Tallies one request sent from cluster `source`; returns the serving cluster it was attributed to.
+    @discardableResult
+    public mutating func record(_ sample: RequestSample, source: Int) -> Int? {
+        sources[source].records &+= 1
+        let target = cluster(ofInstance: sample.instance)
+        if sample.curlExit == 0, sample.status == 200, let target {
+            let index = source &* clusterNames.count &+ target
+            pairs[index].successes &+= 1
+            if histograms[index] == nil { histograms[index] = LatencyHistogram() }
+            histograms[index]!.record(sample.totalMicros)
+            sources[source].succeeded &+= 1
+            return target
+        }
+        let kind: RequestErrorKind
+        if sample.curlExit != 0 {
+            kind = .curl(sample.curlExit)
+        } else if sample.status != 200 {
+            kind = .http(sample.status)
+        } else {
+            kind = .unknownInstance
+        }
+        sources[source].errorsByKind[kind, default: 0] += 1
+        if let target { pairs[source &* clusterNames.count &+ target].errors &+= 1 }
+        return target
+    }
+
+    /// Requests announced but never reported (a worker's `MC1-END` count minus its records, or a whole
+    /// burst lost to a failed exec).
+    public mutating func recordMissing(source: Int, count: Int) {
+        sources[source].missingRecords += count
+    }
+
+    public mutating func recordMalformed(source: Int, count: Int) {
+        sources[source].malformedLines += count
+    }
+
+    /// Late starts from a paced burst's `MC1-LATE` line (record 0 too: it says lateness was measured).
+    public mutating func recordLateStarts(source: Int, count: Int) {
+        sources[source].lateStarts += count
+        sources[source].paced = true
+    }
+
+    public func pair(source: Int, target: Int) -> PairCounters { pairs[source * clusterNames.count + target] }
+
+    /// In-pod `time_total` of the successful requests of a pair, in µs; nil when there were none.
+    public func latency(source: Int, target: Int) -> LatencyHistogram? { histograms[source * clusterNames.count + target] }
+
+    /// Adds another tally over the same clusters (e.g. one per exec session) into this one. Instance
+    /// assignments are kept from both.
+    public mutating func merge(_ other: TrafficTally) {
+        precondition(other.clusterNames == clusterNames, "tallies over different clusters")
+        for index in pairs.indices {
+            pairs[index].successes += other.pairs[index].successes
+            pairs[index].errors += other.pairs[index].errors
+            if let histogram = other.histograms[index] {
+                if histograms[index] == nil { histograms[index] = histogram } else { histograms[index]!.merge(histogram) }
+            }
+        }
+        for index in sources.indices {
+            let theirs = other.sources[index]
+            sources[index].records += theirs.records
+            sources[index].succeeded += theirs.succeeded
+            sources[index].missingRecords += theirs.missingRecords
+            sources[index].malformedLines += theirs.malformedLines
+            sources[index].lateStarts += theirs.lateStarts
+            sources[index].paced = sources[index].paced || theirs.paced
+            for (kind, count) in theirs.errorsByKind { sources[index].errorsByKind[kind, default: 0] += count }
+        }
+        for (slot, cluster) in other.clusterOfInstance.enumerated() where cluster != 0 {
+            assign(instance: NameID(rawValue: UInt32(slot)), toCluster: Int(cluster) - 1)
+        }
+    }
+}
