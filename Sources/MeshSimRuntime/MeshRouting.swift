@@ -1,0 +1,173 @@
+// Which endpoints a pod can reach, decided from a snapshot of the clusters' API objects the way a
+// multi-primary, multi-network Istio mesh (the install guide's topology) decides it. Pure: no I/O.
+
+/// An endpoint of a service: one ready pod's listener.
+public struct MeshEndpoint: Hashable, Sendable {
+    public var pod: String
+    public var cluster: String
+    /// Where the simulated pod really listens (127.0.0.1 and an ephemeral port).
+    public var host: String
+    public var port: Int
+    /// The pod's `version` label, if any.
+    public var version: String?
+    /// Whether the pod runs a sidecar; a pod without one cannot terminate the mesh's mTLS, so it is
+    /// reachable only from its own cluster.
+    public var hasSidecar: Bool
+
+    public init(pod: String, cluster: String, host: String, port: Int, version: String?, hasSidecar: Bool) {
+        self.pod = pod
+        self.cluster = cluster
+        self.host = host
+        self.port = port
+        self.version = version
+        self.hasSidecar = hasSidecar
+    }
+}
+
+public struct ServiceKey: Hashable, Sendable, CustomStringConvertible {
+    public var namespace: String
+    public var name: String
+
+    public init(namespace: String, name: String) {
+        self.namespace = namespace
+        self.name = name
+    }
+
+    public var description: String { "\(name).\(namespace)" }
+}
+
+/// A Service as one cluster sees it: its ports and its ready endpoints in that cluster.
+public struct ServiceView: Equatable, Sendable {
+    public var ports: Set<Int>
+    public var endpoints: [MeshEndpoint]
+
+    public init(ports: Set<Int>, endpoints: [MeshEndpoint]) {
+        self.ports = ports
+        self.endpoints = endpoints
+    }
+}
+
+/// A remote secret held by a cluster for a peer.
+public struct RemoteSecretView: Equatable, Sendable {
+    /// The kubeconfig in the secret points at the peer's real API server (a stale or wrong server means
+    /// istiod cannot watch the peer).
+    public var serverMatchesPeer: Bool
+
+    public init(serverMatchesPeer: Bool = true) {
+        self.serverMatchesPeer = serverMatchesPeer
+    }
+}
+
+public struct ClusterView: Equatable, Sendable {
+    public var name: String
+    /// `topology.istio.io/network` of istio-system; nil when unlabelled.
+    public var network: String?
+    /// Fingerprint of `root-cert.pem` in `istio-ca-root-cert`; nil when absent.
+    public var rootCAFingerprint: String?
+    /// Peers this cluster's control plane holds remote secrets for, by cluster name.
+    public var remoteSecrets: [String: RemoteSecretView]
+    public var eastWestGatewayReadyPods: Int
+    public var services: [ServiceKey: ServiceView]
+
+    public init(
+        name: String, network: String?, rootCAFingerprint: String?, remoteSecrets: [String: RemoteSecretView],
+        eastWestGatewayReadyPods: Int, services: [ServiceKey: ServiceView]
+    ) {
+        self.name = name
+        self.network = network
+        self.rootCAFingerprint = rootCAFingerprint
+        self.remoteSecrets = remoteSecrets
+        self.eastWestGatewayReadyPods = eastWestGatewayReadyPods
+        self.services = services
+    }
+}
+
+/// The whole mesh at one moment.
+public struct MeshView: Equatable, Sendable {
+    public var clusters: [String: ClusterView]
+
+    public init(clusters: [ClusterView] = []) {
+        self.clusters = Dictionary(clusters.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+    }
+}
+
+/// Why (or why not) a source cluster's sidecars reach a target cluster's endpoints.
+public enum ClusterReachability: Equatable, Sendable {
+    case sameCluster
+    /// Discovered through the remote secret and reached through the target's east-west gateway.
+    case throughEastWestGateway
+    case noSidecar
+    case noRemoteSecret
+    case remoteSecretPointsElsewhere
+    /// Istio treats an unlabelled or equal network as flat and dials pod addresses, which do not route
+    /// between the clusters' separate networks.
+    case networkNotDistinguished
+    case eastWestGatewayDown
+    case rootCAMismatch
+    case unknownCluster
+
+    public var isReachable: Bool { self == .sameCluster || self == .throughEastWestGateway }
+}
+
+/// The outcome of resolving a request's host.
+public enum MeshResolution: Equatable, Sendable {
+    /// A Service of the source cluster; `endpoints` are the reachable ones (possibly none).
+    case service(ServiceKey, endpoints: [MeshEndpoint])
+    /// The name is not a Service the source cluster's DNS knows (or the port is not one of its ports).
+    case notAService
+}
+
+public enum MeshRouting {
+    /// The decision table. Checks run in the order a request would fail on them: discovery (remote
+    /// secret), the cross-network hop (distinct networks, gateway up), then mTLS (shared root CA).
+    public static func reachability(from source: String, to target: String, sourceHasSidecar: Bool, in view: MeshView)
+        -> ClusterReachability
+    {
+        if source == target { return .sameCluster }
+        guard sourceHasSidecar else { return .noSidecar }
+        guard let from = view.clusters[source], let to = view.clusters[target] else { return .unknownCluster }
+        guard let secret = from.remoteSecrets[target] else { return .noRemoteSecret }
+        guard secret.serverMatchesPeer else { return .remoteSecretPointsElsewhere }
+        guard let fromNetwork = from.network, let toNetwork = to.network, !fromNetwork.isEmpty, fromNetwork != toNetwork
+        else { return .networkNotDistinguished }
+        guard to.eastWestGatewayReadyPods > 0 else { return .eastWestGatewayDown }
+        guard let fromCA = from.rootCAFingerprint, let toCA = to.rootCAFingerprint, fromCA == toCA else {
+            return .rootCAMismatch
+        }
+        return .throughEastWestGateway
+    }
+
+    /// Parses `svc`, `svc.ns`, `svc.ns.svc` or `svc.ns.svc.cluster.local` (a trailing dot allowed, case
+    /// ignored); a bare name takes the source pod's namespace, as the pod's DNS search path does.
+    public static func serviceKey(forHost host: String, sourceNamespace: String) -> ServiceKey? {
+        var name = host.lowercased()
+        if name.hasSuffix(".") { name.removeLast() }
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard !labels.contains(where: \.isEmpty) else { return nil }
+        switch labels.count {
+        case 1: return ServiceKey(namespace: sourceNamespace, name: labels[0])
+        case 2: return ServiceKey(namespace: labels[1], name: labels[0])
+        case 3 where labels[2] == "svc": return ServiceKey(namespace: labels[1], name: labels[0])
+        case 5 where labels[2...] == ["svc", "cluster", "local"]: return ServiceKey(namespace: labels[1], name: labels[0])
+        default: return nil
+        }
+    }
+
+    /// The endpoints a pod in `source` (namespace `sourceNamespace`) reaches for `host:port`.
+    public static func resolve(
+        host: String, port: Int, sourceCluster source: String, sourceNamespace: String, sourceHasSidecar: Bool,
+        in view: MeshView
+    ) -> MeshResolution {
+        guard let key = serviceKey(forHost: host, sourceNamespace: sourceNamespace),
+              let local = view.clusters[source]?.services[key], local.ports.contains(port)
+        else { return .notAService }
+        var endpoints: [MeshEndpoint] = []
+        for clusterName in view.clusters.keys.sorted() {
+            guard let service = view.clusters[clusterName]?.services[key], service.ports.contains(port) else { continue }
+            let reach = reachability(from: source, to: clusterName, sourceHasSidecar: sourceHasSidecar, in: view)
+            guard reach.isReachable else { continue }
+            endpoints += service.endpoints.filter { clusterName == source || $0.hasSidecar }
+        }
+        return .service(key, endpoints: endpoints)
+    }
+}
