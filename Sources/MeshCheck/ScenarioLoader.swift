@@ -232,8 +232,8 @@ struct ValueReader {
         }
         let tooLow = openLower ? value <= range.lowerBound : value < range.lowerBound
         guard !tooLow, value <= range.upperBound else {
-            let lower = openLower ? "greater than \(format(range.lowerBound))" : "at least \(format(range.lowerBound))"
-            log.add(node, path, "must be \(lower) and at most \(format(range.upperBound)), got \(scalar.string)")
+            let lower = openLower ? "greater than \(NumberFormat.shortest(range.lowerBound))" : "at least \(NumberFormat.shortest(range.lowerBound))"
+            log.add(node, path, "must be \(lower) and at most \(NumberFormat.shortest(range.upperBound)), got \(scalar.string)")
             return nil
         }
         return value
@@ -339,17 +339,11 @@ func parseDuration(_ text: String) -> Duration? {
 public func formatDuration(_ duration: Duration) -> String {
     let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     if milliseconds < 1000 { return "\(milliseconds)ms" }
-    if milliseconds % 1000 != 0 { return "\(format(Double(milliseconds) / 1000))s" }
+    if milliseconds % 1000 != 0 { return "\(NumberFormat.shortest(Double(milliseconds) / 1000))s" }
     var seconds = milliseconds / 1000
     var out = ""
     if seconds >= 3600 { out += "\(seconds / 3600)h"; seconds %= 3600 }
     if seconds >= 60 { out += "\(seconds / 60)m"; seconds %= 60 }
     if seconds > 0 || out.isEmpty { out += "\(seconds)s" }
     return out
-}
-
-/// Shortest decimal form of a number for messages (`0.001`, `5`, `2.5`).
-func format(_ value: Double) -> String {
-    if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-    return "\(value)"
 }

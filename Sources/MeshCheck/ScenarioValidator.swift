@@ -161,7 +161,7 @@ public enum ScenarioValidator {
             out.append(("\(path).\(bound.label)", "must be greater than 0 ms"))
         }
         for (lower, upper) in zip(set, set.dropFirst()) where lower.milliseconds > upper.milliseconds {
-            out.append(("\(path).\(upper.label)", "(\(format(upper.milliseconds)) ms) must not be below \(lower.label) (\(format(lower.milliseconds)) ms)"))
+            out.append(("\(path).\(upper.label)", "(\(NumberFormat.shortest(upper.milliseconds)) ms) must not be below \(lower.label) (\(NumberFormat.shortest(lower.milliseconds)) ms)"))
         }
     }
 }

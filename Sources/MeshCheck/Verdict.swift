@@ -207,7 +207,7 @@ public enum Verdict {
         let failed = counters.errors + counters.missingRecords
         let rate = Double(failed) / Double(total)
         let limit = context.expectations.maxErrorRate
-        let summary = "\(failed) of \(total) requests failed (\(percent(rate)), allowed \(percent(limit)))"
+        let summary = "\(failed) of \(total) requests failed (\(NumberFormat.percent(rate)), allowed \(NumberFormat.percent(limit)))"
         if rate <= limit {
             return CheckResult(name: name, source: sourceName, status: .pass, message: summary)
         }
@@ -255,7 +255,7 @@ public enum Verdict {
         var message = "\(missedNames.joined(separator: ", ")) never answered \(sourceName)'s \(succeeded) successful requests (reached: \(reachedList))"
         if let shares = expected {
             let chance = missed.reduce(1.0) { $0 * BalanceTests.probabilityOfMissing(share: shares[$1] ?? 0, requests: succeeded) }
-            if chance > 0 { message += "; by chance alone that happens with probability \(scientific(chance))" }
+            if chance > 0 { message += "; by chance alone that happens with probability \(NumberFormat.scientific(chance))" }
         }
         return CheckResult(name: name, source: sourceName, status: .fail, message: message,
                            cause: crossClusterCause(sourceName), hint: crossClusterHint(sourceName, context.input.namespace))
@@ -286,12 +286,12 @@ public enum Verdict {
             let interval = ShareInterval.wilson(successes: UInt64(local), trials: UInt64(n))
             let shares = shareDetails(context, counts, n: n, expected: [source: minimum])
             let details = BalanceDetails(expectation: balance.name, requests: n, test: "wilson-interval", significance: alpha, shares: shares)
-            let observed = "local share \(percent(interval.share)) (95 % CI \(percent(interval.lower))–\(percent(interval.upper)))"
+            let observed = "local share \(NumberFormat.percent(interval.share)) (95 % CI \(NumberFormat.percent(interval.lower))–\(NumberFormat.percent(interval.upper)))"
             if interval.upper >= minimum {
-                return CheckResult(name: name, source: sourceName, status: .pass, message: "\(observed), expected at least \(percent(minimum))", balance: details)
+                return CheckResult(name: name, source: sourceName, status: .pass, message: "\(observed), expected at least \(NumberFormat.percent(minimum))", balance: details)
             }
             return CheckResult(name: name, source: sourceName, status: .fail,
-                               message: "\(observed) is below the expected \(percent(minimum)) even at the interval's upper end",
+                               message: "\(observed) is below the expected \(NumberFormat.percent(minimum)) even at the interval's upper end",
                                cause: "requests from \(sourceName) leave the cluster although local endpoints are ready: locality load balancing is off or outlier detection ejected the local endpoints",
                                hint: "locality failover needs a DestinationRule with outlierDetection for helloworld; check it with `istioctl x describe`",
                                balance: details)
@@ -325,13 +325,13 @@ public enum Verdict {
         let details = BalanceDetails(expectation: balance.name, requests: n, test: testName(fit.method), statistic: fit.statistic,
                                      degreesOfFreedom: fit.degreesOfFreedom, pValue: fit.pValue, significance: alpha, shares: shares,
                                      power: power)
-        let split = categories.map { percentNumber(Double(counts[$0].count) / Double(n)) }.joined(separator: "/")
-        let expectedSplit = expectedShares.map(percentNumber).joined(separator: "/")
+        let split = categories.map { NumberFormat.percentNumber(Double(counts[$0].count) / Double(n)) }.joined(separator: "/")
+        let expectedSplit = expectedShares.map(NumberFormat.percentNumber).joined(separator: "/")
         let labels = categories.map { context.names[$0] }.joined(separator: "/")
-        let numbers = "\(testName(fit.method)) p = \(scientific(fit.pValue)), n = \(n)"
+        let numbers = "\(testName(fit.method)) p = \(NumberFormat.scientific(fit.pValue)), n = \(n)"
         if fit.pValue >= alpha {
             return CheckResult(name: name, source: sourceName, status: .pass,
-                               message: "split \(split) over \(labels) is consistent with the expected \(expectedSplit) (\(numbers) ≥ α \(format(alpha)))",
+                               message: "split \(split) over \(labels) is consistent with the expected \(expectedSplit) (\(numbers) ≥ α \(NumberFormat.shortest(alpha)))",
                                balance: details)
         }
         let unexpected = categories.filter { (expected[$0] ?? 0) == 0 && counts[$0].count > 0 }
@@ -339,7 +339,7 @@ public enum Verdict {
             ? "the mesh does not spread \(sourceName)'s requests as expected (\(balance.name)): locality load balancing, a DestinationRule or VirtualService weight, or endpoints that were not ready for the whole run"
             : "\(unexpected.map { context.names[$0] }.joined(separator: ", ")) answered although the expectation gives it no share"
         return CheckResult(name: name, source: sourceName, status: .fail,
-                           message: "split \(split) over \(labels) differs from the expected \(expectedSplit) (\(numbers) < α \(format(alpha)))",
+                           message: "split \(split) over \(labels) differs from the expected \(expectedSplit) (\(numbers) < α \(NumberFormat.shortest(alpha)))",
                            cause: cause,
                            hint: "check DestinationRules and VirtualServices for helloworld (`istioctl x describe svc helloworld -n \(context.input.namespace)`) and compare the ready endpoints per cluster in the report",
                            balance: details)
@@ -361,9 +361,9 @@ public enum Verdict {
         let p1 = p0 <= 0.5 ? p0 + 0.1 : p0 - 0.1
         let power = BalanceTests.power(requests: n, p0: p0, p1: p1, alpha: alpha)
         let needed = BalanceTests.requiredSampleSize(p0: p0, p1: p1, alpha: alpha, power: 0.9)
-        let skew = "\(percentNumber(p1))/\(percentNumber(1 - p1))"
-        let base = "\(percentNumber(p0))/\(percentNumber(1 - p0))"
-        return "with \(n) requests, a \(skew) skew (expected \(base)) would be detected with power \(fixed(power, 2)); \(needed) requests give power 0.9 at α \(format(alpha))"
+        let skew = "\(NumberFormat.percentNumber(p1))/\(NumberFormat.percentNumber(1 - p1))"
+        let base = "\(NumberFormat.percentNumber(p0))/\(NumberFormat.percentNumber(1 - p0))"
+        return "with \(n) requests, a \(skew) skew (expected \(base)) would be detected with power \(NumberFormat.fixed(power, 2)); \(needed) requests give power 0.9 at α \(NumberFormat.shortest(alpha))"
     }
 
     static func shareDetails(_ context: Context, _ counts: [(target: Int, count: Int)], n: Int, expected: [Int: Double]) -> [ShareDetail] {
@@ -395,11 +395,11 @@ public enum Verdict {
             var parts: [String] = [], breaches: [String] = []
             for bound in bounds.quantileBounds {
                 let measured = Double(histogram.value(atPercentile: bound.quantile * 100) ?? 0) / 1000
-                let part = "\(bound.label) \(milliseconds(measured)) ms"
+                let part = "\(bound.label) \(NumberFormat.milliseconds(measured)) ms"
                 if measured > bound.milliseconds {
-                    breaches.append("\(part) > \(format(bound.milliseconds)) ms")
+                    breaches.append("\(part) > \(NumberFormat.shortest(bound.milliseconds)) ms")
                 } else {
-                    parts.append("\(part) ≤ \(format(bound.milliseconds)) ms")
+                    parts.append("\(part) ≤ \(NumberFormat.shortest(bound.milliseconds)) ms")
                 }
             }
             if breaches.isEmpty {
@@ -451,48 +451,3 @@ public enum Verdict {
         return LatencySummary(p50: values[0], p90: values[1], p99: values[2], max: Double(histogram.max ?? 0) / 1000)
     }
 }
-
-// MARK: - Number formatting for messages
-
-/// `12.5 %`, `0 %`, `100 %`.
-func percent(_ value: Double) -> String { "\(fixed(value * 100, value * 100 == (value * 100).rounded() ? 0 : 1)) %" }
-
-/// A share as a whole percentage number for splits (`25`, `75`).
-func percentNumber(_ value: Double) -> String { String(Int((value * 100).rounded())) }
-
-/// `0.0012`, `3.1e-07`: readable p-values and probabilities.
-func scientific(_ value: Double) -> String {
-    if value == 0 { return "0" }
-    if value >= 0.001 {
-        return fixed(value, value >= 0.1 ? 2 : (value >= 0.01 ? 3 : 4))
-    }
-    var exponent = 0
-    var mantissa = value
-    while mantissa < 1 {
-        mantissa *= 10
-        exponent -= 1
-    }
-    let rounded = (mantissa * 10).rounded() / 10
-    if rounded >= 10 { return "\(fixed(rounded / 10, 1))e\(exponent + 1)" }
-    return "\(fixed(rounded, 1))e\(exponent)"
-}
-
-/// Fixed decimals without Foundation.
-func fixed(_ value: Double, _ decimals: Int) -> String {
-    guard value.isFinite else { return "\(value)" }
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let negative = value < 0
-    let scaled = (abs(value) * scale).rounded()
-    let whole = Int64(scaled / scale)
-    var text = String(whole)
-    if decimals > 0 {
-        var fraction = String(Int64(scaled - Double(whole) * scale))
-        fraction = String(repeating: "0", count: max(0, decimals - fraction.count)) + fraction
-        text += "." + fraction
-    }
-    return negative && scaled != 0 ? "-" + text : text
-}
-
-/// Milliseconds for messages: 3 significant-ish decimals below 10 ms, 1 above.
-func milliseconds(_ value: Double) -> String { fixed(value, value < 10 ? 2 : 1) }

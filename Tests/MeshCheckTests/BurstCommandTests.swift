@@ -249,7 +249,9 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
             return nil
         }
         #expect(late.count == 1)
-        #expect(late.first?.0 == 2)
+        // Starts 2 and 3 come ≥ 250 ms late; the first may also count on a busy machine (its due time is
+        // the script's start), so only the lower bound is exact.
+        #expect((2...3).contains(late.first?.0 ?? 0))
         #expect((late.first?.1 ?? 0) >= 200_000)
         #expect(run.lines.last == .end(burst: 0, worker: 0, count: 3))
         if let lateIndex = run.lines.firstIndex(where: { if case .late = $0 { return true } else { return false } }) {

@@ -273,14 +273,14 @@ struct TallyBuilder {
     }
 
     @Test func messageNumberFormatting() {
-        #expect(scientific(2.54e-10) == "2.5e-10")
-        #expect(scientific(0.0009999) == "1.0e-3")
-        #expect(scientific(0.4966) == "0.50")
-        #expect(scientific(0.04139) == "0.041")
-        #expect(percent(0.057142) == "5.7 %")
-        #expect(percent(1) == "100 %")
-        #expect(fixed(-0.004, 2) == "0.00")
-        #expect(fixed(2.5, 0) == "3")
+        #expect(NumberFormat.scientific(2.54e-10) == "2.5e-10")
+        #expect(NumberFormat.scientific(0.0009999) == "1.0e-3")
+        #expect(NumberFormat.scientific(0.4966) == "0.50")
+        #expect(NumberFormat.scientific(0.04139) == "0.041")
+        #expect(NumberFormat.percent(0.057142) == "5.7 %")
+        #expect(NumberFormat.percent(1) == "100 %")
+        #expect(NumberFormat.fixed(-0.004, 2) == "0.00")
+        #expect(NumberFormat.fixed(2.5, 0) == "3")
         #expect(RunVerdict.pass.exitCode(cleanupFailed: false) == 0)
         #expect(RunVerdict.fail.exitCode(cleanupFailed: true) == 4)
         #expect(RunVerdict.interrupted.exitCode(cleanupFailed: true) == 130)
