@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "MeshSimRuntimeTests", dependencies: ["MeshSimRuntime"]),
         .testTarget(name: "MeshSimTests", dependencies: ["MeshSim", "MeshSimRuntime"]),
         .testTarget(name: "MeshCheckTests", dependencies: ["MeshCheck", "MeshStats"]),
-        .testTarget(name: "MeshReportsTests", dependencies: ["MeshReports", "MeshCheck"]),
+        .testTarget(name: "MeshReportsTests", dependencies: ["MeshReports", "MeshCheck"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MeshSim"]),
     ]
 )

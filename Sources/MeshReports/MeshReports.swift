@@ -1,1 +1,0 @@
-// Module MeshReports: see DESIGN.md §2 for its boundary.
