@@ -5,14 +5,14 @@ SCRATCH ?= .build
 SPM      = --scratch-path $(SCRATCH)
 BIN      = $(SCRATCH)/debug/meshcheck
 
-.PHONY: build test unit-test script-test bench fuzz clean
+.PHONY: build test unit-test script-test bench fuzz fuzz-smoke clean
 
 build:
 	$(SWIFT) build $(SPM) --product meshcheck
 
 # Unit and end-to-end tests (XCTest / Swift Testing), then the scripted tests that drive real
 # clients written by others (kubectl) against the simulated mesh.
-test: unit-test script-test
+test: unit-test script-test fuzz-smoke
 
 unit-test:
 	$(SWIFT) build $(SPM) --build-tests
@@ -32,6 +32,29 @@ script-test: build
 bench:
 	$(SWIFT) build $(SPM) -c release --product MeshBench
 	$(SCRATCH)/release/MeshBench
+
+# libFuzzer targets: each Fuzz/<Name>.swift is compiled with the MeshStats sources, replays
+# Fuzz/regressions/<Name>/, then fuzzes from Fuzz/corpus/<Name> for FUZZ_SECONDS (fuzz) or 10 s
+# (fuzz-smoke, part of `make test`). New corpus entries and crash inputs go under $(SCRATCH)/fuzz/.
+FUZZ_SECONDS ?= 60
+fuzz: FUZZ_RUN_SECONDS = $(FUZZ_SECONDS)
+fuzz-smoke: FUZZ_RUN_SECONDS = 10
+fuzz fuzz-smoke:
+	@set -e; mkdir -p $(SCRATCH)/fuzz; \
+	for src in Fuzz/*.swift; do \
+	  name=$$(basename $$src .swift); bin=$(SCRATCH)/fuzz/$$name; \
+	  swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library -O -module-name MeshStatsFuzz \
+	    Sources/MeshStats/*.swift $$src -o $$bin; \
+	  if ls Fuzz/regressions/$$name/* >/dev/null 2>&1; then $$bin Fuzz/regressions/$$name/*; fi; \
+	  mkdir -p $(SCRATCH)/fuzz/corpus-$$name; \
+	  dict=; [ -f Fuzz/$$name.dict ] && dict=-dict=Fuzz/$$name.dict; \
+	  log=$(SCRATCH)/fuzz/$$name.log; \
+	  if ! $$bin $$dict -max_total_time=$(FUZZ_RUN_SECONDS) -print_final_stats=1 -artifact_prefix=$(SCRATCH)/fuzz/$$name- \
+	      $(SCRATCH)/fuzz/corpus-$$name Fuzz/corpus/$$name >$$log 2>&1; then \
+	    tail -n 40 $$log; echo "fuzz target $$name failed: crash input in $(SCRATCH)/fuzz/$$name-*"; exit 1; \
+	  fi; \
+	  echo "$$name: $$(grep -E '^Done' $$log)"; \
+	done
 
 clean:
 	rm -rf $(SCRATCH)
