@@ -1,0 +1,507 @@
+// The data plane of one simulated pod: an HTTP forward proxy on 127.0.0.1 that the pod's processes reach
+// through `http_proxy`. In sidecar mode it behaves like the pod's Envoy with Istio's defaults: it resolves
+// `svc.ns[.svc[.cluster.local]]:port` against the mesh view, balances with LEAST_REQUEST (power of two
+// choices), adds cross-cluster latency, retries connect failures and 503s twice on other hosts (Istio's
+// default retry policy) and answers with Envoy's texts. In plain mode it stands in for kube-proxy for a pod
+// without a sidecar: own-cluster endpoints only, no retries, no added latency.
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// Supplies the current mesh snapshot; MeshSim updates it whenever API objects change.
+public protocol MeshViewProvider: Sendable {
+    func currentMeshView() -> MeshView
+}
+
+/// A thread-safe holder of the latest MeshView.
+public final class MeshViewStore: MeshViewProvider, Sendable {
+    private let view: Mutex<MeshView>
+
+    public init(_ initial: MeshView = MeshView()) {
+        view = Mutex(initial)
+    }
+
+    public func currentMeshView() -> MeshView { view.withLock { $0 } }
+
+    public func set(_ newView: MeshView) { view.withLock { $0 = newView } }
+}
+
+/// Latency added to every request served by another cluster: `base` plus a uniform draw from
+/// `0...jitter`, plus any per-pair fault. Applied once per attempt, before forwarding.
+public struct CrossClusterLatency: Equatable, Sendable {
+    public var base: Duration
+    public var jitter: Duration
+
+    public init(base: Duration = .zero, jitter: Duration = .zero) {
+        self.base = base
+        self.jitter = jitter
+    }
+}
+
+public struct ProxySettings: Sendable {
+    public enum Mode: Sendable, Equatable {
+        /// The pod has an istio-proxy sidecar.
+        case sidecar
+        /// No sidecar: traffic bypasses the mesh and reaches only the pod's own cluster.
+        case plainForwarder
+    }
+
+    public var mode: Mode
+    public var crossClusterLatency: CrossClusterLatency
+    /// Retries after the first attempt (Istio's default is 2; 0 disables).
+    public var retries: Int
+    /// Envoy's default retry back-off base interval.
+    public var retryBackoffBase: Duration
+    public var connectTimeout: TimeAmount
+    /// Largest upstream response body relayed; larger ones end in 502.
+    public var maxResponseBytes: Int
+
+    public init(
+        mode: Mode, crossClusterLatency: CrossClusterLatency = CrossClusterLatency(), retries: Int? = nil,
+        retryBackoffBase: Duration = .milliseconds(25), connectTimeout: TimeAmount = .seconds(2),
+        maxResponseBytes: Int = 16 << 20
+    ) {
+        self.mode = mode
+        self.crossClusterLatency = crossClusterLatency
+        self.retries = retries ?? (mode == .sidecar ? 2 : 0)
+        self.retryBackoffBase = retryBackoffBase
+        self.connectTimeout = connectTimeout
+        self.maxResponseBytes = maxResponseBytes
+    }
+}
+
+/// Where a proxy's traffic comes from.
+public struct ProxySource: Equatable, Sendable {
+    public var cluster: String
+    public var namespace: String
+    public var pod: String
+
+    public init(cluster: String, namespace: String, pod: String) {
+        self.cluster = cluster
+        self.namespace = namespace
+        self.pod = pod
+    }
+}
+
+public final class SidecarProxy: Sendable {
+    public let source: ProxySource
+    public let settings: ProxySettings
+    private let listener: HTTPListener
+
+    public var port: Int { listener.port }
+    /// The value for the pod's `http_proxy`.
+    public var url: String { "http://\(listener.host):\(listener.port)" }
+
+    public static func start(
+        source: ProxySource, settings: ProxySettings, view: any MeshViewProvider, faults: RuntimeFaultControl,
+        group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> SidecarProxy {
+        let balancer = LeastRequestBalancer()
+        let context = ProxyContext(source: source, settings: settings, view: view, faults: faults, balancer: balancer)
+        let listener = try await HTTPListener.start(group: group) { ForwardProxyHandler(context: context) }
+        return SidecarProxy(source: source, settings: settings, listener: listener)
+    }
+
+    private init(source: ProxySource, settings: ProxySettings, listener: HTTPListener) {
+        self.source = source
+        self.settings = settings
+        self.listener = listener
+    }
+
+    public func stop() async { await listener.stop() }
+}
+
+/// Envoy's LEAST_REQUEST with equal weights: draw two distinct hosts at random and take the one with fewer
+/// requests in flight (the first drawn on a tie). Hosts already tried by this request are avoided while
+/// others remain (Istio's `previous_hosts` retry predicate).
+public final class LeastRequestBalancer: Sendable {
+    private let active = Mutex<[String: Int]>([:])
+
+    public init() {}
+
+    static func key(_ endpoint: MeshEndpoint) -> String { "\(endpoint.cluster)/\(endpoint.pod)" }
+
+    /// Pure choice, given in-flight counts and a random source.
+    public static func choose<Generator: RandomNumberGenerator>(
+        from candidates: [MeshEndpoint], activeRequests: (MeshEndpoint) -> Int, using generator: inout Generator
+    ) -> MeshEndpoint? {
+        guard !candidates.isEmpty else { return nil }
+        if candidates.count == 1 { return candidates[0] }
+        let first = Int.random(in: 0..<candidates.count, using: &generator)
+        var second = Int.random(in: 0..<(candidates.count - 1), using: &generator)
+        if second >= first { second += 1 }
+        let a = candidates[first], b = candidates[second]
+        return activeRequests(b) < activeRequests(a) ? b : a
+    }
+
+    /// Picks and counts the endpoint as in flight until `finish` is called.
+    func begin(from endpoints: [MeshEndpoint], avoiding tried: Set<String>) -> MeshEndpoint? {
+        let fresh = endpoints.filter { !tried.contains(Self.key($0)) }
+        let candidates = fresh.isEmpty ? endpoints : fresh
+        return active.withLock { counts in
+            var generator = SystemRandomNumberGenerator()
+            guard let chosen = Self.choose(from: candidates, activeRequests: { counts[Self.key($0), default: 0] }, using: &generator)
+            else { return nil }
+            counts[Self.key(chosen), default: 0] += 1
+            return chosen
+        }
+    }
+
+    func finish(_ endpoint: MeshEndpoint) {
+        active.withLock { counts in
+            let key = Self.key(endpoint)
+            let remaining = counts[key, default: 1] - 1
+            counts[key] = remaining > 0 ? remaining : nil
+        }
+    }
+}
+
+/// What every connection of one proxy shares.
+struct ProxyContext: Sendable {
+    var source: ProxySource
+    var settings: ProxySettings
+    var view: any MeshViewProvider
+    var faults: RuntimeFaultControl
+    var balancer: LeastRequestBalancer
+}
+
+/// The absolute-form target of a proxied request.
+struct ProxyTarget: Equatable {
+    var host: String
+    var port: Int
+    var pathAndQuery: String
+
+    /// `http://host[:port]/path` (absolute form, as curl sends to a proxy) or origin form with a Host header.
+    static func parse(uri: String, hostHeader: String?) -> ProxyTarget? {
+        var authority: Substring
+        var path: Substring
+        if uri.lowercased().hasPrefix("http://") {
+            let rest = uri.dropFirst("http://".count)
+            if let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) {
+                authority = rest[..<slash]
+                path = rest[slash...]
+            } else {
+                authority = rest
+                path = "/"
+            }
+        } else if uri.hasPrefix("/"), let hostHeader {
+            authority = Substring(hostHeader)
+            path = Substring(uri)
+        } else {
+            return nil
+        }
+        if path.first == "?" { path = "/" + path }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var host = authority
+        var port = 80
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let parsed = Int(after.dropFirst()) else { return nil }
+                port = parsed
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            guard let parsed = Int(authority[authority.index(after: colon)...]) else { return nil }
+            port = parsed
+        }
+        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
+        return ProxyTarget(host: String(host), port: port, pathAndQuery: String(path))
+    }
+
+    /// Loopback destinations are passed straight through (nothing else exists on this machine).
+    var isLoopback: Bool {
+        let lower = host.lowercased()
+        return lower == "localhost" || lower.hasPrefix("127.") || lower == "::1"
+    }
+}
+
+/// An upstream's complete response.
+struct UpstreamResponse {
+    var head: HTTPResponseHead
+    var body: ByteBuffer
+}
+
+enum UpstreamFailure: Error {
+    case connectFailed(errno: Int32?)
+    case resetBeforeHeaders
+    case responseTooLarge
+}
+
+/// One client connection to the proxy. Lives on that connection's event loop.
+final class ForwardProxyHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private static let maxRequestBody = 1 << 20
+    private let context: ProxyContext
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var bodyTooLarge = false
+
+    init(context: ProxyContext) {
+        self.context = context
+    }
+
+    func channelRead(context channelContext: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body.clear()
+            bodyTooLarge = false
+        case .body(var chunk):
+            if body.readableBytes + chunk.readableBytes > Self.maxRequestBody {
+                bodyTooLarge = true
+            } else {
+                body.writeBuffer(&chunk)
+            }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            handle(head, context: channelContext)
+        }
+    }
+
+    private func handle(_ head: HTTPRequestHead, context channelContext: ChannelHandlerContext) {
+        let keepAlive = head.isKeepAlive
+        if bodyTooLarge {
+            respondPlain(channelContext, .payloadTooLarge, "request body too large\n", keepAlive: false)
+            return
+        }
+        if head.method == .CONNECT {
+            respondPlain(channelContext, .methodNotAllowed, "CONNECT is not supported by the simulated proxy\n", keepAlive: false)
+            return
+        }
+        guard let target = ProxyTarget.parse(uri: head.uri, hostHeader: head.headers.first(name: "Host")) else {
+            respondPlain(channelContext, .badRequest, "bad request target\n", keepAlive: false)
+            return
+        }
+        if target.isLoopback {
+            let loopback = MeshEndpoint(pod: target.host, cluster: context.source.cluster, host: target.host,
+                                        port: target.port, version: nil, hasSidecar: false)
+            forward(head, target: target, endpoints: [loopback], attempt: 0, tried: [], context: channelContext)
+            return
+        }
+        let resolution = MeshRouting.resolve(
+            host: target.host, port: target.port, sourceCluster: context.source.cluster,
+            sourceNamespace: context.source.namespace, sourceHasSidecar: context.settings.mode == .sidecar,
+            in: context.view.currentMeshView())
+        switch resolution {
+        case .notAService:
+            respondPlain(channelContext, .badGateway, "could not resolve host: \(target.host)\n", keepAlive: keepAlive)
+        case .service(_, let endpoints) where endpoints.isEmpty:
+            respondPlain(channelContext, .serviceUnavailable,
+                         context.settings.mode == .sidecar ? "no healthy upstream" : "no endpoints available for service \(target.host)\n",
+                         keepAlive: keepAlive)
+        case .service(_, let endpoints):
+            forward(head, target: target, endpoints: endpoints, attempt: 0, tried: [], context: channelContext)
+        }
+    }
+
+    /// One attempt: pick, wait the cross-cluster latency, send, then relay or retry.
+    private func forward(
+        _ head: HTTPRequestHead, target: ProxyTarget, endpoints: [MeshEndpoint], attempt: Int, tried: Set<String>,
+        context channelContext: ChannelHandlerContext
+    ) {
+        let settings = context.settings
+        guard let endpoint = context.balancer.begin(from: endpoints, avoiding: tried) else { return }
+        let latency = addedLatency(to: endpoint)
+        let eventLoop = channelContext.eventLoop
+        let started = NIODeadline.now()
+        let requestBody = body
+        let response: EventLoopFuture<UpstreamResponse>
+        if latency > .zero {
+            let delayed = eventLoop.makePromise(of: UpstreamResponse.self)
+            eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(latency)) {
+                delayed.completeWith(self.sendUpstream(head, body: requestBody, target: target, endpoint: endpoint, eventLoop: eventLoop))
+            }
+            response = delayed.futureResult
+        } else {
+            response = sendUpstream(head, body: requestBody, target: target, endpoint: endpoint, eventLoop: eventLoop)
+        }
+        response.assumeIsolated().whenComplete { result in
+            self.context.balancer.finish(endpoint)
+            let retriable: Bool
+            switch result {
+            case .success(let upstream): retriable = upstream.head.status == .serviceUnavailable
+            case .failure(UpstreamFailure.responseTooLarge): retriable = false
+            case .failure: retriable = true
+            }
+            if retriable && attempt < settings.retries {
+                let backoff = Self.retryBackoff(base: settings.retryBackoffBase, retryNumber: attempt + 1)
+                eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(backoff)) {
+                    self.forward(head, target: target, endpoints: endpoints, attempt: attempt + 1,
+                                 tried: tried.union([LeastRequestBalancer.key(endpoint)]), context: channelContext)
+                }
+                return
+            }
+            let elapsedMs = (NIODeadline.now() - started).nanoseconds / 1_000_000
+            self.relay(result, head: head, retried: attempt > 0, upstreamMilliseconds: elapsedMs, context: channelContext)
+        }
+    }
+
+    /// Envoy's back-off: uniform in [0, (2^k − 1) × base] for the k-th retry.
+    static func retryBackoff(base: Duration, retryNumber: Int) -> Duration {
+        let ceiling = base * ((1 << min(retryNumber, 10)) - 1)
+        let fraction = Double.random(in: 0...1)
+        return ceiling * fraction
+    }
+
+    private func addedLatency(to endpoint: MeshEndpoint) -> Duration {
+        guard endpoint.cluster != context.source.cluster else { return .zero }
+        let latency = context.settings.crossClusterLatency
+        let jitter = latency.jitter > .zero ? latency.jitter * Double.random(in: 0...1) : .zero
+        return latency.base + jitter + context.faults.current.extraLatency(from: context.source.cluster, to: endpoint.cluster)
+    }
+
+    private func sendUpstream(
+        _ head: HTTPRequestHead, body: ByteBuffer, target: ProxyTarget, endpoint: MeshEndpoint, eventLoop: EventLoop
+    ) -> EventLoopFuture<UpstreamResponse> {
+        let promise = eventLoop.makePromise(of: UpstreamResponse.self)
+        let limit = context.settings.maxResponseBytes
+        var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: target.pathAndQuery)
+        for (name, value) in head.headers where !Self.isHopByHop(name) {
+            upstreamHead.headers.add(name: name, value: value)
+        }
+        if !upstreamHead.headers.contains(name: "Host") {
+            upstreamHead.headers.add(name: "Host", value: target.port == 80 ? target.host : "\(target.host):\(target.port)")
+        }
+        upstreamHead.headers.replaceOrAdd(name: "Connection", value: "close")
+        if body.readableBytes > 0 {
+            upstreamHead.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        }
+        let requestHead = upstreamHead
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(context.settings.connectTimeout)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.pipeline.addHTTPClientHandlers().flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandler(UpstreamResponseCollector(promise: promise, limit: limit))
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    channel.write(HTTPClientRequestPart.head(requestHead), promise: nil)
+                    if body.readableBytes > 0 {
+                        channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+                    }
+                    channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                case .failure(let error):
+                    let code = (error as? IOError)?.errnoCode
+                    promise.fail(UpstreamFailure.connectFailed(errno: code))
+                }
+            }
+        return promise.futureResult
+    }
+
+    private func relay(
+        _ result: Result<UpstreamResponse, Error>, head: HTTPRequestHead, retried: Bool, upstreamMilliseconds: Int64,
+        context channelContext: ChannelHandlerContext
+    ) {
+        let keepAlive = head.isKeepAlive
+        let sidecar = context.settings.mode == .sidecar
+        switch result {
+        case .success(let upstream):
+            var headers: [(String, String)] = upstream.head.headers.filter { !Self.isHopByHop($0.name) && $0.name.lowercased() != "content-length" && $0.name.lowercased() != "server" }
+            if sidecar {
+                headers.append(("x-envoy-upstream-service-time", String(upstreamMilliseconds)))
+                headers.append(("server", "envoy"))
+            } else if let server = upstream.head.headers.first(name: "Server") {
+                headers.append(("Server", server))
+            }
+            writeResponse(context: channelContext, status: upstream.head.status, headers: headers, body: upstream.body,
+                          keepAlive: keepAlive, version: head.version)
+        case .failure(UpstreamFailure.responseTooLarge):
+            respondPlain(channelContext, .badGateway, "upstream response larger than \(context.settings.maxResponseBytes) bytes\n", keepAlive: false)
+        case .failure(let failure):
+            guard sidecar else {
+                respondPlain(channelContext, .badGateway, "connection to the endpoint failed\n", keepAlive: keepAlive)
+                return
+            }
+            let reason: String
+            switch failure {
+            case UpstreamFailure.connectFailed(let code):
+                reason = "remote connection failure, transport failure reason: delayed connect error: \(code.map(String.init) ?? "110")"
+            default:
+                reason = "connection termination"
+            }
+            let text = "upstream connect error or disconnect/reset before headers. "
+                + (retried ? "retried and the latest reset reason: " : "reset reason: ") + reason
+            respondPlain(channelContext, .serviceUnavailable, text, keepAlive: keepAlive)
+        }
+    }
+
+    private func respondPlain(_ channelContext: ChannelHandlerContext, _ status: HTTPResponseStatus, _ text: String, keepAlive: Bool) {
+        var headers: [(String, String)] = [("content-type", "text/plain")]
+        if context.settings.mode == .sidecar { headers.append(("server", "envoy")) }
+        writeResponse(context: channelContext, status: status, headers: headers, body: ByteBuffer(string: text),
+                      keepAlive: keepAlive, version: head?.version ?? .http1_1)
+    }
+
+    static func isHopByHop(_ name: String) -> Bool {
+        switch name.lowercased() {
+        case "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te",
+             "trailer", "transfer-encoding", "upgrade":
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+/// Collects one HTTP response from an upstream connection.
+final class UpstreamResponseCollector: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    private let promise: EventLoopPromise<UpstreamResponse>
+    private let limit: Int
+    private var head: HTTPResponseHead?
+    private var body = ByteBuffer()
+    private var completed = false
+
+    init(promise: EventLoopPromise<UpstreamResponse>, limit: Int) {
+        self.promise = promise
+        self.limit = limit
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+        case .body(var chunk):
+            guard body.readableBytes + chunk.readableBytes <= limit else {
+                complete(.failure(UpstreamFailure.responseTooLarge), context: context)
+                return
+            }
+            body.writeBuffer(&chunk)
+        case .end:
+            if let head {
+                complete(.success(UpstreamResponse(head: head, body: body)), context: context)
+            } else {
+                complete(.failure(UpstreamFailure.resetBeforeHeaders), context: context)
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !completed {
+            completed = true
+            promise.fail(UpstreamFailure.resetBeforeHeaders)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        complete(.failure(UpstreamFailure.resetBeforeHeaders), context: context)
+    }
+
+    private func complete(_ result: Result<UpstreamResponse, Error>, context: ChannelHandlerContext) {
+        guard !completed else { return }
+        completed = true
+        promise.completeWith(result)
+        context.close(promise: nil)
+    }
+}

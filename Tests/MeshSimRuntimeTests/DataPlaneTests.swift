@@ -1,0 +1,230 @@
+import Foundation
+import Testing
+@testable import MeshSimRuntime
+
+/// Runs the machine's curl (the client the simulated pods use) against loopback listeners.
+func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, body: String, headers: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    let headerFile = FileManager.default.temporaryDirectory.appendingPathComponent("mc-headers-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: headerFile) }
+    process.arguments = ["-sS", "--max-time", "10", "-D", headerFile.path, "-o", "-", "-w", "\n%{http_code}"] + arguments
+    var environment: [String: String] = ["PATH": "/usr/bin:/bin"]
+    if let proxy { environment["http_proxy"] = proxy }
+    process.environment = environment
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    guard let split = text.lastIndex(of: "\n") else { throw TestError("curl printed nothing") }
+    let headers = (try? String(contentsOf: headerFile, encoding: .utf8)) ?? ""
+    return (Int(text[text.index(after: split)...]) ?? 0, String(text[..<split]), headers)
+}
+
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite struct HelloWorldServerTests {
+    @Test(arguments: [
+        ("registry.istio.io/release/examples-helloworld-v2:1.0", "v2"),
+        ("docker.io/istio/examples-helloworld-v1", "v1"),
+        ("localhost:5000/examples-helloworld-v10@sha256:abc", "v10"),
+    ])
+    func versionComesFromTheImageName(image: String, version: String) {
+        #expect(HelloWorldServer.isHelloWorldImage(image))
+        #expect(HelloWorldServer.version(image: image, environment: []) == version)
+    }
+
+    @Test func environmentVersionWinsAndOtherImagesAreNotHelloWorld() {
+        #expect(HelloWorldServer.version(image: "x/examples-helloworld-v1:1.0", environment: [EnvironmentVariable("SERVICE_VERSION", "canary")]) == "canary")
+        #expect(!HelloWorldServer.isHelloWorldImage("curlimages/curl:8.16.0"))
+        #expect(!HelloWorldServer.isHelloWorldImage("registry.example:5000/sleep"))
+        #expect(HelloWorldServer.version(image: "x/helloworld:1.0", environment: []) == nil)
+    }
+
+    @Test func answersHelloHealthAndNotFound() async throws {
+        let server = try await HelloWorldServer.start(podName: "helloworld-v2-7d4f-abcde", version: "v2", faults: RuntimeFaultControl())
+        defer { Task { await server.stop() } }
+        let hello = try curl(["http://127.0.0.1:\(server.port)/hello"])
+        #expect(hello.status == 200)
+        #expect(hello.body == "Hello version: v2, instance: helloworld-v2-7d4f-abcde\n")
+        let health = try curl(["http://127.0.0.1:\(server.port)/health"])
+        #expect(health.status == 200 && health.body == "Helloworld is healthy")
+        #expect(try curl(["http://127.0.0.1:\(server.port)/other"]).status == 404)
+    }
+
+    @Test func versionFaultTurnsResponsesInto503() async throws {
+        let faults = RuntimeFaultControl(RuntimeFaults(versionFaults: ["v1": VersionFault(errorRate: 1)]))
+        let v1 = try await HelloWorldServer.start(podName: "hw-v1", version: "v1", faults: faults)
+        let v2 = try await HelloWorldServer.start(podName: "hw-v2", version: "v2", faults: faults)
+        defer { Task { await v1.stop(); await v2.stop() } }
+        #expect(try curl(["http://127.0.0.1:\(v1.port)/hello"]).status == 503)
+        #expect(try curl(["http://127.0.0.1:\(v2.port)/hello"]).status == 200)
+        faults.set(.none)
+        #expect(try curl(["http://127.0.0.1:\(v1.port)/hello"]).status == 200)
+    }
+}
+
+@Suite struct SidecarProxyTests {
+    static let key = ServiceKey(namespace: "sample", name: "helloworld")
+
+    static func cluster(_ name: String, network: String, secrets: [String], gateway: Int = 1, endpoints: [MeshEndpoint]) -> ClusterView {
+        ClusterView(name: name, network: network, rootCAFingerprint: "root", remoteSecrets: Dictionary(uniqueKeysWithValues: secrets.map { ($0, RemoteSecretView()) }),
+                    eastWestGatewayReadyPods: gateway, services: [key: ServiceView(ports: [5000], endpoints: endpoints)])
+    }
+
+    /// Two clusters, one HelloWorld pod each, joined in a mesh.
+    struct TwoClusters {
+        let v1: HelloWorldServer
+        let v2: HelloWorldServer
+        let store: MeshViewStore
+        let faults = RuntimeFaultControl()
+
+        init() async throws {
+            v1 = try await HelloWorldServer.start(podName: "helloworld-v1-a", version: "v1", faults: faults)
+            v2 = try await HelloWorldServer.start(podName: "helloworld-v2-b", version: "v2", faults: faults)
+            store = MeshViewStore()
+            store.set(view())
+        }
+
+        var e1: MeshEndpoint { MeshEndpoint(pod: v1.podName, cluster: "cluster-1", host: "127.0.0.1", port: v1.port, version: "v1", hasSidecar: true) }
+        var e2: MeshEndpoint { MeshEndpoint(pod: v2.podName, cluster: "cluster-2", host: "127.0.0.1", port: v2.port, version: "v2", hasSidecar: true) }
+
+        func view(secretFor2: Bool = true, gateway2: Int = 1) -> MeshView {
+            MeshView(clusters: [
+                SidecarProxyTests.cluster("cluster-1", network: "network1", secrets: secretFor2 ? ["cluster-2"] : [], endpoints: [e1]),
+                SidecarProxyTests.cluster("cluster-2", network: "network2", secrets: ["cluster-1"], gateway: gateway2, endpoints: [e2]),
+            ])
+        }
+
+        func proxy(_ mode: ProxySettings.Mode, cluster: String = "cluster-1", retries: Int? = nil) async throws -> SidecarProxy {
+            try await SidecarProxy.start(
+                source: ProxySource(cluster: cluster, namespace: "sample", pod: "sleep-x"),
+                settings: ProxySettings(mode: mode, crossClusterLatency: CrossClusterLatency(base: .milliseconds(5), jitter: .milliseconds(2)), retries: retries),
+                view: store, faults: faults)
+        }
+
+        func stop() async {
+            await v1.stop()
+            await v2.stop()
+        }
+    }
+
+    private func versions(through proxy: SidecarProxy, host: String = "helloworld.sample:5000", count: Int = 20) throws -> [String: Int] {
+        var seen: [String: Int] = [:]
+        for _ in 0..<count {
+            let response = try curl(["http://\(host)/hello"], proxy: proxy.url)
+            #expect(response.status == 200, "body: \(response.body)")
+            let version = response.body.split(separator: " ").dropFirst(2).first.map { String($0.dropLast()) } ?? "-"
+            seen[version, default: 0] += 1
+        }
+        return seen
+    }
+
+    @Test func sidecarBalancesAcrossClustersAndFollowsTheView() async throws {
+        let mesh = try await TwoClusters()
+        let proxy = try await mesh.proxy(.sidecar)
+        defer { Task { await proxy.stop(); await mesh.stop() } }
+        let both = try versions(through: proxy, host: "helloworld.sample.svc.cluster.local:5000")
+        #expect(Set(both.keys) == ["v1", "v2"])
+        let response = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
+        #expect(response.headers.lowercased().contains("x-envoy-upstream-service-time:"))
+        #expect(response.headers.lowercased().contains("server: envoy"))
+
+        mesh.store.set(mesh.view(secretFor2: false))
+        #expect(try versions(through: proxy, count: 10) == ["v1": 10])
+        mesh.store.set(mesh.view(gateway2: 0))
+        #expect(try versions(through: proxy, count: 10) == ["v1": 10])
+        mesh.store.set(mesh.view())
+        #expect(Set(try versions(through: proxy).keys) == ["v1", "v2"])
+    }
+
+    @Test func podWithoutSidecarReachesOnlyItsOwnCluster() async throws {
+        let mesh = try await TwoClusters()
+        let plain = try await mesh.proxy(.plainForwarder, cluster: "cluster-2")
+        defer { Task { await plain.stop(); await mesh.stop() } }
+        #expect(try versions(through: plain, host: "helloworld:5000", count: 10) == ["v2": 10])
+        let response = try curl(["http://helloworld.sample:5000/hello"], proxy: plain.url)
+        #expect(!response.headers.lowercased().contains("server: envoy"))
+    }
+
+    @Test func envoyAnswersWhenNothingIsReachable() async throws {
+        let mesh = try await TwoClusters()
+        let proxy = try await mesh.proxy(.sidecar, retries: 0)
+        defer { Task { await proxy.stop(); await mesh.stop() } }
+        mesh.store.set(MeshView(clusters: [SidecarProxyTests.cluster("cluster-1", network: "network1", secrets: [], endpoints: [])]))
+        let empty = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
+        #expect(empty.status == 503 && empty.body == "no healthy upstream")
+
+        await mesh.v1.stop()
+        mesh.store.set(MeshView(clusters: [SidecarProxyTests.cluster("cluster-1", network: "network1", secrets: [], endpoints: [mesh.e1])]))
+        let refused = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
+        #expect(refused.status == 503)
+        #expect(refused.body.hasPrefix("upstream connect error or disconnect/reset before headers. reset reason: remote connection failure"))
+
+        let unknown = try curl(["http://no-such-service.sample:5000/hello"], proxy: proxy.url)
+        #expect(unknown.status == 502)
+        let wrongPort = try curl(["http://helloworld.sample:5001/hello"], proxy: proxy.url)
+        #expect(wrongPort.status == 502)
+    }
+
+    @Test func retriesMoveToAnotherHostAfterAConnectFailure() async throws {
+        let mesh = try await TwoClusters()
+        let proxy = try await mesh.proxy(.sidecar)
+        defer { Task { await proxy.stop(); await mesh.stop() } }
+        await mesh.v2.stop()
+        // cluster-2's endpoint refuses connections; with Istio's default retries every request still succeeds.
+        #expect(try versions(through: proxy, count: 10) == ["v1": 10])
+    }
+
+    @Test func loopbackTargetsPassStraightThrough() async throws {
+        let mesh = try await TwoClusters()
+        let proxy = try await mesh.proxy(.sidecar)
+        defer { Task { await proxy.stop(); await mesh.stop() } }
+        let response = try curl(["http://127.0.0.1:\(mesh.v2.port)/health"], proxy: proxy.url)
+        #expect(response.status == 200 && response.body == "Helloworld is healthy")
+    }
+
+    @Test func leastRequestPrefersTheLessLoadedOfTwoDraws() {
+        let endpoints = (0..<4).map { MeshEndpoint(pod: "p\($0)", cluster: "c", host: "127.0.0.1", port: 1000 + $0, version: nil, hasSidecar: true) }
+        var generator = SplitMix64(state: 42)
+        var counts: [String: Int] = [:]
+        for _ in 0..<4000 {
+            // p0 is always busy: it can only win a draw against itself, which P2C never makes.
+            let chosen = LeastRequestBalancer.choose(from: endpoints, activeRequests: { $0.pod == "p0" ? 5 : 0 }, using: &generator)
+            counts[chosen!.pod, default: 0] += 1
+        }
+        #expect(counts["p0"] == nil)
+        #expect(counts.count == 3)
+        #expect(counts.values.allSatisfy { $0 > 1000 })
+        #expect(LeastRequestBalancer.choose(from: [], activeRequests: { _ in 0 }, using: &generator) == nil)
+        #expect(LeastRequestBalancer.choose(from: [endpoints[0]], activeRequests: { _ in 9 }, using: &generator) == endpoints[0])
+    }
+
+    @Test(arguments: [
+        ("http://helloworld.sample:5000/hello", nil, ProxyTarget(host: "helloworld.sample", port: 5000, pathAndQuery: "/hello")),
+        ("http://Example.svc/x?y=1", nil, ProxyTarget(host: "Example.svc", port: 80, pathAndQuery: "/x?y=1")),
+        ("http://a:5000?q", nil, ProxyTarget(host: "a", port: 5000, pathAndQuery: "/?q")),
+        ("http://[::1]:8080/", nil, ProxyTarget(host: "::1", port: 8080, pathAndQuery: "/")),
+        ("/hello", "helloworld:5000", ProxyTarget(host: "helloworld", port: 5000, pathAndQuery: "/hello")),
+    ] as [(String, String?, ProxyTarget)])
+    func requestTargetsParse(uri: String, host: String?, expected: ProxyTarget) {
+        #expect(ProxyTarget.parse(uri: uri, hostHeader: host) == expected)
+    }
+
+    @Test(arguments: ["https://a/", "/nohost", "http://a:99999/", "http://:80/", "http://a:x/"])
+    func badTargetsAreRefused(uri: String) {
+        #expect(ProxyTarget.parse(uri: uri, hostHeader: nil) == nil)
+    }
+}
