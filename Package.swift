@@ -112,6 +112,6 @@ let package = Package(
         .testTarget(name: "MeshSimTests", dependencies: ["MeshSim", "MeshSimRuntime"]),
         .testTarget(name: "MeshCheckTests", dependencies: ["MeshCheck", "MeshStats"]),
         .testTarget(name: "MeshReportsTests", dependencies: ["MeshReports", "MeshCheck"], exclude: ["Golden"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["MeshSim"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MeshSim", "KubeClient"]),
     ]
 )

@@ -6,7 +6,27 @@ struct Meshcheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meshcheck",
         abstract: "Verify and measure cross-cluster load balancing in a multi-cluster service mesh.",
+        discussion: """
+            Exit codes: 0 all checks passed, 1 a check failed, 2 bad input, 3 environment error, \
+            4 cleanup failed, 130 interrupted.
+            """,
         version: "0.1.0",
-        subcommands: [SimCommand.self]
+        subcommands: [RunCommand.self, SimCommand.self]
     )
+
+    /// `--simulate` may stand alone (`--simulate[=N]`); argument-parser options always take a value,
+    /// so a bare one is spelled out as 0 ("as many clusters as the scenario needs").
+    static func main() async {
+        let arguments = CommandLine.arguments.dropFirst().map { $0 == "--simulate" ? "--simulate=0" : $0 }
+        do {
+            var command = try parseAsRoot(Array(arguments))
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

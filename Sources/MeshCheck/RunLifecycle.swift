@@ -1,0 +1,373 @@
+// The run, phase by phase: connect → revision → namespace → deploy → ready (with sidecars) →
+// converge → bursts → verdict → cleanup. Input has been validated before this starts; from here on
+// every failure still ends in cleanup and a report.
+
+import Foundation
+import KubeClient
+import MeshStats
+
+/// Everything a run needs, validated.
+public struct RunSettings: Sendable {
+    public var scenario: Scenario
+    public var kubeconfig: Kubeconfig
+    public var identity: RunIdentity
+    /// `records.jsonl` is written here as records arrive; nil = not written.
+    public var recordsPath: String?
+    /// One line per phase event, for the terminal (the caller decides where and whether to print).
+    public var progress: @Sendable (String) -> Void
+    public var clientOptions: KubeClientOptions
+
+    public init(scenario: Scenario, kubeconfig: Kubeconfig, identity: RunIdentity, recordsPath: String?,
+                clientOptions: KubeClientOptions = KubeClientOptions(), progress: @escaping @Sendable (String) -> Void) {
+        self.scenario = scenario
+        self.kubeconfig = kubeconfig
+        self.identity = identity
+        self.recordsPath = recordsPath
+        self.clientOptions = clientOptions
+        self.progress = progress
+    }
+
+    /// The namespace used in every cluster.
+    public var namespace: String { scenario.namespace ?? identity.defaultNamespace }
+}
+
+/// How a run ended: the report (always) and the process exit code.
+public struct RunOutcome: Sendable {
+    public var report: RunReport
+    public var exitCode: Int32
+}
+
+/// Drives one run. Cancel the task that calls ``execute()`` to interrupt it (SIGINT/SIGTERM):
+/// bursts stop, cleanup still runs, the report says `interrupted`.
+public struct MeshCheckRun: Sendable {
+    public let settings: RunSettings
+
+    public init(settings: RunSettings) {
+        self.settings = settings
+    }
+
+    /// Resolves every context and builds its client; bad input (unknown context, broken
+    /// credentials config) is reported before anything touches a cluster.
+    static func makeClusters(_ settings: RunSettings) throws -> [RunCluster] {
+        try settings.scenario.clusters.enumerated().map { index, spec in
+            do {
+                let client = try KubeClient(kubeconfig: settings.kubeconfig, context: spec.context, options: settings.clientOptions)
+                return RunCluster(index: index, spec: spec, client: client)
+            } catch {
+                throw RunAbort(.badInput, "\(error)")
+            }
+        }
+    }
+
+    /// Validates the contexts without contacting any cluster (exit 2 on failure).
+    public func validateContexts() throws {
+        _ = try Self.makeClusters(settings)
+    }
+
+    public func execute() async -> RunOutcome {
+        let state = RunState(settings: settings)
+        let clusters: [RunCluster]
+        do {
+            clusters = try Self.makeClusters(settings)
+        } catch {
+            return state.abortedBeforeStart(error)
+        }
+        for cluster in clusters {
+            for warning in cluster.client.warnings { settings.progress("warning: context \(cluster.context): \(warning)") }
+        }
+        var failure: (any Error)?
+        do {
+            try await runPhases(clusters: clusters, state: state)
+            try await state.phase("verdict") { state.evaluate() }
+        } catch {
+            failure = error
+        }
+        let interrupted = failure is CancellationError || Task.isCancelled
+        // Cleanup must run even when the run's task is cancelled: give it a task of its own.
+        let cleanupState = state
+        let cleanup = await Task.detached { [settings] in
+            await Self.cleanup(clusters: clusters, state: cleanupState, settings: settings, interrupted: interrupted)
+        }.value
+        return state.finish(clusters: clusters, failure: interrupted ? CancellationError() : failure, cleanup: cleanup)
+    }
+
+    private func runPhases(clusters: [RunCluster], state: RunState) async throws {
+        let scenario = settings.scenario
+        let namespace = settings.namespace
+        let runID = settings.identity.runID
+        let operations = clusters.map { ClusterOperations(cluster: $0, namespace: namespace, runID: runID) }
+
+        // Every cluster must answer before anything is created anywhere.
+        try await state.phase("connect") {
+            settings.progress("connecting to \(clusters.count) clusters")
+            try await forEachCluster(operations) { _ = try await $0.checkReachable() }
+            let revision: String
+            switch scenario.revision {
+            case .explicit(let name): revision = name
+            case .auto: revision = try await operations[0].detectRevision()
+            }
+            state.revision = revision
+            settings.progress("mesh revision \(revision)")
+            var reusable = 0
+            for op in operations {
+                switch try await op.inspectNamespace(scenarioName: scenario.name, reuse: scenario.reuse) {
+                case .absent: break
+                case .reusable: reusable += 1
+                case .foreign(let message): throw RunAbort(.badInput, message)
+                }
+            }
+            state.reusing = reusable == operations.count && scenario.reuse
+        }
+
+        try await state.phase("deploy") {
+            let deadline = ContinuousClock.now + scenario.timeouts.deploy
+            settings.progress("deploying into namespace \(namespace)")
+            try await forEachCluster(operations) { op in
+                let manifests = Workloads.manifests(for: op.cluster.spec, scenario: scenario, namespace: namespace,
+                                                    runID: runID, revision: state.revision ?? "default")
+                if try await op.inspectNamespace(scenarioName: scenario.name, reuse: scenario.reuse) == .absent {
+                    try await op.createNamespace(manifests.namespace, deadline: deadline)
+                    state.markCreated(op.cluster.index)
+                }
+                try await op.apply(manifests.items, reuse: scenario.reuse)
+            }
+            try await waitForWorkloads(operations, state: state, deadline: deadline)
+        }
+
+        let base = state.attributionBase(scenario: scenario)
+        try await state.phase("converge") {
+            let started = ContinuousClock.now
+            try await converge(operations, state: state, base: base)
+            state.convergeSeconds = (ContinuousClock.now - started).seconds
+        }
+        try await state.phase("bursts") {
+            try await bursts(operations, state: state, base: base)
+        }
+    }
+
+    /// Runs `body` for every cluster concurrently; the first error wins.
+    private func forEachCluster(_ operations: [ClusterOperations],
+                                _ body: @escaping @Sendable (ClusterOperations) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for op in operations { group.addTask { try await body(op) } }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Polls the pods until every expected one is ready. A ready pod without a sidecar is a finding
+    /// for the `sidecar-injection` check, not something to wait for.
+    private func waitForWorkloads(_ operations: [ClusterOperations], state: RunState, deadline: ContinuousClock.Instant) async throws {
+        let scenario = settings.scenario
+        for attempt in 0..<100_000 {
+            var missing: [String] = []
+            var lists: [[RunPod]] = []
+            for op in operations {
+                let spec = op.cluster.spec
+                let pods = try await op.pods().filter { !$0.terminating }
+                lists.append(pods)
+                let wantHello = spec.serves == nil ? 0 : spec.helloworldReplicas
+                let wantSleep = spec.clients ? spec.sleepReplicas : 0
+                let readyHello = pods.filter { $0.app == Workloads.helloworldApp && $0.ready }.count
+                let readySleep = pods.filter { $0.app == Workloads.sleepApp && $0.ready }.count
+                if readyHello < wantHello { missing.append("\(spec.name): \(readyHello)/\(wantHello) helloworld ready") }
+                if readySleep < wantSleep { missing.append("\(spec.name): \(readySleep)/\(wantSleep) sleep ready") }
+            }
+            if missing.isEmpty {
+                state.pods = lists
+                let bare = lists.joined().filter { !$0.hasSidecar }.count
+                settings.progress("workloads ready" + (bare > 0 ? " (\(bare) pods without a sidecar)" : ""))
+                return
+            }
+            guard ContinuousClock.now < deadline else {
+                throw RunAbort(.environment, "workloads not ready within the deploy timeout of "
+                               + "\(scenario.timeouts.deploy): " + missing.joined(separator: "; "))
+            }
+            if attempt % 20 == 19 { settings.progress("waiting: " + missing.joined(separator: "; ")) }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    /// Client pods, as (cluster operations, pod name).
+    private func clientPods(_ operations: [ClusterOperations], state: RunState) -> [(ClusterOperations, String)] {
+        operations.flatMap { op in
+            state.pods[op.cluster.index].filter { $0.app == Workloads.sleepApp && $0.ready }.map { (op, $0.name) }
+        }
+    }
+
+    /// Small uncounted bursts until every client has reached every cluster it is expected to reach,
+    /// or the converge deadline passes (then the checks tell what is missing).
+    private func converge(_ operations: [ClusterOperations], state: RunState, base: AttributionBase) async throws {
+        let scenario = settings.scenario
+        let deadline = ContinuousClock.now + scenario.timeouts.converge
+        let expected = state.expectedTargets(scenario: scenario)
+        let namespace = settings.namespace
+        let load = scenario.load
+        let pods = clientPods(operations, state: state)
+        settings.progress("converging: \(pods.count) clients")
+        let late = try await withThrowingTaskGroup(of: String?.self) { group in
+            for (op, pod) in pods {
+                group.addTask {
+                    let source = op.cluster.index
+                    var reached = Set<Int>()
+                    for round in 0..<10_000 {
+                        if expected[source].isSatisfied(by: reached, source: source) { return nil }
+                        guard ContinuousClock.now < deadline else { break }
+                        if round > 0 { try await Task.sleep(for: .milliseconds(300)) }
+                        var probe = load
+                        probe.requestsPerBurst = 10
+                        probe.mode = .sequential
+                        let command = BurstCommand(target: .helloWorld(namespace: namespace), burst: round, load: probe)
+                        let session = BurstSession(source: source, clientPod: pod, command: command, base: base, records: nil)
+                        _ = await Self.runBurst(session, op: op, pod: pod, namespace: namespace, deadline: deadline)
+                        reached.formUnion(session.reached)
+                    }
+                    return "\(op.cluster.spec.name)/\(pod)"
+                }
+            }
+            var late: [String] = []
+            for try await name in group { if let name { late.append(name) } }
+            return late
+        }
+        if !late.isEmpty { settings.progress("converge deadline passed for \(late.joined(separator: ", ")); measuring anyway") }
+    }
+
+    /// The measured bursts: every client pod runs `concurrentBurstsPerClientPod` lanes, each lane
+    /// `bursts` bursts one after the other.
+    private func bursts(_ operations: [ClusterOperations], state: RunState, base: AttributionBase) async throws {
+        let scenario = settings.scenario
+        let load = scenario.load
+        let namespace = settings.namespace
+        let deadline = ContinuousClock.now + scenario.timeouts.bursts
+        let records = try settings.recordsPath.map { try RecordsFile(path: $0) }
+        defer { records?.close() }
+        let pods = clientPods(operations, state: state)
+        let lanes = max(1, load.concurrentBurstsPerClientPod)
+        let total = pods.count * lanes * load.bursts * load.requestsPerBurst
+        settings.progress("bursts: \(pods.count) clients × \(lanes) concurrent × \(load.bursts) bursts × \(load.requestsPerBurst) requests = \(total)")
+        let results = await withTaskGroup(of: [BurstResult].self) { group in
+            for (podIndex, (op, pod)) in pods.enumerated() {
+                for lane in 0..<lanes {
+                    group.addTask {
+                        var results: [BurstResult] = []
+                        for round in 0..<load.bursts {
+                            if Task.isCancelled || ContinuousClock.now >= deadline { break }
+                            let burst = (podIndex * lanes + lane) * load.bursts + round
+                            let command = BurstCommand(target: .helloWorld(namespace: namespace), burst: burst, load: load)
+                            let session = BurstSession(source: op.cluster.index, clientPod: pod, command: command, base: base,
+                                                       records: records)
+                            let started = ContinuousClock.now
+                            let error = await Self.runBurst(session, op: op, pod: pod, namespace: namespace, deadline: deadline)
+                            results.append(BurstResult(session: session, error: error,
+                                                       roundTrip: ContinuousClock.now - started, cluster: op.cluster.spec.name, pod: pod))
+                        }
+                        return results
+                    }
+                }
+            }
+            var all: [BurstResult] = []
+            for await batch in group { all += batch }
+            return all
+        }
+        state.record(bursts: results, base: base)
+        try Task.checkCancellation()
+    }
+
+    /// One exec = one burst. Returns the failure, if any; the session has been finished either way.
+    static func runBurst(_ session: BurstSession, op: ClusterOperations, pod: String, namespace: String,
+                         deadline: ContinuousClock.Instant) async -> (any Error)? {
+        var failed = false
+        defer { session.finish(execFailed: failed) }
+        do {
+            let argv = try session.command.argv()
+            let remaining = deadline - ContinuousClock.now
+            let request = ExecRequest(namespace: namespace, pod: pod, container: Workloads.sleepContainer, command: argv,
+                                      timeouts: ExecTimeouts(connect: .seconds(30), idle: .seconds(120), total: max(remaining, .seconds(1))))
+            let result = try await op.cluster.client.exec(request, consumer: session)
+            if result.exitCode != 0 {
+                failed = true
+                return BurstFailure(message: "exit code \(result.exitCode)" + (result.message.map { ": \($0)" } ?? ""))
+            }
+            return nil
+        } catch {
+            failed = true
+            return error
+        }
+    }
+
+    /// Deletes what this run created and waits until it is gone, within the cleanup deadline.
+    static func cleanup(clusters: [RunCluster], state: RunState, settings: RunSettings, interrupted: Bool) async -> CleanupReport {
+        let scenario = settings.scenario
+        let created = state.createdClusters
+        let keep: Bool
+        switch scenario.cleanup {
+        case .never: keep = true
+        case .onSuccess: keep = !interrupted && !state.failedSoFar
+        case .always: keep = false
+        }
+        if created.isEmpty || (keep && !interrupted) || (scenario.reuse && !interrupted) {
+            return CleanupReport(status: .skipped, leftovers: [])
+        }
+        let started = ContinuousClock.now
+        let deadline = started + scenario.timeouts.cleanup
+        settings.progress("cleaning up namespace \(settings.namespace) in \(created.count) clusters")
+        let leftovers = await withTaskGroup(of: Leftover?.self) { group in
+            for index in created {
+                let op = ClusterOperations(cluster: clusters[index], namespace: settings.namespace, runID: settings.identity.runID)
+                group.addTask {
+                    do {
+                        guard try await op.deleteOwnedNamespace() else { return nil }
+                        for _ in 0..<100_000 {
+                            guard try await op.namespaceExists() else { return nil }
+                            guard ContinuousClock.now < deadline else {
+                                return Leftover(cluster: op.cluster.spec.name, kind: "Namespace", name: settings.namespace, namespace: nil,
+                                                reason: "still terminating after the cleanup timeout of \(scenario.timeouts.cleanup)")
+                            }
+                            try await Task.sleep(for: .milliseconds(250))
+                        }
+                        return nil
+                    } catch {
+                        return Leftover(cluster: op.cluster.spec.name, kind: "Namespace", name: settings.namespace, namespace: nil,
+                                        reason: "\(error)")
+                    }
+                }
+            }
+            var leftovers: [Leftover] = []
+            for await leftover in group { if let leftover { leftovers.append(leftover) } }
+            return leftovers.sorted { $0.cluster < $1.cluster }
+        }
+        state.addPhase("cleanup", seconds: (ContinuousClock.now - started).seconds)
+        return CleanupReport(status: leftovers.isEmpty ? .done : .failed, leftovers: leftovers)
+    }
+}
+
+/// A burst whose command ran but did not succeed as a whole (non-zero exit).
+struct BurstFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+struct BurstResult: Sendable {
+    var session: BurstSession
+    var error: (any Error)?
+    var roundTrip: Duration
+    var cluster: String
+    var pod: String
+}
+
+/// Which serving clusters a source must reach before converge is done.
+struct ExpectedTargets: Sendable {
+    var clusters: Set<Int>
+    /// any-cross-cluster: one cluster other than the source is enough.
+    var anyOther: Bool
+
+    func isSatisfied(by reached: Set<Int>, source: Int) -> Bool {
+        if anyOther { return reached.contains { $0 != source } }
+        return clusters.isSubset(of: reached)
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

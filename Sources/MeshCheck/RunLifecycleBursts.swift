@@ -1,0 +1,173 @@
+// Bursts: one exec per burst, its stdout parsed as it arrives and tallied per session (no locks on
+// the hot path), every record appended to records.jsonl as it is parsed. Sessions merge at the end.
+
+import Foundation
+import KubeClient
+import MeshStats
+import Synchronization
+
+/// `records.jsonl`, appended by many sessions: each session buffers its lines and hands over whole
+/// buffers, so the file only ever holds complete lines.
+final class RecordsFile: Sendable {
+    private let descriptor: Mutex<Int32>
+    let path: String
+
+    init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw RunAbort(.badInput, "cannot write \(path): \(String(cString: strerror(errno))) — check --output-dir")
+        }
+        descriptor = Mutex(fd)
+    }
+
+    func append(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        descriptor.withLock { fd in
+            guard fd >= 0 else { return }
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        return
+                    }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    func close() {
+        descriptor.withLock { fd in
+            if fd >= 0 { _ = Foundation.close(fd) }
+            fd = -1
+        }
+    }
+}
+
+/// What the run knows before its bursts: which pod serves where, interned once so every session
+/// agrees on the ids of known instances and versions.
+struct AttributionBase: Sendable {
+    var names = NameTable()
+    var tally: TrafficTally
+    /// JSON string bytes per NameID raw value (known names only).
+    var jsonNames: [JSONStringBytes] = [.null]
+    var clusterJSON: [JSONStringBytes]
+
+    init(clusterNames: [String], helloworldPods: [(pod: String, cluster: Int)], versions: [String]) {
+        tally = TrafficTally(clusterNames: clusterNames)
+        clusterJSON = clusterNames.map { JSONStringBytes($0) }
+        for (pod, cluster) in helloworldPods {
+            let id = names.intern(pod)
+            tally.assign(instance: id, toCluster: cluster)
+        }
+        for version in versions { _ = names.intern(version) }
+        jsonNames += names.names.map { JSONStringBytes($0) }
+    }
+}
+
+/// Collects a chunk's parse events so they can be tallied once the parser has let go of the name table.
+struct PendingEvents: RecordSink {
+    var events: [RecordEvent] = []
+    mutating func receive(_ event: RecordEvent) { events.append(event) }
+}
+
+/// One exec session's consumer: parser, tally and record buffer, touched only by the I/O engine
+/// thread while the exec runs and by the run after it returned.
+final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
+    let source: Int
+    let command: BurstCommand
+    private let base: AttributionBase
+    private let clientJSON: JSONStringBytes
+    private let records: RecordsFile?
+    private var parser = RecordStreamParser()
+    private var names: NameTable
+    private var pending = PendingEvents()
+    private(set) var tally: TrafficTally
+    private var buffer: [UInt8] = []
+    /// Records per worker, and each worker's END count once seen.
+    private var samplesPerWorker: [UInt32: Int] = [:]
+    private var endCount: [UInt32: Int] = [:]
+    private(set) var stderrTail: [UInt8] = []
+    /// Serving clusters this session's successful requests reached.
+    private(set) var reached = Set<Int>()
+
+    static let flushThreshold = 64 * 1024
+    static let stderrTailLimit = 2048
+
+    init(source: Int, clientPod: String, command: BurstCommand, base: AttributionBase, records: RecordsFile?) {
+        self.source = source
+        self.command = command
+        self.base = base
+        self.records = records
+        names = base.names
+        tally = base.tally
+        clientJSON = JSONStringBytes(clientPod)
+    }
+
+    func receive(_ bytes: UnsafeRawBufferPointer, from channel: ExecChannel) {
+        if channel == .stdout {
+            parser.feed(bytes, names: &names, into: &pending)
+            drain()
+        } else if channel == .stderr {
+            stderrTail.append(contentsOf: bytes.prefix(Self.stderrTailLimit))
+            if stderrTail.count > Self.stderrTailLimit { stderrTail.removeFirst(stderrTail.count - Self.stderrTailLimit) }
+        }
+    }
+
+    private func drain() {
+        for event in pending.events {
+            switch event {
+            case .sample(let sample):
+                let target = tally.record(sample, source: source)
+                if let target, sample.status == 200, sample.curlExit == 0 { reached.insert(target) }
+                samplesPerWorker[sample.worker, default: 0] += 1
+                guard records != nil else { continue }
+                RecordsJSONL.append(
+                    source: base.clusterJSON[source], target: target.map { base.clusterJSON[$0] } ?? .null, client: clientJSON,
+                    version: json(for: sample.version), instance: json(for: sample.instance), status: sample.status,
+                    curlExit: sample.curlExit, connectUs: sample.connectMicros, ttfbUs: sample.firstByteMicros,
+                    totalUs: sample.totalMicros, burst: sample.burst, worker: sample.worker, seq: sample.sequence, to: &buffer)
+            case .begin(_, let worker):
+                samplesPerWorker[worker, default: 0] += 0 // registers the worker
+            case .end(_, let worker, let count):
+                endCount[worker] = Int(count)
+            case .malformed:
+                break
+            }
+        }
+        pending.events.removeAll(keepingCapacity: true)
+        if buffer.count >= Self.flushThreshold { flush() }
+    }
+
+    private func json(for id: NameID) -> JSONStringBytes {
+        if id.isAbsent { return .null }
+        let raw = Int(id.rawValue)
+        if raw < base.jsonNames.count { return base.jsonNames[raw] }
+        return JSONStringBytes(names.name(of: id))
+    }
+
+    func flush() {
+        records?.append(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Ends the session's accounting: the trailing partial line, requests announced but never
+    /// reported, malformed lines; then writes what is left of the buffer.
+    func finish(execFailed: Bool) {
+        parser.finish(into: &pending)
+        drain()
+        var missing = 0
+        for worker in 0..<command.workers {
+            let expected = command.requests(ofWorker: worker)
+            let got = samplesPerWorker[UInt32(worker)] ?? 0
+            if endCount[UInt32(worker)] == nil || execFailed { missing += max(0, expected - got) }
+        }
+        if missing > 0 { tally.recordMissing(source: source, count: missing) }
+        let malformed = Int(parser.malformedLines.total)
+        if malformed > 0 { tally.recordMalformed(source: source, count: malformed) }
+        flush()
+    }
+}

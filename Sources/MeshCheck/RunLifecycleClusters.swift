@@ -1,0 +1,219 @@
+// The cluster-facing half of a run: connect, detect the mesh revision, own the namespace, deploy,
+// wait for readiness with sidecars, and clean up. Every call goes through KubeClient; nothing here
+// decides pass or fail (that is the verdict's job) — it gathers the facts and enforces ownership.
+
+import Foundation
+import KubeClient
+
+/// Why a run could not reach a verdict, with the exit code DESIGN §3 assigns to it.
+public struct RunAbort: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        /// Bad input or a refused namespace: exit 2, nothing was created.
+        case badInput
+        /// Cluster unreachable, control plane missing, deadline passed: exit 3.
+        case environment
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var exitCode: Int32 { kind == .badInput ? 2 : 3 }
+    public var description: String { message }
+}
+
+/// One cluster of the run and the client that reaches it.
+final class RunCluster: Sendable {
+    let index: Int
+    let spec: ClusterSpec
+    let client: KubeClient
+
+    init(index: Int, spec: ClusterSpec, client: KubeClient) {
+        self.index = index
+        self.spec = spec
+        self.client = client
+    }
+
+    var context: String { spec.context }
+}
+
+/// A pod as the run sees it.
+struct RunPod: Sendable, Equatable {
+    var name: String
+    var app: String
+    var ready: Bool
+    var hasSidecar: Bool
+    var terminating: Bool
+}
+
+/// Talks to one cluster on behalf of the run.
+struct ClusterOperations: Sendable {
+    let cluster: RunCluster
+    let namespace: String
+    let runID: String
+
+    static let istioSystem = "istio-system"
+    static let sidecarName = "istio-proxy"
+
+    /// `GET /version`; any failure means the cluster is unusable for this run (exit 3).
+    func checkReachable() async throws -> String {
+        do {
+            let body = try await cluster.client.request(method: "GET", path: "/version")
+            let version = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            return version["gitVersion"]?.stringValue ?? "unknown"
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw RunAbort(.environment, "context \(cluster.context): API server unreachable: \(error)")
+        }
+    }
+
+    /// The revision to label the namespace with: istiod's `istio.io/rev`, else a managed
+    /// `ControlPlaneRevision`'s name.
+    func detectRevision() async throws -> String {
+        let istiod: [Pod]
+        do {
+            istiod = try await cluster.client.list(ResourcePath.pods(in: Self.istioSystem).labelSelector("app=istiod"))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw RunAbort(.environment, "context \(cluster.context): cannot list istiod pods in \(Self.istioSystem): \(error)")
+        }
+        if let revision = istiod.lazy.compactMap({ $0.metadata.labels?["istio.io/rev"] }).first {
+            return revision
+        }
+        let revisions = ResourcePath(group: "mesh.cloud.google.com", version: "v1beta1", resource: "controlplanerevisions",
+                                     namespace: Self.istioSystem)
+        if let managed = try? await cluster.client.list(revisions, of: JSONValue.self),
+           let name = managed.lazy.compactMap({ $0["metadata"]?["name"]?.stringValue }).first {
+            return name
+        }
+        throw RunAbort(.environment, "context \(cluster.context): no mesh control plane found (no istiod pod labelled "
+                       + "istio.io/rev in \(Self.istioSystem), no ControlPlaneRevision) — install the mesh, or set "
+                       + "mesh.revision in the scenario")
+    }
+
+    /// What is in the way of using the run's namespace in this cluster.
+    enum NamespaceState: Sendable, Equatable {
+        case absent
+        /// Ours from an earlier run of the same scenario, kept for reuse (canary mode).
+        case reusable
+        /// Exists and may not be touched.
+        case foreign(String)
+    }
+
+    func inspectNamespace(scenarioName: String, reuse: Bool) async throws -> NamespaceState {
+        do {
+            let existing: Namespace = try await cluster.client.get(.namespaces(namespace))
+            let labels = existing.metadata.labels ?? [:]
+            let ours = labels[Ownership.managedByKey] == Ownership.managedByValue
+            if ours, reuse, labels[Ownership.scenarioKey] == scenarioName, existing.status?.phase != "Terminating" {
+                return .reusable
+            }
+            let why = ours
+                ? "it belongs to another meshcheck run (\(Ownership.runIDKey)=\(labels[Ownership.runIDKey] ?? "?")) and reuse is off for this scenario"
+                : "meshcheck did not create it (no \(Ownership.managedByKey)=\(Ownership.managedByValue) label)"
+            return .foreign("context \(cluster.context): namespace \"\(namespace)\" already exists and \(why); meshcheck never "
+                            + "adopts, changes or deletes a namespace it did not create — choose another --namespace")
+        } catch let error as KubeAPIError where error.reason == .notFound {
+            return .absent
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw RunAbort(.environment, "context \(cluster.context): cannot read namespace \(namespace): \(error)")
+        }
+    }
+
+    /// Creates the namespace; waits (bounded) while an earlier namespace of that name is still terminating.
+    func createNamespace(_ object: NamespaceObject, deadline: ContinuousClock.Instant) async throws {
+        let body = try JSONEncoder().encode(object)
+        while true {
+            do {
+                _ = try await cluster.client.request(method: "POST", path: "/api/v1/namespaces", body: Array(body),
+                                                     contentType: "application/json")
+                return
+            } catch let error as KubeAPIError where error.reason == .alreadyExists && error.message.contains("being deleted") {
+                guard ContinuousClock.now < deadline else {
+                    throw RunAbort(.environment, "context \(cluster.context): namespace \(namespace) is still terminating from an "
+                                   + "earlier run; try again when it is gone")
+                }
+                try await Task.sleep(for: .milliseconds(500))
+            } catch let error as KubeAPIError where error.reason == .alreadyExists {
+                // Created by someone else between our check and our create: not ours, never touch it.
+                throw RunAbort(.badInput, "context \(cluster.context): namespace \"\(namespace)\" appeared while meshcheck was "
+                               + "creating it; it is not ours — choose another --namespace")
+            }
+        }
+    }
+
+    /// Creates every object of the cluster's manifests; with `reuse`, objects already there are kept.
+    func apply(_ items: [ManifestItem], reuse: Bool) async throws {
+        let encoder = JSONEncoder()
+        for item in items {
+            let body = try encoder.encode(item.body)
+            do {
+                _ = try await cluster.client.request(method: "POST", path: item.collectionPath, body: Array(body),
+                                                     contentType: "application/json")
+            } catch let error as KubeAPIError where reuse && error.reason == .alreadyExists {
+                continue
+            } catch let error as KubeAPIError {
+                throw RunAbort(.environment, "context \(cluster.context): creating \(item.reference) in \(namespace) failed: \(error)")
+            }
+        }
+    }
+
+    /// HelloWorld and Sleep pods of the namespace.
+    func pods() async throws -> [RunPod] {
+        let pods: [Pod] = try await cluster.client.list(
+            ResourcePath.pods(in: namespace).labelSelector("app in (\(Workloads.helloworldApp),\(Workloads.sleepApp))"))
+        return pods.compactMap { pod in
+            guard let name = pod.metadata.name, let app = pod.metadata.labels?["app"] else { return nil }
+            return RunPod(name: name, app: app, ready: pod.isReady, hasSidecar: Self.hasSidecar(pod),
+                          terminating: pod.metadata.deletionTimestamp != nil)
+        }
+    }
+
+    /// Classic injection (`istio-proxy` container) or a native sidecar (`istio-proxy` init container
+    /// with `restartPolicy: Always`).
+    static func hasSidecar(_ pod: Pod) -> Bool {
+        guard let spec = pod.spec else { return false }
+        if spec.containers.contains(where: { $0.name == sidecarName }) { return true }
+        return spec.initContainers?.contains { $0.name == sidecarName && $0.restartPolicy == "Always" } ?? false
+    }
+
+    /// Deletes the namespace if — and only if — it carries this run's ownership labels.
+    /// Returns false when it is already gone.
+    func deleteOwnedNamespace() async throws -> Bool {
+        let existing: Namespace
+        do {
+            existing = try await cluster.client.get(.namespaces(namespace))
+        } catch let error as KubeAPIError where error.reason == .notFound {
+            return false
+        }
+        let labels = existing.metadata.labels ?? [:]
+        guard labels[Ownership.managedByKey] == Ownership.managedByValue, labels[Ownership.runIDKey] == runID else {
+            throw RunAbort(.environment, "context \(cluster.context): namespace \(namespace) does not carry this run's "
+                           + "\(Ownership.runIDKey)=\(runID) label; not deleting it")
+        }
+        do {
+            try await cluster.client.delete(.namespaces(namespace), propagation: .background)
+        } catch let error as KubeAPIError where error.reason == .notFound {
+            return false
+        }
+        return true
+    }
+
+    /// Whether the namespace still exists (Terminating counts as existing).
+    func namespaceExists() async throws -> Bool {
+        do {
+            let _: Namespace = try await cluster.client.get(.namespaces(namespace))
+            return true
+        } catch let error as KubeAPIError where error.reason == .notFound {
+            return false
+        }
+    }
+}

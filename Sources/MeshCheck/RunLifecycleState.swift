@@ -1,0 +1,203 @@
+// What a run has learned so far, shared by its concurrent phases, and how it becomes the report.
+
+import Foundation
+import KubeClient
+import MeshStats
+import Synchronization
+
+final class RunState: Sendable {
+    private struct Facts {
+        var phases: [PhaseTiming] = []
+        var revision: String?
+        var reusing = false
+        var created = Set<Int>()
+        var pods: [[RunPod]] = []
+        var convergeSeconds: Double?
+        var tally: TrafficTally?
+        var execSessions = 0
+        var execFailures: [String] = []
+        var execRoundTrips = LatencyHistogram()
+        var outcome: VerdictOutcome?
+    }
+
+    private let facts = Mutex(Facts())
+    let settings: RunSettings
+    let startedAt = Date()
+    let clockStart = ContinuousClock.now
+
+    init(settings: RunSettings) {
+        self.settings = settings
+    }
+
+    var revision: String? {
+        get { facts.withLock { $0.revision } }
+        set { facts.withLock { $0.revision = newValue } }
+    }
+    var reusing: Bool {
+        get { facts.withLock { $0.reusing } }
+        set { facts.withLock { $0.reusing = newValue } }
+    }
+    var pods: [[RunPod]] {
+        get { facts.withLock { $0.pods } }
+        set { facts.withLock { $0.pods = newValue } }
+    }
+    var convergeSeconds: Double? {
+        get { facts.withLock { $0.convergeSeconds } }
+        set { facts.withLock { $0.convergeSeconds = newValue } }
+    }
+    /// Clusters in which this run created the namespace (and so may delete it).
+    var createdClusters: [Int] { facts.withLock { $0.created.sorted() } }
+    /// Whether the run has already failed (for `cleanup: on-success`).
+    var failedSoFar: Bool { facts.withLock { $0.outcome.map { $0.verdict != .pass } ?? true } }
+
+    func markCreated(_ cluster: Int) {
+        _ = facts.withLock { $0.created.insert(cluster) }
+    }
+
+    func addPhase(_ name: String, seconds: Double) {
+        facts.withLock { $0.phases.append(PhaseTiming(name: name, seconds: seconds)) }
+    }
+
+    /// Runs `body` as the named phase, timing it whether it succeeds or not.
+    func phase(_ name: String, _ body: () async throws -> Void) async throws {
+        let started = ContinuousClock.now
+        defer { addPhase(name, seconds: (ContinuousClock.now - started).seconds) }
+        try await body()
+    }
+
+    /// Known HelloWorld pods (instance → cluster) and versions, interned once for every session.
+    func attributionBase(scenario: Scenario) -> AttributionBase {
+        let lists = pods
+        var helloworld: [(pod: String, cluster: Int)] = []
+        for (cluster, list) in lists.enumerated() {
+            for pod in list where pod.app == Workloads.helloworldApp { helloworld.append((pod.name, cluster)) }
+        }
+        return AttributionBase(clusterNames: scenario.clusters.map(\.name), helloworldPods: helloworld, versions: scenario.versions)
+    }
+
+    /// Ready HelloWorld pods per serving cluster name.
+    var readyEndpoints: [String: Int] {
+        let lists = pods
+        var endpoints: [String: Int] = [:]
+        for (index, cluster) in settings.scenario.clusters.enumerated() where cluster.serves != nil {
+            endpoints[cluster.name] = index < lists.count
+                ? lists[index].filter { $0.app == Workloads.helloworldApp && $0.ready }.count : 0
+        }
+        return endpoints
+    }
+
+    /// Per source cluster index: what converge waits for.
+    func expectedTargets(scenario: Scenario) -> [ExpectedTargets] {
+        let endpoints = readyEndpoints
+        let serving = Set(scenario.clusters.indices.filter { (endpoints[scenario.clusters[$0].name] ?? 0) > 0 })
+        return scenario.clusters.indices.map { source in
+            switch scenario.expectations.balance {
+            case .proportionalToEndpoints:
+                return ExpectedTargets(clusters: serving, anyOther: false)
+            case .weights(let weights):
+                let weighted = serving.filter { (weights[scenario.clusters[$0].name] ?? 0) > 0 }
+                return ExpectedTargets(clusters: weighted, anyOther: false)
+            case .localPreferred:
+                return ExpectedTargets(clusters: serving.contains(source) ? [source] : serving, anyOther: false)
+            case .anyCrossCluster:
+                return ExpectedTargets(clusters: [], anyOther: true)
+            }
+        }
+    }
+
+    /// Merges the bursts' tallies and exec statistics.
+    func record(bursts: [BurstResult], base: AttributionBase) {
+        var tally = base.tally
+        var roundTrips = LatencyHistogram()
+        var failures: [String] = []
+        for result in bursts {
+            tally.merge(result.session.tally)
+            roundTrips.record(UInt64(max(1, result.roundTrip.seconds * 1_000_000)))
+            if let error = result.error {
+                var message = "\(result.cluster)/\(result.pod) burst \(result.session.command.burst): \(error)"
+                let stderr = String(decoding: result.session.stderrTail, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                if !stderr.isEmpty { message += " (stderr: \(stderr.split(separator: "\n").last ?? ""))" }
+                failures.append(message)
+            }
+        }
+        facts.withLock {
+            $0.tally = tally
+            $0.execSessions += bursts.count
+            $0.execFailures += failures
+            $0.execRoundTrips.merge(roundTrips)
+        }
+        for failure in failures.prefix(5) { settings.progress("burst failed: \(failure)") }
+        if failures.count > 5 { settings.progress("... and \(failures.count - 5) more failed bursts") }
+    }
+
+    /// Judges the traffic; called once the bursts are done.
+    func evaluate() {
+        let scenario = settings.scenario
+        let (tally, lists) = facts.withLock { ($0.tally, $0.pods) }
+        guard let tally else { return }
+        var podStates: [PodState] = []
+        for (index, list) in lists.enumerated() {
+            let cluster = scenario.clusters[index].name
+            for pod in list {
+                podStates.append(PodState(cluster: cluster, name: pod.name,
+                                          role: pod.app == Workloads.helloworldApp ? .helloworld : .sleep, hasSidecar: pod.hasSidecar))
+            }
+        }
+        let outcome = Verdict.evaluate(VerdictInput(scenario: scenario, namespace: settings.namespace, tally: tally,
+                                                    readyEndpoints: readyEndpoints, pods: podStates))
+        facts.withLock { $0.outcome = outcome }
+    }
+
+    /// A run that could not even resolve its contexts.
+    func abortedBeforeStart(_ error: any Error) -> RunOutcome {
+        finish(clusters: [], failure: error, cleanup: CleanupReport(status: .skipped, leftovers: []))
+    }
+
+    func finish(clusters: [RunCluster], failure: (any Error)?, cleanup: CleanupReport) -> RunOutcome {
+        let scenario = settings.scenario
+        let snapshot = facts.withLock { $0 }
+        let verdict: RunVerdict
+        var exitCode: Int32
+        var errorText: String?
+        var checks = snapshot.outcome?.checks ?? []
+        if failure is CancellationError {
+            verdict = .interrupted
+            exitCode = 130
+        } else if let abort = failure as? RunAbort {
+            verdict = .error
+            exitCode = abort.exitCode
+            errorText = abort.message
+        } else if let failure {
+            verdict = .error
+            exitCode = 3
+            errorText = "\(failure)"
+        } else {
+            verdict = snapshot.outcome?.verdict ?? .error
+            exitCode = verdict.exitCode(cleanupFailed: cleanup.status == .failed)
+        }
+        if cleanup.status == .failed, verdict == .pass || verdict == .fail {
+            checks.append(CheckResult(name: "cleanup", status: .fail,
+                                      message: "\(cleanup.leftovers.count) objects left behind",
+                                      cause: cleanup.leftovers.map { "\($0.cluster) \($0.kind)/\($0.name): \($0.reason)" }.joined(separator: "; "),
+                                      hint: "delete them with kubectl once their finalizers allow it"))
+        }
+        let endpoints = readyEndpoints
+        let clusterEntries = scenario.clusters.map {
+            ClusterEntry(name: $0.name, context: $0.context, serves: $0.serves, clients: $0.clients,
+                         readyEndpoints: $0.serves == nil ? nil : endpoints[$0.name])
+        }
+        let retries = clusters.reduce(0) { $0 + $1.client.retryCount }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        let report = RunReport(
+            runId: settings.identity.runID, verdict: verdict, error: errorText, startedAt: formatter.string(from: startedAt),
+            durationSeconds: (ContinuousClock.now - clockStart).seconds, namespace: settings.namespace, revision: snapshot.revision,
+            clusters: clusterEntries, checks: checks, traffic: snapshot.outcome?.traffic ?? [], sources: snapshot.outcome?.sources ?? [],
+            phases: snapshot.phases, convergeSeconds: snapshot.convergeSeconds,
+            retries: [RetryCount(operation: "api-request", count: retries)],
+            exec: ExecStats(sessions: snapshot.execSessions, failed: snapshot.execFailures.count,
+                            roundTripMs: snapshot.execRoundTrips.count > 0 ? Verdict.latencySummary(snapshot.execRoundTrips) : nil),
+            cleanup: cleanup, scenario: ScenarioEcho(scenario))
+        return RunOutcome(report: report, exitCode: exitCode)
+    }
+}

@@ -1,0 +1,223 @@
+// `meshcheck run` end to end against the simulated mesh: the built binary, real exec sessions, real
+// curl in the simulated pods, and the reports it leaves behind.
+
+import Foundation
+import KubeClient
+import MeshSim
+import XCTest
+
+final class RunEndToEndTests: XCTestCase {
+    func testSmokeScenarioPassesAndLeavesNothingBehind() throws {
+        let directory = CLI.temporaryDirectory("smoke")
+        let result = try CLI.run(["run", CLI.scenario("smoke.yaml"), "--simulate", "--output-dir", directory])
+        XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+        let report = try CLI.report(in: directory)
+        XCTAssertEqual(report.string("verdict"), "pass")
+        XCTAssertEqual(report["schemaVersion"] as? Int, 1)
+
+        let clusters = report.array("clusters").compactMap { $0.string("name") }
+        XCTAssertEqual(clusters.count, 2)
+        let traffic = report.array("traffic")
+        for source in clusters {
+            let reached = Set(traffic.filter { $0.string("source") == source && ($0["requests"] as? Int ?? 0) > 0 }
+                .compactMap { $0.string("target") })
+            XCTAssertEqual(reached, Set(clusters), "source \(source) reached \(reached)")
+        }
+        let checks = report.array("checks")
+        XCTAssertFalse(checks.isEmpty)
+        XCTAssertTrue(checks.allSatisfy { $0.string("status") != "fail" }, "\(checks)")
+        let cleanup = try XCTUnwrap(report["cleanup"] as? [String: Any])
+        XCTAssertEqual(cleanup.string("status"), "done")
+        XCTAssertEqual((cleanup["leftovers"] as? [Any])?.count, 0)
+
+        // 20 requests from each of the two sources, one JSON object per line.
+        let lines = try String(contentsOfFile: directory + "/records.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 40)
+        for line in lines {
+            let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            for key in ["source", "target", "version", "instance", "status", "curlExit", "connectUs", "ttfbUs", "totalUs", "burst", "seq"] {
+                XCTAssertNotNil(record[key], "records.jsonl line lacks \(key): \(line)")
+            }
+        }
+        for file in ["summary.md", "junit.xml"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/" + file), "\(file) missing")
+        }
+    }
+
+    func testThreeClustersPass() throws {
+        let directory = CLI.temporaryDirectory("three")
+        let result = try CLI.run(["run", CLI.scenario("three-clusters.yaml"), "--simulate", "--output-dir", directory])
+        XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+        let report = try CLI.report(in: directory)
+        XCTAssertEqual(report.string("verdict"), "pass")
+        XCTAssertEqual(report.array("clusters").count, 3)
+    }
+
+    /// v2 has three endpoints to v1's one, so the mesh sends it about 3/4 of the requests: weights of
+    /// 1:3 pass, an expected even split fails `balance` (and only `balance`).
+    func testWeightedSplitIsJudgedAgainstTheExpectation() throws {
+        let weighted = CLI.temporaryDirectory("weighted")
+        let pass = try CLI.run(["run", CLI.scenario("weighted-3-1.yaml"), "--simulate", "--output-dir", weighted])
+        XCTAssertEqual(pass.exitCode, 0, "stderr: \(pass.stderr)\nstdout: \(pass.stdout)")
+
+        let even = CLI.temporaryDirectory("weighted-even")
+        let fail = try CLI.run(["run", CLI.scenario("weighted-3-1-even.yaml"), "--simulate", "--output-dir", even])
+        XCTAssertEqual(fail.exitCode, 1, "stderr: \(fail.stderr)\nstdout: \(fail.stdout)")
+        let report = try CLI.report(in: even)
+        XCTAssertEqual(report.string("verdict"), "fail")
+        let failed = report.array("checks").filter { $0.string("status") == "fail" }
+        XCTAssertFalse(failed.isEmpty)
+        XCTAssertTrue(failed.allSatisfy { $0.string("name") == "balance" }, "\(failed)")
+    }
+
+    func testMalformedScenarioIsRejectedWithItsLocation() throws {
+        let directory = CLI.temporaryDirectory("malformed")
+        let path = directory + "/bad.yaml"
+        try """
+            name: bad
+            clusters:
+              - context: a
+                serves: v1
+              - context: b
+                serves: v2
+            load:
+              requestsPerBurst: lots
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try CLI.run(["run", path, "--output-dir", directory + "/out"], timeout: 30)
+        XCTAssertEqual(result.exitCode, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("bad.yaml:8"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("requestsPerBurst"), result.stderr)
+    }
+
+    func testUnreadableKubeconfigIsBadInput() throws {
+        let result = try CLI.run(["run", "--kubeconfig", "/nonexistent/kubeconfig", "--context", "a", "--context", "b",
+                                  "--output-dir", CLI.temporaryDirectory("nokubeconfig")], timeout: 30)
+        XCTAssertEqual(result.exitCode, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("/nonexistent/kubeconfig"), result.stderr)
+    }
+}
+
+/// Tests that need the simulated mesh outside the CLI, to prepare or inspect clusters.
+final class RunAgainstExternalMeshTests: XCTestCase {
+    private static func clients(_ mesh: SimulatedMesh) throws -> [KubeClient] {
+        let kubeconfig = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: mesh.kubeconfigPath))
+        return try mesh.contexts.map { try KubeClient(kubeconfig: kubeconfig, context: $0) }
+    }
+
+    private static func managedNamespaces(_ clients: [KubeClient]) async throws -> [String] {
+        var names: [String] = []
+        for client in clients {
+            let namespaces: [Namespace] = try await client.list(ResourcePath.namespaces().labelSelector("app.kubernetes.io/managed-by=meshcheck"))
+            names += namespaces.compactMap { $0.metadata.name.map { "\(client.name)/\($0)" } }
+        }
+        return names
+    }
+
+    func testForeignNamespaceIsNeverAdopted() async throws {
+        let mesh = try await SimulatedMesh.start(SimulatedMeshOptions())
+        defer { Task { await mesh.stop() } }
+        let clients = try Self.clients(mesh)
+        let namespace = JSONValue.object(["apiVersion": .string("v1"), "kind": .string("Namespace"),
+                                          "metadata": .object(["name": .string("sample")])])
+        let configMap = JSONValue.object(["apiVersion": .string("v1"), "kind": .string("ConfigMap"),
+                                          "metadata": .object(["name": .string("keep-me")]),
+                                          "data": .object(["owner": .string("someone else")])])
+        let _: JSONValue = try await clients[0].create(.namespaces(), namespace)
+        let created: ConfigMap = try await clients[0].create(.configMaps(in: "sample"), configMap)
+
+        let result = try CLI.run(["run", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0], "--context", mesh.contexts[1],
+                                  "--namespace", "sample", "--output-dir", CLI.temporaryDirectory("foreign")], timeout: 60)
+        XCTAssertEqual(result.exitCode, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("sample"), result.stderr)
+
+        let after: Namespace = try await clients[0].get(.namespaces("sample"))
+        XCTAssertNil(after.metadata.labels?["app.kubernetes.io/managed-by"])
+        XCTAssertNil(after.metadata.deletionTimestamp)
+        let kept: ConfigMap = try await clients[0].get(.configMaps(in: "sample", "keep-me"))
+        XCTAssertEqual(kept.metadata.resourceVersion, created.metadata.resourceVersion)
+        let managed = try await Self.managedNamespaces(clients)
+        XCTAssertEqual(managed, [], "nothing may be created when input is refused")
+    }
+
+    func testUnknownContextIsBadInputAndCreatesNothing() async throws {
+        let mesh = try await SimulatedMesh.start(SimulatedMeshOptions())
+        defer { Task { await mesh.stop() } }
+        let result = try CLI.run(["run", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0], "--context", "no-such-context",
+                                  "--output-dir", CLI.temporaryDirectory("unknown-context")], timeout: 60)
+        XCTAssertEqual(result.exitCode, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("no-such-context"), result.stderr)
+        let managed = try await Self.managedNamespaces(try Self.clients(mesh))
+        XCTAssertEqual(managed, [])
+    }
+
+    func testUnreachableClusterIsAnEnvironmentErrorNamingTheContext() async throws {
+        let mesh = try await SimulatedMesh.start(SimulatedMeshOptions())
+        defer { Task { await mesh.stop() } }
+        let directory = CLI.temporaryDirectory("unreachable")
+        let unreachable = directory + "/unreachable.yaml"
+        try """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: gone
+              cluster:
+                server: https://127.0.0.1:1
+                insecure-skip-tls-verify: true
+            users:
+            - name: gone
+              user:
+                token: not-a-real-token
+            contexts:
+            - name: gke_meshcheck-sim_us-central1-a_gone
+              context: {cluster: gone, user: gone}
+            """.write(toFile: unreachable, atomically: true, encoding: .utf8)
+        let result = try CLI.run(["run", "--context", mesh.contexts[0], "--context", "gke_meshcheck-sim_us-central1-a_gone",
+                                  "--output-dir", directory + "/out"],
+                                 environment: ["KUBECONFIG": "\(mesh.kubeconfigPath):\(unreachable)"], timeout: 120)
+        XCTAssertEqual(result.exitCode, 3, result.stderr)
+        XCTAssertTrue(result.stderr.contains("gke_meshcheck-sim_us-central1-a_gone"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("not-a-real-token"), "a token leaked into the output")
+        let managed = try await Self.managedNamespaces(try Self.clients(mesh))
+        XCTAssertEqual(managed, [], "nothing may be left in the reachable cluster")
+    }
+
+    func testInterruptStopsTheBurstsCleansUpAndKeepsTheRecords() async throws {
+        let mesh = try await SimulatedMesh.start(SimulatedMeshOptions())
+        defer { Task { await mesh.stop() } }
+        let directory = CLI.temporaryDirectory("interrupt")
+        let (process, out, err) = try CLI.launch(["run", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0],
+                                                  "--context", mesh.contexts[1], "--requests", "200", "--bursts", "50",
+                                                  "--output-dir", directory])
+        let collector = OutputCollector(out: out, err: err)
+        let records = directory + "/records.jsonl"
+        // Wait (bounded) until records are arriving, then interrupt in the middle of the bursts.
+        var seenBefore = 0
+        for _ in 0..<1200 where process.isRunning {
+            if let size = (try? FileManager.default.attributesOfItem(atPath: records))?[.size] as? Int, size > 0 {
+                seenBefore = try String(contentsOfFile: records, encoding: .utf8).split(separator: "\n").count
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTAssertGreaterThan(seenBefore, 0, "no records arrived before the interrupt")
+        let signalled = Date()
+        kill(process.processIdentifier, SIGINT)
+        while process.isRunning && Date().timeIntervalSince(signalled) < 30 { try await Task.sleep(for: .milliseconds(100)) }
+        XCTAssertFalse(process.isRunning, "meshcheck did not exit within 30 s of SIGINT")
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let (_, stderr) = collector.finish()
+        XCTAssertEqual(process.terminationStatus, 130, stderr)
+
+        let report = try CLI.report(in: directory)
+        XCTAssertEqual(report.string("verdict"), "interrupted")
+        let lines = try String(contentsOfFile: records, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(lines.last, "", "records.jsonl must end with a complete line")
+        XCTAssertGreaterThanOrEqual(lines.count - 1, seenBefore)
+        for line in lines.dropLast() {
+            XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(line.utf8)), "torn record line: \(line)")
+        }
+        let managed = try await Self.managedNamespaces(try Self.clients(mesh))
+        XCTAssertEqual(managed, [], "an interrupted run must still clean up")
+    }
+}
