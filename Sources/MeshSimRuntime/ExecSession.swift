@@ -232,7 +232,8 @@ final class ExecSessionDriver: @unchecked Sendable {
 
     func output(_ channel: ExecChannel, _ buffer: ByteBuffer) {
         perform(machine.processOutput(channel, Array(buffer.readableBytesView)))
-        if !socket.isWritable { setOutputReading(false) }
+        // A stalled stream stops reading too, so the process blocks on a full pipe as behind a stuck link.
+        if !socket.isWritable || machine.phase == .stalled { setOutputReading(false) }
     }
 
     func outputEnded() {
@@ -241,7 +242,7 @@ final class ExecSessionDriver: @unchecked Sendable {
     }
 
     func socketWritabilityChanged() {
-        if socket.isWritable { setOutputReading(true) }
+        if socket.isWritable && machine.phase != .stalled { setOutputReading(true) }
     }
 
     func stdinWritabilityChanged() {

@@ -228,3 +228,43 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(ProxyTarget.parse(uri: uri, hostHeader: nil) == nil)
     }
 }
+
+@Suite struct PodRuntimesTests {
+    @Test func execInASleepPodReachesHelloWorldThroughItsSidecar() async throws {
+        let store = MeshViewStore()
+        let runtimes = PodRuntimes(view: store, faults: RuntimeFaultControl(),
+                                   settings: PodRuntimeSettings(crossClusterLatency: CrossClusterLatency(base: .milliseconds(3))))
+        defer { Task { await runtimes.stopAll() } }
+        let helloWorld = try await runtimes.start(SimulatedPod(
+            cluster: "cluster-2", namespace: "sample", name: "helloworld-v2-xyz", uid: "u-hw",
+            containers: [SimulatedContainer(name: "helloworld", image: "registry.istio.io/release/examples-helloworld-v2:1.0", environment: [])],
+            hasSidecar: true))
+        let sleep = try await runtimes.start(SimulatedPod(
+            cluster: "cluster-1", namespace: "sample", name: "sleep-abc", uid: "u-sleep",
+            containers: [SimulatedContainer(name: "sleep", image: "curlimages/curl:8.16.0", environment: [])], hasSidecar: true))
+        #expect(sleep.helloWorld == nil && sleep.endpoint == nil)
+        #expect(try await runtimes.start(sleep.pod).httpProxy == sleep.httpProxy)
+        let endpoint = try #require(helloWorld.endpoint)
+        #expect(endpoint.version == "v2" && endpoint.cluster == "cluster-2")
+        let key = ServiceKey(namespace: "sample", name: "helloworld")
+        store.set(MeshView(clusters: [
+            ClusterView(name: "cluster-1", network: "n1", rootCAFingerprint: "ca", remoteSecrets: ["cluster-2": .init()],
+                        eastWestGatewayReadyPods: 1, services: [key: ServiceView(ports: [5000], endpoints: [])]),
+            ClusterView(name: "cluster-2", network: "n2", rootCAFingerprint: "ca", remoteSecrets: ["cluster-1": .init()],
+                        eastWestGatewayReadyPods: 1, services: [key: ServiceView(ports: [5000], endpoints: [endpoint])]),
+        ]))
+
+        var request = makeRequest(["/bin/sh", "-c", "for i in 1 2 3; do curl -sS helloworld.sample:5000/hello; done"])
+        request.environment = PodEnvironment.make(containerEnv: [], podName: "sleep-abc", httpProxy: sleep.httpProxy)
+        let server = try await TestExecServer(request: request, handOver: .rawBytes)
+        defer { Task { await server.close() } }
+        let transcript = try TestExecClient(port: server.port).finish()
+        #expect(String(decoding: transcript.stdout, as: UTF8.self)
+            == String(repeating: "Hello version: v2, instance: helloworld-v2-xyz\n", count: 3))
+        #expect(transcript.status == #"{"metadata":{},"status":"Success"}"#)
+
+        await runtimes.stop(uid: "u-hw")
+        #expect(runtimes.running(uid: "u-hw") == nil)
+        #expect(runtimes.all.count == 1)
+    }
+}

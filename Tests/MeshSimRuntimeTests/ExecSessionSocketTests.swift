@@ -138,3 +138,22 @@ func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
     }
     return condition()
 }
+
+@Suite struct ExecStallTests {
+    @Test func stallFaultHoldsTheStreamUntilTheClientLeaves() async throws {
+        let server = try await TestExecServer(request: makeRequest(["sh", "-c", "echo $$; exec yes"]), handOver: .rawBytes)
+        defer { Task { await server.close() } }
+        server.faults.set(RuntimeFaults(execStreamFaults: ["cluster-1": .stallAfter(bytes: 4096)]))
+        let client = try TestExecClient(port: server.port)
+        try client.pump(seconds: 10) { $0.stdoutByteCount >= 4096 }
+        let pid = String(decoding: client.transcript.stdout.prefix(while: { $0 != 10 }), as: UTF8.self)
+        // Nothing more arrives while stalled; the wait ends on the deadline, which is the expected outcome.
+        #expect(throws: TestError.self) { try client.pump(seconds: 0.5) { $0.stdoutByteCount > 4096 || $0.sawEOF } }
+        #expect(client.transcript.stdoutByteCount == 4096)
+        #expect(client.transcript.status == nil)
+        client.sendFrame(opcode: 8, payload: [3, 232])
+        _ = try client.finish()
+        let processID = try #require(pid_t(pid))
+        #expect(processIsGone(processID, within: 10))
+    }
+}
