@@ -30,16 +30,31 @@ public struct NameID: Hashable, Comparable, Sendable, CustomStringConvertible {
 /// streams agree and tallies keyed by them merge directly. Tables built separately can be joined
 /// with ``absorb(_:)``, which returns how to translate the other table's ids.
 public struct NameTable: Sendable {
-    @usableFromInline var slots: [UInt32]          // open addressing; 0 = empty, else id
-    @usableFromInline var hashes: [UInt64] = [0]   // by id
-    @usableFromInline var starts: [Int] = [0]      // by id, into `bytes`
-    @usableFromInline var lengths: [Int] = [0]     // by id
+    /// Open addressing, linear probing: 0 = empty, else the high 32 bits of the name's hash
+    /// (a tag that rejects most mismatches without touching the entry) and the id in the low 32.
+    @usableFromInline var slots: [UInt64]
+    /// Where each id's bytes lie in `bytes`; index 0 unused.
+    @usableFromInline var entries: [Entry] = [Entry(hash: 0, start: 0, length: 0)]
     @usableFromInline var bytes: [UInt8] = []
-    @usableFromInline var strings: [String] = [""] // by id; index 0 unused
+    @usableFromInline var strings: [String] = [""]  // by id; index 0 unused
+
+    @usableFromInline
+    struct Entry: Sendable {
+        @usableFromInline var hash: UInt64
+        @usableFromInline var start: Int
+        @usableFromInline var length: Int
+
+        @usableFromInline
+        init(hash: UInt64, start: Int, length: Int) {
+            self.hash = hash
+            self.start = start
+            self.length = length
+        }
+    }
 
     /// An empty table.
     public init() {
-        slots = [UInt32](repeating: 0, count: 64)
+        slots = [UInt64](repeating: 0, count: 64)
     }
 
     /// The number of distinct names interned.
@@ -79,9 +94,8 @@ public struct NameTable: Sendable {
         var translation: [NameID] = [.absent]
         translation.reserveCapacity(other.strings.count)
         other.bytes.withUnsafeBytes { otherBytes in
-            for id in 1..<other.strings.count {
-                let start = other.starts[id]
-                let token = UnsafeRawBufferPointer(rebasing: otherBytes[start..<start + other.lengths[id]])
+            for entry in other.entries.dropFirst() {
+                let token = UnsafeRawBufferPointer(rebasing: otherBytes[entry.start..<entry.start + entry.length])
                 translation.append(intern(token))
             }
         }
@@ -119,34 +133,51 @@ public struct NameTable: Sendable {
     @inlinable
     func find(_ token: UnsafeRawBufferPointer, hash: UInt64) -> NameID? {
         let mask = slots.count - 1
+        let tag = hash & 0xFFFF_FFFF_0000_0000
         var slot = Int(truncatingIfNeeded: hash) & mask
         return slots.withUnsafeBufferPointer { slots in
-            while true {
-                let id = Int(slots[slot])
-                if id == 0 { return nil }
-                if hashes[id] == hash && lengths[id] == token.count && matches(id, token) {
-                    return NameID(rawValue: UInt32(id))
+            entries.withUnsafeBufferPointer { entries in
+                bytes.withUnsafeBytes { stored in
+                    while true {
+                        let occupant = slots[slot]
+                        if occupant == 0 { return nil }
+                        if occupant & 0xFFFF_FFFF_0000_0000 == tag {
+                            let id = Int(truncatingIfNeeded: occupant & 0xFFFF_FFFF)
+                            let entry = entries[id]
+                            if entry.hash == hash && entry.length == token.count
+                                && Self.equalBytes(stored.baseAddress! + entry.start, token.baseAddress, token.count) {
+                                return NameID(rawValue: UInt32(id))
+                            }
+                        }
+                        slot = (slot + 1) & mask
+                    }
                 }
-                slot = (slot + 1) & mask
             }
         }
     }
 
+    /// Whether `count` bytes at `a` and `b` are equal, compared eight at a time.
     @inlinable
-    func matches(_ id: Int, _ token: UnsafeRawBufferPointer) -> Bool {
-        bytes.withUnsafeBytes { stored in
-            let start = starts[id]
-            for offset in 0..<token.count where stored[start + offset] != token[offset] { return false }
-            return true
+    static func equalBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer?, _ count: Int) -> Bool {
+        guard let b, count > 0 else { return true }
+        var offset = 0
+        while offset + 8 <= count {
+            if a.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) {
+                return false
+            }
+            offset += 8
         }
+        while offset < count {
+            if a.load(fromByteOffset: offset, as: UInt8.self) != b.load(fromByteOffset: offset, as: UInt8.self) { return false }
+            offset += 1
+        }
+        return true
     }
 
     @usableFromInline
     mutating func insert(_ token: UnsafeRawBufferPointer, hash: UInt64) -> NameID {
         let id = strings.count
-        hashes.append(hash)
-        starts.append(bytes.count)
-        lengths.append(token.count)
+        entries.append(Entry(hash: hash, start: bytes.count, length: token.count))
         bytes.append(contentsOf: token)
         strings.append(String(decoding: token, as: UTF8.self))
         if id * 2 >= slots.count { rehash(capacity: slots.count * 2) } else { place(id) }
@@ -155,13 +186,14 @@ public struct NameTable: Sendable {
 
     private mutating func place(_ id: Int) {
         let mask = slots.count - 1
-        var slot = Int(truncatingIfNeeded: hashes[id]) & mask
+        let hash = entries[id].hash
+        var slot = Int(truncatingIfNeeded: hash) & mask
         while slots[slot] != 0 { slot = (slot + 1) & mask }
-        slots[slot] = UInt32(id)
+        slots[slot] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(id)
     }
 
     private mutating func rehash(capacity: Int) {
-        slots = [UInt32](repeating: 0, count: capacity)
+        slots = [UInt64](repeating: 0, count: capacity)
         for id in 1..<strings.count { place(id) }
     }
 }

@@ -308,7 +308,7 @@ public struct RecordStreamParser: Sendable {
             let head = word(at: index)
             if head == RecordParserWords.record {
                 index += 4
-                return parseRecord(names: &names)
+                return parseRecord(limit: limit, names: &names)
             }
             guard head == RecordParserWords.framing else { return .malformed(.notARecord) }
             index += 4
@@ -330,7 +330,7 @@ public struct RecordStreamParser: Sendable {
         }
 
         @inline(__always)
-        mutating func parseRecord(names: inout NameTable) -> RecordEvent {
+        mutating func parseRecord(limit: Int, names: inout NameTable) -> RecordEvent {
             guard let burst = counter(.burst, then: 0x20) else { return blame(.burst, next: .worker) }
             guard let worker = counter(.worker, then: 0x20) else { return blame(.worker, next: .sequence) }
             guard let sequence = counter(.sequence, then: 0x20) else { return blame(.sequence, next: .status) }
@@ -341,9 +341,9 @@ public struct RecordStreamParser: Sendable {
             guard let connect = seconds(then: 0x20) else { return blame(.connect, next: .firstByte) }
             guard let firstByte = seconds(then: 0x20) else { return blame(.firstByte, next: .total) }
             guard let total = seconds(then: 0x20) else { return blame(.total, next: .version) }
-            guard let version = token(then: 0x20) else { return blame(.version, next: .instance) }
+            guard let version = token(then: 0x20, limit: limit) else { return blame(.version, next: .instance) }
             let instanceStart = index
-            guard let instance = token(then: 0x0A) else {
+            guard let instance = token(then: 0x0A, limit: limit) else {
                 let length = index - instanceStart
                 return .malformed(base[index] == 0x20 && length > 0 && length <= 253 ? .trailingBytes : .invalidField(.instance))
             }
@@ -424,14 +424,43 @@ public struct RecordStreamParser: Sendable {
         }
 
         /// A name token of `[A-Za-z0-9._-]`, 1…253 bytes, followed by `terminator`; returns where
-        /// it lies in the line.
+        /// it lies in the line. Bytes are classified eight at a time while eight remain before
+        /// `limit` (the end of the complete lines), then one at a time.
         @inline(__always)
-        mutating func token(then terminator: UInt8) -> (start: Int, length: Int)? {
+        mutating func token(then terminator: UInt8, limit: Int) -> (start: Int, length: Int)? {
             let start = index
-            while Self.isTokenByte(base[index]) { index += 1 }
-            let length = index - start
+            var cursor = index
+            while cursor + 8 <= limit {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + cursor).loadUnaligned(as: UInt64.self))
+                let outside = Self.nonTokenBytes(word)
+                if outside != 0 {
+                    cursor += outside.trailingZeroBitCount >> 3
+                    break
+                }
+                cursor += 8
+            }
+            while Self.isTokenByte(base[cursor]) { cursor += 1 }
+            index = cursor
+            let length = cursor - start
             guard length > 0, length <= 253, consume(terminator) else { return nil }
             return (start, length)
+        }
+
+        /// The high bit of each byte of `word` that is not in `[A-Za-z0-9._-]`, all other bits 0.
+        /// Each range test subtracts per byte with the byte's high bit set first, so no borrow
+        /// crosses into the next byte.
+        @inline(__always)
+        static func nonTokenBytes(_ word: UInt64) -> UInt64 {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highBits: UInt64 = 0x8080_8080_8080_8080
+            @inline(__always) func within(_ value: UInt64, _ low: UInt8, _ high: UInt8) -> UInt64 {
+                let raised = value | highBits
+                return (raised &- ones &* UInt64(low)) & ~(raised &- ones &* UInt64(high &+ 1)) & highBits
+            }
+            let folded = word | (ones &* 0x20)  // 'A'…'Z' → 'a'…'z'; only letters land in 'a'…'z'
+            let valid = within(word, 0x2D, 0x2E) | within(word, 0x30, 0x39) | within(word, 0x5F, 0x5F)
+                | within(folded, 0x61, 0x7A)
+            return (~valid & highBits) | (word & highBits)
         }
 
         /// The id of a token; `-` alone is absent.
