@@ -137,7 +137,11 @@ struct ScenarioReader {
         }
         if let node = fields["clientReplicas"] { load.clientReplicas = read.integer(node, "load.clientReplicas", in: 1...1000) ?? load.clientReplicas }
         if let node = fields["requestTimeout"] { load.requestTimeout = read.duration(node, "load.requestTimeout", max: Self.maxRequestTimeout) ?? load.requestTimeout }
-        if let node = fields["connectTimeout"] { load.connectTimeout = read.duration(node, "load.connectTimeout", max: Self.maxRequestTimeout) ?? load.connectTimeout }
+        if let node = fields["connectTimeout"] {
+            load.connectTimeout = read.duration(node, "load.connectTimeout", max: Self.maxRequestTimeout) ?? load.connectTimeout
+        } else {
+            load.connectTimeout = min(load.connectTimeout, load.requestTimeout)
+        }
 
         let modeName = fields["mode"].flatMap { read.choice($0, "load.mode", among: ["sequential", "parallel-in-pod", "paced"]) } ?? "sequential"
         let parallelism = fields["parallelism"].flatMap { read.integer($0, "load.parallelism", in: 1...1000) }
