@@ -48,12 +48,19 @@ final class SimulatedCluster: @unchecked Sendable {
             let result = try body(&state)
             return (result, state.takeRuntimeActions())
         }
-        runtime.perform(actions)
+        performRuntime(actions)
         scheduleReconcile(at: Self.now())
         return result
     }
 
     func read<T>(_ body: (ClusterState) -> T) -> T { lock.withLock { body(state) } }
+
+    private func performRuntime(_ actions: [PodRuntimeAction]) {
+        if actions.isEmpty { return }
+        runtime.perform(actions) { [weak self] uid, message in
+            self?.withState { $0.markPodFailed(uid: uid, message: message, now: SimulatedCluster.now()) }
+        }
+    }
 
     private func scheduleReconcile(at due: Double) {
         lock.withLock {
@@ -76,7 +83,7 @@ final class SimulatedCluster: @unchecked Sendable {
             let next = state.reconcile(now: Self.now())
             return (next, state.takeRuntimeActions())
         }
-        runtime.perform(actions)
+        performRuntime(actions)
         if let next { scheduleReconcile(at: next) }
     }
 

@@ -44,12 +44,26 @@ public enum PodRuntimeAction: Sendable, Equatable {
     case stop(podUID: String)
 }
 
+/// A container environment variable with a literal value, in spec order.
+public struct ContainerVariable: Sendable, Equatable {
+    public var name: String
+    public var value: String
+
+    /// The literal `env` entries of a container spec (`valueFrom` references have no value here).
+    static func list(_ container: JSON) -> [ContainerVariable] {
+        (container["env"].array ?? []).compactMap { variable in
+            guard let name = variable["name"].string, let value = variable["value"].string else { return nil }
+            return ContainerVariable(name: name, value: value)
+        }
+    }
+}
+
 /// What the runtime needs to make a simulated pod real.
 public struct PodLaunch: Sendable, Equatable {
     public struct Container: Sendable, Equatable {
         public var name: String
         public var image: String
-        public var environment: [String: String]
+        public var environment: [ContainerVariable]
     }
     public var cluster: String
     public var namespace: String
@@ -477,17 +491,30 @@ public struct ClusterState {
         pod["status"] = podStatus
     }
 
+    /// The runtime could not start the pod's listeners: the pod fails as a container that cannot start would.
+    public mutating func markPodFailed(uid: String, message: String, now: Double) {
+        guard var pod = store.list(.pods, namespace: nil).first(where: { $0["metadata"]["uid"].string == uid }),
+            pod["metadata"]["deletionTimestamp"].isNull
+        else { return }
+        pod["status"]["phase"] = "Failed"
+        pod["status"]["reason"] = "RuntimeError"
+        pod["status"]["message"] = .string("the simulated pod could not start: \(message)")
+        pod["status"]["conditions"] = .array((pod["status"]["conditions"].array ?? []).map { condition in
+            var changed = condition
+            if condition["type"] == "Ready" || condition["type"] == "ContainersReady" {
+                changed["status"] = "False"
+                changed["lastTransitionTime"] = .string(TimeFormat.rfc3339(now))
+            }
+            return changed
+        })
+        put(.pods, pod)
+    }
+
     func launch(for pod: JSON) -> PodLaunch {
         let containers = (pod["spec"]["containers"].array ?? []).map { container in
-            var environment: [String: String] = [:]
-            for variable in container["env"].array ?? [] {
-                if let name = variable["name"].string, let value = variable["value"].string {
-                    environment[name] = value
-                }
-            }
-            return PodLaunch.Container(
+            PodLaunch.Container(
                 name: container["name"].string ?? "", image: container["image"].string ?? "",
-                environment: environment)
+                environment: ContainerVariable.list(container))
         }
         return PodLaunch(
             cluster: identity.name, namespace: pod["metadata"]["namespace"].string ?? "",

@@ -107,7 +107,7 @@ public struct ExecTarget: Sendable, Equatable {
     public var stdout: Bool
     public var stderr: Bool
     public var tty: Bool
-    public var containerEnvironment: [String: String]
+    public var containerEnvironment: [ContainerVariable]
     public var injected: Bool
 }
 
@@ -302,7 +302,10 @@ extension ClusterState {
         }
         let name = object["metadata"]["name"].string ?? ""
         if resource.namespaced { try admitNamespace(resource, name: name, namespace: target.namespace ?? "") }
-        for key in ["resourceVersion", "uid", "creationTimestamp", "deletionTimestamp", "generation"] {
+        if let version = object["metadata"]["resourceVersion"].string, !version.isEmpty {
+            throw APIError.badRequest("resourceVersion should not be set on objects to be created")
+        }
+        for key in ["uid", "creationTimestamp", "deletionTimestamp", "generation"] {
             object["metadata"][key] = .null
         }
         if resource == .pods {
@@ -663,11 +666,8 @@ extension ClusterState {
         if !stdin && !stdout && !stderr {
             throw APIError.badRequest("you must specify at least 1 of stdin, stdout, stderr")
         }
-        var environment: [String: String] = [:]
         let spec = (pod["spec"]["containers"].array ?? []).first { $0["name"].string == container }
-        for variable in spec?["env"].array ?? [] {
-            if let key = variable["name"].string, let value = variable["value"].string { environment[key] = value }
-        }
+        let environment = spec.map(ContainerVariable.list) ?? []
         return ExecTarget(
             namespace: namespace, pod: name, podUID: pod["metadata"]["uid"].string ?? "", container: container,
             command: command, stdin: stdin, stdout: stdout, stderr: stderr, tty: request.flag("tty"),

@@ -1,6 +1,8 @@
-// The one place where MeshSim meets MeshSimRuntime: pods that became Running or went away, exec sessions
-// handed over after the 101, and the runtime's fault settings.
+// The one place where MeshSim meets MeshSimRuntime: pods that became Running or went away start and stop
+// their listeners and proxies, exec sessions are handed over after the 101, and the sidecars read a MeshView
+// derived live from the clusters' API objects.
 
+import Crypto
 import MeshSimRuntime
 import NIOConcurrencyHelpers
 import NIOCore
@@ -8,35 +10,61 @@ import NIOCore
 final class RuntimeBridge: Sendable {
     let execRegistry = ExecSessionRegistry()
     let runtimeFaults: RuntimeFaultControl
-    private let runningPods = NIOLockedValueBox<[String: PodLaunch]>([:])
+    let meshView: ClusterMeshView
+    let pods: PodRuntimes
+    private let launches = NIOLockedValueBox<[String: PodLaunch]>([:])
 
-    init(runtimeFaults: RuntimeFaultControl) {
+    init(runtimeFaults: RuntimeFaultControl, settings: PodRuntimeSettings, group: EventLoopGroup) {
         self.runtimeFaults = runtimeFaults
+        let meshView = ClusterMeshView()
+        self.meshView = meshView
+        self.pods = PodRuntimes(view: meshView, faults: runtimeFaults, settings: settings, group: group)
     }
 
-    func perform(_ actions: [PodRuntimeAction]) {
+    /// Carries out the controllers' pod work; `podFailed` reports a pod whose listeners could not start.
+    func perform(_ actions: [PodRuntimeAction], podFailed: @escaping @Sendable (String, String) -> Void) {
         for action in actions {
             switch action {
             case .start(let launch):
-                runningPods.withLockedValue { $0[launch.uid] = launch }
+                launches.withLockedValue { $0[launch.uid] = launch }
+                let pod = SimulatedPod(
+                    cluster: launch.cluster, namespace: launch.namespace, name: launch.name, uid: launch.uid,
+                    containers: launch.containers.filter { $0.name != "istio-proxy" }.map { container in
+                        SimulatedContainer(name: container.name, image: container.image,
+                            environment: container.environment.map { EnvironmentVariable($0.name, $0.value) })
+                    },
+                    hasSidecar: launch.injected)
+                let pods = self.pods
+                let meshView = self.meshView
+                Task {
+                    do {
+                        _ = try await pods.start(pod)
+                        meshView.invalidate()
+                    } catch {
+                        podFailed(launch.uid, "\(error)")
+                    }
+                }
             case .stop(let uid):
-                if let launch = runningPods.withLockedValue({ $0.removeValue(forKey: uid) }) {
-                    execRegistry.terminateSessions(cluster: launch.cluster, namespace: launch.namespace, pod: launch.name)
+                guard let launch = launches.withLockedValue({ $0.removeValue(forKey: uid) }) else { continue }
+                execRegistry.terminateSessions(cluster: launch.cluster, namespace: launch.namespace, pod: launch.name)
+                let pods = self.pods
+                let meshView = self.meshView
+                Task {
+                    await pods.stop(uid: uid)
+                    meshView.invalidate()
                 }
             }
         }
     }
 
-    /// The `http_proxy` a pod's processes use: its sidecar, or nil while the pod has none.
-    func httpProxy(forPod uid: String) -> String? { nil }
+    /// The `http_proxy` a pod's processes use: its sidecar (or the plain forwarder of a pod without one).
+    func httpProxy(forPod uid: String) -> String? { pods.running(uid: uid)?.httpProxy }
 
     func startExec(on channel: Channel, cluster: String, target: ExecTarget, subprotocol: ExecSubprotocol)
         -> EventLoopFuture<Void>
     {
         let environment = PodEnvironment.make(
-            containerEnv: target.containerEnvironment.sorted { $0.key < $1.key }.map {
-                EnvironmentVariable($0.key, $0.value)
-            },
+            containerEnv: target.containerEnvironment.map { EnvironmentVariable($0.name, $0.value) },
             podName: target.pod, httpProxy: httpProxy(forPod: target.podUID))
         let request = ExecRequest(
             cluster: cluster, namespace: target.namespace, pod: target.pod, container: target.container,
@@ -45,8 +73,101 @@ final class RuntimeBridge: Sendable {
         return ExecSession.start(on: channel, request: request, registry: execRegistry, faults: runtimeFaults)
     }
 
-    func stopAll() {
+    func stopAll() async {
         execRegistry.terminateAll()
-        runningPods.withLockedValue { $0 = [:] }
+        launches.withLockedValue { $0 = [:] }
+        await pods.stopAll()
+        meshView.detach()
+    }
+}
+
+/// The MeshView the sidecars route by, derived from the clusters' stores and the running listeners. Rebuilt
+/// only when some cluster's resourceVersion moved or a listener started or stopped.
+final class ClusterMeshView: MeshViewProvider, Sendable {
+    private struct Cache {
+        var clusters: [SimulatedCluster] = []
+        var generation = 0
+        var key: [Int] = []
+        var view = MeshView()
+    }
+    private let cache = NIOLockedValueBox(Cache())
+    private let running = NIOLockedValueBox<PodRuntimes?>(nil)
+
+    func attach(_ clusters: [SimulatedCluster], pods: PodRuntimes) {
+        cache.withLockedValue { $0.clusters = clusters }
+        running.withLockedValue { $0 = pods }
+    }
+
+    func detach() {
+        cache.withLockedValue { $0 = Cache() }
+        running.withLockedValue { $0 = nil }
+    }
+
+    func invalidate() { cache.withLockedValue { $0.generation += 1 } }
+
+    func currentMeshView() -> MeshView {
+        let (clusters, generation) = cache.withLockedValue { ($0.clusters, $0.generation) }
+        let key = [generation] + clusters.map { cluster in cluster.read { $0.store.resourceVersion } }
+        if let cached = cache.withLockedValue({ $0.key == key ? $0.view : nil }) { return cached }
+        let servers = Dictionary(uniqueKeysWithValues: clusters.map { ($0.identity.name, $0.serverURL) })
+        let pods = running.withLockedValue { $0 }
+        let endpoint: (String) -> MeshEndpoint? = { uid in pods?.running(uid: uid)?.endpoint }
+        let view = MeshView(clusters: clusters.map { cluster in
+            cluster.read { Self.clusterView($0, peerServers: servers, endpoint: endpoint) }
+        })
+        cache.withLockedValue {
+            $0.key = key
+            $0.view = view
+        }
+        return view
+    }
+
+    /// One cluster as its control plane sees it (reference §D): network label, root CA, remote secrets,
+    /// east-west gateway readiness and each Service's ready endpoints.
+    static func clusterView(_ state: ClusterState, peerServers: [String: String], endpoint: (String) -> MeshEndpoint?)
+        -> ClusterView
+    {
+        let store = state.store
+        let network = store.get(.namespaces, namespace: "", name: "istio-system")?["metadata"]["labels"]["topology.istio.io/network"].string
+        let rootPEM = store.get(.configMaps, namespace: "istio-system", name: "istio-ca-root-cert")?["data"]["root-cert.pem"].string
+        let fingerprint = rootPEM.map { pem in
+            SHA256.hash(data: Array(pem.utf8)).map { byte in
+                let hex = String(byte, radix: 16)
+                return hex.count == 1 ? "0" + hex : hex
+            }.joined()
+        }
+        var secrets: [String: RemoteSecretView] = [:]
+        for secret in store.list(.secrets, namespace: "istio-system")
+        where secret["metadata"]["labels"]["istio/multiCluster"].string == "true" {
+            for (peer, value) in secret["data"].object ?? [:] {
+                let kubeconfig = value.string.flatMap(Base64.decode).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                let server = peerServers[peer]
+                secrets[peer] = RemoteSecretView(serverMatchesPeer: server.map { kubeconfig.contains("server: \($0)\n") } ?? false)
+            }
+        }
+        let gatewayPods = store.list(.pods, namespace: "istio-system").filter {
+            $0["metadata"]["labels"]["istio"].string == "eastwestgateway" && ClusterState.isReady($0)
+        }.count
+        var services: [ServiceKey: ServiceView] = [:]
+        for service in store.list(.services, namespace: nil) {
+            let namespace = service["metadata"]["namespace"].string ?? ""
+            let ports = Set((service["spec"]["ports"].array ?? []).compactMap { $0["port"].int.map(Int.init) })
+            let selector = service["spec"]["selector"].stringMap
+            var endpoints: [MeshEndpoint] = []
+            if !selector.isEmpty {
+                for pod in store.list(.pods, namespace: namespace) where ClusterState.isReady(pod) {
+                    let labels = pod["metadata"]["labels"].stringMap
+                    guard selector.allSatisfy({ labels[$0.key] == $0.value }),
+                        let found = endpoint(pod["metadata"]["uid"].string ?? "")
+                    else { continue }
+                    endpoints.append(found)
+                }
+            }
+            services[ServiceKey(namespace: namespace, name: service["metadata"]["name"].string ?? "")] =
+                ServiceView(ports: ports, endpoints: endpoints)
+        }
+        return ClusterView(
+            name: state.identity.name, network: network, rootCAFingerprint: fingerprint, remoteSecrets: secrets,
+            eastWestGatewayReadyPods: gatewayPods, services: services)
     }
 }

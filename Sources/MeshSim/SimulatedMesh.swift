@@ -108,7 +108,11 @@ public final class SimulatedMesh: Sendable {
         let mismatchedRoot = try CertificateAuthority.make(commonName: "Istio Mesh Root CA", organization: "cluster.local")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))
         let runtimeFaults = RuntimeFaultControl(options.runtimeFaults)
-        let runtime = RuntimeBridge(runtimeFaults: runtimeFaults)
+        let runtime = RuntimeBridge(
+            runtimeFaults: runtimeFaults,
+            settings: PodRuntimeSettings(crossClusterLatency: CrossClusterLatency(
+                base: options.crossClusterLatency, jitter: options.crossClusterJitter)),
+            group: group)
         var clusters: [SimulatedCluster] = []
         do {
             var timings = ClusterTimings()
@@ -143,8 +147,10 @@ public final class SimulatedMesh: Sendable {
                     }
                 }
             }
+            runtime.meshView.attach(clusters, pods: runtime.pods)
         } catch {
             for cluster in clusters { await cluster.stop() }
+            await runtime.stopAll()
             try? await group.shutdownGracefully()
             throw error
         }
@@ -186,6 +192,7 @@ public final class SimulatedMesh: Sendable {
             }
         } catch {
             for cluster in clusters { await cluster.stop() }
+            await runtime.stopAll()
             try? await group.shutdownGracefully()
             if let error = error as? SimulatedMeshError { throw error }
             throw SimulatedMeshError.kubeconfigNotWritable(path: path, reason: "\(error)")
@@ -242,7 +249,7 @@ public final class SimulatedMesh: Sendable {
         guard first else { return }
         await control?.stop()
         for cluster in clusters { await cluster.stop() }
-        runtime.stopAll()
+        await runtime.stopAll()
         try? await group.shutdownGracefully()
         if let ownedDirectory { try? FileManager.default.removeItem(atPath: ownedDirectory) }
     }
