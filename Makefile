@@ -10,6 +10,10 @@ BIN      = $(SCRATCH)/debug/meshcheck
 build:
 	$(SWIFT) build $(SPM) --product meshcheck
 
+# The main job on the embedded simulated mesh: the install guide's check (scenarios/smoke.yaml).
+demo: build
+	$(BIN) run scenarios/smoke.yaml --simulate --output-dir reports/demo
+
 # Unit and end-to-end tests (XCTest / Swift Testing), then the scripted tests that drive real
 # clients written by others (kubectl) against the simulated mesh.
 test: unit-test script-test fuzz-smoke
