@@ -189,6 +189,8 @@ final class ExecSessionDriver: @unchecked Sendable {
                 }
                 .takingOwnershipOfDescriptor(input: descriptor)
                 .map { pipe in self.outputChannels.append(pipe) }
+            // On failure NIO leaves the descriptor with us.
+            future.whenFailure { _ in close(descriptor) }
             futures.append(future)
         }
         if let writer = launched.stdinWriter {
@@ -200,6 +202,7 @@ final class ExecSessionDriver: @unchecked Sendable {
                 }
                 .takingOwnershipOfDescriptor(output: writer)
                 .map { pipe in self.stdinChannel = pipe }
+            future.whenFailure { _ in close(writer) }
             futures.append(future)
         }
         EventLoopFuture.andAllComplete(futures, on: eventLoop).whenComplete { _ in
