@@ -172,15 +172,19 @@ public struct RecordStreamParser: Sendable {
     @usableFromInline var pending: [UInt8] = []
     @usableFromInline var pendingIsOverlong = false
 
+    @usableFromInline var malformedCounts = MalformedLineCounts()
+    @usableFromInline var linesSeen: UInt64 = 0
+
     /// Malformed lines seen so far, per reason.
-    public private(set) var malformedLines = MalformedLineCounts()
+    public var malformedLines: MalformedLineCounts { malformedCounts }
     /// Complete lines seen so far (of any kind).
-    public private(set) var lineCount: UInt64 = 0
+    public var lineCount: UInt64 { linesSeen }
 
     public init() {}
 
     /// Parses `chunk`, interning versions and instances in `names`, and passes one event per
     /// complete line to `sink`.
+    @inlinable
     public mutating func feed<Sink: RecordSink>(_ chunk: UnsafeRawBufferPointer, names: inout NameTable, into sink: inout Sink) {
         guard let base = chunk.baseAddress?.assumingMemoryBound(to: UInt8.self), chunk.count > 0 else { return }
         let end = chunk.count
@@ -231,7 +235,8 @@ public struct RecordStreamParser: Sendable {
 
     // MARK: Partial lines
 
-    private mutating func appendPending(_ bytes: UnsafeBufferPointer<UInt8>) {
+    @usableFromInline
+    mutating func appendPending(_ bytes: UnsafeBufferPointer<UInt8>) {
         let room = Self.maximumLineLength - 1 - pending.count  // keep one byte for the newline
         if bytes.count > room {
             pendingIsOverlong = true
@@ -241,7 +246,8 @@ public struct RecordStreamParser: Sendable {
         }
     }
 
-    private mutating func finishPendingLine<Sink: RecordSink>(names: inout NameTable, into sink: inout Sink) {
+    @inlinable
+    mutating func finishPendingLine<Sink: RecordSink>(names: inout NameTable, into sink: inout Sink) {
         if pendingIsOverlong {
             report(.overlongLine, into: &sink)
         } else {
@@ -258,9 +264,10 @@ public struct RecordStreamParser: Sendable {
         pendingIsOverlong = false
     }
 
-    private mutating func report<Sink: RecordSink>(_ reason: MalformedLineReason, into sink: inout Sink) {
-        lineCount &+= 1
-        malformedLines.add(reason)
+    @inlinable
+    mutating func report<Sink: RecordSink>(_ reason: MalformedLineReason, into sink: inout Sink) {
+        linesSeen &+= 1
+        malformedCounts.add(reason)
         sink.receive(.malformed(reason))
     }
 
@@ -268,15 +275,15 @@ public struct RecordStreamParser: Sendable {
 
     /// Parses the line starting at `start`; `base[limit - 1]` is a newline. Returns the index after
     /// the line's newline.
-    @inline(__always)
-    private mutating func parseLine<Sink: RecordSink>(
+    @inlinable @inline(__always)
+    mutating func parseLine<Sink: RecordSink>(
         _ base: UnsafePointer<UInt8>, from start: Int, limit: Int, names: inout NameTable, into sink: inout Sink
     ) -> Int {
         var scanner = LineScanner(base: base, index: start)
         let event = scanner.parse(limit: limit, names: &names)
-        lineCount &+= 1
+        linesSeen &+= 1
         if case .malformed(let reason) = event {
-            malformedLines.add(reason)
+            malformedCounts.add(reason)
             scanner.skipPastNewline()
         }
         sink.receive(event)
@@ -285,25 +292,30 @@ public struct RecordStreamParser: Sendable {
 
     /// Field scanners over one line. Every scanner stops at a byte outside its class, and the
     /// line's terminating newline is outside every class, so none reads past it.
-    private struct LineScanner {
-        let base: UnsafePointer<UInt8>
-        var index: Int
+    @usableFromInline
+    struct LineScanner {
+        @usableFromInline let base: UnsafePointer<UInt8>
+        @usableFromInline var index: Int
         /// Set when a valid value was followed by the end of the line instead of a space.
-        var lineEndedBeforeSeparator = false
+        @usableFromInline var lineEndedBeforeSeparator = false
 
-        mutating func skipPastNewline() {
+        @inlinable
+        init(base: UnsafePointer<UInt8>, index: Int) {
+            self.base = base
+            self.index = index
+        }
+
+        @inlinable mutating func skipPastNewline() {
             while base[index] != 0x0A { index += 1 }
             index += 1
         }
 
-        @inline(__always)
-        func word(at offset: Int) -> UInt32 {
+        @inlinable @inline(__always) func word(at offset: Int) -> UInt32 {
             UInt32(littleEndian: UnsafeRawPointer(base + offset).loadUnaligned(as: UInt32.self))
         }
 
         /// Reads the line; on success `index` is past the newline.
-        @inline(__always)
-        mutating func parse(limit: Int, names: inout NameTable) -> RecordEvent {
+        @inlinable @inline(__always) mutating func parse(limit: Int, names: inout NameTable) -> RecordEvent {
             guard limit - index >= 4 else { return .malformed(.notARecord) }
             let head = word(at: index)
             if head == RecordParserWords.record {
@@ -329,8 +341,7 @@ public struct RecordStreamParser: Sendable {
             return .malformed(.notARecord)
         }
 
-        @inline(__always)
-        mutating func parseRecord(limit: Int, names: inout NameTable) -> RecordEvent {
+        @inlinable @inline(__always) mutating func parseRecord(limit: Int, names: inout NameTable) -> RecordEvent {
             guard let burst = counter(.burst, then: 0x20) else { return blame(.burst, next: .worker) }
             guard let worker = counter(.worker, then: 0x20) else { return blame(.worker, next: .sequence) }
             guard let sequence = counter(.sequence, then: 0x20) else { return blame(.sequence, next: .status) }
@@ -356,14 +367,13 @@ public struct RecordStreamParser: Sendable {
 
         /// The field to blame for a failed read of `field`: when its value was fine but the line
         /// ended where the separator before `next` was due, `next` is the one missing.
-        func blame(_ field: RecordField, next: RecordField) -> RecordEvent {
+        @inlinable func blame(_ field: RecordField, next: RecordField) -> RecordEvent {
             .malformed(.invalidField(lineEndedBeforeSeparator ? next : field))
         }
 
         /// Exactly three digits and a space. Each byte is read only after the previous one proved
         /// to be a digit, so the scan never passes the newline.
-        @inline(__always)
-        mutating func threeDigitStatus() -> UInt16? {
+        @inlinable @inline(__always) mutating func threeDigitStatus() -> UInt16? {
             let hundreds = base[index] &- 0x30
             guard hundreds < 10 else { return nil }
             let tens = base[index + 1] &- 0x30
@@ -377,8 +387,7 @@ public struct RecordStreamParser: Sendable {
 
         /// A decimal counter of 1…10 digits fitting `UInt32`, followed by `terminator` (a `\r`
         /// before a final newline is skipped).
-        @inline(__always)
-        mutating func counter(_ field: RecordField, then terminator: UInt8) -> UInt32? {
+        @inlinable @inline(__always) mutating func counter(_ field: RecordField, then terminator: UInt8) -> UInt32? {
             let start = index
             var value: UInt64 = 0
             while true {
@@ -393,8 +402,7 @@ public struct RecordStreamParser: Sendable {
         }
 
         /// curl's seconds with at most six decimals (`12`, `0.5`, `0.012345`), as µs.
-        @inline(__always)
-        mutating func seconds(then terminator: UInt8) -> UInt64? {
+        @inlinable @inline(__always) mutating func seconds(then terminator: UInt8) -> UInt64? {
             let start = index
             var whole: UInt64 = 0
             while true {
@@ -426,8 +434,7 @@ public struct RecordStreamParser: Sendable {
         /// A name token of `[A-Za-z0-9._-]`, 1…253 bytes, followed by `terminator`; returns where
         /// it lies in the line. Bytes are classified eight at a time while eight remain before
         /// `limit` (the end of the complete lines), then one at a time.
-        @inline(__always)
-        mutating func token(then terminator: UInt8, limit: Int) -> (start: Int, length: Int)? {
+        @inlinable @inline(__always) mutating func token(then terminator: UInt8, limit: Int) -> (start: Int, length: Int)? {
             let start = index
             var cursor = index
             while cursor + 8 <= limit {
@@ -449,8 +456,7 @@ public struct RecordStreamParser: Sendable {
         /// The high bit of each byte of `word` that is not in `[A-Za-z0-9._-]`, all other bits 0.
         /// Each range test subtracts per byte with the byte's high bit set first, so no borrow
         /// crosses into the next byte.
-        @inline(__always)
-        static func nonTokenBytes(_ word: UInt64) -> UInt64 {
+        @inlinable @inline(__always) static func nonTokenBytes(_ word: UInt64) -> UInt64 {
             let ones: UInt64 = 0x0101_0101_0101_0101
             let highBits: UInt64 = 0x8080_8080_8080_8080
             @inline(__always) func within(_ value: UInt64, _ low: UInt8, _ high: UInt8) -> UInt64 {
@@ -464,14 +470,12 @@ public struct RecordStreamParser: Sendable {
         }
 
         /// The id of a token; `-` alone is absent.
-        @inline(__always)
-        func intern(_ token: (start: Int, length: Int), names: inout NameTable) -> NameID {
+        @inlinable @inline(__always) func intern(_ token: (start: Int, length: Int), names: inout NameTable) -> NameID {
             if token.length == 1 && base[token.start] == UInt8(ascii: "-") { return .absent }
             return names.intern(UnsafeRawBufferPointer(start: base + token.start, count: token.length))
         }
 
-        @inline(__always)
-        static func isTokenByte(_ byte: UInt8) -> Bool {
+        @inlinable @inline(__always) static func isTokenByte(_ byte: UInt8) -> Bool {
             // Bitmaps of [A-Za-z0-9._-] for bytes 0…63 and 64…127.
             let low: UInt64 = 0x03FF_6000_0000_0000   // '-' 45, '.' 46, '0'…'9' 48…57
             let high: UInt64 = 0x07FF_FFFE_87FF_FFFE  // 'A'…'Z' 65…90, '_' 95, 'a'…'z' 97…122
@@ -479,8 +483,7 @@ public struct RecordStreamParser: Sendable {
             return byte < 128 && (map >> UInt64(byte & 63)) & 1 == 1
         }
 
-        @inline(__always)
-        mutating func consume(_ terminator: UInt8) -> Bool {
+        @inlinable @inline(__always) mutating func consume(_ terminator: UInt8) -> Bool {
             if base[index] == terminator {
                 index += 1
                 return true
@@ -497,9 +500,10 @@ public struct RecordStreamParser: Sendable {
 }
 
 /// The four-byte words the line parser compares (little-endian).
-private enum RecordParserWords {
-    static let record: UInt32 = 0x2031_434D   // "MC1 "
-    static let framing: UInt32 = 0x2D31_434D  // "MC1-"
-    static let begin: UInt32 = 0x4947_4542    // "BEGI"
-    static let end: UInt32 = 0x2044_4E45      // "END "
+@usableFromInline
+enum RecordParserWords {
+    @inlinable static var record: UInt32 { 0x2031_434D }   // "MC1 "
+    @inlinable static var framing: UInt32 { 0x2D31_434D }  // "MC1-"
+    @inlinable static var begin: UInt32 { 0x4947_4542 }    // "BEGI"
+    @inlinable static var end: UInt32 { 0x2044_4E45 }      // "END "
 }
