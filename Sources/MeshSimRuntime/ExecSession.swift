@@ -139,6 +139,7 @@ final class ExecSessionDriver: @unchecked Sendable {
     private var closeTimer: Scheduled<Void>?
     private var reapDelay: TimeAmount = .milliseconds(1)
     private var socketReadPausedForStdin = false
+    private var lastStdinWrite: EventLoopFuture<Void>?
 
     init(channel: Channel, framing: Framing, request: ExecRequest, registry: ExecSessionRegistry, fault: ExecStreamFault?, settings: ExecSessionSettings) {
         self.socket = channel
@@ -309,7 +310,9 @@ final class ExecSessionDriver: @unchecked Sendable {
         guard let stdinChannel, !stdinFailed else { return }
         switch action {
         case .writeStdin(let bytes):
-            stdinChannel.writeAndFlush(ByteBuffer(bytes: bytes)).whenFailure { _ in
+            let written = stdinChannel.writeAndFlush(ByteBuffer(bytes: bytes))
+            lastStdinWrite = written
+            written.whenFailure { _ in
                 // The process stopped reading (exited or closed stdin); further input has nowhere to go.
                 self.stdinFailed = true
             }
@@ -318,7 +321,12 @@ final class ExecSessionDriver: @unchecked Sendable {
                 socket.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
             }
         case .closeStdin:
-            stdinChannel.close(promise: nil)
+            // Closing a pipe channel drops writes still queued in it; end stdin only after the last one.
+            if let lastStdinWrite {
+                lastStdinWrite.whenComplete { _ in stdinChannel.close(promise: nil) }
+            } else {
+                stdinChannel.close(promise: nil)
+            }
         default:
             break
         }

@@ -68,6 +68,14 @@ import Testing
         #expect(transcript.status == #"{"metadata":{},"status":"Success"}"#)
     }
 
+    /// The CLOSE signal arrives while input still waits in the pipe's queue; none of it may be dropped.
+    @Test(arguments: HandOver.allCases)
+    func stdinQueuedBehindASlowReaderSurvivesTheCloseSignal(handOver: HandOver) async throws {
+        let input = [UInt8](repeating: 0x61, count: 1 << 20)
+        let transcript = try await run(makeRequest(["sh", "-c", "sleep 0.2; wc -c"], stdin: true), handOver: handOver, stdin: input)
+        #expect(String(decoding: transcript.stdout, as: UTF8.self).trimmingSpaces == "1048576")
+    }
+
     @Test func largeOutputStreamsCompletely() async throws {
         let size = 64 << 20
         let server = try await TestExecServer(request: makeRequest(["head", "-c", String(size), "/dev/zero"]), handOver: .rawBytes)
@@ -155,5 +163,11 @@ func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
         _ = try client.finish()
         let processID = try #require(pid_t(pid))
         #expect(processIsGone(processID, within: 10))
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed())
     }
 }
