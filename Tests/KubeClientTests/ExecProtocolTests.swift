@@ -244,16 +244,14 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
 
     /// stdin goes out in ≤32 KiB channel-0 messages; EOF is `FF 00` on v5 and impossible on v4.
     @Test func stdinFramesAndClose() {
-        var machine = ExecSessionMachine(key: Self.key)
         let data = [UInt8](repeating: 0x41, count: 70_000)
-        let frames = machine.stdinFrames(data)
+        let frames = ExecSessionMachine.stdinFrames(data)
         #expect(frames.map(\.payload.count) == [32_769, 32_769, 4_465])
         #expect(frames.allSatisfy { $0.payload.first == 0 && $0.opcode == .binary })
-        _ = Self.upgrade().withUnsafeBytes { machine.receive($0) { _ in } }
-        #expect(machine.stdinClose() == OutboundFrame(opcode: .binary, payload: [255, 0]))
+        #expect(ExecSessionMachine.stdinClose(for: .v5) == OutboundFrame(opcode: .binary, payload: [255, 0]))
+        #expect(ExecSessionMachine.stdinClose(for: .v4) == nil)
         var v4 = ExecSessionMachine(key: Self.key)
         _ = Self.upgrade(protocol: "v4.channel.k8s.io").withUnsafeBytes { v4.receive($0) { _ in } }
-        #expect(v4.stdinClose() == nil)
         #expect(v4.closeForCancellation() == OutboundFrame(opcode: .close, payload: [0x03, 0xE8]))
         #expect(v4.closeForCancellation() == nil)
     }

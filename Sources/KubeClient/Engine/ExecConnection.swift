@@ -138,12 +138,13 @@ final class ExecConnection {
             consumer.receive(bytes, from: channel)
         case .send(let frame):
             enqueue(frame)
-        case .upgraded:
+        case .upgraded(let negotiated):
+            // Runs inside machine.receive: must not touch `machine` (exclusive access).
             if let data = stdin {
                 stdin = nil
-                for frame in machine.stdinFrames(data) { enqueue(frame) }
+                for frame in ExecSessionMachine.stdinFrames(data) { enqueue(frame) }
                 // v5 can signal EOF; on v4 stdin stays open until the command exits on its own.
-                if let close = machine.stdinClose() { enqueue(close) }
+                if let close = ExecSessionMachine.stdinClose(for: negotiated) { enqueue(close) }
             }
         }
     }

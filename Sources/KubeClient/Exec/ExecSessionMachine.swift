@@ -130,14 +130,14 @@ struct ExecSessionMachine {
     // MARK: Output the caller asks for
 
     /// Frames carrying stdin, one binary message per ≤32 KiB chunk (what the servers expect).
-    func stdinFrames(_ data: [UInt8], chunkSize: Int = 32 * 1024) -> [OutboundFrame] {
+    static func stdinFrames(_ data: [UInt8], chunkSize: Int = 32 * 1024) -> [OutboundFrame] {
         stride(from: 0, to: data.count, by: chunkSize).map { start in
             OutboundFrame(opcode: .binary, payload: [ExecChannel.stdin.rawValue] + data[start..<min(start + chunkSize, data.count)])
         }
     }
 
     /// v5 stdin EOF (`FF 00`); nil on v4/legacy, where stdin cannot be closed without ending the session.
-    func stdinClose() -> OutboundFrame? {
+    static func stdinClose(for negotiated: ExecProtocol) -> OutboundFrame? {
         negotiated == .v5 ? OutboundFrame(opcode: .binary, payload: [ExecChannel.close.rawValue, ExecChannel.stdin.rawValue]) : nil
     }
 
