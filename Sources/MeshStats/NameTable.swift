@@ -117,14 +117,20 @@ public struct NameTable: Sendable {
             offset += 8
         }
         if offset < count {
-            var word: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < count {
-                word |= UInt64(base.load(fromByteOffset: offset, as: UInt8.self)) << shift
-                shift += 8
-                offset += 1
+            // The last partial word, read without touching bytes past the name: an overlapping
+            // full word when the name is at least 8 bytes, else two overlapping 4-byte halves, else
+            // byte by byte.
+            var word: UInt64
+            if count >= 8 {
+                word = base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            } else if count >= 4 {
+                word = UInt64(base.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+                    | UInt64(base.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)) << 32
+            } else {
+                word = 0
+                for index in 0..<count { word = word << 8 | UInt64(base.load(fromByteOffset: index, as: UInt8.self)) }
             }
-            hash = (hash ^ word) &* 0xBF58_476D_1CE4_E5B9
+            hash = (hash ^ UInt64(littleEndian: word)) &* 0xBF58_476D_1CE4_E5B9
             hash ^= hash >> 29
         }
         return hash &* 0x94D0_49BB_1331_11EB
@@ -166,6 +172,10 @@ public struct NameTable: Sendable {
                 return false
             }
             offset += 8
+        }
+        if offset < count && count >= 8 {  // the rest, as an overlapping last word
+            return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
         }
         while offset < count {
             if a.load(fromByteOffset: offset, as: UInt8.self) != b.load(fromByteOffset: offset, as: UInt8.self) { return false }

@@ -268,6 +268,24 @@ struct LineGenerator {
 }
 
 @Suite struct NameTableTests {
+    /// Names of every length up to 40 that differ only in their last or first byte get distinct ids
+    /// and are found again (exercises the word-wise hash and comparison tails).
+    @Test func namesDifferingInOneByteStayDistinct() {
+        var table = NameTable()
+        var expected: [String: NameID] = [:]
+        for length in 1...40 {
+            let stem = String(repeating: "x", count: length - 1)
+            for variant in ["a" + stem, "b" + stem, stem + "a", stem + "b"] where expected[variant] == nil {
+                expected[variant] = table.intern(variant)
+            }
+        }
+        #expect(Set(expected.values).count == expected.count)
+        for (name, id) in expected {
+            #expect(table.intern(name) == id)
+            #expect(table.name(of: id) == name)
+        }
+    }
+
     @Test func internsDenseIdsAndAbsorbsOtherTables() {
         var first = NameTable()
         var ids: [NameID] = []
