@@ -249,6 +249,16 @@ final class ExecSessionDriver: @unchecked Sendable {
         if socket.isWritable && machine.phase != .stalled { setOutputReading(true) }
     }
 
+    /// The stdin pipe is gone (process exited or closed its end): input is discarded from now on, so the
+    /// client must not stay paused behind it.
+    func stdinPipeClosed() {
+        stdinFailed = true
+        if socketReadPausedForStdin {
+            socketReadPausedForStdin = false
+            resumeSocketReads()
+        }
+    }
+
     func stdinWritabilityChanged() {
         if stdinChannel?.isWritable ?? true, socketReadPausedForStdin {
             socketReadPausedForStdin = false
@@ -361,6 +371,7 @@ final class ExecSessionDriver: @unchecked Sendable {
         if let code = ProcessLauncher.reap(process.pid) {
             processRunning = false
             stdinChannel?.close(promise: nil)
+            stdinPipeClosed()
             perform(machine.processFinished(.exited(code: code)))
             finishIfDone()
             return
@@ -489,7 +500,7 @@ final class PipeInputHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        driver.stdinWritabilityChanged()
+        driver.stdinPipeClosed()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

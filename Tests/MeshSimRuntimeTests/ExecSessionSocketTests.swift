@@ -171,3 +171,20 @@ extension String {
         String(drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed())
     }
 }
+
+@Suite struct ExecStdinBackpressureTests {
+    /// The process exits without reading while the client is still sending: the session must still read
+    /// the client's close frame and end (not sit paused behind a dead pipe until the close wait expires).
+    @Test func exitWithUnreadStdinStillCompletesTheCloseHandshake() async throws {
+        let server = try await TestExecServer(
+            request: makeRequest(["sh", "-c", "sleep 0.2; exit 5"], stdin: true), handOver: .rawBytes,
+            settings: ExecSessionSettings(closeWait: .seconds(60)))
+        defer { Task { await server.close() } }
+        let client = try TestExecClient(port: server.port)
+        for _ in 0..<64 { client.send(channel: 0, [UInt8](repeating: 7, count: 32 * 1024)) }
+        let transcript = try client.finish(seconds: 30)
+        #expect(transcript.status?.contains(#""message":"5""#) == true)
+        #expect(transcript.closeCode == 1000)
+        #expect(waitUntil(seconds: 10) { server.registry.activeCount == 0 })
+    }
+}
