@@ -37,7 +37,8 @@ bench:
 	$(SWIFT) build $(SPM) -c release --product MeshBench
 	$(SCRATCH)/release/MeshBench
 
-# libFuzzer targets: each Fuzz/<Name>.swift is compiled with the MeshStats sources, replays
+# libFuzzer targets: each Fuzz/<Name>.swift is compiled with the MeshStats sources (or the files
+# listed in Fuzz/<Name>.sources), replays
 # Fuzz/regressions/<Name>/, then fuzzes from Fuzz/corpus/<Name> for FUZZ_SECONDS (fuzz) or 10 s
 # (fuzz-smoke, part of `make test`). New corpus entries and crash inputs go under $(SCRATCH)/fuzz/.
 FUZZ_SECONDS ?= 60
@@ -47,8 +48,9 @@ fuzz fuzz-smoke:
 	@set -e; mkdir -p $(SCRATCH)/fuzz; \
 	for src in Fuzz/*.swift; do \
 	  name=$$(basename $$src .swift); bin=$(SCRATCH)/fuzz/$$name; \
+	  sources=$$(cat Fuzz/$$name.sources 2>/dev/null || echo Sources/MeshStats/*.swift); \
 	  swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library -O -module-name MeshStatsFuzz \
-	    Sources/MeshStats/*.swift $$src -o $$bin; \
+	    $$sources $$src -o $$bin; \
 	  if ls Fuzz/regressions/$$name/* >/dev/null 2>&1; then $$bin Fuzz/regressions/$$name/*; fi; \
 	  mkdir -p $(SCRATCH)/fuzz/corpus-$$name; \
 	  dict=; [ -f Fuzz/$$name.dict ] && dict=-dict=Fuzz/$$name.dict; \
