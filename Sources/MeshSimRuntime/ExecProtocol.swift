@@ -71,11 +71,14 @@ public struct ExecRequest: Sendable {
     public var subprotocol: ExecSubprotocol
     /// The complete process environment (see `PodEnvironment.make`); nothing of the host's leaks in.
     public var environment: [EnvironmentVariable]
+    /// The container's working directory (`workingDir`, else the image's; a container without either
+    /// starts in `/`).
+    public var workingDirectory: String
 
     public init(
         cluster: String, namespace: String, pod: String, container: String, command: [String],
         stdin: Bool, stdout: Bool, stderr: Bool, tty: Bool, subprotocol: ExecSubprotocol,
-        environment: [EnvironmentVariable]
+        environment: [EnvironmentVariable], workingDirectory: String = "/"
     ) {
         self.cluster = cluster
         self.namespace = namespace
@@ -88,6 +91,7 @@ public struct ExecRequest: Sendable {
         self.tty = tty
         self.subprotocol = subprotocol
         self.environment = environment
+        self.workingDirectory = workingDirectory
     }
 
     /// The kubelet drops stderr when a TTY is requested (it is merged into the terminal).

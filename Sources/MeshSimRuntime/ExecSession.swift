@@ -160,7 +160,7 @@ final class ExecSessionDriver: @unchecked Sendable {
         // Nothing is read from the client until the pipes exist, so stdin never piles up in memory.
         socket.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let launch = ProcessLauncher.launch(
-            argv: request.command, environment: request.environment,
+            argv: request.command, environment: request.environment, workingDirectory: request.workingDirectory,
             connectStdin: request.stdin, mergeStderrIntoStdout: request.tty,
             execIdentifier: Self.randomExecIdentifier())
         switch launch {

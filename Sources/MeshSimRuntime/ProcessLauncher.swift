@@ -57,24 +57,24 @@ enum ProcessLauncher {
         return .ok
     }
 
-    /// Serialises pipe creation and spawning within the simulator: pipes are created close-on-exec in two
-    /// steps (Glibc's Swift module hides pipe2), so a concurrent spawn could otherwise inherit another
-    /// session's pipe end and hold its EOF back until that unrelated process exits.
+    /// Serialises pipe creation and spawning within the simulator: where pipe2 is unavailable pipes become
+    /// close-on-exec in two steps, and a concurrent spawn could otherwise inherit another session's pipe
+    /// end and hold its EOF back until that unrelated process exits.
     private static let spawnLock = Mutex(())
 
     /// Starts `argv` with exactly `environment`, in its own process group.
     static func launch(
         argv: [String], environment: [EnvironmentVariable],
-        connectStdin: Bool, mergeStderrIntoStdout: Bool, execIdentifier: String
+        workingDirectory: String?, connectStdin: Bool, mergeStderrIntoStdout: Bool, execIdentifier: String
     ) -> Result<LaunchedProcess, LaunchFailure> {
         spawnLock.withLock { _ in
-            launchLocked(argv: argv, environment: environment, connectStdin: connectStdin,
+            launchLocked(argv: argv, environment: environment, workingDirectory: workingDirectory, connectStdin: connectStdin,
                          mergeStderrIntoStdout: mergeStderrIntoStdout, execIdentifier: execIdentifier)
         }
     }
 
     private static func launchLocked(
-        argv: [String], environment: [EnvironmentVariable],
+        argv: [String], environment: [EnvironmentVariable], workingDirectory: String?,
         connectStdin: Bool, mergeStderrIntoStdout: Bool, execIdentifier: String
     ) -> Result<LaunchedProcess, LaunchFailure> {
         let searchPath = environment.last(where: { $0.name == "PATH" })?.value ?? PodEnvironment.defaultPath
@@ -87,9 +87,14 @@ enum ProcessLauncher {
         var opened: [CInt] = []
         func makePipe() -> (read: CInt, write: CInt)? {
             var fds: [CInt] = [-1, -1]
-            guard pipe(&fds) == 0 else { return nil }
-            opened += fds
-            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            if let pipe2 = GlibcExtensions.pipe2 {
+                guard pipe2(&fds, O_CLOEXEC) == 0 else { return nil }
+                opened += fds
+            } else {
+                guard pipe(&fds) == 0 else { return nil }
+                opened += fds
+                for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            }
             return (fds[0], fds[1])
         }
         func closeAll() { for fd in opened { close(fd) } }
@@ -112,6 +117,9 @@ enum ProcessLauncher {
             posix_spawn_file_actions_adddup2(&actions, stdinPipe.read, 0)
         } else {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        if let workingDirectory, let addChdir = GlibcExtensions.addChdir {
+            _ = addChdir(&actions, workingDirectory)
         }
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe.write, 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe?.write ?? stdoutPipe.write, 2)
@@ -183,4 +191,19 @@ enum ProcessLauncher {
     }
 
     private static func errnoText() -> String { String(cString: strerror(errno)) }
+}
+
+/// glibc functions that its Swift module does not import (they sit behind _GNU_SOURCE), looked up once.
+enum GlibcExtensions {
+    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<CInt>, CInt) -> CInt
+    typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> CInt
+
+    static let pipe2: Pipe2? = lookup("pipe2")
+    /// posix_spawn_file_actions_addchdir_np (glibc ≥ 2.29).
+    static let addChdir: AddChdir? = lookup("posix_spawn_file_actions_addchdir_np")
+
+    private static func lookup<Function>(_ name: String) -> Function? {
+        guard let symbol = dlsym(nil, name) else { return nil }
+        return unsafeBitCast(symbol, to: Function.self)
+    }
 }

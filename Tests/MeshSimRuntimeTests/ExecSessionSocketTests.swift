@@ -44,6 +44,13 @@ import Testing
         }
     }
 
+    @Test func processStartsInTheContainersWorkingDirectory() async throws {
+        #expect(String(decoding: try await run(makeRequest(["pwd"]), handOver: .rawBytes).stdout, as: UTF8.self) == "/\n")
+        var request = makeRequest(["pwd"])
+        request.workingDirectory = "/tmp"
+        #expect(String(decoding: try await run(request, handOver: .rawBytes).stdout, as: UTF8.self) == "/tmp\n")
+    }
+
     @Test func missingExecutableIsTheRuntimesInternalError() async throws {
         let transcript = try await run(makeRequest(["no-such-binary-xyz"]), handOver: .rawBytes)
         let status = try #require(transcript.status)
