@@ -87,6 +87,7 @@ struct RunCommand: AsyncParsableCommand {
             let outcome = await Self.runInterruptibly(run)
             try ReportFiles.write(outcome.report, to: directory)
             console.print(TerminalSummary.render(outcome.report, options: console.summaryOptions))
+            if let error = outcome.report.error { console.error(error) }
             throw ExitCode(outcome.exitCode)
         } catch let exit as ExitCode {
             throw exit
