@@ -271,19 +271,16 @@ public struct LatencyHistogram: Sendable, Equatable {
     /// The population standard deviation in µs, from exact sums; `nil` when empty.
     public var standardDeviation: Double? {
         guard count > 0 else { return nil }
-        // n·Σx² − (Σx)² is computed exactly in 128 bits before the single conversion to Double.
         let n = Double(count)
-        var numerator = Wide128.product(sum, sum)
-        var scaled = Wide128.zero
-        // n · Σx² may exceed 128 bits only past 2⁶⁴ values; fall back to doubles there.
-        if sumOfSquares.high == 0 && count <= UInt64(UInt32.max) {
-            scaled = Wide128.product(sumOfSquares.low, count)
-            if scaled >= numerator {
-                scaled.subtract(numerator)
-                numerator = scaled
-                return (numerator.doubleValue / (n * n)).squareRoot()
-            }
-            return 0
+        // n·Σx² − (Σx)² is computed exactly in 128 bits and converted to Double once, so a narrow
+        // spread around a large mean keeps its precision; doubles only if n·Σx² passes 2¹²⁸.
+        let (scaledSquares, overflow) = sumOfSquares.multipliedReportingOverflow(by: count)
+        if !overflow {
+            var spread = scaledSquares
+            let squaredSum = Wide128.product(sum, sum)
+            guard spread > squaredSum else { return 0 }
+            spread.subtract(squaredSum)
+            return (spread.doubleValue / (n * n)).squareRoot()
         }
         let meanValue = Double(sum) / n
         let variance = Swift.max(0, sumOfSquares.doubleValue / n - meanValue * meanValue)

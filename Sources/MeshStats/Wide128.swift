@@ -50,6 +50,15 @@ public struct Wide128: Hashable, Sendable, Comparable {
         high &-= other.high &+ (borrow ? 1 : 0)
     }
 
+    /// The product with a 64-bit value, and whether it overflowed 128 bits.
+    @inlinable
+    public func multipliedReportingOverflow(by factor: UInt64) -> (partialValue: Wide128, overflow: Bool) {
+        let (lowCarry, low) = self.low.multipliedFullWidth(by: factor)
+        let (highOverflow, highPart) = high.multipliedFullWidth(by: factor)
+        let (high, carry) = highPart.addingReportingOverflow(lowCarry)
+        return (Wide128(high: high, low: low), highOverflow != 0 || carry)
+    }
+
     /// The nearest `Double` (within one rounding of the high part).
     @inlinable
     public var doubleValue: Double {

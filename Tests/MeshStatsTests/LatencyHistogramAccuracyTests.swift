@@ -81,6 +81,21 @@ import Testing
         #expect(histogram.value(atPercentile: 100) == LatencyHistogram.highestTrackableValue)
     }
 
+    /// A narrow spread around a large mean keeps full precision (exact 128-bit sums), also once
+    /// the sum of squares passes 64 bits.
+    @Test func standardDeviationOfNarrowSpreadsAndHugeSums() {
+        var narrow = LatencyHistogram()
+        for offset: UInt64 in [0, 1, 2] { narrow.record(3_000_000_000 + offset) }
+        #expect(abs(narrow.standardDeviation! - (2.0 / 3).squareRoot()) < 1e-12)
+        #expect(narrow.mean == 3_000_000_001)
+        var huge = LatencyHistogram()
+        huge.record(3_600_000_000, count: 2)
+        #expect(huge.sumOfSquares.high > 0)
+        #expect(huge.standardDeviation == 0)
+        huge.record(3_599_999_998, count: 2)
+        #expect(abs(huge.standardDeviation! - 1) < 1e-12)
+    }
+
     @Test func emptyHistogram() {
         let histogram = LatencyHistogram()
         #expect(histogram.isEmpty)
