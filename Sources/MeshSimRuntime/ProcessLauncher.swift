@@ -123,6 +123,10 @@ enum ProcessLauncher {
         }
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe.write, 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe?.write ?? stdoutPipe.write, 2)
+        // NIO accepts sockets without close-on-exec: without this a child would inherit every connection and
+        // listener of the simulator and keep them open after the simulator closed them (a client would never
+        // see its exec session end while another session's process lives).
+        closeInheritedDescriptors(&actions)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -165,6 +169,26 @@ enum ProcessLauncher {
             pid: pid, stdinWriter: stdinPipe?.write, stdoutReader: stdoutPipe.read, stderrReader: stderrPipe?.read))
     }
 
+    /// Adds file actions closing every descriptor above stderr in the child (after the dup2s above them).
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        if let closeFrom = GlibcExtensions.addCloseFrom {
+            _ = closeFrom(&actions, 3)
+            return
+        }
+        // Older glibc: close what is open right now, as listed by the kernel.
+        guard let directory = opendir("/proc/self/fd") else { return }
+        defer { closedir(directory) }
+        let listing = dirfd(directory)
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if let fd = CInt(name), fd > 2, fd != listing {
+                posix_spawn_file_actions_addclose(&actions, fd)
+            }
+        }
+    }
+
     /// containerd's wrapping of a runc start failure, as `kubectl exec` shows it.
     static func runtimeFailure(_ reason: String, execIdentifier: String) -> LaunchFailure {
         LaunchFailure(reason: "failed to exec in container: failed to start exec \"\(execIdentifier)\": "
@@ -199,8 +223,12 @@ enum GlibcExtensions {
     typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> CInt
 
     static let pipe2: Pipe2? = lookup("pipe2")
+    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, CInt) -> CInt
+
     /// posix_spawn_file_actions_addchdir_np (glibc ≥ 2.29).
     static let addChdir: AddChdir? = lookup("posix_spawn_file_actions_addchdir_np")
+    /// posix_spawn_file_actions_addclosefrom_np (glibc ≥ 2.34).
+    static let addCloseFrom: AddCloseFrom? = lookup("posix_spawn_file_actions_addclosefrom_np")
 
     private static func lookup<Function>(_ name: String) -> Function? {
         guard let symbol = dlsym(nil, name) else { return nil }

@@ -195,3 +195,37 @@ extension String {
         #expect(waitUntil(seconds: 10) { server.registry.activeCount == 0 })
     }
 }
+
+@Suite struct ExecConcurrencyTests {
+    static let sessionCount = 200
+    /// 200 sessions alive at once (the simulator's acceptance figure), each then fed and finished in turn.
+    /// Each session's process starts while the other connections are open, so this also checks that no
+    /// process inherits (and holds open) another session's connection.
+    @Test func twoHundredConcurrentSessions() async throws {
+        let server = try await TestExecServer(request: makeRequest(["cat"], stdin: true), handOver: .rawBytes)
+        defer { Task { await server.close() } }
+        var clients: [TestExecClient] = []
+        for _ in 0..<Self.sessionCount {
+            let client = try TestExecClient(port: server.port)
+            try client.pump(seconds: 10) { $0.firstFrame != nil }
+            clients.append(client)
+        }
+        #expect(waitUntil(seconds: 10) { server.registry.activeCount == Self.sessionCount })
+        for (index, client) in clients.enumerated() {
+            client.send(channel: 0, Array("session \(index)\n".utf8))
+            client.sendFrame(opcode: 2, payload: [0xFF, 0])
+        }
+        var intact = 0
+        for (index, client) in clients.enumerated() {
+            let transcript = try client.finish()
+            if String(decoding: transcript.stdout, as: UTF8.self) == "session \(index)\n"
+                && transcript.status == #"{"metadata":{},"status":"Success"}"# {
+                intact += 1
+            } else if index == 0 {
+                Issue.record("session 0 got stdout \(String(decoding: transcript.stdout, as: UTF8.self).debugDescription) status \(transcript.status ?? "none")")
+            }
+        }
+        #expect(intact == Self.sessionCount)
+        #expect(waitUntil(seconds: 10) { server.registry.activeCount == 0 })
+    }
+}

@@ -57,7 +57,9 @@ final class TestExecServer: Sendable {
         channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
     }
 
+    /// Stops listening and kills whatever sessions a failed test left running.
     func close() async {
+        registry.terminateAll()
         try? await channel.close()
     }
 }
@@ -176,7 +178,7 @@ final class TestExecClient {
         while !done(transcript) {
             if transcript.sawEOF { return }
             let remaining = deadline - monotonicSeconds()
-            guard remaining > 0 else { throw TestError("timed out; transcript so far: status=\(transcript.status ?? "nil") stdout=\(transcript.stdoutByteCount)B") }
+            guard remaining > 0 else { throw TestError("timed out; transcript so far: status=\(transcript.status ?? "nil") stdout=\(transcript.stdoutByteCount)B close=\(transcript.closeCode.map(String.init) ?? "none") pendingOut=\(outgoing.count - outgoingIndex)") }
             var events = Int16(POLLIN)
             if outgoingIndex < outgoing.count { events |= Int16(POLLOUT) }
             var pollfd = Glibc.pollfd(fd: fd, events: events, revents: 0)
