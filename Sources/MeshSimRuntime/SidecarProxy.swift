@@ -350,11 +350,14 @@ final class ForwardProxyHandler: ChannelInboundHandler {
         return ceiling * fraction
     }
 
+    /// The configured cross-cluster latency for remote endpoints, plus any pair fault (which may also name
+    /// a cluster with itself, to slow local traffic).
     private func addedLatency(to endpoint: MeshEndpoint) -> Duration {
-        guard endpoint.cluster != context.source.cluster else { return .zero }
+        let fault = context.faults.current.extraLatency(from: context.source.cluster, to: endpoint.cluster)
+        guard endpoint.cluster != context.source.cluster else { return fault }
         let latency = context.settings.crossClusterLatency
         let jitter = latency.jitter > .zero ? latency.jitter * Double.random(in: 0...1) : .zero
-        return latency.base + jitter + context.faults.current.extraLatency(from: context.source.cluster, to: endpoint.cluster)
+        return latency.base + jitter + fault
     }
 
     private func sendUpstream(

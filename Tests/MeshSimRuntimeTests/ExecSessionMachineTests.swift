@@ -187,3 +187,61 @@ import Testing
         #expect(machine.phase == .stalled)
     }
 }
+
+/// Randomised robustness: arbitrary bytes and arbitrary splits never trap the machine, and once it has
+/// finished it stays silent.
+@Suite struct ExecSessionMachineRandomTests {
+    @Test func arbitraryBytesNeverTrapAndFinishedStaysFinished() {
+        var generator = SplitMix64(state: 7)
+        for round in 0..<1500 {
+            var machine = ExecSessionMachine(request: makeRequest(["cat"], stdin: true), maxFramePayload: 1 << 16)
+            _ = machine.start()
+            let length = Int.random(in: 0...300, using: &generator)
+            // Mostly valid masked headers (so payloads get parsed), sometimes pure noise.
+            var bytes: [UInt8] = []
+            if round % 3 != 0 {
+                let payload = (0..<Int.random(in: 0...200, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                bytes = clientFrame(opcode: UInt8.random(in: 0...15, using: &generator), payload: payload,
+                                    fin: Bool.random(using: &generator))
+            }
+            bytes += (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var offset = 0
+            while offset < bytes.count {
+                let step = Int.random(in: 1...max(1, bytes.count - offset), using: &generator)
+                _ = machine.receive(bytes[offset..<(offset + step)])
+                offset += step
+            }
+            if machine.phase == .finished {
+                #expect(machine.receive(clientFrame(opcode: 9, payload: [1])) == [])
+                #expect(machine.processOutput(.stdout, [1]) == [])
+                #expect(machine.processFinished(.exited(code: 0)) == [])
+            }
+        }
+    }
+
+    @Test func validTranscriptSplitRandomlyGivesTheSameActions() {
+        var generator = SplitMix64(state: 99)
+        var transcript: [UInt8] = []
+        for index in 0..<40 {
+            transcript += clientFrame(opcode: 2, payload: [0] + Array(repeating: UInt8(index), count: index * 37),
+                                      mask: [UInt8(index), 3, 5, 7])
+            if index % 7 == 0 { transcript += clientFrame(opcode: 9, payload: [UInt8(index)]) }
+        }
+        transcript += clientFrame(opcode: 2, payload: [0xFF, 0])
+        var whole = ExecSessionMachine(request: makeRequest(["cat"], stdin: true))
+        let expected = whole.receive(transcript)
+        #expect(expected.last == .closeStdin)
+        for _ in 0..<200 {
+            var machine = ExecSessionMachine(request: makeRequest(["cat"], stdin: true))
+            var actions: [ExecSessionMachine.Action] = []
+            var offset = 0
+            while offset < transcript.count {
+                let step = Int.random(in: 1...64, using: &generator)
+                let end = min(transcript.count, offset + step)
+                actions += machine.receive(transcript[offset..<end])
+                offset = end
+            }
+            #expect(actions == expected)
+        }
+    }
+}
