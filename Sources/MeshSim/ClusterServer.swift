@@ -57,9 +57,11 @@ final class SimulatedCluster: @unchecked Sendable {
 
     private func performRuntime(_ actions: [PodRuntimeAction]) {
         if actions.isEmpty { return }
-        runtime.perform(actions) { [weak self] uid, message in
+        runtime.perform(actions, podStarted: { [weak self] uid in
+            self?.withState { $0.markPodReady(uid: uid, now: SimulatedCluster.now()) }
+        }, podFailed: { [weak self] uid, message in
             self?.withState { $0.markPodFailed(uid: uid, message: message, now: SimulatedCluster.now()) }
-        }
+        })
     }
 
     private func scheduleReconcile(at due: Double) {
@@ -304,6 +306,11 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
     private func startWatch(context: ChannelHandlerContext, _ watch: WatchRequest) {
         let channel = context.channel
         let send: @Sendable (JSON) -> Void = { event in
+            var event = event
+            if watch.table, event["type"] != "ERROR" {
+                event["object"] = Tables.table(for: watch.resource, objects: [event["object"]], listMeta: .null,
+                    now: SimulatedCluster.now(), includeObject: watch.includeObject)
+            }
             var buffer = channel.allocator.buffer(capacity: 512)
             buffer.writeString(event.serialized())
             buffer.writeString("\n")

@@ -454,6 +454,8 @@ public struct ClusterState {
 
     var nodeName: String { "gke-\(identity.name)-default-pool-5f8e2d1c-\(identity.index)x4k" }
 
+    /// Containers started; they turn ready when the runtime reports the pod's listeners up (`markPodReady`),
+    /// as a readiness probe would.
     mutating func markRunning(_ pod: inout JSON, now: Double) {
         let stamp = JSON.string(TimeFormat.rfc3339(now))
         let created = pod["metadata"]["creationTimestamp"]
@@ -461,7 +463,7 @@ public struct ClusterState {
         nextPodIP += 1
         func status(_ container: JSON, ready: Bool) -> JSON {
             [
-                "name": container["name"], "ready": .bool(ready), "started": .bool(ready), "restartCount": 0,
+                "name": container["name"], "ready": false, "started": .bool(ready), "restartCount": 0,
                 "image": container["image"], "imageID": .string((container["image"].string ?? "") + "@sha256:"
                     + String(repeating: "5f", count: 32)),
                 "containerID": .string("containerd://" + newUID().replacing("-", with: "")),
@@ -482,13 +484,42 @@ public struct ClusterState {
             "hostIPs": [["ip": .string("10.128.0.\(identity.index + 1)")]], "podIP": .string(podIP),
             "podIPs": [["ip": .string(podIP)]], "startTime": created, "qosClass": "Burstable",
             "conditions": .array(
-                ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"].map {
-                    ["type": .string($0), "status": "True", "lastTransitionTime": stamp]
+                ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"].map { type in
+                    let waiting = type == "Ready" || type == "ContainersReady"
+                    var condition: JSON = [
+                        "type": .string(type), "status": waiting ? "False" : "True", "lastTransitionTime": stamp,
+                    ]
+                    if waiting { condition["reason"] = "ContainersNotReady" }
+                    return condition
                 }),
             "containerStatuses": .array((pod["spec"]["containers"].array ?? []).map { status($0, ready: true) }),
         ]
         if !initStatuses.isEmpty { podStatus["initContainerStatuses"] = .array(initStatuses) }
         pod["status"] = podStatus
+    }
+
+    /// The runtime has the pod's listeners up: containers and the pod become ready.
+    public mutating func markPodReady(uid: String, now: Double) {
+        guard var pod = store.list(.pods, namespace: nil).first(where: { $0["metadata"]["uid"].string == uid }),
+            pod["metadata"]["deletionTimestamp"].isNull, pod["status"]["phase"] == "Running"
+        else { return }
+        let stamp = JSON.string(TimeFormat.rfc3339(now))
+        for field in ["containerStatuses", "initContainerStatuses"] {
+            guard let statuses = pod["status"][field].array else { continue }
+            pod["status"][field] = .array(statuses.map { status in
+                var changed = status
+                if status["state"]["running"].isNull == false {
+                    changed["ready"] = true
+                    changed["started"] = true
+                }
+                return changed
+            })
+        }
+        pod["status"]["conditions"] = .array((pod["status"]["conditions"].array ?? []).map { condition in
+            guard condition["type"] == "Ready" || condition["type"] == "ContainersReady" else { return condition }
+            return ["type": condition["type"], "status": "True", "lastTransitionTime": stamp]
+        })
+        put(.pods, pod)
     }
 
     /// The runtime could not start the pod's listeners: the pod fails as a container that cannot start would.

@@ -94,6 +94,9 @@ public struct WatchRequest: Sendable {
     public var fieldSelector: FieldSelector
     public var resourceVersion: String?
     public var timeoutSeconds: Int?
+    /// Events carry one-row Tables instead of objects (`kubectl get -w`).
+    public var table: Bool = false
+    public var includeObject: String?
 }
 
 /// A validated exec target; the server layer checks the upgrade and hands the connection to the runtime.
@@ -181,7 +184,12 @@ extension ClusterState {
         let table = Tables.wantsTable(request.headers["accept"])
         switch (request.method, target.name) {
         case ("GET", nil):
-            if request.flag("watch") { return .watch(try watchRequest(request, target: target)) }
+            if request.flag("watch") {
+                var watch = try watchRequest(request, target: target)
+                watch.table = table
+                watch.includeObject = request.parameter("includeObject")
+                return .watch(watch)
+            }
             return .response(try list(request, target: target, table: table, now: now))
         case ("GET", let name?):
             let object = try get(resource, namespace: target.namespace ?? "", name: name)

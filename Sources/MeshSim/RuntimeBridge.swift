@@ -21,8 +21,11 @@ final class RuntimeBridge: Sendable {
         self.pods = PodRuntimes(view: meshView, faults: runtimeFaults, settings: settings, group: group)
     }
 
-    /// Carries out the controllers' pod work; `podFailed` reports a pod whose listeners could not start.
-    func perform(_ actions: [PodRuntimeAction], podFailed: @escaping @Sendable (String, String) -> Void) {
+    /// Carries out the controllers' pod work; `podStarted` reports a pod whose listeners are up (by uid),
+    /// `podFailed` one whose listeners could not start.
+    func perform(_ actions: [PodRuntimeAction], podStarted: @escaping @Sendable (String) -> Void,
+        podFailed: @escaping @Sendable (String, String) -> Void)
+    {
         for action in actions {
             switch action {
             case .start(let launch):
@@ -40,6 +43,7 @@ final class RuntimeBridge: Sendable {
                     do {
                         _ = try await pods.start(pod)
                         meshView.invalidate()
+                        podStarted(launch.uid)
                     } catch {
                         podFailed(launch.uid, "\(error)")
                     }

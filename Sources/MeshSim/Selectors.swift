@@ -166,6 +166,12 @@ public struct FieldSelector: Sendable, Equatable {
         case .namespaces: fields.insert("status.phase")
         case .secrets: fields.insert("type")
         case .replicaSets: fields.insert("status.replicas")
+        case .events:
+            fields.formUnion([
+                "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+                "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+                "reportingComponent", "source", "type",
+            ])
         default: break
         }
         return fields

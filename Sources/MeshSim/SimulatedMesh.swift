@@ -188,7 +188,6 @@ public final class SimulatedMesh: Sendable {
                 let endpoint = ControlEndpoint(faults: faults, clusters: info)
                 try await endpoint.start(group: group)
                 control = endpoint
-                try writePrivateFile(path + ".sim.json", endpoint.describe(kubeconfigPath: path).serialized() + "\n")
             }
         } catch {
             for cluster in clusters { await cluster.stop() }
@@ -202,6 +201,10 @@ public final class SimulatedMesh: Sendable {
             clusters: clusters, group: group, runtime: runtime, control: control, ownedDirectory: ownedDirectory)
         do {
             try await mesh.waitUntilReady(timeout: 10 + options.startDelaySeconds * 4)
+            // Written last, so that its existence tells scripts the mesh is ready.
+            if let control {
+                try writePrivateFile(path + ".sim.json", control.describe(kubeconfigPath: path).serialized() + "\n")
+            }
         } catch {
             await mesh.stop()
             throw error
