@@ -79,12 +79,13 @@ let package = Package(
             dependencies: [
                 "MeshStats",
                 "KubeClient",
+                "COpenSSL",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(
             name: "MeshReports",
-            dependencies: ["MeshCheck", "MeshStats"]
+            dependencies: ["MeshCheck", "MeshStats", "CCurl"]
         ),
 
         // MARK: Executables
@@ -101,6 +102,8 @@ let package = Package(
             name: "MeshBench",
             dependencies: [
                 "MeshStats",
+                "KubeClient",
+                "MeshSim",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

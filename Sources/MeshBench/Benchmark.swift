@@ -15,6 +15,7 @@ struct Comparison {
         case microsecondsPerMerge = "us/merge"
         case nanosecondsPerQuery = "ns/query"
         case megabytesPerSecond = "MB/s"
+        case megabytes = "MB"
 
         /// Whether larger figures are better (throughput) rather than worse (time).
         var isThroughput: Bool { self == .megabytesPerSecond }

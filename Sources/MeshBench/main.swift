@@ -19,7 +19,14 @@ let registry: [Benchmark] = [
     .histogramMerge,
     .histogramPercentiles,
     .recordParse,
+    .execStream,
+    .execConcurrency,
 ]
+
+// exec-concurrency measures its client side in a child process started from this binary.
+if CommandLine.arguments.dropFirst().first == ExecConcurrencyClient.argument {
+    ExecConcurrencyClient.run(Array(CommandLine.arguments.dropFirst(2)))
+}
 
 let requested = Set(CommandLine.arguments.dropFirst())
 let unknown = requested.subtracting(registry.map(\.name))

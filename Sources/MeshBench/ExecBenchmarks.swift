@@ -1,0 +1,228 @@
+import Foundation
+import KubeClient
+import MeshSim
+import Synchronization
+
+// Exec transport benchmarks against the embedded simulated mesh, with `kubectl exec` on the same
+// cluster, pod and command as the baseline.
+
+/// Runs async work from the synchronous benchmark driver (the main thread, never the cooperative pool).
+private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    let outcome = Mutex<Result<T, any Error>?>(nil)
+    Task {
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        outcome.withLock { $0 = result }
+        done.signal()
+    }
+    done.wait()
+    return try outcome.withLock { $0 }!.get()
+}
+
+/// Counts stdout bytes; called on the I/O engine thread.
+private final class ByteCounter: ExecOutputConsumer, Sendable {
+    let bytes = Atomic<Int>(0)
+    func receive(_ buffer: UnsafeRawBufferPointer, from channel: ExecChannel) {
+        if channel == .stdout { bytes.wrappingAdd(buffer.count, ordering: .relaxed) }
+    }
+}
+
+/// A one-cluster simulated mesh with a ready `sleep` pod.
+private struct ExecTarget: Sendable {
+    var mesh: SimulatedMesh
+    var kubeconfig: String
+    var context: String
+    var namespace: String
+    var pod: String
+
+    static func start() throws -> ExecTarget {
+        try blocking {
+            var options = SimulatedMeshOptions()
+            options.clusters = 1
+            options.startDelay = .milliseconds(50)
+            options.threads = 2
+            let mesh = try await SimulatedMesh.start(options)
+            let config = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: mesh.kubeconfigPath))
+            let client = try KubeClient(kubeconfig: config, context: mesh.contexts[0])
+            let namespace = "bench-exec"
+            _ = try await client.create(.namespaces(), Namespace(metadata: ObjectMeta(name: namespace)), as: Namespace.self)
+            let deployment = try JSONDecoder().decode(JSONValue.self, from: Data(#"""
+            {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"sleep"},
+             "spec":{"replicas":1,"selector":{"matchLabels":{"app":"sleep"}},
+                     "template":{"metadata":{"labels":{"app":"sleep"}},
+                                 "spec":{"containers":[{"name":"sleep","image":"curlimages/curl","command":["/bin/sleep","infinity"]}]}}}}
+            """#.utf8))
+            _ = try await client.create(.deployments(in: namespace), deployment, as: JSONValue.self)
+            for _ in 0..<400 {
+                if let pod = try await client.list(.pods(in: namespace).labelSelector("app=sleep"), of: Pod.self).first(where: \.isReady),
+                   let name = pod.metadata.name {
+                    return ExecTarget(mesh: mesh, kubeconfig: mesh.kubeconfigPath, context: mesh.contexts[0], namespace: namespace, pod: name)
+                }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            throw SimulatedMeshError.notReady("the benchmark's sleep pod never became ready")
+        }
+    }
+
+    func stop() { _ = try? blocking { await mesh.stop() } }
+
+    var kubectlExecArguments: [String] {
+        ["--kubeconfig", kubeconfig, "--context", context, "-n", namespace, "exec", pod, "--"]
+    }
+}
+
+private func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+}
+
+/// Runs kubectl with stdout discarded; returns its wall time and whether it succeeded.
+private func runKubectl(_ arguments: [String]) -> (seconds: Double, ok: Bool) {
+    let clock = ContinuousClock()
+    let start = clock.now
+    guard let pid = spawnDiscardingOutput("/usr/bin/kubectl", arguments) else { return (0, false) }
+    var status: Int32 = 0
+    var usage = rusage()
+    _ = wait4(pid, &status, 0, &usage)
+    return (seconds(clock.now - start), status == 0)
+}
+
+private func spawnDiscardingOutput(_ path: String, _ arguments: [String]) -> pid_t? {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv = ([path] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
+    return result == 0 ? pid : nil
+}
+
+/// Peak resident memory of this process in KiB (VmHWM).
+private func peakResidentKiB() -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+    return 0
+}
+
+extension Benchmark {
+    static let execStreamBytes = 256 * 1024 * 1024
+
+    /// MB/s of stdout from one exec session (`head -c 256MiB /dev/zero`), ours vs `kubectl exec`.
+    static let execStream = Benchmark(name: "exec-stream") {
+        let target: ExecTarget
+        do { target = try ExecTarget.start() } catch { fatalError("exec-stream: \(error)") }
+        defer { target.stop() }
+        let command = ["head", "-c", "\(execStreamBytes)", "/dev/zero"]
+        var ours = 0.0, baseline = 0.0
+        for _ in 0..<3 {
+            let counter = ByteCounter()
+            let elapsed = (try? blocking { () -> Double in
+                let config = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: target.kubeconfig))
+                let client = try KubeClient(kubeconfig: config, context: target.context)
+                let clock = ContinuousClock()
+                let start = clock.now
+                let result = try await client.exec(ExecRequest(namespace: target.namespace, pod: target.pod, command: command), consumer: counter)
+                precondition(result.exitCode == 0, "exec-stream command failed")
+                return seconds(clock.now - start)
+            }) ?? .infinity
+            precondition(counter.bytes.load(ordering: .relaxed) == execStreamBytes, "exec-stream lost output")
+            ours = max(ours, Double(execStreamBytes) / elapsed / 1e6)
+            let kubectl = runKubectl(target.kubectlExecArguments + command)
+            if kubectl.ok { baseline = max(baseline, Double(execStreamBytes) / kubectl.seconds / 1e6) }
+        }
+        return Comparison(name: "exec-stream", ours: ours, baseline: baseline, unit: .megabytesPerSecond)
+    }
+
+    static let concurrentSessions = 1_000
+    static let kubectlProcesses = 100
+    static let bytesPerSession = 1 << 20
+
+    /// Peak memory (MB) of one process running 1,000 concurrent sessions that each stream 1 MiB,
+    /// vs the summed peak RSS of 100 concurrent `kubectl exec` processes doing the same, scaled to 1,000.
+    /// Our side runs in a child process (this binary, `exec-concurrency-client`) so the simulator's
+    /// memory is not counted.
+    static let execConcurrency = Benchmark(name: "exec-concurrency") {
+        let target: ExecTarget
+        do { target = try ExecTarget.start() } catch { fatalError("exec-concurrency: \(error)") }
+        defer { target.stop() }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        child.arguments = [ExecConcurrencyClient.argument, target.kubeconfig, target.context, target.namespace, target.pod,
+                           "\(concurrentSessions)", "\(bytesPerSession)"]
+        let output = Pipe()
+        child.standardOutput = output
+        do { try child.run() } catch { fatalError("exec-concurrency: cannot start the client process: \(error)") }
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        child.waitUntilExit()
+        guard child.terminationStatus == 0, let peakKiB = Int(report.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            fatalError("exec-concurrency: client process failed: \(report)")
+        }
+        // All kubectl processes are started before any is waited for, so they really run concurrently.
+        // Each runs under /usr/bin/time: a child spawned straight from this (large) process would
+        // inherit our peak RSS into its own ru_maxrss, so wait4 cannot measure kubectl alone.
+        let command = ["head", "-c", "\(bytesPerSession)", "/dev/zero"]
+        let reports = (0..<kubectlProcesses).map { NSTemporaryDirectory() + "meshbench-kubectl-\(getpid())-\($0)" }
+        let pids = reports.compactMap { report in
+            spawnDiscardingOutput("/usr/bin/time", ["-f", "%M", "-o", report, "/usr/bin/kubectl"] + target.kubectlExecArguments + command)
+        }
+        var succeeded = 0
+        for pid in pids {
+            var status: Int32 = 0
+            if waitpid(pid, &status, 0) == pid && status == 0 { succeeded += 1 }
+        }
+        let kubectlPeaks = reports.compactMap { report -> Int? in
+            defer { try? FileManager.default.removeItem(atPath: report) }
+            return (try? String(contentsOfFile: report, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        precondition(succeeded * 10 >= kubectlProcesses * 9 && !kubectlPeaks.isEmpty,
+                     "exec-concurrency: only \(succeeded) of \(kubectlProcesses) kubectl exec runs succeeded")
+        let scaledBaselineKiB = Double(kubectlPeaks.reduce(0, +)) / Double(kubectlPeaks.count) * Double(concurrentSessions)
+        return Comparison(name: "exec-concurrency", ours: Double(peakKiB) / 1024, baseline: scaledBaselineKiB / 1024, unit: .megabytes)
+    }
+}
+
+/// The child side of `exec-concurrency`: runs the sessions and prints its peak RSS in KiB.
+enum ExecConcurrencyClient {
+    static let argument = "exec-concurrency-client"
+
+    static func run(_ arguments: [String]) -> Never {
+        guard arguments.count == 6, let sessions = Int(arguments[4]), let bytes = Int(arguments[5]) else {
+            print("usage: MeshBench \(argument) KUBECONFIG CONTEXT NAMESPACE POD SESSIONS BYTES")
+            exit(2)
+        }
+        let (kubeconfig, context, namespace, pod) = (arguments[0], arguments[1], arguments[2], arguments[3])
+        do {
+            let completed = try blocking { () -> Int in
+                let config = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: kubeconfig))
+                let client = try KubeClient(kubeconfig: config, context: context)
+                let request = ExecRequest(namespace: namespace, pod: pod, command: ["head", "-c", "\(bytes)", "/dev/zero"],
+                                          timeouts: ExecTimeouts(connect: .seconds(120), idle: .seconds(120), total: .seconds(600)))
+                return try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<sessions {
+                        group.addTask {
+                            let counter = ByteCounter()
+                            let result = try await client.exec(request, consumer: counter)
+                            return result.exitCode == 0 && counter.bytes.load(ordering: .relaxed) == bytes ? 1 : 0
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+            }
+            guard completed == sessions else {
+                FileHandle.standardError.write(Data("only \(completed) of \(sessions) sessions completed\n".utf8))
+                exit(1)
+            }
+            print(peakResidentKiB())
+            exit(0)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            exit(1)
+        }
+    }
+}
