@@ -7,7 +7,8 @@ import Synchronization
 // cluster, pod and command as the baseline.
 
 /// Runs async work from the synchronous benchmark driver (the main thread, never the cooperative pool).
-private func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+/// Shared by the benchmarks that drive the simulated mesh.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     let done = DispatchSemaphore(value: 0)
     let outcome = Mutex<Result<T, any Error>?>(nil)
     Task {
@@ -29,7 +30,7 @@ private final class ByteCounter: ExecOutputConsumer, Sendable {
 }
 
 /// A one-cluster simulated mesh with a ready `sleep` pod.
-private struct ExecTarget: Sendable {
+struct ExecTarget: Sendable {
     var mesh: SimulatedMesh
     var kubeconfig: String
     var context: String

@@ -191,7 +191,7 @@ private actor SleepPod {
         let pod = try await SleepPod.instance.name(using: client)
         var generator = SystemRandomNumberGenerator()
         let input = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let consumer = CollectingConsumer()
+        let consumer = ExecOutputCollector()
         let result = try await client.exec(ExecRequest(namespace: "kc-exec", pod: pod, command: ["cat"], stdin: input), consumer: consumer)
         #expect(result.exitCode == 0)
         #expect(consumer.stdout == input)
@@ -202,10 +202,10 @@ private actor SleepPod {
         let (_, client) = try await client()
         let pod = try await SleepPod.instance.name(using: client)
         for (script, code) in [("true", 0), ("exit 1", 1), ("echo oops >&2; exit 3", 3), ("no-such-command-here", 127)] {
-            let consumer = CollectingConsumer()
+            let consumer = ExecOutputCollector()
             let result = try await client.exec(ExecRequest(namespace: "kc-exec", pod: pod, command: ["sh", "-c", script]), consumer: consumer)
             #expect(result.exitCode == Int32(code), "\(script)")
-            if code == 3 { #expect(String(decoding: consumer.stderr, as: UTF8.self) == "oops\n") }
+            if code == 3 { #expect(consumer.stderrText == "oops\n") }
         }
     }
 
@@ -238,6 +238,27 @@ private actor SleepPod {
                 return true
             }
         #expect(consumer.stdoutByteCount <= 10_000_000)
+    }
+
+    /// Many concurrent sessions share the one I/O engine thread; every one delivers all its bytes.
+    @Test func execManyConcurrentSessions() async throws {
+        let (_, client) = try await client()
+        let pod = try await SleepPod.instance.name(using: client)
+        let sessions = 200, size = 64 * 1024
+        let request = ExecRequest(namespace: "kc-exec", pod: pod, command: ["head", "-c", "\(size)", "/dev/zero"],
+                                  timeouts: ExecTimeouts(connect: .seconds(60), idle: .seconds(60), total: .seconds(120)))
+        let complete = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<sessions {
+                group.addTask {
+                    let consumer = CollectingConsumer(keepBytes: false)
+                    let result = try await client.exec(request, consumer: consumer)
+                    return result.exitCode == 0 && consumer.stdoutByteCount == size
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(complete == sessions)
+        #expect(IOEngine.shared.activeExecSessions == 0)
     }
 
     /// Cancelling the task closes the session and throws CancellationError promptly.

@@ -112,8 +112,8 @@ final class ExecConnection {
             if code == CURLE_AGAIN { return }
             if code != CURLE_OK {
                 if pendingOutcome != nil { finalize(loop: loop); return }
-                let detail = (try? easy.check(code, "curl_easy_recv")).map { _ in "" } ?? easy.lastErrorText
-                deliver(machine.receiveEOF(), loop: loop, brokenDetail: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
+                let detail = easy.lastErrorText.isEmpty ? String(cString: curl_easy_strerror(code)) : easy.lastErrorText
+                deliver(machine.receiveEOF(), loop: loop, brokenDetail: detail)
                 return
             }
             if received == 0 {

@@ -1,5 +1,6 @@
 internal import COpenSSL
 import Foundation
+import Synchronization
 
 /// Exec stream ids (first payload byte of every data message); an open set as in client-go.
 public struct ExecChannel: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
@@ -133,4 +134,36 @@ func secureRandomBytes(_ count: Int) -> [UInt8] {
         for index in bytes.indices { bytes[index] = generator.next() }
     }
     return bytes
+}
+
+/// A consumer that keeps stdout and stderr in memory, for short commands whose output is small.
+public final class ExecOutputCollector: ExecOutputConsumer, Sendable {
+    private let buffers = Mutex<(stdout: [UInt8], stderr: [UInt8])>(([], []))
+    /// Output beyond this many bytes per stream is dropped (and counted in ``droppedBytes``).
+    public let limit: Int
+    private let dropped = Mutex(0)
+
+    public init(limit: Int = 16 * 1024 * 1024) { self.limit = limit }
+
+    public func receive(_ bytes: UnsafeRawBufferPointer, from channel: ExecChannel) {
+        buffers.withLock { buffers in
+            switch channel {
+            case .stdout: append(bytes, to: &buffers.stdout)
+            case .stderr: append(bytes, to: &buffers.stderr)
+            default: break
+            }
+        }
+    }
+
+    private func append(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
+        let room = max(0, limit - buffer.count)
+        buffer.append(contentsOf: bytes.prefix(room))
+        if bytes.count > room { dropped.withLock { $0 += bytes.count - room } }
+    }
+
+    public var stdout: [UInt8] { buffers.withLock { $0.stdout } }
+    public var stderr: [UInt8] { buffers.withLock { $0.stderr } }
+    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    public var droppedBytes: Int { dropped.withLock { $0 } }
 }

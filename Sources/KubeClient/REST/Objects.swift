@@ -207,6 +207,12 @@ public struct Secret: Codable, Sendable, Equatable, CustomStringConvertible {
     /// Base64 values as sent by the API (decode with ``decodedValue(_:)``).
     public var data: [String: String]?
 
+    public init(metadata: ObjectMeta, type: String? = nil, data: [String: String]? = nil) {
+        self.metadata = metadata
+        self.type = type
+        self.data = data
+    }
+
     public func decodedValue(_ key: String) -> [UInt8]? {
         data?[key].flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
     }
@@ -220,4 +226,9 @@ public struct ConfigMap: Codable, Sendable, Equatable {
     public var kind: String? = "ConfigMap"
     public var metadata: ObjectMeta
     public var data: [String: String]?
+
+    public init(metadata: ObjectMeta, data: [String: String]? = nil) {
+        self.metadata = metadata
+        self.data = data
+    }
 }
