@@ -77,37 +77,79 @@ public struct StoredRecord: Codable, Sendable, Equatable {
 public enum RecordsJSONL {
     /// Appends one line: `{"source":…,"target":…,"client":…,"version":…,"instance":…,"status":200,"curlExit":0,
     /// "connectUs":…,"ttfbUs":…,"totalUs":…,"burst":…,"worker":…,"seq":…}\n`.
-    @inlinable
+    ///
+    /// Builds the line in stack scratch space and appends it with one copy: keys are static strings and
+    /// names are pre-escaped bytes, so a line costs a few memory copies and no reference counting.
     public static func append(source: JSONStringBytes, target: JSONStringBytes, client: JSONStringBytes, version: JSONStringBytes,
                               instance: JSONStringBytes, status: UInt16, curlExit: UInt16, connectUs: UInt64, ttfbUs: UInt64,
                               totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32, to buffer: inout [UInt8]) {
-        buffer.append(contentsOf: Keys.source)
-        buffer.append(contentsOf: source.bytes)
-        buffer.append(contentsOf: Keys.target)
-        buffer.append(contentsOf: target.bytes)
-        buffer.append(contentsOf: Keys.client)
-        buffer.append(contentsOf: client.bytes)
-        buffer.append(contentsOf: Keys.version)
-        buffer.append(contentsOf: version.bytes)
-        buffer.append(contentsOf: Keys.instance)
-        buffer.append(contentsOf: instance.bytes)
-        buffer.append(contentsOf: Keys.status)
-        appendDecimal(UInt64(status), to: &buffer)
-        buffer.append(contentsOf: Keys.curlExit)
-        appendDecimal(UInt64(curlExit), to: &buffer)
-        buffer.append(contentsOf: Keys.connectUs)
-        appendDecimal(connectUs, to: &buffer)
-        buffer.append(contentsOf: Keys.ttfbUs)
-        appendDecimal(ttfbUs, to: &buffer)
-        buffer.append(contentsOf: Keys.totalUs)
-        appendDecimal(totalUs, to: &buffer)
-        buffer.append(contentsOf: Keys.burst)
-        appendDecimal(UInt64(burst), to: &buffer)
-        buffer.append(contentsOf: Keys.worker)
-        appendDecimal(UInt64(worker), to: &buffer)
-        buffer.append(contentsOf: Keys.seq)
-        appendDecimal(UInt64(seq), to: &buffer)
-        buffer.append(contentsOf: Keys.end)
+        let names = source.bytes.count + target.bytes.count + client.bytes.count + version.bytes.count + instance.bytes.count
+        // Keys and punctuation (< 160 bytes) plus eight numbers of at most 20 digits.
+        let bound = names + 160 + 8 * 20
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { scratch in
+            var cursor = scratch.baseAddress!
+            let origin = cursor
+            copy(#"{"source":"#, to: &cursor)
+            copy(source.bytes, to: &cursor)
+            copy(#","target":"#, to: &cursor)
+            copy(target.bytes, to: &cursor)
+            copy(#","client":"#, to: &cursor)
+            copy(client.bytes, to: &cursor)
+            copy(#","version":"#, to: &cursor)
+            copy(version.bytes, to: &cursor)
+            copy(#","instance":"#, to: &cursor)
+            copy(instance.bytes, to: &cursor)
+            copy(#","status":"#, to: &cursor)
+            writeDecimal(UInt64(status), to: &cursor)
+            copy(#","curlExit":"#, to: &cursor)
+            writeDecimal(UInt64(curlExit), to: &cursor)
+            copy(#","connectUs":"#, to: &cursor)
+            writeDecimal(connectUs, to: &cursor)
+            copy(#","ttfbUs":"#, to: &cursor)
+            writeDecimal(ttfbUs, to: &cursor)
+            copy(#","totalUs":"#, to: &cursor)
+            writeDecimal(totalUs, to: &cursor)
+            copy(#","burst":"#, to: &cursor)
+            writeDecimal(UInt64(burst), to: &cursor)
+            copy(#","worker":"#, to: &cursor)
+            writeDecimal(UInt64(worker), to: &cursor)
+            copy(#","seq":"#, to: &cursor)
+            writeDecimal(UInt64(seq), to: &cursor)
+            copy("}\n", to: &cursor)
+            buffer.append(contentsOf: UnsafeBufferPointer(start: origin, count: cursor - origin))
+        }
+    }
+
+    @inline(__always)
+    static func copy(_ text: StaticString, to cursor: inout UnsafeMutablePointer<UInt8>) {
+        cursor.update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+        cursor += text.utf8CodeUnitCount
+    }
+
+    @inline(__always)
+    static func copy(_ bytes: [UInt8], to cursor: inout UnsafeMutablePointer<UInt8>) {
+        let count = bytes.count
+        bytes.withUnsafeBufferPointer { cursor.update(from: $0.baseAddress!, count: count) }
+        cursor += count
+    }
+
+    /// Writes `value` in decimal (at most 20 digits) and advances the cursor.
+    @inline(__always)
+    static func writeDecimal(_ value: UInt64, to cursor: inout UnsafeMutablePointer<UInt8>) {
+        var digits = 1
+        var probe = value
+        while probe >= 10 {
+            probe /= 10
+            digits += 1
+        }
+        var rest = value
+        var position = digits
+        while position > 0 {
+            position -= 1
+            cursor[position] = 0x30 &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        cursor += digits
     }
 
     /// Appends a stored record (slower path: escapes its strings each time).
@@ -116,48 +158,5 @@ public enum RecordsJSONL {
                version: JSONStringBytes(record.version), instance: JSONStringBytes(record.instance),
                status: UInt16(clamping: record.status), curlExit: UInt16(clamping: record.curlExit), connectUs: record.connectUs,
                ttfbUs: record.ttfbUs, totalUs: record.totalUs, burst: record.burst, worker: record.worker, seq: record.seq, to: &buffer)
-    }
-
-    @inlinable
-    static func appendDecimal(_ value: UInt64, to buffer: inout [UInt8]) {
-        if value < 10 {
-            buffer.append(0x30 &+ UInt8(truncatingIfNeeded: value))
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { raw in
-            while rest > 0 {
-                raw[count] = 0x30 &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-                count &+= 1
-            }
-            var index = count
-            while index > 0 {
-                index &-= 1
-                buffer.append(raw[index])
-            }
-        }
-    }
-
-    @usableFromInline
-    enum Keys {
-        @usableFromInline static let source = Array(#"{"source":"#.utf8)
-        @usableFromInline static let target = Array(#","target":"#.utf8)
-        @usableFromInline static let client = Array(#","client":"#.utf8)
-        @usableFromInline static let version = Array(#","version":"#.utf8)
-        @usableFromInline static let instance = Array(#","instance":"#.utf8)
-        @usableFromInline static let status = Array(#","status":"#.utf8)
-        @usableFromInline static let curlExit = Array(#","curlExit":"#.utf8)
-        @usableFromInline static let connectUs = Array(#","connectUs":"#.utf8)
-        @usableFromInline static let ttfbUs = Array(#","ttfbUs":"#.utf8)
-        @usableFromInline static let totalUs = Array(#","totalUs":"#.utf8)
-        @usableFromInline static let burst = Array(#","burst":"#.utf8)
-        @usableFromInline static let worker = Array(#","worker":"#.utf8)
-        @usableFromInline static let seq = Array(#","seq":"#.utf8)
-        @usableFromInline static let end = Array("}\n".utf8)
     }
 }

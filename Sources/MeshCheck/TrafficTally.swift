@@ -52,7 +52,11 @@ public struct TrafficTally: Sendable {
     /// Cluster index + 1 per `NameID.rawValue` of an instance; 0 = not a known HelloWorld pod.
     private var clusterOfInstance: [UInt16] = []
     private var pairs: [PairCounters]
-    private var histograms: [LatencyHistogram?]
+    /// Slot in `histograms` per pair index, -1 until the pair's first success. Histograms are 184 KiB
+    /// each, so only pairs that see traffic get one; a dense array of non-optional values lets
+    /// `record` update one in place without copying it.
+    private var histogramSlot: [Int32]
+    private var histograms: [LatencyHistogram] = []
     public private(set) var sources: [SourceCounters]
 
     public init(clusterNames: [String]) {
@@ -60,7 +64,7 @@ public struct TrafficTally: Sendable {
         self.clusterNames = clusterNames
         let count = clusterNames.count
         pairs = Array(repeating: PairCounters(), count: count * count)
-        histograms = Array(repeating: nil, count: count * count)
+        histogramSlot = Array(repeating: -1, count: count * count)
         sources = Array(repeating: SourceCounters(), count: count)
     }
 
@@ -88,8 +92,13 @@ public struct TrafficTally: Sendable {
         if sample.curlExit == 0, sample.status == 200, let target {
             let index = source &* clusterNames.count &+ target
             pairs[index].successes &+= 1
-            if histograms[index] == nil { histograms[index] = LatencyHistogram() }
-            histograms[index]!.record(sample.totalMicros)
+            var slot = Int(histogramSlot[index])
+            if slot < 0 {
+                slot = histograms.count
+                histograms.append(LatencyHistogram())
+                histogramSlot[index] = Int32(slot)
+            }
+            histograms[slot].record(sample.totalMicros)
             sources[source].succeeded &+= 1
             return target
         }
@@ -125,7 +134,10 @@ public struct TrafficTally: Sendable {
     public func pair(source: Int, target: Int) -> PairCounters { pairs[source * clusterNames.count + target] }
 
     /// In-pod `time_total` of the successful requests of a pair, in µs; nil when there were none.
-    public func latency(source: Int, target: Int) -> LatencyHistogram? { histograms[source * clusterNames.count + target] }
+    public func latency(source: Int, target: Int) -> LatencyHistogram? {
+        let slot = Int(histogramSlot[source * clusterNames.count + target])
+        return slot < 0 ? nil : histograms[slot]
+    }
 
     /// Adds another tally over the same clusters (e.g. one per exec session) into this one. Instance
     /// assignments are kept from both.
@@ -134,8 +146,14 @@ public struct TrafficTally: Sendable {
         for index in pairs.indices {
             pairs[index].successes += other.pairs[index].successes
             pairs[index].errors += other.pairs[index].errors
-            if let histogram = other.histograms[index] {
-                if histograms[index] == nil { histograms[index] = histogram } else { histograms[index]!.merge(histogram) }
+            let theirs = Int(other.histogramSlot[index])
+            guard theirs >= 0 else { continue }
+            let mine = Int(histogramSlot[index])
+            if mine < 0 {
+                histogramSlot[index] = Int32(histograms.count)
+                histograms.append(other.histograms[theirs])
+            } else {
+                histograms[mine].merge(other.histograms[theirs])
             }
         }
         for index in sources.indices {

@@ -30,9 +30,13 @@ import Testing
     @Test func decimalsMatchSwiftsOwn() {
         var seeds = SystemRandomNumberGenerator()
         for value in [UInt64(0), 9, 10, 99, 100, 1_000_000, UInt64.max] + (0..<200).map({ _ in UInt64.random(in: 0...UInt64.max, using: &seeds) >> UInt64.random(in: 0...63, using: &seeds) }) {
-            var buffer: [UInt8] = []
-            RecordsJSONL.appendDecimal(value, to: &buffer)
-            #expect(String(decoding: buffer, as: UTF8.self) == String(value))
+            var buffer = [UInt8](repeating: 0, count: 24)
+            let count = buffer.withUnsafeMutableBufferPointer { whole -> Int in
+                var cursor = whole.baseAddress!
+                RecordsJSONL.writeDecimal(value, to: &cursor)
+                return cursor - whole.baseAddress!
+            }
+            #expect(String(decoding: buffer.prefix(count), as: UTF8.self) == String(value))
         }
     }
 
