@@ -16,9 +16,22 @@ struct ClusterHarness {
         advance(1)
     }
 
+    /// Moves the clock and runs the controllers; pods the runtime would start become ready at once.
     mutating func advance(_ seconds: Double) {
         now += seconds
-        _ = state.reconcile(now: now)
+        settle()
+    }
+
+    mutating func settle() {
+        for _ in 0..<4 {
+            _ = state.reconcile(now: now)
+            let started = state.takeRuntimeActions().compactMap { action -> String? in
+                if case .start(let launch) = action { return launch.uid }
+                return nil
+            }
+            if started.isEmpty { return }
+            for uid in started { state.markPodReady(uid: uid, now: now) }
+        }
     }
 
     @discardableResult
@@ -29,7 +42,7 @@ struct ClusterHarness {
         let request = APIRequest(method: method, uri: path, headers: ["content-type": contentType, "accept": accept],
             body: body?.serializedBytes() ?? [], user: "admin")
         let outcome = state.handle(request, now: now, serverAddress: "127.0.0.1:1")
-        _ = state.reconcile(now: now)
+        settle()
         guard case .response(let response) = outcome else {
             Issue.record("\(method) \(path) did not produce a plain response")
             return APIResponse(status: 0, headers: [], body: [])
