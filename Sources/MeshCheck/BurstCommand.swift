@@ -182,7 +182,7 @@ sleep_us() {
 }
 clock=no
 t=$(date +%s%N 2>/dev/null)
-case $t in ''|*[!0-9]*) ;; *) clock=yes; t0=${t%???} ;; esac
+case $t in ''|*[!0-9]*) ;; *) if [ ${#t} -ge 19 ]; then clock=yes; t0=${t%???}; fi ;; esac
 now() {
   if [ $clock = yes ]; then t=$(date +%s%N); nowus=$(( ${t%???} - t0 )); else nowus=$vnow; fi
 }

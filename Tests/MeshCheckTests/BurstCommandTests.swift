@@ -259,15 +259,16 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
         }
     }
 
-    /// A pod whose `date` has no nanoseconds (some busybox builds print a literal `N`): pacing falls back
+    /// A pod whose `date` has no nanoseconds (some busybox builds print a literal `N` or nothing for %N): pacing falls back
     /// to a virtual clock advanced by curl's own timings, and slow responses still count as late starts.
-    @Test func pacingWithoutANanosecondClockStillCountsLateStarts() throws {
+    @Test(arguments: ["1700000000N", "1700000000"])
+    func pacingWithoutANanosecondClockStillCountsLateStarts(dateOutput: String) throws {
         let shellCommand = try #require(TestShell.dash.command)
         let fakeBin = FileManager.default.temporaryDirectory.appendingPathComponent("meshcheck-nodate-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: fakeBin, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: fakeBin) }
         let date = fakeBin.appendingPathComponent("date")
-        try "#!/bin/sh\necho 1700000000N\n".write(to: date, atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho \(dateOutput)\n".write(to: date, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: date.path)
         let server = try LoopbackHelloWorld()
         defer { server.stop() }
