@@ -99,10 +99,7 @@ public struct ClusterCredentials: Sendable {
         var tokenBytes = [UInt8](repeating: 0, count: 24)
         var generator = SystemRandomNumberGenerator()
         for index in tokenBytes.indices { tokenBytes[index] = generator.next() }
-        let token = "msim." + tokenBytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined()
+        let token = "msim." + hexString(tokenBytes)
         return ClusterCredentials(authority: authority, server: server, adminClient: client, adminUser: adminUser,
             bearerToken: token)
     }

@@ -1,6 +1,8 @@
 // A small JSON value type for the object store: Kubernetes objects are schemaless maps on the wire, and the
 // simulator stores them as such so that unknown fields round-trip exactly as a real API server keeps them.
 
+import MeshSimRuntime
+
 public enum JSON: Sendable, Equatable, Hashable {
     case null
     case bool(Bool)
@@ -154,28 +156,9 @@ extension JSON {
         }
     }
 
+    /// Strings are escaped as Go's encoding/json does (HTML-safe), like a real API server's output.
     private static func writeString(_ value: String, into out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "<": out += "\\u003c"  // as Go's encoder does, so HTML-looking values stay inert
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        out += GoJSON.quote(value)
     }
 }
 

@@ -144,18 +144,18 @@ enum Patching {
             let op = operation["op"].string ?? ""
             let path = try pointer(operation["path"].string, op: op)
             switch op {
-            case "add": current = try add(current, path, operation["value"])
+            case "add": current = try place(current, path, operation["value"], insert: true)
             case "remove": current = try remove(current, path)
             case "replace":
                 _ = try get(current, path)
-                current = try set(current, path, operation["value"])
+                current = try place(current, path, operation["value"], insert: false)
             case "move":
                 let from = try pointer(operation["from"].string, op: op)
                 let value = try get(current, from)
-                current = try add(try remove(current, from), path, value)
+                current = try place(try remove(current, from), path, value, insert: true)
             case "copy":
                 let from = try pointer(operation["from"].string, op: op)
-                current = try add(current, path, try get(current, from))
+                current = try place(current, path, try get(current, from), insert: true)
             case "test":
                 if try get(current, path) != operation["value"] {
                     throw APIError(
@@ -201,8 +201,9 @@ enum Patching {
         return current
     }
 
-    /// Replaces the value at an existing (or object-member) location.
-    private static func set(_ document: JSON, _ path: [String], _ value: JSON) throws(APIError) -> JSON {
+    /// Writes `value` at `path`: `insert` adds into arrays (RFC 6902 "add", `-` appends), otherwise an
+    /// existing array element is replaced ("replace"); object members are set either way.
+    private static func place(_ document: JSON, _ path: [String], _ value: JSON, insert: Bool) throws(APIError) -> JSON {
         guard let token = path.first else { return value }
         let rest = Array(path.dropFirst())
         switch document {
@@ -211,31 +212,11 @@ enum Patching {
                 members[token] = value
             } else {
                 guard let child = members[token] else { throw missing(path) }
-                members[token] = try set(child, rest, value)
+                members[token] = try place(child, rest, value, insert: insert)
             }
             return .object(members)
         case .array(var items):
-            guard let index = Int(token), items.indices.contains(index) else { throw missing(path) }
-            items[index] = rest.isEmpty ? value : try set(items[index], rest, value)
-            return .array(items)
-        default: throw missing(path)
-        }
-    }
-
-    private static func add(_ document: JSON, _ path: [String], _ value: JSON) throws(APIError) -> JSON {
-        guard let token = path.first else { return value }
-        let rest = Array(path.dropFirst())
-        switch document {
-        case .object(var members):
-            if rest.isEmpty {
-                members[token] = value
-            } else {
-                guard let child = members[token] else { throw missing(path) }
-                members[token] = try add(child, rest, value)
-            }
-            return .object(members)
-        case .array(var items):
-            if rest.isEmpty {
+            if rest.isEmpty && insert {
                 if token == "-" {
                     items.append(value)
                 } else {
@@ -244,7 +225,7 @@ enum Patching {
                 }
             } else {
                 guard let index = Int(token), items.indices.contains(index) else { throw missing(path) }
-                items[index] = try add(items[index], rest, value)
+                items[index] = rest.isEmpty ? value : try place(items[index], rest, value, insert: insert)
             }
             return .array(items)
         default: throw missing(path)

@@ -134,12 +134,7 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
         let store = state.store
         let network = store.get(.namespaces, namespace: "", name: "istio-system")?["metadata"]["labels"]["topology.istio.io/network"].string
         let rootPEM = store.get(.configMaps, namespace: "istio-system", name: "istio-ca-root-cert")?["data"]["root-cert.pem"].string
-        let fingerprint = rootPEM.map { pem in
-            SHA256.hash(data: Array(pem.utf8)).map { byte in
-                let hex = String(byte, radix: 16)
-                return hex.count == 1 ? "0" + hex : hex
-            }.joined()
-        }
+        let fingerprint = rootPEM.map { hexString(SHA256.hash(data: Array($0.utf8))) }
         var secrets: [String: RemoteSecretView] = [:]
         for secret in store.list(.secrets, namespace: "istio-system")
         where secret["metadata"]["labels"]["istio/multiCluster"].string == "true" {
