@@ -17,8 +17,9 @@ extension ClusterState {
             assignLoadBalancerAddresses()
             if store.resourceVersion == before { break }
         }
+        // Only future steps: a namespace held Terminating by a hang fault stays past due and must not spin.
         let due = Array(podRunningAt.values) + Array(podRemoveAt.values) + Array(namespaceFinalizeAt.values)
-        return due.min()
+        return due.filter { $0 > now }.min()
     }
 
     // MARK: Namespaces
