@@ -165,8 +165,9 @@ public struct RecordEventCollector: RecordSink, Sendable {
 /// Use one parser per stream (it holds that stream's partial line) and one ``NameTable`` for the
 /// whole run, passed to every `feed`, so version and instance ids agree across streams.
 public struct RecordStreamParser: Sendable {
-    /// The longest line kept, in bytes including the newline. A valid line is at most ~620 bytes
-    /// (three 10-digit counters, three times, two 253-byte tokens).
+    /// The longest line, in bytes including the newline; longer lines are malformed
+    /// (``MalformedLineReason/overlongLine``) and at most this many of their bytes are kept. A
+    /// valid line is at most 613 bytes (10-digit counters, 16-byte times, two 253-byte tokens).
     public static let maximumLineLength = 1024
 
     @usableFromInline var pending: [UInt8] = []
@@ -280,11 +281,17 @@ public struct RecordStreamParser: Sendable {
         _ base: UnsafePointer<UInt8>, from start: Int, limit: Int, names: inout NameTable, into sink: inout Sink
     ) -> Int {
         var scanner = LineScanner(base: base, index: start)
-        let event = scanner.parse(limit: limit, names: &names)
+        var event = scanner.parse(limit: limit, names: &names)
         linesSeen &+= 1
-        if case .malformed(let reason) = event {
-            malformedCounts.add(reason)
+        if case .malformed(var reason) = event {
             scanner.skipPastNewline()
+            // Over-long lines get the same reason whether they arrived whole or split across
+            // chunks (valid lines are never this long).
+            if scanner.index - start > Self.maximumLineLength {
+                reason = .overlongLine
+                event = .malformed(reason)
+            }
+            malformedCounts.add(reason)
         }
         sink.receive(event)
         return scanner.index

@@ -254,6 +254,19 @@ struct LineGenerator {
         #expect(parser.malformedLines.nonZero.map(\.reason) == [.overlongLine, .truncatedAtEndOfStream])
     }
 
+    /// A line longer than the cap is `overlongLine` whether it arrives whole or split.
+    @Test func overlongLinesAreClassifiedTheSameWholeOrSplit() {
+        let maximum = RecordStreamParser.maximumLineLength
+        for contentLength in [maximum - 2, maximum - 1, maximum, maximum + 1, 5000] {
+            let line = Array(repeating: UInt8(ascii: "y"), count: contentLength) + [0x0A]
+            var names = NameTable()
+            let whole = Self.parseAll([line], names: &names).events
+            let split = Self.parseAll([Array(line[..<7]), Array(line[7...])], names: &names).events
+            #expect(whole == split, "content length \(contentLength)")
+            #expect(whole == [.malformed(contentLength + 1 > maximum ? .overlongLine : .notARecord)], "content length \(contentLength)")
+        }
+    }
+
     @Test func tokensAtTheLengthLimit() {
         let longest = String(repeating: "a", count: 253)
         var names = NameTable()
