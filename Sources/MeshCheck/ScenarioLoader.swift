@@ -309,7 +309,8 @@ struct ValueReader {
 
 /// Parses `1h30m`, `90s`, `250ms`, `2m`, or a bare number of seconds (`1.5`).
 func parseDuration(_ text: String) -> Duration? {
-    if let seconds = Double(text), seconds.isFinite, seconds >= 0 {
+    if let seconds = Double(text) {
+        guard seconds.isFinite, seconds >= 0, seconds < 1e9 else { return nil }
         return .milliseconds(Int64((seconds * 1000).rounded()))
     }
     var total: Duration = .zero

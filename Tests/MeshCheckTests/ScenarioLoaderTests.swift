@@ -304,6 +304,38 @@ import Testing
         #expect(scenario.clusters.count >= 2)
     }
 
+    /// Random byte edits of a real scenario never crash the loader; every failure names a file and says
+    /// something.
+    @Test func mutatedScenariosNeverCrash() throws {
+        let path = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scenarios/benchmark.yaml").path
+        let original = Array(try String(contentsOfFile: path, encoding: .utf8).utf8)
+        let alphabet = Array("0123456789-:.,[]{}\"' \nxyz#&*!|>%@`\u{7f}".utf8) + [0xff, 0x00]
+        var state: UInt64 = 0x9e37_79b9_7f4a_7c15
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for _ in 0..<400 {
+            var bytes = original
+            for _ in 0..<(1 + next(4)) {
+                let position = next(bytes.count)
+                switch next(3) {
+                case 0: bytes[position] = alphabet[next(alphabet.count)]
+                case 1: bytes.insert(alphabet[next(alphabet.count)], at: position)
+                default: bytes.remove(at: position)
+                }
+            }
+            do {
+                _ = try ScenarioLoader.parse(yaml: String(decoding: bytes, as: UTF8.self), file: "mutated.yaml")
+            } catch {
+                #expect(!error.problems.isEmpty)
+                #expect(error.problems.allSatisfy { $0.file == "mutated.yaml" && !$0.message.isEmpty })
+            }
+        }
+        #expect(problems("clusters: [a]\ntimeouts: {deploy: 1e300}") == [#"test.yaml:2: timeouts.deploy: must be a duration such as 30s, 500ms, 5m or 1h30m, got "1e300""#])
+    }
+
     @Test func durationsParseAndFormat() {
         #expect(parseDuration("1h30m") == .seconds(5400))
         #expect(parseDuration("250ms") == .milliseconds(250))
