@@ -21,19 +21,15 @@ extension Benchmark {
     /// ns per `record(_:)` of one value into an empty-then-filling histogram.
     static let histogramRecord = Benchmark(name: "histogram-record") {
         let values = latencySample(count: 1_000_000, seed: 1)
-        var ours = Double.infinity, baseline = Double.infinity
-        for _ in 0..<5 {
-            ours = min(ours, bestSeconds(rounds: 2) {
-                var histogram = LatencyHistogram()
-                for value in values { histogram.record(value) }
-                consume(histogram.count)
-            })
-            baseline = min(baseline, bestSeconds(rounds: 2) {
-                var histogram = makeBaseline()
-                for value in values { histogram.record(value) }
-                consume(histogram.totalCount)
-            })
-        }
+        let (ours, baseline) = alternatingBestSeconds(ours: {
+            var histogram = LatencyHistogram()
+            for value in values { histogram.record(value) }
+            consume(histogram.count)
+        }, baseline: {
+            var histogram = makeBaseline()
+            for value in values { histogram.record(value) }
+            consume(histogram.totalCount)
+        })
         let perValue = 1e9 / Double(values.count)
         return Comparison(name: "histogram-record", ours: ours * perValue, baseline: baseline * perValue, unit: .nanosecondsPerValue)
     }
@@ -43,19 +39,15 @@ extension Benchmark {
     /// per-value `record(_:)`, which is all it offers.
     static let histogramRecordBatch = Benchmark(name: "histogram-record-batch") {
         let values = latencySample(count: 1_000_000, seed: 1)
-        var ours = Double.infinity, baseline = Double.infinity
-        for _ in 0..<5 {
-            ours = min(ours, bestSeconds(rounds: 2) {
-                var histogram = LatencyHistogram()
-                histogram.record(contentsOf: values)
-                consume(histogram.count)
-            })
-            baseline = min(baseline, bestSeconds(rounds: 2) {
-                var histogram = makeBaseline()
-                for value in values { histogram.record(value) }
-                consume(histogram.totalCount)
-            })
-        }
+        let (ours, baseline) = alternatingBestSeconds(ours: {
+            var histogram = LatencyHistogram()
+            histogram.record(contentsOf: values)
+            consume(histogram.count)
+        }, baseline: {
+            var histogram = makeBaseline()
+            for value in values { histogram.record(value) }
+            consume(histogram.totalCount)
+        })
         let perValue = 1e9 / Double(values.count)
         return Comparison(name: "histogram-record-batch", ours: ours * perValue, baseline: baseline * perValue, unit: .nanosecondsPerValue)
     }
@@ -69,19 +61,15 @@ extension Benchmark {
             baselineSource.record(value)
         }
         let merges = 200
-        var ours = Double.infinity, baseline = Double.infinity
-        for _ in 0..<5 {
-            ours = min(ours, bestSeconds(rounds: 2) {
-                var target = LatencyHistogram()
-                for _ in 0..<merges { target.merge(oursSource) }
-                consume(target.count)
-            })
-            baseline = min(baseline, bestSeconds(rounds: 2) {
-                var target = makeBaseline()
-                for _ in 0..<merges { target.add(baselineSource) }
-                consume(target.totalCount)
-            })
-        }
+        let (ours, baseline) = alternatingBestSeconds(ours: {
+            var target = LatencyHistogram()
+            for _ in 0..<merges { target.merge(oursSource) }
+            consume(target.count)
+        }, baseline: {
+            var target = makeBaseline()
+            for _ in 0..<merges { target.add(baselineSource) }
+            consume(target.totalCount)
+        })
         let perMerge = 1e6 / Double(merges)
         return Comparison(name: "histogram-merge", ours: ours * perMerge, baseline: baseline * perMerge, unit: .microsecondsPerMerge)
     }
@@ -96,23 +84,19 @@ extension Benchmark {
         }
         let percentiles = [50.0, 90, 99, 99.9, 99.99]
         let repeats = 200
-        var ours = Double.infinity, baseline = Double.infinity
-        for _ in 0..<5 {
-            ours = min(ours, bestSeconds(rounds: 2) {
-                var checksum: UInt64 = 0
-                for _ in 0..<repeats {
-                    for percentile in percentiles { checksum &+= oursHistogram.value(atPercentile: percentile) ?? 0 }
-                }
-                consume(checksum)
-            })
-            baseline = min(baseline, bestSeconds(rounds: 2) {
-                var checksum: UInt64 = 0
-                for _ in 0..<repeats {
-                    for percentile in percentiles { checksum &+= baselineHistogram.valueAtPercentile(percentile) }
-                }
-                consume(checksum)
-            })
-        }
+        let (ours, baseline) = alternatingBestSeconds(ours: {
+            var checksum: UInt64 = 0
+            for _ in 0..<repeats {
+                for percentile in percentiles { checksum &+= oursHistogram.value(atPercentile: percentile) ?? 0 }
+            }
+            consume(checksum)
+        }, baseline: {
+            var checksum: UInt64 = 0
+            for _ in 0..<repeats {
+                for percentile in percentiles { checksum &+= baselineHistogram.valueAtPercentile(percentile) }
+            }
+            consume(checksum)
+        })
         let perQuery = 1e9 / Double(repeats * percentiles.count)
         return Comparison(name: "histogram-percentiles", ours: ours * perQuery, baseline: baseline * perQuery, unit: .nanosecondsPerQuery)
     }

@@ -52,39 +52,35 @@ extension Benchmark {
     static let recordParse = Benchmark(name: "record-parse") {
         let stream = recordStream()
         let chunk = 64 * 1024
-        var ours = Double.infinity, baseline = Double.infinity
-        for _ in 0..<5 {
-            ours = min(ours, bestSeconds(rounds: 2) {
-                var parser = RecordStreamParser()
-                var names = NameTable()
-                var totals = SampleTotals()
-                stream.withUnsafeBytes { buffer in
-                    var offset = 0
-                    while offset < buffer.count {
-                        let end = min(offset + chunk, buffer.count)
-                        parser.feed(UnsafeRawBufferPointer(rebasing: buffer[offset..<end]), names: &names, into: &totals)
-                        offset = end
-                    }
+        let (ours, baseline) = alternatingBestSeconds(ours: {
+            var parser = RecordStreamParser()
+            var names = NameTable()
+            var totals = SampleTotals()
+            stream.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let end = min(offset + chunk, buffer.count)
+                    parser.feed(UnsafeRawBufferPointer(rebasing: buffer[offset..<end]), names: &names, into: &totals)
+                    offset = end
                 }
-                parser.finish(into: &totals)
-                precondition(parser.malformedLines.total == 0 && totals.samples > 0, "the benchmark stream must parse cleanly")
-                consume(totals)
-            })
-            baseline = min(baseline, bestSeconds(rounds: 2) {
-                var newlines = 0
-                stream.withUnsafeBytes { buffer in
-                    var cursor = buffer.baseAddress!
-                    var remaining = buffer.count
-                    while remaining > 0, let found = memchr(cursor, 0x0A, remaining) {
-                        newlines += 1
-                        let next = UnsafeRawPointer(found) + 1
-                        remaining -= next - cursor
-                        cursor = next
-                    }
+            }
+            parser.finish(into: &totals)
+            precondition(parser.malformedLines.total == 0 && totals.samples > 0, "the benchmark stream must parse cleanly")
+            consume(totals)
+        }, baseline: {
+            var newlines = 0
+            stream.withUnsafeBytes { buffer in
+                var cursor = buffer.baseAddress!
+                var remaining = buffer.count
+                while remaining > 0, let found = memchr(cursor, 0x0A, remaining) {
+                    newlines += 1
+                    let next = UnsafeRawPointer(found) + 1
+                    remaining -= next - cursor
+                    cursor = next
                 }
-                consume(newlines)
-            })
-        }
+            }
+            consume(newlines)
+        })
         let megabytes = Double(stream.count) / 1e6
         return Comparison(name: "record-parse", ours: megabytes / ours, baseline: megabytes / baseline, unit: .megabytesPerSecond)
     }

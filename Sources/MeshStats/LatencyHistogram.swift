@@ -9,14 +9,15 @@
 /// **Range.** 0 … ``highestTrackableValue`` = 2³² − 1 µs (≈ 71.6 minutes, covering the required
 /// 1 µs … 1 h). Larger values are clamped to the top and counted in ``clampedCount``.
 ///
-/// **Memory.** A fixed 23 552 buckets of `UInt64` = 188 416 bytes of counts (184 KiB), allocated
-/// once at initialisation, plus 72 bytes of summary fields. Copies share the buckets until one of
-/// them records (copy-on-write).
+/// **Memory.** A fixed 23 552 buckets of `UInt64` = 188 416 bytes of counts (184 KiB) in one heap
+/// block (plus its 32-byte array header), allocated once at initialisation; the value itself is
+/// 64 bytes of summary fields. Copies share the buckets until one of them records (copy-on-write).
 ///
-/// Recording is O(1) and branch-light: one leading-zero count, one shift, one increment, plus
-/// exact running count, minimum, maximum, sum and sum of squares (so mean and standard deviation
-/// are exact, not bucket estimates). Each worker should own its histogram and ``merge(_:)`` them
-/// afterwards; the type is a `Sendable` value with no locks.
+/// Recording is O(1) and branch-light: the magnitude from one integer-to-double conversion, one
+/// shift, one increment, plus exact running count, minimum, maximum, sum and sum of squares (so
+/// mean and standard deviation are exact, not bucket estimates). ``record(contentsOf:)`` records a
+/// batch with one copy-on-write check instead of one per value. Each worker should own its
+/// histogram and ``merge(_:)`` them afterwards; the type is a `Sendable` value with no locks.
 public struct LatencyHistogram: Sendable, Equatable {
     // MARK: Layout constants
 

@@ -110,6 +110,7 @@ import Testing
     @Test func memoryIsFixed() {
         #expect(LatencyHistogram.bucketCount == 23_552)
         #expect(LatencyHistogram.countsMemoryBytes == 188_416)
+        #expect(MemoryLayout<LatencyHistogram>.size == 64)
     }
 
     @Test func nearestRankDefinition() {
