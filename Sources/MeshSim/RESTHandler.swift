@@ -296,6 +296,16 @@ extension ClusterState {
             object["apiVersion"] = "authorization.k8s.io/v1"
             return .json(201, object)
         }
+        if resource == .selfSubjectReviews {
+            object["status"] = [
+                "userInfo": [
+                    "username": .string(request.user), "groups": ["system:masters", "system:authenticated"],
+                ]
+            ]
+            object["kind"] = "SelfSubjectReview"
+            object["apiVersion"] = "authentication.k8s.io/v1"
+            return .json(201, object)
+        }
         try checkKind(object, resource: resource)
         if resource.namespaced {
             let namespace = target.namespace ?? ""

@@ -74,11 +74,14 @@ extension ResourceType {
     public static let selfSubjectAccessReviews = ResourceType(
         group: "authorization.k8s.io", version: "v1", kind: "SelfSubjectAccessReview",
         plural: "selfsubjectaccessreviews", namespaced: false, verbs: ["create"])
+    public static let selfSubjectReviews = ResourceType(
+        group: "authentication.k8s.io", version: "v1", kind: "SelfSubjectReview", plural: "selfsubjectreviews",
+        namespaced: false, verbs: ["create"])
 
     public static let all: [ResourceType] = [
         .namespaces, .pods, .services, .endpoints, .serviceAccounts, .configMaps, .secrets, .events,
         .deployments, .replicaSets, .gateways, .destinationRules, .controlPlaneRevisions,
-        .selfSubjectAccessReviews,
+        .selfSubjectAccessReviews, .selfSubjectReviews,
     ]
 
     /// Group versions in the order discovery lists them.

@@ -88,7 +88,13 @@ struct SimCommand: AsyncParsableCommand {
         do {
             mesh = try await SimulatedMesh.start(options)
         } catch let error as SimulatedMeshError {
-            throw ValidationError(error.description)
+            FileHandle.standardError.write(Data("meshcheck sim: \(error.description)\n".utf8))
+            // Exit codes as documented: 2 bad input, 3 environment.
+            if case .notReady = error { throw ExitCode(3) }
+            throw ExitCode(2)
+        } catch {
+            FileHandle.standardError.write(Data("meshcheck sim: could not start the simulated mesh: \(error)\n".utf8))
+            throw ExitCode(3)
         }
         let elapsed = Date().timeIntervalSince(began)
         var lines = ["meshcheck sim: \(mesh.contexts.count) cluster(s) ready in \(String(format: "%.2f", elapsed)) s"]
