@@ -193,6 +193,8 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
     private var peerCertificate: Certificate??
     private var activeWatch: Int?
     private var watchTimer: Scheduled<Void>?
+    /// Cleared when the watch ends, so live events still queued for this connection are dropped.
+    private var watchStreaming: NIOLockedValueBox<Bool>?
     private var upgrading = false
 
     init(cluster: SimulatedCluster) { self.cluster = cluster }
@@ -226,6 +228,8 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
     private func endWatch() {
         watchTimer?.cancel()
         watchTimer = nil
+        watchStreaming?.withLockedValue { $0 = false }
+        watchStreaming = nil
         if let id = activeWatch {
             activeWatch = nil
             cluster.withState { $0.removeWatch(id) }
@@ -305,7 +309,9 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private func startWatch(context: ChannelHandlerContext, _ watch: WatchRequest) {
         let channel = context.channel
-        let send: @Sendable (JSON) -> Void = { event in
+        let streaming = NIOLockedValueBox(true)
+        watchStreaming = streaming
+        let encode: @Sendable (JSON) -> HTTPServerResponsePart = { event in
             var event = event
             if watch.table, event["type"] != "ERROR" {
                 event["object"] = Tables.table(for: watch.resource, objects: [event["object"]], listMeta: .null,
@@ -314,7 +320,15 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
             var buffer = channel.allocator.buffer(capacity: 512)
             buffer.writeString(event.serialized())
             buffer.writeString("\n")
-            channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+            return .body(.byteBuffer(buffer))
+        }
+        // Live events arrive with the cluster state locked: only enqueue, so a failing write that closes the
+        // channel cannot re-enter the lock; events queued after the watch ended are dropped.
+        let send: @Sendable (JSON) -> Void = { event in
+            let part = encode(event)
+            channel.eventLoop.execute {
+                if streaming.withLockedValue({ $0 }) { channel.writeAndFlush(part, promise: nil) }
+            }
         }
         let registration = cluster.withState {
             $0.addWatch(
@@ -327,18 +341,20 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
         responseHead.headers.add(name: "Transfer-Encoding", value: "chunked")
         switch registration {
         case .failure(let error):
+            watchStreaming = nil
             if error.code == 410 {
                 // As the watch cache does: a 200 stream carrying one ERROR event with the Expired Status.
                 context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-                send(["type": "ERROR", "object": error.status])
+                context.write(wrapOutboundOut(encode(["type": "ERROR", "object": error.status])), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             } else {
                 respond(context: context, .error(error), keepAlive: true, head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"))
             }
         case .success(let (id, initial)):
             activeWatch = id
+            // Head and initial events are written now, before any queued live event runs on this loop.
             context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-            for event in initial { send(event) }
+            for event in initial { context.write(wrapOutboundOut(encode(event)), promise: nil) }
             context.flush()
             let timeout = watch.timeoutSeconds.map { max(1, min($0, 3600)) } ?? 1800
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
