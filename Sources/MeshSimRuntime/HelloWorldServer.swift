@@ -91,12 +91,13 @@ final class HelloWorldHandler: ChannelInboundHandler, Sendable {
         case (.GET, "/hello"):
             let fault = faults.current.versionFault(version)
             let failing = fault.errorRate > 0 && Double.random(in: 0..<1) < fault.errorRate
-            let body = failing ? "Service Unavailable (injected fault)\n" : HelloWorldServer.helloBody(version: version, podName: podName)
+            let failure = HTTPResponseStatus(statusCode: fault.errorStatus)
+            let body = failing ? "\(failure.reasonPhrase) (injected fault)\n" : HelloWorldServer.helloBody(version: version, podName: podName)
             let delay = serviceTime + fault.extraDelay
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) {
                 writeResponse(
-                    context: bound.value, status: failing ? .serviceUnavailable : .ok,
+                    context: bound.value, status: failing ? failure : .ok,
                     headers: [("Content-Type", "text/html; charset=utf-8")], body: ByteBuffer(string: body),
                     keepAlive: keepAlive, version: head.version)
             }

@@ -4,14 +4,18 @@ import Synchronization
 
 /// Error rate and slowness of one HelloWorld version.
 public struct VersionFault: Equatable, Sendable {
-    /// Fraction of /hello requests answered with 503, in 0...1.
+    /// Fraction of /hello requests answered with `errorStatus`, in 0...1.
     public var errorRate: Double
     /// Added to the service time of every /hello response.
     public var extraDelay: Duration
+    /// The failing answers' HTTP status: 503 is retried by the sidecars (Istio's default retry policy), so
+    /// most of those errors never reach the client; 500 is not retried and every one shows.
+    public var errorStatus: Int
 
-    public init(errorRate: Double = 0, extraDelay: Duration = .zero) {
+    public init(errorRate: Double = 0, extraDelay: Duration = .zero, errorStatus: Int = 503) {
         self.errorRate = min(max(errorRate, 0), 1)
         self.extraDelay = extraDelay
+        self.errorStatus = (500...599).contains(errorStatus) ? errorStatus : 503
     }
 }
 

@@ -188,6 +188,21 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(try versions(through: proxy, count: 10) == ["v1": 10])
     }
 
+    /// Istio's default policy retries 503 on another host but not 500, which is why a version fault can
+    /// choose its status.
+    @Test func sidecarRetries503ButNot500() async throws {
+        let mesh = try await TwoClusters()
+        let proxy = try await mesh.proxy(.sidecar)
+        defer { Task { await proxy.stop(); await mesh.stop() } }
+        mesh.faults.set(RuntimeFaults(versionFaults: ["v2": VersionFault(errorRate: 1)]))
+        #expect(try versions(through: proxy, count: 10) == ["v1": 10])
+        mesh.faults.set(RuntimeFaults(versionFaults: ["v2": VersionFault(errorRate: 1, errorStatus: 500)]))
+        var statuses: Set<Int> = []
+        for _ in 0..<20 { statuses.insert(try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url).status) }
+        #expect(statuses == [200, 500])
+        #expect(VersionFault(errorStatus: 404).errorStatus == 503)
+    }
+
     @Test func loopbackTargetsPassStraightThrough() async throws {
         let mesh = try await TwoClusters()
         let proxy = try await mesh.proxy(.sidecar)
