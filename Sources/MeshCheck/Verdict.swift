@@ -325,8 +325,8 @@ public enum Verdict {
         let details = BalanceDetails(expectation: balance.name, requests: n, test: testName(fit.method), statistic: fit.statistic,
                                      degreesOfFreedom: fit.degreesOfFreedom, pValue: fit.pValue, significance: alpha, shares: shares,
                                      power: power)
-        let split = categories.map { NumberFormat.percentNumber(Double(counts[$0].count) / Double(n)) }.joined(separator: "/")
-        let expectedSplit = expectedShares.map(NumberFormat.percentNumber).joined(separator: "/")
+        let split = wholePercents(categories.map { Double(counts[$0].count) / Double(n) }).map(String.init).joined(separator: "/")
+        let expectedSplit = wholePercents(expectedShares).map(String.init).joined(separator: "/")
         let labels = categories.map { context.names[$0] }.joined(separator: "/")
         let numbers = "\(testName(fit.method)) p = \(NumberFormat.scientific(fit.pValue)), n = \(n)"
         if fit.pValue >= alpha {
@@ -343,6 +343,17 @@ public enum Verdict {
                            cause: cause,
                            hint: "check DestinationRules and VirtualServices for helloworld (`istioctl x describe svc helloworld -n \(context.input.namespace)`) and compare the ready endpoints per cluster in the report",
                            balance: details)
+    }
+
+    /// Shares as whole percentages that add up to 100 (largest remainder), so a split reads 26/74, not 26/75.
+    static func wholePercents(_ shares: [Double]) -> [Int] {
+        let total = shares.reduce(0, +)
+        guard total > 0 else { return shares.map { _ in 0 } }
+        let exact = shares.map { $0 / total * 100 }
+        var whole = exact.map { Int($0.rounded(.down)) }
+        let order = exact.indices.sorted { (exact[$0] - Double(whole[$0]), $1) > (exact[$1] - Double(whole[$1]), $0) }
+        for index in order.prefix(max(0, 100 - whole.reduce(0, +))) { whole[index] += 1 }
+        return whole
     }
 
     static func testName(_ method: GoodnessOfFitMethod) -> String {

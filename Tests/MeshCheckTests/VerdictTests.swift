@@ -272,6 +272,14 @@ struct TallyBuilder {
         #expect(first.tally.pair(source: 1, target: 1) == PairCounters(successes: 5, errors: 2))
     }
 
+    @Test func splitsAddUpToOneHundred() {
+        #expect(Verdict.wholePercents([0.255, 0.745]) == [26, 74])
+        #expect(Verdict.wholePercents([1.0 / 3, 1.0 / 3, 1.0 / 3]) == [34, 33, 33])
+        #expect(Verdict.wholePercents([0.25, 0.75]) == [25, 75])
+        #expect(Verdict.wholePercents([1, 3]) == [25, 75])
+        #expect(Verdict.wholePercents([0, 0]) == [0, 0])
+    }
+
     @Test func messageNumberFormatting() {
         #expect(NumberFormat.scientific(2.54e-10) == "2.5e-10")
         #expect(NumberFormat.scientific(0.0009999) == "1.0e-3")
