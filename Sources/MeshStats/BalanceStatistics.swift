@@ -58,7 +58,8 @@ public struct GoodnessOfFit: Sendable, Equatable {
     /// probabilities of all outcomes no more likely than the observed one) when there are at most
     /// 200 000 possible outcomes, else a Monte-Carlo multinomial test of X² with
     /// `monteCarloSamples` draws from a generator seeded with `seed` (reproducible; p-value
-    /// (1 + #{X²ₛᵢₘ ≥ X²}) / (1 + samples)). A count in a category of expected share 0 makes the
+    /// (1 + #{X²ₛᵢₘ ≥ X²}) / (1 + samples)); above 10⁷ simulated requests in all, fewer samples
+    /// are drawn, but at least 1000. A count in a category of expected share 0 makes the
     /// split impossible: p-value 0.
     public static func test(
         observed: [UInt64], expectedShares: [Double], monteCarloSamples: Int = 20_000, seed: UInt64 = 0x6D65_7368
@@ -94,7 +95,11 @@ public struct GoodnessOfFit: Sendable, Equatable {
         if outcomeCount(total: total, categories: counts.count, limit: 200_000) <= 200_000 {
             return result(.exactMultinomial, exactMultinomialPValue(counts, shares))
         }
-        return result(.monteCarlo, monteCarloPValue(counts, shares, samples: monteCarloSamples, seed: seed))
+        // Each sample draws n requests one by one: past 10⁷ draws in all, fewer samples are taken,
+        // but at least 1000 (p-values still resolve to 0.001), so the cost is O(max(10⁷, 1000·n)).
+        let affordable = Swift.max(10_000_000 / Int(total), 1000)
+        let samples = Swift.min(monteCarloSamples, affordable)
+        return result(.monteCarlo, monteCarloPValue(counts, shares, samples: samples, seed: seed))
     }
 
     /// (1 + #{X²ₛᵢₘ ≥ X²}) / (1 + samples) over multinomial draws with the expected shares.

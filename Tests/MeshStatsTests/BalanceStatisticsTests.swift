@@ -105,6 +105,10 @@ import Testing
         #expect(impossible.pValue == 0)
         let big = GoodnessOfFit.test(observed: [100, 98, 1, 1], expectedShares: [0.49, 0.49, 0.01, 0.01], monteCarloSamples: 200)
         #expect(big.method == .monteCarlo && big.pValue > 0.5)
+        // 10 000 requests: the sample count drops to 1000 (10⁷ draws), which still resolves a
+        // clearly impossible split.
+        let skewed = GoodnessOfFit.test(observed: [5_000, 4_990, 0, 10], expectedShares: [0.5, 0.4998, 0.0001, 0.0001])
+        #expect(skewed.method == .monteCarlo && skewed.pValue < 0.002)
     }
 
     /// P(X² ≥ X²obs) for [10, 0, 30] against [0.2, 0.1, 0.7] is 0.09581570460849366 by enumeration;
