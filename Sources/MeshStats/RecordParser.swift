@@ -215,11 +215,13 @@ public struct RecordStreamParser: Sendable {
     }
 
     /// Parses `bytes` (see ``feed(_:names:into:)-(UnsafeRawBufferPointer,_,_)``).
+    @inlinable
     public mutating func feed<Sink: RecordSink>(_ bytes: ArraySlice<UInt8>, names: inout NameTable, into sink: inout Sink) {
         bytes.withUnsafeBytes { feed($0, names: &names, into: &sink) }
     }
 
     /// Parses `bytes` (see ``feed(_:names:into:)-(UnsafeRawBufferPointer,_,_)``).
+    @inlinable
     public mutating func feed<Sink: RecordSink>(_ bytes: [UInt8], names: inout NameTable, into sink: inout Sink) {
         bytes.withUnsafeBytes { feed($0, names: &names, into: &sink) }
     }
@@ -227,6 +229,7 @@ public struct RecordStreamParser: Sendable {
     /// Ends the stream: a line left without its newline is reported as
     /// ``MalformedLineReason/truncatedAtEndOfStream`` (or ``MalformedLineReason/overlongLine``).
     /// The parser can then be reused for a new stream.
+    @inlinable
     public mutating func finish<Sink: RecordSink>(into sink: inout Sink) {
         guard !pending.isEmpty || pendingIsOverlong else { return }
         report(pendingIsOverlong ? .overlongLine : .truncatedAtEndOfStream, into: &sink)
