@@ -286,14 +286,14 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
         }
     }
 
-    private func respond(context: ChannelHandlerContext, _ response: APIResponse, keepAlive: Bool, head: HTTPRequestHead) {
+    private func respond(context: ChannelHandlerContext, _ response: APIResponse, keepAlive: Bool, head: HTTPRequestHead? = nil) {
         var responseHead = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: response.status))
         for (name, value) in response.headers { responseHead.headers.add(name: name, value: value) }
         responseHead.headers.add(name: "Content-Length", value: String(response.body.count))
         responseHead.headers.add(name: "Cache-Control", value: "no-cache, private")
         if !keepAlive { responseHead.headers.add(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-        if head.method != .HEAD && !response.body.isEmpty {
+        if head?.method != .HEAD && !response.body.isEmpty {
             var buffer = context.channel.allocator.buffer(capacity: response.body.count)
             buffer.writeBytes(response.body)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -348,7 +348,7 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
                 context.write(wrapOutboundOut(encode(["type": "ERROR", "object": error.status])), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             } else {
-                respond(context: context, .error(error), keepAlive: true, head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"))
+                respond(context: context, .error(error), keepAlive: true)
             }
         case .success(let (id, initial)):
             activeWatch = id
