@@ -1,4 +1,5 @@
 import Testing
+import MeshSimRuntime
 @testable import MeshSim
 
 /// Drives one cluster's state through its REST handler with a manual clock.
@@ -386,5 +387,46 @@ struct ClusterHarness {
         #expect(cluster.object(.endpoints, "sample", "helloworld")?["subsets"].array?.first?["addresses"].array?.count == 2)
         cluster.call("DELETE", "/api/v1/namespaces/sample/services/helloworld")
         #expect(cluster.object(.endpoints, "sample", "helloworld") == nil)
+    }
+}
+
+@Suite struct MeshViewDerivationTests {
+    @Test func clusterViewFollowsTheAPIObjects() {
+        var cluster = ClusterHarness()
+        let peerServer = "https://127.0.0.1:6443"
+        cluster.state.installRemoteSecret(peer: "cluster-2", kubeconfig: KubeconfigWriter.remoteSecretKubeconfig(
+            clusterName: "cluster-2", server: peerServer, certificateAuthorityPEM: "CA", token: "t"), now: cluster.now)
+        cluster.call("POST", "/api/v1/namespaces", ClusterHarness.namespace("sample", labels: ["istio.io/rev": "asm-1-23"]))
+        cluster.call("POST", "/api/v1/namespaces/sample/services",
+            ["metadata": ["name": "helloworld"], "spec": ["selector": ["app": "hw"], "ports": [["port": 5000]]]])
+        cluster.call("POST", "/apis/apps/v1/namespaces/sample/deployments",
+            ClusterHarness.deployment("hw", labels: ["app": "hw"], replicas: 2))
+        cluster.advance(0.5)
+        let endpoint: (String) -> MeshEndpoint? = { uid in
+            MeshEndpoint(pod: uid, cluster: "cluster-1", host: "127.0.0.1", port: 1, version: "v1", hasSidecar: true)
+        }
+        var view = ClusterMeshView.clusterView(cluster.state, peerServers: ["cluster-2": peerServer], endpoint: endpoint)
+        #expect(view.network == "network-1")
+        #expect(view.remoteSecrets["cluster-2"]?.serverMatchesPeer == true)
+        #expect(view.eastWestGatewayReadyPods == 1)
+        #expect(view.rootCAFingerprint?.count == 64)
+        #expect(view.services[ServiceKey(namespace: "sample", name: "helloworld")]?.endpoints.count == 2)
+        #expect(view.services[ServiceKey(namespace: "sample", name: "helloworld")]?.ports == [5000])
+
+        let moved = ClusterMeshView.clusterView(cluster.state, peerServers: ["cluster-2": "https://127.0.0.1:1"], endpoint: endpoint)
+        #expect(moved.remoteSecrets["cluster-2"]?.serverMatchesPeer == false)
+
+        cluster.call("DELETE", "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-cluster-2")
+        cluster.call("PATCH", "/apis/apps/v1/namespaces/istio-system/deployments/istio-eastwestgateway/scale",
+            ["spec": ["replicas": 0]], contentType: "application/merge-patch+json")
+        cluster.advance(2)
+        view = ClusterMeshView.clusterView(cluster.state, peerServers: ["cluster-2": peerServer], endpoint: endpoint)
+        #expect(view.remoteSecrets.isEmpty)
+        #expect(view.eastWestGatewayReadyPods == 0)
+        let before = view.rootCAFingerprint
+        cluster.state.meshRootCertificatePEM = "OTHER-ROOT"
+        cluster.advance(0.1)
+        view = ClusterMeshView.clusterView(cluster.state, peerServers: [:], endpoint: endpoint)
+        #expect(view.rootCAFingerprint != before)
     }
 }
