@@ -101,6 +101,11 @@ public struct MeshCheckRun: Sendable {
         try await state.phase("connect") {
             settings.progress("connecting to \(clusters.count) clusters")
             try await forEachCluster(operations) { _ = try await $0.checkReachable() }
+            // Preflight reads every cluster's mesh setup; its findings become checks and explain failed traffic checks.
+            let preflight = await Preflight.run(clusters.map { PreflightTarget(name: $0.spec.name, client: $0.client) },
+                                                expectations: Preflight.expectations(for: scenario, namespace: namespace))
+            state.preflight = preflight.findings
+            settings.progress(Preflight.progressLine(preflight))
             let revision: String
             switch scenario.revision {
             case .explicit(let name): revision = name

@@ -18,6 +18,7 @@ final class RunState: Sendable {
         var execFailures: [String] = []
         var execRoundTrips = LatencyHistogram()
         var outcome: VerdictOutcome?
+        var preflight: [PreflightFinding] = []
     }
 
     private let facts = Mutex(Facts())
@@ -40,6 +41,10 @@ final class RunState: Sendable {
     var pods: [[RunPod]] {
         get { facts.withLock { $0.pods } }
         set { facts.withLock { $0.pods = newValue } }
+    }
+    var preflight: [PreflightFinding] {
+        get { facts.withLock { $0.preflight } }
+        set { facts.withLock { $0.preflight = newValue } }
     }
     var convergeSeconds: Double? {
         get { facts.withLock { $0.convergeSeconds } }
@@ -133,7 +138,7 @@ final class RunState: Sendable {
     /// Judges the traffic; called once the bursts are done.
     func evaluate() {
         let scenario = settings.scenario
-        let (tally, lists) = facts.withLock { ($0.tally, $0.pods) }
+        let (tally, lists, findings) = facts.withLock { ($0.tally, $0.pods, $0.preflight) }
         guard let tally else { return }
         var podStates: [PodState] = []
         for (index, list) in lists.enumerated() {
@@ -143,8 +148,11 @@ final class RunState: Sendable {
                                           role: pod.app == Workloads.helloworldApp ? .helloworld : .sleep, hasSidecar: pod.hasSidecar))
             }
         }
-        let outcome = Verdict.evaluate(VerdictInput(scenario: scenario, namespace: settings.namespace, tally: tally,
-                                                    readyEndpoints: readyEndpoints, pods: podStates))
+        var outcome = Diagnosis.annotate(Verdict.evaluate(VerdictInput(scenario: scenario, namespace: settings.namespace, tally: tally,
+                                                                       readyEndpoints: readyEndpoints, pods: podStates)),
+                                         findings: findings, servingClusters: scenario.clusters.filter { $0.serves != nil }.map(\.name))
+        outcome.checks = PreflightSummary.checks(findings) + outcome.checks
+        outcome.verdict = RunReport.verdict(of: outcome.checks)
         facts.withLock { $0.outcome = outcome }
     }
 
@@ -159,7 +167,7 @@ final class RunState: Sendable {
         let verdict: RunVerdict
         var exitCode: Int32
         var errorText: String?
-        var checks = snapshot.outcome?.checks ?? []
+        var checks = snapshot.outcome?.checks ?? PreflightSummary.checks(snapshot.preflight)
         if failure is CancellationError {
             verdict = .interrupted
             exitCode = 130

@@ -1,0 +1,458 @@
+// The preflight checks: pure judgements over every cluster's facts at once, so that cross-cluster
+// rules (a remote secret for every peer, one root CA, distinct networks) are decided where all the
+// evidence is. Each finding says what was seen and, when it is not a pass, what to do.
+
+import Foundation
+
+public enum PreflightStatus: String, Codable, Sendable, Equatable, Comparable {
+    case pass, warn, fail
+
+    private var rank: Int { self == .pass ? 0 : self == .warn ? 1 : 2 }
+    public static func < (lhs: PreflightStatus, rhs: PreflightStatus) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// One check's outcome for one cluster (or for the mesh as a whole when `cluster` is nil).
+public struct PreflightFinding: Codable, Sendable, Equatable {
+    public var check: String
+    public var cluster: String?
+    /// For per-peer checks (`remote-secret`): the peer the finding is about.
+    public var peer: String?
+    public var status: PreflightStatus
+    /// One line: what was found.
+    public var evidence: String
+    /// What to do, for warn and fail.
+    public var hint: String?
+
+    public init(check: String, cluster: String?, peer: String? = nil, status: PreflightStatus, evidence: String, hint: String? = nil) {
+        self.check = check
+        self.cluster = cluster
+        self.peer = peer
+        self.status = status
+        self.evidence = evidence
+        self.hint = hint
+    }
+}
+
+public enum PreflightCheckName {
+    public static let api = "api"
+    public static let rbac = "rbac"
+    public static let controlPlane = "control-plane"
+    public static let revision = "revision"
+    public static let remoteSecret = "remote-secret"
+    public static let eastWestGateway = "east-west-gateway"
+    public static let crossNetworkGateway = "cross-network-gateway"
+    public static let networkLabel = "network-label"
+    public static let rootCA = "root-ca"
+    public static let destinationRules = "destination-rules"
+    public static let sidecars = "sidecars"
+
+    /// Report order.
+    public static let all = [api, rbac, controlPlane, revision, remoteSecret, eastWestGateway, crossNetworkGateway,
+                             networkLabel, rootCA, destinationRules, sidecars]
+}
+
+/// What the checks need besides the facts.
+public struct PreflightExpectations: Sendable, Equatable {
+    /// The revision the run will label its namespace with; nil = auto (detected from the first cluster).
+    public var revision: String?
+    /// Namespace of the test service, for DestinationRule hosts.
+    public var namespace: String?
+    public var testService: String
+    /// Warn when the root certificate expires within this many seconds.
+    public var expiryWarning: Double
+    /// Now, in seconds since 1970.
+    public var now: Double
+
+    public init(revision: String? = nil, namespace: String? = nil, testService: String = "helloworld",
+                expiryWarning: Double = 30 * 86_400, now: Double) {
+        self.revision = revision
+        self.namespace = namespace
+        self.testService = testService
+        self.expiryWarning = expiryWarning
+        self.now = now
+    }
+}
+
+public enum PreflightChecks {
+    static let istioSystem = "istio-system"
+
+    /// Every finding for the given clusters. Unreachable clusters get only their `api` failure; peers
+    /// still judge their remote secrets for them (the server comes from the kubeconfig).
+    public static func evaluate(_ clusters: [ClusterFacts], _ expected: PreflightExpectations) -> [PreflightFinding] {
+        var findings: [PreflightFinding] = []
+        let reachable = clusters.filter { $0.version != nil }
+        let multiNetwork = Set(reachable.compactMap { $0.networkLabel.value ?? nil }).count > 1
+        let revision = expected.revision ?? reachable.first.flatMap { detectedRevision($0) }
+        for cluster in clusters {
+            findings.append(api(cluster))
+            guard cluster.version != nil else { continue }
+            findings.append(rbac(cluster))
+            findings.append(controlPlane(cluster))
+            if let revision { findings.append(revisionCheck(cluster, revision: revision)) }
+            findings += remoteSecrets(cluster, peers: clusters.filter { $0.name != cluster.name })
+            if clusters.count > 1 {
+                findings.append(eastWestGateway(cluster, required: multiNetwork))
+                findings.append(crossNetworkGateway(cluster, required: multiNetwork))
+                findings.append(networkLabel(cluster))
+            }
+            findings.append(rootCertificate(cluster, expected))
+            findings.append(destinationRules(cluster, expected))
+            findings.append(sidecars(cluster))
+        }
+        if reachable.count > 1 {
+            findings.append(networksAcrossClusters(reachable))
+            if let shared = sharedRoot(reachable) { findings.append(shared) }
+        }
+        return findings.sorted { lhs, rhs in
+            let left = PreflightCheckName.all.firstIndex(of: lhs.check) ?? .max
+            let right = PreflightCheckName.all.firstIndex(of: rhs.check) ?? .max
+            return left < right
+        }
+    }
+
+    /// The revision the run would detect: istiod's `istio.io/rev`, else a ControlPlaneRevision's name.
+    public static func detectedRevision(_ cluster: ClusterFacts) -> String? {
+        cluster.istiodPods.value?.first?.revision ?? cluster.controlPlaneRevisions.value?.first?.name
+    }
+
+    // MARK: api
+
+    static func api(_ cluster: ClusterFacts) -> PreflightFinding {
+        if let version = cluster.version {
+            return PreflightFinding(check: PreflightCheckName.api, cluster: cluster.name, status: .pass,
+                                    evidence: "Kubernetes \(version) at \(cluster.server)")
+        }
+        return PreflightFinding(check: PreflightCheckName.api, cluster: cluster.name, status: .fail,
+                                evidence: "context \(cluster.context): \(cluster.unreachable ?? "no answer") (\(cluster.server))",
+                                hint: "check the context's server, credentials and network path with `kubectl --context \(cluster.context) version`")
+    }
+
+    // MARK: rbac
+
+    static func rbac(_ cluster: ClusterFacts) -> PreflightFinding {
+        var denied: [String] = [], unknown: [String] = []
+        for question in AccessQuestion.runNeeds {
+            switch cluster.access[question] {
+            case .allowed: continue
+            case .denied(let reason): denied.append(reason.isEmpty ? "\(question)" : "\(question) (\(reason))")
+            case .unknown(let why): unknown.append("\(question): \(why)")
+            case nil: unknown.append("\(question): not asked")
+            }
+        }
+        let name = PreflightCheckName.rbac
+        if !denied.isEmpty {
+            return PreflightFinding(check: name, cluster: cluster.name, status: .fail, evidence: "denied: " + denied.joined(separator: ", "),
+                                    hint: "grant these verbs to the identity of context \(cluster.context) (a Role/ClusterRole binding); exec needs `create` on `pods/exec`")
+        }
+        if !unknown.isEmpty {
+            return PreflightFinding(check: name, cluster: cluster.name, status: .warn,
+                                    evidence: "could not ask SelfSubjectAccessReview: " + unknown.joined(separator: "; "),
+                                    hint: "try `kubectl auth can-i create pods --subresource=exec --context \(cluster.context)`")
+        }
+        return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
+                                evidence: "allowed: " + AccessQuestion.runNeeds.map(\.description).joined(separator: ", "))
+    }
+
+    // MARK: control plane and revision
+
+    static func controlPlane(_ cluster: ClusterFacts) -> PreflightFinding {
+        let name = PreflightCheckName.controlPlane
+        let pods = cluster.istiodPods.value ?? []
+        let revisions = cluster.controlPlaneRevisions.value ?? []
+        let readyPods = pods.filter(\.ready)
+        if !readyPods.isEmpty {
+            let byRevision = Dictionary(grouping: pods, by: \.revision).sorted { $0.key < $1.key }.map { revision, pods in
+                "revision \(revision): \(pods.filter(\.ready).count)/\(pods.count) istiod pods ready"
+            }
+            return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: byRevision.joined(separator: "; "))
+        }
+        if let reconciled = revisions.first(where: { $0.reconciled == true }) {
+            return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
+                                    evidence: "managed ControlPlaneRevision \(reconciled.name) is Reconciled (no in-cluster istiod needed)")
+        }
+        if !pods.isEmpty {
+            return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
+                                    evidence: "none of \(pods.count) istiod pods is ready (\(pods.map(\.name).joined(separator: ", ")))",
+                                    hint: "`kubectl --context \(cluster.context) -n istio-system describe pods -l app=istiod` shows why")
+        }
+        if let pending = revisions.first {
+            let state = pending.reconciled == false ? "not Reconciled" : "without a Reconciled condition"
+            return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
+                                    evidence: "ControlPlaneRevision \(pending.name) is \(state)" + (pending.message.map { ": \($0)" } ?? ""),
+                                    hint: "wait for provisioning, or look at the fleet mesh feature state (`gcloud container fleet mesh describe`)")
+        }
+        var evidence = "no istiod pod (label app=istiod) and no ControlPlaneRevision in istio-system"
+        if case .failed(let why) = cluster.istiodPods { evidence += "; listing istiod pods failed: \(why)" }
+        return PreflightFinding(check: name, cluster: cluster.name, status: .fail, evidence: evidence,
+                                hint: "install the mesh in this cluster (istioctl install, or enable managed Cloud Service Mesh)")
+    }
+
+    static func revisionCheck(_ cluster: ClusterFacts, revision: String) -> PreflightFinding {
+        let name = PreflightCheckName.revision
+        let istiod = Set((cluster.istiodPods.value ?? []).map(\.revision))
+        let managed = Set((cluster.controlPlaneRevisions.value ?? []).map(\.name))
+        let installed = istiod.union(managed)
+        if installed.contains(revision) {
+            let label = revision == "default" ? "istio-injection=enabled" : "istio.io/rev=\(revision)"
+            return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
+                                    evidence: "revision \(revision) is served here; the namespace will be labelled \(label)")
+        }
+        let list = installed.isEmpty ? "none" : installed.sorted().joined(separator: ", ")
+        return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
+                                evidence: "revision \(revision) is not installed (installed revisions: \(list)); pods in a namespace labelled for it get no sidecar",
+                                hint: installed.isEmpty ? "install the mesh first"
+                                    : "set mesh.revision to one of \(list) in the scenario, or leave it on auto")
+    }
+
+    // MARK: remote secrets
+
+    /// For every peer: a remote-secret entry whose kubeconfig points at the peer's API server (as our
+    /// kubeconfig reaches it), or at least names it.
+    static func remoteSecrets(_ cluster: ClusterFacts, peers: [ClusterFacts]) -> [PreflightFinding] {
+        let name = PreflightCheckName.remoteSecret
+        let entries: [RemoteSecretEntry]
+        switch cluster.remoteSecrets {
+        case .failed(let why):
+            return [PreflightFinding(check: name, cluster: cluster.name, status: .fail,
+                                     evidence: "cannot list remote secrets (istio/multiCluster=true) in istio-system: \(why)",
+                                     hint: "the context needs `list secrets` in istio-system for this check")]
+        case .value(let list): entries = list
+        }
+        var findings: [PreflightFinding] = []
+        for peer in peers {
+            let byServer = entries.first { $0.server != nil && $0.server == peer.server }
+            let byName = entries.first { $0.key == peer.name || $0.clusterName == peer.name || $0.secretName == "istio-remote-secret-\(peer.name)" }
+            if let entry = byServer {
+                findings.append(PreflightFinding(check: name, cluster: cluster.name, peer: peer.name, status: .pass,
+                                                 evidence: "\(entry.secretName) points at \(peer.name)'s API server \(peer.server)"))
+            } else if let entry = byName {
+                let problem = entry.problem.map { "cannot be read: \($0)" }
+                    ?? "points at \(entry.server ?? "no server"), not at \(peer.name)'s API server \(peer.server)"
+                findings.append(PreflightFinding(check: name, cluster: cluster.name, peer: peer.name, status: .fail,
+                                                 evidence: "\(entry.secretName) for \(peer.name) \(problem)",
+                                                 hint: "recreate it: `istioctl create-remote-secret --context \(peer.context) --name \(peer.name) | kubectl apply --context \(cluster.context) -f -`"))
+            } else {
+                let others = entries.isEmpty ? "none at all" : entries.map(\.secretName).joined(separator: ", ")
+                findings.append(PreflightFinding(check: name, cluster: cluster.name, peer: peer.name, status: .fail,
+                                                 evidence: "no remote secret for \(peer.name) (remote secrets here: \(others)), so \(cluster.name)'s control plane cannot discover \(peer.name)'s endpoints",
+                                                 hint: "`istioctl create-remote-secret --context \(peer.context) --name \(peer.name) | kubectl apply --context \(cluster.context) -f -`"))
+            }
+        }
+        return findings
+    }
+
+    // MARK: east-west gateway, cross-network Gateway, network label
+
+    static func eastWestGateway(_ cluster: ClusterFacts, required: Bool) -> PreflightFinding {
+        let name = PreflightCheckName.eastWestGateway
+        let missing: PreflightStatus = required ? .fail : .warn
+        let hint = "deploy it with samples/multicluster/gen-eastwest-gateway.sh (network \(cluster.networkLabel.value.flatMap { $0 } ?? "<network>"))"
+        switch (cluster.eastWestDeployment, cluster.eastWestService) {
+        case (.failed(let why), _), (_, .failed(let why)):
+            return PreflightFinding(check: name, cluster: cluster.name, status: missing,
+                                    evidence: "cannot read istio-system/istio-eastwestgateway: \(why)", hint: hint)
+        case (.value(nil), _):
+            return PreflightFinding(check: name, cluster: cluster.name, status: missing,
+                                    evidence: "no istio-eastwestgateway Deployment in istio-system" + (required ? "; peers on other networks cannot reach this cluster" : " (not needed while all clusters share one network)"),
+                                    hint: hint)
+        case (.value(.some(let deployment)), .value(let service)):
+            if deployment.replicas == 0 {
+                return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
+                                        evidence: "istio-eastwestgateway is scaled to 0 replicas; cross-network traffic into \(cluster.name) has no entry point",
+                                        hint: "`kubectl --context \(cluster.context) -n istio-system scale deployment istio-eastwestgateway --replicas=1`")
+            }
+            if deployment.availableReplicas == 0 {
+                return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
+                                        evidence: "istio-eastwestgateway has 0 of \(deployment.replicas) replicas available",
+                                        hint: "`kubectl --context \(cluster.context) -n istio-system describe pods -l istio=eastwestgateway`")
+            }
+            guard let service else {
+                return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
+                                        evidence: "istio-eastwestgateway runs (\(deployment.availableReplicas)/\(deployment.replicas)) but has no Service",
+                                        hint: hint)
+            }
+            guard let address = service.addresses.first else {
+                return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
+                                        evidence: "Service istio-eastwestgateway (\(service.type)) has no external address (status.loadBalancer.ingress is empty)",
+                                        hint: "a LoadBalancer Service needs the cloud's load-balancer controller; check `kubectl --context \(cluster.context) -n istio-system describe svc istio-eastwestgateway`")
+            }
+            return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
+                                    evidence: "\(deployment.availableReplicas)/\(deployment.replicas) replicas available, address \(address)")
+        }
+    }
+
+    static func crossNetworkGateway(_ cluster: ClusterFacts, required: Bool) -> PreflightFinding {
+        let name = PreflightCheckName.crossNetworkGateway
+        let missing: PreflightStatus = required ? .fail : .warn
+        let hint = "apply samples/multicluster/expose-services.yaml (Gateway cross-network-gateway, port 15443, AUTO_PASSTHROUGH) in istio-system"
+        switch cluster.crossNetworkGateways {
+        case .failed(let why):
+            return PreflightFinding(check: name, cluster: cluster.name, status: missing,
+                                    evidence: "cannot list networking.istio.io Gateways in istio-system: \(why)", hint: hint)
+        case .value(let gateways):
+            if let good = gateways.first(where: \.passthrough15443) {
+                return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
+                                        evidence: "Gateway \(good.name) passes port 15443 through (AUTO_PASSTHROUGH)")
+            }
+            if let named = gateways.first(where: { $0.name == "cross-network-gateway" }) {
+                return PreflightFinding(check: name, cluster: cluster.name, status: missing,
+                                        evidence: "Gateway \(named.name) has no port 15443 server with tls.mode AUTO_PASSTHROUGH", hint: hint)
+            }
+            return PreflightFinding(check: name, cluster: cluster.name, status: missing,
+                                    evidence: "no cross-network Gateway in istio-system" + (required ? "; services are not exposed to the other networks" : ""),
+                                    hint: hint)
+        }
+    }
+
+    static func networkLabel(_ cluster: ClusterFacts) -> PreflightFinding {
+        let name = PreflightCheckName.networkLabel
+        let label = "topology.istio.io/network"
+        switch cluster.networkLabel {
+        case .failed(let why):
+            return PreflightFinding(check: name, cluster: cluster.name, status: .warn, evidence: "cannot read namespace istio-system: \(why)")
+        case .value(nil):
+            return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
+                                    evidence: "namespace istio-system has no \(label) label",
+                                    hint: "`kubectl --context \(cluster.context) label namespace istio-system \(label)=<network>` (one network name per cluster network)")
+        case .value(.some(let network)):
+            if let gateway = cluster.eastWestDeployment.value ?? nil, let gatewayNetwork = gateway.networkLabel, gatewayNetwork != network {
+                return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
+                                        evidence: "istio-system is on network \(network) but istio-eastwestgateway says \(gatewayNetwork)",
+                                        hint: "regenerate the east-west gateway for network \(network)")
+            }
+            return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: "istio-system \(label)=\(network)")
+        }
+    }
+
+    /// Mesh-wide: clusters with east-west gateways should be on distinct networks; a shared network
+    /// means Istio dials pod addresses directly across clusters.
+    static func networksAcrossClusters(_ clusters: [ClusterFacts]) -> PreflightFinding {
+        let name = PreflightCheckName.networkLabel
+        var byNetwork: [String: [String]] = [:]
+        for cluster in clusters {
+            if let network = cluster.networkLabel.value ?? nil { byNetwork[network, default: []].append(cluster.name) }
+        }
+        let shared = byNetwork.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
+        if shared.isEmpty {
+            return PreflightFinding(check: name, cluster: nil, status: .pass,
+                                    evidence: "\(byNetwork.count) distinct networks: " + byNetwork.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value.joined(separator: ", ")))" }.joined(separator: ", "))
+        }
+        let text = shared.map { "\($0.value.joined(separator: ", ")) share network \($0.key)" }.joined(separator: "; ")
+        return PreflightFinding(check: name, cluster: nil, status: .warn,
+                                evidence: "\(text): Istio sends traffic between them to pod addresses directly, which works only on a flat network",
+                                hint: "give each cluster network its own label value if the pod networks are not routable between the clusters")
+    }
+
+    // MARK: root CA
+
+    static func rootCertificate(_ cluster: ClusterFacts, _ expected: PreflightExpectations) -> PreflightFinding {
+        let name = PreflightCheckName.rootCA
+        let pem: String
+        switch cluster.rootCertificatePEM {
+        case .failed(let why):
+            return PreflightFinding(check: name, cluster: cluster.name, status: .fail, evidence: "cannot read istio-system/istio-ca-root-cert: \(why)")
+        case .value(nil):
+            return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
+                                    evidence: "ConfigMap istio-system/istio-ca-root-cert with root-cert.pem is missing",
+                                    hint: "istiod publishes it; check that the control plane runs and watches istio-system")
+        case .value(.some(let text)): pem = text
+        }
+        let certificates: [CertificateSummary]
+        do {
+            certificates = try CertificateReader.summaries(pem: pem)
+        } catch {
+            return PreflightFinding(check: name, cluster: cluster.name, status: .fail, evidence: "root-cert.pem is unreadable: \(error)")
+        }
+        let first = certificates[0]
+        let expiry = certificates.map(\.notAfter).min() ?? first.notAfter
+        let described = "\(first.subject), SHA-256 \(first.shortFingerprint)…, expires \(Self.day(expiry))"
+            + (certificates.count > 1 ? " (+\(certificates.count - 1) more)" : "")
+        if expiry <= expected.now {
+            return PreflightFinding(check: name, cluster: cluster.name, status: .fail, evidence: "root certificate has expired: \(described)",
+                                    hint: "rotate the mesh root CA (istio.io: plugin CA certificates)")
+        }
+        if expiry - expected.now <= expected.expiryWarning {
+            let days = Int((expiry - expected.now) / 86_400)
+            return PreflightFinding(check: name, cluster: cluster.name, status: .warn, evidence: "root certificate expires in \(days) days: \(described)",
+                                    hint: "plan the root CA rotation before it expires")
+        }
+        return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: described)
+    }
+
+    /// Mesh-wide: every cluster must trust the same root (same set of fingerprints).
+    static func sharedRoot(_ clusters: [ClusterFacts]) -> PreflightFinding? {
+        var roots: [(cluster: String, fingerprints: [String], subject: String)] = []
+        for cluster in clusters {
+            guard let pem = cluster.rootCertificatePEM.value ?? nil, let certificates = try? CertificateReader.summaries(pem: pem) else { continue }
+            roots.append((cluster.name, certificates.map(\.sha256).sorted(), certificates[0].subject))
+        }
+        guard roots.count > 1 else { return nil }
+        let groups = Dictionary(grouping: roots, by: \.fingerprints).sorted { $0.value[0].cluster < $1.value[0].cluster }
+        if groups.count == 1 {
+            return PreflightFinding(check: PreflightCheckName.rootCA, cluster: nil, status: .pass,
+                                    evidence: "all \(roots.count) clusters share root SHA-256 \(String(roots[0].fingerprints[0].prefix(16)))…")
+        }
+        let text = groups.map { fingerprints, members in
+            "\(members.map(\.cluster).joined(separator: ", ")): \(String(fingerprints[0].prefix(16)))… (\(members[0].subject))"
+        }.joined(separator: " vs ")
+        let overlapping = Set(groups[0].key).intersection(groups.dropFirst().flatMap(\.key)).isEmpty == false
+        return PreflightFinding(check: PreflightCheckName.rootCA, cluster: nil, status: overlapping ? .warn : .fail,
+                                evidence: "istio-ca-root-cert differs between clusters: \(text)"
+                                    + (overlapping ? " (they share a certificate; a root rotation may be in progress)" : "; mTLS between them fails"),
+                                hint: "plug the same root CA into every cluster (istio.io: plugin CA certificates), then restart istiod and the workloads")
+    }
+
+    static func day(_ seconds: Double) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+    }
+
+    // MARK: DestinationRules and sidecars
+
+    static func destinationRules(_ cluster: ClusterFacts, _ expected: PreflightExpectations) -> PreflightFinding {
+        let name = PreflightCheckName.destinationRules
+        switch cluster.destinationRules {
+        case .failed(let why):
+            return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
+                                    evidence: "DestinationRules not readable (\(why)); assuming none change the split")
+        case .value(let rules):
+            let changing = rules.filter { !$0.splitChanges.isEmpty }
+            if changing.isEmpty {
+                return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
+                                        evidence: rules.isEmpty ? "no DestinationRule for \(expected.testService)"
+                                            : "\(rules.count) DestinationRules for \(expected.testService), none changes the split")
+            }
+            let text = changing.map { "\($0.namespace)/\($0.name) (host \($0.host): \($0.splitChanges.joined(separator: ", ")))" }.joined(separator: "; ")
+            return PreflightFinding(check: name, cluster: cluster.name, status: .warn,
+                                    evidence: "\(text) changes how \(expected.testService) is balanced",
+                                    hint: "set expectations.balance to match (local-preferred for locality settings, weights for subsets), or remove the rule")
+        }
+    }
+
+    /// Whether a DestinationRule host names the test service in `namespace` (short, namespaced or FQDN),
+    /// or covers it with a wildcard.
+    public static func hostMatches(_ host: String, service: String, ruleNamespace: String, namespace: String?) -> Bool {
+        let fqdnTail = ".svc.cluster.local"
+        if host == "*" || host == "*.local" || host == "*.cluster.local" || host == "*.svc.cluster.local" { return true }
+        guard let namespace else { return host.hasPrefix(service + ".") || host == service }
+        if host == service { return ruleNamespace == namespace }
+        return host == "\(service).\(namespace)" || host == "\(service).\(namespace).svc" || host == "\(service).\(namespace)\(fqdnTail)"
+            || host == "*.\(namespace)\(fqdnTail)"
+    }
+
+    static func sidecars(_ cluster: ClusterFacts) -> PreflightFinding {
+        let name = PreflightCheckName.sidecars
+        guard let count = cluster.sidecars.value else {
+            return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: "injected pods not listed")
+        }
+        let total = count.classic + count.native
+        if total == 0 {
+            return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: "no injected pods yet")
+        }
+        return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
+                                evidence: "\(total) injected pods: \(count.classic) with an istio-proxy container, \(count.native) with a native sidecar (restartable init container); both count as sidecars")
+    }
+}

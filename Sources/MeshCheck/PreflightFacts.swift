@@ -1,0 +1,194 @@
+// What preflight learns from each cluster's API, as plain values. The fetching edge (PreflightFetch)
+// fills them; the checks (PreflightChecks) judge them without I/O, so every rule is unit-tested with
+// hand-made facts.
+
+/// A question for SelfSubjectAccessReview: may the current user do `verb` on `resource`?
+public struct AccessQuestion: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var verb: String
+    public var group: String
+    public var resource: String
+    public var subresource: String?
+
+    public init(verb: String, group: String = "", resource: String, subresource: String? = nil) {
+        self.verb = verb
+        self.group = group
+        self.resource = resource
+        self.subresource = subresource
+    }
+
+    /// `create pods/exec`, `create deployments.apps`.
+    public var description: String {
+        let qualified = group.isEmpty ? resource : "\(resource).\(group)"
+        return "\(verb) \(qualified)\(subresource.map { "/\($0)" } ?? "")"
+    }
+
+    /// What a run does: create and delete its namespace, create deployments, exec into the Sleep pods.
+    public static let runNeeds: [AccessQuestion] = [
+        AccessQuestion(verb: "create", resource: "namespaces"),
+        AccessQuestion(verb: "delete", resource: "namespaces"),
+        AccessQuestion(verb: "create", group: "apps", resource: "deployments"),
+        AccessQuestion(verb: "create", resource: "pods", subresource: "exec"),
+    ]
+}
+
+/// The answer to one access question: allowed, denied (with the server's reason), or not asked
+/// successfully (the review itself failed).
+public enum AccessAnswer: Sendable, Equatable {
+    case allowed
+    case denied(String)
+    case unknown(String)
+}
+
+public struct IstiodPodFact: Sendable, Equatable {
+    public var name: String
+    public var revision: String
+    public var ready: Bool
+
+    public init(name: String, revision: String, ready: Bool) {
+        self.name = name
+        self.revision = revision
+        self.ready = ready
+    }
+}
+
+public struct ControlPlaneRevisionFact: Sendable, Equatable {
+    public var name: String
+    /// `status.conditions[type=Reconciled].status == "True"`; nil when there is no such condition.
+    public var reconciled: Bool?
+    /// The Reconciled (or Stalled) condition's message, for the evidence line.
+    public var message: String?
+
+    public init(name: String, reconciled: Bool?, message: String? = nil) {
+        self.name = name
+        self.reconciled = reconciled
+        self.message = message
+    }
+}
+
+/// One cluster entry of a remote secret (`data[<key>]` decoded as a kubeconfig).
+public struct RemoteSecretEntry: Sendable, Equatable {
+    public var secretName: String
+    /// The data key (istioctl uses the peer's cluster name).
+    public var key: String
+    /// Name of the cluster inside the kubeconfig (nil when the value could not be read).
+    public var clusterName: String?
+    /// The kubeconfig's `server`, normalised (`https://host:port[/prefix]`); nil when unreadable.
+    public var server: String?
+    /// Why the value is not a usable kubeconfig, when it is not.
+    public var problem: String?
+
+    public init(secretName: String, key: String, clusterName: String?, server: String?, problem: String? = nil) {
+        self.secretName = secretName
+        self.key = key
+        self.clusterName = clusterName
+        self.server = server
+        self.problem = problem
+    }
+}
+
+public struct GatewayDeploymentFact: Sendable, Equatable {
+    public var replicas: Int
+    public var availableReplicas: Int
+    /// `topology.istio.io/network` on the Deployment, if any.
+    public var networkLabel: String?
+
+    public init(replicas: Int, availableReplicas: Int, networkLabel: String?) {
+        self.replicas = replicas
+        self.availableReplicas = availableReplicas
+        self.networkLabel = networkLabel
+    }
+}
+
+public struct GatewayServiceFact: Sendable, Equatable {
+    public var type: String
+    /// `status.loadBalancer.ingress[].ip|hostname`.
+    public var addresses: [String]
+
+    public init(type: String, addresses: [String]) {
+        self.type = type
+        self.addresses = addresses
+    }
+}
+
+/// A `networking.istio.io` Gateway that can carry cross-network traffic.
+public struct CrossNetworkGatewayFact: Sendable, Equatable {
+    public var name: String
+    /// A server on 15443 with `tls.mode: AUTO_PASSTHROUGH`.
+    public var passthrough15443: Bool
+
+    public init(name: String, passthrough15443: Bool) {
+        self.name = name
+        self.passthrough15443 = passthrough15443
+    }
+}
+
+/// A DestinationRule whose host is the test service.
+public struct DestinationRuleFact: Sendable, Equatable {
+    public var namespace: String
+    public var name: String
+    public var host: String
+    /// Which settings change the split: `localityLbSetting`, `subsets`, `consistentHash`, ...
+    public var splitChanges: [String]
+
+    public init(namespace: String, name: String, host: String, splitChanges: [String]) {
+        self.namespace = namespace
+        self.name = name
+        self.host = host
+        self.splitChanges = splitChanges
+    }
+}
+
+/// A fetch that may fail on its own (missing CRD, forbidden) without making the cluster unreachable.
+public enum Fetched<Value: Sendable & Equatable>: Sendable, Equatable {
+    case value(Value)
+    case failed(String)
+
+    public var value: Value? { if case .value(let value) = self { return value }; return nil }
+}
+
+/// Everything preflight learned about one cluster.
+public struct ClusterFacts: Sendable, Equatable {
+    /// The scenario's name for the cluster (`cluster-1`).
+    public var name: String
+    public var context: String
+    /// The API server as this kubeconfig reaches it (normalised).
+    public var server: String
+    /// `gitVersion` from `/version`; nil when the cluster did not answer.
+    public var version: String?
+    /// Why the cluster did not answer; set exactly when `version` is nil.
+    public var unreachable: String?
+    public var access: [AccessQuestion: AccessAnswer] = [:]
+    public var istiodPods: Fetched<[IstiodPodFact]> = .value([])
+    public var controlPlaneRevisions: Fetched<[ControlPlaneRevisionFact]> = .value([])
+    public var remoteSecrets: Fetched<[RemoteSecretEntry]> = .value([])
+    /// nil: no `istio-eastwestgateway` Deployment.
+    public var eastWestDeployment: Fetched<GatewayDeploymentFact?> = .value(nil)
+    public var eastWestService: Fetched<GatewayServiceFact?> = .value(nil)
+    public var crossNetworkGateways: Fetched<[CrossNetworkGatewayFact]> = .value([])
+    /// `topology.istio.io/network` on istio-system; nil when unset or istio-system is missing.
+    public var networkLabel: Fetched<String?> = .value(nil)
+    /// `root-cert.pem` of `istio-system/istio-ca-root-cert`; nil when the ConfigMap or key is missing.
+    public var rootCertificatePEM: Fetched<String?> = .value(nil)
+    public var destinationRules: Fetched<[DestinationRuleFact]> = .value([])
+    /// Injected pods (`security.istio.io/tlsMode=istio`): classic `istio-proxy` containers and native
+    /// sidecars (restartable `istio-proxy` init containers).
+    public var sidecars: Fetched<SidecarCount> = .value(SidecarCount())
+
+    public init(name: String, context: String, server: String, version: String?, unreachable: String? = nil) {
+        self.name = name
+        self.context = context
+        self.server = server
+        self.version = version
+        self.unreachable = unreachable
+    }
+}
+
+public struct SidecarCount: Sendable, Equatable {
+    public var classic = 0
+    public var native = 0
+
+    public init(classic: Int = 0, native: Int = 0) {
+        self.classic = classic
+        self.native = native
+    }
+}

@@ -1,0 +1,306 @@
+// The fetching edge of preflight: every cluster is asked at once, and within a cluster every question
+// runs concurrently. A question that fails (a missing CRD, a forbidden list) becomes a fact of its own;
+// only a cluster that does not answer `/version` is unreachable.
+
+import Foundation
+import KubeClient
+
+/// One cluster to check: the scenario's name for it and a client for its context.
+public struct PreflightTarget: Sendable {
+    public var name: String
+    public var client: KubeClient
+
+    public init(name: String, client: KubeClient) {
+        self.name = name
+        self.client = client
+    }
+}
+
+/// The outcome of `meshcheck preflight` (and of a run's preflight phase).
+public struct PreflightReport: Codable, Sendable, Equatable {
+    public struct Cluster: Codable, Sendable, Equatable {
+        public var name: String
+        public var context: String
+        public var server: String
+        public var version: String?
+    }
+
+    public var clusters: [Cluster]
+    public var findings: [PreflightFinding]
+
+    public init(clusters: [Cluster], findings: [PreflightFinding]) {
+        self.clusters = clusters
+        self.findings = findings
+    }
+
+    /// Contexts whose API server did not answer.
+    public var unreachableContexts: [String] { clusters.filter { $0.version == nil }.map(\.context) }
+
+    /// 0 nothing failed, 1 a check failed, 3 a cluster is unreachable.
+    public var exitCode: Int32 {
+        if !unreachableContexts.isEmpty { return 3 }
+        return findings.contains { $0.status == .fail } ? 1 : 0
+    }
+
+    public func counts() -> (pass: Int, warn: Int, fail: Int) {
+        findings.reduce(into: (0, 0, 0)) { counts, finding in
+            switch finding.status {
+            case .pass: counts.0 += 1
+            case .warn: counts.1 += 1
+            case .fail: counts.2 += 1
+            }
+        }
+    }
+}
+
+public enum Preflight {
+    /// Checks every cluster concurrently and judges the facts together.
+    public static func run(_ targets: [PreflightTarget], expectations: PreflightExpectations) async -> PreflightReport {
+        let facts = await withTaskGroup(of: (Int, ClusterFacts).self) { group in
+            for (index, target) in targets.enumerated() {
+                group.addTask { (index, await fetch(target, expectations: expectations)) }
+            }
+            var ordered = [ClusterFacts?](repeating: nil, count: targets.count)
+            for await (index, fact) in group { ordered[index] = fact }
+            return ordered.compactMap { $0 }
+        }
+        let clusters = facts.map { PreflightReport.Cluster(name: $0.name, context: $0.context, server: $0.server, version: $0.version) }
+        return PreflightReport(clusters: clusters, findings: PreflightChecks.evaluate(facts, expectations))
+    }
+
+    /// What a run's preflight expects: the scenario's explicit revision (else auto) and the run's namespace.
+    public static func expectations(for scenario: Scenario, namespace: String, now: Double = Date().timeIntervalSince1970) -> PreflightExpectations {
+        var expectations = PreflightExpectations(namespace: namespace, now: now)
+        if case .explicit(let revision) = scenario.revision { expectations.revision = revision }
+        return expectations
+    }
+
+    /// One progress line: counts, and the checks that did not pass.
+    public static func progressLine(_ report: PreflightReport) -> String {
+        let counts = report.counts()
+        let problems = report.findings.filter { $0.status != .pass }.map { "\($0.status.rawValue) \($0.check) (\(PreflightSummary.scope($0)))" }
+        return "preflight: \(counts.pass) pass, \(counts.warn) warn, \(counts.fail) fail" + (problems.isEmpty ? "" : ": " + problems.joined(separator: ", "))
+    }
+
+    static let istioSystem = "istio-system"
+
+    /// Everything preflight looks at in one cluster.
+    static func fetch(_ target: PreflightTarget, expectations: PreflightExpectations) async -> ClusterFacts {
+        let client = target.client
+        var facts = ClusterFacts(name: target.name, context: client.name, server: client.context.cluster.server.description, version: nil)
+        do {
+            let body = try await client.request(method: "GET", path: "/version")
+            facts.version = (try? JSONDecoder().decode(JSONValue.self, from: Data(body)))?["gitVersion"]?.stringValue ?? "(version unknown)"
+        } catch {
+            facts.unreachable = "API server unreachable: \(error)"
+            return facts
+        }
+        async let access = accessAnswers(client, namespace: expectations.namespace)
+        async let istiod = fetched { try await istiodPods(client) }
+        async let revisions = fetched { try await controlPlaneRevisions(client) }
+        async let secrets = fetched { try await remoteSecrets(client) }
+        async let deployment = fetched { try await eastWestDeployment(client) }
+        async let service = fetched { try await eastWestService(client) }
+        async let gateways = fetched { try await crossNetworkGateways(client) }
+        async let network = fetched { try await networkLabel(client) }
+        async let root = fetched { try await rootCertificate(client) }
+        async let rules = fetched { try await destinationRules(client, expectations) }
+        async let sidecars = fetched { try await sidecarCount(client) }
+        facts.access = await access
+        facts.istiodPods = await istiod
+        facts.controlPlaneRevisions = await revisions
+        facts.remoteSecrets = await secrets
+        facts.eastWestDeployment = await deployment
+        facts.eastWestService = await service
+        facts.crossNetworkGateways = await gateways
+        facts.networkLabel = await network
+        facts.rootCertificatePEM = await root
+        facts.destinationRules = await rules
+        facts.sidecars = await sidecars
+        return facts
+    }
+
+    private static func fetched<Value: Sendable & Equatable>(_ body: () async throws -> Value) async -> Fetched<Value> {
+        do {
+            return .value(try await body())
+        } catch let error as KubeAPIError {
+            return .failed(error.reason == .forbidden ? "forbidden: \(error.message)" : error.message)
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
+    /// A list whose resource type is not served (404 on the collection) is an empty list.
+    private static func listOrEmpty<T: Decodable & Sendable>(_ client: KubeClient, _ path: ResourcePath, of type: T.Type) async throws -> [T] {
+        do {
+            return try await client.list(path, of: type)
+        } catch let error as KubeAPIError where error.reason == .notFound {
+            return []
+        }
+    }
+
+    /// A single object that may be absent.
+    private static func getOrNil<T: Decodable>(_ client: KubeClient, _ path: ResourcePath, as type: T.Type) async throws -> T? {
+        do {
+            return try await client.get(path, as: type)
+        } catch let error as KubeAPIError where error.reason == .notFound {
+            return nil
+        }
+    }
+
+    // MARK: Individual questions
+
+    static func accessAnswers(_ client: KubeClient, namespace: String?) async -> [AccessQuestion: AccessAnswer] {
+        await withTaskGroup(of: (AccessQuestion, AccessAnswer).self) { group in
+            for question in AccessQuestion.runNeeds {
+                group.addTask {
+                    var attributes: [String: JSONValue] = ["verb": .string(question.verb), "resource": .string(question.resource)]
+                    if !question.group.isEmpty { attributes["group"] = .string(question.group) }
+                    if let subresource = question.subresource { attributes["subresource"] = .string(subresource) }
+                    if question.resource != "namespaces", let namespace { attributes["namespace"] = .string(namespace) }
+                    let review: JSONValue = .object([
+                        "apiVersion": .string("authorization.k8s.io/v1"), "kind": .string("SelfSubjectAccessReview"),
+                        "spec": .object(["resourceAttributes": .object(attributes)]),
+                    ])
+                    let path = ResourcePath(group: "authorization.k8s.io", resource: "selfsubjectaccessreviews")
+                    do {
+                        let answer: JSONValue = try await client.create(path, review)
+                        if answer["status"]?["allowed"]?.boolValue == true { return (question, .allowed) }
+                        let reason = answer["status"]?["reason"]?.stringValue ?? answer["status"]?["evaluationError"]?.stringValue ?? ""
+                        return (question, .denied(reason))
+                    } catch {
+                        return (question, .unknown("\(error)"))
+                    }
+                }
+            }
+            var answers: [AccessQuestion: AccessAnswer] = [:]
+            for await (question, answer) in group { answers[question] = answer }
+            return answers
+        }
+    }
+
+    static func istiodPods(_ client: KubeClient) async throws -> [IstiodPodFact] {
+        let pods: [Pod] = try await client.list(ResourcePath.pods(in: istioSystem).labelSelector("app=istiod"))
+        return pods.filter { $0.metadata.deletionTimestamp == nil }.map { pod in
+            IstiodPodFact(name: pod.metadata.name ?? "?", revision: pod.metadata.labels?["istio.io/rev"] ?? "default", ready: pod.isReady)
+        }
+    }
+
+    static func controlPlaneRevisions(_ client: KubeClient) async throws -> [ControlPlaneRevisionFact] {
+        let path = ResourcePath(group: "mesh.cloud.google.com", version: "v1beta1", resource: "controlplanerevisions", namespace: istioSystem)
+        return try await listOrEmpty(client, path, of: JSONValue.self).map { object in
+            let conditions = object["status"]?["conditions"]?.arrayValue ?? []
+            let reconciled = conditions.first { $0["type"]?.stringValue == "Reconciled" }
+            return ControlPlaneRevisionFact(name: object["metadata"]?["name"]?.stringValue ?? "?",
+                                            reconciled: reconciled.map { $0["status"]?.stringValue == "True" },
+                                            message: reconciled?["message"]?.stringValue)
+        }
+    }
+
+    static func remoteSecrets(_ client: KubeClient) async throws -> [RemoteSecretEntry] {
+        let secrets: [Secret] = try await client.list(ResourcePath.secrets(in: istioSystem).labelSelector("istio/multiCluster=true"))
+        return secrets.flatMap { secret in
+            (secret.data ?? [:]).keys.sorted().map { key in
+                RemoteSecretReader.entry(secretName: secret.metadata.name ?? "?", key: key, value: secret.decodedValue(key))
+            }
+        }
+    }
+
+    static func eastWestDeployment(_ client: KubeClient) async throws -> GatewayDeploymentFact? {
+        guard let deployment = try await getOrNil(client, .deployments(in: istioSystem, "istio-eastwestgateway"), as: Deployment.self) else { return nil }
+        return GatewayDeploymentFact(replicas: deployment.spec?.replicas ?? 1, availableReplicas: deployment.status?.availableReplicas ?? 0,
+                                     networkLabel: deployment.metadata.labels?["topology.istio.io/network"])
+    }
+
+    static func eastWestService(_ client: KubeClient) async throws -> GatewayServiceFact? {
+        guard let service = try await getOrNil(client, .services(in: istioSystem, "istio-eastwestgateway"), as: Service.self) else { return nil }
+        let addresses = (service.status?.loadBalancer?.ingress ?? []).compactMap { $0.ip ?? $0.hostname }
+        return GatewayServiceFact(type: service.spec?.type ?? "ClusterIP", addresses: addresses)
+    }
+
+    static func crossNetworkGateways(_ client: KubeClient) async throws -> [CrossNetworkGatewayFact] {
+        let path = ResourcePath(group: "networking.istio.io", version: "v1", resource: "gateways", namespace: istioSystem)
+        let gateways: [JSONValue]
+        do {
+            gateways = try await client.list(path, of: JSONValue.self)
+        } catch let error as KubeAPIError where error.reason == .notFound {
+            throw KubeAPIError(httpStatus: 404, status: nil, context: client.name,
+                               fallbackMessage: "networking.istio.io/v1 Gateways are not served (Istio CRDs missing)")
+        }
+        return gateways.map { gateway in
+            let servers = gateway["spec"]?["servers"]?.arrayValue ?? []
+            let passthrough = servers.contains { server in
+                server["port"]?["number"]?.numberValue == 15443 && server["tls"]?["mode"]?.stringValue == "AUTO_PASSTHROUGH"
+            }
+            return CrossNetworkGatewayFact(name: gateway["metadata"]?["name"]?.stringValue ?? "?", passthrough15443: passthrough)
+        }
+    }
+
+    static func networkLabel(_ client: KubeClient) async throws -> String? {
+        let namespace = try await getOrNil(client, .namespaces(istioSystem), as: Namespace.self)
+        return namespace?.metadata.labels?["topology.istio.io/network"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static func rootCertificate(_ client: KubeClient) async throws -> String? {
+        try await getOrNil(client, .configMaps(in: istioSystem, "istio-ca-root-cert"), as: ConfigMap.self)?.data?["root-cert.pem"]
+    }
+
+    static func destinationRules(_ client: KubeClient, _ expectations: PreflightExpectations) async throws -> [DestinationRuleFact] {
+        let rules = try await listOrEmpty(client, ResourcePath(group: "networking.istio.io", version: "v1", resource: "destinationrules"), of: JSONValue.self)
+        return rules.compactMap { rule in
+            let namespace = rule["metadata"]?["namespace"]?.stringValue ?? ""
+            guard let host = rule["spec"]?["host"]?.stringValue,
+                  PreflightChecks.hostMatches(host, service: expectations.testService, ruleNamespace: namespace, namespace: expectations.namespace)
+            else { return nil }
+            return DestinationRuleFact(namespace: namespace, name: rule["metadata"]?["name"]?.stringValue ?? "?", host: host,
+                                       splitChanges: DestinationRuleReader.splitChanges(rule["spec"] ?? .null))
+        }
+    }
+
+    static func sidecarCount(_ client: KubeClient) async throws -> SidecarCount {
+        let pods: [Pod] = try await client.list(ResourcePath(resource: "pods").labelSelector("security.istio.io/tlsMode=istio"))
+        var count = SidecarCount()
+        for pod in pods {
+            if pod.spec?.containers.contains(where: { $0.name == "istio-proxy" }) == true {
+                count.classic += 1
+            } else if pod.spec?.initContainers?.contains(where: { $0.name == "istio-proxy" && $0.restartPolicy == "Always" }) == true {
+                count.native += 1
+            }
+        }
+        return count
+    }
+}
+
+/// Reads one remote-secret value (a kubeconfig) without ever printing its credentials.
+enum RemoteSecretReader {
+    static func entry(secretName: String, key: String, value: [UInt8]?) -> RemoteSecretEntry {
+        guard let value, let text = String(bytes: value, encoding: .utf8) else {
+            return RemoteSecretEntry(secretName: secretName, key: key, clusterName: nil, server: nil, problem: "the value is not UTF-8 text")
+        }
+        do {
+            let kubeconfig = try Kubeconfig.parse(text, directory: "/")
+            let context = try kubeconfig.resolve(context: kubeconfig.currentContext ?? kubeconfig.contextNames.first)
+            return RemoteSecretEntry(secretName: secretName, key: key, clusterName: context.clusterName,
+                                     server: context.cluster.server.description)
+        } catch {
+            return RemoteSecretEntry(secretName: secretName, key: key, clusterName: nil, server: nil, problem: "\(error)")
+        }
+    }
+}
+
+/// Which DestinationRule settings change how requests are split across endpoints.
+enum DestinationRuleReader {
+    static func splitChanges(_ spec: JSONValue) -> [String] {
+        var changes: [String] = []
+        let policy = spec["trafficPolicy"] ?? .null
+        let loadBalancer = policy["loadBalancer"] ?? .null
+        if let locality = loadBalancer["localityLbSetting"], locality["enabled"]?.boolValue != false {
+            changes.append("localityLbSetting")
+        } else if policy["outlierDetection"] != nil {
+            changes.append("outlierDetection (locality failover becomes active)")
+        }
+        if loadBalancer["consistentHash"] != nil { changes.append("consistentHash") }
+        if let subsets = spec["subsets"]?.arrayValue, !subsets.isEmpty { changes.append("\(subsets.count) subsets") }
+        return changes
+    }
+}
