@@ -2,6 +2,8 @@
 // Renderers in MeshReports turn this one value into the terminal summary, summary.md and junit.xml,
 // so every output tells the same story.
 
+import MeshStats
+
 public enum RunVerdict: String, Codable, Sendable, Equatable, CaseIterable {
     case pass, fail, error, interrupted
 
@@ -139,9 +141,12 @@ public struct TrafficRow: Codable, Sendable, Equatable {
     public var expectedShare: Double?
     /// Percentiles of successful requests; nil when there were none.
     public var latencyMs: LatencySummary?
+    /// The histogram behind `latencyMs` (for percentile curves and Prometheus buckets); nil when there
+    /// were no successful requests or the report predates the field.
+    public var latencyHistogram: LatencyBuckets?
 
     public init(source: String, target: String, requests: Int, errors: Int, share: Double, shareInterval: WilsonInterval,
-                expectedShare: Double?, latencyMs: LatencySummary?) {
+                expectedShare: Double?, latencyMs: LatencySummary?, latencyHistogram: LatencyBuckets? = nil) {
         self.source = source
         self.target = target
         self.requests = requests
@@ -150,6 +155,42 @@ public struct TrafficRow: Codable, Sendable, Equatable {
         self.shareInterval = shareInterval
         self.expectedShare = expectedShare
         self.latencyMs = latencyMs
+        self.latencyHistogram = latencyHistogram
+    }
+
+    /// `rows` with each pair's latency histogram taken from the tally they were computed from.
+    public static func withLatencyHistograms(_ rows: [TrafficRow], from tally: TrafficTally?) -> [TrafficRow] {
+        guard let tally else { return rows }
+        return rows.map { row in
+            var row = row
+            if let source = tally.clusterNames.firstIndex(of: row.source), let target = tally.clusterNames.firstIndex(of: row.target),
+               let histogram = tally.latency(source: source, target: target), histogram.count > 0 {
+                row.latencyHistogram = LatencyBuckets(histogram)
+            }
+            return row
+        }
+    }
+}
+
+/// A latency histogram as its non-empty buckets, in microseconds of in-pod `time_total`.
+public struct LatencyBuckets: Codable, Sendable, Equatable {
+    /// Values recorded (the pair's successful requests).
+    public var count: UInt64
+    /// Sum of the recorded values, µs.
+    public var sumUs: UInt64
+    /// Non-empty buckets in increasing order, each `[lowUs, highUs, count]`: `count` values lay in
+    /// `lowUs...highUs` (the histogram cannot tell them apart more finely).
+    public var buckets: [[UInt64]]
+
+    public init(count: UInt64, sumUs: UInt64, buckets: [[UInt64]]) {
+        self.count = count
+        self.sumUs = sumUs
+        self.buckets = buckets
+    }
+
+    public init(_ histogram: LatencyHistogram) {
+        self.init(count: histogram.count, sumUs: histogram.sum,
+                  buckets: histogram.nonEmptyBuckets.map { [$0.lowerBound, $0.upperBound, $0.count] })
     }
 }
 

@@ -200,7 +200,7 @@ final class RunState: Sendable {
         let report = RunReport(
             runId: settings.identity.runID, verdict: verdict, error: errorText, startedAt: formatter.string(from: startedAt),
             durationSeconds: (ContinuousClock.now - clockStart).seconds, namespace: settings.namespace, revision: snapshot.revision,
-            clusters: clusterEntries, checks: checks, traffic: snapshot.outcome?.traffic ?? [], sources: snapshot.outcome?.sources ?? [],
+            clusters: clusterEntries, checks: checks, traffic: TrafficRow.withLatencyHistograms(snapshot.outcome?.traffic ?? [], from: snapshot.tally), sources: snapshot.outcome?.sources ?? [],
             phases: snapshot.phases, convergeSeconds: snapshot.convergeSeconds,
             retries: [RetryCount(operation: "api-request", count: retries)],
             exec: ExecStats(sessions: snapshot.execSessions, failed: snapshot.execFailures.count,

@@ -11,7 +11,7 @@ struct Meshcheck: AsyncParsableCommand {
             4 cleanup failed, 130 interrupted.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, PreflightCommand.self, SimCommand.self]
+        subcommands: [RunCommand.self, ReportCommand.self, PreflightCommand.self, SimCommand.self]
     )
 
     /// `--simulate` may stand alone (`--simulate[=N]`); argument-parser options always take a value,

@@ -53,6 +53,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Bursts per lane (overrides the scenario).")
     var bursts: Int?
 
+    @Option(help: "Push metrics.prom to this Prometheus Pushgateway (job meshcheck, grouped by scenario and run).")
+    var pushgateway: String?
+
     @Flag(help: "Print every phase event, also when not on a terminal.")
     var verbose = false
 
@@ -88,6 +91,15 @@ struct RunCommand: AsyncParsableCommand {
             try ReportFiles.write(outcome.report, to: directory)
             console.print(TerminalSummary.render(outcome.report, options: console.summaryOptions))
             if let error = outcome.report.error { console.error(error) }
+            if let pushgateway {
+                do {
+                    try await Pushgateway.push(outcome.report, to: pushgateway)
+                } catch {
+                    // The metrics are the canary's output: losing them is an environment error unless the run already failed.
+                    console.error("\(error)")
+                    throw ExitCode(outcome.exitCode == 0 ? 3 : outcome.exitCode)
+                }
+            }
             throw ExitCode(outcome.exitCode)
         } catch let exit as ExitCode {
             throw exit
