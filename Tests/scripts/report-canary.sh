@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Canary mode against `meshcheck sim --clusters 2`: the manifests in deploy/canary/kubernetes apply
+# cleanly with the real kubectl (kinds the simulator does not serve are named and checked for shape
+# instead), and the image's entrypoint runs `meshcheck run` on the manifests' canary scenario with the
+# in-cluster environment of a pod in cluster 1 — KUBERNETES_SERVICE_HOST/PORT, a service-account token
+# file and CA — plus cluster 2 from the remote-kubeconfig Secret, twice, the second run reusing the
+# workloads. Needs MESHCHECK, kubectl, python3 with PyYAML.
+set -euo pipefail
+
+MESHCHECK=${MESHCHECK:?set MESHCHECK to the meshcheck binary}
+MESHCHECK=$(cd "$(dirname "$MESHCHECK")" && pwd)/$(basename "$MESHCHECK")
+command -v kubectl >/dev/null || { echo "kubectl is required" >&2; exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+canary="$root/deploy/canary"
+work=$(mktemp -d)
+sim_pid=""
+
+cleanup() {
+  local status=$?
+  if [[ -n "$sim_pid" ]] && kill -0 "$sim_pid" 2>/dev/null; then
+    kill -TERM "$sim_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$sim_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$sim_pid" 2>/dev/null || true
+  fi
+  if [[ $status -ne 0 ]]; then
+    for log in "$work"/*.log; do [[ -f "$log" ]] && { echo "--- $log" >&2; tail -n 40 "$log" >&2; }; done
+  fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+step() { echo "== $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+export KUBECONFIG="$work/kubeconfig"
+export KUBECACHEDIR="$work/kube-cache"
+
+step "start meshcheck sim --clusters 2"
+"$MESHCHECK" sim --clusters 2 --kubeconfig-out "$KUBECONFIG" >"$work/sim.log" 2>&1 &
+sim_pid=$!
+for _ in $(seq 1 100); do
+  [[ -f "$KUBECONFIG.sim.json" ]] && break
+  kill -0 "$sim_pid" 2>/dev/null || fail "meshcheck sim exited early"
+  sleep 0.1
+done
+[[ -f "$KUBECONFIG.sim.json" ]] || fail "meshcheck sim was not ready within 10 s"
+mapfile -t contexts < <(kubectl config get-contexts -o name | grep -v -- '-token$' | sort)
+ctx1=${contexts[0]}
+ctx2=${contexts[1]}
+
+step "the manifests apply with kubectl"
+served_kinds=$(kubectl --context "$ctx1" api-resources -o name 2>/dev/null)
+unserved=()
+for manifest in "$canary"/kubernetes/*.yaml; do
+  missing=$(python3 - "$manifest" "$served_kinds" <<'EOF'
+import sys, yaml
+plural = {"ClusterRole": "clusterroles.rbac.authorization.k8s.io", "ClusterRoleBinding": "clusterrolebindings.rbac.authorization.k8s.io",
+          "Role": "roles.rbac.authorization.k8s.io", "RoleBinding": "rolebindings.rbac.authorization.k8s.io",
+          "CronJob": "cronjobs.batch", "Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "Secret": "secrets",
+          "ConfigMap": "configmaps"}
+served = set(sys.argv[2].split())
+kinds = [doc["kind"] for doc in yaml.safe_load_all(open(sys.argv[1])) if doc]
+print(" ".join(sorted({k for k in kinds if plural[k] not in served})))
+EOF
+)
+  if [[ -z "$missing" ]]; then
+    kubectl --context "$ctx1" apply -f "$manifest" >>"$work/apply.log" 2>&1 || fail "kubectl apply -f $(basename "$manifest") failed"
+    kubectl --context "$ctx1" apply -f "$manifest" 2>&1 | grep -qv 'configured\|unchanged\|created' && fail "re-applying $(basename "$manifest") was not clean"
+    echo "applied $(basename "$manifest")"
+  else
+    unserved+=("$(basename "$manifest") ($missing)")
+  fi
+done
+kubectl --context "$ctx1" get namespace meshcheck-system >/dev/null || fail "namespace meshcheck-system missing"
+kubectl --context "$ctx1" -n meshcheck-system get serviceaccount meshcheck-canary >/dev/null || fail "service account missing"
+kubectl --context "$ctx1" -n meshcheck-system get configmap meshcheck-canary-scenario >/dev/null || fail "scenario ConfigMap missing"
+if [[ ${#unserved[@]} -gt 0 ]]; then
+  echo "not served by the simulator, shape-checked instead: ${unserved[*]}"
+fi
+
+step "RBAC and CronJob say what canary mode promises"
+python3 - "$canary/kubernetes" <<'EOF'
+import glob, sys, yaml
+docs = [d for f in sorted(glob.glob(sys.argv[1] + "/*.yaml")) for d in yaml.safe_load_all(open(f)) if d]
+by_kind = {}
+for d in docs:
+    by_kind.setdefault(d["kind"], []).append(d)
+rules = by_kind["ClusterRole"][0]["rules"]
+def allowed(group, resource, verb):
+    return any(group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"] for r in rules)
+for group, resource, verbs in [("", "pods/exec", ["create"]), ("", "namespaces", ["create", "delete", "get", "list"]),
+                               ("apps", "deployments", ["create", "delete", "get", "list"]), ("", "services", ["create", "delete"]),
+                               ("", "serviceaccounts", ["create", "delete"]), ("", "pods", ["get", "list"]),
+                               ("authorization.k8s.io", "selfsubjectaccessreviews", ["create"])]:
+    for verb in verbs:
+        assert allowed(group, resource, verb), f"ClusterRole lacks {verb} on {resource}"
+assert not any("*" in r["verbs"] or "*" in r["resources"] for r in rules), "wildcards in the ClusterRole"
+assert not allowed("", "secrets", "create") and not allowed("", "pods", "delete"), "more than least privilege"
+binding = by_kind["ClusterRoleBinding"][0]
+assert binding["subjects"][0]["name"] == "meshcheck-canary" and binding["roleRef"]["name"] == "meshcheck-canary"
+cron = by_kind["CronJob"][0]["spec"]
+assert cron["concurrencyPolicy"] == "Forbid"
+assert cron["successfulJobsHistoryLimit"] <= 5 and cron["failedJobsHistoryLimit"] <= 5
+pod = cron["jobTemplate"]["spec"]["template"]["spec"]
+container = pod["containers"][0]
+assert pod["serviceAccountName"] == "meshcheck-canary"
+assert container["args"][:2] == ["run", "/etc/meshcheck/canary.yaml"] and "--pushgateway" in container["args"]
+assert {"name": "MESHCHECK_LOCAL_CONTEXT", "value": "in-cluster"} in container["env"]
+mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+volumes = {v["name"]: v for v in pod["volumes"]}
+assert volumes[mounts["/etc/meshcheck/kubeconfigs"]]["secret"]["secretName"] == by_kind["Secret"][0]["metadata"]["name"]
+assert volumes[mounts["/etc/meshcheck/canary.yaml"]]["configMap"]["name"] == by_kind["ConfigMap"][0]["metadata"]["name"]
+scenario = yaml.safe_load(by_kind["ConfigMap"][0]["data"]["canary.yaml"])
+assert scenario["reuse"] is True and scenario["clusters"][0]["context"] == "in-cluster"
+print("ok: least-privilege ClusterRole with pods/exec create, Forbid, bounded history, Secret and scenario mounted")
+EOF
+
+step "fill the remote-kubeconfig Secret with cluster 2's kubeconfig"
+kubectl config view --minify --flatten --context "$ctx2" >"$work/cluster-2.kubeconfig"
+kubectl --context "$ctx1" -n meshcheck-system create secret generic meshcheck-remote-kubeconfigs \
+  --from-file=cluster-2.kubeconfig="$work/cluster-2.kubeconfig" --dry-run=client -o yaml \
+  | kubectl --context "$ctx1" apply -f - >>"$work/apply.log" 2>&1 || fail "could not fill the Secret"
+
+step "what the pod would see: service account, Secret and scenario mounted from the cluster"
+mkdir -p "$work/serviceaccount" "$work/kubeconfigs" "$work/home"
+# The simulator's bearer token for cluster 1 stands in for the service-account token.
+kubectl config view --raw -o jsonpath="{.users[?(@.name==\"$ctx1-token\")].user.token}" >"$work/serviceaccount/token"
+[[ -s "$work/serviceaccount/token" ]] || fail "no token user for $ctx1 in the simulator's kubeconfig"
+kubectl config view --raw -o jsonpath="{.clusters[?(@.name==\"$(kubectl config view -o jsonpath="{.contexts[?(@.name==\"$ctx1\")].context.cluster}")\")].cluster.certificate-authority-data}" \
+  | base64 -d >"$work/serviceaccount/ca.crt"
+grep -q 'BEGIN CERTIFICATE' "$work/serviceaccount/ca.crt" || fail "no CA for $ctx1"
+echo meshcheck-system >"$work/serviceaccount/namespace"
+server=$(kubectl config view -o jsonpath="{.clusters[?(@.name==\"$(kubectl config view -o jsonpath="{.contexts[?(@.name==\"$ctx1\")].context.cluster}")\")].cluster.server}")
+host_port=${server#https://}
+kubectl --context "$ctx1" -n meshcheck-system get secret meshcheck-remote-kubeconfigs -o jsonpath='{.data.cluster-2\.kubeconfig}' \
+  | base64 -d >"$work/kubeconfigs/cluster-2.kubeconfig"
+kubectl --context "$ctx1" -n meshcheck-system get configmap meshcheck-canary-scenario -o jsonpath='{.data.canary\.yaml}' >"$work/canary.yaml"
+# The shipped scenario names the simulator's context for cluster 2; a real install names its own.
+grep -q "context: $ctx2" "$work/canary.yaml" || fail "scenario does not name $ctx2"
+
+canary_run() {
+  env -i PATH="$PATH" HOME="$work/home" TMPDIR="$work" NO_COLOR=1 \
+    KUBERNETES_SERVICE_HOST="${host_port%:*}" KUBERNETES_SERVICE_PORT="${host_port##*:}" \
+    MESHCHECK="$MESHCHECK" MESHCHECK_LOCAL_CONTEXT=in-cluster \
+    MESHCHECK_SERVICEACCOUNT_DIR="$work/serviceaccount" MESHCHECK_REMOTE_KUBECONFIGS="$work/kubeconfigs" \
+    sh "$canary/entrypoint.sh" run "$work/canary.yaml" --output-dir "$1"
+}
+
+step "canary run 1 (in-cluster token + remote kubeconfig): deploys and keeps the workloads"
+canary_run "$work/run1" >"$work/run1.log" 2>&1 || fail "first canary run exited $?"
+python3 "$here/report_check.py" prom "$work/run1/metrics.prom" "$work/run1/report.json" >/dev/null
+grep -q 'meshcheck_run_verdict{scenario="canary",verdict="pass"} 1' "$work/run1/metrics.prom" || fail "run 1 did not pass"
+kubectl --context "$ctx1" get namespace meshcheck-canary >/dev/null || fail "workloads were not kept"
+
+step "canary run 2 reuses them"
+canary_run "$work/run2" >"$work/run2.log" 2>&1 || fail "second canary run exited $?"
+grep -q 'meshcheck_run_verdict{scenario="canary",verdict="pass"} 1' "$work/run2/metrics.prom" || fail "run 2 did not pass"
+python3 - "$work" <<'EOF'
+import json, sys
+first, second = (json.load(open(f"{sys.argv[1]}/{name}/report.json")) for name in ("run1", "run2"))
+assert first["clusters"][0]["context"] == "in-cluster", first["clusters"][0]
+assert second["cleanup"]["status"] == "skipped", second["cleanup"]
+assert all(row["requests"] > 0 for row in second["traffic"]), second["traffic"]
+print("ok: both runs passed through the in-cluster context; workloads kept (cleanup skipped)")
+EOF
+
+step "without the in-cluster environment the entrypoint says what is missing"
+set +e
+env -i PATH="$PATH" MESHCHECK="$MESHCHECK" MESHCHECK_LOCAL_CONTEXT=in-cluster sh "$canary/entrypoint.sh" run x >"$work/missing.log" 2>&1
+status=$?
+set -e
+[[ $status -eq 2 ]] || fail "entrypoint without KUBERNETES_SERVICE_HOST exited $status"
+grep -q 'KUBERNETES_SERVICE_HOST' "$work/missing.log" || fail "no message about KUBERNETES_SERVICE_HOST"
+echo "canary: all checks passed"
