@@ -5,7 +5,7 @@ SCRATCH ?= .build
 SPM      = --scratch-path $(SCRATCH)
 BIN      = $(SCRATCH)/debug/meshcheck
 
-.PHONY: build test unit-test script-test bench fuzz fuzz-smoke clean
+.PHONY: build test unit-test script-test bench fuzz fuzz-smoke clean example-report
 
 build:
 	$(SWIFT) build $(SPM) --product meshcheck
@@ -13,6 +13,12 @@ build:
 # The main job on the embedded simulated mesh: the install guide's check (scenarios/smoke.yaml).
 demo: build
 	$(BIN) run scenarios/smoke.yaml --simulate --output-dir reports/demo
+
+# reports/example/: every output of one simulated smoke run (linked from the README), regenerated here.
+EXAMPLE_FILES = report.json records.jsonl summary.md junit.xml report.html metrics.prom
+example-report: build
+	cd reports/example 2>/dev/null && rm -f $(EXAMPLE_FILES) || mkdir -p reports/example
+	NO_COLOR=1 $(BIN) run scenarios/smoke.yaml --simulate --output-dir reports/example
 
 # Unit and end-to-end tests (XCTest / Swift Testing), then the scripted tests that drive real
 # clients written by others (kubectl) against the simulated mesh.

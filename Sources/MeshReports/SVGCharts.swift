@@ -162,7 +162,8 @@ enum SVGCharts {
     /// and the cell prints p50, p99 and the request count, so nothing depends on the colour.
     static func heatMap(sources: [String], targets: [String], traffic: [TrafficRow], id: String) -> String {
         let left = 140.0, top = 44.0, cellWidth = 150.0, cellHeight = 58.0
-        let width = left + Double(targets.count) * cellWidth + 20
+        // Wide enough for the shade legend's text also with one or two columns.
+        let width = max(left + Double(targets.count) * cellWidth + 20, left + 520)
         let height = top + Double(sources.count) * cellHeight + 46
         let medians = traffic.compactMap { $0.latencyMs?.p50 }.filter { $0 > 0 }
         let low = log10(medians.min() ?? 1), high = log10(medians.max() ?? 1)
