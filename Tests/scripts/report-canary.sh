@@ -165,6 +165,35 @@ assert all(row["requests"] > 0 for row in second["traffic"]), second["traffic"]
 print("ok: both runs passed through the in-cluster context; workloads kept (cleanup skipped)")
 EOF
 
+step "no kubeconfig at all: meshcheck's own in-cluster configuration (token and CA at the kubelet's mount path)"
+# A private mount namespace puts the service account at /var/run/secrets/kubernetes.io/serviceaccount for this
+# process only (a tmpfs over /run; the machine's /run is untouched).
+command -v unshare >/dev/null || fail "unshare (util-linux) is required"
+cat >"$work/in-cluster.yaml" <<YAML
+name: in-cluster
+clusters:
+  - context: in-cluster
+    name: cluster-1
+    serves: v1
+YAML
+unshare --mount --propagation private sh -c '
+  set -e
+  mount -t tmpfs meshcheck-test /run
+  mkdir -p /run/secrets/kubernetes.io/serviceaccount
+  cp "$1"/token "$1"/ca.crt "$1"/namespace /run/secrets/kubernetes.io/serviceaccount/
+  exec env -i PATH="$PATH" HOME="$2/home" NO_COLOR=1 KUBERNETES_SERVICE_HOST="$3" KUBERNETES_SERVICE_PORT="$4" \
+    "$5" run "$2/in-cluster.yaml" --output-dir "$2/native"
+' sh "$work/serviceaccount" "$work" "${host_port%:*}" "${host_port##*:}" "$MESHCHECK" >"$work/native.log" 2>&1 \
+  || fail "meshcheck run with only the in-cluster environment exited $?"
+python3 - "$work/native/report.json" <<'EOF2'
+import json, sys
+report = json.load(open(sys.argv[1]))
+assert report["verdict"] == "pass", report["verdict"]
+assert report["clusters"][0]["context"] == "in-cluster", report["clusters"]
+assert report["sources"][0]["succeeded"] > 0, report["sources"]
+print("ok: meshcheck found no kubeconfig, used the service account and passed")
+EOF2
+
 step "without the in-cluster environment the entrypoint says what is missing"
 set +e
 env -i PATH="$PATH" MESHCHECK="$MESHCHECK" MESHCHECK_LOCAL_CONTEXT=in-cluster sh "$canary/entrypoint.sh" run x >"$work/missing.log" 2>&1
