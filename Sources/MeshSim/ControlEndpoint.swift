@@ -10,7 +10,7 @@
 //    "namespaceDeletionHangs": {"<cluster>|*": true},
 //    "rootCertificateMismatch": {"<cluster>": true},
 //    "runtime": {"pairLatencyMs": {"cluster-1>cluster-2": 40},
-//                "versions": {"v2": {"errorRate": 0.5, "extraDelayMs": 200}},
+//                "versions": {"v2": {"errorRate": 0.5, "extraDelayMs": 200, "errorStatus": 503}},
 //                "exec": {"<cluster>|*": {"stallAfterBytes": 4096} or {"breakAfterBytes": 4096}}}}
 
 import MeshSimRuntime
@@ -53,7 +53,10 @@ enum FaultDocument {
         for (pair, latency) in faults.pairLatency { pairs["\(pair.source)>\(pair.target)"] = .int(milliseconds(latency)) }
         var versions: [String: JSON] = [:]
         for (version, fault) in faults.versionFaults {
-            versions[version] = ["errorRate": .double(fault.errorRate), "extraDelayMs": .int(milliseconds(fault.extraDelay))]
+            versions[version] = [
+                "errorRate": .double(fault.errorRate), "extraDelayMs": .int(milliseconds(fault.extraDelay)),
+                "errorStatus": .int(Int64(fault.errorStatus)),
+            ]
         }
         var exec: [String: JSON] = [:]
         for (cluster, fault) in faults.execStreamFaults { exec[cluster] = render(fault) }
@@ -119,7 +122,12 @@ enum FaultDocument {
                 throw SimulatedMeshError.invalidOptions("runtime.versions.\(version).errorRate must be in 0...1")
             }
             let delay = value["extraDelayMs"].isNull ? 0 : try number(value["extraDelayMs"], "runtime.versions.\(version).extraDelayMs")
-            faults.versionFaults[version] = VersionFault(errorRate: rate, extraDelay: .milliseconds(Int64(delay)))
+            let status = value["errorStatus"].isNull ? 503 : Int(try number(value["errorStatus"], "runtime.versions.\(version).errorStatus"))
+            guard (500...599).contains(status) else {
+                throw SimulatedMeshError.invalidOptions("runtime.versions.\(version).errorStatus must be a 5xx status")
+            }
+            faults.versionFaults[version] = VersionFault(
+                errorRate: rate, extraDelay: .milliseconds(Int64(delay)), errorStatus: status)
         }
         for (cluster, value) in json["exec"].object ?? [:] {
             let fault = try parseExecFault(value, field: "runtime.exec.\(cluster)")

@@ -58,6 +58,9 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .customLong("version-delay"), help: "Extra delay of a HelloWorld version, e.g. v2=200ms (repeatable).")
     var versionDelay: [String] = []
 
+    @Option(name: .customLong("version-error-status"), help: "HTTP status of a version's injected errors, e.g. v2=500 (default 503, retried by sidecars).")
+    var versionErrorStatus: [String] = []
+
     @Option(name: .customLong("exec-stall-after"), help: "Exec streams stall after this many output bytes.")
     var execStallAfter: Int?
 
@@ -133,6 +136,15 @@ struct SimCommand: AsyncParsableCommand {
         for entry in versionDelay {
             let (version, value) = try Self.keyValue(entry, option: "--version-delay")
             faults.versionFaults[version, default: VersionFault()].extraDelay = try Self.duration(value, option: "--version-delay")
+        }
+        for entry in versionErrorStatus {
+            let (version, value) = try Self.keyValue(entry, option: "--version-error-status")
+            guard let status = Int(value), (500...599).contains(status) else {
+                throw ValidationError("--version-error-status expects v2=500 with a 5xx status")
+            }
+            let current = faults.versionFaults[version] ?? VersionFault()
+            faults.versionFaults[version] = VersionFault(
+                errorRate: current.errorRate, extraDelay: current.extraDelay, errorStatus: status)
         }
         if let execStallAfter { faults.allClustersExecStreamFault = .stallAfter(bytes: execStallAfter) }
         if let execBreakAfter { faults.allClustersExecStreamFault = .breakAfter(bytes: execBreakAfter) }

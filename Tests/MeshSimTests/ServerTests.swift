@@ -159,9 +159,11 @@ struct Curl {
             #expect(try curl.run(["-X", "PUT", "-d", #"{"bogus":1}"#, control]).status == 400)
 
             let runtime = try curl.run(["-X", "PUT", "-d",
-                #"{"runtime":{"versions":{"v2":{"errorRate":0.5}},"exec":{"*":{"breakAfterBytes":10}}}}"#, control])
+                #"{"runtime":{"versions":{"v2":{"errorRate":0.5,"errorStatus":500}},"exec":{"*":{"breakAfterBytes":10}}}}"#, control])
             #expect((try JSON.parse(runtime.body))["runtime"]["exec"]["*"]["breakAfterBytes"] == 10)
             #expect(mesh.faults.runtime.current.versionFault("v2").errorRate == 0.5)
+            #expect(mesh.faults.runtime.current.versionFault("v2").errorStatus == 500)
+            #expect(try curl.run(["-X", "PUT", "-d", #"{"runtime":{"versions":{"v2":{"errorStatus":200}}}}"#, control]).status == 400)
             #expect(try curl.run(["-X", "PUT", "-d", #"{"rootCertificateMismatch":{"cluster-1":true}}"#, control]).status == 200)
             try await Task.sleep(for: .milliseconds(100))
             let roots = mesh.clusters.map { cluster in
