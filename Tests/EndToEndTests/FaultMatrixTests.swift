@@ -1,0 +1,274 @@
+// The fault matrix of issue 6: each test breaks the simulated mesh the way the real world breaks
+// (through the Kubernetes API where that is how it happens, through the simulator's fault control for
+// what the API cannot express), runs the built CLI against it and checks the failing check, the named
+// cause and the exit code.
+
+import Foundation
+import KubeClient
+import MeshSim
+import MeshSimRuntime
+import XCTest
+
+final class FaultMatrixTests: XCTestCase {
+    /// A started mesh, its clients (one per context) and a scratch directory.
+    struct Bed {
+        var mesh: SimulatedMesh
+        var clients: [KubeClient]
+        var directory: String
+
+        static func start(_ label: String, _ configure: (inout SimulatedMeshOptions) -> Void = { _ in }) async throws -> Bed {
+            var options = SimulatedMeshOptions()
+            configure(&options)
+            let mesh = try await SimulatedMesh.start(options)
+            let kubeconfig = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: mesh.kubeconfigPath))
+            let clients = try mesh.contexts.map { try KubeClient(kubeconfig: kubeconfig, context: $0) }
+            return Bed(mesh: mesh, clients: clients, directory: CLI.temporaryDirectory("fault-\(label)"))
+        }
+
+        /// A two-cluster scenario on this mesh's contexts with short deadlines; `extra` is appended YAML.
+        func scenario(_ extra: String = "", requests: Int = 20, cleanupTimeout: String = "30s") throws -> String {
+            let path = directory + "/scenario.yaml"
+            try """
+                name: fault
+                clusters:
+                  - context: \(mesh.contexts[0])
+                    serves: v1
+                  - context: \(mesh.contexts[1])
+                    serves: v2
+                load:
+                  requestsPerBurst: \(requests)
+                timeouts:
+                  deploy: 60s
+                  converge: 4s
+                  cleanup: \(cleanupTimeout)
+                \(extra)
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+
+        func run(_ scenario: String, timeout: TimeInterval = 180) throws -> (CLIResult, [String: Any]?) {
+            let output = directory + "/out"
+            let result = try CLI.run(["run", scenario, "--kubeconfig", mesh.kubeconfigPath, "--output-dir", output], timeout: timeout)
+            return (result, try? CLI.report(in: output))
+        }
+
+        func records() throws -> [[String: Any]] {
+            let text = (try? String(contentsOfFile: directory + "/out/records.jsonl", encoding: .utf8)) ?? ""
+            return try text.split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        }
+
+        /// Namespaces meshcheck left in the given clusters (default: all).
+        func managedNamespaces(in indexes: [Int]? = nil) async throws -> [String] {
+            var names: [String] = []
+            for client in (indexes ?? Array(clients.indices)).map({ clients[$0] }) {
+                let namespaces: [Namespace] = try await client.list(ResourcePath.namespaces().labelSelector("app.kubernetes.io/managed-by=meshcheck"))
+                names += namespaces.compactMap { $0.metadata.name.map { "\(client.name)/\($0)" } }
+            }
+            return names
+        }
+    }
+
+    /// Starts a mesh, runs `body`, and stops the mesh whether `body` succeeded or not.
+    func withBed(_ label: String, _ configure: (inout SimulatedMeshOptions) -> Void = { _ in }, _ body: (Bed) async throws -> Void) async throws {
+        let bed = try await Bed.start(label, configure)
+        do {
+            try await body(bed)
+        } catch {
+            await bed.mesh.stop()
+            throw error
+        }
+        await bed.mesh.stop()
+    }
+
+    static func checks(_ report: [String: Any]?, _ name: String, source: String? = nil) -> [[String: Any]] {
+        (report ?? [:]).array("checks").filter { $0.string("name") == name && (source == nil || $0.string("source") == source) }
+    }
+
+    static func failing(_ report: [String: Any]?) -> [String] {
+        (report ?? [:]).array("checks").filter { $0.string("status") == "fail" }.map { "\($0.string("name") ?? "?")@\($0.string("source") ?? "-")" }
+    }
+
+    /// Polls `condition` every 100 ms for at most `seconds`.
+    static func waitUntil(_ what: String, seconds: Double = 15, _ condition: () async throws -> Bool) async throws {
+        for _ in 0..<Int(seconds * 10) {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTFail("timed out waiting until \(what)")
+    }
+
+    // MARK: Rows
+
+    func testMissingRemoteSecretFailsAllClustersReachedNamingTheSecret() async throws {
+        try await withBed("remote-secret") { bed in
+            try await bed.clients[0].delete(.secrets(in: "istio-system", "istio-remote-secret-cluster-2"))
+            let (result, report) = try bed.run(try bed.scenario())
+            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            let reached = try XCTUnwrap(Self.checks(report, "all-clusters-reached", source: "cluster-1").first)
+            XCTAssertEqual(reached.string("status"), "fail")
+            let cause = reached.string("cause") ?? ""
+            XCTAssertTrue(cause.contains("cluster-1's clients reached only cluster-1"), cause)
+            XCTAssertTrue(cause.contains("no remote secret for cluster-2"), cause)
+            XCTAssertEqual(Self.checks(report, "all-clusters-reached", source: "cluster-2").first?.string("status"), "pass")
+            XCTAssertEqual(Self.checks(report, "remote-secret").first?.string("status"), "fail")
+            XCTAssertTrue(result.stdout.contains("no remote secret for cluster-2"), "the terminal summary shows the cause")
+            let junit = try String(contentsOfFile: bed.directory + "/out/junit.xml", encoding: .utf8)
+            XCTAssertTrue(junit.contains("no remote secret for cluster-2"), "JUnit carries the cause")
+        }
+    }
+
+    func testEastWestGatewayScaledToZeroFailsTrafficIntoThatCluster() async throws {
+        try await withBed("eastwest") { bed in
+            let scale = JSONValue.object(["spec": .object(["replicas": .number(0)])])
+            let _: JSONValue = try await bed.clients[1].patch(.deployments(in: "istio-system", "istio-eastwestgateway"), merge: scale)
+            try await Self.waitUntil("the gateway pods are gone") {
+                let pods: [Pod] = try await bed.clients[1].list(ResourcePath.pods(in: "istio-system").labelSelector("istio=eastwestgateway"))
+                return pods.allSatisfy { !$0.isReady }
+            }
+            let (result, report) = try bed.run(try bed.scenario())
+            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            let reached = try XCTUnwrap(Self.checks(report, "all-clusters-reached", source: "cluster-1").first)
+            XCTAssertEqual(reached.string("status"), "fail")
+            let cause = reached.string("cause") ?? ""
+            XCTAssertTrue(cause.contains("0 of") && cause.contains("answers from cluster-2"), cause)
+            XCTAssertTrue(cause.contains("east-west-gateway (cluster-2)") && cause.contains("scaled to 0"), cause)
+            XCTAssertEqual(Self.checks(report, "all-clusters-reached", source: "cluster-2").first?.string("status"), "pass",
+                           "traffic out of cluster-2 goes through cluster-1's gateway, which is up")
+        }
+    }
+
+    func testRootCAMismatchFailsPreflightAndIsNamedByTheTrafficChecks() async throws {
+        try await withBed("root-ca") { bed in
+            let before: ConfigMap = try await bed.clients[1].get(.configMaps(in: "istio-system", "istio-ca-root-cert"))
+            // istiod rewrites istio-ca-root-cert from its CA, so the fault is a different CA in cluster 2.
+            try bed.mesh.faults.setRootCertificateMismatch(true, cluster: "cluster-2")
+            try await Self.waitUntil("cluster-2 publishes its own root") {
+                let now: ConfigMap = try await bed.clients[1].get(.configMaps(in: "istio-system", "istio-ca-root-cert"))
+                return now.data?["root-cert.pem"] != before.data?["root-cert.pem"]
+            }
+            let (result, report) = try bed.run(try bed.scenario())
+            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            let root = try XCTUnwrap(Self.checks(report, "root-ca").first)
+            XCTAssertEqual(root.string("status"), "fail")
+            XCTAssertTrue((root.string("message") ?? "").contains("istio-ca-root-cert differs between clusters"), "\(root)")
+            for source in ["cluster-1", "cluster-2"] {
+                let reached = try XCTUnwrap(Self.checks(report, "all-clusters-reached", source: source).first)
+                XCTAssertEqual(reached.string("status"), "fail", source)
+                XCTAssertTrue((reached.string("cause") ?? "").contains("preflight root-ca"), reached.string("cause") ?? "")
+            }
+        }
+    }
+
+    func testNamespaceLabelledForARevisionThatDoesNotExistFailsSidecarInjection() async throws {
+        try await withBed("revision") { bed in
+            let (result, report) = try bed.run(try bed.scenario("mesh:\n  revision: asm-0-0"))
+            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            let sidecars = try XCTUnwrap(Self.checks(report, "sidecar-injection").first)
+            XCTAssertEqual(sidecars.string("status"), "fail")
+            let message = sidecars.string("message") ?? ""
+            XCTAssertTrue(message.contains("cluster-1/helloworld-v1-") && message.contains("cluster-1/sleep-"), "the pods are named: \(message)")
+            XCTAssertTrue((sidecars.string("cause") ?? "").contains("revision asm-0-0 is not installed (installed revisions: asm-1-23)"),
+                          sidecars.string("cause") ?? "")
+            XCTAssertEqual(Self.checks(report, "revision").first?.string("status"), "fail")
+        }
+    }
+
+    func testManagedControlPlanePassesPreflightAndTheRun() async throws {
+        try await withBed("managed", { $0.managedControlPlane = true }) { bed in
+            let preflight = try CLI.run(["preflight", "--kubeconfig", bed.mesh.kubeconfigPath,
+                                         "--context", bed.mesh.contexts[0], "--context", bed.mesh.contexts[1]], timeout: 60)
+            XCTAssertEqual(preflight.exitCode, 0, "stdout: \(preflight.stdout)\nstderr: \(preflight.stderr)")
+            XCTAssertTrue(preflight.stdout.contains("managed ControlPlaneRevision asm-managed is Reconciled"), preflight.stdout)
+            let (result, report) = try bed.run(try bed.scenario())
+            XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            XCTAssertEqual(report?.string("verdict"), "pass")
+            XCTAssertEqual(report?.string("revision"), "asm-managed")
+            XCTAssertEqual(Self.failing(report), [])
+        }
+    }
+
+    /// The errors are HTTP 500: Istio's default retry policy retries 503s on another endpoint, which would
+    /// hide a 5 % rate of them from the client entirely.
+    func testFivePercentErrorsFromV2FailErrorRateWithTheirSplit() async throws {
+        try await withBed("errors") { bed in
+            bed.mesh.faults.runtime.update { $0.versionFaults["v2"] = VersionFault(errorRate: 0.05, errorStatus: 500) }
+            let (result, report) = try bed.run(try bed.scenario(requests: 200))
+            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            let failed = Self.checks(report, "error-rate").filter { $0.string("status") == "fail" }
+            XCTAssertFalse(failed.isEmpty, "with about 100 requests to v2 per source, some must fail: \(Self.failing(report))")
+            for check in failed {
+                XCTAssertTrue((check.string("message") ?? "").contains("http-500 ×"), "\(check)")
+                let cause = check.string("cause") ?? ""
+                XCTAssertTrue(cause.hasPrefix("errors by serving cluster: cluster-1 0 of"), cause)
+                XCTAssertTrue(cause.contains("failed without naming the instance"), cause)
+            }
+            XCTAssertEqual(Set(Self.failing(report).map { String($0.prefix { $0 != "@" }) }), ["error-rate"])
+        }
+    }
+
+    func testCrossClusterLatencyFailsTheSLOForTheCrossClusterDirectionOnly() async throws {
+        try await withBed("latency", { $0.crossClusterLatency = .milliseconds(200) }) { bed in
+            let slo = """
+                expectations:
+                  latencySLO:
+                    local: {p99: 100}
+                    crossCluster: {p99: 100}
+                """
+            let (result, report) = try bed.run(try bed.scenario(slo))
+            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            let latency = Self.checks(report, "latency-slo")
+            XCTAssertEqual(latency.count, 4)
+            for check in latency {
+                let cross = check.string("source") != check.string("target")
+                XCTAssertEqual(check.string("status"), cross ? "fail" : "pass", "\(check)")
+                if cross { XCTAssertTrue((check.string("cause") ?? "").contains("cross-cluster direction"), "\(check)") }
+            }
+            XCTAssertEqual(Set(Self.failing(report).map { String($0.prefix { $0 != "@" }) }), ["latency-slo"])
+        }
+    }
+
+    func testBrokenExecStreamKeepsPartialRecordsAndJudgesWhatArrived() async throws {
+        try await withBed("exec-break") { bed in
+            // Converge probes (10 records, under 1 KiB) pass; the 60-request burst breaks after about 25 records.
+            bed.mesh.faults.runtime.update { $0.execStreamFaults["cluster-1"] = .breakAfter(bytes: 2_000) }
+            let (result, report) = try bed.run(try bed.scenario(requests: 60))
+            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            let exec = try XCTUnwrap(report?["exec"] as? [String: Any])
+            XCTAssertGreaterThanOrEqual(exec["failed"] as? Int ?? 0, 1)
+            let fromBroken = try bed.records().filter { $0.string("source") == "cluster-1" }.count
+            XCTAssertGreaterThan(fromBroken, 0, "records that arrived before the break are kept")
+            XCTAssertLessThan(fromBroken, 60)
+            let errors = try XCTUnwrap(Self.checks(report, "error-rate", source: "cluster-1").first)
+            XCTAssertEqual(errors.string("status"), "fail")
+            XCTAssertTrue((errors.string("message") ?? "").contains("missing records"), "\(errors)")
+            XCTAssertEqual(Self.checks(report, "error-rate", source: "cluster-2").first?.string("status"), "pass")
+            let left = try await bed.managedNamespaces()
+            XCTAssertEqual(left, [])
+        }
+    }
+
+    func testHangingNamespaceDeletionEndsCleanupAtItsDeadlineWithExit4() async throws {
+        try await withBed("ns-hang", { $0.hangNamespaceDeletion = true }) { bed in
+            let (result, report) = try bed.run(try bed.scenario(cleanupTimeout: "3s"))
+            XCTAssertEqual(result.exitCode, 4, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            let cleanup = try XCTUnwrap(report?["cleanup"] as? [String: Any])
+            XCTAssertEqual(cleanup.string("status"), "failed")
+            let leftovers = cleanup.array("leftovers")
+            XCTAssertEqual(Set(leftovers.compactMap { $0.string("cluster") }), ["cluster-1", "cluster-2"])
+            XCTAssertTrue(leftovers.allSatisfy { $0.string("kind") == "Namespace" && ($0.string("reason") ?? "").contains("cleanup timeout") }, "\(leftovers)")
+        }
+    }
+
+    func testClusterWhoseAPIDropsEveryConnectionIsUnreachableAndNothingIsCreated() async throws {
+        try await withBed("unreachable") { bed in
+            var drop = APIFaults()
+            drop.dropFraction = 1
+            try bed.mesh.faults.setAPIFaults(drop, cluster: "cluster-2")
+            let (result, _) = try bed.run(try bed.scenario(), timeout: 120)
+            XCTAssertEqual(result.exitCode, 3, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            XCTAssertTrue(result.stderr.contains(bed.mesh.contexts[1]), result.stderr)
+            let managed = try await bed.managedNamespaces(in: [0])
+            XCTAssertEqual(managed, [], "nothing may be created in the reachable cluster")
+        }
+    }
+}
