@@ -260,7 +260,7 @@ public enum HTMLReport {
         svg .s6 { fill: #000000; stroke: #000000; } svg .s7 { fill: #999999; stroke: #999999; }
         svg polyline.curve { fill: none; }
         svg .h0 { fill: #f7fbff; } svg .h1 { fill: #c6dbef; } svg .h2 { fill: #9ecae1; } svg .h3 { fill: #4292c6; } svg .h4 { fill: #2171b5; } svg .h5 { fill: #08306b; }
-        svg .heat { stroke: #fff; stroke-width: 1; } svg .heat.empty { fill: #f0f0f0; stroke: #bbb; stroke-dasharray: 3 3; }
+        svg .heat { stroke: #fff; stroke-width: 1; } svg .heat.h0 { stroke: #c8d0da; } svg .heat.empty { fill: #f0f0f0; stroke: #bbb; stroke-dasharray: 3 3; }
         svg .cell-text { fill: var(--ink); } svg .cell-text.dark { fill: #fff; } svg .strong { font-weight: 700; font-size: 13px; }
         pre.scenario { background: #f6f8fa; border: 1px solid var(--line); padding: 10px; overflow-x: auto; max-height: 32rem; }
         footer { margin-top: 2rem; color: var(--muted); font-size: 0.85em; }
