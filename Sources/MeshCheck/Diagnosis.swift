@@ -22,7 +22,9 @@ public enum Diagnosis {
             case CheckName.latencySLO:
                 explanation = latency(check, outcome: outcome, findings: findings)
             case CheckName.balance:
+                // A cluster that never answered skews the split for the same reason it was not reached.
                 explanation = balance(findings)
+                    ?? check.source.flatMap { crossCluster(source: $0, check: check, evidence: evidence, findings: findings, outcome: outcome) }
             default:
                 explanation = nil
             }

@@ -36,6 +36,11 @@ final class DiagnosisTests: XCTestCase {
         XCTAssertTrue(check.cause!.hasPrefix("cluster-1's clients reached only cluster-1 (0 of 200 answers from cluster-2); preflight remote-secret (cluster-1): no remote secret for cluster-2"), check.cause!)
         XCTAssertTrue(check.hint!.contains("istioctl create-remote-secret"), check.hint!)
         XCTAssertEqual(annotated.checks[1], oneSidedOutcome().checks[1], "passing checks are untouched")
+
+        var skewed = oneSidedOutcome()
+        skewed.checks = [CheckResult(name: CheckName.balance, source: "cluster-1", status: .fail, message: "split 100/0", cause: "generic")]
+        let balance = Diagnosis.annotate(skewed, findings: findings, servingClusters: serving).checks[0]
+        XCTAssertEqual(balance.cause, check.cause, "a cluster never reached explains the skewed split the same way")
         XCTAssertEqual(annotated.traffic, oneSidedOutcome().traffic)
     }
 
