@@ -102,6 +102,7 @@ let package = Package(
             name: "MeshBench",
             dependencies: [
                 "MeshStats",
+                "MeshCheck",
                 "KubeClient",
                 "MeshSim",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -16,6 +16,7 @@ struct Comparison {
         case nanosecondsPerQuery = "ns/query"
         case megabytesPerSecond = "MB/s"
         case megabytes = "MB"
+        case microsecondsPerRequest = "us/request"
 
         /// Whether larger figures are better (throughput) rather than worse (time).
         var isThroughput: Bool { self == .megabytesPerSecond }

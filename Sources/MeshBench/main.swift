@@ -21,6 +21,7 @@ let registry: [Benchmark] = [
     .recordParse,
     .execStream,
     .execConcurrency,
+    .harnessOverhead,
 ]
 
 // exec-concurrency measures its client side in a child process started from this binary.

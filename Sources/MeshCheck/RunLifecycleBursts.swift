@@ -131,10 +131,13 @@ public final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
                     version: json(for: sample.version), instance: json(for: sample.instance), status: sample.status,
                     curlExit: sample.curlExit, connectUs: sample.connectMicros, ttfbUs: sample.firstByteMicros,
                     totalUs: sample.totalMicros, burst: sample.burst, worker: sample.worker, seq: sample.sequence, to: &buffer)
-            case .begin(_, let worker):
-                samplesPerWorker[worker, default: 0] += 0 // registers the worker
+            case .begin:
+                break
             case .end(_, let worker, let count):
                 endCount[worker] = Int(count)
+            case .late(_, _, let lateStarts, _):
+                // Recorded even when 0: it says lateness was measured for this source.
+                tally.recordLateStarts(source: source, count: Int(lateStarts))
             case .malformed:
                 break
             }

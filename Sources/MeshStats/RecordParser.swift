@@ -64,7 +64,7 @@ public enum RecordField: UInt8, CaseIterable, Sendable, CustomStringConvertible 
 /// Why a line was not a record or framing line. The set is bounded, so counts per reason make a
 /// fixed-size report.
 public enum MalformedLineReason: Hashable, Sendable, CustomStringConvertible {
-    /// The line does not start with `MC1 `, `MC1-BEGIN ` or `MC1-END ` (blank lines, stray output).
+    /// The line does not start with `MC1 `, `MC1-BEGIN `, `MC1-END ` or `MC1-LATE ` (blank lines, stray output).
     case notARecord
     /// A field is missing or not in its format (digits, three-digit status, seconds with at most six
     /// decimals, a token of `[A-Za-z0-9._-]` up to 253 bytes).
@@ -137,6 +137,9 @@ public enum RecordEvent: Sendable, Hashable {
     case begin(burst: UInt32, worker: UInt32)
     /// `MC1-END <burst> <worker> <count>`: the worker finished after `count` requests.
     case end(burst: UInt32, worker: UInt32, count: UInt32)
+    /// `MC1-LATE <burst> <worker> <lateStarts> <maxLagMicros>`: in paced mode, how many of the worker's
+    /// requests started behind schedule and by how much at most (coordinated omission made visible).
+    case late(burst: UInt32, worker: UInt32, lateStarts: UInt32, maxLagMicros: UInt32)
     /// A line that was neither; it is also counted in ``RecordStreamParser/malformedLines``.
     case malformed(MalformedLineReason)
 }
@@ -348,6 +351,14 @@ public struct RecordStreamParser: Sendable {
                 guard let count = counter(.count, then: 0x0A) else { return .malformed(.invalidField(.count)) }
                 return .end(burst: burst, worker: worker, count: count)
             }
+            if limit - index >= 5 && word(at: index) == RecordParserWords.late && base[index + 4] == UInt8(ascii: " ") {
+                index += 5
+                guard let burst = counter(.burst, then: 0x20) else { return blame(.burst, next: .worker) }
+                guard let worker = counter(.worker, then: 0x20) else { return blame(.worker, next: .count) }
+                guard let late = counter(.count, then: 0x20) else { return blame(.count, next: .count) }
+                guard let lag = counter(.count, then: 0x0A) else { return .malformed(.invalidField(.count)) }
+                return .late(burst: burst, worker: worker, lateStarts: late, maxLagMicros: lag)
+            }
             return .malformed(.notARecord)
         }
 
@@ -516,4 +527,5 @@ enum RecordParserWords {
     @inlinable static var framing: UInt32 { 0x2D31_434D }  // "MC1-"
     @inlinable static var begin: UInt32 { 0x4947_4542 }    // "BEGI"
     @inlinable static var end: UInt32 { 0x2044_4E45 }      // "END "
+    @inlinable static var late: UInt32 { 0x4554_414C }     // "LATE"
 }

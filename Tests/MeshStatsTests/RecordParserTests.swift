@@ -9,6 +9,7 @@ enum ReferenceParser {
                     connect: UInt64, firstByte: UInt64, total: UInt64, version: String?, instance: String?)
         case begin(UInt32, UInt32)
         case end(UInt32, UInt32, UInt32)
+        case late(UInt32, UInt32, UInt32, UInt32)
         case malformed(MalformedLineReason)
     }
 
@@ -52,6 +53,12 @@ enum ReferenceParser {
             guard fields.count >= 3, let worker = counter(fields[2]) else { return .malformed(.invalidField(.worker)) }
             guard fields.count == 4, let count = counter(fields[3]) else { return .malformed(.invalidField(.count)) }
             return .end(burst, worker, count)
+        case "MC1-LATE":
+            guard fields.count >= 2, let burst = counter(fields[1]) else { return .malformed(.invalidField(.burst)) }
+            guard fields.count >= 3, let worker = counter(fields[2]) else { return .malformed(.invalidField(.worker)) }
+            guard fields.count >= 4, let late = counter(fields[3]) else { return .malformed(.invalidField(.count)) }
+            guard fields.count == 5, let lag = counter(fields[4]) else { return .malformed(.invalidField(.count)) }
+            return .late(burst, worker, late, lag)
         case "MC1":
             let order: [RecordField] = [.burst, .worker, .sequence, .status, .curlExit, .connect, .firstByte, .total, .version, .instance]
             var values: [Any] = []
@@ -96,6 +103,7 @@ enum ReferenceParser {
                            version: names.name(of: s.version), instance: names.name(of: s.instance))
         case .begin(let burst, let worker): return .begin(burst, worker)
         case .end(let burst, let worker, let count): return .end(burst, worker, count)
+        case .late(let burst, let worker, let late, let lag): return .late(burst, worker, late, lag)
         case .malformed(let reason): return .malformed(reason)
         }
     }
@@ -115,7 +123,11 @@ struct LineGenerator {
     mutating func validLine() -> String {
         switch generator.next() % 10 {
         case 0: return "MC1-BEGIN \(generator.next() % 100) \(generator.next() % 64)"
-        case 1: return "MC1-END \(generator.next() % 100) \(generator.next() % 64) \(generator.next() % 1000)"
+        case 1:
+            if generator.next() % 4 == 0 {
+                return "MC1-LATE \(generator.next() % 100) \(generator.next() % 64) \(generator.next() % 50) \(generator.next() % 100_000)"
+            }
+            return "MC1-END \(generator.next() % 100) \(generator.next() % 64) \(generator.next() % 1000)"
         default:
             let version = pick(["v1", "v2", "v3", "-"])
             let instance = version == "-" ? "-" : "helloworld-\(version)-7d9f8c6b5-\(pick(["abcde", "fghij", "klmno"]))"
