@@ -5,7 +5,7 @@ SCRATCH ?= .build
 SPM      = --scratch-path $(SCRATCH)
 BIN      = $(SCRATCH)/debug/meshcheck
 
-.PHONY: build test unit-test script-test bench fuzz fuzz-smoke clean example-report
+.PHONY: build test unit-test script-test demo bench fuzz fuzz-smoke clean example-report
 
 build:
 	$(SWIFT) build $(SPM) --product meshcheck
