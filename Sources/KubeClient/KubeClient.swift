@@ -6,13 +6,14 @@ public struct KubeClientOptions: Sendable {
     /// Whole-request limit for REST calls.
     public var requestTimeout: Duration
     public var connectTimeout: Duration
-    /// Retries after the first attempt (429, 503/504 and broken connections on idempotent calls).
+    /// Retries after the first attempt (429, 503/504 and broken connections on idempotent calls);
+    /// 10 like client-go, so an API server under priority-and-fairness pressure does not fail a run.
     public var maxRetries: Int
     public var retryBaseDelay: Duration
     public var retryMaxDelay: Duration
     public var userAgent: String
 
-    public init(requestTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), maxRetries: Int = 5,
+    public init(requestTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), maxRetries: Int = 10,
                 retryBaseDelay: Duration = .milliseconds(200), retryMaxDelay: Duration = .seconds(10), userAgent: String = "meshcheck/0.1") {
         self.requestTimeout = requestTimeout
         self.connectTimeout = connectTimeout

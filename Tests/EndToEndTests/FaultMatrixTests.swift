@@ -271,4 +271,21 @@ final class FaultMatrixTests: XCTestCase {
             XCTAssertEqual(managed, [], "nothing may be created in the reachable cluster")
         }
     }
+
+    /// API priority and fairness under pressure: 30 % of requests to every API server get 429 with
+    /// Retry-After. The client retries (bounded), the run passes, and the retries are in the report.
+    func testThrottledAPIServersStillPassAndTheRetriesAreCounted() async throws {
+        try await withBed("throttled") { bed in
+            var throttle = APIFaults()
+            throttle.throttleFraction = 0.3
+            for cluster in ["cluster-1", "cluster-2"] { try bed.mesh.faults.setAPIFaults(throttle, cluster: cluster) }
+            let (result, report) = try bed.run(try bed.scenario(), timeout: 240)
+            XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            XCTAssertEqual(report?.string("verdict"), "pass")
+            let retries = (report ?? [:]).array("retries").reduce(0) { $0 + ($1["count"] as? Int ?? 0) }
+            XCTAssertGreaterThan(retries, 0, "the throttled requests must show up as retries in the report")
+            let managed = try await bed.managedNamespaces()
+            XCTAssertEqual(managed, [])
+        }
+    }
 }
