@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `meshcheck` command line: thin argument parsing over the MeshCheck module.
 @main
@@ -26,6 +27,11 @@ struct Meshcheck: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            // Usage errors are bad input: exit 2 as documented, not argument-parser's 64.
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
             exit(withError: error)
         }
     }

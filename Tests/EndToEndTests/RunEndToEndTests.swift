@@ -89,6 +89,12 @@ final class RunEndToEndTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("requestsPerBurst"), result.stderr)
     }
 
+    func testUsageErrorsAreBadInput() throws {
+        let result = try CLI.run(["run", "--no-such-option"], timeout: 30)
+        XCTAssertEqual(result.exitCode, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("--no-such-option"), result.stderr)
+    }
+
     func testUnreadableKubeconfigIsBadInput() throws {
         let result = try CLI.run(["run", "--kubeconfig", "/nonexistent/kubeconfig", "--context", "a", "--context", "b",
                                   "--output-dir", CLI.temporaryDirectory("nokubeconfig")], timeout: 30)
