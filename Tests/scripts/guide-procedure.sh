@@ -8,46 +8,8 @@ MESHCHECK=${MESHCHECK:?set MESHCHECK to the meshcheck binary}
 command -v kubectl >/dev/null || { echo "kubectl is required" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 manifests="$here/manifests"
-work=$(mktemp -d)
-sim_pid=""
-
-cleanup() {
-  local status=$?
-  if [[ -n "$sim_pid" ]] && kill -0 "$sim_pid" 2>/dev/null; then
-    kill -TERM "$sim_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$sim_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$sim_pid" 2>/dev/null || true
-  fi
-  if [[ $status -ne 0 && -f "$work/sim.log" ]]; then
-    echo "--- meshcheck sim output" >&2
-    cat "$work/sim.log" >&2
-  fi
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-
-step() { echo "== $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-export KUBECONFIG="$work/kubeconfig"
-# Keep kubectl's discovery cache inside the scratch directory.
-export KUBECACHEDIR="$work/kube-cache"
-
-step "start meshcheck sim --clusters 2"
-"$MESHCHECK" sim --clusters 2 --kubeconfig-out "$KUBECONFIG" >"$work/sim.log" 2>&1 &
-sim_pid=$!
-for _ in $(seq 1 100); do
-  [[ -f "$KUBECONFIG.sim.json" ]] && break
-  kill -0 "$sim_pid" 2>/dev/null || fail "meshcheck sim exited early"
-  sleep 0.1
-done
-[[ -f "$KUBECONFIG.sim.json" ]] || fail "meshcheck sim was not ready within 10 s"
-
-mapfile -t contexts < <(kubectl config get-contexts -o name | sort)
-[[ ${#contexts[@]} -eq 2 ]] || fail "expected 2 contexts, got: ${contexts[*]}"
-ctx1=${contexts[0]}
-ctx2=${contexts[1]}
+source "$here/lib/simulated-mesh.sh"
+start_simulated_mesh
 [[ $ctx1 == gke_*_cluster-1 && $ctx2 == gke_*_cluster-2 ]] || fail "unexpected context names: $ctx1 $ctx2"
 k1() { kubectl --context "$ctx1" "$@"; }
 k2() { kubectl --context "$ctx2" "$@"; }
