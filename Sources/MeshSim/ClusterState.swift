@@ -256,11 +256,14 @@ public struct ClusterState {
         object["metadata"]["creationTimestamp"] = .string(TimeFormat.rfc3339(now))
         if Self.tracksGeneration(resource) { object["metadata"]["generation"] = 1 }
         object["metadata"]["deletionTimestamp"] = .null
+        if resource == .jobs { BatchResources.generateJobSelector(&object) }
     }
 
     static func tracksGeneration(_ resource: ResourceType) -> Bool {
         switch resource {
-        case .deployments, .replicaSets, .gateways, .destinationRules, .controlPlaneRevisions: return true
+        case .deployments, .replicaSets, .jobs, .cronJobs, .gateways, .destinationRules, .virtualServices,
+            .controlPlaneRevisions:
+            return true
         default: return false
         }
     }
@@ -286,6 +289,10 @@ public struct ClusterState {
         case .replicaSets:
             if object["spec"]["replicas"].isNull { object["spec"]["replicas"] = 1 }
             Self.defaultPodSpec(&object["spec"]["template"]["spec"])
+        case .jobs:
+            BatchResources.defaultJob(&object)
+        case .cronJobs:
+            BatchResources.defaultCronJob(&object)
         case .services:
             defaultService(&object)
         case .secrets:

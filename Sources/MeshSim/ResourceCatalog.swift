@@ -68,6 +68,25 @@ extension ResourceType {
     public static let destinationRules = ResourceType(
         group: "networking.istio.io", version: "v1", kind: "DestinationRule", plural: "destinationrules",
         shortNames: ["dr"], categories: ["istio-io", "networking-istio-io"])
+    public static let virtualServices = ResourceType(
+        group: "networking.istio.io", version: "v1", kind: "VirtualService", plural: "virtualservices",
+        shortNames: ["vs"], categories: ["istio-io", "networking-istio-io"])
+    // The canary's RBAC and CronJob. Stored and served like a real API server without a controller manager:
+    // nothing runs Jobs, and RBAC is not enforced (every simulated user is a cluster admin).
+    public static let roles = ResourceType(
+        group: "rbac.authorization.k8s.io", version: "v1", kind: "Role", plural: "roles")
+    public static let clusterRoles = ResourceType(
+        group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false)
+    public static let roleBindings = ResourceType(
+        group: "rbac.authorization.k8s.io", version: "v1", kind: "RoleBinding", plural: "rolebindings")
+    public static let clusterRoleBindings = ResourceType(
+        group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings",
+        namespaced: false)
+    public static let jobs = ResourceType(
+        group: "batch", version: "v1", kind: "Job", plural: "jobs", categories: ["all"], subresources: ["status"])
+    public static let cronJobs = ResourceType(
+        group: "batch", version: "v1", kind: "CronJob", plural: "cronjobs", shortNames: ["cj"], categories: ["all"],
+        subresources: ["status"])
     public static let controlPlaneRevisions = ResourceType(
         group: "mesh.cloud.google.com", version: "v1beta1", kind: "ControlPlaneRevision",
         plural: "controlplanerevisions", shortNames: ["cpr"], subresources: ["status"])
@@ -80,7 +99,8 @@ extension ResourceType {
 
     public static let all: [ResourceType] = [
         .namespaces, .pods, .services, .endpoints, .serviceAccounts, .configMaps, .secrets, .events,
-        .deployments, .replicaSets, .gateways, .destinationRules, .controlPlaneRevisions,
+        .deployments, .replicaSets, .jobs, .cronJobs, .roles, .clusterRoles, .roleBindings, .clusterRoleBindings,
+        .gateways, .destinationRules, .virtualServices, .controlPlaneRevisions,
         .selfSubjectAccessReviews, .selfSubjectReviews,
     ]
 

@@ -127,7 +127,8 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
     }
 
     /// One cluster as its control plane sees it (reference §D): network label, root CA, remote secrets,
-    /// east-west gateway readiness and each Service's ready endpoints.
+    /// east-west gateway readiness, each Service's ready endpoints (with the pods' labels, for subsets) and the
+    /// cluster's VirtualServices and DestinationRules.
     static func clusterView(_ state: ClusterState, peerServers: [String: String], endpoint: (String) -> MeshEndpoint?)
         -> ClusterView
     {
@@ -157,8 +158,9 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
                 for pod in store.list(.pods, namespace: namespace) where ClusterState.isReady(pod) {
                     let labels = pod["metadata"]["labels"].stringMap
                     guard selector.allSatisfy({ labels[$0.key] == $0.value }),
-                        let found = endpoint(pod["metadata"]["uid"].string ?? "")
+                        var found = endpoint(pod["metadata"]["uid"].string ?? "")
                     else { continue }
+                    found.labels = labels
                     endpoints.append(found)
                 }
             }
@@ -167,6 +169,8 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
         }
         return ClusterView(
             name: state.identity.name, network: network, rootCAFingerprint: fingerprint, remoteSecrets: secrets,
-            eastWestGatewayReadyPods: gatewayPods, services: services)
+            eastWestGatewayReadyPods: gatewayPods, services: services,
+            virtualServices: store.list(.virtualServices, namespace: nil).map(TrafficRuleViews.virtualService),
+            destinationRules: store.list(.destinationRules, namespace: nil).map(TrafficRuleViews.destinationRule))
     }
 }

@@ -67,10 +67,49 @@ enum Tables {
             return [name, Column(name: "Endpoints", description: "The endpoints of the service."), age]
         case .serviceAccounts:
             return [name, Column(name: "Secrets", type: "integer", description: "The number of secrets."), age]
+        case .jobs:
+            return [
+                name, Column(name: "Status", description: "Status of the job."),
+                Column(name: "Completions", description: "The number of pods which reached phase Succeeded."),
+                Column(name: "Duration", description: "Time required to complete the job."), age,
+            ] + templateColumns
+        case .cronJobs:
+            return [
+                name, Column(name: "Schedule", description: "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
+                Column(name: "Timezone", description: "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones."),
+                Column(name: "Suspend", type: "boolean", description: "This flag tells the controller to suspend subsequent executions, it does not apply to already started executions."),
+                Column(name: "Active", type: "integer", description: "A list of pointers to currently running jobs."),
+                Column(name: "Last Schedule", description: "Information when was the last time the job was successfully scheduled."),
+                age,
+            ] + templateColumns
+        case .roles, .clusterRoles:
+            return [name, Column(name: "Created At", type: "date", description: "CreationTimestamp is a timestamp representing the server time when this object was created.")]
+        case .roleBindings, .clusterRoleBindings:
+            return [
+                name, Column(name: "Role", description: "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace."),
+                age, Column(name: "Users", priority: 1, description: "Users in the roleBinding"),
+                Column(name: "Groups", priority: 1, description: "Groups in the roleBinding"),
+                Column(name: "ServiceAccounts", priority: 1, description: "ServiceAccounts in the roleBinding"),
+            ]
+        // Istio's CRDs declare these as additionalPrinterColumns.
+        case .virtualServices:
+            return [
+                name, Column(name: "Gateways", description: "The names of gateways and sidecars that should apply these routes"),
+                Column(name: "Hosts", description: "The destination hosts to which traffic is being sent"), age,
+            ]
+        case .destinationRules:
+            return [name, Column(name: "Host", description: "The name of a service from the service registry"), age]
         default:
             return [name, age]
         }
     }
+
+    /// The wide columns of kinds with a pod template (Jobs, CronJobs).
+    static let templateColumns = [
+        Column(name: "Containers", priority: 1, description: "Names of each container in the template."),
+        Column(name: "Images", priority: 1, description: "Images referenced by each container in the template."),
+        Column(name: "Selector", priority: 1, description: "A label query over pods that should match the pod count."),
+    ]
 
     static func table(for resource: ResourceType, objects: [JSON], listMeta: JSON, now: Double, includeObject: String?)
         -> JSON
@@ -160,9 +199,76 @@ enum Tables {
             return [name, .string(addresses.isEmpty ? "<none>" : addresses.joined(separator: ",")), age]
         case .serviceAccounts:
             return [name, .int(Int64(object["secrets"].array?.count ?? 0)), age]
+        case .jobs:
+            return [name, .string(jobStatus(object)), .string(jobCompletions(object)), .string(jobDuration(object, now: now)), age]
+                + templateCells(object["spec"]["template"]["spec"], selector: object["spec"]["selector"])
+        case .cronJobs:
+            let lastSchedule = object["status"]["lastScheduleTime"].string.flatMap(TimeFormat.parse).map { TimeFormat.age(now - $0) }
+            return [
+                name, object["spec"]["schedule"], .string(object["spec"]["timeZone"].string ?? "<none>"),
+                .string(object["spec"]["suspend"].bool.map { $0 ? "True" : "False" } ?? "<unset>"),
+                .int(Int64(object["status"]["active"].array?.count ?? 0)), .string(lastSchedule ?? "<none>"), age,
+            ] + templateCells(object["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+                              selector: object["spec"]["jobTemplate"]["spec"]["selector"])
+        case .roles, .clusterRoles:
+            return [name, object["metadata"]["creationTimestamp"]]
+        case .roleBindings, .clusterRoleBindings:
+            let subjects = object["subjects"].array ?? []
+            func names(_ kind: String) -> JSON {
+                .string(subjects.filter { $0["kind"].string == kind }.map { subject in
+                    let name = subject["name"].string ?? ""
+                    guard kind == "ServiceAccount", let namespace = subject["namespace"].string, !namespace.isEmpty else { return name }
+                    return "\(namespace)/\(name)"
+                }.joined(separator: ", "))
+            }
+            let role = "\(object["roleRef"]["kind"].string ?? "")/\(object["roleRef"]["name"].string ?? "")"
+            return [name, .string(role), age, names("User"), names("Group"), names("ServiceAccount")]
+        case .virtualServices:
+            return [name, compactJSON(object["spec"]["gateways"]), compactJSON(object["spec"]["hosts"]), age]
+        case .destinationRules:
+            return [name, object["spec"]["host"], age]
         default:
             return [name, age]
         }
+    }
+
+    /// A list cell of a CRD's printer column: the value as compact JSON, null when absent.
+    static func compactJSON(_ value: JSON) -> JSON { value.isNull ? .null : .string(value.serialized()) }
+
+    static func templateCells(_ podSpec: JSON, selector: JSON) -> [JSON] {
+        let containers = podSpec["containers"].array ?? []
+        return [
+            .string(containers.compactMap { $0["name"].string }.joined(separator: ",")),
+            .string(containers.compactMap { $0["image"].string }.joined(separator: ",")),
+            .string(selectorText(selector, none: "<none>")),
+        ]
+    }
+
+    /// As the Job printer derives it from the conditions; with no controller to add any, a Job stays Running.
+    static func jobStatus(_ job: JSON) -> String {
+        let conditions = (job["status"]["conditions"].array ?? []).filter { $0["status"].string == "True" }.compactMap { $0["type"].string }
+        if conditions.contains("Complete") { return "Complete" }
+        if conditions.contains("Failed") { return "Failed" }
+        if !job["metadata"]["deletionTimestamp"].isNull { return "Terminating" }
+        if conditions.contains("Suspended") { return "Suspended" }
+        if conditions.contains("FailureTarget") { return "FailureTarget" }
+        if conditions.contains("SuccessCriteriaMet") { return "SuccessCriteriaMet" }
+        return "Running"
+    }
+
+    static func jobCompletions(_ job: JSON) -> String {
+        let succeeded = job["status"]["succeeded"].int ?? 0
+        if let completions = job["spec"]["completions"].int { return "\(succeeded)/\(completions)" }
+        let parallelism = job["spec"]["parallelism"].int
+        if parallelism == nil { return "\(succeeded)/1 of 1" }
+        if let parallelism, parallelism > 1 { return "\(succeeded)/1 of \(parallelism)" }
+        return "\(succeeded)/1"
+    }
+
+    static func jobDuration(_ job: JSON, now: Double) -> String {
+        guard let start = job["status"]["startTime"].string.flatMap(TimeFormat.parse) else { return "" }
+        let end = job["status"]["completionTime"].string.flatMap(TimeFormat.parse) ?? now
+        return TimeFormat.age(end - start)
     }
 
     /// READY x/y: regular containers plus restartable (native sidecar) init containers.

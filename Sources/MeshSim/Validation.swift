@@ -134,9 +134,16 @@ enum Validation {
         case .deployments, .replicaSets: validateWorkload(object, resource: resource, old: old, errors: &errors)
         case .services: validateService(object["spec"], errors: &errors)
         case .configMaps, .secrets: validateDataKeys(object, errors: &errors)
+        case .jobs: BatchResources.validateJob(object, old: old, errors: &errors)
+        case .cronJobs: BatchResources.validateCronJob(object, errors: &errors)
+        case .roles, .clusterRoles: RBACValidation.validateRole(object, namespaced: resource.namespaced, errors: &errors)
+        case .roleBindings, .clusterRoleBindings:
+            RBACValidation.validateBinding(object, namespaced: resource.namespaced, old: old, errors: &errors)
         default: break
         }
         if !errors.causes.isEmpty { throw APIError.invalid(resource, name, causes: errors.causes) }
+        // Validating admission webhooks run after the server's own validation.
+        if resource == .virtualServices { try IstioWebhook.validateVirtualService(object) }
     }
 
     static func validateMetadata(_ metadata: JSON, resource: ResourceType, errors: inout FieldErrors) {

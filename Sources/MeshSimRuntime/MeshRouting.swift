@@ -13,14 +13,18 @@ public struct MeshEndpoint: Hashable, Sendable {
     /// Whether the pod runs a sidecar; a pod without one cannot terminate the mesh's mTLS, so it is
     /// reachable only from its own cluster.
     public var hasSidecar: Bool
+    /// The pod's labels, which DestinationRule subsets select by.
+    public var labels: [String: String]
 
-    public init(pod: String, cluster: String, host: String, port: Int, version: String?, hasSidecar: Bool) {
+    public init(pod: String, cluster: String, host: String, port: Int, version: String?, hasSidecar: Bool,
+                labels: [String: String] = [:]) {
         self.pod = pod
         self.cluster = cluster
         self.host = host
         self.port = port
         self.version = version
         self.hasSidecar = hasSidecar
+        self.labels = labels
     }
 }
 
@@ -34,6 +38,9 @@ public struct ServiceKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(name).\(namespace)" }
+
+    /// `name.namespace.svc.cluster.local`, the host Istio configuration names the Service by.
+    public var fqdn: String { "\(name).\(namespace).svc.cluster.local" }
 }
 
 /// A Service as one cluster sees it: its ports and its ready endpoints in that cluster.
@@ -68,10 +75,15 @@ public struct ClusterView: Equatable, Sendable {
     public var remoteSecrets: [String: RemoteSecretView]
     public var eastWestGatewayReadyPods: Int
     public var services: [ServiceKey: ServiceView]
+    /// This cluster's VirtualServices and DestinationRules: in a multi-primary mesh each istiod configures
+    /// its own cluster's sidecars from its own cluster's objects.
+    public var virtualServices: [VirtualServiceView]
+    public var destinationRules: [DestinationRuleView]
 
     public init(
         name: String, network: String?, rootCAFingerprint: String?, remoteSecrets: [String: RemoteSecretView],
-        eastWestGatewayReadyPods: Int, services: [ServiceKey: ServiceView]
+        eastWestGatewayReadyPods: Int, services: [ServiceKey: ServiceView], virtualServices: [VirtualServiceView] = [],
+        destinationRules: [DestinationRuleView] = []
     ) {
         self.name = name
         self.network = network
@@ -79,6 +91,8 @@ public struct ClusterView: Equatable, Sendable {
         self.remoteSecrets = remoteSecrets
         self.eastWestGatewayReadyPods = eastWestGatewayReadyPods
         self.services = services
+        self.virtualServices = virtualServices
+        self.destinationRules = destinationRules
     }
 }
 

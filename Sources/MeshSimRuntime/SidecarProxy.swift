@@ -1,8 +1,9 @@
 // The data plane of one simulated pod: an HTTP forward proxy on 127.0.0.1 that the pod's processes reach
 // through `http_proxy`. In sidecar mode it behaves like the pod's Envoy with Istio's defaults: it resolves
-// `svc.ns[.svc[.cluster.local]]:port` against the mesh view, balances with LEAST_REQUEST (power of two
-// choices), adds cross-cluster latency, retries connect failures and 503s twice on other hosts (Istio's
-// default retry policy) and answers with Envoy's texts. In plain mode it stands in for kube-proxy for a pod
+// `svc.ns[.svc[.cluster.local]]:port` against the mesh view, applies the cluster's VirtualService and
+// DestinationRule (weighted subsets), balances with LEAST_REQUEST (power of two choices), adds cross-cluster
+// latency, retries connect failures and 503s twice on other hosts of the chosen destination (Istio's default
+// retry policy) and answers with Envoy's texts. In plain mode it stands in for kube-proxy for a pod
 // without a sidecar: own-cluster endpoints only, no retries, no added latency.
 import NIOCore
 import NIOHTTP1
@@ -285,18 +286,27 @@ final class ForwardProxyHandler: ChannelInboundHandler {
             forward(head, target: target, endpoints: [loopback], attempt: 0, tried: [], context: channelContext)
             return
         }
-        let resolution = MeshRouting.resolve(
-            host: target.host, port: target.port, sourceCluster: context.source.cluster,
-            sourceNamespace: context.source.namespace, sourceHasSidecar: context.settings.mode == .sidecar,
-            in: context.view.currentMeshView())
-        switch resolution {
+        var headers: [String: String] = [:]
+        for (name, value) in head.headers { headers[name.lowercased()] = value }
+        let request = MeshRequest(host: target.host, port: target.port, path: target.pathAndQuery,
+                                  method: head.method.rawValue, headers: headers)
+        var generator = SystemRandomNumberGenerator()
+        let sidecar = context.settings.mode == .sidecar
+        let decision = MeshRouting.decide(
+            request, sourceCluster: context.source.cluster, sourceNamespace: context.source.namespace,
+            sourceHasSidecar: sidecar, in: context.view.currentMeshView(), using: &generator)
+        switch decision {
         case .notAService:
             respondPlain(channelContext, .badGateway, "could not resolve host: \(target.host)\n", keepAlive: keepAlive)
-        case .service(_, let endpoints) where endpoints.isEmpty:
+        case .noHealthyUpstream:
             respondPlain(channelContext, .serviceUnavailable,
-                         context.settings.mode == .sidecar ? "no healthy upstream" : "no endpoints available for service \(target.host)\n",
+                         sidecar ? "no healthy upstream" : "no endpoints available for service \(target.host)\n",
                          keepAlive: keepAlive)
-        case .service(_, let endpoints):
+        case .clusterNotFound:
+            respondPlain(channelContext, .serviceUnavailable, "", keepAlive: keepAlive)
+        case .routeNotFound:
+            respondPlain(channelContext, .notFound, "", keepAlive: keepAlive)
+        case .forward(_, let endpoints):
             forward(head, target: target, endpoints: endpoints, attempt: 0, tried: [], context: channelContext)
         }
     }

@@ -79,9 +79,11 @@ struct SplitMix64: RandomNumberGenerator {
 @Suite struct SidecarProxyTests {
     static let key = ServiceKey(namespace: "sample", name: "helloworld")
 
-    static func cluster(_ name: String, network: String, secrets: [String], gateway: Int = 1, endpoints: [MeshEndpoint]) -> ClusterView {
+    static func cluster(_ name: String, network: String, secrets: [String], gateway: Int = 1, endpoints: [MeshEndpoint],
+                        rules: [VirtualServiceView] = []) -> ClusterView {
         ClusterView(name: name, network: network, rootCAFingerprint: "root", remoteSecrets: Dictionary(uniqueKeysWithValues: secrets.map { ($0, RemoteSecretView()) }),
-                    eastWestGatewayReadyPods: gateway, services: [key: ServiceView(ports: [5000], endpoints: endpoints)])
+                    eastWestGatewayReadyPods: gateway, services: [key: ServiceView(ports: [5000], endpoints: endpoints)],
+                    virtualServices: rules, destinationRules: rules.isEmpty ? [] : [TrafficRulesTests.subsets])
     }
 
     /// Two clusters, one HelloWorld pod each, joined in a mesh.
@@ -98,12 +100,20 @@ struct SplitMix64: RandomNumberGenerator {
             store.set(view())
         }
 
-        var e1: MeshEndpoint { MeshEndpoint(pod: v1.podName, cluster: "cluster-1", host: "127.0.0.1", port: v1.port, version: "v1", hasSidecar: true) }
-        var e2: MeshEndpoint { MeshEndpoint(pod: v2.podName, cluster: "cluster-2", host: "127.0.0.1", port: v2.port, version: "v2", hasSidecar: true) }
+        var e1: MeshEndpoint {
+            MeshEndpoint(pod: v1.podName, cluster: "cluster-1", host: "127.0.0.1", port: v1.port, version: "v1", hasSidecar: true,
+                         labels: ["version": "v1"])
+        }
+        var e2: MeshEndpoint {
+            MeshEndpoint(pod: v2.podName, cluster: "cluster-2", host: "127.0.0.1", port: v2.port, version: "v2", hasSidecar: true,
+                         labels: ["version": "v2"])
+        }
 
-        func view(secretFor2: Bool = true, gateway2: Int = 1) -> MeshView {
+        /// The mesh; `rules` are cluster 1's VirtualServices (with the v1/v2 subsets defined when there are any).
+        func view(secretFor2: Bool = true, gateway2: Int = 1, rules: [VirtualServiceView] = []) -> MeshView {
             MeshView(clusters: [
-                SidecarProxyTests.cluster("cluster-1", network: "network1", secrets: secretFor2 ? ["cluster-2"] : [], endpoints: [e1]),
+                SidecarProxyTests.cluster("cluster-1", network: "network1", secrets: secretFor2 ? ["cluster-2"] : [], endpoints: [e1],
+                                          rules: rules),
                 SidecarProxyTests.cluster("cluster-2", network: "network2", secrets: ["cluster-1"], gateway: gateway2, endpoints: [e2]),
             ])
         }
@@ -148,6 +158,26 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(try versions(through: proxy, count: 10) == ["v1": 10])
         mesh.store.set(mesh.view())
         #expect(Set(try versions(through: proxy).keys) == ["v1", "v2"])
+    }
+
+    @Test func sidecarAppliesTheClustersVirtualService() async throws {
+        let mesh = try await TwoClusters()
+        let proxy = try await mesh.proxy(.sidecar, retries: 0)
+        defer { Task { await proxy.stop(); await mesh.stop() } }
+        mesh.store.set(mesh.view(rules: [TrafficRulesTests.weighted([("v1", 0), ("v2", 100)])]))
+        #expect(try versions(through: proxy, count: 10) == ["v2": 10])
+
+        mesh.store.set(mesh.view(rules: [TrafficRulesTests.weighted([("v3", 100)])]))
+        let undefined = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
+        #expect(undefined.status == 503 && undefined.body.isEmpty && undefined.headers.lowercased().contains("server: envoy"))
+
+        mesh.store.set(mesh.view(secretFor2: false, rules: [TrafficRulesTests.weighted([("v2", 100)])]))
+        let unreachable = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
+        #expect(unreachable.status == 503 && unreachable.body == "no healthy upstream")
+
+        mesh.store.set(mesh.view(rules: [TrafficRulesTests.weighted([("v1", 100)], matches: [HTTPMatchRule(uri: .exact("/health"))])]))
+        #expect(try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url).status == 404)
+        #expect(try curl(["http://helloworld.sample:5000/health"], proxy: proxy.url).status == 200)
     }
 
     @Test func podWithoutSidecarReachesOnlyItsOwnCluster() async throws {

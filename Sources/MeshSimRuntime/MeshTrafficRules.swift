@@ -1,0 +1,297 @@
+// Istio traffic management as a sidecar applies it: the source cluster's VirtualServices choose an HTTP route
+// and, per request, one of its weighted destinations; that cluster's DestinationRules define the subsets the
+// destinations name; the endpoint is then picked among the subset's reachable endpoints (local and remote) as
+// without rules. Pure: the weighted draw takes its random source as a parameter.
+//
+// Modelled: `hosts` (short names resolved in the rule's namespace, `*` wildcards), `gateways` (rules bound to
+// gateways only do not apply to sidecars), `exportTo`, http `match` on uri / method / headers / port /
+// sourceNamespace (with `ignoreUriCase`), `route` destinations with host, subset, port and weight. A match
+// condition the simulation does not evaluate (`sourceLabels`, `queryParams`, ...) never matches, and routes
+// without destinations (`redirect`, `directResponse`) are skipped.
+
+/// How one string is matched (Istio's StringMatch).
+public enum StringMatchRule: Equatable, Sendable {
+    case exact(String)
+    case prefix(String)
+    /// RE2 in Istio; evaluated as a whole-string Swift regular expression (the same for the common subset).
+    case regex(String)
+
+    func matches(_ value: String, ignoreCase: Bool = false) -> Bool {
+        let subject = ignoreCase ? value.lowercased() : value
+        switch self {
+        case .exact(let expected): return subject == (ignoreCase ? expected.lowercased() : expected)
+        case .prefix(let expected): return subject.hasPrefix(ignoreCase ? expected.lowercased() : expected)
+        case .regex(let pattern):
+            guard let regex = try? Regex(pattern) else { return false }
+            return (try? regex.wholeMatch(in: value)) != nil
+        }
+    }
+}
+
+/// One `http[].match[]` entry: every condition set must hold.
+public struct HTTPMatchRule: Equatable, Sendable {
+    public var uri: StringMatchRule?
+    public var ignoreURICase: Bool
+    public var method: StringMatchRule?
+    /// Header name (lower-cased) → match; nil checks only that the header is present.
+    public var headers: [String: StringMatchRule?]
+    public var port: Int?
+    public var sourceNamespace: String?
+    /// Conditions present in the rule that the simulation does not evaluate; a match with any never matches.
+    public var unmodelledConditions: [String]
+
+    public init(uri: StringMatchRule? = nil, ignoreURICase: Bool = false, method: StringMatchRule? = nil,
+                headers: [String: StringMatchRule?] = [:], port: Int? = nil, sourceNamespace: String? = nil,
+                unmodelledConditions: [String] = []) {
+        self.uri = uri
+        self.ignoreURICase = ignoreURICase
+        self.method = method
+        self.headers = headers
+        self.port = port
+        self.sourceNamespace = sourceNamespace
+        self.unmodelledConditions = unmodelledConditions
+    }
+
+    func matches(_ request: MeshRequest, sourceNamespace source: String) -> Bool {
+        guard unmodelledConditions.isEmpty else { return false }
+        if let port, port != request.port { return false }
+        if let sourceNamespace, sourceNamespace != source { return false }
+        if let method, !method.matches(request.method) { return false }
+        if let uri {
+            // Envoy compares exact and regex paths without the query string, prefixes against the whole path.
+            let withoutQuery = String(request.path.prefix { $0 != "?" })
+            let subject: String
+            if case .prefix = uri { subject = request.path } else { subject = withoutQuery }
+            if !uri.matches(subject, ignoreCase: ignoreURICase) { return false }
+        }
+        for (name, rule) in headers {
+            guard let value = request.headers[name] else { return false }
+            if let rule, !rule.matches(value) { return false }
+        }
+        return true
+    }
+}
+
+/// One weighted destination of an HTTP route.
+public struct RouteDestinationRule: Equatable, Sendable {
+    /// As written: a short name is resolved in the VirtualService's namespace.
+    public var host: String
+    public var subset: String?
+    /// `destination.port.number`; nil = the port the request was sent to.
+    public var port: Int?
+    public var weight: Int
+
+    public init(host: String, subset: String? = nil, port: Int? = nil, weight: Int = 0) {
+        self.host = host
+        self.subset = subset
+        self.port = port
+        self.weight = weight
+    }
+}
+
+public struct HTTPRouteRule: Equatable, Sendable {
+    /// Empty: the route matches every request.
+    public var matches: [HTTPMatchRule]
+    public var destinations: [RouteDestinationRule]
+
+    public init(matches: [HTTPMatchRule] = [], destinations: [RouteDestinationRule]) {
+        self.matches = matches
+        self.destinations = destinations
+    }
+}
+
+/// A VirtualService (networking.istio.io/v1) with the fields the data plane acts on.
+public struct VirtualServiceView: Equatable, Sendable {
+    public var namespace: String
+    public var name: String
+    /// RFC 3339; when several VirtualServices claim a host, the oldest applies (istiod's conflict rule).
+    public var creationTimestamp: String
+    public var hosts: [String]
+    /// `spec.gateways`; empty or containing `mesh` means the rule applies to sidecars.
+    public var gateways: [String]
+    public var exportTo: [String]
+    public var http: [HTTPRouteRule]
+
+    public init(namespace: String, name: String, creationTimestamp: String = "", hosts: [String], gateways: [String] = [],
+                exportTo: [String] = [], http: [HTTPRouteRule]) {
+        self.namespace = namespace
+        self.name = name
+        self.creationTimestamp = creationTimestamp
+        self.hosts = hosts
+        self.gateways = gateways
+        self.exportTo = exportTo
+        self.http = http
+    }
+}
+
+public struct SubsetRule: Equatable, Sendable {
+    public var name: String
+    public var labels: [String: String]
+
+    public init(name: String, labels: [String: String]) {
+        self.name = name
+        self.labels = labels
+    }
+}
+
+/// A DestinationRule (networking.istio.io/v1) with the subsets it defines.
+public struct DestinationRuleView: Equatable, Sendable {
+    public var namespace: String
+    public var name: String
+    public var creationTimestamp: String
+    public var host: String
+    public var exportTo: [String]
+    public var subsets: [SubsetRule]
+
+    public init(namespace: String, name: String, creationTimestamp: String = "", host: String, exportTo: [String] = [],
+                subsets: [SubsetRule]) {
+        self.namespace = namespace
+        self.name = name
+        self.creationTimestamp = creationTimestamp
+        self.host = host
+        self.exportTo = exportTo
+        self.subsets = subsets
+    }
+}
+
+/// The parts of an HTTP request that routing looks at.
+public struct MeshRequest: Equatable, Sendable {
+    public var host: String
+    public var port: Int
+    /// Path and query, e.g. `/hello?x=1`.
+    public var path: String
+    public var method: String
+    /// Lower-cased names.
+    public var headers: [String: String]
+
+    public init(host: String, port: Int, path: String = "/", method: String = "GET", headers: [String: String] = [:]) {
+        self.host = host
+        self.port = port
+        self.path = path
+        self.method = method
+        self.headers = headers
+    }
+}
+
+/// What a sidecar does with one request.
+public enum RoutingDecision: Equatable, Sendable {
+    /// Send it to one of `endpoints` (never empty), balanced the default way.
+    case forward(ServiceKey, endpoints: [MeshEndpoint])
+    /// The chosen destination has no reachable endpoint: Envoy answers 503 `no healthy upstream` (UH).
+    case noHealthyUpstream(ServiceKey)
+    /// The route names a subset or host no DestinationRule or Service defines, so Envoy has no such cluster:
+    /// 503 with an empty body (NC). `cluster` is Envoy's name, `outbound|port|subset|host`.
+    case clusterNotFound(cluster: String)
+    /// A VirtualService claims the host but none of its routes matches: Envoy answers 404 (NR).
+    case routeNotFound(ServiceKey, virtualService: String)
+    /// The name is not a Service of the source cluster (or not on that port).
+    case notAService
+}
+
+extension MeshRouting {
+    static let rootNamespace = "istio-system"
+
+    /// The decision for `request` from a pod of `sourceCluster`/`sourceNamespace`. Traffic rules apply only to
+    /// pods with a sidecar; without a VirtualService for the host the request goes to any reachable endpoint.
+    public static func decide<Generator: RandomNumberGenerator>(
+        _ request: MeshRequest, sourceCluster: String, sourceNamespace: String, sourceHasSidecar: Bool, in view: MeshView,
+        using generator: inout Generator
+    ) -> RoutingDecision {
+        let resolution = resolve(host: request.host, port: request.port, sourceCluster: sourceCluster,
+                                 sourceNamespace: sourceNamespace, sourceHasSidecar: sourceHasSidecar, in: view)
+        guard case .service(let key, let endpoints) = resolution else { return .notAService }
+        guard sourceHasSidecar, let cluster = view.clusters[sourceCluster],
+              let virtualService = virtualService(for: key, in: cluster, sourceNamespace: sourceNamespace)
+        else { return endpoints.isEmpty ? .noHealthyUpstream(key) : .forward(key, endpoints: endpoints) }
+
+        let routes = virtualService.http.filter { !$0.destinations.isEmpty }
+        guard let route = routes.first(where: { route in
+            route.matches.isEmpty || route.matches.contains { $0.matches(request, sourceNamespace: sourceNamespace) }
+        }) else { return .routeNotFound(key, virtualService: "\(virtualService.namespace)/\(virtualService.name)") }
+        guard let destination = pickDestination(route.destinations, using: &generator) else { return .noHealthyUpstream(key) }
+        return target(of: destination, ruleNamespace: virtualService.namespace, request: request, sourceCluster: sourceCluster,
+                      sourceNamespace: sourceNamespace, in: view, cluster: cluster)
+    }
+
+    /// One destination, drawn with probability weight / (sum of weights). A route with a single destination
+    /// sends it everything whatever its weight; weight-0 destinations are never drawn; nil when every weight
+    /// is 0 (which Istio's validation refuses for several destinations).
+    public static func pickDestination<Generator: RandomNumberGenerator>(
+        _ destinations: [RouteDestinationRule], using generator: inout Generator
+    ) -> RouteDestinationRule? {
+        if destinations.count == 1 { return destinations[0] }
+        let total = destinations.reduce(0) { $0 + max($1.weight, 0) }
+        guard total > 0 else { return nil }
+        var draw = Int.random(in: 0..<total, using: &generator)
+        for destination in destinations where destination.weight > 0 {
+            if draw < destination.weight { return destination }
+            draw -= destination.weight
+        }
+        return nil
+    }
+
+    /// The VirtualService a sidecar in `sourceNamespace` applies to the Service: visible to that namespace,
+    /// bound to sidecars, naming the host exactly before by wildcard, the oldest on a tie.
+    static func virtualService(for key: ServiceKey, in cluster: ClusterView, sourceNamespace: String) -> VirtualServiceView? {
+        var best: (rank: Int, rule: VirtualServiceView)?
+        for rule in cluster.virtualServices
+        where (rule.gateways.isEmpty || rule.gateways.contains("mesh")) && isExported(rule.exportTo, from: rule.namespace, to: sourceNamespace) {
+            let ranks = rule.hosts.compactMap { hostRank($0, ruleNamespace: rule.namespace, fqdn: key.fqdn) }
+            guard let rank = ranks.min() else { continue }
+            if let current = best, (current.rank, current.rule.creationTimestamp, current.rule.namespace, current.rule.name)
+                <= (rank, rule.creationTimestamp, rule.namespace, rule.name) { continue }
+            best = (rank, rule)
+        }
+        return best?.rule
+    }
+
+    /// The DestinationRule for the Service as seen from `sourceNamespace`: Istio looks in the client's
+    /// namespace, then the Service's, then the root namespace; the oldest wins within one.
+    static func destinationRule(for key: ServiceKey, in cluster: ClusterView, sourceNamespace: String) -> DestinationRuleView? {
+        for namespace in [sourceNamespace, key.namespace, rootNamespace] {
+            let candidates = cluster.destinationRules.filter { rule in
+                rule.namespace == namespace && isExported(rule.exportTo, from: rule.namespace, to: sourceNamespace)
+                    && hostRank(rule.host, ruleNamespace: rule.namespace, fqdn: key.fqdn) != nil
+            }
+            if let oldest = candidates.min(by: { ($0.creationTimestamp, $0.name) < ($1.creationTimestamp, $1.name) }) {
+                return oldest
+            }
+        }
+        return nil
+    }
+
+    /// 0 for an exact match of the Service's FQDN, 1 for a wildcard match, nil for none. A name without dots
+    /// is a short name in the rule's namespace; a dotted name is taken literally (Istio expands only short names).
+    static func hostRank(_ host: String, ruleNamespace: String, fqdn: String) -> Int? {
+        let name = host.lowercased()
+        if name == "*" { return 1 }
+        if name.hasPrefix("*") { return fqdn.hasSuffix(name.dropFirst()) ? 1 : nil }
+        let expanded = name.contains(".") ? name : "\(name).\(ruleNamespace).svc.cluster.local"
+        return expanded == fqdn ? 0 : nil
+    }
+
+    /// `exportTo`: empty or `*` = every namespace, `.` = the rule's own namespace, otherwise the names listed.
+    static func isExported(_ exportTo: [String], from ruleNamespace: String, to namespace: String) -> Bool {
+        if exportTo.isEmpty || exportTo.contains("*") { return true }
+        return exportTo.contains { $0 == namespace || ($0 == "." && ruleNamespace == namespace) }
+    }
+
+    private static func target(
+        of destination: RouteDestinationRule, ruleNamespace: String, request: MeshRequest, sourceCluster: String,
+        sourceNamespace: String, in view: MeshView, cluster: ClusterView
+    ) -> RoutingDecision {
+        let port = destination.port ?? request.port
+        let host = destination.host.contains(".") ? destination.host : "\(destination.host).\(ruleNamespace).svc.cluster.local"
+        let envoyCluster = "outbound|\(port)|\(destination.subset ?? "")|\(host.lowercased())"
+        let resolution = resolve(host: host, port: port, sourceCluster: sourceCluster, sourceNamespace: ruleNamespace,
+                                 sourceHasSidecar: true, in: view)
+        guard case .service(let key, var endpoints) = resolution else { return .clusterNotFound(cluster: envoyCluster) }
+        if let subsetName = destination.subset {
+            guard let rule = destinationRule(for: key, in: cluster, sourceNamespace: sourceNamespace),
+                  let subset = rule.subsets.first(where: { $0.name == subsetName })
+            else { return .clusterNotFound(cluster: envoyCluster) }
+            endpoints = endpoints.filter { endpoint in subset.labels.allSatisfy { endpoint.labels[$0.key] == $0.value } }
+        }
+        return endpoints.isEmpty ? .noHealthyUpstream(key) : .forward(key, endpoints: endpoints)
+    }
+}
