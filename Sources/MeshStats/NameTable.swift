@@ -34,7 +34,7 @@ public struct NameTable: Sendable {
     /// (a tag that rejects most mismatches without touching the entry) and the id in the low 32.
     @usableFromInline var slots: [UInt64]
     /// Where each id's bytes lie in `bytes`; index 0 unused.
-    @usableFromInline var entries: [Entry] = [Entry(hash: 0, start: 0, length: 0)]
+    @usableFromInline var entries: [Entry] = [Entry(hash: 0, start: 0, length: 0, isRecordToken: false)]
     @usableFromInline var bytes: [UInt8] = []
     @usableFromInline var strings: [String] = [""]  // by id; index 0 unused
 
@@ -43,12 +43,15 @@ public struct NameTable: Sendable {
         @usableFromInline var hash: UInt64
         @usableFromInline var start: Int
         @usableFromInline var length: Int
+        /// Whether the name is 1…253 bytes of `[A-Za-z0-9._-]`, so a record line may carry it.
+        @usableFromInline var isRecordToken: Bool
 
         @usableFromInline
-        init(hash: UInt64, start: Int, length: Int) {
+        init(hash: UInt64, start: Int, length: Int, isRecordToken: Bool) {
             self.hash = hash
             self.start = start
             self.length = length
+            self.isRecordToken = isRecordToken
         }
     }
 
@@ -80,11 +83,19 @@ public struct NameTable: Sendable {
     }
 
     /// The id of the name spelled by `token` (UTF-8), interning it if new.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func intern(_ token: UnsafeRawBufferPointer) -> NameID {
         let hash = Self.hash(token.baseAddress, token.count)
         if let existing = find(token, hash: hash) { return existing }
         return insert(token, hash: hash)
+    }
+
+    /// The id of `token` if it was interned and is a valid record token (1…253 bytes of
+    /// `[A-Za-z0-9._-]`); the record parser's fast path, which has not checked the bytes itself.
+    @inlinable @inline(__always)
+    public func idOfRecordToken(_ token: UnsafeRawBufferPointer) -> NameID? {
+        guard let id = find(token, hash: Self.hash(token.baseAddress, token.count)) else { return nil }
+        return entries[Int(id.rawValue)].isRecordToken ? id : nil
     }
 
     /// Adds every name of `other` to this table and returns the translation of `other`'s ids:
@@ -104,39 +115,36 @@ public struct NameTable: Sendable {
 
     // MARK: Internals
 
-    /// A word-at-a-time multiplicative hash (not cryptographic; names come from our own pods).
-    @inlinable
+    /// A hash of the length and the first, middle and last eight bytes, multiplied in parallel
+    /// rather than word after word (the record parser looks up two names per line). Names longer
+    /// than 24 bytes that differ only between the sampled words share a hash and are told apart by
+    /// the full comparison in `find`; instance names (pod names) differ in their last bytes.
+    /// Not cryptographic: the names come from the run's own pods.
+    @inlinable @inline(__always)
     static func hash(_ base: UnsafeRawPointer?, _ count: Int) -> UInt64 {
-        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(count)
-        guard let base, count > 0 else { return hash }
-        var offset = 0
-        while offset + 8 <= count {
-            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-            hash = (hash ^ word) &* 0xBF58_476D_1CE4_E5B9
-            hash ^= hash >> 29
-            offset += 8
+        guard let base, count > 0 else { return 0x9E37_79B9_7F4A_7C15 }
+        let first: UInt64, middle: UInt64, last: UInt64
+        if count >= 8 {
+            first = base.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+            middle = base.loadUnaligned(fromByteOffset: (count - 8) / 2, as: UInt64.self)
+            last = base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        } else if count >= 4 {
+            first = UInt64(base.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+            middle = 0
+            last = UInt64(base.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self))
+        } else {
+            first = UInt64(base.load(fromByteOffset: 0, as: UInt8.self))
+            middle = UInt64(base.load(fromByteOffset: count / 2, as: UInt8.self))
+            last = UInt64(base.load(fromByteOffset: count - 1, as: UInt8.self))
         }
-        if offset < count {
-            // The last partial word, read without touching bytes past the name: an overlapping
-            // full word when the name is at least 8 bytes, else two overlapping 4-byte halves, else
-            // byte by byte.
-            var word: UInt64
-            if count >= 8 {
-                word = base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-            } else if count >= 4 {
-                word = UInt64(base.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-                    | UInt64(base.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)) << 32
-            } else {
-                word = 0
-                for index in 0..<count { word = word << 8 | UInt64(base.load(fromByteOffset: index, as: UInt8.self)) }
-            }
-            hash = (hash ^ UInt64(littleEndian: word)) &* 0xBF58_476D_1CE4_E5B9
-            hash ^= hash >> 29
-        }
-        return hash &* 0x94D0_49BB_1331_11EB
+        let a = (first ^ 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9
+        let b = (last ^ UInt64(count)) &* 0x94D0_49BB_1331_11EB
+        let c = (middle ^ 0xD6E8_FEB8_6659_FD93) &* 0x9E37_79B9_7F4A_7C15
+        let mixed = a ^ (b >> 31 | b << 33) ^ (c >> 17 | c << 47)
+        return (mixed ^ mixed >> 29) &* 0xBF58_476D_1CE4_E5B9
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func find(_ token: UnsafeRawBufferPointer, hash: UInt64) -> NameID? {
         let mask = slots.count - 1
         let tag = hash & 0xFFFF_FFFF_0000_0000
@@ -163,7 +171,7 @@ public struct NameTable: Sendable {
     }
 
     /// Whether `count` bytes at `a` and `b` are equal, compared eight at a time.
-    @inlinable
+    @inlinable @inline(__always)
     static func equalBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer?, _ count: Int) -> Bool {
         guard let b, count > 0 else { return true }
         var offset = 0
@@ -187,11 +195,21 @@ public struct NameTable: Sendable {
     @usableFromInline
     mutating func insert(_ token: UnsafeRawBufferPointer, hash: UInt64) -> NameID {
         let id = strings.count
-        entries.append(Entry(hash: hash, start: bytes.count, length: token.count))
+        let isRecordToken = (1...253).contains(token.count) && token.allSatisfy(Self.isRecordTokenByte)
+        entries.append(Entry(hash: hash, start: bytes.count, length: token.count, isRecordToken: isRecordToken))
         bytes.append(contentsOf: token)
         strings.append(String(decoding: token, as: UTF8.self))
         if id * 2 >= slots.count { rehash(capacity: slots.count * 2) } else { place(id) }
         return NameID(rawValue: UInt32(id))
+    }
+
+    /// Whether `byte` may appear in a record line's version or instance token.
+    static func isRecordTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"): true
+        default: false
+        }
     }
 
     private mutating func place(_ id: Int) {

@@ -332,7 +332,10 @@ public struct RecordStreamParser: Sendable {
             guard limit - index >= 4 else { return .malformed(.notARecord) }
             let head = word(at: index)
             if head == RecordParserWords.record {
+                let lineStart = index
                 index += 4
+                if limit - lineStart >= Self.fastPathWindow, let event = fastRecord(names: &names) { return event }
+                index = lineStart + 4
                 return parseRecord(limit: limit, names: &names)
             }
             guard head == RecordParserWords.framing else { return .malformed(.notARecord) }

@@ -304,10 +304,63 @@ struct LineGenerator {
                 expected[variant] = table.intern(variant)
             }
         }
+        // Every one-byte variant of a 40-byte name, including bytes the hash does not sample.
+        let stem = Array(repeating: UInt8(ascii: "x"), count: 40)
+        for position in stem.indices {
+            var variant = stem
+            variant[position] = UInt8(ascii: "y")
+            expected[String(decoding: variant, as: UTF8.self)] = table.intern(String(decoding: variant, as: UTF8.self))
+        }
         #expect(Set(expected.values).count == expected.count)
         for (name, id) in expected {
             #expect(table.intern(name) == id)
             #expect(table.name(of: id) == name)
+        }
+    }
+
+    /// The fast path (a line with at least `fastPathWindow` bytes of complete lines from its start,
+    /// names already interned) gives the same event as the byte scanner (the same line at the end
+    /// of a chunk) for lines built to hit each of its branches, and for random lines.
+    @Test func fastPathAgreesWithTheScanner() {
+        let seconds = ["0.001234", "1.000000", "9.999999", "0.5", "12.345678", "0.1234567", "1", "0.00123x", "0,001234", ".001234", "0.00123"]
+        let counters = ["0", "7", "42", "1234567", "12345678", "4294967295", "4294967296", "", "01", "1a", "-1"]
+        var lines: [String] = []
+        for counter in counters {
+            lines.append("MC1 \(counter) 1 2 200 0 0.001000 0.002000 0.003000 v1 pod-a")
+            lines.append("MC1 1 \(counter) 2 200 0 0.001000 0.002000 0.003000 v1 pod-a")
+            lines.append("MC1 1 2 \(counter) 200 0 0.001000 0.002000 0.003000 v1 pod-a")
+            lines.append("MC1 1 2 3 200 \(counter) 0.001000 0.002000 0.003000 v1 pod-a")
+        }
+        for value in seconds {
+            lines.append("MC1 1 2 3 200 0 \(value) 0.002000 0.003000 v1 pod-a")
+            lines.append("MC1 1 2 3 200 0 0.001000 \(value) 0.003000 v1 pod-a")
+            lines.append("MC1 1 2 3 200 0 0.001000 0.002000 \(value) v1 pod-a")
+        }
+        for status in ["200", "000", "20", "2000", "2x0", "65535"] {
+            lines.append("MC1 1 2 3 \(status) 0 0.001000 0.002000 0.003000 v1 pod-a")
+        }
+        for tail in ["v1 pod-a", "- -", "v1 -", "v/1 pod-a", "v1 pod/a", "v1 pod-a ", "v1  pod-a", "v1 pod-a\r", "v1 unseen",
+                     "unseen pod-a", "v1", "v1 pod-a extra", "v1\tpod-a", "v1 pod-\u{e9}", String(repeating: "v", count: 120) + " pod-a"] {
+            lines.append("MC1 1 2 3 200 0 0.001000 0.002000 0.003000 \(tail)")
+        }
+        lines += ["MC1 1 2 3 200 0 0.001000 0.002000", "MC1 1 2 3 200 0 0.001000 0.002000 0.003000", "MC1 ", "MC1 1 2 3 4 5 6 7 8 9 10 11 12"]
+        var random = LineGenerator(generator: SeededGenerator(seed: 77))
+        lines += (0..<3000).map { _ in random.line() }
+        // Both tables know the names (the fast path only looks names up); "v/1" and "pod/a" are
+        // interned through the String API without being valid record tokens.
+        var known = NameTable()
+        for name in ["v1", "v2", "v3", "pod-a", "v/1", "pod/a", "pod-\u{e9}"] { known.intern(name) }
+        for version in ["v1", "v2", "v3"] {
+            for suffix in ["abcde", "fghij", "klmno"] { known.intern("helloworld-\(version)-7d9f8c6b5-\(suffix)") }
+        }
+        let padding = Array((String(repeating: "x", count: RecordStreamParser.LineScanner.fastPathWindow) + "\n").utf8)
+        for line in lines {
+            let bytes = Array((line + "\n").utf8)
+            var scannerNames = known, fastNames = known
+            let byScanner = RecordParserTests.parseAll([bytes], names: &scannerNames).events
+            let byFastPath = RecordParserTests.parseAll([bytes + padding], names: &fastNames).events
+            #expect(byFastPath.count == 2 && byFastPath.first == byScanner.first, "\(line.debugDescription)")
+            #expect(Array(fastNames.names) == Array(scannerNames.names), "\(line.debugDescription)")
         }
     }
 
