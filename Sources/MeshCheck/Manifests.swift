@@ -126,6 +126,57 @@ public struct SecretObject: Encodable, Sendable, Equatable {
     public var data: [String: String]
 }
 
+/// Istio's DestinationRule (networking.istio.io/v1): the subsets a VirtualService can route to.
+public struct DestinationRuleObject: Encodable, Sendable, Equatable {
+    public struct Subset: Encodable, Sendable, Equatable {
+        public var name: String
+        public var labels: [String: String]
+    }
+
+    public struct Spec: Encodable, Sendable, Equatable {
+        public var host: String
+        public var subsets: [Subset]
+    }
+
+    public var apiVersion = "networking.istio.io/v1"
+    public var kind = "DestinationRule"
+    public var metadata: ObjectMeta
+    public var spec: Spec
+}
+
+/// Istio's VirtualService (networking.istio.io/v1) with weighted HTTP routes.
+public struct VirtualServiceObject: Encodable, Sendable, Equatable {
+    public struct PortSelector: Encodable, Sendable, Equatable {
+        public var number: Int
+    }
+
+    public struct Destination: Encodable, Sendable, Equatable {
+        public var host: String
+        public var subset: String
+        public var port: PortSelector
+    }
+
+    public struct WeightedDestination: Encodable, Sendable, Equatable {
+        public var destination: Destination
+        public var weight: Int
+    }
+
+    public struct HTTPRoute: Encodable, Sendable, Equatable {
+        public var name: String
+        public var route: [WeightedDestination]
+    }
+
+    public struct Spec: Encodable, Sendable, Equatable {
+        public var hosts: [String]
+        public var http: [HTTPRoute]
+    }
+
+    public var apiVersion = "networking.istio.io/v1"
+    public var kind = "VirtualService"
+    public var metadata: ObjectMeta
+    public var spec: Spec
+}
+
 // MARK: - What to create, and where
 
 /// One object to create, with the collection it is POSTed to.
@@ -209,6 +260,11 @@ public enum Workloads {
             spec: ServiceSpec(selector: ["app": helloworldApp],
                               ports: [ServicePort(name: "http", port: helloworldPort, targetPort: helloworldPort)]))
         items.append(ManifestItem(kind: "Service", name: helloworldApp, collectionPath: "\(core)/services", body: service))
+        if let routing = scenario.routing {
+            // Every cluster's istiod configures its own sidecars from its own cluster's rules (multi-primary),
+            // so each cluster gets them, also where no version runs. Subsets come before the routes that name them.
+            items += routingItems(routing, versions: scenario.versions, namespace: namespace, metadata: meta(helloworldApp, ["app": helloworldApp]))
+        }
 
         if let version = cluster.serves {
             let podLabels = owned.merging(["app": helloworldApp, "version": version]) { current, _ in current }
@@ -252,6 +308,26 @@ public enum Workloads {
             items.append(ManifestItem(kind: "Deployment", name: sleepApp, collectionPath: "\(apps)/deployments", body: deployment))
         }
         return ClusterManifests(cluster: cluster, namespace: namespaceObject, items: items)
+    }
+
+    /// The DestinationRule (one subset per version, selected by the pods' `version` label) and the
+    /// VirtualService (one HTTP route splitting by weight, in the scenario's version order) for the
+    /// HelloWorld Service, both named by its FQDN so they cannot apply to another namespace's `helloworld`.
+    static func routingItems(_ routing: RoutingSettings, versions: [String], namespace: String, metadata: ObjectMeta) -> [ManifestItem] {
+        let host = "\(helloworldApp).\(namespace).svc.cluster.local"
+        let istio = "/apis/networking.istio.io/v1/namespaces/\(namespace)"
+        let rule = DestinationRuleObject(metadata: metadata, spec: DestinationRuleObject.Spec(
+            host: host, subsets: versions.map { DestinationRuleObject.Subset(name: $0, labels: ["version": $0]) }))
+        let route = VirtualServiceObject.HTTPRoute(name: "weighted-by-version", route: versions.map { version in
+            VirtualServiceObject.WeightedDestination(
+                destination: VirtualServiceObject.Destination(host: host, subset: version, port: VirtualServiceObject.PortSelector(number: helloworldPort)),
+                weight: routing.weights[version] ?? 0)
+        })
+        let service = VirtualServiceObject(metadata: metadata, spec: VirtualServiceObject.Spec(hosts: [host], http: [route]))
+        return [
+            ManifestItem(kind: "DestinationRule", name: helloworldApp, collectionPath: "\(istio)/destinationrules", body: rule),
+            ManifestItem(kind: "VirtualService", name: helloworldApp, collectionPath: "\(istio)/virtualservices", body: service),
+        ]
     }
 
     /// A copy of pull Secret `name` (type and base64 data as read from `images.pullSecretsFrom`) for the

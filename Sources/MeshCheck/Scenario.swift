@@ -231,6 +231,19 @@ public struct Expectations: Sendable, Equatable {
     }
 }
 
+/// Istio traffic routing meshcheck sets up for HelloWorld instead of the mesh's default balancing: a
+/// DestinationRule with one subset per version (by the pods' `version` label) and a VirtualService whose single
+/// HTTP route sends each version's weight of every client's requests to its subset.
+public struct RoutingSettings: Sendable, Equatable {
+    /// Percent of requests per served version; every served version has one (0 sends it nothing), and they
+    /// add up to 100.
+    public var weights: [String: Int]
+
+    public init(weights: [String: Int]) {
+        self.weights = weights
+    }
+}
+
 public enum CleanupPolicy: String, Sendable, Equatable, Codable, CaseIterable {
     case always
     case onSuccess = "on-success"
@@ -251,10 +264,13 @@ public struct Scenario: Sendable, Equatable {
     public var cleanup: CleanupPolicy
     /// Canary mode: keep the workloads between runs and reuse them when they are ours.
     public var reuse: Bool
+    /// Weighted routing by version; nil leaves the split to the mesh's default balancing.
+    public var routing: RoutingSettings?
 
     public init(name: String, clusters: [ClusterSpec], namespace: String? = nil, images: ImageSettings = ImageSettings(),
                 revision: RevisionSetting = .auto, load: LoadSettings = LoadSettings(), timeouts: PhaseTimeouts = PhaseTimeouts(),
-                expectations: Expectations = Expectations(), cleanup: CleanupPolicy = .always, reuse: Bool = false) {
+                expectations: Expectations = Expectations(), cleanup: CleanupPolicy = .always, reuse: Bool = false,
+                routing: RoutingSettings? = nil) {
         self.name = name
         self.clusters = clusters
         self.namespace = namespace
@@ -265,6 +281,7 @@ public struct Scenario: Sendable, Equatable {
         self.expectations = expectations
         self.cleanup = cleanup
         self.reuse = reuse
+        self.routing = routing
     }
 
     /// Clusters that run HelloWorld.

@@ -66,8 +66,15 @@ public struct ScenarioEcho: Codable, Sendable, Equatable {
     public var load: Load
     public var timeouts: Timeouts
     public var expectations: Expectations
+    public struct Routing: Codable, Sendable, Equatable {
+        /// Percent of requests per version.
+        public var weights: [String: Int]
+    }
+
     public var cleanup: String
     public var reuse: Bool
+    /// Absent when the scenario leaves the split to the mesh.
+    public var routing: Routing?
 
     public init(_ scenario: Scenario) {
         name = scenario.name
@@ -113,6 +120,7 @@ public struct ScenarioEcho: Codable, Sendable, Equatable {
                                     significance: expected.significance, maxErrorRate: expected.maxErrorRate, latencySLO: slo)
         cleanup = scenario.cleanup.rawValue
         reuse = scenario.reuse
+        routing = scenario.routing.map { Routing(weights: $0.weights) }
     }
 }
 

@@ -8,7 +8,7 @@ struct ScenarioReader {
     let log: ProblemLog
     var read: ValueReader { ValueReader(log: log) }
 
-    static let topLevelKeys = ["name", "description", "clusters", "namespace", "images", "mesh", "load", "timeouts",
+    static let topLevelKeys = ["name", "description", "clusters", "namespace", "images", "mesh", "routing", "load", "timeouts",
                                "expectations", "cleanup", "reuse"]
     static let clusterKeys = ["context", "name", "serves", "clients", "replicas"]
     static let replicaKeys = ["helloworld", "sleep"]
@@ -49,6 +49,7 @@ struct ScenarioReader {
         if let node = top["timeouts"] { scenario.timeouts = timeouts(node) ?? scenario.timeouts }
         if let node = top["expectations"] { scenario.expectations = expectations(node) ?? scenario.expectations }
         if let node = top["reuse"] { scenario.reuse = read.boolean(node, "reuse") ?? false }
+        if let node = top["routing"] { scenario.routing = routing(node) }
         if let node = top["cleanup"] {
             let options = CleanupPolicy.allCases.map(\.rawValue)
             scenario.cleanup = read.choice(node, "cleanup", among: options).flatMap(CleanupPolicy.init(rawValue:)) ?? .always

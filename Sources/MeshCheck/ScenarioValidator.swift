@@ -53,6 +53,7 @@ public enum ScenarioValidator {
         }
 
         checkExpectations(scenario, &out)
+        out += routingProblems(scenario)
 
         if scenario.reuse {
             if scenario.namespace == nil {

@@ -53,21 +53,40 @@ final class RunEndToEndTests: XCTestCase {
         XCTAssertEqual(report.array("clusters").count, 3)
     }
 
-    /// v2 has three endpoints to v1's one, so the mesh sends it about 3/4 of the requests: weights of
-    /// 1:3 pass, an expected even split fails `balance` (and only `balance`).
-    func testWeightedSplitIsJudgedAgainstTheExpectation() throws {
+    /// Issue 5's acceptance point: v2 weighted 3:1 by a VirtualService (one pod per version, so the pod counts
+    /// say 1:1) passes `balance` against weights 1:3 and fails it — and only it, for every source — against
+    /// proportional-to-endpoints. 400 requests per source make both outcomes certain at the scenarios' α of
+    /// 10⁻⁶ (the arithmetic is in weighted-3-1.yaml).
+    func testWeightedRoutingPassesWeightsAndFailsProportional() throws {
         let weighted = CLI.temporaryDirectory("weighted")
         let pass = try CLI.run(["run", CLI.scenario("weighted-3-1.yaml"), "--simulate", "--output-dir", weighted])
         XCTAssertEqual(pass.exitCode, 0, "stderr: \(pass.stderr)\nstdout: \(pass.stdout)")
+        let passed = try CLI.report(in: weighted)
+        XCTAssertEqual(passed.string("verdict"), "pass")
+        let routing = (passed["scenario"] as? [String: Any])?["routing"] as? [String: Any]
+        XCTAssertEqual(routing?["weights"] as? [String: Int], ["v1": 25, "v2": 75])
+        let passedBalance = passed.array("checks").filter { $0.string("name") == "balance" }
+        XCTAssertEqual(passedBalance.compactMap { $0.string("status") }, ["pass", "pass"], "\(passedBalance)")
 
-        let even = CLI.temporaryDirectory("weighted-even")
-        let fail = try CLI.run(["run", CLI.scenario("weighted-3-1-even.yaml"), "--simulate", "--output-dir", even])
+        let proportional = CLI.temporaryDirectory("weighted-proportional")
+        let fail = try CLI.run(["run", CLI.scenario("weighted-3-1-proportional.yaml"), "--simulate", "--output-dir", proportional])
         XCTAssertEqual(fail.exitCode, 1, "stderr: \(fail.stderr)\nstdout: \(fail.stdout)")
-        let report = try CLI.report(in: even)
-        XCTAssertEqual(report.string("verdict"), "fail")
-        let failed = report.array("checks").filter { $0.string("status") == "fail" }
-        XCTAssertFalse(failed.isEmpty)
-        XCTAssertTrue(failed.allSatisfy { $0.string("name") == "balance" }, "\(failed)")
+        let failed = try CLI.report(in: proportional)
+        XCTAssertEqual(failed.string("verdict"), "fail")
+        let failedChecks = failed.array("checks").filter { $0.string("status") == "fail" }
+        XCTAssertEqual(failedChecks.compactMap { $0.string("name") }, ["balance", "balance"], "\(failedChecks)")
+        XCTAssertEqual(Set(failedChecks.compactMap { $0.string("source") }), ["cluster-1", "cluster-2"])
+
+        // Both runs saw the VirtualService's split, not the pods' 1:1: v1 (cluster 1) near a quarter of
+        // every source's answers (0.15–0.35 is more than 4.5 standard deviations either side at n = 400).
+        for report in [passed, failed] {
+            let toV1 = report.array("traffic").filter { $0.string("target") == "cluster-1" }
+            XCTAssertEqual(toV1.count, 2)
+            for row in toV1 {
+                let share = row["share"] as? Double ?? -1
+                XCTAssertTrue((0.15...0.35).contains(share), "\(row)")
+            }
+        }
     }
 
     func testMalformedScenarioIsRejectedWithItsLocation() throws {

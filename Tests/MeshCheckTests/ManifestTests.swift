@@ -87,6 +87,48 @@ import Testing
         #expect((sleep["spec"] as? [String: Any])?["replicas"] as? Int == 2)
     }
 
+    /// `routing` adds a DestinationRule and a VirtualService for HelloWorld to every cluster (each cluster's
+    /// istiod reads only its own), subsets before the routes that name them, owned like everything else.
+    @Test func routingAddsSubsetsAndAWeightedRouteEverywhere() throws {
+        var scenario = try scenario()
+        scenario.routing = RoutingSettings(weights: ["v1": 25, "v2": 75])
+        let fqdn = "helloworld.ns.svc.cluster.local"
+        for cluster in scenario.clusters {
+            let manifests = Workloads.manifests(for: cluster, scenario: scenario, namespace: "ns", runID: "run-1", revision: "default")
+            #expect(Array(manifests.items.map(\.reference).prefix(3)) == ["Service/helloworld", "DestinationRule/helloworld", "VirtualService/helloworld"])
+            #expect(manifests.items[1].collectionPath == "/apis/networking.istio.io/v1/namespaces/ns/destinationrules")
+            #expect(manifests.items[2].collectionPath == "/apis/networking.istio.io/v1/namespaces/ns/virtualservices")
+        }
+        let manifests = Workloads.manifests(for: scenario.clusters[2], scenario: scenario, namespace: "ns", runID: "run-1", revision: "default")
+        let rule = try json(manifests.items[1])
+        #expect(rule["apiVersion"] as? String == "networking.istio.io/v1" && rule["kind"] as? String == "DestinationRule")
+        let metadata = try #require(rule["metadata"] as? [String: Any])
+        #expect(metadata["namespace"] as? String == "ns")
+        #expect(metadata["labels"] as? [String: String] == ["app.kubernetes.io/managed-by": "meshcheck", "meshcheck.io/run-id": "run-1",
+                                                             "meshcheck.io/scenario": "smoke", "app": "helloworld"])
+        let ruleSpec = try #require(rule["spec"] as? [String: Any])
+        #expect(ruleSpec["host"] as? String == fqdn)
+        let subsets = try #require(ruleSpec["subsets"] as? [[String: Any]])
+        #expect(subsets.compactMap { $0["name"] as? String } == ["v1", "v2"])
+        #expect(subsets.compactMap { $0["labels"] as? [String: String] } == [["version": "v1"], ["version": "v2"]])
+
+        let service = try json(manifests.items[2])
+        #expect(service["kind"] as? String == "VirtualService")
+        let spec = try #require(service["spec"] as? [String: Any])
+        #expect(spec["hosts"] as? [String] == [fqdn])
+        let http = try #require(spec["http"] as? [[String: Any]])
+        #expect(http.count == 1 && http[0]["match"] == nil)
+        let route = try #require(http[0]["route"] as? [[String: Any]])
+        #expect(route.compactMap { $0["weight"] as? Int } == [25, 75])
+        let destinations = route.compactMap { $0["destination"] as? [String: Any] }
+        #expect(destinations.compactMap { $0["subset"] as? String } == ["v1", "v2"])
+        #expect(destinations.allSatisfy { $0["host"] as? String == fqdn && ($0["port"] as? [String: Any])?["number"] as? Int == 5000 })
+
+        scenario.routing = nil
+        let plain = Workloads.manifests(for: scenario.clusters[0], scenario: scenario, namespace: "ns", runID: "r", revision: "default")
+        #expect(!plain.items.contains { $0.kind == "DestinationRule" || $0.kind == "VirtualService" })
+    }
+
     @Test func selectorsAndCopiedSecrets() throws {
         #expect(Ownership.runSelector(runID: "r1") == "app.kubernetes.io/managed-by=meshcheck,meshcheck.io/run-id=r1")
         #expect(Workloads.sleepSelector(runID: "r1") == "app=sleep,meshcheck.io/run-id=r1")

@@ -157,7 +157,7 @@ import Testing
             "test.yaml:6: expectation: unknown field; did you mean `expectations`?",
         ])
         #expect(problems("clusters: [a]\nfoo: 1")
-            == ["test.yaml:2: foo: unknown field; known fields here: name, description, clusters, namespace, images, mesh, load, timeouts, expectations, cleanup, reuse"])
+            == ["test.yaml:2: foo: unknown field; known fields here: name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse"])
     }
 
     @Test func choicesSuggestTheClosestValue() {
@@ -233,6 +233,33 @@ import Testing
         #expect(problems("clusters: [a]\nexpectations: {minLocalShare: 0.5}") == ["test.yaml:2: expectations.minLocalShare: applies only to balance: local-preferred"])
     }
 
+    @Test func routingWeightsAreReadAndEchoed() throws {
+        let scenario = try parse("clusters: [{context: a}, {context: b}]\nrouting: {weights: {v1: 25, v2: 75}}")
+        #expect(scenario.routing == RoutingSettings(weights: ["v1": 25, "v2": 75]))
+        #expect(ScenarioEcho(scenario).routing?.weights == ["v1": 25, "v2": 75])
+        #expect(try parse("clusters: [a, b]").routing == nil)
+        #expect(ScenarioEcho(try parse("clusters: [a, b]")).routing == nil)
+        // A version may take everything, or nothing.
+        #expect(try parse("clusters: [a, b]\nrouting: {weights: {v1: 0, v2: 100}}").routing?.weights == ["v1": 0, "v2": 100])
+    }
+
+    @Test func routingWeightsAreCheckedAgainstServedVersions() {
+        let base = "clusters: [{context: a}, {context: b}]\nrouting:\n  weights:\n"
+        #expect(problems(base + "    v1: 25\n    v3: 75")
+            == ["test.yaml:3: routing.weights: gives no weight to v2; list every served version (0 sends it nothing)",
+                #"test.yaml:5: routing.weights.v3: no cluster serves version "v3"; served versions: v1, v2; did you mean `v1`?"#])
+        #expect(problems(base + "    v1: 30\n    v2: 60") == ["test.yaml:3: routing.weights: must add up to 100 (percent of requests), got 90"])
+        #expect(problems(base + "    v1: 25.5\n    v2: 74.5") == [#"test.yaml:4: routing.weights.v1: must be a whole number, got "25.5""#,
+                                                            #"test.yaml:5: routing.weights.v2: must be a whole number, got "74.5""#])
+        #expect(problems(base + "    v1: -25\n    v2: 125") == [#"test.yaml:4: routing.weights.v1: must be a whole number, got "-25""#,
+                                                           "test.yaml:5: routing.weights.v2: must be between 0 and 100, got 125"])
+        #expect(problems("clusters: [a, b]\nrouting: {weights: [25, 75]}") == ["test.yaml:2: routing.weights: must be a mapping, got a list"])
+        #expect(problems("clusters: [a, b]\nrouting: {}") == ["test.yaml:2: routing.weights: is required: percent of requests per version, e.g. `weights: {v1: 25, v2: 75}`"])
+        #expect(problems("clusters: [a, b]\nrouting: {weight: {v1: 100}}")
+            == ["test.yaml:2: routing.weight: unknown field; did you mean `weights`?",
+                "test.yaml:2: routing.weights: is required: percent of requests per version, e.g. `weights: {v1: 25, v2: 75}`"])
+    }
+
     @Test func latencySLOsAreChecked() {
         let yaml = """
             clusters: [{context: a, name: one}, {context: b, name: two, clients: false}]
@@ -257,7 +284,7 @@ import Testing
         #expect(syntax[0].hasPrefix("test.yaml:4: is not valid YAML:"))
         #expect(problems("") == ["test.yaml: is empty; a scenario needs at least `clusters`"])
         #expect(problems("name: x") == ["test.yaml:1: clusters: is required: list each cluster's kubeconfig context, e.g. `clusters: [{context: ctx-1}, {context: ctx-2}]`"])
-        #expect(problems("- a\n- b") == ["test.yaml:1: must be a mapping with keys name, description, clusters, namespace, images, mesh, load, timeouts, expectations, cleanup, reuse, got a list"])
+        #expect(problems("- a\n- b") == ["test.yaml:1: must be a mapping with keys name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse, got a list"])
         #expect(problems("clusters: [{name: x}]") == ["test.yaml:1: clusters[0].context: is required (the kubeconfig context of this cluster)"])
         #expect(problems("clusters: [a]\nload: {bursts: 2, bursts: 3}") == ["test.yaml:2: load.bursts: is given twice"])
     }
@@ -295,7 +322,7 @@ import Testing
         #expect(throws: ScenarioError.self) { try Scenario.guideCheck(contexts: ["a", "a"]) }
     }
 
-    @Test(arguments: ["smoke", "three-clusters", "benchmark", "canary", "weighted-3-1", "weighted-3-1-even"])
+    @Test(arguments: ["smoke", "three-clusters", "benchmark", "canary", "weighted-3-1", "weighted-3-1-proportional"])
     func shippedScenariosLoad(name: String) throws {
         let path = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scenarios/\(name).yaml").path
