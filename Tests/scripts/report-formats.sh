@@ -68,9 +68,9 @@ grep -q 'scenario=' "$work/pushed.prom" && fail "pushed series repeat the groupi
 diff <(sed 's/scenario="smoke",//; s/{scenario="smoke"}//' "$work/pass/metrics.prom") "$work/pushed.prom" >/dev/null \
   || fail "pushed metrics differ from metrics.prom beyond the scenario label"
 
-step "failing run (weighted-3-1-even: balance fails)"
+step "failing run (weighted-3-1-proportional: balance fails)"
 set +e
-(cd "$root" && "$MESHCHECK" run scenarios/weighted-3-1-even.yaml --simulate --output-dir "$work/fail" >"$work/fail.log" 2>&1)
+(cd "$root" && "$MESHCHECK" run scenarios/weighted-3-1-proportional.yaml --simulate --output-dir "$work/fail" >"$work/fail.log" 2>&1)
 status=$?
 set -e
 [[ $status -eq 1 ]] || fail "failing run exited $status, expected 1"
