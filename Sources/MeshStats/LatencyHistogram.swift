@@ -100,18 +100,16 @@ public struct LatencyHistogram: Sendable, Equatable {
     // MARK: Recording
 
     /// Records one latency of `value` microseconds. O(1).
+    ///
+    /// Each call checks that the buckets are not shared with a copy (copy-on-write), which costs
+    /// about as much as the recording itself; a loop recording many values should use
+    /// ``record(contentsOf:)`` or a ``LatencyRecorder``, which check once.
     @inlinable @inline(__always)
     public mutating func record(_ value: UInt64) {
-        // A call (not a branch-free clamp) keeps this path out of the loop's registers.
-        guard value <= Self.highestTrackableValue else { return recordClamped(value, count: 1) }
-        let index = Self.bucketIndex(of: value)
-        // The index is below bucketCount for every value ≤ highestTrackableValue.
-        counts.withUnsafeMutableBufferPointer { $0[index] &+= 1 }
-        totalCount &+= 1
-        valueSum &+= value
-        squareSum.add(value &* value)
-        minimumValue = value < minimumValue ? value : minimumValue
-        maximumValue = value > maximumValue ? value : maximumValue
+        counts.withUnsafeMutableBufferPointer { buckets in
+            Self.tally(value, into: buckets.baseAddress!, count: &totalCount, sum: &valueSum, squares: &squareSum,
+                       minimum: &minimumValue, maximum: &maximumValue, clamped: &clampedTotal)
+        }
     }
 
     /// Records every latency (µs) of `values`, in order; the same result as calling
@@ -119,27 +117,37 @@ public struct LatencyHistogram: Sendable, Equatable {
     /// once per value and the running sums stay in registers, so prefer it for batches.
     @inlinable
     public mutating func record<Values: Sequence<UInt64>>(contentsOf values: Values) {
-        var total = totalCount, sum = valueSum, squares = squareSum
-        var low = minimumValue, high = maximumValue, clamped: UInt64 = 0
-        counts.withUnsafeMutableBufferPointer { buckets in
+        let start = (totalCount, valueSum, squareSum, minimumValue, maximumValue, clampedTotal)
+        // The running summary lives in the closure's own locals (not captured ones, which would sit
+        // in memory) so it stays in registers.
+        (totalCount, valueSum, squareSum, minimumValue, maximumValue, clampedTotal) = counts.withUnsafeMutableBufferPointer { buckets in
+            let base = buckets.baseAddress!
+            var (total, sum, squares, low, high, clamped) = start
             for value in values {
-                let isClamped = value > Self.highestTrackableValue
-                let kept = isClamped ? Self.highestTrackableValue : value
-                clamped &+= isClamped ? 1 : 0
-                buckets[Self.bucketIndex(of: kept)] &+= 1
-                total &+= 1
-                sum &+= kept
-                squares.add(kept &* kept)
-                if _slowPath(kept < low) { low = kept }
-                if _slowPath(kept > high) { high = kept }
+                Self.tally(value, into: base, count: &total, sum: &sum, squares: &squares, minimum: &low, maximum: &high, clamped: &clamped)
             }
+            return (total, sum, squares, low, high, clamped)
         }
-        totalCount = total
-        valueSum = sum
-        squareSum = squares
-        minimumValue = low
-        maximumValue = high
-        clampedTotal &+= clamped
+    }
+
+    /// The one place a value is recorded: into `buckets` (``bucketCount`` counts) and the running
+    /// summary. Values above ``highestTrackableValue`` are clamped to it and counted as clamped,
+    /// without a branch.
+    @inlinable @inline(__always)
+    static func tally(
+        _ value: UInt64, into buckets: UnsafeMutablePointer<UInt64>, count: inout UInt64, sum: inout UInt64,
+        squares: inout Wide128, minimum: inout UInt64, maximum: inout UInt64, clamped: inout UInt64
+    ) {
+        let isClamped = value > highestTrackableValue
+        let kept = isClamped ? highestTrackableValue : value
+        clamped &+= isClamped ? 1 : 0
+        // The index is below bucketCount for every value ≤ highestTrackableValue.
+        buckets[bucketIndex(of: kept)] &+= 1
+        count &+= 1
+        sum &+= kept
+        squares.add(kept &* kept)
+        minimum = kept < minimum ? kept : minimum
+        maximum = kept > maximum ? kept : maximum
     }
 
     @usableFromInline
@@ -241,6 +249,18 @@ public struct LatencyHistogram: Sendable, Equatable {
             for index in first...last { buckets[index] = 0 }
         }
         self = LatencyHistogram(reusing: counts)
+    }
+
+    /// A histogram of the given state (a ``LatencyRecorder``'s snapshot).
+    init(counts: [UInt64], count: UInt64, minimum: UInt64, maximum: UInt64, sum: UInt64, squares: Wide128, clamped: UInt64) {
+        precondition(counts.count == Self.bucketCount, "one count per bucket")
+        self.counts = counts
+        totalCount = count
+        minimumValue = minimum
+        maximumValue = maximum
+        valueSum = sum
+        squareSum = squares
+        clampedTotal = clamped
     }
 
     private init(reusing zeroedCounts: [UInt64]) {
