@@ -15,16 +15,21 @@ public struct RunSettings: Sendable {
     public var recordsPath: String?
     /// One line per phase event, for the terminal (the caller decides where and whether to print).
     public var progress: @Sendable (String) -> Void
+    /// Warnings the user must see even when progress is hidden (e.g. TLS verification disabled for a
+    /// context); `progress` when not given.
+    public var warning: @Sendable (String) -> Void
     public var clientOptions: KubeClientOptions
 
     public init(scenario: Scenario, kubeconfig: Kubeconfig, identity: RunIdentity, recordsPath: String?,
-                clientOptions: KubeClientOptions = KubeClientOptions(), progress: @escaping @Sendable (String) -> Void) {
+                clientOptions: KubeClientOptions = KubeClientOptions(), progress: @escaping @Sendable (String) -> Void,
+                warning: (@Sendable (String) -> Void)? = nil) {
         self.scenario = scenario
         self.kubeconfig = kubeconfig
         self.identity = identity
         self.recordsPath = recordsPath
         self.clientOptions = clientOptions
         self.progress = progress
+        self.warning = warning ?? { progress("warning: \($0)") }
     }
 
     /// The namespace used in every cluster.
@@ -72,9 +77,8 @@ public struct MeshCheckRun: Sendable {
         } catch {
             return state.abortedBeforeStart(error)
         }
-        for cluster in clusters {
-            for warning in cluster.client.warnings { settings.progress("warning: context \(cluster.context): \(warning)") }
-        }
+        // The client's warnings already name their context.
+        for warning in clusters.flatMap(\.client.warnings) { settings.warning(warning) }
         var failure: (any Error)?
         do {
             try await runPhases(clusters: clusters, state: state)
@@ -131,8 +135,8 @@ public struct MeshCheckRun: Sendable {
                 let manifests = Workloads.manifests(for: op.cluster.spec, scenario: scenario, namespace: namespace,
                                                     runID: runID, revision: state.revision ?? "default")
                 if try await op.inspectNamespace(scenarioName: scenario.name, reuse: scenario.reuse) == .absent {
-                    try await op.createNamespace(manifests.namespace, deadline: deadline)
-                    state.markCreated(op.cluster.index)
+                    let uid = try await op.createNamespace(manifests.namespace, deadline: deadline)
+                    state.markCreated(op.cluster.index, uid: uid)
                 }
                 try await op.apply(manifests.items, reuse: scenario.reuse)
             }
@@ -302,7 +306,7 @@ public struct MeshCheckRun: Sendable {
     /// Deletes what this run created and waits until it is gone, within the cleanup deadline.
     static func cleanup(clusters: [RunCluster], state: RunState, settings: RunSettings, interrupted: Bool) async -> CleanupReport {
         let scenario = settings.scenario
-        let created = state.createdClusters
+        let created = state.createdNamespaces
         let keep: Bool
         switch scenario.cleanup {
         case .never: keep = true
@@ -316,13 +320,13 @@ public struct MeshCheckRun: Sendable {
         let deadline = started + scenario.timeouts.cleanup
         settings.progress("cleaning up namespace \(settings.namespace) in \(created.count) clusters")
         let leftovers = await withTaskGroup(of: Leftover?.self) { group in
-            for index in created {
+            for (index, uid) in created {
                 let op = ClusterOperations(cluster: clusters[index], namespace: settings.namespace, runID: settings.identity.runID)
                 group.addTask {
                     do {
-                        guard try await op.deleteOwnedNamespace() else { return nil }
+                        guard try await op.deleteOwnedNamespace(uid: uid) else { return nil }
                         for _ in 0..<100_000 {
-                            guard try await op.namespaceExists() else { return nil }
+                            guard try await op.namespaceExists(uid: uid) else { return nil }
                             guard ContinuousClock.now < deadline else {
                                 return Leftover(cluster: op.cluster.spec.name, kind: "Namespace", name: settings.namespace, namespace: nil,
                                                 reason: "still terminating after the cleanup timeout of \(scenario.timeouts.cleanup)")

@@ -59,7 +59,9 @@ struct ClusterOperations: Sendable {
     static let istioSystem = "istio-system"
     static let sidecarName = "istio-proxy"
 
-    /// `GET /version`; any failure means the cluster is unusable for this run (exit 3).
+    /// `GET /version`; any failure means the cluster is unusable for this run. A kubeconfig or
+    /// credential-plugin problem is bad input (exit 2); a rejected credential or an unreachable or
+    /// untrusted server is an environment error (exit 3).
     func checkReachable() async throws -> String {
         do {
             let body = try await cluster.client.request(method: "GET", path: "/version")
@@ -67,9 +69,23 @@ struct ClusterOperations: Sendable {
             return version["gitVersion"]?.stringValue ?? "unknown"
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as KubeconfigError {
+            throw RunAbort(.badInput, naming(error))
+        } catch let error as KubeAPIError {
+            throw RunAbort(.environment, naming(error))
         } catch {
-            throw RunAbort(.environment, "context \(cluster.context): API server unreachable: \(error)")
+            throw RunAbort(.environment, "context \(cluster.context): API server unreachable: \(withoutContext(error))")
         }
+    }
+
+    /// The error's text led by this cluster's context, named once.
+    private func naming(_ error: any Error) -> String {
+        "context \(cluster.context): \(withoutContext(error))"
+    }
+
+    private func withoutContext(_ error: any Error) -> String {
+        let text = "\(error)", prefix = "context \(cluster.context): "
+        return text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
     }
 
     /// The revision to label the namespace with: istiod's `istio.io/rev`, else a managed
@@ -128,14 +144,15 @@ struct ClusterOperations: Sendable {
         }
     }
 
-    /// Creates the namespace; waits (bounded) while an earlier namespace of that name is still terminating.
-    func createNamespace(_ object: NamespaceObject, deadline: ContinuousClock.Instant) async throws {
+    /// Creates the namespace and returns its UID (cleanup deletes that object and no other of the same
+    /// name); waits (bounded) while an earlier namespace of that name is still terminating.
+    func createNamespace(_ object: NamespaceObject, deadline: ContinuousClock.Instant) async throws -> String? {
         let body = try JSONEncoder().encode(object)
         while true {
             do {
-                _ = try await cluster.client.request(method: "POST", path: "/api/v1/namespaces", body: Array(body),
-                                                     contentType: "application/json")
-                return
+                let created = try await cluster.client.request(method: "POST", path: "/api/v1/namespaces", body: Array(body),
+                                                               contentType: "application/json")
+                return (try? JSONDecoder().decode(Namespace.self, from: Data(created)))?.metadata.uid
             } catch let error as KubeAPIError where error.reason == .alreadyExists && error.message.contains("being deleted") {
                 guard ContinuousClock.now < deadline else {
                     throw RunAbort(.environment, "context \(cluster.context): namespace \(namespace) is still terminating from an "
@@ -185,9 +202,12 @@ struct ClusterOperations: Sendable {
         return spec.initContainers?.contains { $0.name == sidecarName && $0.restartPolicy == "Always" } ?? false
     }
 
-    /// Deletes the namespace if — and only if — it carries this run's ownership labels.
-    /// Returns false when it is already gone.
-    func deleteOwnedNamespace() async throws -> Bool {
+    /// Deletes the namespace if — and only if — it carries this run's ownership labels and is the very
+    /// object this run created (`uid`, when the API server returned one): a namespace deleted and
+    /// re-created under the same name by someone else, even with copied labels, is never touched. The
+    /// DELETE carries the UID as a precondition, so the API server itself refuses if the object changed
+    /// between our check and the delete. Returns false when it is already gone.
+    func deleteOwnedNamespace(uid: String?) async throws -> Bool {
         let existing: Namespace
         do {
             existing = try await cluster.client.get(.namespaces(namespace))
@@ -199,19 +219,32 @@ struct ClusterOperations: Sendable {
             throw RunAbort(.environment, "context \(cluster.context): namespace \(namespace) does not carry this run's "
                            + "\(Ownership.runIDKey)=\(runID) label; not deleting it")
         }
+        if let uid, existing.metadata.uid != uid {
+            throw RunAbort(.environment, "context \(cluster.context): namespace \(namespace) is not the one this run created "
+                           + "(it was deleted and created again by someone else); not deleting it")
+        }
+        var options: [String: JSONValue] = ["kind": .string("DeleteOptions"), "apiVersion": .string("v1"),
+                                            "propagationPolicy": .string(DeletionPropagation.background.rawValue)]
+        if let found = existing.metadata.uid { options["preconditions"] = .object(["uid": .string(found)]) }
         do {
-            try await cluster.client.delete(.namespaces(namespace), propagation: .background)
+            _ = try await cluster.client.request(method: "DELETE", path: ResourcePath.namespaces(namespace).requestPath,
+                                                 body: Array(try JSONEncoder().encode(JSONValue.object(options))),
+                                                 contentType: "application/json")
         } catch let error as KubeAPIError where error.reason == .notFound {
             return false
+        } catch let error as KubeAPIError where error.reason == .conflict {
+            throw RunAbort(.environment, "context \(cluster.context): namespace \(namespace) was replaced while meshcheck was "
+                           + "deleting it; not deleting the new one")
         }
         return true
     }
 
-    /// Whether the namespace still exists (Terminating counts as existing).
-    func namespaceExists() async throws -> Bool {
+    /// Whether the namespace this run created still exists (Terminating counts as existing; a namespace
+    /// of the same name with another UID is someone else's and does not count).
+    func namespaceExists(uid: String?) async throws -> Bool {
         do {
-            let _: Namespace = try await cluster.client.get(.namespaces(namespace))
-            return true
+            let found: Namespace = try await cluster.client.get(.namespaces(namespace))
+            return uid == nil || found.metadata.uid == uid
         } catch let error as KubeAPIError where error.reason == .notFound {
             return false
         }

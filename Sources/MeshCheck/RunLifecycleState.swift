@@ -10,7 +10,8 @@ final class RunState: Sendable {
         var phases: [PhaseTiming] = []
         var revision: String?
         var reusing = false
-        var created = Set<Int>()
+        /// Cluster index → UID of the namespace this run created there (nil if the server sent none).
+        var created: [Int: String?] = [:]
         var pods: [[RunPod]] = []
         var convergeSeconds: Double?
         var tally: TrafficTally?
@@ -50,13 +51,15 @@ final class RunState: Sendable {
         get { facts.withLock { $0.convergeSeconds } }
         set { facts.withLock { $0.convergeSeconds = newValue } }
     }
-    /// Clusters in which this run created the namespace (and so may delete it).
-    var createdClusters: [Int] { facts.withLock { $0.created.sorted() } }
+    /// Clusters in which this run created the namespace (and so may delete it), with that namespace's UID.
+    var createdNamespaces: [(cluster: Int, uid: String?)] {
+        facts.withLock { $0.created.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    }
     /// Whether the run has already failed (for `cleanup: on-success`).
     var failedSoFar: Bool { facts.withLock { $0.outcome.map { $0.verdict != .pass } ?? true } }
 
-    func markCreated(_ cluster: Int) {
-        _ = facts.withLock { $0.created.insert(cluster) }
+    func markCreated(_ cluster: Int, uid: String?) {
+        facts.withLock { $0.created[cluster] = .some(uid) }
     }
 
     func addPhase(_ name: String, seconds: Double) {

@@ -44,7 +44,14 @@ public enum ScenarioValidator {
             check("mesh.revision", NameRules.dns1123LabelProblem(revision).map { "\($0) (or `auto` to detect it)" })
         }
 
+        // The YAML reader checks these ranges too; command-line overrides (--requests, --bursts,
+        // --concurrency) reach the scenario only through here.
         let load = scenario.load
+        for (path, value, range) in [("load.requestsPerBurst", load.requestsPerBurst, 1...10_000_000), ("load.bursts", load.bursts, 1...1_000_000),
+                                     ("load.concurrentBurstsPerClientPod", load.concurrentBurstsPerClientPod, 1...1000)]
+        where !range.contains(value) {
+            out.append((path, "must be between \(range.lowerBound) and \(range.upperBound), got \(value)"))
+        }
         if load.mode.workers > load.requestsPerBurst {
             out.append(("load.parallelism", "is \(load.mode.workers) but each burst has only \(load.requestsPerBurst) requests; use at most requestsPerBurst workers"))
         }

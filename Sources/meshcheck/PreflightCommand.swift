@@ -67,7 +67,10 @@ struct PreflightCommand: AsyncParsableCommand {
         var targets: [PreflightTarget] = []
         for cluster in clusters {
             do {
-                targets.append(PreflightTarget(name: cluster.name, client: try KubeClient(kubeconfig: loaded, context: cluster.context)))
+                let client = try KubeClient(kubeconfig: loaded, context: cluster.context)
+                // Always shown: a disabled TLS check must not pass unnoticed in CI logs.
+                for warning in client.warnings { FileHandle.standardError.write(Data("meshcheck: warning: \(warning)\n".utf8)) }
+                targets.append(PreflightTarget(name: cluster.name, client: client))
             } catch {
                 throw problem("\(error)")
             }

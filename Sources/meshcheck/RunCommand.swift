@@ -82,7 +82,8 @@ struct RunCommand: AsyncParsableCommand {
             let directory = outputDirectory ?? "reports/\(identity.runID)"
             try Self.makeDirectory(directory)
             let settings = RunSettings(scenario: resolved, kubeconfig: loaded, identity: identity,
-                                       recordsPath: directory + "/records.jsonl", progress: console.progress)
+                                       recordsPath: directory + "/records.jsonl", progress: console.progress,
+                                       warning: { console.error("warning: \($0)") })
             let run = MeshCheckRun(settings: settings)
             try run.validateContexts()
             console.note("run \(identity.runID): \(resolved.clusters.count) clusters, namespace \(settings.namespace), reports in \(directory)")

@@ -10,7 +10,9 @@ final class OpenSSLTestServer {
     let certificatePEM: String
     private let process: Process
 
-    init() throws {
+    /// With `transcript`, the server answers nothing and writes every byte clients send after the TLS
+    /// handshake into that file (to prove what a client did or did not send).
+    init(transcript: String? = nil) throws {
         directory = try TemporaryDirectory()
         let key = directory.path + "/key.pem", cert = directory.path + "/cert.pem"
         let generate = Process()
@@ -26,8 +28,14 @@ final class OpenSSLTestServer {
             let candidate = 20_000 + Int.random(in: 0..<30_000) + attempt
             let server = Process()
             server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            server.arguments = ["s_server", "-accept", "127.0.0.1:\(candidate)", "-cert", cert, "-key", key, "-www", "-quiet"]
+            server.arguments = ["s_server", "-accept", "127.0.0.1:\(candidate)", "-cert", cert, "-key", key]
+                + (transcript == nil ? ["-www"] : []) + ["-quiet"]
             server.standardOutput = FileHandle.nullDevice
+            if let transcript {
+                _ = FileManager.default.createFile(atPath: transcript, contents: nil)
+                server.standardOutput = FileHandle(forWritingAtPath: transcript)
+                server.standardInput = Pipe()   // held open: s_server in echo mode stops at end of input
+            }
             server.standardError = FileHandle.nullDevice
             do {
                 try server.run()

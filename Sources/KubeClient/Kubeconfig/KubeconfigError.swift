@@ -98,8 +98,16 @@ public struct KubeconfigError: Error, CustomStringConvertible, Sendable, Equatab
         case .invalidInteractiveMode(let mode):
             return "user: exec interactiveMode \(mode) is invalid; use Never, IfAvailable or Always"
         case .invalidProxyURL(let url):
-            return "cluster: proxy-url \(url) is not a usable http, https or socks5 URL"
+            return "cluster: proxy-url \(Self.redactingUserInfo(url)) is not a usable http, https or socks5 URL"
         }
+    }
+
+    /// The URL with any `user:password@` part replaced: proxy URLs may carry credentials.
+    static func redactingUserInfo(_ url: String) -> String {
+        let authorityStart = url.range(of: "://").map(\.upperBound) ?? url.startIndex
+        let authorityEnd = url[authorityStart...].firstIndex { "/?#".contains($0) } ?? url.endIndex
+        guard let at = url[authorityStart..<authorityEnd].lastIndex(of: "@") else { return url }
+        return String(url[..<authorityStart]) + "<redacted>" + String(url[at...])
     }
 
     private static func list(_ names: [String]) -> String {
