@@ -103,7 +103,10 @@ final class SimulatedCluster: @unchecked Sendable {
         let sslContext = try NIOSSLContext(configuration: tls)
         let cluster = self
         let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            // As deep as the kernel allows (it caps the value at net.core.somaxconn), like Go's listeners and so
+            // kube-apiserver: a thousand exec sessions opened at once must not overflow the accept queue, whose
+            // dropped handshakes come back as multi-second SYN retransmits and connection resets.
+            .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in

@@ -17,7 +17,9 @@ public final class HTTPListener: Sendable {
         let connections = ConnectionSet()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(ChannelOptions.backlog, value: 512)
+            // Capped by the kernel at net.core.somaxconn: a thousand concurrent bursts' connections must not
+            // overflow the accept queue (dropped SYNs cost the client seconds of retransmits and the sidecar 503s).
+            .serverChannelOption(ChannelOptions.backlog, value: 4096)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { child in
                 connections.insert(child)
