@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MeshCheck
 
 /// The `meshcheck` command line: thin argument parsing over the MeshCheck module.
 @main
@@ -18,6 +19,8 @@ struct Meshcheck: AsyncParsableCommand {
     /// `--simulate` may stand alone (`--simulate[=N]`); argument-parser options always take a value,
     /// so a bare one is spelled out as 0 ("as many clusters as the scenario needs").
     static func main() async {
+        // A thousand concurrent bursts (and the in-process simulated mesh) need more than the usual soft limit of 1024.
+        DescriptorBudget.raiseSoftLimit()
         let arguments = CommandLine.arguments.dropFirst().map { $0 == "--simulate" ? "--simulate=0" : $0 }
         do {
             var command = try parseAsRoot(Array(arguments))

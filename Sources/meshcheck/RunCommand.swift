@@ -77,6 +77,9 @@ struct RunCommand: AsyncParsableCommand {
                 scenario = try simulatedScenario(scenario, contexts: started.contexts)
             }
             let resolved = try applyOverrides(try scenario ?? guideScenario())
+            if let shortfall = DescriptorBudget.shortfall(for: resolved, simulated: mesh != nil, limit: DescriptorBudget.raiseSoftLimit()) {
+                console.error("warning: \(shortfall)")
+            }
             let loaded = try Self.loadKubeconfig(kubeconfigPath)
             let identity = RunIdentity.fresh(now: Int64(Date().timeIntervalSince1970))
             let directory = outputDirectory ?? "reports/\(identity.runID)"
