@@ -44,21 +44,40 @@ bench:
 	$(SCRATCH)/release/MeshBench
 
 # libFuzzer targets: each Fuzz/<Name>.swift is compiled with the MeshStats sources (or the files
-# listed in Fuzz/<Name>.sources), replays
+# listed in Fuzz/<Name>.sources, globs allowed), replays
 # Fuzz/regressions/<Name>/, then fuzzes from Fuzz/corpus/<Name> for FUZZ_SECONDS (fuzz) or 10 s
 # (fuzz-smoke, part of `make test`). New corpus entries and crash inputs go under $(SCRATCH)/fuzz/.
+# Targets whose sources import Yams link an instrumented build of Yams made once from the SwiftPM
+# checkout (CYaml with clang, Yams with swiftc) into $(FUZZ_YAMS).
 FUZZ_SECONDS ?= 60
 fuzz: FUZZ_RUN_SECONDS = $(FUZZ_SECONDS)
 fuzz-smoke: FUZZ_RUN_SECONDS = 10
+# A short run gains more from a 5x faster compile than it loses in executions per second.
+fuzz: FUZZ_OPTIMIZE = -O -wmo
+fuzz-smoke: FUZZ_OPTIMIZE = -Onone
+FUZZ_YAMS = $(SCRATCH)/fuzz/Yams
+YAMS_SOURCES = $(abspath $(SCRATCH))/checkouts/Yams/Sources
+$(FUZZ_YAMS)/built: $(wildcard $(YAMS_SOURCES)/Yams/*.swift $(YAMS_SOURCES)/CYaml/src/*.c)
+	@[ -d $(YAMS_SOURCES) ] || $(SWIFT) package $(SPM) resolve
+	@rm -rf $(FUZZ_YAMS) && mkdir -p $(FUZZ_YAMS)
+	@for c in $(YAMS_SOURCES)/CYaml/src/*.c; do \
+	  clang -c -O1 -fsanitize=fuzzer-no-link,address -DYAML_DECLARE_STATIC -I $(YAMS_SOURCES)/CYaml/include \
+	    $$c -o $(FUZZ_YAMS)/CYaml-$$(basename $$c .c).o || exit 1; \
+	done
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -wmo -swift-version 5 -suppress-warnings -DSWIFT_PACKAGE -module-name Yams \
+	  -Xcc -fmodule-map-file=$(YAMS_SOURCES)/CYaml/include/module.modulemap -Xcc -I -Xcc $(YAMS_SOURCES)/CYaml/include \
+	  -emit-module -emit-module-path $(FUZZ_YAMS)/Yams.swiftmodule -c $(YAMS_SOURCES)/Yams/*.swift -o $(FUZZ_YAMS)/Yams.o
+	@touch $@
 # Swift's crash backtracer is off: under ASan it can trip or hang instead of letting libFuzzer
 # report the crash.
-fuzz fuzz-smoke:
+fuzz fuzz-smoke: $(FUZZ_YAMS)/built
 	@set -e; export SWIFT_BACKTRACE=enable=no; mkdir -p $(SCRATCH)/fuzz; \
 	for src in Fuzz/*.swift; do \
 	  name=$$(basename $$src .swift); bin=$(SCRATCH)/fuzz/$$name; \
 	  sources=$$(cat Fuzz/$$name.sources 2>/dev/null || echo Sources/MeshStats/*.swift); \
-	  swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library -O -module-name MeshStatsFuzz \
-	    $$sources $$src -o $$bin; \
+	  yams=; if grep -qw 'import Yams' $$sources; then yams="-I $(FUZZ_YAMS) $(FUZZ_YAMS)/*.o"; fi; \
+	  swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library $(FUZZ_OPTIMIZE) -module-name $$name \
+	    $$sources $$src $$yams -o $$bin; \
 	  if ls Fuzz/regressions/$$name/* >/dev/null 2>&1; then $$bin Fuzz/regressions/$$name/*; fi; \
 	  mkdir -p $(SCRATCH)/fuzz/corpus-$$name; \
 	  dict=; [ -f Fuzz/$$name.dict ] && dict=-dict=Fuzz/$$name.dict; \

@@ -323,22 +323,13 @@ struct ExecSessionMachine {
             guard statusComplete else {
                 return finish(.failed(.streamBroken("the connection closed before the exit status arrived")))
             }
-            guard let status = try? JSONDecoder().decode(Status.self, from: Data(errorChannel)) else {
-                return finish(.failed(.protocolViolation("error channel is not a JSON Status")))
-            }
-            switch status.status {
-            case "Success":
-                return finish(.exited(result(exitCode: 0, message: nil)))
-            case "Failure" where status.reason == "NonZeroExitCode":
-                guard let cause = status.details?.causes?.first(where: { $0.reason == "ExitCode" }),
-                      let code = cause.message.flatMap({ Int32($0) }) else {
-                    return finish(.failed(.protocolViolation("NonZeroExitCode status without an ExitCode cause")))
-                }
-                return finish(.exited(result(exitCode: code, message: status.message)))
-            case "Failure":
+            switch ExecExitStatus(errorChannel: errorChannel) {
+            case .exited(let code, let message):
+                return finish(.exited(result(exitCode: code, message: message)))
+            case .remoteFailure(let status):
                 return finish(.failed(.remoteFailure(status)))
-            default:
-                return finish(.failed(.protocolViolation("error channel status \(status.status ?? "(none)") is neither Success nor Failure")))
+            case .protocolViolation(let reason):
+                return finish(.failed(.protocolViolation(reason)))
             }
         }
     }
@@ -373,32 +364,4 @@ struct HTTPResponseHead {
 
     /// First value of a header (names are compared case-insensitively).
     func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
-}
-
-/// HTTP/1.1 chunked transfer coding, for error bodies of failed upgrades.
-enum ChunkedBody {
-    /// The decoded body once the terminating zero-length chunk has arrived, else nil.
-    static func decode(_ raw: [UInt8]) -> [UInt8]? {
-        var body: [UInt8] = []
-        var index = 0
-        while true {
-            guard let lineEnd = findCRLF(raw, from: index) else { return nil }
-            let sizeText = String(decoding: raw[index..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
-            index = lineEnd + 2
-            if size == 0 { return body }
-            guard raw.count >= index + size + 2 else { return nil }
-            body += raw[index..<(index + size)]
-            index += size + 2
-        }
-    }
-
-    private static func findCRLF(_ bytes: [UInt8], from start: Int) -> Int? {
-        var index = start
-        while index + 1 < bytes.count {
-            if bytes[index] == 0x0D && bytes[index + 1] == 0x0A { return index }
-            index += 1
-        }
-        return nil
-    }
 }

@@ -3,6 +3,13 @@ import Foundation
 /// Turns a context's raw kubeconfig entries into a ``ResolvedContext``.
 struct ContextResolver {
     var environment: [String: String]
+    /// Reads a file the kubeconfig refers to (CA, client certificate, client key); nil when unreadable.
+    /// The disk unless a caller resolves without touching the file system (the kubeconfig fuzz target).
+    var fileReader: (String) -> [UInt8]? = ContextResolver.readFromDisk
+
+    static func readFromDisk(_ path: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+    }
 
     func resolve(
         contextName: String,
@@ -177,9 +184,9 @@ struct ContextResolver {
     }
 
     private func readFile(_ path: String, section: String, field: String) throws(KubeconfigError) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let bytes = fileReader(path) else {
             throw KubeconfigError(.referencedFileUnreadable(section: section, field: field, path: path))
         }
-        return [UInt8](data)
+        return bytes
     }
 }

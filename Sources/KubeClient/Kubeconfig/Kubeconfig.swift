@@ -141,6 +141,11 @@ public struct Kubeconfig: Sendable {
     /// connect: endpoint, TLS material, credentials.
     /// - Throws: ``KubeconfigError`` naming the context and the offending field.
     public func resolve(context name: String? = nil) throws(KubeconfigError) -> ResolvedContext {
+        try resolve(context: name, fileReader: ContextResolver.readFromDisk)
+    }
+
+    /// ``resolve(context:)`` reading the files the kubeconfig refers to with `fileReader`.
+    func resolve(context name: String?, fileReader: @escaping (String) -> [UInt8]?) throws(KubeconfigError) -> ResolvedContext {
         let contextName: String
         if let name, !name.isEmpty {
             contextName = name
@@ -154,7 +159,7 @@ public struct Kubeconfig: Sendable {
             throw KubeconfigError(.contextNotFound(contextName, available: contextNames))
         }
         do {
-            return try ContextResolver(environment: environment).resolve(
+            return try ContextResolver(environment: environment, fileReader: fileReader).resolve(
                 contextName: contextName,
                 context: context,
                 cluster: context.cluster.flatMap { clusters[$0] },
