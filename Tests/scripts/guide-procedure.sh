@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Conformance: the multi-cluster install guide's verification procedure, done with the real kubectl against
 # `meshcheck sim --clusters 2`, plus the mesh faults the guide's troubleshooting covers (remote secret
-# removed, east-west gateway scaled to zero). Needs MESHCHECK=<path to the meshcheck binary> and kubectl.
+# removed, east-west gateway scaled to zero) and a weighted VirtualService applied with kubectl. Needs
+# MESHCHECK=<path to the meshcheck binary> and kubectl.
 set -euo pipefail
 
 MESHCHECK=${MESHCHECK:?set MESHCHECK to the meshcheck binary}
@@ -112,6 +113,37 @@ k2 scale deployment istio-eastwestgateway -n istio-system --replicas=0
 expect_versions "$ctx1" "$pod1" "v1 "
 k2 scale deployment istio-eastwestgateway -n istio-system --replicas=1
 k2 rollout status deployment istio-eastwestgateway -n istio-system --timeout=30s
+expect_versions "$ctx1" "$pod1" "v1 v2 "
+
+step "Istio traffic management: a VirtualService in cluster 1 sends its clients to v2 only"
+k1 apply -n sample -f - <<'YAML'
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: helloworld
+spec:
+  host: helloworld
+  subsets:
+    - {name: v1, labels: {version: v1}}
+    - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: helloworld
+spec:
+  hosts: [helloworld]
+  http:
+    - route:
+        - {destination: {host: helloworld, subset: v1}, weight: 0}
+        - {destination: {host: helloworld, subset: v2}, weight: 100}
+YAML
+k1 get vs -n sample helloworld --no-headers | grep -q '^helloworld .*\["helloworld"\]' || fail "kubectl get vs does not list the VirtualService"
+k1 get dr -n sample helloworld -o jsonpath='{.spec.subsets[*].name}' | grep -qx 'v1 v2' || fail "kubectl get dr lost the subsets"
+expect_versions "$ctx1" "$pod1" "v2 "
+# Each cluster's control plane reads only its own cluster's rules: cluster 2 still balances by default.
+expect_versions "$ctx2" "$pod2" "v1 v2 "
+k1 delete vs helloworld -n sample
 expect_versions "$ctx1" "$pod1" "v1 v2 "
 
 step "delete namespace sample: the command returns and the namespace is gone"

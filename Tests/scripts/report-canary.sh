@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Canary mode against `meshcheck sim --clusters 2`: the manifests in deploy/canary/kubernetes apply
-# cleanly with the real kubectl (kinds the simulator does not serve are named and checked for shape
-# instead), and the image's entrypoint runs `meshcheck run` on the manifests' canary scenario with the
-# in-cluster environment of a pod in cluster 1 — KUBERNETES_SERVICE_HOST/PORT, a service-account token
-# file and CA — plus cluster 2 from the remote-kubeconfig Secret, twice, the second run reusing the
-# workloads. Needs MESHCHECK, kubectl, python3 with PyYAML.
+# Canary mode against `meshcheck sim --clusters 2`: every manifest in deploy/canary/kubernetes applies
+# cleanly with the real kubectl (and re-applies as a no-op), the RBAC objects, service account and CronJob
+# the server then holds say what canary mode promises, a manual Job starts from the CronJob, and the
+# image's entrypoint runs `meshcheck run` on the manifests' canary scenario with the in-cluster environment
+# of a pod in cluster 1 — KUBERNETES_SERVICE_HOST/PORT, a service-account token file and CA — plus cluster 2
+# from the remote-kubeconfig Secret, twice, the second run reusing the workloads. Needs MESHCHECK, kubectl,
+# python3 with PyYAML.
 set -euo pipefail
 
 MESHCHECK=${MESHCHECK:?set MESHCHECK to the meshcheck binary}
@@ -16,40 +17,26 @@ canary="$root/deploy/canary"
 source "$here/lib/simulated-mesh.sh"
 start_simulated_mesh
 
-step "the manifests apply with kubectl"
-served_kinds=$(kubectl --context "$ctx1" api-resources -o name 2>/dev/null)
-unserved=()
+step "every manifest applies with kubectl, and re-applies unchanged"
 for manifest in "$canary"/kubernetes/*.yaml; do
-  missing=$(python3 - "$manifest" "$served_kinds" <<'EOF'
-import sys, yaml
-plural = {"ClusterRole": "clusterroles.rbac.authorization.k8s.io", "ClusterRoleBinding": "clusterrolebindings.rbac.authorization.k8s.io",
-          "Role": "roles.rbac.authorization.k8s.io", "RoleBinding": "rolebindings.rbac.authorization.k8s.io",
-          "CronJob": "cronjobs.batch", "Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "Secret": "secrets",
-          "ConfigMap": "configmaps"}
-served = set(sys.argv[2].split())
-kinds = [doc["kind"] for doc in yaml.safe_load_all(open(sys.argv[1])) if doc]
-print(" ".join(sorted({k for k in kinds if plural[k] not in served})))
-EOF
-)
-  if [[ -z "$missing" ]]; then
-    kubectl --context "$ctx1" apply -f "$manifest" >>"$work/apply.log" 2>&1 || fail "kubectl apply -f $(basename "$manifest") failed"
-    kubectl --context "$ctx1" apply -f "$manifest" 2>&1 | grep -qv 'configured\|unchanged\|created' && fail "re-applying $(basename "$manifest") was not clean"
-    echo "applied $(basename "$manifest")"
-  else
-    unserved+=("$(basename "$manifest") ($missing)")
-  fi
+  kubectl --context "$ctx1" apply -f "$manifest" >>"$work/apply.log" 2>&1 || fail "kubectl apply -f $(basename "$manifest") failed"
+  again=$(kubectl --context "$ctx1" apply -f "$manifest" 2>&1) || fail "re-applying $(basename "$manifest") failed: $again"
+  grep -qv ' unchanged$' <<<"$again" && fail "re-applying $(basename "$manifest") was not a no-op: $again"
+  echo "applied $(basename "$manifest")"
 done
-kubectl --context "$ctx1" get namespace meshcheck-system >/dev/null || fail "namespace meshcheck-system missing"
-kubectl --context "$ctx1" -n meshcheck-system get serviceaccount meshcheck-canary >/dev/null || fail "service account missing"
-kubectl --context "$ctx1" -n meshcheck-system get configmap meshcheck-canary-scenario >/dev/null || fail "scenario ConfigMap missing"
-if [[ ${#unserved[@]} -gt 0 ]]; then
-  echo "not served by the simulator, shape-checked instead: ${unserved[*]}"
-fi
 
-step "RBAC and CronJob say what canary mode promises"
-python3 - "$canary/kubernetes" <<'EOF'
-import glob, sys, yaml
-docs = [d for f in sorted(glob.glob(sys.argv[1] + "/*.yaml")) for d in yaml.safe_load_all(open(f)) if d]
+step "what the API server stores says what canary mode promises"
+kubectl --context "$ctx1" get namespace/meshcheck-system clusterrole/meshcheck-canary clusterrolebinding/meshcheck-canary \
+  -o json >"$work/cluster-scoped.json" || fail "cluster-scoped canary objects missing"
+kubectl --context "$ctx1" -n meshcheck-system get serviceaccount/meshcheck-canary role/meshcheck-canary-config \
+  rolebinding/meshcheck-canary-config secret/meshcheck-remote-kubeconfigs configmap/meshcheck-canary-scenario \
+  cronjob/meshcheck-canary -o json >"$work/namespaced.json" || fail "namespaced canary objects missing"
+kubectl --context "$ctx1" -n meshcheck-system get cronjob meshcheck-canary --no-headers \
+  -o custom-columns=SCHEDULE:.spec.schedule,POLICY:.spec.concurrencyPolicy >"$work/cronjob.txt"
+[[ $(tr -s ' ' <"$work/cronjob.txt") == "*/15 * * * * Forbid" ]] || fail "kubectl get cronjob shows $(cat "$work/cronjob.txt")"
+python3 - "$work/cluster-scoped.json" "$work/namespaced.json" <<'EOF'
+import json, sys, yaml
+docs = [item for path in sys.argv[1:] for item in json.load(open(path))["items"]]
 by_kind = {}
 for d in docs:
     by_kind.setdefault(d["kind"], []).append(d)
@@ -64,14 +51,25 @@ for group, resource, verbs in [("", "pods/exec", ["create"]), ("", "namespaces",
         assert allowed(group, resource, verb), f"ClusterRole lacks {verb} on {resource}"
 assert not any("*" in r["verbs"] or "*" in r["resources"] for r in rules), "wildcards in the ClusterRole"
 assert not allowed("", "secrets", "create") and not allowed("", "pods", "delete"), "more than least privilege"
+account = {"kind": "ServiceAccount", "name": "meshcheck-canary", "namespace": "meshcheck-system"}
 binding = by_kind["ClusterRoleBinding"][0]
-assert binding["subjects"][0]["name"] == "meshcheck-canary" and binding["roleRef"]["name"] == "meshcheck-canary"
+assert binding["subjects"] == [account], binding["subjects"]
+assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "meshcheck-canary"}
+role = by_kind["Role"][0]
+assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["meshcheck-canary-scenario"],
+                          "verbs": ["get"]}], role
+role_binding = by_kind["RoleBinding"][0]
+assert role_binding["subjects"] == [account], role_binding
+assert role_binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]}
+assert by_kind["ServiceAccount"][0]["automountServiceAccountToken"] is True
 cron = by_kind["CronJob"][0]["spec"]
-assert cron["concurrencyPolicy"] == "Forbid"
-assert cron["successfulJobsHistoryLimit"] <= 5 and cron["failedJobsHistoryLimit"] <= 5
-pod = cron["jobTemplate"]["spec"]["template"]["spec"]
+assert cron["schedule"] == "*/15 * * * *" and cron["concurrencyPolicy"] == "Forbid" and cron["suspend"] is False, cron
+assert cron["successfulJobsHistoryLimit"] == 3 and cron["failedJobsHistoryLimit"] == 3 and cron["startingDeadlineSeconds"] == 300, cron
+job = cron["jobTemplate"]["spec"]
+assert job["backoffLimit"] == 0 and job["activeDeadlineSeconds"] < 900, job
+pod = job["template"]["spec"]
 container = pod["containers"][0]
-assert pod["serviceAccountName"] == "meshcheck-canary"
+assert pod["serviceAccountName"] == "meshcheck-canary" and pod["restartPolicy"] == "Never"
 assert container["args"][:2] == ["run", "/etc/meshcheck/canary.yaml"] and "--pushgateway" in container["args"]
 assert {"name": "MESHCHECK_LOCAL_CONTEXT", "value": "in-cluster"} in container["env"]
 mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
@@ -80,8 +78,17 @@ assert volumes[mounts["/etc/meshcheck/kubeconfigs"]]["secret"]["secretName"] == 
 assert volumes[mounts["/etc/meshcheck/canary.yaml"]]["configMap"]["name"] == by_kind["ConfigMap"][0]["metadata"]["name"]
 scenario = yaml.safe_load(by_kind["ConfigMap"][0]["data"]["canary.yaml"])
 assert scenario["reuse"] is True and scenario["clusters"][0]["context"] == "in-cluster"
-print("ok: least-privilege ClusterRole with pods/exec create, Forbid, bounded history, Secret and scenario mounted")
+print("ok: the server holds a least-privilege ClusterRole with pods/exec create, bindings to the canary's service account, "
+      "a CronJob every 15 minutes with Forbid and history 3/3, the Secret and the scenario mounted")
 EOF
+
+step "a manual run from the CronJob, as an operator starts one"
+kubectl --context "$ctx1" -n meshcheck-system create job --from=cronjob/meshcheck-canary manual-check >>"$work/apply.log" 2>&1 \
+  || fail "kubectl create job --from=cronjob failed"
+owner=$(kubectl --context "$ctx1" -n meshcheck-system get job manual-check \
+  -o jsonpath='{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}')
+[[ $owner == "CronJob/meshcheck-canary" ]] || fail "the manual Job is owned by '$owner'"
+kubectl --context "$ctx1" -n meshcheck-system delete job manual-check >>"$work/apply.log" 2>&1 || fail "could not delete the manual Job"
 
 step "fill the remote-kubeconfig Secret with cluster 2's kubeconfig"
 kubectl config view --minify --flatten --context "$ctx2" >"$work/cluster-2.kubeconfig"
