@@ -95,9 +95,20 @@ final class SecurityEndToEndTests: XCTestCase {
             XCTAssertEqual(keys.count, 2)
             XCTAssertTrue(keys.allSatisfy { $0.contains("PRIVATE KEY") })
             let wrongVersionToken = "plugin-wrong-version-token-\(UUID().uuidString)"
-            let secrets = [("cluster-1 token", tokens[0]), ("cluster-2 token (also the exec plugin's output)", tokens[1]),
+            var secrets = [("cluster-1 token", tokens[0]), ("cluster-2 token (also the exec plugin's output)", tokens[1]),
                            ("cluster-1 client key", keys[0]), ("cluster-2 client key", keys[1]),
                            ("the wrong-version plugin's token", wrongVersionToken)]
+            // Preflight decodes the remote secrets (kubeconfigs with tokens for the peer clusters).
+            for client in bed.clients {
+                let remote: [Secret] = try await client.list(ResourcePath.secrets(in: "istio-system").labelSelector("istio/multiCluster=true"))
+                for secret in remote {
+                    for key in (secret.data ?? [:]).keys {
+                        let kubeconfig = String(decoding: secret.decodedValue(key) ?? [], as: UTF8.self)
+                        secrets += Self.values(of: "token", in: kubeconfig).map { ("\(client.name) remote secret \(secret.metadata.name ?? "?") token", $0) }
+                    }
+                }
+            }
+            XCTAssertEqual(secrets.count, 7, "each cluster holds one remote secret with a token")
 
             // Contexts over the simulator's clusters and users, in a second kubeconfig merged through KUBECONFIG.
             let (context1, context2) = (bed.mesh.contexts[0], bed.mesh.contexts[1])
