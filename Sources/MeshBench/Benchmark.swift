@@ -17,6 +17,7 @@ struct Comparison {
         case megabytesPerSecond = "MB/s"
         case megabytes = "MB"
         case microsecondsPerRequest = "us/request"
+        case seconds = "s"
 
         /// Whether larger figures are better (throughput) rather than worse (time).
         var isThroughput: Bool { self == .megabytesPerSecond }

@@ -88,7 +88,7 @@ private func runKubectl(_ arguments: [String]) -> (seconds: Double, ok: Bool) {
     return (seconds(clock.now - start), status == 0)
 }
 
-private func spawnDiscardingOutput(_ path: String, _ arguments: [String]) -> pid_t? {
+func spawnDiscardingOutput(_ path: String, _ arguments: [String]) -> pid_t? {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -103,7 +103,7 @@ private func spawnDiscardingOutput(_ path: String, _ arguments: [String]) -> pid
 }
 
 /// Peak resident memory of this process in KiB (VmHWM).
-private func peakResidentKiB() -> Int {
+func peakResidentKiB() -> Int {
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
     for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
         return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0

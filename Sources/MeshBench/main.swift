@@ -22,12 +22,18 @@ let registry: [Benchmark] = [
     .execStream,
     .execConcurrency,
     .harnessOverhead,
+    .guideProcedure,
+    .concurrentBursts,
+    .concurrentBurstsCPU,
 ]
 
 // exec-concurrency measures its client side in a child process started from this binary.
 if CommandLine.arguments.dropFirst().first == ExecConcurrencyClient.argument {
     ExecConcurrencyClient.run(Array(CommandLine.arguments.dropFirst(2)))
 }
+// guide-procedure and concurrent-bursts run meshcheck's side in a child process too.
+if CommandLine.arguments.dropFirst().first == ScenarioRunChild.argument { ScenarioRunChild.run(Array(CommandLine.arguments.dropFirst(2))) }
+if CommandLine.arguments.dropFirst().first == BurstsChild.argument { BurstsChild.run(Array(CommandLine.arguments.dropFirst(2))) }
 
 let requested = Set(CommandLine.arguments.dropFirst())
 let unknown = requested.subtracting(registry.map(\.name))
