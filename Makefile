@@ -43,6 +43,18 @@ bench:
 	$(SWIFT) build $(SPM) -c release --product MeshBench
 	$(SCRATCH)/release/MeshBench
 
+# Soak: canary runs (workloads reused) against one long-lived simulated mesh with API faults on some runs,
+# for SOAK_SECONDS (10 minutes), printing the memory and descriptor curve; `make test` runs a 45 s form
+# (Tests/scripts/soak.sh). scale-table: wall time, peak RSS and CPU of full meshes of 2, 4, 8 and 16
+# simulated clusters with the same requests per (source, target) pair (scripts/scale-table.py).
+SOAK_SECONDS ?= 600
+.PHONY: soak scale-table
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) MESHCHECK="$(BIN)" bash Tests/scripts/soak.sh
+
+scale-table: build
+	python3 scripts/scale-table.py --meshcheck "$(BIN)"
+
 # libFuzzer targets: each Fuzz/<Name>.swift is compiled with the MeshStats sources (or the files
 # listed in Fuzz/<Name>.sources, globs allowed), replays
 # Fuzz/regressions/<Name>/, then fuzzes from Fuzz/corpus/<Name> for FUZZ_SECONDS (fuzz) or 10 s
