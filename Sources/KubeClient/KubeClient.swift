@@ -76,6 +76,7 @@ public final class KubeClient: Sendable {
     private let engine: IOEngine
     private let credentials: CredentialProvider
     private let retries = Atomic<Int>(0)
+    private let restTransport = Mutex(RESTTransportStatistics())
 
     /// Context name.
     public var name: String { context.name }
@@ -85,6 +86,8 @@ public final class KubeClient: Sendable {
     public var warnings: [String] { context.warnings }
     /// How many times requests of this client were retried (429, 503/504, broken connections).
     public var retryCount: Int { retries.load(ordering: .relaxed) }
+    /// HTTP versions and connections this client's REST calls used so far.
+    public var restStatistics: RESTTransportStatistics { restTransport.withLock { $0 } }
 
     public init(context: ResolvedContext, options: KubeClientOptions = KubeClientOptions(), engine: IOEngine = .shared,
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -178,6 +181,7 @@ public final class KubeClient: Sendable {
             let response: HTTPResponse
             do {
                 response = try await perform(request, clientCertificate: current.clientCertificate)
+                restTransport.withLock { $0.record(response.httpVersion, newConnections: response.newConnections) }
             } catch let error as CurlError {
                 let transport = KubeTransportError.from(error, cluster: context.cluster, context: name)
                 if idempotent && transport.isRetryable && attempt < options.maxRetries {

@@ -14,15 +14,8 @@ final class OpenSSLTestServer {
     /// handshake into that file (to prove what a client did or did not send).
     init(transcript: String? = nil) throws {
         directory = try TemporaryDirectory()
-        let key = directory.path + "/key.pem", cert = directory.path + "/cert.pem"
-        let generate = Process()
-        generate.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        generate.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-                              "-out", cert, "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-days", "1"]
-        generate.standardError = FileHandle.nullDevice
-        try generate.run()
-        generate.waitUntilExit()
-        certificatePEM = try String(contentsOfFile: cert, encoding: .utf8)
+        let (key, cert, pem) = try makeSelfSignedCertificate(in: directory)
+        certificatePEM = pem
         var lastError: (any Error)?
         for attempt in 0..<20 {
             let candidate = 20_000 + Int.random(in: 0..<30_000) + attempt

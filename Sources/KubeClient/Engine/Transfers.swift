@@ -17,6 +17,10 @@ struct HTTPResponse: Sendable {
     /// Lower-cased names; for repeated headers the last value wins.
     var headers: [String: String]
     var body: [UInt8]
+    /// Negotiated version; nil if libcurl reports none.
+    var httpVersion: HTTPVersion? = nil
+    /// Connections libcurl opened for this transfer (0 when it reused or multiplexed).
+    var newConnections = 0
 }
 
 /// Options shared by REST and exec handles: TLS material, proxy, timeouts.
@@ -55,6 +59,19 @@ enum ConnectionSettings {
         try easy.set(CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout.milliseconds))
         try easy.set(CURLOPT_TCP_KEEPALIVE, 1)
         try easy.set(CURLOPT_HTTP_VERSION, forceHTTP1 ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS)
+    }
+}
+
+extension HTTPVersion {
+    /// From CURLINFO_HTTP_VERSION.
+    init?(curl value: Int) {
+        switch value {
+        case CURL_HTTP_VERSION_1_0: self = .http1_0
+        case CURL_HTTP_VERSION_1_1: self = .http1_1
+        case CURL_HTTP_VERSION_2_0: self = .http2
+        case CURL_HTTP_VERSION_3: self = .http3
+        default: return nil
+        }
     }
 }
 
@@ -117,7 +134,9 @@ final class RestTransfer {
     }
 
     func response() -> HTTPResponse {
-        HTTPResponse(status: easy.info(long: CURLINFO_RESPONSE_CODE), headers: headers, body: body)
+        HTTPResponse(status: easy.info(long: CURLINFO_RESPONSE_CODE), headers: headers, body: body,
+                     httpVersion: HTTPVersion(curl: easy.info(long: CURLINFO_HTTP_VERSION)),
+                     newConnections: easy.info(long: CURLINFO_NUM_CONNECTS))
     }
 
     func complete(_ result: Result<HTTPResponse, CurlError>) { completion(result) }
