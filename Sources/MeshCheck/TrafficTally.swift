@@ -52,11 +52,16 @@ public struct TrafficTally: Sendable {
     /// Cluster index + 1 per `NameID.rawValue` of an instance; 0 = not a known HelloWorld pod.
     private var clusterOfInstance: [UInt16] = []
     private var pairs: [PairCounters]
-    /// Slot in `histograms` per pair index, -1 until the pair's first success. Histograms are 184 KiB
-    /// each, so only pairs that see traffic get one; a dense array of non-optional values lets
-    /// `record` update one in place without copying it.
+    /// Per pair index: -1 until the pair's first success; then `-2 - i` while its latencies are the few raw
+    /// values `rawLatencies[i]`; then a slot in `histograms`. Histograms are 184 KiB each, and every exec
+    /// session has a tally of its own: a thousand concurrent bursts of a few requests would hold 360 MB of
+    /// nearly empty histograms. So a pair keeps up to ``rawLatencyLimit`` values as they are and gets a
+    /// histogram only beyond that; a dense array of non-optional histograms lets `record` update one in place.
     private var histogramSlot: [Int32]
     private var histograms: [LatencyHistogram] = []
+    private var rawLatencies: [[UInt64]] = []
+    /// 2 KiB of raw values per pair at most, against a histogram's 184 KiB.
+    static let rawLatencyLimit = 256
     public private(set) var sources: [SourceCounters]
 
     public init(clusterNames: [String]) {
@@ -92,13 +97,12 @@ public struct TrafficTally: Sendable {
         if sample.curlExit == 0, sample.status == 200, let target {
             let index = source &* clusterNames.count &+ target
             pairs[index].successes &+= 1
-            var slot = Int(histogramSlot[index])
-            if slot < 0 {
-                slot = histograms.count
-                histograms.append(LatencyHistogram())
-                histogramSlot[index] = Int32(slot)
+            let slot = Int(histogramSlot[index])
+            if slot >= 0 {
+                histograms[slot].record(sample.totalMicros)
+            } else {
+                recordLatency(sample.totalMicros, pair: index)
             }
-            histograms[slot].record(sample.totalMicros)
             sources[source].succeeded &+= 1
             return target
         }
@@ -114,6 +118,29 @@ public struct TrafficTally: Sendable {
         if let target { pairs[source &* clusterNames.count &+ target].errors &+= 1 }
         return target
     }
+
+    /// Adds one latency to a pair, as a raw value while it has few, moving them into a histogram beyond that.
+    private mutating func recordLatency(_ micros: UInt64, pair index: Int) {
+        let slot = Int(histogramSlot[index])
+        if slot >= 0 {
+            histograms[slot].record(micros)
+        } else if slot == -1 {
+            histogramSlot[index] = Int32(-2 - rawLatencies.count)
+            rawLatencies.append([micros])
+        } else if rawLatencies[-2 - slot].count < Self.rawLatencyLimit {
+            rawLatencies[-2 - slot].append(micros)
+        } else {
+            var histogram = LatencyHistogram()
+            histogram.record(contentsOf: rawLatencies[-2 - slot])
+            histogram.record(micros)
+            rawLatencies[-2 - slot] = []
+            histogramSlot[index] = Int32(histograms.count)
+            histograms.append(histogram)
+        }
+    }
+
+    /// Histograms allocated so far (pairs beyond ``rawLatencyLimit`` successes).
+    var allocatedHistograms: Int { histograms.count }
 
     /// Requests announced but never reported (a worker's `MC1-END` count minus its records, or a whole
     /// burst lost to a failed exec).
@@ -136,7 +163,11 @@ public struct TrafficTally: Sendable {
     /// In-pod `time_total` of the successful requests of a pair, in µs; nil when there were none.
     public func latency(source: Int, target: Int) -> LatencyHistogram? {
         let slot = Int(histogramSlot[source * clusterNames.count + target])
-        return slot < 0 ? nil : histograms[slot]
+        if slot >= 0 { return histograms[slot] }
+        if slot == -1 { return nil }
+        var histogram = LatencyHistogram()
+        histogram.record(contentsOf: rawLatencies[-2 - slot])
+        return histogram
     }
 
     /// Adds another tally over the same clusters (e.g. one per exec session) into this one. Instance
@@ -147,14 +178,23 @@ public struct TrafficTally: Sendable {
             pairs[index].successes += other.pairs[index].successes
             pairs[index].errors += other.pairs[index].errors
             let theirs = Int(other.histogramSlot[index])
+            if theirs <= -2 {
+                for micros in other.rawLatencies[-2 - theirs] { recordLatency(micros, pair: index) }
+                continue
+            }
             guard theirs >= 0 else { continue }
             let mine = Int(histogramSlot[index])
-            if mine < 0 {
-                histogramSlot[index] = Int32(histograms.count)
-                histograms.append(other.histograms[theirs])
-            } else {
+            if mine >= 0 {
                 histograms[mine].merge(other.histograms[theirs])
+                continue
             }
+            var histogram = other.histograms[theirs]
+            if mine <= -2 {
+                histogram.record(contentsOf: rawLatencies[-2 - mine])
+                rawLatencies[-2 - mine] = []
+            }
+            histogramSlot[index] = Int32(histograms.count)
+            histograms.append(histogram)
         }
         for index in sources.indices {
             let theirs = other.sources[index]

@@ -20,7 +20,9 @@ import urllib.request
 
 # Fault schedule, by run number modulo its length. Throttling alone must still pass (429s are retried);
 # with 500s (never retried, like client-go) a run may fail its checks (1) or stop with an environment
-# error (3), but must not crash, hang or leave anything behind.
+# error (3), but must not crash, hang or leave anything behind. The canary's latency SLO measures the
+# machine as much as meshcheck: a run whose only failed checks are latency-slo counts as passed (and is
+# marked), since a loaded CI machine must not fail a soak that is about memory, descriptors and leftovers.
 SCHEDULE = [
     ("none", {}, {0}),
     ("429 15%", {"throttleFraction": 0.15, "retryAfterSeconds": 1}, {0}),
@@ -224,7 +226,7 @@ def main():
 
     rows, baseline = [], {}
     started = time.monotonic()
-    header = (f"{'run':>4} {'t s':>6} {'faults':<18} {'exit':>4} {'run s':>6} {'mc RSS MB':>9} {'mc fds':>6} "
+    header = (f"{'run':>4} {'t s':>6} {'faults':<24} {'exit':>4} {'run s':>6} {'mc RSS MB':>9} {'mc fds':>6} "
               f"{'mc CPU s':>8} {'sim RSS MB':>10} {'sim fds':>7} {'sim thr':>7}")
     print(header)
     number = 0
@@ -236,27 +238,33 @@ def main():
             result = run_meshcheck(args, number, fault_name)
         finally:
             put_faults(args.control, {})
-        if result["exit"] not in allowed:
-            with open(result["log"]) as f:
-                tail = f.read()[-3000:]
-            raise SystemExit(f"FAIL: run {number} ({fault_name}) exited {result['exit']}, expected {sorted(allowed)}:\n{tail}")
+        failed_checks = []
         if result["exit"] in (0, 1):
             with open(result["report"]) as f:
                 report = json.load(f)
             if report["cleanup"]["status"] != "skipped" or report["cleanup"]["leftovers"]:
                 raise SystemExit(f"FAIL: run {number}: a reusing canary run must keep its workloads: {report['cleanup']}")
+            failed_checks = sorted({c["name"] for c in report["checks"] if c["status"] == "fail"})
+        slow_only = result["exit"] == 1 and failed_checks == ["latency-slo"]
+        if result["exit"] not in allowed and not slow_only:
+            with open(result["log"]) as f:
+                tail = f.read()[-3000:]
+            raise SystemExit(f"FAIL: run {number} ({fault_name}) exited {result['exit']}, expected {sorted(allowed)}:\n{tail}")
+        if slow_only:
+            fault_name += " (slow)"
         check_leftovers(args, number, baseline)
         row = dict(result, run=number, t=time.monotonic() - started, faults=fault_name,
                    simRssMB=proc_status(args.sim_pid, "VmRSS") / 1024, simFds=fd_count(args.sim_pid),
                    simThreads=proc_status(args.sim_pid, "Threads"))
         rows.append(row)
-        print(f"{number:>4} {row['t']:>6.0f} {fault_name:<18} {row['exit']:>4} {row['seconds']:>6.1f} {row['rssMB']:>9.1f} "
+        print(f"{number:>4} {row['t']:>6.0f} {fault_name:<24} {row['exit']:>4} {row['seconds']:>6.1f} {row['rssMB']:>9.1f} "
               f"{row['fds']:>6} {row['cpu']:>8.2f} {row['simRssMB']:>10.1f} {row['simFds']:>7} {row['simThreads']:>7}",
               flush=True)
 
     passed = sum(1 for r in rows if r["exit"] == 0)
-    print(f"{len(rows)} runs in {time.monotonic() - started:.0f} s, {passed} passed, "
-          f"{len(rows) - passed} failed as faults allow; no leftovers after any run")
+    slow = sum(1 for r in rows if r["faults"].endswith("(slow)"))
+    print(f"{len(rows)} runs in {time.monotonic() - started:.0f} s, {passed} passed, {slow} failed only their latency SLO, "
+          f"{len(rows) - passed - slow} failed as faults allow; no leftovers after any run")
     warmup = max(2, len(rows) // 10)
     problems = judge(rows, warmup)
     if problems:

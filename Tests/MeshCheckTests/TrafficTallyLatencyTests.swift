@@ -1,0 +1,76 @@
+import MeshStats
+import Testing
+@testable import MeshCheck
+
+/// A pair's latencies stay raw values until they outnumber `rawLatencyLimit` (a histogram is 184 KiB and every
+/// exec session has a tally), and whatever the mix, what the tally reports equals one histogram of every value.
+@Suite struct TrafficTallyLatencyTests {
+    static let limit = TrafficTally.rawLatencyLimit
+
+    private func tally(_ latencies: [[UInt64]]) -> TrafficTally {
+        // Two clusters; pod "a" serves in cluster 0, "b" in cluster 1; latencies[t] go from source 0 to target t.
+        var tally = TrafficTally(clusterNames: ["one", "two"])
+        tally.assign(instance: NameID(rawValue: 1), toCluster: 0)
+        tally.assign(instance: NameID(rawValue: 2), toCluster: 1)
+        for (target, values) in latencies.enumerated() {
+            for (seq, micros) in values.enumerated() {
+                tally.record(RequestSample(burst: 0, worker: 0, sequence: UInt32(seq), status: 200, curlExit: 0, connectMicros: 1,
+                                           firstByteMicros: 1, totalMicros: micros, version: .absent,
+                                           instance: NameID(rawValue: UInt32(target + 1))), source: 0)
+            }
+        }
+        return tally
+    }
+
+    private func histogram(_ values: [UInt64]) -> LatencyHistogram {
+        var histogram = LatencyHistogram()
+        histogram.record(contentsOf: values)
+        return histogram
+    }
+
+    private func values(_ count: Int, from start: UInt64) -> [UInt64] {
+        (0..<UInt64(count)).map { start + $0 * 37 % 5000 }
+    }
+
+    @Test func aFewRequestsCostNoHistogram() {
+        let small = tally([values(3, from: 900), values(Self.limit, from: 2000)])
+        #expect(small.allocatedHistograms == 0)
+        #expect(small.latency(source: 0, target: 0) == histogram(values(3, from: 900)))
+        #expect(small.latency(source: 0, target: 1) == histogram(values(Self.limit, from: 2000)))
+        #expect(small.latency(source: 1, target: 0) == nil)
+    }
+
+    @Test func manyRequestsMoveIntoAHistogram() {
+        let big = tally([values(Self.limit + 1, from: 100), values(10_000, from: 7)])
+        #expect(big.allocatedHistograms == 2)
+        #expect(big.latency(source: 0, target: 0) == histogram(values(Self.limit + 1, from: 100)))
+        #expect(big.latency(source: 0, target: 1) == histogram(values(10_000, from: 7)))
+        #expect(big.pair(source: 0, target: 1).successes == 10_000)
+    }
+
+    @Test(arguments: [(0, 0), (0, 5), (5, 0), (5, 7), (TrafficTallyLatencyTests.limit, 1), (3, 600), (600, 3), (600, 900), (0, 600)])
+    func mergingRawAndHistogramPairsEqualsOneHistogramOfEverything(counts: (Int, Int)) {
+        let first = values(counts.0, from: 50), second = values(counts.1, from: 3000)
+        var merged = tally([first, first])
+        merged.merge(tally([second, []]))
+        let all = first + second
+        #expect(merged.latency(source: 0, target: 0) == (all.isEmpty ? nil : histogram(all)))
+        #expect(merged.latency(source: 0, target: 1) == (first.isEmpty ? nil : histogram(first)))
+        #expect(merged.pair(source: 0, target: 0).successes == all.count)
+        #expect(merged.allocatedHistograms == [all.count, first.count].filter { $0 > Self.limit }.count)
+    }
+
+    @Test func aThousandSessionTalliesMergeWithoutHoldingAHistogramEach() {
+        var run = TrafficTally(clusterNames: ["one", "two"])
+        var everything: [UInt64] = []
+        for session in 0..<1000 {
+            let latencies = values(2, from: UInt64(session))
+            everything += latencies
+            let perSession = tally([latencies, []])
+            #expect(perSession.allocatedHistograms == 0)
+            run.merge(perSession)
+        }
+        #expect(run.allocatedHistograms == 1)
+        #expect(run.latency(source: 0, target: 0) == histogram(everything))
+    }
+}
