@@ -5,9 +5,12 @@
 //  - a rejected one has problems, each naming the file, with a message and a line inside the input,
 //    listed in line order;
 //  - locations are real: the same input after one more comment line gives the same outcome, with
-//    every known line one further down.
+//    every known line one further down;
+//  - the nesting bound the loader checks before composing (YAMLNesting, which keeps Yams' recursive
+//    composer from overflowing the stack) is never below the depth of what Yams composes.
 
 import Foundation
+import Yams
 
 let scenarioFile = "fuzz.yaml"
 
@@ -38,11 +41,28 @@ func checkRejected(_ error: ScenarioError, lineCount: Int) {
     }
 }
 
+func depth(of node: Node) -> Int {
+    switch node {
+    case .scalar: 0
+    case .sequence(let sequence): 1 + (sequence.map(depth(of:)).max() ?? 0)
+    case .mapping(let mapping): 1 + (mapping.map { max(depth(of: $0.key), depth(of: $0.value)) }.max() ?? 0)
+    }
+}
+
+func checkNestingBound(_ text: String) {
+    let bound = YAMLNesting.depthBound(of: text)
+    // Deeper documents are refused before Yams sees them. An alias (`*name`) composes to its anchored
+    // node without recursing, so the composed tree may be deeper than the recursion: skip those.
+    guard bound <= YAMLNesting.limit, !text.contains("*"), let root = try? Yams.compose(yaml: text) else { return }
+    fuzzCheck(depth(of: root) <= bound, "Yams composed \(depth(of: root)) levels, the nesting bound is \(bound)")
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func scenarioFuzzTest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     // Lines as YAML counts them (LF, CR LF, lone CR), plus one for a problem reported at the end.
     let lineCount = text.unicodeScalars.reduce(1) { $0 + ($1 == "\n" || $1 == "\r" ? 1 : 0) } + 1
+    checkNestingBound(text)
     let original = outcome(of: text)
     switch original {
     case .success(let scenario): checkAccepted(scenario)

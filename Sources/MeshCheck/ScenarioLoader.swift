@@ -3,6 +3,10 @@
 // are collected and reported together; the CLI maps `ScenarioError` to exit code 2.
 
 import Foundation
+// For YAMLNesting; conditional because Fuzz/ScenarioFuzz compiles that file and this one as one module.
+#if canImport(KubeClient)
+import KubeClient
+#endif
 import Yams
 
 /// One thing wrong with a scenario, located as precisely as the input allows.
@@ -64,6 +68,10 @@ public enum ScenarioLoader {
     /// Parses and validates scenario text; `file` is only used in messages.
     public static func parse(yaml: String, file: String) throws(ScenarioError) -> Scenario {
         let log = ProblemLog(file: file)
+        if let line = YAMLNesting.lineExceedingLimit(in: yaml) {
+            throw ScenarioError(problems: [ScenarioProblem(
+                file: file, line: line, path: "", message: "nests lists and mappings more than \(YAMLNesting.limit) levels deep; a scenario needs a handful")])
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)

@@ -105,6 +105,9 @@ extension KubeconfigFile {
         if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             return KubeconfigFile()
         }
+        if let line = YAMLNesting.lineExceedingLimit(in: text) {
+            throw KubeconfigError(.unreadableFile(path: path, reason: "line \(line): lists and mappings nest more than \(YAMLNesting.limit) levels deep"))
+        }
         do {
             return try YAMLDecoder().decode(KubeconfigFile.self, from: text)
         } catch {
