@@ -81,7 +81,7 @@ $(FUZZ_YAMS)/built: $(wildcard $(YAMS_SOURCES)/Yams/*.swift $(YAMS_SOURCES)/CYam
 	  -emit-module -emit-module-path $(FUZZ_YAMS)/Yams.swiftmodule -c $(YAMS_SOURCES)/Yams/*.swift -o $(FUZZ_YAMS)/Yams.o
 	@touch $@
 # Swift's crash backtracer is off: under ASan it can trip or hang instead of letting libFuzzer
-# report the crash.
+# report the crash. An input that runs for 30 s is a failure too (a hang).
 fuzz fuzz-smoke: $(FUZZ_YAMS)/built
 	@set -e; export SWIFT_BACKTRACE=enable=no; mkdir -p $(SCRATCH)/fuzz; \
 	for src in Fuzz/*.swift; do \
@@ -94,7 +94,7 @@ fuzz fuzz-smoke: $(FUZZ_YAMS)/built
 	  mkdir -p $(SCRATCH)/fuzz/corpus-$$name; \
 	  dict=; [ -f Fuzz/$$name.dict ] && dict=-dict=Fuzz/$$name.dict; \
 	  log=$(SCRATCH)/fuzz/$$name.log; \
-	  if ! $$bin $$dict -max_total_time=$(FUZZ_RUN_SECONDS) -print_final_stats=1 -artifact_prefix=$(SCRATCH)/fuzz/$$name- \
+	  if ! $$bin $$dict -max_total_time=$(FUZZ_RUN_SECONDS) -timeout=30 -print_final_stats=1 -artifact_prefix=$(SCRATCH)/fuzz/$$name- \
 	      $(SCRATCH)/fuzz/corpus-$$name Fuzz/corpus/$$name >$$log 2>&1; then \
 	    tail -n 40 $$log; echo "fuzz target $$name failed: crash input in $(SCRATCH)/fuzz/$$name-*"; exit 1; \
 	  fi; \
