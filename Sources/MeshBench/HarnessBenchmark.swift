@@ -8,13 +8,6 @@ import Synchronization
 // WebSocket), parsing the records, tallying them and writing records.jsonl — measured on one real
 // exec whose in-pod command emits 10⁶ records, against counting the newlines of the same bytes.
 
-/// Thread CPU time in nanoseconds of the calling thread.
-private func threadCPUNanoseconds() -> UInt64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
-    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-}
-
 /// Wraps the run's own burst consumer and notes the I/O engine thread's CPU clock at the first and
 /// the last chunk: everything the engine did in between was for this one session.
 private final class CPUMeteredSession: ExecOutputConsumer, @unchecked Sendable {

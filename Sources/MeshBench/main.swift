@@ -15,6 +15,7 @@ import Foundation  // exit
 
 let registry: [Benchmark] = [
     .histogramRecord,
+    .histogramRecordValue,
     .histogramRecordBatch,
     .histogramMerge,
     .histogramPercentiles,
