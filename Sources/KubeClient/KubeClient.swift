@@ -6,18 +6,25 @@ public struct KubeClientOptions: Sendable {
     /// Whole-request limit for REST calls.
     public var requestTimeout: Duration
     public var connectTimeout: Duration
-    /// Retries after the first attempt (429, 503/504 and broken connections on idempotent calls);
-    /// 10 like client-go, so an API server under priority-and-fairness pressure does not fail a run.
+    /// Retries after the first attempt when the server answers 429, or 503/504 to an idempotent
+    /// call; 10 like client-go, so an API server under priority-and-fairness pressure does not fail
+    /// a run.
     public var maxRetries: Int
+    /// Retries of an idempotent call whose connection was refused or broke (at most
+    /// ``maxRetries``): a few cover an API server restarting or a load balancer moving, while an
+    /// unreachable cluster is still reported within seconds (kubectl does not retry at all).
+    public var maxConnectionRetries: Int
     public var retryBaseDelay: Duration
     public var retryMaxDelay: Duration
     public var userAgent: String
 
     public init(requestTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), maxRetries: Int = 10,
-                retryBaseDelay: Duration = .milliseconds(200), retryMaxDelay: Duration = .seconds(10), userAgent: String = "meshcheck/0.1") {
+                maxConnectionRetries: Int = 3, retryBaseDelay: Duration = .milliseconds(200), retryMaxDelay: Duration = .seconds(10),
+                userAgent: String = "meshcheck/0.1") {
         self.requestTimeout = requestTimeout
         self.connectTimeout = connectTimeout
         self.maxRetries = maxRetries
+        self.maxConnectionRetries = maxConnectionRetries
         self.retryBaseDelay = retryBaseDelay
         self.retryMaxDelay = retryMaxDelay
         self.userAgent = userAgent
@@ -184,7 +191,7 @@ public final class KubeClient: Sendable {
                 restTransport.withLock { $0.record(response.httpVersion, newConnections: response.newConnections) }
             } catch let error as CurlError {
                 let transport = KubeTransportError.from(error, cluster: context.cluster, context: name)
-                if idempotent && transport.isRetryable && attempt < options.maxRetries {
+                if idempotent && transport.isRetryable && attempt < min(options.maxRetries, options.maxConnectionRetries) {
                     attempt += 1
                     try await backoff(attempt: attempt, retryAfter: nil)
                     continue

@@ -127,5 +127,10 @@ final class OpenSSLTestServer {
             (error as? KubeTransportError)?.code == .connectionRefused
         }
         #expect(client.retryCount == 2)
+        // By default a refused connection gets its own, smaller budget than throttling (10).
+        let defaults = try KubeClient(kubeconfig: config, options: KubeClientOptions(retryBaseDelay: .milliseconds(1)))
+        await #expect(throws: KubeTransportError.self) { _ = try await defaults.get(.namespaces("x"), as: Namespace.self) }
+        #expect(defaults.retryCount == KubeClientOptions().maxConnectionRetries)
+        #expect(KubeClientOptions().maxConnectionRetries < KubeClientOptions().maxRetries)
     }
 }
