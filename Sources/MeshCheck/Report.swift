@@ -277,6 +277,8 @@ public struct CleanupReport: Codable, Sendable, Equatable {
         case failed
         /// Not run, by policy (`never`, `on-success` after a failure, reuse).
         case skipped
+        /// Nothing to clean up: the run stopped before creating anything.
+        case none
     }
 
     public var status: Status

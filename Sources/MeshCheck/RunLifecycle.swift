@@ -313,7 +313,8 @@ public struct MeshCheckRun: Sendable {
         case .onSuccess: keep = !interrupted && !state.failedSoFar
         case .always: keep = false
         }
-        if created.isEmpty || (keep && !interrupted) || (scenario.reuse && !interrupted) {
+        if created.isEmpty { return CleanupReport(status: .none, leftovers: []) }
+        if (keep && !interrupted) || (scenario.reuse && !interrupted) {
             return CleanupReport(status: .skipped, leftovers: [])
         }
         let started = ContinuousClock.now

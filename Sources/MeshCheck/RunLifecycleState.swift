@@ -161,7 +161,7 @@ final class RunState: Sendable {
 
     /// A run that could not even resolve its contexts.
     func abortedBeforeStart(_ error: any Error) -> RunOutcome {
-        finish(clusters: [], failure: error, cleanup: CleanupReport(status: .skipped, leftovers: []))
+        finish(clusters: [], failure: error, cleanup: CleanupReport(status: .none, leftovers: []))
     }
 
     func finish(clusters: [RunCluster], failure: (any Error)?, cleanup: CleanupReport) -> RunOutcome {

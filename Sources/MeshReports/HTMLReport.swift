@@ -184,6 +184,7 @@ public enum HTMLReport {
         switch cleanup.status {
         case .done: return "done, nothing left behind"
         case .skipped: return "skipped (workloads kept by policy)"
+        case .none: return "nothing created, nothing to clean up"
         case .failed: return "failed, \(plural(cleanup.leftovers.count, "object")) left behind"
         }
     }

@@ -85,6 +85,7 @@ public enum MarkdownSummary {
         switch report.cleanup.status {
         case .done: out.append("Cleanup: done, nothing left behind.")
         case .skipped: out.append("Cleanup: skipped (workloads kept by policy).")
+        case .none: out.append("Cleanup: nothing created, nothing to clean up.")
         case .failed:
             out.append("Cleanup: **failed**, left behind:")
             out.append("")

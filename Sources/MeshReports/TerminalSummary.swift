@@ -93,6 +93,7 @@ public enum TerminalSummary {
         switch cleanup.status {
         case .done: return paint.green("done") + ", nothing left behind"
         case .skipped: return paint.yellow("skipped") + " (workloads kept by policy)"
+        case .none: return "nothing created, nothing to clean up"
         case .failed: return paint.red("failed") + ", \(plural(cleanup.leftovers.count, "object")) left behind"
         }
     }

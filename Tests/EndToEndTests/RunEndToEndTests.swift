@@ -204,6 +204,10 @@ final class RunAgainstExternalMeshTests: XCTestCase {
         XCTAssertFalse(result.stderr.contains("not-a-real-token"), "a token leaked into the output")
         let managed = try await Self.managedNamespaces(try Self.clients(mesh))
         XCTAssertEqual(managed, [], "nothing may be left in the reachable cluster")
+        // Stopped before creating anything: the report says so rather than "skipped by policy".
+        let cleanup = try CLI.report(in: directory + "/out")["cleanup"] as? [String: Any]
+        XCTAssertEqual(cleanup?["status"] as? String, "none")
+        XCTAssertTrue(result.stdout.contains("nothing created, nothing to clean up"), result.stdout)
     }
 
     func testInterruptStopsTheBurstsCleansUpAndKeepsTheRecords() async throws {
