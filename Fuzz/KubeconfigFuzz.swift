@@ -52,7 +52,7 @@ public func kubeconfigFuzzTest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
             fuzzCheck(resolved.name == expectedName, "resolved a different context")
             fuzzCheck(!resolved.namespace.isEmpty, "a resolved context without a namespace")
             fuzzCheck(["http", "https"].contains(resolved.cluster.server.scheme), "a server that is not http(s)")
-            fuzzCheck((0...65535).contains(resolved.cluster.server.port), "a server port out of range")
+            fuzzCheck((1...65535).contains(resolved.cluster.server.port), "a server port out of range")
             checkNoSecret(secrets, in: resolved.warnings.joined(separator: "\n"), "a warning")
             checkNoSecret(secrets, in: String(reflecting: resolved), "a resolved context")
         } catch {

@@ -36,6 +36,24 @@ import Testing
         #expect(transcript.outcome == .failed(.upgradeFailed(httpStatus: 400, excerpt: "-A")))
     }
 
+    /// URLComponents took port 418713 (fuzz input server-port-out-of-range) and turned a port too large
+    /// for an Int into "no port", i.e. 443; both are now invalid servers naming the port.
+    @Test func serverPortsOutsideTheTCPRange() throws {
+        func server(_ url: String) throws(KubeconfigError) -> ServerURL {
+            let text = "clusters: [{name: c, cluster: {server: \"\(url)\"}}]\ncontexts: [{name: x, context: {cluster: c}}]\n"
+            return try Kubeconfig.parse(text, directory: "/nonexistent").resolve(context: "x", fileReader: { _ in nil }).cluster.server
+        }
+        for port in ["0", "65536", "418713", "18446744073709551617"] {
+            #expect(throws: KubeconfigError(.invalidServer("port \(port) is not between 1 and 65535"), context: "x")) {
+                try server("https://127.0.0.1:\(port)")
+            }
+        }
+        #expect(try server("https://127.0.0.1:65535").port == 65535)
+        #expect(try server("https://[::1]:6443/prefix").port == 6443)
+        #expect(try server("https://api.example:").port == 443)
+        #expect(try server("http://api.example").port == 80)
+    }
+
     @Test func channelThreeStatuses() {
         func decode(_ json: String) -> ExecExitStatus { ExecExitStatus(errorChannel: Array(json.utf8)) }
         #expect(decode(#"{"metadata":{},"status":"Success"}"#) == .exited(code: 0, message: nil))

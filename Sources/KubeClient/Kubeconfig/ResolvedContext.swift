@@ -36,6 +36,14 @@ public struct ServerURL: Sendable, Equatable, CustomStringConvertible {
         guard let host = components.host, !host.isEmpty else {
             throw KubeconfigError(.invalidServer("\(text) has no host"))
         }
+        // URLComponents accepts any port that fits an Int and drops one that does not (which would
+        // silently mean the default port).
+        if let range = components.rangeOfPort, !range.isEmpty {
+            let portText = text[range]
+            guard let port = Int(portText), (1...65535).contains(port) else {
+                throw KubeconfigError(.invalidServer("port \(portText) is not between 1 and 65535"))
+            }
+        }
         let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         var prefix = components.percentEncodedPath
         while prefix.hasSuffix("/") { prefix.removeLast() }
