@@ -54,6 +54,26 @@ import Testing
         #expect(try server("http://api.example").port == 80)
     }
 
+    /// Resolution reads referenced files only through its reader, and joins relative paths from the text
+    /// alone (standardizingPath resolved symlinks, one readlink per path component, while fuzzing).
+    @Test func referencedFilesAreJoinedWithoutTheFileSystem() throws {
+        let text = """
+        clusters: [{name: c, cluster: {server: "https://h", certificate-authority: ../certs/./ca.pem}}]
+        users: [{name: u, user: {client-certificate: /abs/../crt.pem, client-key: key.pem}}]
+        contexts: [{name: x, context: {cluster: c, user: u}}]
+        """
+        final class Requests { var paths: [String] = [] }
+        let requests = Requests()
+        let resolved = try Kubeconfig.parse(text, directory: "/cfg/sub").resolve(context: "x") { path in
+            requests.paths.append(path)
+            return Array(path.utf8)
+        }
+        #expect(requests.paths == ["/cfg/certs/ca.pem", "/abs/../crt.pem", "/cfg/sub/key.pem"])
+        #expect(resolved.authentication.clientCertificate?.keyPEM == Array("/cfg/sub/key.pem".utf8))
+        #expect(ContextResolver.lexicallyCleaned("/a/./b/../../../etc") == "/etc")
+        #expect(ContextResolver.lexicallyCleaned("a/../../b/") == "../b")
+    }
+
     @Test func channelThreeStatuses() {
         func decode(_ json: String) -> ExecExitStatus { ExecExitStatus(errorChannel: Array(json.utf8)) }
         #expect(decode(#"{"metadata":{},"status":"Success"}"#) == .exited(code: 0, message: nil))

@@ -172,7 +172,23 @@ struct ContextResolver {
         if path.hasPrefix("~/"), let home = environment["HOME"] {
             return (home as NSString).appendingPathComponent(String(path.dropFirst(2)))
         }
-        return ((directory as NSString).appendingPathComponent(path) as NSString).standardizingPath
+        return Self.lexicallyCleaned((directory as NSString).appendingPathComponent(path))
+    }
+
+    /// `a/./b/../c` → `a/c` from the text alone, as client-go joins paths (Go's filepath.Clean);
+    /// NSString.standardizingPath would also resolve symlinks, touching the file system.
+    static func lexicallyCleaned(_ path: String) -> String {
+        let absolute = path.hasPrefix("/")
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+            } else if part != ".." || !absolute {
+                parts.append(part)
+            }
+        }
+        let joined = parts.joined(separator: "/")
+        return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
     }
 
     private func decodeBase64(_ text: String, section: String, field: String) throws(KubeconfigError) -> [UInt8] {
