@@ -328,10 +328,11 @@ public enum Verdict {
         let split = wholePercents(categories.map { Double(counts[$0].count) / Double(n) }).map(String.init).joined(separator: "/")
         let expectedSplit = wholePercents(expectedShares).map(String.init).joined(separator: "/")
         let labels = categories.map { context.names[$0] }.joined(separator: "/")
-        let numbers = "\(testName(fit.method)) p = \(NumberFormat.scientific(fit.pValue)), n = \(n)"
+        let pValue = "\(testName(fit.method)) p = \(NumberFormat.scientific(fit.pValue))"
+        let significance = "α \(NumberFormat.shortest(alpha)), n = \(n)"
         if fit.pValue >= alpha {
             return CheckResult(name: name, source: sourceName, status: .pass,
-                               message: "split \(split) over \(labels) is consistent with the expected \(expectedSplit) (\(numbers) ≥ α \(NumberFormat.shortest(alpha)))",
+                               message: "split \(split) over \(labels) is consistent with the expected \(expectedSplit) (\(pValue) ≥ \(significance))",
                                balance: details)
         }
         let unexpected = categories.filter { (expected[$0] ?? 0) == 0 && counts[$0].count > 0 }
@@ -339,7 +340,7 @@ public enum Verdict {
             ? "the mesh does not spread \(sourceName)'s requests as expected (\(balance.name)): locality load balancing, a DestinationRule or VirtualService weight, or endpoints that were not ready for the whole run"
             : "\(unexpected.map { context.names[$0] }.joined(separator: ", ")) answered although the expectation gives it no share"
         return CheckResult(name: name, source: sourceName, status: .fail,
-                           message: "split \(split) over \(labels) differs from the expected \(expectedSplit) (\(numbers) < α \(NumberFormat.shortest(alpha)))",
+                           message: "split \(split) over \(labels) differs from the expected \(expectedSplit) (\(pValue) < \(significance))",
                            cause: cause,
                            hint: "check DestinationRules and VirtualServices for helloworld (`istioctl x describe svc helloworld -n \(context.input.namespace)`) and compare the ready endpoints per cluster in the report",
                            balance: details)

@@ -64,7 +64,7 @@ struct TallyBuilder {
         #expect(outcome.checks.map(\.name) == ["sidecar-injection"] + Array(repeating: ["reachability", "error-rate", "all-clusters-reached", "balance"], count: 2).flatMap { $0 })
         #expect(outcome.checks.allSatisfy { $0.status == .pass })
         let balance = try #require(check(outcome, "balance", source: "cluster-1"))
-        #expect(balance.message == "split 55/45 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 0.65, n = 20 ≥ α 0.001)")
+        #expect(balance.message == "split 55/45 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 0.65 ≥ α 0.001, n = 20)")
         let details = try #require(balance.balance)
         #expect(details.requests == 20 && details.expectation == "proportional-to-endpoints")
         #expect(details.shares.map(\.observed) == [11, 9])

@@ -21,7 +21,7 @@ enum Fixtures {
                 CheckResult(name: "error-rate", source: "cluster-1", status: .pass, message: "0 of 20 requests failed (0 %, allowed 0 %)"),
                 CheckResult(name: "all-clusters-reached", source: "cluster-1", status: .pass, message: "reached every expected cluster (cluster-1, cluster-2) in 20 answers"),
                 CheckResult(name: "balance", source: "cluster-1", status: .pass,
-                            message: "split 55/45 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 0.65, n = 20 ≥ α 0.001)",
+                            message: "split 55/45 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 0.65 ≥ α 0.001, n = 20)",
                             balance: BalanceDetails(expectation: "proportional-to-endpoints", requests: 20, test: "chi-square", statistic: 0.2,
                                                     degreesOfFreedom: 1, pValue: 0.6547, significance: 0.001,
                                                     shares: [share("cluster-1", 11, 0.3421, 0.7418), share("cluster-2", 9, 0.2582, 0.6579)],
@@ -30,7 +30,7 @@ enum Fixtures {
                 CheckResult(name: "error-rate", source: "cluster-2", status: .pass, message: "0 of 20 requests failed (0 %, allowed 0 %)"),
                 CheckResult(name: "all-clusters-reached", source: "cluster-2", status: .pass, message: "reached every expected cluster (cluster-1, cluster-2) in 20 answers"),
                 CheckResult(name: "balance", source: "cluster-2", status: .pass,
-                            message: "split 50/50 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 1.00, n = 20 ≥ α 0.001)"),
+                            message: "split 50/50 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 1.00 ≥ α 0.001, n = 20)"),
             ],
             traffic: [
                 TrafficRow(source: "cluster-1", target: "cluster-1", requests: 11, errors: 0, share: 0.55, shareInterval: WilsonInterval(low: 0.3421, high: 0.7418),
