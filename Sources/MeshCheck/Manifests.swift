@@ -281,8 +281,11 @@ public enum Workloads {
                 spec: DeploymentSpec(
                     replicas: cluster.helloworldReplicas,
                     selector: LabelSelector(matchLabels: ["app": helloworldApp, "version": version]),
+                    // No grace period, like the Sleep sample's: the pods hold nothing and serve no one
+                    // once the bursts are over, so cleanup need not wait out the default 30 s (or
+                    // the sidecar's 5 s drain) before the namespace can go.
                     template: PodTemplate(metadata: PodTemplateMeta(labels: podLabels),
-                                          spec: PodSpec(serviceAccountName: nil, terminationGracePeriodSeconds: nil,
+                                          spec: PodSpec(serviceAccountName: nil, terminationGracePeriodSeconds: 0,
                                                         containers: [container], imagePullSecrets: pullSecrets))))
             items.append(ManifestItem(kind: "Deployment", name: name, collectionPath: "\(apps)/deployments", body: deployment))
         }

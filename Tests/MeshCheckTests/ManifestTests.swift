@@ -68,6 +68,7 @@ import Testing
         #expect((container["ports"] as? [[String: Any]])?.first?["containerPort"] as? Int == 5000)
         let probe = try #require((container["readinessProbe"] as? [String: Any])?["httpGet"] as? [String: Any])
         #expect(probe["path"] as? String == "/health" && probe["port"] as? Int == 5000)
+        #expect(podSpec["terminationGracePeriodSeconds"] as? Int == 0)
 
         let sleep = try json(manifests.items[4])
         let sleepPod = try #require(((sleep["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
