@@ -313,8 +313,10 @@ public struct MeshCheckRun: Sendable {
         case .onSuccess: keep = !interrupted && !state.failedSoFar
         case .always: keep = false
         }
-        if created.isEmpty { return CleanupReport(status: .none, leftovers: []) }
-        if (keep && !interrupted) || (scenario.reuse && !interrupted) {
+        // A reusing run that found its workloads in place created nothing, but they are kept by
+        // policy all the same; any other run that created nothing has nothing to clean up.
+        if created.isEmpty && !scenario.reuse { return CleanupReport(status: .none, leftovers: []) }
+        if created.isEmpty || (keep && !interrupted) || (scenario.reuse && !interrupted) {
             return CleanupReport(status: .skipped, leftovers: [])
         }
         let started = ContinuousClock.now

@@ -242,8 +242,8 @@ def main():
         if result["exit"] in (0, 1):
             with open(result["report"]) as f:
                 report = json.load(f)
-            # Reuse keeps the workloads: nothing is deleted ("skipped"), or nothing was created this run ("none").
-            if report["cleanup"]["status"] not in ("skipped", "none") or report["cleanup"]["leftovers"]:
+            # Reuse keeps the workloads: nothing is deleted ("skipped").
+            if report["cleanup"]["status"] != "skipped" or report["cleanup"]["leftovers"]:
                 raise SystemExit(f"FAIL: run {number}: a reusing canary run must keep its workloads: {report['cleanup']}")
             failed_checks = sorted({c["name"] for c in report["checks"] if c["status"] == "fail"})
         slow_only = result["exit"] == 1 and failed_checks == ["latency-slo"]
