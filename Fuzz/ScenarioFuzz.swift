@@ -60,8 +60,10 @@ func checkNestingBound(_ text: String) {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func scenarioFuzzTest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    // Lines as YAML counts them (LF, CR LF, lone CR), plus one for a problem reported at the end.
-    let lineCount = text.unicodeScalars.reduce(1) { $0 + ($1 == "\n" || $1 == "\r" ? 1 : 0) } + 1
+    // Lines as libyaml counts them (LF, CR, NEL, LS, PS; CR LF counted twice, an upper bound), plus one
+    // for a problem reported at the end.
+    let lineBreaks: Set<Unicode.Scalar> = ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"]
+    let lineCount = text.unicodeScalars.reduce(1) { $0 + (lineBreaks.contains($1) ? 1 : 0) } + 1
     checkNestingBound(text)
     let original = outcome(of: text)
     switch original {
