@@ -48,6 +48,13 @@ import Testing
                 try server("https://127.0.0.1:\(port)")
             }
         }
+        // The port's range in URLComponents is in its re-encoded string (fuzz input
+        // server-with-invalid-utf8-host: taking it in the original text trapped).
+        #expect(try server("https://[fd!%ed%e00:\u{FFFD}:10]:6443/k8s/").port == 6443)
+        #expect(try server("https://\u{E9}.example:6443").port == 6443)
+        #expect(throws: KubeconfigError(.invalidServer("port 70000 is not between 1 and 65535"), context: "x")) {
+            try server("https://\u{E9}.example:70000")
+        }
         #expect(try server("https://127.0.0.1:65535").port == 65535)
         #expect(try server("https://[::1]:6443/prefix").port == 6443)
         #expect(try server("https://api.example:").port == 443)

@@ -37,9 +37,9 @@ public struct ServerURL: Sendable, Equatable, CustomStringConvertible {
             throw KubeconfigError(.invalidServer("\(text) has no host"))
         }
         // URLComponents accepts any port that fits an Int and drops one that does not (which would
-        // silently mean the default port).
-        if let range = components.rangeOfPort, !range.isEmpty {
-            let portText = text[range]
+        // silently mean the default port). Its ranges index its own, re-encoded `string`, not `text`.
+        if let range = components.rangeOfPort, !range.isEmpty, let encoded = components.string {
+            let portText = encoded[range]
             guard let port = Int(portText), (1...65535).contains(port) else {
                 throw KubeconfigError(.invalidServer("port \(portText) is not between 1 and 65535"))
             }
