@@ -40,6 +40,10 @@ import Testing
         #expect(YAMLNesting.lineExceedingLimit(in: indented) == 51)
         #expect(YAMLNesting.lineExceedingLimit(in: String(repeating: "- ", count: 60) + "x") == 1)
         #expect(YAMLNesting.lineExceedingLimit(in: "a: '" + String(repeating: "[", count: 100_000) + "'") == nil)
+        // NEL, LS and PS end lines for libyaml, and so a tag (fuzz input tag-ended-by-next-line-character).
+        for lineBreak in ["\u{85}", "\u{2028}", "\u{2029}"] {
+            #expect(YAMLNesting.lineExceedingLimit(in: "!" + lineBreak + String(repeating: "[", count: 200)) == 2)
+        }
     }
 
     /// A kubeconfig nested 100,000 levels deep is a typed error naming the line, not a crash.

@@ -64,26 +64,27 @@ private struct NestingScanner {
     private mutating func note() { deepest = max(deepest, depth) }
 
     private func byte(_ offset: Int = 0) -> UInt8? {
-        index + offset < bytes.count ? bytes[index + offset] : nil
+        bytes.indices.contains(index + offset) ? bytes[index + offset] : nil
     }
 
-    /// Length of the line break at `index` (LF, CR, CR LF, and libyaml's NEL, LS, PS), 0 when none.
-    private func lineBreakLength() -> Int {
-        guard let first = byte() else { return 0 }
+    /// Length of the line break at `index + offset` (LF, CR, CR LF, and libyaml's NEL, LS, PS), 0 when none.
+    private func lineBreakLength(_ offset: Int = 0) -> Int {
+        guard let first = byte(offset) else { return 0 }
         switch first {
         case 0x0A: return 1
-        case 0x0D: return byte(1) == 0x0A ? 2 : 1
-        case 0xC2: return byte(1) == 0x85 ? 2 : 0
-        case 0xE2: return byte(1) == 0x80 && (byte(2) == 0xA8 || byte(2) == 0xA9) ? 3 : 0
+        case 0x0D: return byte(offset + 1) == 0x0A ? 2 : 1
+        case 0xC2: return byte(offset + 1) == 0x85 ? 2 : 0
+        case 0xE2: return byte(offset + 1) == 0x80 && (byte(offset + 2) == 0xA8 || byte(offset + 2) == 0xA9) ? 3 : 0
         default: return 0
         }
     }
 
     private var atLineEnd: Bool { index >= bytes.count || lineBreakLength() > 0 }
 
-    private func isBlank(_ value: UInt8?) -> Bool {
-        guard let value else { return true }
-        return value == 0x20 || value == 0x09 || value == 0x0A || value == 0x0D
+    /// A space, tab, line break (any of libyaml's) or the end at `index + offset`.
+    private func isBlank(_ offset: Int = 0) -> Bool {
+        guard let value = byte(offset) else { return true }
+        return value == 0x20 || value == 0x09 || lineBreakLength(offset) > 0
     }
 
     private mutating func skipToLineEnd() {
@@ -136,7 +137,7 @@ private struct NestingScanner {
             skipToLineEnd()
             return true
         }
-        for marker in [UInt8(ascii: "-"), UInt8(ascii: ".")] where byte() == marker && byte(1) == marker && byte(2) == marker && isBlank(byte(3)) {
+        for marker in [UInt8(ascii: "-"), UInt8(ascii: ".")] where byte() == marker && byte(1) == marker && byte(2) == marker && isBlank(3) {
             index += 3
             return true
         }
@@ -152,7 +153,7 @@ private struct NestingScanner {
                 continue
             }
             let current = bytes[index]
-            let afterSpace = index == lineStart || isBlank(bytes[index - 1])
+            let afterSpace = index == lineStart || isBlank(-1)
             if current == UInt8(ascii: "#"), afterSpace {
                 skipToLineEnd()
                 return
@@ -168,7 +169,7 @@ private struct NestingScanner {
             // Block context.
             let column = index - lineStart
             let isIndicator = current == UInt8(ascii: "-") || current == UInt8(ascii: "?") || current == UInt8(ascii: ":")
-            if isIndicator, isBlank(byte(1)), expectingNode || current == UInt8(ascii: ":") {
+            if isIndicator, isBlank(1), expectingNode || current == UInt8(ascii: ":") {
                 // `- ` and `? ` open a collection at their column; `: ` after a quoted key or a flow
                 // collection makes that node a key of a mapping at its column.
                 pushIndent(expectingNode ? column : nodeColumn)
@@ -216,13 +217,13 @@ private struct NestingScanner {
         expectingNode = false
         while !atLineEnd {
             let current = bytes[index]
-            if current == UInt8(ascii: ":"), isBlank(byte(1)) {
+            if current == UInt8(ascii: ":"), isBlank(1) {
                 index += 1
                 expectingNode = true
                 plainScalarOpen = false
                 return true
             }
-            if current == UInt8(ascii: "#"), isBlank(bytes[index - 1]) {
+            if current == UInt8(ascii: "#"), isBlank(-1) {
                 skipToLineEnd()
                 plainScalarOpen = false
                 return false
@@ -244,7 +245,7 @@ private struct NestingScanner {
         index += 1
         while let current = byte() {
             let continues = isTag
-                ? !isBlank(current) && !(flowDepth > 0 && ",[]{}".utf8.contains(current))
+                ? !isBlank() && !(flowDepth > 0 && ",[]{}".utf8.contains(current))
                 : (0x30...0x39).contains(current) || (0x41...0x5A).contains(current) || (0x61...0x7A).contains(current)
                     || current == UInt8(ascii: "-") || current == UInt8(ascii: "_")
             guard continues else { return }
