@@ -43,22 +43,24 @@ final class ScaleEndToEndTests: XCTestCase {
         XCTAssertEqual(exec["sessions"] as? Int, 1000)
         XCTAssertEqual(exec["failed"] as? Int, 0)
         let clusters = report.array("clusters").compactMap { $0.string("name") }
-        Self.assertEveryPairReached(report, clusters: clusters, requestsPerSource: 1000)
+        Self.assertEveryPairReached(report, clusters: clusters, requestsPerSource: 1000, allowedErrors: 5)
         XCTAssertEqual(try Self.recordLines(directory), 2000)
         try Self.assertNothingLeft(report)
     }
 
-    /// Every source reached every cluster, sent the expected requests and had no errors.
-    static func assertEveryPairReached(_ report: [String: Any], clusters: [String], requestsPerSource: Int,
+    /// Every source reached every cluster and got answers to its requests, all but at most `allowedErrors`.
+    static func assertEveryPairReached(_ report: [String: Any], clusters: [String], requestsPerSource: Int, allowedErrors: Int = 0,
                                        file: StaticString = #filePath, line: UInt = #line) {
         let traffic = report.array("traffic")
         for source in clusters {
             let rows = traffic.filter { $0.string("source") == source }
             let reached = Set(rows.filter { ($0["requests"] as? Int ?? 0) > 0 }.compactMap { $0.string("target") })
             XCTAssertEqual(reached, Set(clusters), "source \(source) reached \(reached.sorted())", file: file, line: line)
-            XCTAssertEqual(rows.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, requestsPerSource, "requests from \(source)",
-                           file: file, line: line)
-            XCTAssertEqual(rows.reduce(0) { $0 + ($1["errors"] as? Int ?? 0) }, 0, "errors from \(source)", file: file, line: line)
+            let answered = rows.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }
+            let errors = rows.reduce(0) { $0 + ($1["errors"] as? Int ?? 0) }
+            XCTAssertLessThanOrEqual(errors, allowedErrors, "errors from \(source)", file: file, line: line)
+            XCTAssertTrue((requestsPerSource - allowedErrors...requestsPerSource).contains(answered),
+                          "requests from \(source): \(answered)", file: file, line: line)
         }
     }
 
