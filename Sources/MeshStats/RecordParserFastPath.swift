@@ -1,13 +1,14 @@
 /// The record parser's fast path: a Contract 1 record line in its usual shape (counters of 1 to 7
 /// digits, a three-digit status, curl's `D.DDDDDD` seconds, a version and an instance already in the
-/// name table) is read eight bytes at a time: the spaces of the line as one bit mask, each digit
-/// field validated and converted as a word (SWAR), the names looked up without a byte-class scan.
+/// name table) is read a word at a time: the spaces of the line as one bit mask, sixteen bytes at a
+/// time; each digit field validated and converted as an eight-byte word (SWAR); the names looked up
+/// without a byte-class scan.
 /// Anything else (a first sighting of a name, long numbers, `\r\n`, every malformed line) falls
 /// back to the byte-by-byte scanner, which stays the reference: both give the same event for every
 /// line (checked by `RecordParserTests.fastPathAgreesWithTheScanner` and the fuzz target).
 extension RecordStreamParser.LineScanner {
     /// How many bytes past the line's start the fast path may load; it runs only when that many lie
-    /// before the end of the complete lines, so its unaligned eight-byte loads never leave the buffer.
+    /// before the end of the complete lines, so its unaligned loads never leave the buffer.
     @inlinable static var fastPathWindow: Int { 160 }
 
     @inlinable @inline(__always) func load(_ offset: Int) -> UInt64 {
@@ -17,16 +18,17 @@ extension RecordStreamParser.LineScanner {
     /// Parses the fields of a record line after its `MC1 ` (at `index`), or returns `nil` (with
     /// `index` unspecified) when the line needs the byte-by-byte scanner.
     ///
-    /// The spaces of the 64 bytes after `MC1 ` are found first, as one bit mask built from eight
-    /// independent words, so the fields' boundaries come from bit tricks rather than from a chain
+    /// The spaces of the 64 bytes after `MC1 ` are found first, as one bit mask built from four
+    /// independent 16-byte blocks, so the fields' boundaries come from bit tricks rather than from a chain
     /// of dependent scans; every field is then validated in full (a newline or a missing field
     /// shows up as a field that fails its format, which sends the line to the scanner).
     @inlinable @inline(__always)
     mutating func fastRecord(names: inout NameTable) -> RecordEvent? {
         let fields = index
         var spaces: UInt64 = 0
-        for word in 0..<8 {
-            spaces |= Self.spaceBits(load(fields &+ word &* 8)) &<< UInt64(word &* 8)
+        for block in 0..<4 {
+            let bytes = UnsafeRawPointer(base + fields).loadUnaligned(fromByteOffset: block &* 16, as: SIMD16<UInt8>.self)
+            spaces |= Self.bitMask(of: 0x20, in: bytes) &<< UInt64(block &* 16)
         }
         guard spaces.nonzeroBitCount >= 9 else { return nil }
         var ends = (0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -93,13 +95,20 @@ extension RecordStreamParser.LineScanner {
         return names.idOfRecordToken(token)
     }
 
-    /// One bit per byte of `word` (bit k for byte k) that is an ASCII space.
-    @inlinable @inline(__always) static func spaceBits(_ word: UInt64) -> UInt64 {
-        let lowSevens: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-        let flipped = word ^ 0x2020_2020_2020_2020  // spaces become zero bytes
-        let zeroBytes = ~(((flipped & lowSevens) &+ lowSevens) | flipped | lowSevens)  // exact, no carries between bytes
-        // Gather the eight high bits into the top byte (each lands on its own bit; no carries).
-        return ((zeroBytes &>> 7) &* 0x0102_0408_1020_4080) &>> 56
+    /// One bit per byte of `bytes` (bit k for byte k) that equals `byte`.
+    ///
+    /// Lane comparisons of Swift's SIMD types compile to a loop over the lanes here (Swift 6.3,
+    /// x86-64), but wrapping lane arithmetic compiles to vector instructions: a lane that matches
+    /// becomes zero, and `(x - 1) & ~x` has its high bit set only for a zero lane (lanes do not
+    /// borrow from each other). Each half's eight high bits are then gathered into one byte with a
+    /// multiply (each lands on its own bit, so nothing carries).
+    @inlinable @inline(__always) static func bitMask(of byte: UInt8, in bytes: SIMD16<UInt8>) -> UInt64 {
+        let flipped = bytes ^ SIMD16(repeating: byte)
+        let zeroLanes = (flipped &- SIMD16(repeating: 1)) & ~flipped & SIMD16(repeating: 0x80)
+        let halves = unsafeBitCast(zeroLanes, to: SIMD2<UInt64>.self)
+        let low = ((UInt64(littleEndian: halves[0]) &>> 7) &* 0x0102_0408_1020_4080) &>> 56
+        let high = ((UInt64(littleEndian: halves[1]) &>> 7) &* 0x0102_0408_1020_4080) &>> 56
+        return low | high &<< 8
     }
 
     /// A token ended by `terminator`, found in the name table with its bytes already validated;
