@@ -122,9 +122,13 @@ public enum PreflightChecks {
             return PreflightFinding(check: PreflightCheckName.api, cluster: cluster.name, status: .pass,
                                     evidence: "Kubernetes \(version) at \(cluster.server)")
         }
+        let hint = switch cluster.failure ?? .unreachable {
+        case .credentials: "fix the context's user entry or its credential plugin; `kubectl --context \(cluster.context) version` runs the same plugin"
+        case .rejected: "the API server refused the context's credentials: refresh them (e.g. log in again) and check the user's RBAC"
+        case .unreachable: "check the context's server, certificate authority and network path with `kubectl --context \(cluster.context) version`"
+        }
         return PreflightFinding(check: PreflightCheckName.api, cluster: cluster.name, status: .fail,
-                                evidence: "context \(cluster.context): \(cluster.unreachable ?? "no answer") (\(cluster.server))",
-                                hint: "check the context's server, credentials and network path with `kubectl --context \(cluster.context) version`")
+                                evidence: "context \(cluster.context): \(cluster.unreachable ?? "no answer") (\(cluster.server))", hint: hint)
     }
 
     // MARK: rbac

@@ -157,6 +157,8 @@ public struct ClusterFacts: Sendable, Equatable {
     public var version: String?
     /// Why the cluster did not answer; set exactly when `version` is nil.
     public var unreachable: String?
+    /// What kind of failure that was; set exactly when `version` is nil.
+    public var failure: ClusterFailure?
     public var access: [AccessQuestion: AccessAnswer] = [:]
     public var istiodPods: Fetched<[IstiodPodFact]> = .value([])
     public var controlPlaneRevisions: Fetched<[ControlPlaneRevisionFact]> = .value([])
@@ -174,12 +176,34 @@ public struct ClusterFacts: Sendable, Equatable {
     /// sidecars (restartable `istio-proxy` init containers).
     public var sidecars: Fetched<SidecarCount> = .value(SidecarCount())
 
-    public init(name: String, context: String, server: String, version: String?, unreachable: String? = nil) {
+    public init(name: String, context: String, server: String, version: String?, unreachable: String? = nil,
+                failure: ClusterFailure? = nil) {
         self.name = name
         self.context = context
         self.server = server
         self.version = version
         self.unreachable = unreachable
+        self.failure = failure ?? (version == nil ? .unreachable : nil)
+    }
+}
+
+/// Why preflight could not examine a cluster at all (its `/version` failed), as `meshcheck run` tells
+/// the same failures apart.
+public enum ClusterFailure: String, Codable, Sendable, Equatable {
+    /// The kubeconfig or its credential plugin could not produce credentials: bad input (exit 2).
+    case credentials
+    /// The API server answered with an error (401, 403, …): an environment problem (exit 3).
+    case rejected
+    /// No answer: refused, timed out, or TLS failed (an untrusted server): exit 3.
+    case unreachable
+
+    /// How the checklist names a cluster with this failure.
+    public var label: String {
+        switch self {
+        case .credentials: "no credentials"
+        case .rejected: "rejected"
+        case .unreachable: "unreachable"
+        }
     }
 }
 

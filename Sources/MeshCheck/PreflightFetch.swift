@@ -23,6 +23,16 @@ public struct PreflightReport: Codable, Sendable, Equatable {
         public var context: String
         public var server: String
         public var version: String?
+        /// Set exactly when `version` is nil.
+        public var failure: ClusterFailure?
+
+        public init(name: String, context: String, server: String, version: String?, failure: ClusterFailure? = nil) {
+            self.name = name
+            self.context = context
+            self.server = server
+            self.version = version
+            self.failure = failure ?? (version == nil ? .unreachable : nil)
+        }
     }
 
     public var clusters: [Cluster]
@@ -36,8 +46,11 @@ public struct PreflightReport: Codable, Sendable, Equatable {
     /// Contexts whose API server did not answer.
     public var unreachableContexts: [String] { clusters.filter { $0.version == nil }.map(\.context) }
 
-    /// 0 nothing failed, 1 a check failed, 3 a cluster is unreachable.
+    /// 0 nothing failed, 1 a check failed, 2 a context has no usable credentials (its kubeconfig
+    /// entry or credential plugin failed, as for `meshcheck run`), 3 a cluster is unreachable or
+    /// refused the credentials.
     public var exitCode: Int32 {
+        if clusters.contains(where: { $0.failure == .credentials }) { return 2 }
         if !unreachableContexts.isEmpty { return 3 }
         return findings.contains { $0.status == .fail } ? 1 : 0
     }
@@ -64,7 +77,9 @@ public enum Preflight {
             for await (index, fact) in group { ordered[index] = fact }
             return ordered.compactMap { $0 }
         }
-        let clusters = facts.map { PreflightReport.Cluster(name: $0.name, context: $0.context, server: $0.server, version: $0.version) }
+        let clusters = facts.map {
+            PreflightReport.Cluster(name: $0.name, context: $0.context, server: $0.server, version: $0.version, failure: $0.failure)
+        }
         return PreflightReport(clusters: clusters, findings: PreflightChecks.evaluate(facts, expectations))
     }
 
@@ -84,6 +99,18 @@ public enum Preflight {
 
     static let istioSystem = "istio-system"
 
+    /// What kind of failure a `/version` error is, and its text without the context (the finding
+    /// names it): the same split as the run's reachability check.
+    static func classify(_ error: any Error, context: String) -> (ClusterFailure, String) {
+        let text = "\(error)", prefix = "context \(context): "
+        let message = text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
+        switch error {
+        case is KubeconfigError: return (.credentials, message)
+        case is KubeAPIError: return (.rejected, "API server refused the request: \(message)")
+        default: return (.unreachable, "API server unreachable: \(message)")
+        }
+    }
+
     /// Everything preflight looks at in one cluster.
     static func fetch(_ target: PreflightTarget, expectations: PreflightExpectations) async -> ClusterFacts {
         let client = target.client
@@ -92,7 +119,7 @@ public enum Preflight {
             let body = try await client.request(method: "GET", path: "/version")
             facts.version = (try? JSONDecoder().decode(JSONValue.self, from: Data(body)))?["gitVersion"]?.stringValue ?? "(version unknown)"
         } catch {
-            facts.unreachable = "API server unreachable: \(error)"
+            (facts.failure, facts.unreachable) = classify(error, context: client.name)
             return facts
         }
         async let access = accessAnswers(client, namespace: expectations.namespace)

@@ -8,10 +8,12 @@ public enum PreflightOutput {
     public static func checklist(_ report: PreflightReport, width: Int?) -> String {
         let counts = report.counts()
         var lines: [String] = []
-        let verdict = report.exitCode == 0 ? "PASS" : report.exitCode == 3 ? "ERROR" : "FAIL"
+        let verdict = report.exitCode == 0 ? "PASS" : report.exitCode == 1 ? "FAIL" : "ERROR"
         lines.append("meshcheck preflight: \(verdict) — \(report.clusters.count) clusters, \(report.findings.count) checks: "
                      + "\(counts.pass) pass, \(counts.warn) warn, \(counts.fail) fail")
-        for context in report.unreachableContexts { lines.append("  unreachable: context \(context)") }
+        for cluster in report.clusters where cluster.version == nil {
+            lines.append("  \((cluster.failure ?? .unreachable).label): context \(cluster.context)")
+        }
         lines.append("")
         let checkWidth = report.findings.map(\.check.count).max() ?? 0
         let scopeWidth = report.findings.map { PreflightSummary.scope($0).count }.max() ?? 0
@@ -35,7 +37,7 @@ public enum PreflightOutput {
             var clusters: [PreflightReport.Cluster]
             var findings: [PreflightFinding]
         }
-        let verdict = report.exitCode == 0 ? "pass" : report.exitCode == 3 ? "error" : "fail"
+        let verdict = report.exitCode == 0 ? "pass" : report.exitCode == 1 ? "fail" : "error"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(Document(verdict: verdict, exitCode: report.exitCode, clusters: report.clusters, findings: report.findings))

@@ -61,7 +61,7 @@ struct ClusterOperations: Sendable {
 
     /// `GET /version`; any failure means the cluster is unusable for this run. A kubeconfig or
     /// credential-plugin problem is bad input (exit 2); a rejected credential or an unreachable or
-    /// untrusted server is an environment error (exit 3).
+    /// untrusted server is an environment error (exit 3), split as preflight splits them.
     func checkReachable() async throws -> String {
         do {
             let body = try await cluster.client.request(method: "GET", path: "/version")
@@ -69,23 +69,10 @@ struct ClusterOperations: Sendable {
             return version["gitVersion"]?.stringValue ?? "unknown"
         } catch is CancellationError {
             throw CancellationError()
-        } catch let error as KubeconfigError {
-            throw RunAbort(.badInput, naming(error))
-        } catch let error as KubeAPIError {
-            throw RunAbort(.environment, naming(error))
         } catch {
-            throw RunAbort(.environment, "context \(cluster.context): API server unreachable: \(withoutContext(error))")
+            let (failure, message) = Preflight.classify(error, context: cluster.context)
+            throw RunAbort(failure == .credentials ? .badInput : .environment, "context \(cluster.context): \(message)")
         }
-    }
-
-    /// The error's text led by this cluster's context, named once.
-    private func naming(_ error: any Error) -> String {
-        "context \(cluster.context): \(withoutContext(error))"
-    }
-
-    private func withoutContext(_ error: any Error) -> String {
-        let text = "\(error)", prefix = "context \(cluster.context): "
-        return text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
     }
 
     /// The revision to label the namespace with: istiod's `istio.io/rev`, else a managed

@@ -14,8 +14,8 @@ struct PreflightCommand: AsyncParsableCommand {
             Exit codes:
               0  no check failed (warnings allowed)
               1  a check failed
-              2  bad input (usage, scenario, kubeconfig, context)
-              3  a cluster's API server is unreachable
+              2  bad input (usage, scenario, kubeconfig, context, a failing credential plugin)
+              3  a cluster's API server is unreachable or refused the credentials
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable {

@@ -192,11 +192,27 @@ final class SecurityEndToEndTests: XCTestCase {
             let insecure = try run("insecure-401", ["--context", context1, "--context", "insecure-401"], verbose: false, expect: 3)
             XCTAssertTrue(insecure.stderr.contains("warning: context insecure-401: TLS certificate verification is disabled (insecure-skip-tls-verify)"),
                           insecure.stderr)
-            XCTAssertTrue(insecure.stderr.contains("context insecure-401: Unauthorized (HTTP 401)"), insecure.stderr)
+            XCTAssertTrue(insecure.stderr.contains("context insecure-401: API server refused the request: Unauthorized (HTTP 401)"), insecure.stderr)
             let preflight = try CLI.run(["preflight", "--context", context1, "--context", hostileContext, "-o", "json"],
                                         environment: environment, timeout: 120)
             XCTAssertEqual(preflight.exitCode, 0, preflight.stderr)
             texts += Self.outputs("preflight", preflight, directory: nil)
+            // Preflight tells the three failures apart as the run does: the plugin is bad input (2)
+            // and outranks the refused token and the untrusted server (3).
+            let broken = try CLI.run(["preflight", "--context", "plugin-wrong-version", "--context", "wrong-ca", "--context", "insecure-401"],
+                                     environment: environment, timeout: 120)
+            XCTAssertEqual(broken.exitCode, 2, broken.stdout + broken.stderr)
+            for line in ["  no credentials: context plugin-wrong-version", "  unreachable: context wrong-ca", "  rejected: context insecure-401",
+                         "context plugin-wrong-version: user: exec plugin is configured to use API version",
+                         "context wrong-ca: API server unreachable: TLS: certificate signed by unknown authority",
+                         "context insecure-401: API server refused the request: Unauthorized (HTTP 401)"] {
+                XCTAssertTrue(broken.stdout.contains(line), "\(line) missing from\n\(broken.stdout)")
+            }
+            let environmentOnly = try CLI.run(["preflight", "--context", "wrong-ca", "--context", "insecure-401", "-o", "json"],
+                                              environment: environment, timeout: 120)
+            XCTAssertEqual(environmentOnly.exitCode, 3, environmentOnly.stdout + environmentOnly.stderr)
+            XCTAssertTrue(environmentOnly.stdout.contains("\"failure\" : \"rejected\""), environmentOnly.stdout)
+            texts += Self.outputs("preflight-broken", broken, directory: nil) + Self.outputs("preflight-environment", environmentOnly, directory: nil)
 
             XCTAssertGreaterThanOrEqual(texts.count, 6 * 2 + 2 * 6, "the passing and failing runs must have left their report files")
             Self.assertNoSecrets(secrets, in: texts)

@@ -61,6 +61,33 @@ final class PreflightChecksTests: XCTestCase {
         XCTAssertEqual(only(findings, PreflightCheckName.remoteSecret, cluster: "cluster-1", peer: "cluster-2")[0].status, .pass)
     }
 
+    /// A `/version` failure is split as the run splits it: kubeconfig and plugin errors are the
+    /// user's to fix (exit 2), a refusal and no answer are the environment's (exit 3); the text
+    /// loses its `context …:` prefix because the finding names the context itself.
+    func testVersionFailuresAreClassifiedAndTheirHintsDiffer() {
+        struct Refused: Error, CustomStringConvertible { var description: String { "context ctx-2: connection refused" } }
+        let plugin = KubeconfigError(.execPluginFailed(command: "gke-gcloud-auth-plugin", status: 1), context: "ctx-2")
+        let (credentials, pluginText) = Preflight.classify(plugin, context: "ctx-2")
+        XCTAssertEqual(credentials, .credentials)
+        XCTAssertFalse(pluginText.hasPrefix("context "), pluginText)
+        XCTAssertTrue(pluginText.contains("gke-gcloud-auth-plugin"), pluginText)
+        let (rejected, rejectedText) = Preflight.classify(KubeAPIError(httpStatus: 401, status: nil, context: "ctx-2"), context: "ctx-2")
+        XCTAssertEqual(rejected, .rejected)
+        XCTAssertTrue(rejectedText.hasPrefix("API server refused the request: "), rejectedText)
+        XCTAssertEqual(Preflight.classify(Refused(), context: "ctx-2").0, .unreachable)
+        XCTAssertEqual(Preflight.classify(Refused(), context: "ctx-2").1, "API server unreachable: connection refused")
+
+        var hints: [ClusterFailure: String] = [:]
+        for failure in [ClusterFailure.credentials, .rejected, .unreachable] {
+            var clusters = HealthyMesh.clusters()
+            clusters[1] = ClusterFacts(name: "cluster-2", context: "ctx-2", server: HealthyMesh.server(2), version: nil,
+                                       unreachable: "why", failure: failure)
+            hints[failure] = only(HealthyMesh.evaluate(clusters), PreflightCheckName.api, cluster: "cluster-2")[0].hint
+        }
+        XCTAssertEqual(Set(hints.values).count, 3, "each kind of failure gets its own advice: \(hints)")
+        XCTAssertTrue(hints[.credentials]?.contains("credential plugin") == true)
+    }
+
     func testRBACDeniedFailsAndUnknownWarns() {
         var clusters = HealthyMesh.clusters()
         clusters[0].access[AccessQuestion(verb: "create", resource: "pods", subresource: "exec")] = .denied("no RBAC policy matched")
@@ -294,6 +321,10 @@ final class PreflightChecksTests: XCTestCase {
         let unreachable = PreflightReport(clusters: [.init(name: "c", context: "ctx", server: "https://x", version: nil)], findings: [])
         XCTAssertEqual(unreachable.exitCode, 3)
         XCTAssertEqual(unreachable.unreachableContexts, ["ctx"])
+        let noCredentials = PreflightReport(clusters: unreachable.clusters + [.init(name: "d", context: "ctx-d", server: "https://y", version: nil,
+                                                                                   failure: .credentials)], findings: [])
+        XCTAssertEqual(noCredentials.exitCode, 2, "a kubeconfig problem is bad input and outranks an unreachable cluster")
+        XCTAssertTrue(PreflightOutput.checklist(noCredentials, width: nil).contains("  no credentials: context ctx-d\n"))
 
         let text = PreflightOutput.checklist(failing, width: 80)
         XCTAssertTrue(text.hasPrefix("meshcheck preflight: FAIL"), text)
