@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "MeshSim"]),
         .testTarget(name: "MeshSimRuntimeTests", dependencies: ["MeshSimRuntime"]),
         .testTarget(name: "MeshSimTests", dependencies: ["MeshSim", "MeshSimRuntime"]),
-        .testTarget(name: "MeshCheckTests", dependencies: ["MeshCheck", "MeshStats"]),
+        .testTarget(name: "MeshCheckTests", dependencies: ["MeshCheck", "MeshStats", "MeshSim"]),
         .testTarget(name: "MeshReportsTests", dependencies: ["MeshReports", "MeshCheck"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MeshSim", "KubeClient"]),
     ]

@@ -195,6 +195,16 @@ extension ClusterState {
         if let subresource = target.subresource {
             return try handleSubresource(request, target: target, subresource: subresource, now: now)
         }
+        var request = request
+        let warnings = try screenUnknownFields(&request, resource: resource)
+        let outcome = try routeToResource(request, target: target, now: now)
+        guard !warnings.isEmpty, case .response(var response) = outcome else { return outcome }
+        response.headers += warnings.map { ("Warning", "299 - \(JSON.string("unknown field \"\($0)\"").serialized())") }
+        return .response(response)
+    }
+
+    mutating func routeToResource(_ request: APIRequest, target: ResourcePath, now: Double) throws(APIError) -> APIOutcome {
+        let resource = target.resource
         let table = Tables.wantsTable(request.headers["accept"])
         switch (request.method, target.name) {
         case ("GET", nil):
@@ -230,6 +240,28 @@ extension ClusterState {
         default:
             throw APIError.methodNotAllowed(request.method)
         }
+    }
+
+    /// Fields a write's body declares that its kind does not (for a patch, the patch document's, whose
+    /// fields are the object's own), handled as the request's `fieldValidation` asks: `Strict` refuses
+    /// the request; `Warn` (the default) and `Ignore` drop the fields, and `Warn` returns them for
+    /// `Warning` headers. A JSON patch is a list of operations and is not screened.
+    func screenUnknownFields(_ request: inout APIRequest, resource: ResourceType) throws(APIError) -> [String] {
+        let body: JSON
+        switch request.method {
+        case "POST", "PUT": body = try parseBody(request)
+        case "PATCH":
+            guard let document = try? JSON.parse(request.body), document.object != nil else { return [] }
+            body = document
+        default: return []
+        }
+        let schema = FieldSchemas.schema(for: resource)
+        let unknown = schema.unknownFields(in: body)
+        if unknown.isEmpty { return [] }
+        let mode = request.parameter("fieldValidation")
+        if mode == "Strict" { throw FieldSchemas.strictDecodingError(unknown, resource: resource) }
+        request.body = schema.pruned(body).serializedBytes()
+        return mode == "Ignore" ? [] : unknown
     }
 
     // MARK: Reading

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MeshCheck
+import MeshSim
 import Testing
 
 @Suite struct ManifestTests {
@@ -14,6 +15,31 @@ import Testing
         scenario.clusters.append(ClusterSpec(context: "ctx-3", name: "edge", serves: nil, clients: true, helloworldReplicas: 1, sleepReplicas: 2))
         scenario.images.pullSecrets = ["regcred"]
         return scenario
+    }
+
+    /// Every object meshcheck creates has only fields its kind declares: a real API server would drop any
+    /// other field without an error (or refuse it under strict validation), so a misspelled field would
+    /// pass here and silently do nothing on GKE.
+    @Test func everyObjectHasOnlyDeclaredFields() throws {
+        var scenario = try scenario()
+        for routing in [nil, RoutingSettings(weights: ["v1": 25, "v2": 75])] {
+            scenario.routing = routing
+            for cluster in scenario.clusters {
+                let manifests = Workloads.manifests(for: cluster, scenario: scenario, namespace: "ns", runID: "r", revision: "default")
+                var objects: [(String, any Encodable & Sendable, ResourceType?)] = [("Namespace", manifests.namespace, .namespaces)]
+                for item in manifests.items {
+                    let segments = item.collectionPath.split(separator: "/").map(String.init)
+                    let (group, version) = segments[0] == "api" ? ("", segments[1]) : (segments[1], segments[2])
+                    objects.append((item.reference, item.body, ResourceType.find(group: group, version: version, plural: segments.last!)))
+                }
+                #expect(objects.count > 4)
+                for (reference, body, resource) in objects {
+                    let resource = try #require(resource, "\(reference): no served kind")
+                    let object = try JSON.parse(Array(try JSONEncoder().encode(body)))
+                    #expect(resource.undeclaredFields(in: object).isEmpty, "\(reference): \(resource.undeclaredFields(in: object))")
+                }
+            }
+        }
     }
 
     @Test func namespaceCarriesOwnershipAndInjectionLabels() throws {

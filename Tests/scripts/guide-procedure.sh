@@ -146,6 +146,29 @@ expect_versions "$ctx2" "$pod2" "v1 v2 "
 k1 delete vs helloworld -n sample
 expect_versions "$ctx1" "$pod1" "v1 v2 "
 
+step "a misspelled field: kubectl's strict validation refuses it, --validate=warn drops it with a warning"
+typo=$(mktemp)
+cat >"$typo" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: typo}
+spec:
+  replicass: 3
+  selector: {matchLabels: {app: typo}}
+  template:
+    metadata: {labels: {app: typo}}
+    spec: {containers: [{name: app, image: busybox, imagePullPolic: Never}]}
+YAML
+if refused=$(k1 apply -f "$typo" -n sample 2>&1); then fail "a misspelled field was accepted: $refused"; fi
+grep -qF 'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replicass", unknown field "spec.template.spec.containers[0].imagePullPolic"' <<<"$refused" \
+  || fail "unexpected refusal: $refused"
+k1 get deployment typo -n sample >/dev/null 2>&1 && fail "the refused Deployment exists"
+warned=$(k1 apply -f "$typo" -n sample --validate=warn 2>&1)
+grep -qF 'Warning: unknown field "spec.replicass"' <<<"$warned" || fail "no warning for the dropped field: $warned"
+[[ $(k1 get deployment typo -n sample -o jsonpath='{.spec.replicas}') == 1 ]] || fail "the dropped replicass changed replicas"
+k1 delete deployment typo -n sample
+rm -f "$typo"
+
 step "delete namespace sample: the command returns and the namespace is gone"
 for ctx in "$ctx1" "$ctx2"; do
   kubectl --context "$ctx" delete namespace sample --timeout=60s
