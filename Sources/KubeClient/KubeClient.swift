@@ -17,6 +17,9 @@ public struct KubeClientOptions: Sendable {
     public var retryBaseDelay: Duration
     public var retryMaxDelay: Duration
     public var userAgent: String
+    /// Called once per distinct API server warning (``ServerWarning``), with this client's context
+    /// name; nil keeps them in ``KubeClient/serverWarnings`` only.
+    public var serverWarningHandler: (@Sendable (_ context: String, _ text: String) -> Void)?
 
     public init(requestTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), maxRetries: Int = 10,
                 maxConnectionRetries: Int = 3, retryBaseDelay: Duration = .milliseconds(200), retryMaxDelay: Duration = .seconds(10),
@@ -84,6 +87,7 @@ public final class KubeClient: Sendable {
     private let credentials: CredentialProvider
     private let retries = Atomic<Int>(0)
     private let restTransport = Mutex(RESTTransportStatistics())
+    private let receivedWarnings = Mutex<[String]>([])
 
     /// Context name.
     public var name: String { context.name }
@@ -93,6 +97,9 @@ public final class KubeClient: Sendable {
     public var warnings: [String] { context.warnings }
     /// How many times requests of this client were retried (429, 503/504, broken connections).
     public var retryCount: Int { retries.load(ordering: .relaxed) }
+    /// The distinct warnings API servers sent this client, in order of arrival (at most
+    /// ``ServerWarning/limit``).
+    public var serverWarnings: [String] { receivedWarnings.withLock { $0 } }
     /// HTTP versions and connections this client's REST calls used so far.
     public var restStatistics: RESTTransportStatistics { restTransport.withLock { $0 } }
 
@@ -189,6 +196,7 @@ public final class KubeClient: Sendable {
             do {
                 response = try await perform(request, clientCertificate: current.clientCertificate)
                 restTransport.withLock { $0.record(response.httpVersion, newConnections: response.newConnections) }
+                if !response.warnings.isEmpty { receive(response.warnings) }
             } catch let error as CurlError {
                 let transport = KubeTransportError.from(error, cluster: context.cluster, context: name)
                 if idempotent && transport.isRetryable && attempt < min(options.maxRetries, options.maxConnectionRetries) {
@@ -216,6 +224,19 @@ public final class KubeClient: Sendable {
             }
             throw apiError
         }
+    }
+
+    /// Keeps the warnings not seen before and hands each to the options' handler once.
+    private func receive(_ warnings: [String]) {
+        let new = receivedWarnings.withLock { seen -> [String] in
+            var new: [String] = []
+            for warning in warnings where !seen.contains(warning) && seen.count < ServerWarning.limit {
+                seen.append(warning)
+                new.append(warning)
+            }
+            return new
+        }
+        if let handler = options.serverWarningHandler { for warning in new { handler(name, warning) } }
     }
 
     /// Exponential backoff with jitter, or the server's Retry-After when it gave one.

@@ -54,9 +54,13 @@ public struct MeshCheckRun: Sendable {
     /// Resolves every context and builds its client; bad input (unknown context, broken
     /// credentials config) is reported before anything touches a cluster.
     static func makeClusters(_ settings: RunSettings) throws -> [RunCluster] {
-        try settings.scenario.clusters.enumerated().map { index, spec in
+        var options = settings.clientOptions
+        if options.serverWarningHandler == nil {
+            options.serverWarningHandler = { [warning = settings.warning] context, text in warning(ServerWarning.line(context: context, text: text)) }
+        }
+        return try settings.scenario.clusters.enumerated().map { index, spec in
             do {
-                let client = try KubeClient(kubeconfig: settings.kubeconfig, context: spec.context, options: settings.clientOptions)
+                let client = try KubeClient(kubeconfig: settings.kubeconfig, context: spec.context, options: options)
                 return RunCluster(index: index, spec: spec, client: client)
             } catch {
                 throw RunAbort(.badInput, "\(error)")

@@ -67,7 +67,11 @@ struct PreflightCommand: AsyncParsableCommand {
         var targets: [PreflightTarget] = []
         for cluster in clusters {
             do {
-                let client = try KubeClient(kubeconfig: loaded, context: cluster.context)
+                var options = KubeClientOptions()
+                options.serverWarningHandler = { context, text in
+                    FileHandle.standardError.write(Data("meshcheck: warning: \(ServerWarning.line(context: context, text: text))\n".utf8))
+                }
+                let client = try KubeClient(kubeconfig: loaded, context: cluster.context, options: options)
                 // Always shown: a disabled TLS check must not pass unnoticed in CI logs.
                 for warning in client.warnings { FileHandle.standardError.write(Data("meshcheck: warning: \(warning)\n".utf8)) }
                 targets.append(PreflightTarget(name: cluster.name, client: client))

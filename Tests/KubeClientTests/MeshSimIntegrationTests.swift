@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import MeshSim
 import Testing
 @testable import KubeClient
@@ -93,6 +94,25 @@ private actor SleepPod {
         let byField = try await client.list(ResourcePath.configMaps(in: name).fieldSelector("metadata.name=cm-3"), of: ConfigMap.self)
         #expect(byField.map(\.metadata.name) == ["cm-3"])
         try await client.delete(.namespaces(name), propagation: .foreground)
+    }
+
+    /// A server's `Warning` headers (here: unknown fields it dropped) reach the handler once each,
+    /// with the context, and stay listed in `serverWarnings`.
+    @Test func serverWarningsArriveOnceEach() async throws {
+        let received = Mutex<[String]>([])
+        var options = KubeClientOptions()
+        options.serverWarningHandler = { context, text in received.withLock { $0.append("\(context)|\(text)") } }
+        let (mesh, client) = try await client(options: options)
+        let name = "kc-warn-\(UInt32.random(in: 0..<UInt32.max))"
+        _ = try await client.create(.namespaces(), Namespace(metadata: ObjectMeta(name: name)), as: Namespace.self)
+        for index in 0..<3 {
+            let body = try JSONDecoder().decode(JSONValue.self, from: Data(#"{"metadata":{"name":"cm-\#(index)"},"data":{"k":"v"},"bogus":true,"spec":{"x":1}}"#.utf8))
+            _ = try await client.create(.configMaps(in: name), body, as: JSONValue.self)
+        }
+        let expected = [#"unknown field "bogus""#, #"unknown field "spec""#]
+        #expect(received.withLock { $0 } == expected.map { "\(mesh.contexts[0])|\($0)" })
+        #expect(client.serverWarnings == expected)
+        try await client.delete(.namespaces(name))
     }
 
     /// Every Status kind the harness switches on arrives typed by reason.

@@ -43,6 +43,16 @@ import Testing
 
 @Suite struct RESTModelTests {
     /// Paths for core and grouped resources, namespaced or not, with escaped selectors.
+    /// `Warning` header values (RFC 7234): the quoted text, unescaped; control characters neutralised.
+    @Test func serverWarningTexts() {
+        #expect(ServerWarning.text(ofHeader: #"299 - "unknown field \"spec.replicass\"""#) == #"unknown field "spec.replicass""#)
+        #expect(ServerWarning.text(ofHeader: #"299 - "networking.istio.io/v1beta1 DestinationRule is deprecated" "Mon, 23 Nov 2026 17:00:00 GMT""#)
+            == "networking.istio.io/v1beta1 DestinationRule is deprecated")
+        #expect(ServerWarning.text(ofHeader: "299 - no quotes") == "299 - no quotes")
+        #expect(ServerWarning.text(ofHeader: "299 - \"\u{1B}[31mred\u{07}\"") == " [31mred ")
+        #expect(ServerWarning.line(context: "gke_p_z_c", text: "t") == "context gke_p_z_c: API server warning: t")
+    }
+
     @Test func resourcePaths() {
         #expect(ResourcePath.namespaces("mc-1").requestPath == "/api/v1/namespaces/mc-1")
         #expect(ResourcePath.deployments(in: "ns", "hw").requestPath == "/apis/apps/v1/namespaces/ns/deployments/hw")

@@ -16,6 +16,8 @@ struct HTTPResponse: Sendable {
     var status: Int
     /// Lower-cased names; for repeated headers the last value wins.
     var headers: [String: String]
+    /// The texts of every `Warning` header, in order (``ServerWarning/text(ofHeader:)``).
+    var warnings: [String] = []
     var body: [UInt8]
     /// Negotiated version; nil if libcurl reports none.
     var httpVersion: HTTPVersion? = nil
@@ -87,6 +89,7 @@ final class RestTransfer {
     let easy: CurlEasy
     private var body: [UInt8] = []
     private var headers: [String: String] = [:]
+    private var warnings: [String] = []
     private let completion: @Sendable (Result<HTTPResponse, CurlError>) -> Void
 
     init(
@@ -127,14 +130,18 @@ final class RestTransfer {
     fileprivate func appendHeader(_ line: String) {
         if line.hasPrefix("HTTP/") {
             headers.removeAll()   // a new response (after 100 Continue or a redirect) starts
+            warnings.removeAll()
             return
         }
         guard let colon = line.firstIndex(of: ":") else { return }
-        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = line[..<colon].lowercased()
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        headers[name] = value
+        if name == "warning" { warnings.append(ServerWarning.text(ofHeader: value)) }
     }
 
     func response() -> HTTPResponse {
-        HTTPResponse(status: easy.info(long: CURLINFO_RESPONSE_CODE), headers: headers, body: body,
+        HTTPResponse(status: easy.info(long: CURLINFO_RESPONSE_CODE), headers: headers, warnings: warnings, body: body,
                      httpVersion: HTTPVersion(curl: easy.info(long: CURLINFO_HTTP_VERSION)),
                      newConnections: easy.info(long: CURLINFO_NUM_CONNECTS))
     }
