@@ -157,7 +157,7 @@ public struct ClusterFacts: Sendable, Equatable {
     public var version: String?
     /// Why the cluster did not answer; set exactly when `version` is nil.
     public var unreachable: String?
-    /// What kind of failure that was; set exactly when `version` is nil.
+    /// What kind of failure that was; set with `unreachable`.
     public var failure: ClusterFailure?
     public var access: [AccessQuestion: AccessAnswer] = [:]
     public var istiodPods: Fetched<[IstiodPodFact]> = .value([])
@@ -183,7 +183,7 @@ public struct ClusterFacts: Sendable, Equatable {
         self.server = server
         self.version = version
         self.unreachable = unreachable
-        self.failure = failure ?? (version == nil ? .unreachable : nil)
+        self.failure = failure
     }
 }
 

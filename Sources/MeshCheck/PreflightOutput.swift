@@ -11,8 +11,8 @@ public enum PreflightOutput {
         let verdict = report.exitCode == 0 ? "PASS" : report.exitCode == 1 ? "FAIL" : "ERROR"
         lines.append("meshcheck preflight: \(verdict) — \(report.clusters.count) clusters, \(report.findings.count) checks: "
                      + "\(counts.pass) pass, \(counts.warn) warn, \(counts.fail) fail")
-        for cluster in report.clusters where cluster.version == nil {
-            lines.append("  \((cluster.failure ?? .unreachable).label): context \(cluster.context)")
+        for cluster in report.clusters {
+            if let failure = cluster.failure { lines.append("  \(failure.label): context \(cluster.context)") }
         }
         lines.append("")
         let checkWidth = report.findings.map(\.check.count).max() ?? 0
