@@ -52,16 +52,25 @@ public struct TrafficTally: Sendable {
     /// Cluster index + 1 per `NameID.rawValue` of an instance; 0 = not a known HelloWorld pod.
     private var clusterOfInstance: [UInt16] = []
     private var pairs: [PairCounters]
-    /// Per pair index: -1 until the pair's first success; then `-2 - i` while its latencies are the few raw
-    /// values `rawLatencies[i]`; then a slot in `histograms`. Histograms are 184 KiB each, and every exec
+    /// Where each pair's latencies are kept (by pair index). Histograms are 184 KiB each, and every exec
     /// session has a tally of its own: a thousand concurrent bursts of a few requests would hold 360 MB of
     /// nearly empty histograms. So a pair keeps up to ``rawLatencyLimit`` values as they are and gets a
-    /// histogram only beyond that; a dense array of non-optional histograms lets `record` update one in place.
-    private var histogramSlot: [Int32]
+    /// histogram only beyond that; dense arrays of non-optional values let `record` update one in place.
+    private var latencyStore: [LatencyStore]
     private var histograms: [LatencyHistogram] = []
     private var rawLatencies: [[UInt64]] = []
     /// 2 KiB of raw values per pair at most, against a histogram's 184 KiB.
     static let rawLatencyLimit = 256
+
+    private enum LatencyStore {
+        /// No successful request yet.
+        case empty
+        /// A few values, as they are: `rawLatencies[index]`.
+        case raw(Int32)
+        /// `histograms[index]`.
+        case histogram(Int32)
+    }
+
     public private(set) var sources: [SourceCounters]
 
     public init(clusterNames: [String]) {
@@ -69,7 +78,7 @@ public struct TrafficTally: Sendable {
         self.clusterNames = clusterNames
         let count = clusterNames.count
         pairs = Array(repeating: PairCounters(), count: count * count)
-        histogramSlot = Array(repeating: -1, count: count * count)
+        latencyStore = Array(repeating: .empty, count: count * count)
         sources = Array(repeating: SourceCounters(), count: count)
     }
 
@@ -97,12 +106,7 @@ public struct TrafficTally: Sendable {
         if sample.curlExit == 0, sample.status == 200, let target {
             let index = source &* clusterNames.count &+ target
             pairs[index].successes &+= 1
-            let slot = Int(histogramSlot[index])
-            if slot >= 0 {
-                histograms[slot].record(sample.totalMicros)
-            } else {
-                recordLatency(sample.totalMicros, pair: index)
-            }
+            recordLatency(sample.totalMicros, pair: index)
             sources[source].succeeded &+= 1
             return target
         }
@@ -120,23 +124,32 @@ public struct TrafficTally: Sendable {
     }
 
     /// Adds one latency to a pair, as a raw value while it has few, moving them into a histogram beyond that.
+    @inline(__always)
     private mutating func recordLatency(_ micros: UInt64, pair index: Int) {
-        let slot = Int(histogramSlot[index])
-        if slot >= 0 {
-            histograms[slot].record(micros)
-        } else if slot == -1 {
-            histogramSlot[index] = Int32(-2 - rawLatencies.count)
-            rawLatencies.append([micros])
-        } else if rawLatencies[-2 - slot].count < Self.rawLatencyLimit {
-            rawLatencies[-2 - slot].append(micros)
-        } else {
+        switch latencyStore[index] {
+        case .histogram(let slot):
+            histograms[Int(slot)].record(micros)
+        case .raw(let slot) where rawLatencies[Int(slot)].count < Self.rawLatencyLimit:
+            rawLatencies[Int(slot)].append(micros)
+        case .raw:
             var histogram = LatencyHistogram()
-            histogram.record(contentsOf: rawLatencies[-2 - slot])
             histogram.record(micros)
-            rawLatencies[-2 - slot] = []
-            histogramSlot[index] = Int32(histograms.count)
-            histograms.append(histogram)
+            storeHistogram(histogram, pair: index)
+        case .empty:
+            latencyStore[index] = .raw(Int32(rawLatencies.count))
+            rawLatencies.append([micros])
         }
+    }
+
+    /// Gives a pair `histogram` with the pair's raw values (if any) added to it.
+    private mutating func storeHistogram(_ histogram: LatencyHistogram, pair index: Int) {
+        var histogram = histogram
+        if case .raw(let slot) = latencyStore[index] {
+            histogram.record(contentsOf: rawLatencies[Int(slot)])
+            rawLatencies[Int(slot)] = []
+        }
+        latencyStore[index] = .histogram(Int32(histograms.count))
+        histograms.append(histogram)
     }
 
     /// Histograms allocated so far (pairs beyond ``rawLatencyLimit`` successes).
@@ -162,12 +175,14 @@ public struct TrafficTally: Sendable {
 
     /// In-pod `time_total` of the successful requests of a pair, in µs; nil when there were none.
     public func latency(source: Int, target: Int) -> LatencyHistogram? {
-        let slot = Int(histogramSlot[source * clusterNames.count + target])
-        if slot >= 0 { return histograms[slot] }
-        if slot == -1 { return nil }
-        var histogram = LatencyHistogram()
-        histogram.record(contentsOf: rawLatencies[-2 - slot])
-        return histogram
+        switch latencyStore[source * clusterNames.count + target] {
+        case .empty: return nil
+        case .histogram(let slot): return histograms[Int(slot)]
+        case .raw(let slot):
+            var histogram = LatencyHistogram()
+            histogram.record(contentsOf: rawLatencies[Int(slot)])
+            return histogram
+        }
     }
 
     /// Adds another tally over the same clusters (e.g. one per exec session) into this one. Instance
@@ -177,24 +192,16 @@ public struct TrafficTally: Sendable {
         for index in pairs.indices {
             pairs[index].successes += other.pairs[index].successes
             pairs[index].errors += other.pairs[index].errors
-            let theirs = Int(other.histogramSlot[index])
-            if theirs <= -2 {
-                for micros in other.rawLatencies[-2 - theirs] { recordLatency(micros, pair: index) }
-                continue
+            switch (other.latencyStore[index], latencyStore[index]) {
+            case (.empty, _):
+                break
+            case (.raw(let theirs), _):
+                for micros in other.rawLatencies[Int(theirs)] { recordLatency(micros, pair: index) }
+            case (.histogram(let theirs), .histogram(let mine)):
+                histograms[Int(mine)].merge(other.histograms[Int(theirs)])
+            case (.histogram(let theirs), _):
+                storeHistogram(other.histograms[Int(theirs)], pair: index)
             }
-            guard theirs >= 0 else { continue }
-            let mine = Int(histogramSlot[index])
-            if mine >= 0 {
-                histograms[mine].merge(other.histograms[theirs])
-                continue
-            }
-            var histogram = other.histograms[theirs]
-            if mine <= -2 {
-                histogram.record(contentsOf: rawLatencies[-2 - mine])
-                rawLatencies[-2 - mine] = []
-            }
-            histogramSlot[index] = Int32(histograms.count)
-            histograms.append(histogram)
         }
         for index in sources.indices {
             let theirs = other.sources[index]
