@@ -37,38 +37,17 @@ enum ConcurrentBursts {
         let pod = sample.sleepPod(context: mesh.contexts[0])
 
         // Ours, in a child process so the simulator's memory is not counted.
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = [BurstsChild.argument, mesh.kubeconfigPath, pod] + mesh.contexts
-        let output = Pipe()
-        child.standardOutput = output
-        do { try child.run() } catch { fatalError("concurrent-bursts: cannot start the client process: \(error)") }
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        child.waitUntilExit()
+        let report = runChild([BurstsChild.argument, mesh.kubeconfigPath, pod] + mesh.contexts, benchmark: "concurrent-bursts")
         let figures = report.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        guard child.terminationStatus == 0, figures.count == 2 else { fatalError("concurrent-bursts: client process failed: \(report)") }
+        guard figures.count == 2 else { fatalError("concurrent-bursts: client process printed \(report)") }
         let (ourPeakKiB, ourCPU) = (figures[0], figures[1])
 
-        // Baseline: every kubectl starts before any is waited for. Each runs under /usr/bin/time, which
-        // reports kubectl's own peak RSS and CPU (a child spawned straight from this large process would
-        // carry our peak into its ru_maxrss).
-        let reports = (0..<bursts).map { NSTemporaryDirectory() + "meshbench-bursts-\(getpid())-\($0)" }
-        let pids = reports.enumerated().compactMap { index, report in
-            spawnDiscardingOutput("/usr/bin/time", ["-f", "%M %U %S", "-o", report, "/usr/bin/kubectl", "--kubeconfig", mesh.kubeconfigPath,
-                                                    "--context", mesh.contexts[0], "-n", GuideSample.namespace, "exec", pod, "-c", "sleep", "--"]
-                                  + argv(burst: index))
+        // Baseline: 100 concurrent kubectl exec, each measured by /usr/bin/time (peak KiB, user and system CPU).
+        let commands = (0..<bursts).map { index in
+            ["/usr/bin/kubectl", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0], "-n", GuideSample.namespace,
+             "exec", pod, "-c", "sleep", "--"] + argv(burst: index)
         }
-        var succeeded = 0
-        for pid in pids {
-            var status: Int32 = 0
-            if waitpid(pid, &status, 0) == pid && status == 0 { succeeded += 1 }
-        }
-        let samples = reports.compactMap { report -> [Double]? in
-            defer { try? FileManager.default.removeItem(atPath: report) }
-            let last = (try? String(contentsOfFile: report, encoding: .utf8))?.split(separator: "\n").last ?? ""
-            let fields = last.split(separator: " ").compactMap { Double($0) }
-            return fields.count == 3 ? fields : nil
-        }
+        let (succeeded, samples) = timedConcurrently(commands, format: "%M %U %S")
         precondition(succeeded * 10 >= bursts * 9 && !samples.isEmpty,
                      "concurrent-bursts: only \(succeeded) of \(bursts) kubectl exec runs succeeded")
         // Scaled to all bursts when a few kubectl runs failed under load.

@@ -73,42 +73,13 @@ struct ExecTarget: Sendable {
     }
 }
 
-private func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-}
-
 /// Runs kubectl with stdout discarded; returns its wall time and whether it succeeded.
 private func runKubectl(_ arguments: [String]) -> (seconds: Double, ok: Bool) {
     let clock = ContinuousClock()
     let start = clock.now
     guard let pid = spawnDiscardingOutput("/usr/bin/kubectl", arguments) else { return (0, false) }
-    var status: Int32 = 0
-    var usage = rusage()
-    _ = wait4(pid, &status, 0, &usage)
-    return (seconds(clock.now - start), status == 0)
-}
-
-func spawnDiscardingOutput(_ path: String, _ arguments: [String]) -> pid_t? {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    let argv = ([path] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
-    return result == 0 ? pid : nil
-}
-
-/// Peak resident memory of this process in KiB (VmHWM).
-func peakResidentKiB() -> Int {
-    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-    }
-    return 0
+    let status = exitStatus(of: pid)
+    return ((clock.now - start).seconds, status == 0)
 }
 
 extension Benchmark {
@@ -130,7 +101,7 @@ extension Benchmark {
                 let start = clock.now
                 let result = try await client.exec(ExecRequest(namespace: target.namespace, pod: target.pod, command: command), consumer: counter)
                 precondition(result.exitCode == 0, "exec-stream command failed")
-                return seconds(clock.now - start)
+                return (clock.now - start).seconds
             }) ?? .infinity
             precondition(counter.bytes.load(ordering: .relaxed) == execStreamBytes, "exec-stream lost output")
             ours = max(ours, Double(execStreamBytes) / elapsed / 1e6)
@@ -152,35 +123,15 @@ extension Benchmark {
         let target: ExecTarget
         do { target = try ExecTarget.start() } catch { fatalError("exec-concurrency: \(error)") }
         defer { target.stop() }
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = [ExecConcurrencyClient.argument, target.kubeconfig, target.context, target.namespace, target.pod,
-                           "\(concurrentSessions)", "\(bytesPerSession)"]
-        let output = Pipe()
-        child.standardOutput = output
-        do { try child.run() } catch { fatalError("exec-concurrency: cannot start the client process: \(error)") }
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        child.waitUntilExit()
-        guard child.terminationStatus == 0, let peakKiB = Int(report.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            fatalError("exec-concurrency: client process failed: \(report)")
+        let report = runChild([ExecConcurrencyClient.argument, target.kubeconfig, target.context, target.namespace, target.pod,
+                               "\(concurrentSessions)", "\(bytesPerSession)"], benchmark: "exec-concurrency")
+        guard let peakKiB = Int(report.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            fatalError("exec-concurrency: client process printed \(report)")
         }
-        // All kubectl processes are started before any is waited for, so they really run concurrently.
-        // Each runs under /usr/bin/time: a child spawned straight from this (large) process would
-        // inherit our peak RSS into its own ru_maxrss, so wait4 cannot measure kubectl alone.
         let command = ["head", "-c", "\(bytesPerSession)", "/dev/zero"]
-        let reports = (0..<kubectlProcesses).map { NSTemporaryDirectory() + "meshbench-kubectl-\(getpid())-\($0)" }
-        let pids = reports.compactMap { report in
-            spawnDiscardingOutput("/usr/bin/time", ["-f", "%M", "-o", report, "/usr/bin/kubectl"] + target.kubectlExecArguments + command)
-        }
-        var succeeded = 0
-        for pid in pids {
-            var status: Int32 = 0
-            if waitpid(pid, &status, 0) == pid && status == 0 { succeeded += 1 }
-        }
-        let kubectlPeaks = reports.compactMap { report -> Int? in
-            defer { try? FileManager.default.removeItem(atPath: report) }
-            return (try? String(contentsOfFile: report, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        }
+        let (succeeded, measured) = timedConcurrently(
+            Array(repeating: ["/usr/bin/kubectl"] + target.kubectlExecArguments + command, count: kubectlProcesses), format: "%M")
+        let kubectlPeaks = measured.map { Int($0[0]) }
         precondition(succeeded * 10 >= kubectlProcesses * 9 && !kubectlPeaks.isEmpty,
                      "exec-concurrency: only \(succeeded) of \(kubectlProcesses) kubectl exec runs succeeded")
         let scaledBaselineKiB = Double(kubectlPeaks.reduce(0, +)) / Double(kubectlPeaks.count) * Double(concurrentSessions)

@@ -156,9 +156,7 @@ enum ScenarioRunChild {
         let records = NSTemporaryDirectory() + "meshbench-records-\(getpid()).jsonl"
         defer { unlink(records) }
         guard let pid = spawnDiscardingOutput(CommandLine.arguments[0], [argument, kubeconfig, scenario, records]) else { return -1 }
-        var status: Int32 = 0
-        guard waitpid(pid, &status, 0) == pid else { return -1 }
-        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+        return exitStatus(of: pid) ?? -1
     }
 
     static func run(_ arguments: [String]) -> Never {
