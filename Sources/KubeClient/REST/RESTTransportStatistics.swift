@@ -20,7 +20,7 @@ public struct RESTTransportStatistics: Sendable, Equatable, CustomStringConverti
 
     public init() {}
 
-    /// e.g. `REST: 50 responses (HTTP/2: 50), 1 connection opened`, for verbose output.
+    /// e.g. `REST: 50 responses (HTTP/2: 50), 1 connection opened`.
     public var description: String {
         let total = responses.values.reduce(0, +)
         let byVersion = HTTPVersion.allCases.compactMap { version in responses[version].map { "\(version): \($0)" } }
