@@ -85,7 +85,7 @@ let package = Package(
         ),
         .target(
             name: "MeshReports",
-            dependencies: ["MeshCheck", "MeshStats", "CCurl"]
+            dependencies: ["MeshCheck", "MeshStats"]
         ),
 
         // MARK: Executables

@@ -19,16 +19,8 @@ private func makeBaseline() -> Histogram<UInt64> {
 
 extension Benchmark {
     /// ns per value recorded one call at a time into an empty-then-filling histogram: our
-    /// ``LatencyRecorder`` (the histogram's noncopyable recording form, for hot loops) against
-    /// hdrhistogram-swift's `record(_:)`.
-    static let histogramRecord = recording(name: "histogram-record") { values in
-        var recorder = LatencyRecorder()
-        for value in values { recorder.record(value) }
-        consume(recorder.count)
-    }
-
-    /// The same with our copy-on-write ``LatencyHistogram/record(_:)``, which checks on every call
-    /// that its buckets are not shared with a copy.
+    /// copy-on-write ``LatencyHistogram/record(_:)`` (what the tally records with), which checks on
+    /// every call that its buckets are not shared with a copy, against hdrhistogram-swift's `record(_:)`.
     static let histogramRecordValue = recording(name: "histogram-record-value") { values in
         var histogram = LatencyHistogram()
         for value in values { histogram.record(value) }

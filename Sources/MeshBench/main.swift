@@ -14,7 +14,6 @@
 import Foundation  // exit
 
 let registry: [Benchmark] = [
-    .histogramRecord,
     .histogramRecordValue,
     .histogramRecordBatch,
     .histogramMerge,

@@ -1,100 +1,58 @@
 // Diagnosis: when a traffic check fails, say why by joining the two views meshcheck has — what the
-// traffic showed (who answered whom) and what preflight found in the clusters' API objects. Pure: it
-// rewrites the `cause` and `hint` of failed checks and changes nothing else.
+// traffic showed (who answered whom, from the tally) and what preflight found in the clusters' API
+// objects. Pure. The verdict asks it while building a failing row (``Verdict/Context/explained``), so a
+// row's cause and hint are written once; it is asked only when there are preflight findings.
 
-public enum Diagnosis {
-    /// The verdict's checks with causes and hints that name the preflight findings behind them.
-    /// `servingClusters`: the clusters that serve HelloWorld, in scenario order.
-    public static func annotate(_ outcome: VerdictOutcome, findings: [PreflightFinding], servingClusters: [String]) -> VerdictOutcome {
-        guard !findings.isEmpty else { return outcome }
-        let evidence = TrafficEvidence(outcome, servingClusters: servingClusters)
-        var annotated = outcome
-        annotated.checks = outcome.checks.map { check in
-            guard check.status == .fail else { return check }
-            let explanation: Explanation?
-            switch check.name {
-            case CheckName.allClustersReached, CheckName.reachability:
-                explanation = check.source.flatMap { crossCluster(source: $0, check: check, evidence: evidence, findings: findings, outcome: outcome) }
-            case CheckName.sidecarInjection:
-                explanation = sidecars(findings)
-            case CheckName.errorRate:
-                explanation = check.source.flatMap { errors(source: $0, evidence: evidence, findings: findings) }
-            case CheckName.latencySLO:
-                explanation = latency(check, outcome: outcome, findings: findings)
-            case CheckName.balance:
-                // A cluster that never answered skews the split for the same reason it was not reached.
-                explanation = balance(findings)
-                    ?? check.source.flatMap { crossCluster(source: $0, check: check, evidence: evidence, findings: findings, outcome: outcome) }
-            default:
-                explanation = nil
-            }
-            guard let explanation else { return check }
-            var changed = check
-            changed.cause = explanation.cause
-            changed.hint = explanation.hint ?? check.hint
-            return changed
-        }
-        return annotated
-    }
-
+struct Diagnosis {
     struct Explanation: Equatable {
         var cause: String
         var hint: String?
     }
 
-    /// Successful answers per (source, serving cluster), from the traffic matrix.
-    struct TrafficEvidence {
-        var answered: [String: [String: Int]] = [:]
-        var errors: [String: [String: Int]] = [:]
-        var succeeded: [String: Int] = [:]
-        /// Failed requests per source, attributed or not, and announced requests that never reported.
-        var failed: [String: Int] = [:]
-        var missing: [String: Int] = [:]
-        var servingClusters: [String] = []
+    let context: Verdict.Context
 
-        init(_ outcome: VerdictOutcome, servingClusters: [String]) {
-            for row in outcome.traffic {
-                answered[row.source, default: [:]][row.target] = row.requests - row.errors
-                errors[row.source, default: [:]][row.target] = row.errors
-            }
-            self.servingClusters = servingClusters
-            for source in outcome.sources {
-                succeeded[source.source] = source.succeeded
-                failed[source.source] = source.errors
-                missing[source.source] = source.missingRecords
-            }
-        }
+    init(_ context: Verdict.Context) {
+        self.context = context
+    }
 
-        /// "cluster-1's clients reached only cluster-1 (0 of 200 answers from cluster-2)".
-        func summary(source: String, missing: [String]) -> String {
-            let total = succeeded[source] ?? 0
-            let reached = servingClusters.filter { (answered[source]?[$0] ?? 0) > 0 }
-            let reachedText = reached.isEmpty ? "reached no cluster" : "reached only \(reached.joined(separator: ", "))"
-            let missingText = missing.map { "0 of \(total) answers from \($0)" }.joined(separator: ", ")
-            return "\(source)'s clients \(reachedText) (\(missingText))"
-        }
+    private var names: [String] { context.names }
+    private var findings: [PreflightFinding] { context.findings }
+
+    /// Successful answers `target` gave `source`.
+    private func answered(_ source: Int, _ target: Int) -> Int { context.tally.pair(source: source, target: target).successes }
+
+    /// "cluster-1's clients reached only cluster-1 (0 of 200 answers from cluster-2)".
+    private func trafficSummary(source: Int, missing: [Int]) -> String {
+        let total = context.tally.sources[source].succeeded
+        let reached = context.servingIndexes.filter { answered(source, $0) > 0 }.map { names[$0] }
+        let reachedText = reached.isEmpty ? "reached no cluster" : "reached only \(reached.joined(separator: ", "))"
+        let missingText = missing.map { "0 of \(total) answers from \(names[$0])" }.joined(separator: ", ")
+        return "\(names[source])'s clients \(reachedText) (\(missingText))"
     }
 
     // MARK: Cross-cluster reach
 
-    static func crossCluster(source: String, check: CheckResult, evidence: TrafficEvidence, findings: [PreflightFinding],
-                             outcome: VerdictOutcome) -> Explanation? {
-        let missing = evidence.servingClusters.filter { $0 != source && (evidence.answered[source]?[$0] ?? 0) == 0 }
+    /// Why serving clusters never answered `source`: the preflight findings on each missing path, and
+    /// client pods without a sidecar. `cause`/`hint`: the check's own, used when preflight found nothing.
+    func crossCluster(source: Int, cause: String?, hint: String?) -> Explanation? {
+        let missing = context.servingIndexes.filter { $0 != source && answered(source, $0) == 0 }
         guard !missing.isEmpty else { return nil }
+        let sourceName = names[source]
         var reasons: [(text: String, hint: String?)] = []
         for target in missing {
-            for finding in pathFindings(source: source, target: target, findings: findings) where !reasons.contains(where: { $0.text == describe(finding) }) {
-                reasons.append((describe(finding), finding.hint))
+            for finding in Self.pathFindings(source: sourceName, target: names[target], findings: findings)
+            where !reasons.contains(where: { $0.text == Self.describe(finding) }) {
+                reasons.append((Self.describe(finding), finding.hint))
             }
         }
-        if let sidecar = outcome.checks.first(where: { $0.name == CheckName.sidecarInjection && $0.status == .fail }),
-           sidecar.message.contains("\(source)/") {
-            reasons.append(("\(source)'s client pods run without a sidecar, so they reach only their own cluster", sidecar.hint))
+        if context.input.pods.contains(where: { $0.cluster == sourceName && $0.role == .sleep && !$0.hasSidecar }) {
+            reasons.append(("\(sourceName)'s client pods run without a sidecar, so they reach only their own cluster",
+                            Verdict.sidecarHint(context.input.namespace)))
         }
-        let traffic = evidence.summary(source: source, missing: missing)
+        let traffic = trafficSummary(source: source, missing: missing)
         guard let first = reasons.first else {
-            return Explanation(cause: "\(traffic); preflight found no missing remote secret, gateway, network label or root CA mismatch on this path, so endpoints may not have propagated yet. \(check.cause ?? "")",
-                               hint: check.hint)
+            return Explanation(cause: "\(traffic); preflight found no missing remote secret, gateway, network label or root CA mismatch on this path, so endpoints may not have propagated yet. \(cause ?? "")",
+                               hint: hint)
         }
         return Explanation(cause: "\(traffic); " + reasons.map(\.text).joined(separator: "; "), hint: first.hint)
     }
@@ -120,55 +78,61 @@ public enum Diagnosis {
 
     // MARK: Other checks
 
-    static func sidecars(_ findings: [PreflightFinding]) -> Explanation? {
+    /// Pods without a sidecar: a namespace label naming a revision no injector serves.
+    func sidecars() -> Explanation? {
         let revision = findings.filter { $0.check == PreflightCheckName.revision && $0.status == .fail }
         let control = findings.filter { $0.check == PreflightCheckName.controlPlane && $0.status == .fail }
         let reasons = revision + control
         guard let first = reasons.first else { return nil }
-        return Explanation(cause: "the namespace's injection label names a revision no injector serves: " + reasons.map(describe).joined(separator: "; "),
+        return Explanation(cause: "the namespace's injection label names a revision no injector serves: " + reasons.map(Self.describe).joined(separator: "; "),
                            hint: first.hint)
     }
 
-    static func errors(source: String, evidence: TrafficEvidence, findings: [PreflightFinding]) -> Explanation? {
-        let byTarget = evidence.servingClusters.compactMap { target -> String? in
-            let failed = evidence.errors[source]?[target] ?? 0
-            let total = failed + (evidence.answered[source]?[target] ?? 0)
-            return total > 0 ? "\(target) \(failed) of \(total)" : nil
+    /// Errors by serving cluster, those no pod can be blamed for, and the gateway or trust findings
+    /// that fail requests.
+    func errors(source: Int) -> Explanation? {
+        let tally = context.tally
+        let byTarget = context.servingIndexes.compactMap { target -> String? in
+            let pair = tally.pair(source: source, target: target)
+            let total = pair.errors + pair.successes
+            return total > 0 ? "\(names[target]) \(pair.errors) of \(total)" : nil
         }
         guard !byTarget.isEmpty else { return nil }
         var cause = "errors by serving cluster: " + byTarget.joined(separator: ", ")
-        let attributed = evidence.servingClusters.reduce(0) { $0 + (evidence.errors[source]?[$1] ?? 0) }
-        let unattributed = (evidence.failed[source] ?? 0) - attributed
+        let attributed = context.servingIndexes.reduce(0) { $0 + tally.pair(source: source, target: $1).errors }
+        let unattributed = tally.sources[source].errors - attributed
         if unattributed > 0 { cause += "; \(unattributed) failed without naming the instance that answered (no HelloWorld body)" }
-        if let missing = evidence.missing[source], missing > 0 { cause += "; \(missing) requests never reported (broken or cut bursts)" }
+        let missing = tally.sources[source].missingRecords
+        if missing > 0 { cause += "; \(missing) requests never reported (broken or cut bursts)" }
         let suspects = findings.filter {
             $0.status != .pass && [PreflightCheckName.eastWestGateway, PreflightCheckName.rootCA].contains($0.check)
         }
-        if !suspects.isEmpty { cause += "; " + suspects.map(describe).joined(separator: "; ") }
+        if !suspects.isEmpty { cause += "; " + suspects.map(Self.describe).joined(separator: "; ") }
         return Explanation(cause: cause, hint: suspects.first?.hint)
     }
 
-    static func latency(_ check: CheckResult, outcome: VerdictOutcome, findings: [PreflightFinding]) -> Explanation? {
-        guard let source = check.source, let target = check.target else { return nil }
-        let pairs = outcome.checks.filter { $0.name == CheckName.latencySLO && $0.source == source }
+    /// A breached latency bound, told apart by direction: `directions` are the source's latency rows.
+    func latency(source: Int, target: Int, directions: [CheckResult]) -> Explanation? {
+        let sourceName = names[source], targetName = names[target]
         if source == target {
-            let crossFailing = pairs.contains { $0.target != source && $0.status == .fail }
-            return crossFailing ? nil : Explanation(cause: "only the local direction \(source) → \(source) is slow; the cross-cluster pairs meet their bounds, so the HelloWorld pods or sidecars in \(source) are the bottleneck", hint: nil)
+            let crossFailing = directions.contains { $0.target != sourceName && $0.status == .fail }
+            return crossFailing ? nil : Explanation(cause: "only the local direction \(sourceName) → \(sourceName) is slow; the cross-cluster pairs meet their bounds, so the HelloWorld pods or sidecars in \(sourceName) are the bottleneck", hint: nil)
         }
-        let local = pairs.first { $0.target == source }
-        var cause = "the cross-cluster direction \(source) → \(target) breaches its bound"
+        let local = directions.first { $0.target == sourceName }
+        var cause = "the cross-cluster direction \(sourceName) → \(targetName) breaches its bound"
         if let local, local.status == .pass {
-            cause += " while the local direction \(source) → \(source) meets its own (\(local.message)); the extra time is added between the clusters (east-west gateway or the network path)"
+            cause += " while the local direction \(sourceName) → \(sourceName) meets its own (\(local.message)); the extra time is added between the clusters (east-west gateway or the network path)"
         }
-        let gateway = findings.filter { $0.status != .pass && $0.check == PreflightCheckName.eastWestGateway && $0.cluster == target }
-        if !gateway.isEmpty { cause += "; " + gateway.map(describe).joined(separator: "; ") }
+        let gateway = findings.filter { $0.status != .pass && $0.check == PreflightCheckName.eastWestGateway && $0.cluster == targetName }
+        if !gateway.isEmpty { cause += "; " + gateway.map(Self.describe).joined(separator: "; ") }
         return Explanation(cause: cause, hint: gateway.first?.hint)
     }
 
-    static func balance(_ findings: [PreflightFinding]) -> Explanation? {
+    /// A DestinationRule that changes the split.
+    func balance() -> Explanation? {
         let rules = findings.filter { $0.check == PreflightCheckName.destinationRules && $0.status != .pass }
         guard let first = rules.first else { return nil }
-        return Explanation(cause: "a DestinationRule changes the split: " + rules.map(describe).joined(separator: "; "), hint: first.hint)
+        return Explanation(cause: "a DestinationRule changes the split: " + rules.map(Self.describe).joined(separator: "; "), hint: first.hint)
     }
 }
 

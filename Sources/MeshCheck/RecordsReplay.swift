@@ -1,5 +1,6 @@
-// Rebuilding a run's tally from saved records (`meshcheck report --from-records FILE...`), so a report
-// can be recomputed, or several runs merged, without the clusters. Pure: text in, tally out.
+// Rebuilding a run's tally and report from saved records (`meshcheck report --from-records FILE...`), so
+// a report can be recomputed, or several runs merged, without the clusters. Pure: text in, report out;
+// the report comes from the same verdict and builder as a run's.
 
 import Foundation
 import MeshStats
@@ -62,54 +63,49 @@ public enum RecordsReplay {
         }
         return (tally, instances.mapValues(\.count))
     }
-}
 
-extension ScenarioEcho {
-    /// The scenario a report ran with, rebuilt from its echo (to judge saved records the same way).
-    public func scenario() throws(ScenarioError) -> Scenario {
-        func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1000).rounded())) }
-        let mode: LoadMode
-        switch load.mode {
-        case "parallel-in-pod": mode = .parallelInPod(parallelism: load.parallelism)
-        case "paced": mode = .paced(ratePerSecond: load.ratePerSecond ?? 1, parallelism: load.parallelism)
-        default: mode = .sequential
+    /// The report recomputed from `records`, possibly of several runs. With the run's report.json
+    /// (`base`) the scenario, clusters and run facts come from it and only the traffic, its checks and
+    /// the verdict are recomputed; without it the clusters are those the records name, each serving the
+    /// version it answered with, judged proportional to the instances seen.
+    public static func report(records: [StoredRecord], base: RunReport?, now: Date = Date()) throws(ScenarioError) -> RunReport {
+        let scenario: Scenario
+        if let base { scenario = try base.scenario.scenario() } else { scenario = try scenarioFromRecords(records) }
+        let names = scenario.clusters.map(\.name)
+        let unknown = Set(clusterNames(in: records)).subtracting(names)
+        if !unknown.isEmpty {
+            throw ScenarioError(problems: [ScenarioProblem(file: "report.json", line: nil, path: "clusters",
+                                                           message: "the records name clusters the report does not: \(unknown.sorted().joined(separator: ", ")); give the report of the run that wrote them")])
         }
-        let balance: BalanceExpectation
-        switch expectations.balance {
-        case "weights": balance = .weights(expectations.weights ?? [:])
-        case "local-preferred": balance = .localPreferred(minLocalShare: expectations.minLocalShare ?? MeshCheck.Expectations.defaultMinLocalShare)
-        case "any-cross-cluster": balance = .anyCrossCluster
-        default: balance = .proportionalToEndpoints
+        let (tally, instances) = tally(records, clusterNames: names)
+        let namespace = base?.namespace ?? scenario.namespace ?? "unknown"
+        let judged = Verdict.evaluate(VerdictInput(scenario: scenario, namespace: namespace, tally: tally, readyEndpoints: instances, pods: [],
+                                                   previousChecks: base?.checks ?? []))
+        let facts = RunFacts(
+            runId: base?.runId ?? "from-records", startedAt: base?.startedAt ?? RunFacts.timestamp(now), durationSeconds: base?.durationSeconds ?? 0,
+            namespace: namespace, revision: base?.revision, scenario: scenario, readyEndpoints: instances, phases: base?.phases ?? [],
+            convergeSeconds: base?.convergeSeconds, retries: base?.retries ?? [], exec: base?.exec ?? ExecStats(sessions: 0, failed: 0, roundTripMs: nil),
+            cleanup: base?.cleanup ?? CleanupReport(status: .skipped, leftovers: []))
+        return RunReportBuilder.report(facts: facts, judged: judged, end: .completed).report
+    }
+
+    /// Sources send, targets serve the version they answered with most often.
+    static func scenarioFromRecords(_ records: [StoredRecord]) throws(ScenarioError) -> Scenario {
+        let names = clusterNames(in: records)
+        guard !names.isEmpty else {
+            throw ScenarioError(problems: [ScenarioProblem(file: "records", line: nil, path: "", message: "no records to judge")])
         }
-        func bounds(_ entry: Bounds) -> LatencyBounds { LatencyBounds(p50: entry.p50, p90: entry.p90, p99: entry.p99) }
-        let slo = LatencySLO(
-            local: expectations.latencySLO["local"]?.first.map(bounds) ?? LatencyBounds(),
-            crossCluster: expectations.latencySLO["crossCluster"]?.first.map(bounds) ?? LatencyBounds(),
-            pairs: (expectations.latencySLO["pairs"] ?? []).compactMap { entry in
-                guard let source = entry.source, let target = entry.target else { return nil }
-                return PairLatencySLO(source: source, target: target, bounds: bounds(entry))
-            })
-        let overrides = images.helloworld.filter { version, image in image != "\(images.registry)/examples-helloworld-\(version):1.0" }
-        let scenario = Scenario(
-            name: name,
-            clusters: clusters.map {
-                ClusterSpec(context: $0.context, name: $0.name, serves: $0.serves == "none" ? nil : $0.serves, clients: $0.clients,
-                            helloworldReplicas: $0.helloworldReplicas, sleepReplicas: $0.sleepReplicas)
-            },
-            namespace: namespace,
-            images: ImageSettings(registry: images.registry, helloworldOverrides: overrides, sleep: images.sleep,
-                                  pullSecrets: images.pullSecrets, pullSecretsFrom: images.pullSecretsFrom),
-            revision: revision == "auto" ? .auto : .explicit(revision),
-            load: LoadSettings(requestsPerBurst: load.requestsPerBurst, bursts: load.bursts,
-                               concurrentBurstsPerClientPod: load.concurrentBurstsPerClientPod, clientReplicas: load.clientReplicas,
-                               mode: mode, requestTimeout: duration(load.requestTimeoutSeconds), connectTimeout: duration(load.connectTimeoutSeconds)),
-            timeouts: PhaseTimeouts(deploy: duration(timeouts.deploySeconds), converge: duration(timeouts.convergeSeconds),
-                                    bursts: duration(timeouts.burstsSeconds), cleanup: duration(timeouts.cleanupSeconds)),
-            expectations: MeshCheck.Expectations(balance: balance, significance: expectations.significance, maxErrorRate: expectations.maxErrorRate,
-                                       latencySLO: slo),
-            cleanup: CleanupPolicy(rawValue: cleanup) ?? .always,
-            reuse: reuse)
-        try scenario.validated(source: "report.json scenario")
+        let sources = Set(records.map(\.source))
+        var versions: [String: [String: Int]] = [:]
+        for record in records {
+            if let target = record.target, let version = record.version { versions[target, default: [:]][version, default: 0] += 1 }
+        }
+        let clusters = names.map { name in
+            let serves = versions[name]?.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+            return ClusterSpec(context: name, name: name, serves: serves, clients: sources.contains(name), helloworldReplicas: 1, sleepReplicas: 1)
+        }
+        let scenario = Scenario(name: "from-records", clusters: clusters)
+        try scenario.validated(source: "records")
         return scenario
     }
 }

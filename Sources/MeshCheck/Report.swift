@@ -157,19 +157,6 @@ public struct TrafficRow: Codable, Sendable, Equatable {
         self.latencyMs = latencyMs
         self.latencyHistogram = latencyHistogram
     }
-
-    /// `rows` with each pair's latency histogram taken from the tally they were computed from.
-    public static func withLatencyHistograms(_ rows: [TrafficRow], from tally: TrafficTally?) -> [TrafficRow] {
-        guard let tally else { return rows }
-        return rows.map { row in
-            var row = row
-            if let source = tally.clusterNames.firstIndex(of: row.source), let target = tally.clusterNames.firstIndex(of: row.target),
-               let histogram = tally.latency(source: source, target: target), histogram.count > 0 {
-                row.latencyHistogram = LatencyBuckets(histogram)
-            }
-            return row
-        }
-    }
 }
 
 /// A latency histogram as its non-empty buckets, in microseconds of in-pod `time_total`.
@@ -362,10 +349,5 @@ public struct RunReport: Codable, Sendable, Equatable {
         self.exec = exec
         self.cleanup = cleanup
         self.scenario = scenario
-    }
-
-    /// pass/fail from the checks: any failed check fails the run.
-    public static func verdict(of checks: [CheckResult]) -> RunVerdict {
-        checks.contains { $0.status == .fail } ? .fail : .pass
     }
 }

@@ -212,7 +212,8 @@ public struct MeshCheckRun: Sendable {
     private func converge(_ operations: [ClusterOperations], state: RunState, base: AttributionBase) async throws {
         let scenario = settings.scenario
         let deadline = ContinuousClock.now + scenario.timeouts.converge
-        let expected = state.expectedTargets(scenario: scenario)
+        let expected = state.expectations(scenario: scenario)
+        let withEndpoints = state.clustersWithEndpoints(scenario: scenario)
         let namespace = settings.namespace
         let load = scenario.load
         let pods = clientPods(operations, state: state)
@@ -223,7 +224,7 @@ public struct MeshCheckRun: Sendable {
                     let source = op.cluster.index
                     var reached = Set<Int>()
                     for round in 0..<10_000 {
-                        if expected[source].isSatisfied(by: reached, source: source) { return nil }
+                        if expected[source].isSatisfied(by: reached, source: source, withEndpoints: withEndpoints) { return nil }
                         guard ContinuousClock.now < deadline else { break }
                         if round > 0 { try await Task.sleep(for: .milliseconds(300)) }
                         var probe = load
@@ -368,18 +369,6 @@ struct BurstResult: Sendable {
     var roundTrip: Duration
     var cluster: String
     var pod: String
-}
-
-/// Which serving clusters a source must reach before converge is done.
-struct ExpectedTargets: Sendable {
-    var clusters: Set<Int>
-    /// any-cross-cluster: one cluster other than the source is enough.
-    var anyOther: Bool
-
-    func isSatisfied(by reached: Set<Int>, source: Int) -> Bool {
-        if anyOther { return reached.contains { $0 != source } }
-        return clusters.isSubset(of: reached)
-    }
 }
 
 extension Duration {

@@ -94,23 +94,15 @@ final class RunState: Sendable {
         return endpoints
     }
 
-    /// Per source cluster index: what converge waits for.
-    func expectedTargets(scenario: Scenario) -> [ExpectedTargets] {
+    /// Per source cluster index: what converge waits for (the verdict judges the same expectation).
+    func expectations(scenario: Scenario) -> [SourceExpectation] {
+        SourceExpectation.all(scenario: scenario, readyEndpoints: readyEndpoints)
+    }
+
+    /// Serving cluster indexes with at least one ready HelloWorld pod.
+    func clustersWithEndpoints(scenario: Scenario) -> Set<Int> {
         let endpoints = readyEndpoints
-        let serving = Set(scenario.clusters.indices.filter { (endpoints[scenario.clusters[$0].name] ?? 0) > 0 })
-        return scenario.clusters.indices.map { source in
-            switch scenario.expectations.balance {
-            case .proportionalToEndpoints:
-                return ExpectedTargets(clusters: serving, anyOther: false)
-            case .weights(let weights):
-                let weighted = serving.filter { (weights[scenario.clusters[$0].name] ?? 0) > 0 }
-                return ExpectedTargets(clusters: weighted, anyOther: false)
-            case .localPreferred:
-                return ExpectedTargets(clusters: serving.contains(source) ? [source] : serving, anyOther: false)
-            case .anyCrossCluster:
-                return ExpectedTargets(clusters: [], anyOther: true)
-            }
-        }
+        return Set(scenario.clusters.indices.filter { (endpoints[scenario.clusters[$0].name] ?? 0) > 0 })
     }
 
     /// Merges the bursts' tallies and exec statistics.
@@ -151,11 +143,8 @@ final class RunState: Sendable {
                                           role: pod.app == Workloads.helloworldApp ? .helloworld : .sleep, hasSidecar: pod.hasSidecar))
             }
         }
-        var outcome = Diagnosis.annotate(Verdict.evaluate(VerdictInput(scenario: scenario, namespace: settings.namespace, tally: tally,
-                                                                       readyEndpoints: readyEndpoints, pods: podStates)),
-                                         findings: findings, servingClusters: scenario.clusters.filter { $0.serves != nil }.map(\.name))
-        outcome.checks = PreflightSummary.checks(findings) + outcome.checks
-        outcome.verdict = RunReport.verdict(of: outcome.checks)
+        let outcome = Verdict.evaluate(VerdictInput(scenario: scenario, namespace: settings.namespace, tally: tally,
+                                                    readyEndpoints: readyEndpoints, pods: podStates, preflight: findings))
         facts.withLock { $0.outcome = outcome }
     }
 
@@ -165,50 +154,25 @@ final class RunState: Sendable {
     }
 
     func finish(clusters: [RunCluster], failure: (any Error)?, cleanup: CleanupReport) -> RunOutcome {
-        let scenario = settings.scenario
         let snapshot = facts.withLock { $0 }
-        let verdict: RunVerdict
-        var exitCode: Int32
-        var errorText: String?
-        var checks = snapshot.outcome?.checks ?? PreflightSummary.checks(snapshot.preflight)
+        let end: RunEnd
         if failure is CancellationError {
-            verdict = .interrupted
-            exitCode = 130
+            end = .interrupted
         } else if let abort = failure as? RunAbort {
-            verdict = .error
-            exitCode = abort.exitCode
-            errorText = abort.message
+            end = .failed(message: abort.message, exitCode: abort.exitCode)
         } else if let failure {
-            verdict = .error
-            exitCode = 3
-            errorText = "\(failure)"
+            end = .failed(message: "\(failure)", exitCode: 3)
         } else {
-            verdict = snapshot.outcome?.verdict ?? .error
-            exitCode = verdict.exitCode(cleanupFailed: cleanup.status == .failed)
-        }
-        if cleanup.status == .failed, verdict == .pass || verdict == .fail {
-            checks.append(CheckResult(name: "cleanup", status: .fail,
-                                      message: "\(cleanup.leftovers.count) objects left behind",
-                                      cause: cleanup.leftovers.map { "\($0.cluster) \($0.kind)/\($0.name): \($0.reason)" }.joined(separator: "; "),
-                                      hint: "delete them with kubectl once their finalizers allow it"))
-        }
-        let endpoints = readyEndpoints
-        let clusterEntries = scenario.clusters.map {
-            ClusterEntry(name: $0.name, context: $0.context, serves: $0.serves, clients: $0.clients,
-                         readyEndpoints: $0.serves == nil ? nil : endpoints[$0.name])
+            end = .completed
         }
         let retries = clusters.reduce(0) { $0 + $1.client.retryCount }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        let report = RunReport(
-            runId: settings.identity.runID, verdict: verdict, error: errorText, startedAt: formatter.string(from: startedAt),
-            durationSeconds: (ContinuousClock.now - clockStart).seconds, namespace: settings.namespace, revision: snapshot.revision,
-            clusters: clusterEntries, checks: checks, traffic: TrafficRow.withLatencyHistograms(snapshot.outcome?.traffic ?? [], from: snapshot.tally), sources: snapshot.outcome?.sources ?? [],
-            phases: snapshot.phases, convergeSeconds: snapshot.convergeSeconds,
-            retries: [RetryCount(operation: "api-request", count: retries)],
+        let runFacts = RunFacts(
+            runId: settings.identity.runID, startedAt: RunFacts.timestamp(startedAt), durationSeconds: (ContinuousClock.now - clockStart).seconds,
+            namespace: settings.namespace, revision: snapshot.revision, scenario: settings.scenario, readyEndpoints: readyEndpoints,
+            phases: snapshot.phases, convergeSeconds: snapshot.convergeSeconds, retries: [RetryCount(operation: "api-request", count: retries)],
             exec: ExecStats(sessions: snapshot.execSessions, failed: snapshot.execFailures.count,
                             roundTripMs: snapshot.execRoundTrips.count > 0 ? Verdict.latencySummary(snapshot.execRoundTrips) : nil),
-            cleanup: cleanup, scenario: ScenarioEcho(scenario))
-        return RunOutcome(report: report, exitCode: exitCode)
+            cleanup: cleanup)
+        return RunReportBuilder.report(facts: runFacts, judged: snapshot.outcome, unjudgedChecks: PreflightSummary.checks(snapshot.preflight), end: end)
     }
 }

@@ -87,14 +87,23 @@ public enum LoadMode: Sendable, Equatable {
         }
     }
 
-    /// The name used in scenario files and reports.
-    public var name: String {
+    /// The modes as scenario files and reports spell them; the one place those names are written.
+    public enum Kind: String, Sendable, CaseIterable {
+        case sequential
+        case parallelInPod = "parallel-in-pod"
+        case paced
+    }
+
+    public var kind: Kind {
         switch self {
-        case .sequential: return "sequential"
-        case .parallelInPod: return "parallel-in-pod"
-        case .paced: return "paced"
+        case .sequential: return .sequential
+        case .parallelInPod: return .parallelInPod
+        case .paced: return .paced
         }
     }
+
+    /// The name used in scenario files and reports.
+    public var name: String { kind.rawValue }
 }
 
 public struct LoadSettings: Sendable, Equatable {
@@ -147,14 +156,25 @@ public enum BalanceExpectation: Sendable, Equatable {
     /// Each source reaches at least one cluster other than its own; the split is not judged.
     case anyCrossCluster
 
-    public var name: String {
+    /// The expectations as scenario files and reports spell them; the one place those names are written.
+    public enum Kind: String, Sendable, CaseIterable {
+        case proportionalToEndpoints = "proportional-to-endpoints"
+        case weights
+        case localPreferred = "local-preferred"
+        case anyCrossCluster = "any-cross-cluster"
+    }
+
+    public var kind: Kind {
         switch self {
-        case .proportionalToEndpoints: return "proportional-to-endpoints"
-        case .weights: return "weights"
-        case .localPreferred: return "local-preferred"
-        case .anyCrossCluster: return "any-cross-cluster"
+        case .proportionalToEndpoints: return .proportionalToEndpoints
+        case .weights: return .weights
+        case .localPreferred: return .localPreferred
+        case .anyCrossCluster: return .anyCrossCluster
         }
     }
+
+    /// The name used in scenario files and reports.
+    public var name: String { kind.rawValue }
 }
 
 /// Latency bounds in milliseconds on the in-pod `time_total`; nil = not judged.

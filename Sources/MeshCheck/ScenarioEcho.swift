@@ -128,3 +128,62 @@ public struct ScenarioEcho: Codable, Sendable, Equatable {
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
+
+/// The scenario's expectations type; inside ScenarioEcho `Expectations` names the echo's own.
+private typealias ScenarioExpectations = Expectations
+
+extension ScenarioEcho {
+    /// The scenario a report ran with, rebuilt from its echo (to judge saved records the same way).
+    public func scenario() throws(ScenarioError) -> Scenario {
+        func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1000).rounded())) }
+        func unknown(_ path: String, _ value: String, _ known: [String]) -> ScenarioError {
+            ScenarioError(problems: [ScenarioProblem(file: "report.json scenario", line: nil, path: path,
+                                                     message: "unknown value \"\(value)\"; expected one of \(known.joined(separator: ", "))")])
+        }
+        let mode: LoadMode
+        switch LoadMode.Kind(rawValue: load.mode) {
+        case .parallelInPod: mode = .parallelInPod(parallelism: load.parallelism)
+        case .paced: mode = .paced(ratePerSecond: load.ratePerSecond ?? 1, parallelism: load.parallelism)
+        case .sequential: mode = .sequential
+        case nil: throw unknown("load.mode", load.mode, LoadMode.Kind.allCases.map(\.rawValue))
+        }
+        let balance: BalanceExpectation
+        switch BalanceExpectation.Kind(rawValue: expectations.balance) {
+        case .weights: balance = .weights(expectations.weights ?? [:])
+        case .localPreferred: balance = .localPreferred(minLocalShare: expectations.minLocalShare ?? ScenarioExpectations.defaultMinLocalShare)
+        case .anyCrossCluster: balance = .anyCrossCluster
+        case .proportionalToEndpoints: balance = .proportionalToEndpoints
+        case nil: throw unknown("expectations.balance", expectations.balance, BalanceExpectation.Kind.allCases.map(\.rawValue))
+        }
+        func bounds(_ entry: Bounds) -> LatencyBounds { LatencyBounds(p50: entry.p50, p90: entry.p90, p99: entry.p99) }
+        let slo = LatencySLO(
+            local: expectations.latencySLO["local"]?.first.map(bounds) ?? LatencyBounds(),
+            crossCluster: expectations.latencySLO["crossCluster"]?.first.map(bounds) ?? LatencyBounds(),
+            pairs: (expectations.latencySLO["pairs"] ?? []).compactMap { entry in
+                guard let source = entry.source, let target = entry.target else { return nil }
+                return PairLatencySLO(source: source, target: target, bounds: bounds(entry))
+            })
+        let overrides = images.helloworld.filter { version, image in image != "\(images.registry)/examples-helloworld-\(version):1.0" }
+        let scenario = Scenario(
+            name: name,
+            clusters: clusters.map {
+                ClusterSpec(context: $0.context, name: $0.name, serves: $0.serves == "none" ? nil : $0.serves, clients: $0.clients,
+                            helloworldReplicas: $0.helloworldReplicas, sleepReplicas: $0.sleepReplicas)
+            },
+            namespace: namespace,
+            images: ImageSettings(registry: images.registry, helloworldOverrides: overrides, sleep: images.sleep,
+                                  pullSecrets: images.pullSecrets, pullSecretsFrom: images.pullSecretsFrom),
+            revision: revision == "auto" ? .auto : .explicit(revision),
+            load: LoadSettings(requestsPerBurst: load.requestsPerBurst, bursts: load.bursts,
+                               concurrentBurstsPerClientPod: load.concurrentBurstsPerClientPod, clientReplicas: load.clientReplicas,
+                               mode: mode, requestTimeout: duration(load.requestTimeoutSeconds), connectTimeout: duration(load.connectTimeoutSeconds)),
+            timeouts: PhaseTimeouts(deploy: duration(timeouts.deploySeconds), converge: duration(timeouts.convergeSeconds),
+                                    bursts: duration(timeouts.burstsSeconds), cleanup: duration(timeouts.cleanupSeconds)),
+            expectations: ScenarioExpectations(balance: balance, significance: expectations.significance, maxErrorRate: expectations.maxErrorRate,
+                                       latencySLO: slo),
+            cleanup: CleanupPolicy(rawValue: cleanup) ?? .always,
+            reuse: reuse)
+        try scenario.validated(source: "report.json scenario")
+        return scenario
+    }
+}

@@ -144,19 +144,20 @@ struct ScenarioReader {
             load.connectTimeout = min(load.connectTimeout, load.requestTimeout)
         }
 
-        let modeName = fields["mode"].flatMap { read.choice($0, "load.mode", among: ["sequential", "parallel-in-pod", "paced"]) } ?? "sequential"
+        let modeKind = fields["mode"].flatMap { read.choice($0, "load.mode", among: LoadMode.Kind.allCases.map(\.rawValue)) }
+            .flatMap(LoadMode.Kind.init(rawValue:)) ?? .sequential
         let parallelism = fields["parallelism"].flatMap { read.integer($0, "load.parallelism", in: 1...1000) }
         let rate = fields["ratePerSecond"].flatMap { read.number($0, "load.ratePerSecond", in: 0...100_000, openLower: true) }
-        switch modeName {
-        case "parallel-in-pod":
+        switch modeKind {
+        case .parallelInPod:
             load.mode = .parallelInPod(parallelism: parallelism ?? 4)
             if let node = fields["ratePerSecond"] { log.add(node, "load.ratePerSecond", "applies only to mode: paced") }
-        case "paced":
+        case .paced:
             if rate == nil, fields["ratePerSecond"] == nil {
                 log.add(fields["mode"] ?? node, "load.ratePerSecond", "is required with mode: paced (target request starts per second per burst)")
             }
             load.mode = .paced(ratePerSecond: rate ?? 1, parallelism: parallelism ?? 1)
-        default:
+        case .sequential:
             load.mode = .sequential
             if let node = fields["parallelism"] { log.add(node, "load.parallelism", "applies only to mode: parallel-in-pod or paced") }
             if let node = fields["ratePerSecond"] { log.add(node, "load.ratePerSecond", "applies only to mode: paced") }
@@ -182,7 +183,7 @@ struct ScenarioReader {
         if let balanceNode = fields["balance"] {
             expectations.balance = balance(balanceNode, minLocalShare: minLocalShare) ?? expectations.balance
         }
-        if let node = fields["minLocalShare"], expectations.balance.name != "local-preferred" {
+        if let node = fields["minLocalShare"], expectations.balance.kind != .localPreferred {
             log.add(node, "expectations.minLocalShare", "applies only to balance: local-preferred")
         }
         if let node = fields["significance"] {
@@ -209,13 +210,13 @@ struct ScenarioReader {
             }
             return .weights(weights)
         }
-        let options = ["proportional-to-endpoints", "local-preferred", "any-cross-cluster", "weights"]
-        guard let name = read.choice(node, path, among: options) else { return nil }
-        switch name {
-        case "proportional-to-endpoints": return .proportionalToEndpoints
-        case "local-preferred": return .localPreferred(minLocalShare: minLocalShare ?? Expectations.defaultMinLocalShare)
-        case "any-cross-cluster": return .anyCrossCluster
-        default:
+        let options = BalanceExpectation.Kind.allCases.map(\.rawValue)
+        guard let kind = read.choice(node, path, among: options).flatMap(BalanceExpectation.Kind.init(rawValue:)) else { return nil }
+        switch kind {
+        case .proportionalToEndpoints: return .proportionalToEndpoints
+        case .localPreferred: return .localPreferred(minLocalShare: minLocalShare ?? Expectations.defaultMinLocalShare)
+        case .anyCrossCluster: return .anyCrossCluster
+        case .weights:
             log.add(node, path, "weights need their values: write `balance: {weights: {cluster-1: 1, cluster-2: 3}}`")
             return nil
         }

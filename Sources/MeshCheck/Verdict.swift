@@ -32,16 +32,28 @@ public struct VerdictInput: Sendable {
     public var readyEndpoints: [String: Int]
     /// Every workload pod; empty when the pod lists are unknown (sidecar check skipped).
     public var pods: [PodState]
+    /// What preflight found in the clusters' API objects: its checks lead the verdict's list, and
+    /// failed traffic checks are explained with them (``Diagnosis``). Empty when judging saved records.
+    public var preflight: [PreflightFinding]
+    /// The checks of a saved report when judging its records again (`report --from-records`): those the
+    /// traffic does not decide (preflight, cleanup) are kept as they were, and a traffic check judged
+    /// exactly as before keeps the explanation the run gave it from evidence this input lacks.
+    public var previousChecks: [CheckResult]
 
-    public init(scenario: Scenario, namespace: String, tally: TrafficTally, readyEndpoints: [String: Int], pods: [PodState]) {
+    public init(scenario: Scenario, namespace: String, tally: TrafficTally, readyEndpoints: [String: Int], pods: [PodState],
+                preflight: [PreflightFinding] = [], previousChecks: [CheckResult] = []) {
         self.scenario = scenario
         self.namespace = namespace
         self.tally = tally
         self.readyEndpoints = readyEndpoints
         self.pods = pods
+        self.preflight = preflight
+        self.previousChecks = previousChecks
     }
 }
 
+/// The judged run: every check row (preflight first), the traffic matrix with each pair's histogram,
+/// the per-source summaries, and the verdict they roll up to.
 public struct VerdictOutcome: Sendable, Equatable {
     public var verdict: RunVerdict
     public var checks: [CheckResult]
@@ -49,6 +61,7 @@ public struct VerdictOutcome: Sendable, Equatable {
     public var sources: [SourceSummary]
 }
 
+/// Every check name, spelled once.
 public enum CheckName {
     public static let sidecarInjection = "sidecar-injection"
     public static let reachability = "reachability"
@@ -56,35 +69,77 @@ public enum CheckName {
     public static let allClustersReached = "all-clusters-reached"
     public static let balance = "balance"
     public static let latencySLO = "latency-slo"
+    /// Added by the run when cleanup left objects behind.
+    public static let cleanup = "cleanup"
 }
 
+/// The judge. A check is a function here that turns the ``Context`` (tally, expectations, preflight
+/// findings) into result rows, registered in ``perSourceChecks`` or called from ``evaluate(_:)``;
+/// failing rows take their cause and hint from ``Diagnosis`` when preflight evidence explains them.
 public enum Verdict {
+    /// The checks judged once per source (client) cluster, in report order.
+    static let perSourceChecks: [@Sendable (Context, Int) -> [CheckResult]] = [
+        { [reachabilityCheck($0, $1)] },
+        { [errorRateCheck($0, $1)] },
+        { [allClustersReachedCheck($0, $1)] },
+        { [balanceCheck($0, $1)] },
+        { latencyChecks($0, $1) },
+    ]
+
     public static func evaluate(_ input: VerdictInput) -> VerdictOutcome {
         let context = Context(input)
-        var checks = [sidecarCheck(input)]
+        // Saved records carry no pod list: a saved report's sidecar row stands (it is carried below).
+        let sidecarKnown = !input.pods.isEmpty || !input.previousChecks.contains { $0.name == CheckName.sidecarInjection }
+        var judged = sidecarKnown ? [sidecarCheck(context)] : []
         var traffic: [TrafficRow] = []
         var sources: [SourceSummary] = []
         for source in context.sourceIndexes {
-            let expected = context.expectedShares(source: source)
-            checks.append(reachabilityCheck(context, source))
-            checks.append(errorRateCheck(context, source))
-            checks.append(allClustersReachedCheck(context, source, expected))
-            checks.append(balanceCheck(context, source, expected))
-            checks += latencyChecks(context, source)
-            traffic += trafficRows(context, source, expected)
+            for check in perSourceChecks { judged += check(context, source) }
+            traffic += trafficRows(context, source)
             sources.append(sourceSummary(context, source))
         }
-        return VerdictOutcome(verdict: RunReport.verdict(of: checks), checks: checks, traffic: traffic, sources: sources)
+        judged = judged.map { keepPreviousExplanation($0, previous: input.previousChecks) }
+        // Carried rows keep their place around the judged ones (a run's cleanup row stays last).
+        let previous = input.previousChecks
+        let judgedNames = Set(judged.map(\.name))
+        let firstJudged = previous.firstIndex { judgedNames.contains($0.name) } ?? previous.endIndex
+        let carriedBefore = previous[..<firstJudged].filter { !judgedNames.contains($0.name) }
+        let carriedAfter = previous[firstJudged...].filter { !judgedNames.contains($0.name) }
+        let checks = PreflightSummary.checks(input.preflight) + carriedBefore + judged + carriedAfter
+        return VerdictOutcome(verdict: rollUp(checks), checks: checks, traffic: traffic, sources: sources)
     }
 
-    /// Precomputed lookups shared by the checks.
-    struct Context {
+    /// pass/fail from the checks: any failed check fails the run.
+    static func rollUp(_ checks: [CheckResult]) -> RunVerdict {
+        checks.contains { $0.status == .fail } ? .fail : .pass
+    }
+
+    /// A check judged exactly as a saved report judged it keeps that report's cause and hint.
+    static func keepPreviousExplanation(_ check: CheckResult, previous: [CheckResult]) -> CheckResult {
+        guard check.status != .pass, let same = previous.first(where: {
+            $0.name == check.name && $0.source == check.source && $0.target == check.target && $0.status == check.status
+                && $0.message == check.message
+        }) else { return check }
+        var kept = check
+        kept.cause = same.cause
+        kept.hint = same.hint
+        return kept
+    }
+
+    /// Precomputed lookups shared by the checks and the diagnosis.
+    struct Context: Sendable {
         let input: VerdictInput
         let names: [String]
         let sourceIndexes: [Int]
         let servingIndexes: [Int]
+        /// What each source must reach and the split it is judged against, by cluster index.
+        let expected: [SourceExpectation]
+        /// Every pair's latency histogram, built once.
+        let latencies: PairHistograms
         var tally: TrafficTally { input.tally }
         var expectations: Expectations { input.scenario.expectations }
+        var findings: [PreflightFinding] { input.preflight }
+        var host: String { "helloworld.\(input.namespace):5000" }
 
         init(_ input: VerdictInput) {
             self.input = input
@@ -92,57 +147,46 @@ public enum Verdict {
             let clusters = input.scenario.clusters
             sourceIndexes = clusters.indices.filter { clusters[$0].clients }
             servingIndexes = clusters.indices.filter { clusters[$0].serves != nil }
-        }
-
-        /// Expected share per serving cluster index for `source`; nil when the expectation does not
-        /// define a split (any-cross-cluster, local-preferred from a serving cluster).
-        func expectedShares(source: Int) -> [Int: Double]? {
-            switch expectations.balance {
-            case .proportionalToEndpoints:
-                return endpointShares(excluding: nil)
-            case .weights(let weights):
-                let total = servingIndexes.reduce(0.0) { $0 + (weights[names[$1]] ?? 0) }
-                guard total > 0 else { return nil }
-                return Dictionary(uniqueKeysWithValues: servingIndexes.map { ($0, (weights[names[$0]] ?? 0) / total) })
-            case .localPreferred:
-                // A source without local endpoints has nothing to prefer: it should spread over the rest.
-                return servingIndexes.contains(source) ? nil : endpointShares(excluding: source)
-            case .anyCrossCluster:
-                return nil
-            }
-        }
-
-        private func endpointShares(excluding: Int?) -> [Int: Double]? {
-            let counted = servingIndexes.filter { $0 != excluding }
-            let total = counted.reduce(0) { $0 + max(0, input.readyEndpoints[names[$1]] ?? 0) }
-            guard total > 0 else { return nil }
-            return Dictionary(uniqueKeysWithValues: counted.map { ($0, Double(max(0, input.readyEndpoints[names[$0]] ?? 0)) / Double(total)) })
+            expected = SourceExpectation.all(scenario: input.scenario, readyEndpoints: input.readyEndpoints)
+            latencies = input.tally.latencyHistograms()
         }
 
         /// Successful requests from `source` per serving cluster index, in cluster order.
         func successes(source: Int) -> [(target: Int, count: Int)] {
             names.indices.map { ($0, tally.pair(source: source, target: $0).successes) }
         }
+
+        /// The explanation for a failing row: the diagnosis's when preflight evidence gives one, else the check's own.
+        func explained(_ diagnosis: (Diagnosis) -> Diagnosis.Explanation?, cause: String?, hint: String?) -> (cause: String?, hint: String?) {
+            guard !findings.isEmpty, let explanation = diagnosis(Diagnosis(self)) else { return (cause, hint) }
+            return (explanation.cause, explanation.hint ?? hint)
+        }
     }
 
     // MARK: - sidecar-injection
 
-    static func sidecarCheck(_ input: VerdictInput) -> CheckResult {
-        let name = CheckName.sidecarInjection
-        guard !input.pods.isEmpty else {
+    static func sidecarCheck(_ context: Context) -> CheckResult {
+        let name = CheckName.sidecarInjection, pods = context.input.pods
+        guard !pods.isEmpty else {
             return CheckResult(name: name, status: .skip, message: "no pod list was taken, so sidecars were not checked")
         }
-        let missing = input.pods.filter { !$0.hasSidecar }
+        let missing = pods.filter { !$0.hasSidecar }
         guard !missing.isEmpty else {
-            return CheckResult(name: name, status: .pass, message: "all \(input.pods.count) workload pods run an istio-proxy sidecar")
+            return CheckResult(name: name, status: .pass, message: "all \(pods.count) workload pods run an istio-proxy sidecar")
         }
         let clusters = Array(Set(missing.map(\.cluster))).sorted()
         let listed = missing.prefix(4).map { "\($0.cluster)/\($0.name)" }.joined(separator: ", ") + (missing.count > 4 ? ", ..." : "")
-        return CheckResult(
-            name: name, status: .fail,
-            message: "\(missing.count) of \(input.pods.count) workload pods have no istio-proxy sidecar: \(listed)",
+        let (cause, hint) = context.explained(
+            { $0.sidecars() },
             cause: "sidecar injection did not happen in \(clusters.joined(separator: ", ")): the namespace's injection label does not match an installed revision, or injection is disabled there; pods without a sidecar bypass the mesh and reach only their own cluster",
-            hint: "compare `kubectl get namespace \(input.namespace) --show-labels` with the revision istiod or the ControlPlaneRevision serves (set mesh.revision explicitly if auto-detection picked the wrong one), and run `istioctl analyze -n \(input.namespace)`")
+            hint: sidecarHint(context.input.namespace))
+        return CheckResult(name: name, status: .fail,
+                           message: "\(missing.count) of \(pods.count) workload pods have no istio-proxy sidecar: \(listed)",
+                           cause: cause, hint: hint)
+    }
+
+    static func sidecarHint(_ namespace: String) -> String {
+        "compare `kubectl get namespace \(namespace) --show-labels` with the revision istiod or the ControlPlaneRevision serves (set mesh.revision explicitly if auto-detection picked the wrong one), and run `istioctl analyze -n \(namespace)`"
     }
 
     // MARK: - reachability
@@ -150,22 +194,23 @@ public enum Verdict {
     static func reachabilityCheck(_ context: Context, _ source: Int) -> CheckResult {
         let counters = context.tally.sources[source]
         let name = CheckName.reachability, sourceName = context.names[source]
-        let host = "helloworld.\(context.input.namespace):5000"
+        let host = context.host
         if counters.succeeded > 0 {
             return CheckResult(name: name, source: sourceName, status: .pass,
                                message: "\(counters.succeeded) of \(counters.records + counters.missingRecords) requests to \(host) were answered by HelloWorld")
         }
+        let message: String, ownCause: String, ownHint: String
         if counters.records == 0 {
-            return CheckResult(name: name, source: sourceName, status: .fail,
-                               message: "no request from \(sourceName) produced a record",
-                               cause: counters.missingRecords > 0 ? "the bursts' exec sessions failed or were cut before any request finished" : "no burst ran from this cluster",
-                               hint: "check that the Sleep pod in \(sourceName) is running and that the exec API is reachable (`kubectl exec` into it)")
+            message = "no request from \(sourceName) produced a record"
+            ownCause = counters.missingRecords > 0 ? "the bursts' exec sessions failed or were cut before any request finished" : "no burst ran from this cluster"
+            ownHint = "check that the Sleep pod in \(sourceName) is running and that the exec API is reachable (`kubectl exec` into it)"
+        } else {
+            let dominant = counters.errorsByKind.max { ($0.value, $1.key) < ($1.value, $0.key) }!.key
+            message = "none of \(counters.records) requests from \(sourceName) to \(host) succeeded (mostly \(dominant))"
+            (ownCause, ownHint) = explain(dominant, host: host)
         }
-        let dominant = counters.errorsByKind.max { ($0.value, $1.key) < ($1.value, $0.key) }!.key
-        let explanation = explain(dominant, host: host)
-        return CheckResult(name: name, source: sourceName, status: .fail,
-                           message: "none of \(counters.records) requests from \(sourceName) to \(host) succeeded (mostly \(dominant))",
-                           cause: explanation.cause, hint: explanation.hint)
+        let (cause, hint) = context.explained({ $0.crossCluster(source: source, cause: ownCause, hint: ownHint) }, cause: ownCause, hint: ownHint)
+        return CheckResult(name: name, source: sourceName, status: .fail, message: message, cause: cause, hint: hint)
     }
 
     static func explain(_ kind: RequestErrorKind, host: String) -> (cause: String, hint: String) {
@@ -214,51 +259,55 @@ public enum Verdict {
         var kinds = counters.errorsByKind.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) ×\($0.value)" }
         if counters.missingRecords > 0 { kinds.append("missing records ×\(counters.missingRecords)") }
         let dominant = counters.errorsByKind.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
-        let explanation = dominant.map { explain($0, host: "helloworld.\(context.input.namespace):5000") }
+        let own = dominant.map { explain($0, host: context.host) }
+        let (cause, hint) = context.explained(
+            { $0.errors(source: source) },
+            cause: own?.cause ?? "bursts ended before reporting every request (exec sessions broke or were cut)",
+            hint: own?.hint ?? "look for exec errors in the run log; `records.jsonl` lists every request that did report")
         return CheckResult(name: name, source: sourceName, status: .fail, message: "\(summary): \(kinds.joined(separator: ", "))",
-                           cause: explanation?.cause ?? "bursts ended before reporting every request (exec sessions broke or were cut)",
-                           hint: explanation?.hint ?? "look for exec errors in the run log; `records.jsonl` lists every request that did report")
+                           cause: cause, hint: hint)
     }
 
     // MARK: - all-clusters-reached
 
-    static func allClustersReachedCheck(_ context: Context, _ source: Int, _ expected: [Int: Double]?) -> CheckResult {
+    static func allClustersReachedCheck(_ context: Context, _ source: Int) -> CheckResult {
         let name = CheckName.allClustersReached, sourceName = context.names[source]
         let succeeded = context.tally.sources[source].succeeded
         guard succeeded > 0 else {
             return CheckResult(name: name, source: sourceName, status: .skip, message: "no successful requests from \(sourceName) to attribute")
         }
+        let expected = context.expected[source]
         let reached = context.successes(source: source).filter { $0.count > 0 }.map(\.target)
-        let required: [Int]
-        switch context.expectations.balance {
-        case .anyCrossCluster:
+        let notReached: () -> CheckResult = {
+            let (cause, hint) = context.explained(
+                { $0.crossCluster(source: source, cause: crossClusterCause(sourceName), hint: crossClusterHint(sourceName, context.input.namespace)) },
+                cause: crossClusterCause(sourceName), hint: crossClusterHint(sourceName, context.input.namespace))
+            return CheckResult(name: name, source: sourceName, status: .fail, message: "", cause: cause, hint: hint)
+        }
+        if expected.anyOther {
             let others = reached.filter { $0 != source }
             if others.isEmpty {
-                return CheckResult(name: name, source: sourceName, status: .fail,
-                                   message: "all \(succeeded) answers came from \(sourceName) itself; no other cluster was reached",
-                                   cause: crossClusterCause(sourceName), hint: crossClusterHint(sourceName, context.input.namespace))
+                var failed = notReached()
+                failed.message = "all \(succeeded) answers came from \(sourceName) itself; no other cluster was reached"
+                return failed
             }
             return CheckResult(name: name, source: sourceName, status: .pass,
                                message: "reached \(others.map { context.names[$0] }.joined(separator: ", ")) besides its own cluster")
-        case .localPreferred where context.servingIndexes.contains(source):
-            required = [source]
-        default:
-            required = expected.map { shares in context.servingIndexes.filter { (shares[$0] ?? 0) > 0 } } ?? context.servingIndexes
         }
-        let missed = required.filter { !reached.contains($0) }
+        let missed = expected.mustReach.filter { !reached.contains($0) }
         let reachedList = reached.map { context.names[$0] }.joined(separator: ", ")
         if missed.isEmpty {
             return CheckResult(name: name, source: sourceName, status: .pass,
                                message: "reached every expected cluster (\(reachedList)) in \(succeeded) answers")
         }
         let missedNames = missed.map { context.names[$0] }
-        var message = "\(missedNames.joined(separator: ", ")) never answered \(sourceName)'s \(succeeded) successful requests (reached: \(reachedList))"
-        if let shares = expected {
+        var failed = notReached()
+        failed.message = "\(missedNames.joined(separator: ", ")) never answered \(sourceName)'s \(succeeded) successful requests (reached: \(reachedList))"
+        if let shares = expected.shares {
             let chance = missed.reduce(1.0) { $0 * BalanceTests.probabilityOfMissing(share: shares[$1] ?? 0, requests: succeeded) }
-            if chance > 0 { message += "; by chance alone that happens with probability \(NumberFormat.scientific(chance))" }
+            if chance > 0 { failed.message += "; by chance alone that happens with probability \(NumberFormat.scientific(chance))" }
         }
-        return CheckResult(name: name, source: sourceName, status: .fail, message: message,
-                           cause: crossClusterCause(sourceName), hint: crossClusterHint(sourceName, context.input.namespace))
+        return failed
     }
 
     static func crossClusterCause(_ source: String) -> String {
@@ -271,8 +320,13 @@ public enum Verdict {
 
     // MARK: - balance
 
-    static func balanceCheck(_ context: Context, _ source: Int, _ expected: [Int: Double]?) -> CheckResult {
+    static func balanceCheck(_ context: Context, _ source: Int) -> CheckResult {
         let name = CheckName.balance, sourceName = context.names[source]
+        let expected = context.expected[source].shares
+        // A cluster that never answered skews the split for the same reason it was not reached.
+        func explained(cause: String, hint: String) -> (cause: String?, hint: String?) {
+            context.explained({ $0.balance() ?? $0.crossCluster(source: source, cause: cause, hint: hint) }, cause: cause, hint: hint)
+        }
         let balance = context.expectations.balance
         let alpha = context.expectations.significance
         let counts = context.successes(source: source)
@@ -290,11 +344,12 @@ public enum Verdict {
             if interval.upper >= minimum {
                 return CheckResult(name: name, source: sourceName, status: .pass, message: "\(observed), expected at least \(NumberFormat.percent(minimum))", balance: details)
             }
+            let (cause, hint) = explained(
+                cause: "requests from \(sourceName) leave the cluster although local endpoints are ready: locality load balancing is off or outlier detection ejected the local endpoints",
+                hint: "locality failover needs a DestinationRule with outlierDetection for helloworld; check it with `istioctl x describe`")
             return CheckResult(name: name, source: sourceName, status: .fail,
                                message: "\(observed) is below the expected \(NumberFormat.percent(minimum)) even at the interval's upper end",
-                               cause: "requests from \(sourceName) leave the cluster although local endpoints are ready: locality load balancing is off or outlier detection ejected the local endpoints",
-                               hint: "locality failover needs a DestinationRule with outlierDetection for helloworld; check it with `istioctl x describe`",
-                               balance: details)
+                               cause: cause, hint: hint, balance: details)
         }
 
         guard let expected else {
@@ -339,11 +394,12 @@ public enum Verdict {
         let cause = unexpected.isEmpty
             ? "the mesh does not spread \(sourceName)'s requests as expected (\(balance.name)): locality load balancing, a DestinationRule or VirtualService weight, or endpoints that were not ready for the whole run"
             : "\(unexpected.map { context.names[$0] }.joined(separator: ", ")) answered although the expectation gives it no share"
+        let explanation = explained(
+            cause: cause,
+            hint: "check DestinationRules and VirtualServices for helloworld (`istioctl x describe svc helloworld -n \(context.input.namespace)`) and compare the ready endpoints per cluster in the report")
         return CheckResult(name: name, source: sourceName, status: .fail,
                            message: "split \(split) over \(labels) differs from the expected \(expectedSplit) (\(pValue) < \(significance))",
-                           cause: cause,
-                           hint: "check DestinationRules and VirtualServices for helloworld (`istioctl x describe svc helloworld -n \(context.input.namespace)`) and compare the ready endpoints per cluster in the report",
-                           balance: details)
+                           cause: explanation.cause, hint: explanation.hint, balance: details)
     }
 
     /// Shares as whole percentages that add up to 100 (largest remainder), so a split reads 26/74, not 26/75.
@@ -399,7 +455,7 @@ public enum Verdict {
             let bounds = slo.pairs.first { $0.source == sourceName && $0.target == targetName }?.bounds
                 ?? (target == source ? slo.local : slo.crossCluster)
             guard !bounds.isEmpty else { continue }
-            guard let histogram = context.tally.latency(source: source, target: target), histogram.count > 0 else {
+            guard let histogram = context.latencies[source: source, target: target], histogram.count > 0 else {
                 out.append(CheckResult(name: CheckName.latencySLO, source: sourceName, target: targetName, status: .skip,
                                        message: "no successful \(direction) requests \(sourceName) → \(targetName) to measure"))
                 continue
@@ -426,24 +482,34 @@ public enum Verdict {
                     hint: "compare with the other pairs in the latency matrix; timings are measured in the client pod (curl time_total), so the exec round trip is not included"))
             }
         }
-        return out
+        // Which directions breach explains each breach, so failing rows are explained once all are judged.
+        return out.map { check in
+            guard check.status == .fail, let target = check.target.flatMap({ context.names.firstIndex(of: $0) }) else { return check }
+            var explained = check
+            (explained.cause, explained.hint) = context.explained({ $0.latency(source: source, target: target, directions: out) },
+                                                                  cause: check.cause, hint: check.hint)
+            return explained
+        }
     }
 
     // MARK: - Matrix and summaries
 
-    static func trafficRows(_ context: Context, _ source: Int, _ expected: [Int: Double]?) -> [TrafficRow] {
+    static func trafficRows(_ context: Context, _ source: Int) -> [TrafficRow] {
         let counts = context.successes(source: source)
         let n = counts.reduce(0) { $0 + $1.count }
+        let expected = context.expected[source].shares
         return context.names.indices.compactMap { target -> TrafficRow? in
             let pair = context.tally.pair(source: source, target: target)
             guard context.servingIndexes.contains(target) || pair.successes + pair.errors > 0 else { return nil }
             let interval = ShareInterval.wilson(successes: UInt64(pair.successes), trials: UInt64(n))
             var expectedShare = expected?[target]
             if expected == nil, case .localPreferred(let minimum) = context.expectations.balance, target == source { expectedShare = minimum }
+            let histogram = context.latencies[source: source, target: target].flatMap { $0.count > 0 ? $0 : nil }
             return TrafficRow(source: context.names[source], target: context.names[target], requests: pair.successes + pair.errors,
                               errors: pair.errors, share: n == 0 ? 0 : interval.share,
                               shareInterval: WilsonInterval(low: interval.lower, high: interval.upper),
-                              expectedShare: expectedShare, latencyMs: context.tally.latency(source: source, target: target).flatMap(latencySummary))
+                              expectedShare: expectedShare, latencyMs: histogram.flatMap(latencySummary),
+                              latencyHistogram: histogram.map(LatencyBuckets.init))
         }
     }
 

@@ -103,7 +103,7 @@ public struct LatencyHistogram: Sendable, Equatable {
     ///
     /// Each call checks that the buckets are not shared with a copy (copy-on-write), which costs
     /// about as much as the recording itself; a loop recording many values should use
-    /// ``record(contentsOf:)`` or a ``LatencyRecorder``, which check once.
+    /// ``record(contentsOf:)``, which checks once.
     @inlinable @inline(__always)
     public mutating func record(_ value: UInt64) {
         counts.withUnsafeMutableBufferPointer { buckets in
@@ -249,18 +249,6 @@ public struct LatencyHistogram: Sendable, Equatable {
             for index in first...last { buckets[index] = 0 }
         }
         self = LatencyHistogram(reusing: counts)
-    }
-
-    /// A histogram of the given state (a ``LatencyRecorder``'s snapshot).
-    init(counts: [UInt64], count: UInt64, minimum: UInt64, maximum: UInt64, sum: UInt64, squares: Wide128, clamped: UInt64) {
-        precondition(counts.count == Self.bucketCount, "one count per bucket")
-        self.counts = counts
-        totalCount = count
-        minimumValue = minimum
-        maximumValue = maximum
-        valueSum = sum
-        squareSum = squares
-        clampedTotal = clamped
     }
 
     private init(reusing zeroedCounts: [UInt64]) {

@@ -27,8 +27,7 @@ public struct NameID: Hashable, Comparable, Sendable, CustomStringConvertible {
 ///
 /// Lookups by bytes allocate nothing; a `String` is built once per *distinct* name. One table is
 /// meant to be shared (passed `inout`) by every stream parser of a run, so that ids from different
-/// streams agree and tallies keyed by them merge directly. Tables built separately can be joined
-/// with ``absorb(_:)``, which returns how to translate the other table's ids.
+/// streams agree and tallies keyed by them merge directly.
 public struct NameTable: Sendable {
     /// Open addressing, linear probing: 0 = empty, else the high 32 bits of the name's hash
     /// (a tag that rejects most mismatches without touching the entry) and the id in the low 32.
@@ -96,21 +95,6 @@ public struct NameTable: Sendable {
     public func idOfRecordToken(_ token: UnsafeRawBufferPointer) -> NameID? {
         guard let id = find(token, hash: Self.hash(token.baseAddress, token.count)) else { return nil }
         return entries[Int(id.rawValue)].isRecordToken ? id : nil
-    }
-
-    /// Adds every name of `other` to this table and returns the translation of `other`'s ids:
-    /// `translation[Int(id.rawValue)]` is the id of the same name here (index 0 maps absent to
-    /// absent).
-    public mutating func absorb(_ other: NameTable) -> [NameID] {
-        var translation: [NameID] = [.absent]
-        translation.reserveCapacity(other.strings.count)
-        other.bytes.withUnsafeBytes { otherBytes in
-            for entry in other.entries.dropFirst() {
-                let token = UnsafeRawBufferPointer(rebasing: otherBytes[entry.start..<entry.start + entry.length])
-                translation.append(intern(token))
-            }
-        }
-        return translation
     }
 
     // MARK: Internals

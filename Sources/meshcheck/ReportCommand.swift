@@ -53,7 +53,7 @@ struct ReportCommand: ParsableCommand {
                     records += stored.records
                 }
                 let base = try baseReport.map(Self.loadReport)
-                report = try RecomputedReport.make(records: records, base: base)
+                report = try RecordsReplay.report(records: records, base: base)
                 directory = outputDirectory
             } else {
                 guard files.count == 1 else { throw ReportInputError("give exactly one report.json (or --from-records with records files)") }

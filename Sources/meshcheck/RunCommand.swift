@@ -97,7 +97,7 @@ struct RunCommand: AsyncParsableCommand {
             if let error = outcome.report.error { console.error(error) }
             if let pushgateway {
                 do {
-                    try await Pushgateway.push(outcome.report, to: pushgateway)
+                    try await Pushgateway.push(PrometheusMetrics.render(outcome.report, scenarioLabel: false), of: outcome.report, to: pushgateway)
                 } catch {
                     // The metrics are the canary's output: losing them is an environment error unless the run already failed.
                     console.error("\(error)")

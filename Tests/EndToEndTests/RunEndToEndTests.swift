@@ -42,6 +42,21 @@ final class RunEndToEndTests: XCTestCase {
         for file in ["summary.md", "junit.xml"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/" + file), "\(file) missing")
         }
+        try assertReplayReproducesTheRun(directory)
+    }
+
+    /// `report --from-records` on a run's records (with its report.json) goes through the same verdict and
+    /// report builder as the run: traffic, sources, checks (with their causes and hints) and verdict are identical.
+    func assertReplayReproducesTheRun(_ directory: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let replayed = CLI.temporaryDirectory("replay")
+        let result = try CLI.run(["report", "--from-records", directory + "/records.jsonl", "--report", directory + "/report.json",
+                                  "--format", "json", "--output-dir", replayed])
+        XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)", file: file, line: line)
+        let run = try CLI.report(in: directory), replay = try CLI.report(in: replayed)
+        for key in ["verdict", "traffic", "sources", "checks", "clusters"] {
+            XCTAssertEqual(run[key].map { $0 as AnyObject } as? NSObject, replay[key].map { $0 as AnyObject } as? NSObject,
+                           "\(key) differs between the run and its replay", file: file, line: line)
+        }
     }
 
     func testThreeClustersPass() throws {
@@ -76,6 +91,7 @@ final class RunEndToEndTests: XCTestCase {
         let failedChecks = failed.array("checks").filter { $0.string("status") == "fail" }
         XCTAssertEqual(failedChecks.compactMap { $0.string("name") }, ["balance", "balance"], "\(failedChecks)")
         XCTAssertEqual(Set(failedChecks.compactMap { $0.string("source") }), ["cluster-1", "cluster-2"])
+        try assertReplayReproducesTheRun(proportional)
 
         // Both runs saw the VirtualService's split, not the pods' 1:1: v1 (cluster 1) near a quarter of
         // every source's answers (0.15–0.35 is more than 4.5 standard deviations either side at n = 400).

@@ -1,111 +1,148 @@
+import MeshStats
 import XCTest
 @testable import MeshCheck
 
+/// The verdict explains failing rows from the tally and the preflight findings (``Diagnosis``), once,
+/// while it builds them.
 final class DiagnosisTests: XCTestCase {
-    private let interval = WilsonInterval(low: 0, high: 1)
+    private static let instances = ["hw-1a": 0, "hw-2a": 1]
 
-    private func row(_ source: String, _ target: String, requests: Int, errors: Int = 0) -> TrafficRow {
-        TrafficRow(source: source, target: target, requests: requests, errors: errors, share: 0, shareInterval: interval,
-                   expectedShare: 0.5, latencyMs: nil)
+    private func scenario(_ expectations: Expectations = Expectations()) throws -> Scenario {
+        var scenario = try Scenario.guideCheck(contexts: ["gke_sim_zone_cluster-1", "gke_sim_zone_cluster-2"])
+        scenario.expectations = expectations
+        return scenario
     }
 
-    private func summary(_ source: String, succeeded: Int, errors: Int = 0) -> SourceSummary {
-        SourceSummary(source: source, requests: succeeded + errors, succeeded: succeeded, errors: errors, errorsByKind: [:],
-                      missingRecords: 0, malformedLines: 0, lateStarts: nil)
+    private func pods(clientSidecar: Bool = true) -> [PodState] {
+        ["cluster-1", "cluster-2"].flatMap { [PodState(cluster: $0, name: "helloworld-x", role: .helloworld, hasSidecar: true),
+                                              PodState(cluster: $0, name: "sleep-x", role: .sleep, hasSidecar: clientSidecar)] }
     }
 
-    /// cluster-1 reached only itself; cluster-2 reached both.
-    private func oneSidedOutcome() -> VerdictOutcome {
-        let failed = CheckResult(name: CheckName.allClustersReached, source: "cluster-1", status: .fail,
-                                 message: "cluster-2 never answered", cause: "generic cause", hint: "generic hint")
-        let passed = CheckResult(name: CheckName.allClustersReached, source: "cluster-2", status: .pass, message: "ok")
-        return VerdictOutcome(verdict: .fail, checks: [failed, passed],
-                              traffic: [row("cluster-1", "cluster-1", requests: 200), row("cluster-1", "cluster-2", requests: 0),
-                                        row("cluster-2", "cluster-1", requests: 100), row("cluster-2", "cluster-2", requests: 100)],
-                              sources: [summary("cluster-1", succeeded: 200), summary("cluster-2", succeeded: 200)])
+    private func evaluate(_ builder: TallyBuilder, findings: [PreflightFinding], expectations: Expectations = Expectations(),
+                          pods: [PodState]? = nil) throws -> VerdictOutcome {
+        Verdict.evaluate(VerdictInput(scenario: try scenario(expectations), namespace: "meshcheck-t", tally: builder.tally,
+                                      readyEndpoints: ["cluster-1": 1, "cluster-2": 1], pods: pods ?? self.pods(), preflight: findings))
     }
 
-    private let serving = ["cluster-1", "cluster-2"]
+    private func check(_ outcome: VerdictOutcome, _ name: String, source: String? = nil, target: String? = nil) throws -> CheckResult {
+        try XCTUnwrap(outcome.checks.first { $0.name == name && $0.source == source && $0.target == target })
+    }
 
-    func testMissingRemoteSecretIsNamedWithTheTrafficEvidence() {
+    /// cluster-1 reached only cluster-1 (200 answers); cluster-2 reached both.
+    private func oneSided() -> TallyBuilder {
+        var builder = TallyBuilder(clusters: ["cluster-1", "cluster-2"], instances: Self.instances)
+        builder.add(source: 0, instance: "hw-1a", count: 200)
+        builder.add(source: 1, instance: "hw-1a", count: 100)
+        builder.add(source: 1, instance: "hw-2a", count: 100)
+        return builder
+    }
+
+    func testMissingRemoteSecretIsNamedWithTheTrafficEvidence() throws {
         var clusters = HealthyMesh.clusters()
         clusters[0].remoteSecrets = .value([])
-        let findings = HealthyMesh.evaluate(clusters)
-        let annotated = Diagnosis.annotate(oneSidedOutcome(), findings: findings, servingClusters: serving)
-        let check = annotated.checks[0]
-        XCTAssertTrue(check.cause!.hasPrefix("cluster-1's clients reached only cluster-1 (0 of 200 answers from cluster-2); preflight remote-secret (cluster-1): no remote secret for cluster-2"), check.cause!)
-        XCTAssertTrue(check.hint!.contains("istioctl create-remote-secret"), check.hint!)
-        XCTAssertEqual(annotated.checks[1], oneSidedOutcome().checks[1], "passing checks are untouched")
-
-        var skewed = oneSidedOutcome()
-        skewed.checks = [CheckResult(name: CheckName.balance, source: "cluster-1", status: .fail, message: "split 100/0", cause: "generic")]
-        let balance = Diagnosis.annotate(skewed, findings: findings, servingClusters: serving).checks[0]
-        XCTAssertEqual(balance.cause, check.cause, "a cluster never reached explains the skewed split the same way")
-        XCTAssertEqual(annotated.traffic, oneSidedOutcome().traffic)
+        let outcome = try evaluate(oneSided(), findings: HealthyMesh.evaluate(clusters))
+        let reached = try check(outcome, CheckName.allClustersReached, source: "cluster-1")
+        XCTAssertEqual(reached.status, .fail)
+        XCTAssertTrue(reached.cause!.hasPrefix("cluster-1's clients reached only cluster-1 (0 of 200 answers from cluster-2); preflight remote-secret (cluster-1): no remote secret for cluster-2"), reached.cause!)
+        XCTAssertTrue(reached.hint!.contains("istioctl create-remote-secret"), reached.hint!)
+        let passing = try check(outcome, CheckName.allClustersReached, source: "cluster-2")
+        XCTAssertEqual(passing.status, .pass)
+        XCTAssertNil(passing.cause, "passing checks are not explained")
+        let balance = try check(outcome, CheckName.balance, source: "cluster-1")
+        XCTAssertEqual(balance.status, .fail)
+        XCTAssertEqual(balance.cause, reached.cause, "a cluster never reached explains the skewed split the same way")
+        XCTAssertEqual(outcome.checks.filter { $0.name == PreflightCheckName.remoteSecret }.map(\.status), [.fail],
+                       "preflight rows lead the checks")
+        XCTAssertEqual(outcome.verdict, .fail)
     }
 
-    func testGatewayOfTheTargetAndRootCAAreNamed() {
+    func testGatewayOfTheTargetAndRootCAAreNamed() throws {
         var clusters = HealthyMesh.clusters()
         clusters[1].eastWestDeployment = .value(GatewayDeploymentFact(replicas: 0, availableReplicas: 0, networkLabel: "network2"))
         clusters[1].rootCertificatePEM = .value(TestCertificates.otherRoot)
-        let cause = Diagnosis.annotate(oneSidedOutcome(), findings: HealthyMesh.evaluate(clusters), servingClusters: serving).checks[0].cause!
+        let cause = try check(try evaluate(oneSided(), findings: HealthyMesh.evaluate(clusters)), CheckName.allClustersReached, source: "cluster-1").cause!
         XCTAssertTrue(cause.contains("preflight east-west-gateway (cluster-2): istio-eastwestgateway is scaled to 0 replicas"), cause)
         XCTAssertTrue(cause.contains("preflight root-ca (across clusters): istio-ca-root-cert differs"), cause)
         XCTAssertLessThan(cause.range(of: "east-west-gateway")!.lowerBound, cause.range(of: "root-ca")!.lowerBound,
                           "findings come in the order a request meets them")
     }
 
-    func testFindingsAboutOtherPathsAreNotBlamed() {
+    func testFindingsAboutOtherPathsAreNotBlamed() throws {
         var clusters = HealthyMesh.clusters(3)
         clusters[2].remoteSecrets = .value([])
         clusters[0].eastWestDeployment = .value(GatewayDeploymentFact(replicas: 0, availableReplicas: 0, networkLabel: "network1"))
-        let cause = Diagnosis.annotate(oneSidedOutcome(), findings: HealthyMesh.evaluate(clusters), servingClusters: serving).checks[0].cause!
+        let cause = try check(try evaluate(oneSided(), findings: HealthyMesh.evaluate(clusters)), CheckName.allClustersReached, source: "cluster-1").cause!
         XCTAssertTrue(cause.contains("preflight found no missing remote secret"), cause)
-        XCTAssertTrue(cause.hasSuffix("generic cause"), cause)
+        XCTAssertTrue(cause.hasSuffix(Verdict.crossClusterCause("cluster-1")), cause)
     }
 
-    func testNoFindingsLeavesTheOutcomeAlone() {
-        XCTAssertEqual(Diagnosis.annotate(oneSidedOutcome(), findings: [], servingClusters: serving), oneSidedOutcome())
+    func testClientsWithoutSidecarAreNamed() throws {
+        let outcome = try evaluate(oneSided(), findings: HealthyMesh.evaluate(HealthyMesh.clusters()), pods: pods(clientSidecar: false))
+        let reached = try check(outcome, CheckName.allClustersReached, source: "cluster-1")
+        XCTAssertTrue(reached.cause!.hasSuffix("cluster-1's client pods run without a sidecar, so they reach only their own cluster"), reached.cause!)
+        XCTAssertEqual(reached.hint, Verdict.sidecarHint("meshcheck-t"))
     }
 
-    func testSidecarInjectionNamesTheMissingRevision() {
-        let sidecar = CheckResult(name: CheckName.sidecarInjection, status: .fail, message: "2 of 4 pods have no sidecar", cause: "generic")
-        let outcome = VerdictOutcome(verdict: .fail, checks: [sidecar], traffic: [], sources: [])
+    func testNoFindingsKeepsTheChecksOwnExplanation() throws {
+        let outcome = try evaluate(oneSided(), findings: [])
+        let reached = try check(outcome, CheckName.allClustersReached, source: "cluster-1")
+        XCTAssertEqual(reached.cause, Verdict.crossClusterCause("cluster-1"))
+        XCTAssertEqual(reached.hint, Verdict.crossClusterHint("cluster-1", "meshcheck-t"))
+        XCTAssertFalse(outcome.checks.contains { PreflightCheckName.all.contains($0.name) })
+    }
+
+    func testSidecarInjectionNamesTheMissingRevision() throws {
+        var builder = oneSided()
+        builder.add(source: 0, instance: "hw-2a", count: 200)
+        let bare = [PodState(cluster: "cluster-1", name: "helloworld-x", role: .helloworld, hasSidecar: false)] + pods()
         let findings = HealthyMesh.evaluate(HealthyMesh.clusters(), revision: "asm-0-0")
-        let cause = Diagnosis.annotate(outcome, findings: findings, servingClusters: serving).checks[0].cause!
+        let cause = try check(try evaluate(builder, findings: findings, pods: bare), CheckName.sidecarInjection).cause!
         XCTAssertTrue(cause.contains("preflight revision (cluster-1): revision asm-0-0 is not installed (installed revisions: asm-1-23)"), cause)
     }
 
-    func testErrorRateSplitsErrorsByServingCluster() {
-        let check = CheckResult(name: CheckName.errorRate, source: "cluster-1", status: .fail, message: "10 of 200 failed", cause: "503s")
-        let outcome = VerdictOutcome(verdict: .fail, checks: [check],
-                                     traffic: [row("cluster-1", "cluster-1", requests: 100), row("cluster-1", "cluster-2", requests: 100, errors: 10)],
-                                     sources: [summary("cluster-1", succeeded: 190, errors: 10)])
-        let cause = Diagnosis.annotate(outcome, findings: HealthyMesh.evaluate(HealthyMesh.clusters()), servingClusters: serving).checks[0].cause!
+    func testErrorRateSplitsErrorsByServingCluster() throws {
+        var builder = TallyBuilder(clusters: ["cluster-1", "cluster-2"], instances: Self.instances)
+        builder.add(source: 0, instance: "hw-1a", count: 100)
+        builder.add(source: 0, instance: "hw-2a", count: 90)
+        builder.add(source: 0, instance: "hw-2a", count: 10, status: 503)
+        builder.add(source: 1, instance: "hw-1a", count: 10)
+        builder.add(source: 1, instance: "hw-2a", count: 10)
+        let findings = HealthyMesh.evaluate(HealthyMesh.clusters())
+        let cause = try check(try evaluate(builder, findings: findings), CheckName.errorRate, source: "cluster-1").cause!
         XCTAssertEqual(cause, "errors by serving cluster: cluster-1 0 of 100, cluster-2 10 of 100")
 
-        var unattributed = outcome
-        unattributed.sources = [SourceSummary(source: "cluster-1", requests: 205, succeeded: 190, errors: 15, errorsByKind: [:],
-                                              missingRecords: 3, malformedLines: 0, lateStarts: nil)]
-        let more = Diagnosis.annotate(unattributed, findings: HealthyMesh.evaluate(HealthyMesh.clusters()), servingClusters: serving).checks[0].cause!
+        builder.add(source: 0, instance: nil, count: 5, status: 0, curlExit: 7)
+        builder.tally.recordMissing(source: 0, count: 3)
+        let more = try check(try evaluate(builder, findings: findings), CheckName.errorRate, source: "cluster-1").cause!
         XCTAssertTrue(more.hasSuffix("; 5 failed without naming the instance that answered (no HelloWorld body); 3 requests never reported (broken or cut bursts)"), more)
     }
 
-    func testLatencyNamesTheCrossClusterDirection() {
-        let local = CheckResult(name: CheckName.latencySLO, source: "cluster-1", target: "cluster-1", status: .pass, message: "local p99 3 ms ≤ 100 ms")
-        let cross = CheckResult(name: CheckName.latencySLO, source: "cluster-1", target: "cluster-2", status: .fail, message: "p99 205 ms > 100 ms")
-        let outcome = VerdictOutcome(verdict: .fail, checks: [local, cross], traffic: [], sources: [])
-        let cause = Diagnosis.annotate(outcome, findings: HealthyMesh.evaluate(HealthyMesh.clusters()), servingClusters: serving).checks[1].cause!
-        XCTAssertTrue(cause.hasPrefix("the cross-cluster direction cluster-1 → cluster-2 breaches its bound while the local direction cluster-1 → cluster-1 meets its own (local p99 3 ms ≤ 100 ms)"), cause)
+    func testLatencyNamesTheCrossClusterDirection() throws {
+        var builder = TallyBuilder(clusters: ["cluster-1", "cluster-2"], instances: Self.instances)
+        builder.add(source: 0, instance: "hw-1a", count: 50, totalMicros: 3_000)
+        builder.add(source: 0, instance: "hw-2a", count: 50, totalMicros: 205_000)
+        builder.add(source: 1, instance: "hw-1a", count: 50, totalMicros: 3_000)
+        builder.add(source: 1, instance: "hw-2a", count: 50, totalMicros: 3_000)
+        let slo = LatencySLO(local: LatencyBounds(p99: 100), crossCluster: LatencyBounds(p99: 100))
+        let outcome = try evaluate(builder, findings: HealthyMesh.evaluate(HealthyMesh.clusters()), expectations: Expectations(latencySLO: slo))
+        let local = try check(outcome, CheckName.latencySLO, source: "cluster-1", target: "cluster-1")
+        let cross = try check(outcome, CheckName.latencySLO, source: "cluster-1", target: "cluster-2")
+        XCTAssertEqual(local.status, .pass)
+        XCTAssertEqual(cross.status, .fail)
+        XCTAssertTrue(cross.cause!.hasPrefix("the cross-cluster direction cluster-1 → cluster-2 breaches its bound while the local direction cluster-1 → cluster-1 meets its own (\(local.message))"), cross.cause!)
     }
 
-    func testBalanceNamesDestinationRules() {
+    func testBalanceNamesDestinationRules() throws {
         var clusters = HealthyMesh.clusters()
         clusters[0].destinationRules = .value([DestinationRuleFact(namespace: "ns", name: "hw", host: "helloworld", splitChanges: ["2 subsets"])])
-        let balance = CheckResult(name: CheckName.balance, source: "cluster-1", status: .fail, message: "p = 1e-9")
-        let outcome = VerdictOutcome(verdict: .fail, checks: [balance], traffic: [], sources: [])
-        let cause = Diagnosis.annotate(outcome, findings: HealthyMesh.evaluate(clusters), servingClusters: serving).checks[0].cause!
-        XCTAssertTrue(cause.contains("ns/hw (host helloworld: 2 subsets)"), cause)
+        var builder = TallyBuilder(clusters: ["cluster-1", "cluster-2"], instances: Self.instances)
+        builder.add(source: 0, instance: "hw-1a", count: 180)
+        builder.add(source: 0, instance: "hw-2a", count: 20)
+        builder.add(source: 1, instance: "hw-1a", count: 100)
+        builder.add(source: 1, instance: "hw-2a", count: 100)
+        let balance = try check(try evaluate(builder, findings: HealthyMesh.evaluate(clusters)), CheckName.balance, source: "cluster-1")
+        XCTAssertEqual(balance.status, .fail)
+        XCTAssertTrue(balance.cause!.contains("ns/hw (host helloworld: 2 subsets)"), balance.cause!)
     }
 
     func testPreflightSummaryGroupsFindingsIntoChecks() {

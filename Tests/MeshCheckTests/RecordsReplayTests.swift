@@ -28,7 +28,7 @@ import Testing
         #expect(replay.tally.pair(source: 0, target: 0).successes == 20)
         #expect(replay.tally.pair(source: 0, target: 1).successes == 10)
         #expect(replay.tally.sources[0].errorsByKind == [.curl(28): 1])
-        #expect(replay.tally.latency(source: 0, target: 0)?.max == 1029)
+        #expect(replay.tally.makeLatencyHistogram(source: 0, target: 0)?.max == 1029)
 
         var scenario = try Scenario.guideCheck(contexts: ["gke_p_z_cluster-1", "gke_p_z_cluster-2"])
         scenario.expectations.maxErrorRate = 0.05

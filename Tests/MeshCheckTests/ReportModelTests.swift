@@ -81,8 +81,8 @@ import Testing
         #expect((echo["load"] as? [String: Any])?["requestTimeoutSeconds"] as? Double == 10)
         #expect((echo["images"] as? [String: Any])?["helloworld"] as? [String: String]
                 == ["v1": "registry.istio.io/release/examples-helloworld-v1:1.0", "v2": "registry.istio.io/release/examples-helloworld-v2:1.0"])
-        #expect(RunReport.verdict(of: report.checks) == .pass)
-        #expect(RunReport.verdict(of: report.checks + [CheckResult(name: "x", status: .fail, message: "m")]) == .fail)
-        #expect(RunReport.verdict(of: [CheckResult(name: "x", status: .warn, message: "m")]) == .pass)
+        #expect(Verdict.rollUp(report.checks) == .pass)
+        #expect(Verdict.rollUp(report.checks + [CheckResult(name: "x", status: .fail, message: "m")]) == .fail)
+        #expect(Verdict.rollUp([CheckResult(name: "x", status: .warn, message: "m")]) == .pass)
     }
 }

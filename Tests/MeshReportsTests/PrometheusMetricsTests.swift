@@ -168,10 +168,10 @@ struct PrometheusMetricsTests {
         let report = try Fixtures.passingSmoke()
         // Port 1 on loopback: nothing listens, the connection is refused at once.
         await #expect(throws: PushgatewayError.self) {
-            try await Pushgateway.push(report, to: "http://127.0.0.1:1", timeoutSeconds: 5)
+            try await Pushgateway.push(PrometheusMetrics.render(report, scenarioLabel: false), of: report, to: "http://127.0.0.1:1", timeoutSeconds: 5)
         }
         do {
-            try await Pushgateway.push(report, to: "ftp://127.0.0.1:1", timeoutSeconds: 5)
+            try await Pushgateway.push(PrometheusMetrics.render(report, scenarioLabel: false), of: report, to: "ftp://127.0.0.1:1", timeoutSeconds: 5)
             Issue.record("an ftp URL was accepted")
         } catch let error as PushgatewayError {
             #expect(error.description.contains("ftp://127.0.0.1:1/metrics/job/meshcheck"))

@@ -1,8 +1,10 @@
 // Per (source cluster → serving cluster) counts and latency histograms, fed one parsed record at a
 // time. Attribution goes by instance (pod name), registered up front from the pod lists: N clusters
 // need not have N versions, and an instance nobody registered is an error, not a guess.
-
-import MeshStats
+//
+// This is the run's one tally: every exec session fills its own (no locks on the hot path), the
+// run merges them once, and the verdict reads the merged one. `RequestErrorKind` is the one
+// vocabulary of request failures; reports spell it with `description`.
 
 /// Why a request did not count as a success.
 public enum RequestErrorKind: Hashable, Sendable, Comparable, CustomStringConvertible {
@@ -41,9 +43,14 @@ public struct SourceCounters: Sendable, Equatable {
 
 /// Counters of one (source, target) pair.
 public struct PairCounters: Sendable, Equatable {
-    public var successes = 0
+    public var successes: Int
     /// Failed requests answered by (or timed out at) a known pod of the target.
-    public var errors = 0
+    public var errors: Int
+
+    public init(successes: Int = 0, errors: Int = 0) {
+        self.successes = successes
+        self.errors = errors
+    }
 }
 
 public struct TrafficTally: Sendable {
@@ -174,7 +181,9 @@ public struct TrafficTally: Sendable {
     public func pair(source: Int, target: Int) -> PairCounters { pairs[source * clusterNames.count + target] }
 
     /// In-pod `time_total` of the successful requests of a pair, in µs; nil when there were none.
-    public func latency(source: Int, target: Int) -> LatencyHistogram? {
+    /// Builds the histogram from raw values when the pair has few, so call it once per pair (the
+    /// verdict does, through ``latencyHistograms()``).
+    public func makeLatencyHistogram(source: Int, target: Int) -> LatencyHistogram? {
         switch latencyStore[source * clusterNames.count + target] {
         case .empty: return nil
         case .histogram(let slot): return histograms[Int(slot)]
@@ -183,6 +192,17 @@ public struct TrafficTally: Sendable {
             histogram.record(contentsOf: rawLatencies[Int(slot)])
             return histogram
         }
+    }
+
+    /// Every pair's latency histogram, each built once.
+    public func latencyHistograms() -> PairHistograms {
+        let count = clusterNames.count
+        var matrix: [LatencyHistogram?] = []
+        matrix.reserveCapacity(count * count)
+        for source in 0..<count {
+            for target in 0..<count { matrix.append(makeLatencyHistogram(source: source, target: target)) }
+        }
+        return PairHistograms(clusterCount: count, histograms: matrix)
     }
 
     /// Adds another tally over the same clusters (e.g. one per exec session) into this one. Instance
@@ -216,5 +236,23 @@ public struct TrafficTally: Sendable {
         for (slot, cluster) in other.clusterOfInstance.enumerated() where cluster != 0 {
             assign(instance: NameID(rawValue: UInt32(slot)), toCluster: Int(cluster) - 1)
         }
+    }
+}
+
+/// Latency histograms per (source, target) cluster index, as ``TrafficTally/latencyHistograms()``
+/// built them.
+public struct PairHistograms: Sendable {
+    public let clusterCount: Int
+    private let histograms: [LatencyHistogram?]
+
+    init(clusterCount: Int, histograms: [LatencyHistogram?]) {
+        precondition(histograms.count == clusterCount * clusterCount, "one entry per pair")
+        self.clusterCount = clusterCount
+        self.histograms = histograms
+    }
+
+    /// The pair's histogram; nil when it had no successful request.
+    public subscript(source source: Int, target target: Int) -> LatencyHistogram? {
+        histograms[source * clusterCount + target]
     }
 }

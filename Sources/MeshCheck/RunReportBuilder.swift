@@ -1,0 +1,101 @@
+// The one place a `RunReport` is assembled, for `meshcheck run` (from the run's state when it ends)
+// and for `meshcheck report --from-records` (from saved records and, optionally, the run's
+// report.json). Pure: facts and the verdict in, the report and exit code out.
+
+import Foundation
+import MeshStats
+
+/// What a report states about a run besides the judged traffic.
+public struct RunFacts: Sendable {
+    public var runId: String
+    /// RFC 3339 UTC (``RunFacts/timestamp(_:)``).
+    public var startedAt: String
+    public var durationSeconds: Double
+    public var namespace: String
+    /// The mesh revision the namespace was labelled for.
+    public var revision: String?
+    public var scenario: Scenario
+    /// Ready HelloWorld pods per serving cluster name when the bursts started (saved records: the
+    /// distinct instances seen answering, which stand in for them).
+    public var readyEndpoints: [String: Int]
+    public var phases: [PhaseTiming]
+    public var convergeSeconds: Double?
+    public var retries: [RetryCount]
+    public var exec: ExecStats
+    public var cleanup: CleanupReport
+
+    public init(runId: String, startedAt: String, durationSeconds: Double, namespace: String, revision: String?, scenario: Scenario,
+                readyEndpoints: [String: Int], phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats,
+                cleanup: CleanupReport) {
+        self.runId = runId
+        self.startedAt = startedAt
+        self.durationSeconds = durationSeconds
+        self.namespace = namespace
+        self.revision = revision
+        self.scenario = scenario
+        self.readyEndpoints = readyEndpoints
+        self.phases = phases
+        self.convergeSeconds = convergeSeconds
+        self.retries = retries
+        self.exec = exec
+        self.cleanup = cleanup
+    }
+
+    /// `2026-12-02T05:44:12Z`.
+    public static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}
+
+/// How a run ended, as far as the report is concerned.
+public enum RunEnd: Sendable {
+    /// The run went through its phases; the verdict decides (`error` if it never judged traffic).
+    case completed
+    /// SIGINT or SIGTERM: exit 130 after cleanup.
+    case interrupted
+    /// An environment or input problem ended it: `message` in the report, `exitCode` (2 or 3).
+    case failed(message: String, exitCode: Int32)
+}
+
+public enum RunReportBuilder {
+    /// The report of a run. `judged`: the verdict's outcome, nil when the run ended before traffic was
+    /// judged (then `unjudgedChecks`, e.g. the preflight rows, are all the report has).
+    public static func report(facts: RunFacts, judged: VerdictOutcome?, unjudgedChecks: [CheckResult] = [], end: RunEnd) -> RunOutcome {
+        let verdict: RunVerdict
+        let exitCode: Int32
+        var errorText: String?
+        var checks = judged?.checks ?? unjudgedChecks
+        switch end {
+        case .interrupted:
+            verdict = .interrupted
+            exitCode = 130
+        case .failed(let message, let code):
+            verdict = .error
+            exitCode = code
+            errorText = message
+        case .completed:
+            verdict = judged?.verdict ?? .error
+            exitCode = verdict.exitCode(cleanupFailed: facts.cleanup.status == .failed)
+        }
+        // A saved report's cleanup row comes back with its checks; a run's is added here.
+        if facts.cleanup.status == .failed, verdict == .pass || verdict == .fail, !checks.contains(where: { $0.name == CheckName.cleanup }) {
+            let leftovers = facts.cleanup.leftovers
+            checks.append(CheckResult(name: CheckName.cleanup, status: .fail,
+                                      message: "\(leftovers.count) objects left behind",
+                                      cause: leftovers.map { "\($0.cluster) \($0.kind)/\($0.name): \($0.reason)" }.joined(separator: "; "),
+                                      hint: "delete them with kubectl once their finalizers allow it"))
+        }
+        let clusters = facts.scenario.clusters.map {
+            ClusterEntry(name: $0.name, context: $0.context, serves: $0.serves, clients: $0.clients,
+                         readyEndpoints: $0.serves == nil ? nil : facts.readyEndpoints[$0.name] ?? 0)
+        }
+        let report = RunReport(
+            runId: facts.runId, verdict: verdict, error: errorText, startedAt: facts.startedAt, durationSeconds: facts.durationSeconds,
+            namespace: facts.namespace, revision: facts.revision, clusters: clusters, checks: checks, traffic: judged?.traffic ?? [],
+            sources: judged?.sources ?? [], phases: facts.phases, convergeSeconds: facts.convergeSeconds, retries: facts.retries,
+            exec: facts.exec, cleanup: facts.cleanup, scenario: ScenarioEcho(facts.scenario))
+        return RunOutcome(report: report, exitCode: exitCode)
+    }
+}
