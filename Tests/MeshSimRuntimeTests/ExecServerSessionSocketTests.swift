@@ -5,8 +5,8 @@ import Testing
 @testable import MeshSimRuntime
 
 /// Exec sessions over real loopback TCP, with real processes.
-@Suite struct ExecSessionSocketTests {
-    private func run(_ request: ExecRequest, handOver: HandOver, stdin: [UInt8]? = nil) async throws -> ExecTranscript {
+@Suite struct ExecServerSessionSocketTests {
+    private func run(_ request: ExecServerRequest, handOver: HandOver, stdin: [UInt8]? = nil) async throws -> ExecTranscript {
         let server = try await TestExecServer(request: request, handOver: handOver)
         defer { Task { await server.close() } }
         let client = try TestExecClient(port: server.port)
@@ -185,7 +185,7 @@ extension String {
     @Test func exitWithUnreadStdinStillCompletesTheCloseHandshake() async throws {
         let server = try await TestExecServer(
             request: makeRequest(["sh", "-c", "sleep 0.2; exit 5"], stdin: true), handOver: .rawBytes,
-            settings: ExecSessionSettings(closeWait: .seconds(60)))
+            settings: ExecServerSettings(closeWait: .seconds(60)))
         defer { Task { await server.close() } }
         let client = try TestExecClient(port: server.port)
         for _ in 0..<64 { client.send(channel: 0, [UInt8](repeating: 7, count: 32 * 1024)) }

@@ -1,5 +1,5 @@
 // A loopback exec server (both ways MeshSim can hand over a channel) and a minimal masked WebSocket client
-// on a non-blocking POSIX socket, so tests drive ExecSession over real TCP with bounded waits.
+// on a non-blocking POSIX socket, so tests drive ExecServerSession over real TCP with bounded waits.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,9 +10,9 @@ import NIOWebSocket
 @testable import MeshSimRuntime
 
 enum HandOver: CaseIterable, Sendable {
-    /// The server writes the 101 itself and passes raw bytes to `ExecSession.start`.
+    /// The server writes the 101 itself and passes raw bytes to `ExecServerSession.start`.
     case rawBytes
-    /// NIO's WebSocket upgrader answers and `ExecSession.startAfterNIOUpgrade` takes over.
+    /// NIO's WebSocket upgrader answers and `ExecServerSession.startAfterNIOUpgrade` takes over.
     case nioUpgrader
 }
 
@@ -24,12 +24,12 @@ struct TestError: Error, CustomStringConvertible {
 /// Serves every connection as an exec session running `request`.
 final class TestExecServer: Sendable {
     let channel: Channel
-    let registry = ExecSessionRegistry()
+    let registry = ExecServerRegistry()
     let faults = RuntimeFaultControl()
 
     var port: Int { channel.localAddress!.port! }
 
-    init(request: ExecRequest, handOver: HandOver, settings: ExecSessionSettings = ExecSessionSettings()) async throws {
+    init(request: ExecServerRequest, handOver: HandOver, settings: ExecServerSettings = ExecServerSettings()) async throws {
         let registry = self.registry
         let faults = self.faults
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -48,7 +48,7 @@ final class TestExecServer: Sendable {
                             channel.eventLoop.makeSucceededFuture(HTTPHeaders([("Sec-WebSocket-Protocol", request.subprotocol.rawValue)]))
                         },
                         upgradePipelineHandler: { channel, _ in
-                            ExecSession.startAfterNIOUpgrade(on: channel, request: request, registry: registry, faults: faults, settings: settings)
+                            ExecServerSession.startAfterNIOUpgrade(on: channel, request: request, registry: registry, faults: faults, settings: settings)
                         })
                     return child.pipeline.configureHTTPServerPipeline(
                         withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
@@ -68,13 +68,13 @@ final class TestExecServer: Sendable {
 final class RawUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    private let request: ExecRequest
-    private let registry: ExecSessionRegistry
+    private let request: ExecServerRequest
+    private let registry: ExecServerRegistry
     private let faults: RuntimeFaultControl
-    private let settings: ExecSessionSettings
+    private let settings: ExecServerSettings
     private var buffered = ByteBuffer()
 
-    init(request: ExecRequest, registry: ExecSessionRegistry, faults: RuntimeFaultControl, settings: ExecSessionSettings) {
+    init(request: ExecServerRequest, registry: ExecServerRegistry, faults: RuntimeFaultControl, settings: ExecServerSettings) {
         self.request = request
         self.registry = registry
         self.faults = faults
@@ -93,7 +93,7 @@ final class RawUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         let leftover = buffered
         context.pipeline.syncOperations.removeHandler(self, promise: nil)
-        _ = ExecSession.start(on: channel, request: request, bufferedBytes: leftover, registry: registry,
+        _ = ExecServerSession.start(on: channel, request: request, bufferedBytes: leftover, registry: registry,
                               faults: faults, settings: settings)
     }
 }

@@ -1,7 +1,12 @@
+// CLIENT side of exec (meshcheck talking to a real API server). Its server counterpart, in the simulator, is
+// Sources/MeshSimRuntime/ExecServerMachine.swift.
+// The two sides are written apart on purpose: the simulator is this client's judge, and a shared codec
+// would share its bugs. Change this side to match real Kubernetes servers, never to match the simulator.
+
 import Foundation
 
 /// A frame the session wants sent; the I/O layer masks and encodes it.
-struct OutboundFrame: Equatable {
+struct ClientOutboundFrame: Equatable {
     var opcode: WebSocketOpcode
     var payload: [UInt8]
 }
@@ -12,12 +17,12 @@ struct OutboundFrame: Equatable {
 /// `Sec-WebSocket-Accept` and the chosen subprotocol, decodes frames (all three length forms,
 /// continuation frames), demultiplexes channels, answers pings, performs the close handshake and
 /// decodes the channel-3 Status into an exit code or a typed failure.
-struct ExecSessionMachine {
+struct ExecClientMachine {
     enum Action {
         case upgraded(ExecProtocol)
         /// Output bytes; the buffer is a slice of the input and is only valid during the callback.
         case output(ExecChannel, UnsafeRawBufferPointer)
-        case send(OutboundFrame)
+        case send(ClientOutboundFrame)
     }
 
     enum Progress: Equatable {
@@ -56,7 +61,7 @@ struct ExecSessionMachine {
     private let expectedAccept: String
     private var state: State = .awaitingHead([])
     private(set) var negotiated: ExecProtocol?
-    private var decoder = WebSocketFrameDecoder()
+    private var decoder = ClientFrameDecoder()
     private var frameOpcode: WebSocketOpcode = .binary
     private var frameIsFinal = true
     private var inDataMessage = false
@@ -130,29 +135,29 @@ struct ExecSessionMachine {
     // MARK: Output the caller asks for
 
     /// Frames carrying stdin, one binary message per ≤32 KiB chunk (what the servers expect).
-    static func stdinFrames(_ data: [UInt8], chunkSize: Int = 32 * 1024) -> [OutboundFrame] {
+    static func stdinFrames(_ data: [UInt8], chunkSize: Int = 32 * 1024) -> [ClientOutboundFrame] {
         stride(from: 0, to: data.count, by: chunkSize).map { start in
-            OutboundFrame(opcode: .binary, payload: [ExecChannel.stdin.rawValue] + data[start..<min(start + chunkSize, data.count)])
+            ClientOutboundFrame(opcode: .binary, payload: [ExecChannel.stdin.rawValue] + data[start..<min(start + chunkSize, data.count)])
         }
     }
 
     /// v5 stdin EOF (`FF 00`); nil on v4/legacy, where stdin cannot be closed without ending the session.
-    static func stdinClose(for negotiated: ExecProtocol) -> OutboundFrame? {
-        negotiated == .v5 ? OutboundFrame(opcode: .binary, payload: [ExecChannel.close.rawValue, ExecChannel.stdin.rawValue]) : nil
+    static func stdinClose(for negotiated: ExecProtocol) -> ClientOutboundFrame? {
+        negotiated == .v5 ? ClientOutboundFrame(opcode: .binary, payload: [ExecChannel.close.rawValue, ExecChannel.stdin.rawValue]) : nil
     }
 
     /// A normal-closure close frame for cancellation; nil when one was already sent or the session never opened.
-    mutating func closeForCancellation() -> OutboundFrame? {
+    mutating func closeForCancellation() -> ClientOutboundFrame? {
         guard isOpen, !closeSent else { return nil }
         closeSent = true
         state = .done
-        return OutboundFrame(opcode: .close, payload: [0x03, 0xE8])
+        return ClientOutboundFrame(opcode: .close, payload: [0x03, 0xE8])
     }
 
     // MARK: Handshake
 
     private mutating func handleHead(_ head: [UInt8], _ act: (Action) -> Void) -> Progress {
-        guard let response = HTTPResponseHead(head) else {
+        guard let response = UpgradeResponseHead(head) else {
             return finish(.failed(.invalidHandshake("response is not HTTP/1.1")))
         }
         guard response.status == 101 else {
@@ -216,7 +221,7 @@ struct ExecSessionMachine {
     private mutating func receiveFrames(_ input: UnsafeRawBufferPointer, _ act: (Action) -> Void) -> Progress {
         var offset = 0
         while true {
-            let event: WebSocketFrameDecoder.Event?
+            let event: ClientFrameDecoder.Event?
             do {
                 event = try decoder.next(input, at: &offset)
             } catch {
@@ -236,7 +241,7 @@ struct ExecSessionMachine {
         }
     }
 
-    private mutating func startFrame(_ header: WebSocketFrameDecoder.Header) -> String? {
+    private mutating func startFrame(_ header: ClientFrameDecoder.Header) -> String? {
         frameOpcode = header.opcode
         frameIsFinal = header.isFinal
         if header.opcode.isControl {
@@ -289,7 +294,7 @@ struct ExecSessionMachine {
     private mutating func endFrame(_ act: (Action) -> Void) -> Progress {
         switch frameOpcode {
         case .ping:
-            if !closeSent { act(.send(OutboundFrame(opcode: .pong, payload: controlPayload))) }
+            if !closeSent { act(.send(ClientOutboundFrame(opcode: .pong, payload: controlPayload))) }
             return .running
         case .pong:
             return .running
@@ -297,7 +302,7 @@ struct ExecSessionMachine {
             if !closeSent {
                 closeSent = true
                 // Echo the status code (if any) as RFC 6455 §5.5.1 suggests.
-                act(.send(OutboundFrame(opcode: .close, payload: Array(controlPayload.prefix(2)))))
+                act(.send(ClientOutboundFrame(opcode: .close, payload: Array(controlPayload.prefix(2)))))
             }
             return finishWithStatus()
         default:
@@ -345,7 +350,7 @@ struct ExecSessionMachine {
 }
 
 /// The status line and headers of an HTTP/1.1 response.
-struct HTTPResponseHead {
+struct UpgradeResponseHead {
     var status: Int
     var headers: [(name: String, value: String)]
 
