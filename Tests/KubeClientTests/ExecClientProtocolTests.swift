@@ -146,7 +146,7 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
             }
             if case .finished(let outcome) = progress { transcript.outcome = outcome }
         }
-        if eof, transcript.outcome == nil, case .finished(let outcome) = machine.receiveEOF() { transcript.outcome = outcome }
+        if eof, transcript.outcome == nil { transcript.outcome = machine.receiveEOF() }
         return transcript
     }
 

@@ -118,16 +118,22 @@ final class ExecConnection {
             if code != CURLE_OK {
                 if pendingOutcome != nil { finalize(loop: loop); return }
                 let detail = easy.lastErrorText.isEmpty ? String(cString: curl_easy_strerror(code)) : easy.lastErrorText
-                deliver(machine.receiveEOF(), loop: loop, brokenDetail: detail)
+                deliver(.finished(machine.receiveEOF()), loop: loop, brokenDetail: detail)
                 return
             }
             if received == 0 {
                 if pendingOutcome != nil { finalize(loop: loop); return }
-                deliver(machine.receiveEOF(), loop: loop, brokenDetail: nil)
+                deliver(.finished(machine.receiveEOF()), loop: loop, brokenDetail: nil)
                 return
             }
             lastActivity = .now
             budget -= received
+            if pendingOutcome != nil {
+                // The result is decided and only our close frame may still be going out: the machine has
+                // ended, so what the server sends now is dropped unread.
+                flush(loop: loop)
+                return
+            }
             let progress = machine.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<received])) { action in
                 handle(action)
             }
@@ -225,7 +231,7 @@ final class ExecConnection {
             return
         }
         guard pendingOutcome == nil else { return }
-        if !machine.isOpen && !machine.isDone && startedAt.duration(to: now) > timeouts.connect + .seconds(1) {
+        if machine.awaitsUpgradeResponse && startedAt.duration(to: now) > timeouts.connect + .seconds(1) {
             // libcurl enforces the connect timeout itself; this covers the wait for the 101.
             fail(.timedOut(.connect), loop: loop)
         } else if let total = timeouts.total, startedAt.duration(to: now) > total {

@@ -17,6 +17,12 @@ struct ClientOutboundFrame: Equatable {
 /// `Sec-WebSocket-Accept` and the chosen subprotocol, decodes frames (all three length forms,
 /// continuation frames), demultiplexes channels, answers pings, performs the close handshake and
 /// decodes the channel-3 Status into an exit code or a typed failure.
+///
+/// Every piece of data lives in the state it belongs to, so a finished session cannot be fed by
+/// mistake: once ``receive(_:_:)`` or ``receiveEOF()`` has reported an outcome, or
+/// ``closeForCancellation()`` has sent a close frame, the caller stops reading into the machine.
+/// There is no closing state: the server's close frame is echoed and decides the outcome at once,
+/// and after a cancellation the caller owns the result.
 struct ExecClientMachine {
     enum Action {
         case upgraded(ExecProtocol)
@@ -25,8 +31,11 @@ struct ExecClientMachine {
         case send(ClientOutboundFrame)
     }
 
+    /// What one input did to the session.
     enum Progress: Equatable {
+        /// More input is needed before the outcome is known.
         case running
+        /// The outcome is decided; feed the machine nothing more.
         case finished(Outcome)
     }
 
@@ -52,49 +61,82 @@ struct ExecClientMachine {
     static let errorChannelLimit = 64 * 1024
 
     private enum State {
-        case awaitingHead([UInt8])
-        case readingErrorBody(httpStatus: Int, body: [UInt8], contentLength: Int?, chunked: Bool)
-        case open
-        case done
+        /// The response head has not ended yet; `head` is what has arrived of it.
+        case awaitingHandshake(head: [UInt8])
+        /// The server answered something other than 101; its error body is being read.
+        case readingRefusal(Refusal)
+        /// The 101 was valid: frames flow.
+        case open(OpenSession)
+        /// The outcome was reported.
+        case finished(Outcome)
+        /// The caller cancelled an open session and sent a close frame; the result is the caller's.
+        case cancelled
+        /// Only while an `.open` session is taken out to be changed, so its arrays are not copied.
+        case modifying
+    }
+
+    /// A refused upgrade's status and the body read so far.
+    private struct Refusal {
+        var httpStatus: Int
+        var body: [UInt8]
+        var contentLength: Int?
+        var chunked: Bool
+    }
+
+    /// Where the current data message is (a message may span several frames).
+    private enum DataMessage {
+        /// Between messages.
+        case idle
+        /// A binary message has started; its first payload byte names the channel.
+        case awaitingChannel
+        case channel(ExecChannel)
+    }
+
+    /// Everything a session needs once the WebSocket is up.
+    private struct OpenSession {
+        let negotiated: ExecProtocol
+        var decoder = ClientFrameDecoder()
+        /// The header of the frame whose payload is arriving.
+        var frameOpcode: WebSocketOpcode = .binary
+        var frameIsFinal = true
+        var message = DataMessage.idle
+        /// The payload of the control frame in progress (≤125 bytes, checked by the decoder).
+        var controlPayload: [UInt8] = []
+        var errorChannel: [UInt8] = []
+        /// The error channel's message has ended: the exit Status is complete.
+        var statusComplete = false
+        var stdoutBytes = 0
+        var stderrBytes = 0
+
+        init(negotiated: ExecProtocol) { self.negotiated = negotiated }
     }
 
     private let expectedAccept: String
-    private var state: State = .awaitingHead([])
-    private(set) var negotiated: ExecProtocol?
-    private var decoder = ClientFrameDecoder()
-    private var frameOpcode: WebSocketOpcode = .binary
-    private var frameIsFinal = true
-    private var inDataMessage = false
-    private var awaitingChannelByte = false
-    private var messageChannel: ExecChannel?
-    private var controlPayload: [UInt8] = []
-    private var errorChannel: [UInt8] = []
-    private var statusComplete = false
-    private(set) var stdoutBytes = 0
-    private(set) var stderrBytes = 0
-    private(set) var closeSent = false
+    private var state = State.awaitingHandshake(head: [])
 
     init(key: String) {
         expectedAccept = webSocketAccept(forKey: key)
     }
 
     var isOpen: Bool { if case .open = state { return true }; return false }
-    var isDone: Bool { if case .done = state { return true }; return false }
-    /// The exit Status has arrived; nothing but the close handshake remains.
-    var hasStatus: Bool { statusComplete }
+    /// Neither the 101 nor a refusal has been read yet: the connect phase is not over.
+    var awaitsUpgradeResponse: Bool {
+        switch state {
+        case .awaitingHandshake, .readingRefusal: true
+        case .open, .finished, .cancelled, .modifying: false
+        }
+    }
 
     // MARK: Input
 
     mutating func receive(_ input: UnsafeRawBufferPointer, _ act: (Action) -> Void) -> Progress {
         switch state {
-        case .done:
-            return .running
-        case .awaitingHead(var head):
+        case .awaitingHandshake(var head):
             let before = head.count
             head.append(contentsOf: input)
             guard let end = Self.headEnd(in: head) else {
                 if head.count > Self.headLimit { return finish(.failed(.invalidHandshake("response headers larger than 64 KiB"))) }
-                state = .awaitingHead(head)
+                state = .awaitingHandshake(head: head)
                 return .running
             }
             let consumedFromInput = end - before
@@ -102,33 +144,46 @@ struct ExecClientMachine {
             guard progress == .running else { return progress }
             let rest = UnsafeRawBufferPointer(rebasing: input[consumedFromInput...])
             return rest.isEmpty ? .running : receive(rest, act)
-        case .readingErrorBody(let status, var body, let length, let chunked):
-            body.append(contentsOf: input.prefix(Self.headLimit - min(body.count, Self.headLimit)))
-            state = .readingErrorBody(httpStatus: status, body: body, contentLength: length, chunked: chunked)
-            if let complete = Self.completeBody(body, contentLength: length, chunked: chunked, atEOF: false) {
-                return finish(.failed(Self.upgradeFailure(httpStatus: status, body: complete)))
+        case .readingRefusal(var refusal):
+            refusal.body.append(contentsOf: input.prefix(Self.headLimit - min(refusal.body.count, Self.headLimit)))
+            if let complete = Self.completeBody(refusal, atEOF: false) {
+                return finish(.failed(Self.upgradeFailure(httpStatus: refusal.httpStatus, body: complete)))
             }
+            state = .readingRefusal(refusal)
             return .running
-        case .open:
-            return receiveFrames(input, act)
+        case .open(var session):
+            state = .modifying
+            let progress = Self.receiveFrames(input, into: &session, act)
+            if case .finished(let outcome) = progress {
+                state = .finished(outcome)
+            } else {
+                state = .open(session)
+            }
+            return progress
+        case .finished, .cancelled:
+            preconditionFailure("exec session received bytes after it ended; the connection must stop feeding it")
+        case .modifying:
+            preconditionFailure("exec session re-entered while it was being changed")
         }
     }
 
-    /// The peer closed the connection.
-    mutating func receiveEOF() -> Progress {
+    /// The peer closed the connection. Always decides the outcome.
+    mutating func receiveEOF() -> Outcome {
         switch state {
-        case .done:
-            return .running
-        case .awaitingHead:
-            return finish(.failed(.streamBroken("connection closed before the upgrade response was complete")))
-        case .readingErrorBody(let status, let body, let length, let chunked):
-            let complete = Self.completeBody(body, contentLength: length, chunked: chunked, atEOF: true) ?? body
-            return finish(.failed(Self.upgradeFailure(httpStatus: status, body: complete)))
-        case .open:
-            if !decoder.isAtFrameBoundary || inDataMessage {
-                return finish(.failed(.streamBroken("connection closed in the middle of a frame")))
+        case .awaitingHandshake:
+            return finishing(.failed(.streamBroken("connection closed before the upgrade response was complete")))
+        case .readingRefusal(let refusal):
+            let complete = Self.completeBody(refusal, atEOF: true) ?? refusal.body
+            return finishing(.failed(Self.upgradeFailure(httpStatus: refusal.httpStatus, body: complete)))
+        case .open(let session):
+            guard session.decoder.isAtFrameBoundary, case .idle = session.message else {
+                return finishing(.failed(.streamBroken("connection closed in the middle of a frame")))
             }
-            return finishWithStatus()
+            return finishing(Self.outcomeFromStatus(session))
+        case .finished, .cancelled:
+            preconditionFailure("exec session received EOF after it ended; the connection must stop feeding it")
+        case .modifying:
+            preconditionFailure("exec session re-entered while it was being changed")
         }
     }
 
@@ -147,10 +202,12 @@ struct ExecClientMachine {
     }
 
     /// A normal-closure close frame for cancellation; nil when one was already sent or the session never opened.
+    ///
+    /// Cancelling is legal in every state (the caller's deadline does not wait for the server), so this
+    /// is not a precondition. Before the 101 there is no WebSocket to close and the state stays as it is.
     mutating func closeForCancellation() -> ClientOutboundFrame? {
-        guard isOpen, !closeSent else { return nil }
-        closeSent = true
-        state = .done
+        guard case .open = state else { return nil }
+        state = .cancelled
         return ClientOutboundFrame(opcode: .close, payload: [0x03, 0xE8])
     }
 
@@ -163,10 +220,11 @@ struct ExecClientMachine {
         guard response.status == 101 else {
             let chunked = response.header("transfer-encoding")?.lowercased().contains("chunked") ?? false
             let length = response.header("content-length").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            state = .readingErrorBody(httpStatus: response.status, body: [], contentLength: length, chunked: chunked)
-            if let complete = Self.completeBody([], contentLength: length, chunked: chunked, atEOF: false) {
+            let refusal = Refusal(httpStatus: response.status, body: [], contentLength: length, chunked: chunked)
+            if let complete = Self.completeBody(refusal, atEOF: false) {
                 return finish(.failed(Self.upgradeFailure(httpStatus: response.status, body: complete)))
             }
+            state = .readingRefusal(refusal)
             return .running
         }
         guard response.header("upgrade")?.lowercased().contains("websocket") == true else {
@@ -179,8 +237,7 @@ struct ExecClientMachine {
         guard let negotiatedProtocol = ExecProtocol(rawValue: chosen) else {
             return finish(.failed(.invalidHandshake("server chose subprotocol \(chosen), which was not offered")))
         }
-        negotiated = negotiatedProtocol
-        state = .open
+        state = .open(OpenSession(negotiated: negotiatedProtocol))
         act(.upgraded(negotiatedProtocol))
         return .running
     }
@@ -194,12 +251,13 @@ struct ExecClientMachine {
     }
 
     /// The full body when it is complete (or at EOF), else nil.
-    private static func completeBody(_ body: [UInt8], contentLength: Int?, chunked: Bool, atEOF: Bool) -> [UInt8]? {
-        if chunked {
+    private static func completeBody(_ refusal: Refusal, atEOF: Bool) -> [UInt8]? {
+        let body = refusal.body
+        if refusal.chunked {
             if let decoded = ChunkedBody.decode(body) { return decoded }
             return atEOF ? body : nil
         }
-        if let contentLength {
+        if let contentLength = refusal.contentLength {
             if body.count >= min(contentLength, headLimit) { return Array(body.prefix(contentLength)) }
             return atEOF ? body : nil
         }
@@ -218,134 +276,138 @@ struct ExecClientMachine {
 
     // MARK: Frames
 
-    private mutating func receiveFrames(_ input: UnsafeRawBufferPointer, _ act: (Action) -> Void) -> Progress {
+    private static func receiveFrames(_ input: UnsafeRawBufferPointer, into session: inout OpenSession, _ act: (Action) -> Void) -> Progress {
         var offset = 0
         while true {
             let event: ClientFrameDecoder.Event?
             do {
-                event = try decoder.next(input, at: &offset)
+                event = try session.decoder.next(input, at: &offset)
             } catch {
-                return finish(.failed(.protocolViolation(error.reason)))
+                return .finished(.failed(.protocolViolation(error.reason)))
             }
             guard let event else { return .running }
             switch event {
             case .frameStart(let header):
-                if let violation = startFrame(header) { return finish(.failed(.protocolViolation(violation))) }
+                if let violation = startFrame(header, in: &session) { return .finished(.failed(.protocolViolation(violation))) }
             case .payload(let bytes):
-                if let violation = handlePayload(bytes, act) { return finish(.failed(.protocolViolation(violation))) }
+                if let violation = handlePayload(bytes, in: &session, act) { return .finished(.failed(.protocolViolation(violation))) }
             case .frameEnd:
-                let progress = endFrame(act)
-                if progress != .running { return progress }
-                if case .done = state { return .running }
+                if let outcome = endFrame(in: &session, act) { return .finished(outcome) }
             }
         }
     }
 
-    private mutating func startFrame(_ header: ClientFrameDecoder.Header) -> String? {
-        frameOpcode = header.opcode
-        frameIsFinal = header.isFinal
+    private static func startFrame(_ header: ClientFrameDecoder.Header, in session: inout OpenSession) -> String? {
+        session.frameOpcode = header.opcode
+        session.frameIsFinal = header.isFinal
         if header.opcode.isControl {
-            controlPayload.removeAll(keepingCapacity: true)
+            session.controlPayload.removeAll(keepingCapacity: true)
             return nil
         }
         switch header.opcode {
         case .continuation:
-            if !inDataMessage { return "continuation frame without a message in progress" }
+            if case .idle = session.message { return "continuation frame without a message in progress" }
         case .binary:
-            if inDataMessage { return "new message while a fragmented message is in progress" }
-            inDataMessage = true
-            awaitingChannelByte = true
-            messageChannel = nil
+            guard case .idle = session.message else { return "new message while a fragmented message is in progress" }
+            session.message = .awaitingChannel
         default:
             return "unexpected \(header.opcode == .text ? "text" : header.opcode.description) message; exec uses binary messages"
         }
         return nil
     }
 
-    private mutating func handlePayload(_ bytes: UnsafeRawBufferPointer, _ act: (Action) -> Void) -> String? {
-        if frameOpcode.isControl {
-            controlPayload.append(contentsOf: bytes)
+    private static func handlePayload(_ bytes: UnsafeRawBufferPointer, in session: inout OpenSession, _ act: (Action) -> Void) -> String? {
+        if session.frameOpcode.isControl {
+            session.controlPayload.append(contentsOf: bytes)
             return nil
         }
         var data = bytes
-        if awaitingChannelByte {
+        let channel: ExecChannel
+        switch session.message {
+        case .idle:
+            preconditionFailure("data frame payload outside a message; startFrame admits only binary and continuation frames")
+        case .awaitingChannel:
             guard let first = data.first else { return nil }
-            messageChannel = ExecChannel(rawValue: first)
-            awaitingChannelByte = false
+            channel = ExecChannel(rawValue: first)
+            session.message = .channel(channel)
             data = UnsafeRawBufferPointer(rebasing: data[1...])
+        case .channel(let current):
+            channel = current
         }
-        guard !data.isEmpty, let channel = messageChannel else { return nil }
+        guard !data.isEmpty else { return nil }
         switch channel {
         case .stdout:
-            stdoutBytes += data.count
+            session.stdoutBytes += data.count
             act(.output(.stdout, data))
         case .stderr:
-            stderrBytes += data.count
+            session.stderrBytes += data.count
             act(.output(.stderr, data))
         case .error:
-            if errorChannel.count + data.count > Self.errorChannelLimit { return "error channel message larger than 64 KiB" }
-            errorChannel.append(contentsOf: data)
+            if session.errorChannel.count + data.count > errorChannelLimit { return "error channel message larger than 64 KiB" }
+            session.errorChannel.append(contentsOf: data)
         default:
             break   // unknown channels are dropped, as client-go does
         }
         return nil
     }
 
-    private mutating func endFrame(_ act: (Action) -> Void) -> Progress {
-        switch frameOpcode {
+    /// The outcome when the frame that ended decides it (a close frame), else nil.
+    private static func endFrame(in session: inout OpenSession, _ act: (Action) -> Void) -> Outcome? {
+        switch session.frameOpcode {
         case .ping:
-            if !closeSent { act(.send(ClientOutboundFrame(opcode: .pong, payload: controlPayload))) }
-            return .running
+            act(.send(ClientOutboundFrame(opcode: .pong, payload: session.controlPayload)))
+            return nil
         case .pong:
-            return .running
+            return nil
         case .close:
-            if !closeSent {
-                closeSent = true
-                // Echo the status code (if any) as RFC 6455 §5.5.1 suggests.
-                act(.send(ClientOutboundFrame(opcode: .close, payload: Array(controlPayload.prefix(2)))))
-            }
-            return finishWithStatus()
+            // Echo the status code (if any) as RFC 6455 §5.5.1 suggests.
+            act(.send(ClientOutboundFrame(opcode: .close, payload: Array(session.controlPayload.prefix(2)))))
+            return outcomeFromStatus(session)
         default:
-            if frameIsFinal {
-                inDataMessage = false
-                if messageChannel == .error { statusComplete = true }
+            if session.frameIsFinal {
+                if case .channel(.error) = session.message { session.statusComplete = true }
+                session.message = .idle
             }
-            return .running
+            return nil
         }
     }
 
     // MARK: Result
 
-    private mutating func finishWithStatus() -> Progress {
-        switch negotiated {
+    private static func outcomeFromStatus(_ session: OpenSession) -> Outcome {
+        switch session.negotiated {
         case .legacy:
-            if errorChannel.isEmpty {
-                return finish(.exited(result(exitCode: 0, message: nil)))
+            if session.errorChannel.isEmpty {
+                return .exited(result(of: session, exitCode: 0, message: nil))
             }
-            let text = String(decoding: errorChannel, as: UTF8.self)
-            return finish(.failed(.remoteFailure(Status(status: "Failure", message: text, reason: "InternalError", code: 500))))
-        case .v4, .v5, nil:
-            guard statusComplete else {
-                return finish(.failed(.streamBroken("the connection closed before the exit status arrived")))
+            let text = String(decoding: session.errorChannel, as: UTF8.self)
+            return .failed(.remoteFailure(Status(status: "Failure", message: text, reason: "InternalError", code: 500)))
+        case .v4, .v5:
+            guard session.statusComplete else {
+                return .failed(.streamBroken("the connection closed before the exit status arrived"))
             }
-            switch ExecExitStatus(errorChannel: errorChannel) {
+            switch ExecExitStatus(errorChannel: session.errorChannel) {
             case .exited(let code, let message):
-                return finish(.exited(result(exitCode: code, message: message)))
+                return .exited(result(of: session, exitCode: code, message: message))
             case .remoteFailure(let status):
-                return finish(.failed(.remoteFailure(status)))
+                return .failed(.remoteFailure(status))
             case .protocolViolation(let reason):
-                return finish(.failed(.protocolViolation(reason)))
+                return .failed(.protocolViolation(reason))
             }
         }
     }
 
-    private func result(exitCode: Int32, message: String?) -> ExecResult {
-        ExecResult(exitCode: exitCode, negotiatedProtocol: negotiated ?? .legacy, stdoutBytes: stdoutBytes, stderrBytes: stderrBytes, message: message)
+    private static func result(of session: OpenSession, exitCode: Int32, message: String?) -> ExecResult {
+        ExecResult(exitCode: exitCode, negotiatedProtocol: session.negotiated, stdoutBytes: session.stdoutBytes, stderrBytes: session.stderrBytes, message: message)
     }
 
     private mutating func finish(_ outcome: Outcome) -> Progress {
-        state = .done
-        return .finished(outcome)
+        .finished(finishing(outcome))
+    }
+
+    private mutating func finishing(_ outcome: Outcome) -> Outcome {
+        state = .finished(outcome)
+        return outcome
     }
 }
 
