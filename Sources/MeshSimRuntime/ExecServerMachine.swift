@@ -99,19 +99,6 @@ public struct ExecServerMachine: Sendable {
         return actions
     }
 
-    /// A frame decoded elsewhere (NIO's decoder), with whether the client masked it.
-    public mutating func receive(decodedFrame frame: ServerInboundFrame, masked: Bool) -> [Action] {
-        guard phase != .finished else { return [] }
-        guard masked else { return abort(closeCode: .protocolError) }
-        return handle(frame)
-    }
-
-    /// The frame layer gave up on the client's byte stream (x/net's receive error): tear the session down.
-    public mutating func receiveFailed() -> [Action] {
-        guard phase != .finished else { return [] }
-        return abort(closeCode: .normalClosure)
-    }
-
     private mutating func handle(_ frame: ServerInboundFrame) -> [Action] {
         switch WireOpcode(rawValue: frame.opcode) {
         case .ping:

@@ -13,7 +13,6 @@ import Darwin
 #endif
 import NIOCore
 import NIOPosix
-import NIOWebSocket
 import Synchronization
 
 /// Settings of exec sessions that are not part of a request.
@@ -76,30 +75,13 @@ public enum ExecServerSession {
         registry: ExecServerRegistry, faults: RuntimeFaultControl, settings: ExecServerSettings = ExecServerSettings()
     ) -> EventLoopFuture<Void> {
         onEventLoop(of: channel) {
-            let driver = ExecServerDriver(channel: channel, framing: .rawBytes, request: request, registry: registry,
-                                           fault: faults.current.execStreamFault(cluster: request.cluster), settings: settings)
+            let driver = ExecServerDriver(channel: channel, request: request, registry: registry,
+                                          fault: faults.current.execStreamFault(cluster: request.cluster), settings: settings)
             try channel.pipeline.syncOperations.addHandler(ExecSocketByteHandler(driver: driver))
             driver.begin()
             if let bufferedBytes, bufferedBytes.readableBytes > 0 {
                 driver.receive(bytes: Array(bufferedBytes.readableBytesView))
             }
-        }
-    }
-
-    /// For MeshSim's `NIOWebSocketServerUpgrader(maxFrameSize: 32 << 20, automaticErrorHandling: false, ...)`:
-    /// call this from its `upgradePipelineHandler`. NIO's frame decoder stays (frames arrive decoded, with
-    /// their mask key, so unmasked frames are still refused) and the session writes `WebSocketFrame`s through
-    /// NIO's encoder. With `automaticErrorHandling: true` NIO would answer decoding errors itself.
-    public static func startAfterNIOUpgrade(
-        on channel: Channel, request: ExecServerRequest,
-        registry: ExecServerRegistry, faults: RuntimeFaultControl, settings: ExecServerSettings = ExecServerSettings()
-    ) -> EventLoopFuture<Void> {
-        onEventLoop(of: channel) {
-            let pipeline = channel.pipeline.syncOperations
-            let driver = ExecServerDriver(channel: channel, framing: .nioFrames, request: request, registry: registry,
-                                           fault: faults.current.execStreamFault(cluster: request.cluster), settings: settings)
-            try pipeline.addHandler(ExecSocketFrameHandler(driver: driver))
-            driver.begin()
         }
     }
 }
@@ -116,16 +98,7 @@ private func onEventLoop(of channel: Channel, _ body: @escaping @Sendable () thr
 /// One session's I/O. Every method runs on the socket channel's event loop (pipes share that loop), which
 /// is what makes the unchecked Sendable conformance sound.
 final class ExecServerDriver: @unchecked Sendable {
-    /// How frames cross the socket channel's pipeline.
-    enum Framing {
-        /// The pipeline carries bytes; the session encodes and decodes frames itself.
-        case rawBytes
-        /// NIO's WebSocket frame decoder and encoder sit in the pipeline.
-        case nioFrames
-    }
-
     private let socket: Channel
-    private let framing: Framing
     private let eventLoop: EventLoop
     private let request: ExecServerRequest
     private let registry: ExecServerRegistry
@@ -146,9 +119,8 @@ final class ExecServerDriver: @unchecked Sendable {
     private var socketReadPausedForStdin = false
     private var lastStdinWrite: EventLoopFuture<Void>?
 
-    init(channel: Channel, framing: Framing, request: ExecServerRequest, registry: ExecServerRegistry, fault: ExecStreamFault?, settings: ExecServerSettings) {
+    init(channel: Channel, request: ExecServerRequest, registry: ExecServerRegistry, fault: ExecStreamFault?, settings: ExecServerSettings) {
         self.socket = channel
-        self.framing = framing
         self.eventLoop = channel.eventLoop
         self.request = request
         self.registry = registry
@@ -231,14 +203,6 @@ final class ExecServerDriver: @unchecked Sendable {
         perform(machine.receive(bytes))
     }
 
-    func receive(frame: ServerInboundFrame, masked: Bool) {
-        perform(machine.receive(decodedFrame: frame, masked: masked))
-    }
-
-    func receiveFailed() {
-        perform(machine.receiveFailed())
-    }
-
     func output(_ channel: ExecServerChannel, _ buffer: ByteBuffer) {
         perform(machine.processOutput(channel, Array(buffer.readableBytesView)))
         // A stalled stream stops reading too, so the process blocks on a full pipe as behind a stuck link.
@@ -290,15 +254,7 @@ final class ExecServerDriver: @unchecked Sendable {
             switch action {
             case .send(let frame):
                 guard !socketIsClosed else { continue }
-                switch framing {
-                case .rawBytes:
-                    socket.write(ByteBuffer(bytes: frame.encoded), promise: nil)
-                case .nioFrames:
-                    let nioFrame = WebSocketFrame(
-                        fin: true, opcode: NIOWebSocket.WebSocketOpcode(encodedWebSocketOpcode: frame.opcode.rawValue)!,
-                        data: ByteBuffer(bytes: frame.payload))
-                    socket.write(nioFrame, promise: nil)
-                }
+                socket.write(ByteBuffer(bytes: frame.encoded), promise: nil)
                 wroteToSocket = true
             case .writeStdin, .closeStdin:
                 guard pipesReady else {
@@ -427,36 +383,6 @@ final class ExecSocketByteHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
-    }
-}
-
-/// Frames already decoded by NIO's WebSocketFrameDecoder.
-final class ExecSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
-    private let driver: ExecServerDriver
-
-    init(driver: ExecServerDriver) { self.driver = driver }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        let payload = frame.unmaskedData
-        driver.receive(
-            frame: ServerInboundFrame(fin: frame.fin, opcode: UInt8(webSocketOpcode: frame.opcode), payload: Array(payload.readableBytesView)),
-            masked: frame.maskKey != nil)
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        driver.socketWritabilityChanged()
-        context.fireChannelWritabilityChanged()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        driver.connectionClosed()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // NIO's decoder refused the stream (oversized or malformed frame): end like x/net's receive error.
-        driver.receiveFailed()
     }
 }
 

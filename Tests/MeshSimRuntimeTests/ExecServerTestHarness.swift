@@ -1,20 +1,12 @@
-// A loopback exec server (both ways MeshSim can hand over a channel) and a minimal masked WebSocket client
-// on a non-blocking POSIX socket, so tests drive ExecServerSession over real TCP with bounded waits.
+// A loopback exec server (handing over the channel as MeshSim does: it writes the 101 itself, then passes
+// raw bytes to `ExecServerSession.start`) and a minimal masked WebSocket client on a non-blocking POSIX
+// socket, so tests drive ExecServerSession over real TCP with bounded waits.
 #if canImport(Glibc)
 import Glibc
 #endif
 import NIOCore
-import NIOHTTP1
 import NIOPosix
-import NIOWebSocket
 @testable import MeshSimRuntime
-
-enum HandOver: CaseIterable, Sendable {
-    /// The server writes the 101 itself and passes raw bytes to `ExecServerSession.start`.
-    case rawBytes
-    /// NIO's WebSocket upgrader answers and `ExecServerSession.startAfterNIOUpgrade` takes over.
-    case nioUpgrader
-}
 
 struct TestError: Error, CustomStringConvertible {
     var description: String
@@ -29,29 +21,15 @@ final class TestExecServer: Sendable {
 
     var port: Int { channel.localAddress!.port! }
 
-    init(request: ExecServerRequest, handOver: HandOver, settings: ExecServerSettings = ExecServerSettings()) async throws {
+    init(request: ExecServerRequest, settings: ExecServerSettings = ExecServerSettings()) async throws {
         let registry = self.registry
         let faults = self.faults
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
-                switch handOver {
-                case .rawBytes:
-                    return child.eventLoop.makeCompletedFuture {
-                        try child.pipeline.syncOperations.addHandler(
-                            RawUpgradeHandler(request: request, registry: registry, faults: faults, settings: settings))
-                    }
-                case .nioUpgrader:
-                    let upgrader = NIOWebSocketServerUpgrader(
-                        maxFrameSize: 32 << 20, automaticErrorHandling: false,
-                        shouldUpgrade: { channel, _ in
-                            channel.eventLoop.makeSucceededFuture(HTTPHeaders([("Sec-WebSocket-Protocol", request.subprotocol.rawValue)]))
-                        },
-                        upgradePipelineHandler: { channel, _ in
-                            ExecServerSession.startAfterNIOUpgrade(on: channel, request: request, registry: registry, faults: faults, settings: settings)
-                        })
-                    return child.pipeline.configureHTTPServerPipeline(
-                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+                child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandler(
+                        RawUpgradeHandler(request: request, registry: registry, faults: faults, settings: settings))
                 }
             }
         channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
