@@ -1,4 +1,4 @@
-// libFuzzer target for the exec Status decoders (Sources/KubeClient/Exec/ExecStatusDecoding.swift, compiled
+// libFuzzer target for the exec Status decoders (Sources/KubeClient/Exec/ExecClientStatusDecoding.swift, compiled
 // with the Status model, see ExecStatusFuzz.sources and `make fuzz`). Every input is used three ways:
 //  1. as a channel-3 message and as the error body of a refused request: decoding never crashes, and a
 //     Status that reaches an error survives a JSON round trip unchanged;

@@ -1,5 +1,5 @@
 // libFuzzer target for the exec transport's WebSocket frame decoder (server-to-client frames),
-// compiled together with Sources/KubeClient/Exec/WebSocketCodec.swift (see
+// compiled together with Sources/KubeClient/Exec/ClientWebSocketCodec.swift (see
 // WebSocketFrameDecoderFuzz.sources and `make fuzz`). The first input byte chooses a chunk size.
 // Checks, beyond "never crashes":
 //  - frames, payload bytes and the error (if any) do not depend on how the input is chunked;
@@ -20,7 +20,7 @@ struct DecodeOutcome: Equatable {
 }
 
 func decode(_ bytes: UnsafeRawBufferPointer, chunkSize: Int) -> DecodeOutcome {
-    var decoder = WebSocketFrameDecoder()
+    var decoder = ClientFrameDecoder()
     var outcome = DecodeOutcome()
     var current: DecodedFrame?
     var start = 0

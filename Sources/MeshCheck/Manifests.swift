@@ -4,7 +4,10 @@
 
 // MARK: - Object model (only the fields meshcheck sets)
 
-public struct ObjectMeta: Encodable, Sendable, Equatable {
+// Types named like a KubeClient object (ObjectMeta, PodSpec, Container, ...) carry a `Manifest` prefix:
+// KubeClient's are what the API server returns, these are the smaller shapes meshcheck writes.
+
+public struct ManifestObjectMeta: Encodable, Sendable, Equatable {
     public var name: String
     public var namespace: String?
     public var labels: [String: String]
@@ -18,32 +21,32 @@ public struct LabelSelector: Encodable, Sendable, Equatable {
 public struct NamespaceObject: Encodable, Sendable, Equatable {
     public var apiVersion = "v1"
     public var kind = "Namespace"
-    public var metadata: ObjectMeta
+    public var metadata: ManifestObjectMeta
 }
 
 public struct ServiceAccountObject: Encodable, Sendable, Equatable {
     public var apiVersion = "v1"
     public var kind = "ServiceAccount"
-    public var metadata: ObjectMeta
+    public var metadata: ManifestObjectMeta
 }
 
-public struct ServicePort: Encodable, Sendable, Equatable {
+public struct ManifestServicePort: Encodable, Sendable, Equatable {
     public var name: String
     public var port: Int
     public var targetPort: Int
     public var `protocol` = "TCP"
 }
 
-public struct ServiceSpec: Encodable, Sendable, Equatable {
+public struct ManifestServiceSpec: Encodable, Sendable, Equatable {
     public var selector: [String: String]
-    public var ports: [ServicePort]
+    public var ports: [ManifestServicePort]
 }
 
 public struct ServiceObject: Encodable, Sendable, Equatable {
     public var apiVersion = "v1"
     public var kind = "Service"
-    public var metadata: ObjectMeta
-    public var spec: ServiceSpec
+    public var metadata: ManifestObjectMeta
+    public var spec: ManifestServiceSpec
 }
 
 public struct EnvVar: Encodable, Sendable, Equatable {
@@ -72,7 +75,7 @@ public struct ResourceRequirements: Encodable, Sendable, Equatable {
     public var requests: [String: String]
 }
 
-public struct Container: Encodable, Sendable, Equatable {
+public struct ManifestContainer: Encodable, Sendable, Equatable {
     public var name: String
     public var image: String
     public var imagePullPolicy = "IfNotPresent"
@@ -87,23 +90,23 @@ public struct LocalObjectReference: Encodable, Sendable, Equatable {
     public var name: String
 }
 
-public struct PodSpec: Encodable, Sendable, Equatable {
+public struct ManifestPodSpec: Encodable, Sendable, Equatable {
     public var serviceAccountName: String?
     public var terminationGracePeriodSeconds: Int?
-    public var containers: [Container]
+    public var containers: [ManifestContainer]
     public var imagePullSecrets: [LocalObjectReference]?
 }
 
 public struct PodTemplate: Encodable, Sendable, Equatable {
     public var metadata: PodTemplateMeta
-    public var spec: PodSpec
+    public var spec: ManifestPodSpec
 }
 
 public struct PodTemplateMeta: Encodable, Sendable, Equatable {
     public var labels: [String: String]
 }
 
-public struct DeploymentSpec: Encodable, Sendable, Equatable {
+public struct ManifestDeploymentSpec: Encodable, Sendable, Equatable {
     public var replicas: Int
     public var selector: LabelSelector
     public var template: PodTemplate
@@ -112,15 +115,15 @@ public struct DeploymentSpec: Encodable, Sendable, Equatable {
 public struct DeploymentObject: Encodable, Sendable, Equatable {
     public var apiVersion = "apps/v1"
     public var kind = "Deployment"
-    public var metadata: ObjectMeta
-    public var spec: DeploymentSpec
+    public var metadata: ManifestObjectMeta
+    public var spec: ManifestDeploymentSpec
 }
 
 /// An image pull Secret copied into the run's namespace (`images.pullSecretsFrom`).
 public struct SecretObject: Encodable, Sendable, Equatable {
     public var apiVersion = "v1"
     public var kind = "Secret"
-    public var metadata: ObjectMeta
+    public var metadata: ManifestObjectMeta
     public var type: String
     /// Base64 values, as read from the source Secret.
     public var data: [String: String]
@@ -140,7 +143,7 @@ public struct DestinationRuleObject: Encodable, Sendable, Equatable {
 
     public var apiVersion = "networking.istio.io/v1"
     public var kind = "DestinationRule"
-    public var metadata: ObjectMeta
+    public var metadata: ManifestObjectMeta
     public var spec: Spec
 }
 
@@ -173,7 +176,7 @@ public struct VirtualServiceObject: Encodable, Sendable, Equatable {
 
     public var apiVersion = "networking.istio.io/v1"
     public var kind = "VirtualService"
-    public var metadata: ObjectMeta
+    public var metadata: ManifestObjectMeta
     public var spec: Spec
 }
 
@@ -243,22 +246,22 @@ public enum Workloads {
         var owned = Ownership.labels(runID: runID)
         owned[Ownership.scenarioKey] = scenario.name
         let namespaceLabels = owned.merging(injectionLabels(revision: revision)) { current, _ in current }
-        let namespaceObject = NamespaceObject(metadata: ObjectMeta(name: namespace, namespace: nil, labels: namespaceLabels, annotations: nil))
+        let namespaceObject = NamespaceObject(metadata: ManifestObjectMeta(name: namespace, namespace: nil, labels: namespaceLabels, annotations: nil))
 
         let pullSecrets = scenario.images.pullSecrets.isEmpty ? nil : scenario.images.pullSecrets.map(LocalObjectReference.init(name:))
         var items: [ManifestItem] = []
         let core = "/api/v1/namespaces/\(namespace)"
         let apps = "/apis/apps/v1/namespaces/\(namespace)"
-        func meta(_ name: String, _ extra: [String: String]) -> ObjectMeta {
-            ObjectMeta(name: name, namespace: namespace, labels: owned.merging(extra) { current, _ in current }, annotations: nil)
+        func meta(_ name: String, _ extra: [String: String]) -> ManifestObjectMeta {
+            ManifestObjectMeta(name: name, namespace: namespace, labels: owned.merging(extra) { current, _ in current }, annotations: nil)
         }
 
         // Every cluster gets the HelloWorld Service, also where no version runs: clients resolve
         // `helloworld.<ns>` through their own cluster's Service, as in the install guide.
         let service = ServiceObject(
             metadata: meta(helloworldApp, ["app": helloworldApp, "service": helloworldApp]),
-            spec: ServiceSpec(selector: ["app": helloworldApp],
-                              ports: [ServicePort(name: "http", port: helloworldPort, targetPort: helloworldPort)]))
+            spec: ManifestServiceSpec(selector: ["app": helloworldApp],
+                                      ports: [ManifestServicePort(name: "http", port: helloworldPort, targetPort: helloworldPort)]))
         items.append(ManifestItem(kind: "Service", name: helloworldApp, collectionPath: "\(core)/services", body: service))
         if let routing = scenario.routing {
             // Every cluster's istiod configures its own sidecars from its own cluster's rules (multi-primary),
@@ -268,7 +271,7 @@ public enum Workloads {
 
         if let version = cluster.serves {
             let podLabels = owned.merging(["app": helloworldApp, "version": version]) { current, _ in current }
-            let container = Container(
+            let container = ManifestContainer(
                 name: helloworldContainer, image: scenario.images.helloworldImage(version: version), command: nil,
                 env: [EnvVar(name: "SERVICE_VERSION", value: version)],
                 ports: [ContainerPort(name: "http", containerPort: helloworldPort)],
@@ -278,15 +281,15 @@ public enum Workloads {
             let name = helloworldDeploymentName(version: version)
             let deployment = DeploymentObject(
                 metadata: meta(name, ["app": helloworldApp, "version": version]),
-                spec: DeploymentSpec(
+                spec: ManifestDeploymentSpec(
                     replicas: cluster.helloworldReplicas,
                     selector: LabelSelector(matchLabels: ["app": helloworldApp, "version": version]),
                     // No grace period, like the Sleep sample's: the pods hold nothing and serve no one
                     // once the bursts are over, so cleanup need not wait out the default 30 s (or
                     // the sidecar's 5 s drain) before the namespace can go.
                     template: PodTemplate(metadata: PodTemplateMeta(labels: podLabels),
-                                          spec: PodSpec(serviceAccountName: nil, terminationGracePeriodSeconds: 0,
-                                                        containers: [container], imagePullSecrets: pullSecrets))))
+                                          spec: ManifestPodSpec(serviceAccountName: nil, terminationGracePeriodSeconds: 0,
+                                                                containers: [container], imagePullSecrets: pullSecrets))))
             items.append(ManifestItem(kind: "Deployment", name: name, collectionPath: "\(apps)/deployments", body: deployment))
         }
 
@@ -295,19 +298,19 @@ public enum Workloads {
             items.append(ManifestItem(kind: "ServiceAccount", name: sleepApp, collectionPath: "\(core)/serviceaccounts", body: account))
             let service = ServiceObject(
                 metadata: meta(sleepApp, ["app": sleepApp, "service": sleepApp]),
-                spec: ServiceSpec(selector: ["app": sleepApp], ports: [ServicePort(name: "http", port: 80, targetPort: 80)]))
+                spec: ManifestServiceSpec(selector: ["app": sleepApp], ports: [ManifestServicePort(name: "http", port: 80, targetPort: 80)]))
             items.append(ManifestItem(kind: "Service", name: sleepApp, collectionPath: "\(core)/services", body: service))
 
-            let container = Container(name: sleepContainer, image: scenario.images.sleep, command: ["/bin/sleep", "infinity"],
+            let container = ManifestContainer(name: sleepContainer, image: scenario.images.sleep, command: ["/bin/sleep", "infinity"],
                                       env: nil, ports: nil, readinessProbe: nil, resources: nil)
             let deployment = DeploymentObject(
                 metadata: meta(sleepApp, ["app": sleepApp]),
-                spec: DeploymentSpec(
+                spec: ManifestDeploymentSpec(
                     replicas: cluster.sleepReplicas,
                     selector: LabelSelector(matchLabels: ["app": sleepApp]),
                     template: PodTemplate(metadata: PodTemplateMeta(labels: owned.merging(["app": sleepApp]) { current, _ in current }),
-                                          spec: PodSpec(serviceAccountName: sleepApp, terminationGracePeriodSeconds: 0,
-                                                        containers: [container], imagePullSecrets: pullSecrets))))
+                                          spec: ManifestPodSpec(serviceAccountName: sleepApp, terminationGracePeriodSeconds: 0,
+                                                                containers: [container], imagePullSecrets: pullSecrets))))
             items.append(ManifestItem(kind: "Deployment", name: sleepApp, collectionPath: "\(apps)/deployments", body: deployment))
         }
         return ClusterManifests(cluster: cluster, namespace: namespaceObject, items: items)
@@ -316,7 +319,7 @@ public enum Workloads {
     /// The DestinationRule (one subset per version, selected by the pods' `version` label) and the
     /// VirtualService (one HTTP route splitting by weight, in the scenario's version order) for the
     /// HelloWorld Service, both named by its FQDN so they cannot apply to another namespace's `helloworld`.
-    static func routingItems(_ routing: RoutingSettings, versions: [String], namespace: String, metadata: ObjectMeta) -> [ManifestItem] {
+    static func routingItems(_ routing: RoutingSettings, versions: [String], namespace: String, metadata: ManifestObjectMeta) -> [ManifestItem] {
         let host = "\(helloworldApp).\(namespace).svc.cluster.local"
         let istio = "/apis/networking.istio.io/v1/namespaces/\(namespace)"
         let rule = DestinationRuleObject(metadata: metadata, spec: DestinationRuleObject.Spec(
@@ -336,7 +339,7 @@ public enum Workloads {
     /// A copy of pull Secret `name` (type and base64 data as read from `images.pullSecretsFrom`) for the
     /// run's namespace, carrying the ownership labels so cleanup removes it with the rest.
     public static func copiedPullSecret(name: String, type: String, data: [String: String], namespace: String, runID: String) -> ManifestItem {
-        let secret = SecretObject(metadata: ObjectMeta(name: name, namespace: namespace, labels: Ownership.labels(runID: runID), annotations: nil),
+        let secret = SecretObject(metadata: ManifestObjectMeta(name: name, namespace: namespace, labels: Ownership.labels(runID: runID), annotations: nil),
                                   type: type, data: data)
         return ManifestItem(kind: "Secret", name: name, collectionPath: "/api/v1/namespaces/\(namespace)/secrets", body: secret)
     }

@@ -403,7 +403,7 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
             return
         }
         let offered = head.headers.first(name: "Sec-WebSocket-Protocol") ?? ""
-        guard let subprotocol = ExecSubprotocol.negotiate(offered: offered) else {
+        guard let subprotocol = ExecServerSubprotocol.negotiate(offered: offered) else {
             respond(context: context, APIResponse(status: 403, headers: [], body: []), keepAlive: false, head: head)
             return
         }

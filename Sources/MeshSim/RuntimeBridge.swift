@@ -8,7 +8,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 final class RuntimeBridge: Sendable {
-    let execRegistry = ExecSessionRegistry()
+    let execRegistry = ExecServerRegistry()
     let runtimeFaults: RuntimeFaultControl
     let meshView: ClusterMeshView
     let pods: PodRuntimes
@@ -64,17 +64,17 @@ final class RuntimeBridge: Sendable {
     /// The `http_proxy` a pod's processes use: its sidecar (or the plain forwarder of a pod without one).
     func httpProxy(forPod uid: String) -> String? { pods.running(uid: uid)?.httpProxy }
 
-    func startExec(on channel: Channel, cluster: String, target: ExecTarget, subprotocol: ExecSubprotocol)
+    func startExec(on channel: Channel, cluster: String, target: ExecTarget, subprotocol: ExecServerSubprotocol)
         -> EventLoopFuture<Void>
     {
         let environment = PodEnvironment.make(
             containerEnv: target.containerEnvironment.map { EnvironmentVariable($0.name, $0.value) },
             podName: target.pod, httpProxy: httpProxy(forPod: target.podUID))
-        let request = ExecRequest(
+        let request = ExecServerRequest(
             cluster: cluster, namespace: target.namespace, pod: target.pod, container: target.container,
             command: target.command, stdin: target.stdin, stdout: target.stdout, stderr: target.stderr, tty: target.tty,
             subprotocol: subprotocol, environment: environment)
-        return ExecSession.start(on: channel, request: request, registry: execRegistry, faults: runtimeFaults)
+        return ExecServerSession.start(on: channel, request: request, registry: execRegistry, faults: runtimeFaults)
     }
 
     func stopAll() async {

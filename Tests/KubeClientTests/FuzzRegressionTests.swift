@@ -32,7 +32,7 @@ import Testing
     /// The same bytes as the error body of a refused upgrade: the session fails with the body as excerpt.
     @Test func refusedUpgradeWithASignedChunkSize() {
         let response = Array("HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n-A\r\n".utf8)
-        let transcript = ExecSessionMachineTests.run([response], eof: true)
+        let transcript = ExecClientMachineTests.run([response], eof: true)
         #expect(transcript.outcome == .failed(.upgradeFailed(httpStatus: 400, excerpt: "-A")))
     }
 

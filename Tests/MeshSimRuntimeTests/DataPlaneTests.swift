@@ -301,7 +301,7 @@ struct SplitMix64: RandomNumberGenerator {
 
         var request = makeRequest(["/bin/sh", "-c", "for i in 1 2 3; do curl -sS helloworld.sample:5000/hello; done"])
         request.environment = PodEnvironment.make(containerEnv: [], podName: "sleep-abc", httpProxy: sleep.httpProxy)
-        let server = try await TestExecServer(request: request, handOver: .rawBytes)
+        let server = try await TestExecServer(request: request)
         defer { Task { await server.close() } }
         let transcript = try TestExecClient(port: server.port).finish()
         #expect(String(decoding: transcript.stdout, as: UTF8.self)

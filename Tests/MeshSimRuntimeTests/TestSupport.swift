@@ -61,9 +61,9 @@ func decodeServerFrames(_ bytes: [UInt8]) -> (frames: [ReceivedFrame], rest: [UI
 
 func makeRequest(
     _ command: [String], stdin: Bool = false, stdout: Bool = true, stderr: Bool = true, tty: Bool = false,
-    subprotocol: ExecSubprotocol = .v5
-) -> ExecRequest {
-    ExecRequest(
+    subprotocol: ExecServerSubprotocol = .v5
+) -> ExecServerRequest {
+    ExecServerRequest(
         cluster: "cluster-1", namespace: "sample", pod: "sleep-1", container: "sleep", command: command,
         stdin: stdin, stdout: stdout, stderr: stderr, tty: tty, subprotocol: subprotocol,
         environment: PodEnvironment.make(containerEnv: [], podName: "sleep-1", httpProxy: nil))

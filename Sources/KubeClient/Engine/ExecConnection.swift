@@ -1,3 +1,8 @@
+// CLIENT side of exec (meshcheck talking to a real API server). Its server counterpart, in the simulator, is
+// Sources/MeshSimRuntime/ExecServerSession.swift.
+// The two sides are written apart on purpose: the simulator is this client's judge, and a shared codec
+// would share its bugs. Change this side to match real Kubernetes servers, never to match the simulator.
+
 internal import CCurl
 import Foundation
 
@@ -34,7 +39,7 @@ public struct ExecTimeouts: Sendable {
 }
 
 /// One exec session on the engine thread: owns its easy and multi handles, its socket's send
-/// queue and the pure ``ExecSessionMachine``; feeds received bytes straight to the consumer.
+/// queue and the pure ``ExecClientMachine``; feeds received bytes straight to the consumer.
 final class ExecConnection {
     let id: UInt64
     let contextName: String
@@ -43,7 +48,7 @@ final class ExecConnection {
     let easy: CurlEasy
     let multi: MultiDriver
     private(set) var socket: Int32 = -1
-    private var machine: ExecSessionMachine
+    private var machine: ExecClientMachine
     private var outbound: [[UInt8]] = []
     private var outboundOffset = 0
     private(set) var wantsWrite = false
@@ -72,7 +77,7 @@ final class ExecConnection {
         stdin = launch.stdin
         timeouts = launch.timeouts
         completion = launch.completion
-        machine = ExecSessionMachine(key: launch.key)
+        machine = ExecClientMachine(key: launch.key)
         outbound = [launch.requestHead]
         multi = try MultiDriver(multiplexing: false)
         easy = try CurlEasy()
@@ -113,16 +118,22 @@ final class ExecConnection {
             if code != CURLE_OK {
                 if pendingOutcome != nil { finalize(loop: loop); return }
                 let detail = easy.lastErrorText.isEmpty ? String(cString: curl_easy_strerror(code)) : easy.lastErrorText
-                deliver(machine.receiveEOF(), loop: loop, brokenDetail: detail)
+                deliver(.finished(machine.receiveEOF()), loop: loop, brokenDetail: detail)
                 return
             }
             if received == 0 {
                 if pendingOutcome != nil { finalize(loop: loop); return }
-                deliver(machine.receiveEOF(), loop: loop, brokenDetail: nil)
+                deliver(.finished(machine.receiveEOF()), loop: loop, brokenDetail: nil)
                 return
             }
             lastActivity = .now
             budget -= received
+            if pendingOutcome != nil {
+                // The result is decided and only our close frame may still be going out: the machine has
+                // ended, so what the server sends now is dropped unread.
+                flush(loop: loop)
+                return
+            }
             let progress = machine.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<received])) { action in
                 handle(action)
             }
@@ -132,7 +143,7 @@ final class ExecConnection {
         hasBufferedInput = true
     }
 
-    private func handle(_ action: ExecSessionMachine.Action) {
+    private func handle(_ action: ExecClientMachine.Action) {
         switch action {
         case .output(let channel, let bytes):
             consumer.receive(bytes, from: channel)
@@ -142,19 +153,19 @@ final class ExecConnection {
             // Runs inside machine.receive: must not touch `machine` (exclusive access).
             if let data = stdin {
                 stdin = nil
-                for frame in ExecSessionMachine.stdinFrames(data) { enqueue(frame) }
+                for frame in ExecClientMachine.stdinFrames(data) { enqueue(frame) }
                 // v5 can signal EOF; on v4 stdin stays open until the command exits on its own.
-                if let close = ExecSessionMachine.stdinClose(for: negotiated) { enqueue(close) }
+                if let close = ExecClientMachine.stdinClose(for: negotiated) { enqueue(close) }
             }
         }
     }
 
-    private func enqueue(_ frame: OutboundFrame) {
+    private func enqueue(_ frame: ClientOutboundFrame) {
         let mask = secureRandomBytes(4)
-        outbound.append(WebSocketFrameEncoder.frame(opcode: frame.opcode, payload: frame.payload, maskKey: (mask[0], mask[1], mask[2], mask[3])))
+        outbound.append(ClientFrameEncoder.frame(opcode: frame.opcode, payload: frame.payload, maskKey: (mask[0], mask[1], mask[2], mask[3])))
     }
 
-    private func deliver(_ progress: ExecSessionMachine.Progress, loop: EngineLoop, brokenDetail: String?) {
+    private func deliver(_ progress: ExecClientMachine.Progress, loop: EngineLoop, brokenDetail: String?) {
         guard case .finished(let outcome) = progress else {
             flush(loop: loop)
             return
@@ -172,7 +183,7 @@ final class ExecConnection {
         if outbound.isEmpty { finalize(loop: loop) }
     }
 
-    private static func code(for kind: ExecSessionMachine.FailureKind) -> ExecError.Code {
+    private static func code(for kind: ExecClientMachine.FailureKind) -> ExecError.Code {
         switch kind {
         case .rejected(let status, let body, let excerpt):
             return .rejected(KubeAPIError(httpStatus: status, status: body, fallbackMessage: excerpt))
@@ -220,7 +231,7 @@ final class ExecConnection {
             return
         }
         guard pendingOutcome == nil else { return }
-        if !machine.isOpen && !machine.isDone && startedAt.duration(to: now) > timeouts.connect + .seconds(1) {
+        if machine.awaitsUpgradeResponse && startedAt.duration(to: now) > timeouts.connect + .seconds(1) {
             // libcurl enforces the connect timeout itself; this covers the wait for the 101.
             fail(.timedOut(.connect), loop: loop)
         } else if let total = timeouts.total, startedAt.duration(to: now) > total {

@@ -1,11 +1,11 @@
 import Testing
 @testable import MeshSimRuntime
 
-@Suite struct ClientFrameDecoderTests {
+@Suite struct ServerFrameDecoderTests {
     /// Feeds `bytes` split at `split` and returns what the decoder produced.
-    private func decode(_ bytes: [UInt8], splitAt split: Int) throws(WebSocketDecodingError) -> [ClientFrame] {
-        var decoder = ClientFrameDecoder()
-        var frames: [ClientFrame] = []
+    private func decode(_ bytes: [UInt8], splitAt split: Int) throws(ServerFrameDecodingError) -> [ServerInboundFrame] {
+        var decoder = ServerFrameDecoder()
+        var frames: [ServerInboundFrame] = []
         decoder.append(bytes[..<split])
         while let frame = try decoder.nextFrame() { frames.append(frame) }
         decoder.append(bytes[split...])
@@ -22,7 +22,7 @@ import Testing
         let splits = bytes.count < 400 ? Array(0...bytes.count) : Array(0...20) + [bytes.count / 2, bytes.count - 1, bytes.count]
         for split in splits {
             let frames = try decode(bytes, splitAt: split)
-            #expect(frames == [ClientFrame(fin: true, opcode: 2, payload: payload)], "split \(split)")
+            #expect(frames == [ServerInboundFrame(fin: true, opcode: 2, payload: payload)], "split \(split)")
         }
     }
 
@@ -33,15 +33,15 @@ import Testing
     }
 
     @Test func unmaskedFrameIsRefusedAsSoonAsTheHeaderArrives() {
-        var decoder = ClientFrameDecoder()
+        var decoder = ServerFrameDecoder()
         decoder.append(clientFrame(opcode: 2, payload: [1, 2, 3], masked: false).prefix(2))
-        #expect(throws: WebSocketDecodingError.unmaskedClientFrame) { _ = try decoder.nextFrame() }
+        #expect(throws: ServerFrameDecodingError.unmaskedClientFrame) { _ = try decoder.nextFrame() }
     }
 
     @Test func oversizedFrameIsRefusedBeforeItsPayload() {
-        var decoder = ClientFrameDecoder(maxPayload: 100)
+        var decoder = ServerFrameDecoder(maxPayload: 100)
         decoder.append(clientFrame(opcode: 2, payload: Array(repeating: 0, count: 101)).prefix(8))
-        #expect(throws: WebSocketDecodingError.frameTooLarge(declared: 101, limit: 100)) { _ = try decoder.nextFrame() }
+        #expect(throws: ServerFrameDecodingError.frameTooLarge(declared: 101, limit: 100)) { _ = try decoder.nextFrame() }
     }
 
     @Test func continuationAndUnknownOpcodesAreDeliveredAsTheyCame() throws {
@@ -50,9 +50,9 @@ import Testing
         for split in 0...bytes.count {
             let frames = try decode(bytes, splitAt: split)
             #expect(frames == [
-                ClientFrame(fin: false, opcode: 2, payload: [0, 65]),
-                ClientFrame(fin: true, opcode: 0, payload: [66]),
-                ClientFrame(fin: true, opcode: 3, payload: [9]),
+                ServerInboundFrame(fin: false, opcode: 2, payload: [0, 65]),
+                ServerInboundFrame(fin: true, opcode: 0, payload: [66]),
+                ServerInboundFrame(fin: true, opcode: 3, payload: [9]),
             ])
         }
     }
@@ -60,7 +60,7 @@ import Testing
     @Test func manyFramesInOneReadAndByteByByte() throws {
         let messages: [[UInt8]] = (0..<50).map { index in [0] + Array(repeating: UInt8(index), count: index * 7) }
         let bytes = messages.flatMap { clientFrame(opcode: 2, payload: $0, mask: [UInt8($0.count & 0xFF), 1, 2, 3]) }
-        var decoder = ClientFrameDecoder()
+        var decoder = ServerFrameDecoder()
         var received: [[UInt8]] = []
         for byte in bytes {
             decoder.append([byte])
@@ -74,7 +74,7 @@ import Testing
     @Test(arguments: [0, 1, 125, 126, 65535, 65536, 1 << 20])
     func serverFramesAreUnmaskedFinalAndShortestForm(length: Int) {
         let payload = Array(repeating: UInt8(0xAB), count: length)
-        let encoded = ServerFrame.binary(payload).encoded
+        let encoded = ServerOutboundFrame.binary(payload).encoded
         let (frames, rest) = decodeServerFrames(encoded)
         #expect(rest.isEmpty)
         #expect(frames == [ReceivedFrame(fin: true, opcode: 2, masked: false, payload: payload)])
@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test func closeFrameCarriesTheCodeBigEndian() {
-        #expect(ServerFrame.close(code: .protocolError).encoded == [0x88, 0x02, 0x03, 0xEA])
-        #expect(ServerFrame.close(code: .normalClosure).encoded == [0x88, 0x02, 0x03, 0xE8])
+        #expect(ServerOutboundFrame.close(code: .protocolError).encoded == [0x88, 0x02, 0x03, 0xEA])
+        #expect(ServerOutboundFrame.close(code: .normalClosure).encoded == [0x88, 0x02, 0x03, 0xE8])
     }
 }

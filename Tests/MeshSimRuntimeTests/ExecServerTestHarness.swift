@@ -1,20 +1,12 @@
-// A loopback exec server (both ways MeshSim can hand over a channel) and a minimal masked WebSocket client
-// on a non-blocking POSIX socket, so tests drive ExecSession over real TCP with bounded waits.
+// A loopback exec server (handing over the channel as MeshSim does: it writes the 101 itself, then passes
+// raw bytes to `ExecServerSession.start`) and a minimal masked WebSocket client on a non-blocking POSIX
+// socket, so tests drive ExecServerSession over real TCP with bounded waits.
 #if canImport(Glibc)
 import Glibc
 #endif
 import NIOCore
-import NIOHTTP1
 import NIOPosix
-import NIOWebSocket
 @testable import MeshSimRuntime
-
-enum HandOver: CaseIterable, Sendable {
-    /// The server writes the 101 itself and passes raw bytes to `ExecSession.start`.
-    case rawBytes
-    /// NIO's WebSocket upgrader answers and `ExecSession.startAfterNIOUpgrade` takes over.
-    case nioUpgrader
-}
 
 struct TestError: Error, CustomStringConvertible {
     var description: String
@@ -24,34 +16,20 @@ struct TestError: Error, CustomStringConvertible {
 /// Serves every connection as an exec session running `request`.
 final class TestExecServer: Sendable {
     let channel: Channel
-    let registry = ExecSessionRegistry()
+    let registry = ExecServerRegistry()
     let faults = RuntimeFaultControl()
 
     var port: Int { channel.localAddress!.port! }
 
-    init(request: ExecRequest, handOver: HandOver, settings: ExecSessionSettings = ExecSessionSettings()) async throws {
+    init(request: ExecServerRequest, settings: ExecServerSettings = ExecServerSettings()) async throws {
         let registry = self.registry
         let faults = self.faults
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
-                switch handOver {
-                case .rawBytes:
-                    return child.eventLoop.makeCompletedFuture {
-                        try child.pipeline.syncOperations.addHandler(
-                            RawUpgradeHandler(request: request, registry: registry, faults: faults, settings: settings))
-                    }
-                case .nioUpgrader:
-                    let upgrader = NIOWebSocketServerUpgrader(
-                        maxFrameSize: 32 << 20, automaticErrorHandling: false,
-                        shouldUpgrade: { channel, _ in
-                            channel.eventLoop.makeSucceededFuture(HTTPHeaders([("Sec-WebSocket-Protocol", request.subprotocol.rawValue)]))
-                        },
-                        upgradePipelineHandler: { channel, _ in
-                            ExecSession.startAfterNIOUpgrade(on: channel, request: request, registry: registry, faults: faults, settings: settings)
-                        })
-                    return child.pipeline.configureHTTPServerPipeline(
-                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+                child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandler(
+                        RawUpgradeHandler(request: request, registry: registry, faults: faults, settings: settings))
                 }
             }
         channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
@@ -68,13 +46,13 @@ final class TestExecServer: Sendable {
 final class RawUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    private let request: ExecRequest
-    private let registry: ExecSessionRegistry
+    private let request: ExecServerRequest
+    private let registry: ExecServerRegistry
     private let faults: RuntimeFaultControl
-    private let settings: ExecSessionSettings
+    private let settings: ExecServerSettings
     private var buffered = ByteBuffer()
 
-    init(request: ExecRequest, registry: ExecSessionRegistry, faults: RuntimeFaultControl, settings: ExecSessionSettings) {
+    init(request: ExecServerRequest, registry: ExecServerRegistry, faults: RuntimeFaultControl, settings: ExecServerSettings) {
         self.request = request
         self.registry = registry
         self.faults = faults
@@ -93,7 +71,7 @@ final class RawUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         let leftover = buffered
         context.pipeline.syncOperations.removeHandler(self, promise: nil)
-        _ = ExecSession.start(on: channel, request: request, bufferedBytes: leftover, registry: registry,
+        _ = ExecServerSession.start(on: channel, request: request, bufferedBytes: leftover, registry: registry,
                               faults: faults, settings: settings)
     }
 }

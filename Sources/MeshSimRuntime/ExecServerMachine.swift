@@ -1,7 +1,12 @@
+// SERVER side of exec (the simulated API server). Its client counterpart is
+// Sources/KubeClient/Exec/ExecClientMachine.swift.
+// The two sides are written apart on purpose: the simulator is the client's judge, and a shared codec
+// would share its bugs. Change this side to match what real Kubernetes servers do, never to match the client.
+//
 // The server side of one exec session as a pure state machine: bytes and process events in, actions out.
 // It reproduces what the Kubernetes servers do (reference §A4–A6): ready frame, channel demux, v5 CLOSE,
 // one Status on channel 3, then a close frame and a bounded wait for the client's close. The NIO layer
-// (ExecSession) performs the actions; this type never touches a socket or a process.
+// (ExecServerSession) performs the actions; this type never touches a socket or a process.
 
 /// Faults an exec stream can be given (set through `RuntimeFaults`).
 public enum ExecStreamFault: Equatable, Sendable {
@@ -12,11 +17,11 @@ public enum ExecStreamFault: Equatable, Sendable {
     case breakAfter(bytes: Int)
 }
 
-public struct ExecSessionMachine: Sendable {
+public struct ExecServerMachine: Sendable {
     /// What the I/O layer must do, in order.
     public enum Action: Equatable, Sendable {
         /// Write this frame to the client connection.
-        case send(ServerFrame)
+        case send(ServerOutboundFrame)
         case writeStdin([UInt8])
         case closeStdin
         /// Kill the process group (SIGKILL); its exit is still reported and reaped.
@@ -37,7 +42,7 @@ public struct ExecSessionMachine: Sendable {
         case finished
     }
 
-    public let subprotocol: ExecSubprotocol
+    public let subprotocol: ExecServerSubprotocol
     public let acceptsStdin: Bool
     public let streamsStdout: Bool
     public let streamsStderr: Bool
@@ -47,20 +52,20 @@ public struct ExecSessionMachine: Sendable {
     public private(set) var stdinClosed = false
     /// Output payload bytes forwarded to the client so far (stdout + stderr).
     public private(set) var forwardedOutputBytes = 0
-    private var decoder: ClientFrameDecoder
+    private var decoder: ServerFrameDecoder
 
-    public init(request: ExecRequest, fault: ExecStreamFault? = nil, maxFramePayload: Int = ClientFrameDecoder.defaultMaxPayload) {
+    public init(request: ExecServerRequest, fault: ExecStreamFault? = nil, maxFramePayload: Int = ServerFrameDecoder.defaultMaxPayload) {
         self.subprotocol = request.subprotocol
         self.acceptsStdin = request.stdin
         self.streamsStdout = request.stdout
         self.streamsStderr = request.streamsStderr
         self.command = request.command
         self.fault = fault
-        self.decoder = ClientFrameDecoder(maxPayload: maxFramePayload)
+        self.decoder = ServerFrameDecoder(maxPayload: maxFramePayload)
     }
 
     /// The lowest writable channel: stdout if requested, else stderr, else the error channel.
-    public var readyChannel: ExecChannel {
+    public var readyChannel: ExecServerChannel {
         if streamsStdout { return .stdout }
         if streamsStderr { return .stderr }
         return .error
@@ -78,7 +83,7 @@ public struct ExecSessionMachine: Sendable {
         decoder.append(bytes)
         var actions: [Action] = []
         while phase != .finished {
-            let frame: ClientFrame?
+            let frame: ServerInboundFrame?
             do {
                 frame = try decoder.nextFrame()
             } catch {
@@ -94,24 +99,11 @@ public struct ExecSessionMachine: Sendable {
         return actions
     }
 
-    /// A frame decoded elsewhere (NIO's decoder), with whether the client masked it.
-    public mutating func receive(decodedFrame frame: ClientFrame, masked: Bool) -> [Action] {
-        guard phase != .finished else { return [] }
-        guard masked else { return abort(closeCode: .protocolError) }
-        return handle(frame)
-    }
-
-    /// The frame layer gave up on the client's byte stream (x/net's receive error): tear the session down.
-    public mutating func receiveFailed() -> [Action] {
-        guard phase != .finished else { return [] }
-        return abort(closeCode: .normalClosure)
-    }
-
-    private mutating func handle(_ frame: ClientFrame) -> [Action] {
+    private mutating func handle(_ frame: ServerInboundFrame) -> [Action] {
         switch WireOpcode(rawValue: frame.opcode) {
         case .ping:
             // x/net echoes at most a control frame's worth of payload.
-            return [.send(ServerFrame(opcode: .pong, payload: Array(frame.payload.prefix(125))))]
+            return [.send(ServerOutboundFrame(opcode: .pong, payload: Array(frame.payload.prefix(125))))]
         case .pong:
             // x/net's server treats a pong as an error, which ends the receive loop and the session.
             return abort(closeCode: .normalClosure)
@@ -130,17 +122,17 @@ public struct ExecSessionMachine: Sendable {
 
     private mutating func handleMessage(_ payload: [UInt8]) -> [Action] {
         guard let channelId = payload.first else { return [] }
-        if subprotocol == .v5 && channelId == ExecChannel.closeSignal {
-            guard payload.count == 2, payload[1] < ExecChannel.count else {
+        if subprotocol == .v5 && channelId == ExecServerChannel.closeSignal {
+            guard payload.count == 2, payload[1] < ExecServerChannel.count else {
                 return abort(closeCode: .normalClosure)
             }
-            if payload[1] == ExecChannel.stdin.rawValue && acceptsStdin && !stdinClosed {
+            if payload[1] == ExecServerChannel.stdin.rawValue && acceptsStdin && !stdinClosed {
                 stdinClosed = true
                 return [.closeStdin]
             }
             return []
         }
-        guard channelId == ExecChannel.stdin.rawValue, acceptsStdin, !stdinClosed, payload.count > 1 else {
+        guard channelId == ExecServerChannel.stdin.rawValue, acceptsStdin, !stdinClosed, payload.count > 1 else {
             // Resize (4) needs no action for a pipe; writes to output channels and unknown ids are ignored.
             return []
         }
@@ -148,7 +140,7 @@ public struct ExecSessionMachine: Sendable {
     }
 
     /// Output read from the process.
-    public mutating func processOutput(_ channel: ExecChannel, _ bytes: [UInt8]) -> [Action] {
+    public mutating func processOutput(_ channel: ExecServerChannel, _ bytes: [UInt8]) -> [Action] {
         guard phase == .running, !bytes.isEmpty else { return [] }
         let wanted = channel == .stdout ? streamsStdout : (channel == .stderr && streamsStderr)
         guard wanted else { return [] }
@@ -186,8 +178,8 @@ public struct ExecSessionMachine: Sendable {
     public mutating func processFinished(_ outcome: ProcessOutcome) -> [Action] {
         guard phase == .running else { return [] }
         phase = .closing
-        let status = ExecStatus.forOutcome(outcome, command: command, subprotocol: subprotocol)
-        let statusMessage = [ExecChannel.error.rawValue] + Array(status.json.utf8)
+        let status = ExecServerStatus.forOutcome(outcome, command: command, subprotocol: subprotocol)
+        let statusMessage = [ExecServerChannel.error.rawValue] + Array(status.json.utf8)
         return [
             .send(.binary(statusMessage)),
             .send(.close(code: .normalClosure)),

@@ -1,31 +1,31 @@
 import Testing
 @testable import MeshSimRuntime
 
-@Suite struct ExecProtocolTests {
+@Suite struct ExecServerProtocolTests {
     @Test func negotiationFollowsTheTranslatorThenTheKubelet() {
-        #expect(ExecSubprotocol.negotiate(offered: "v5.channel.k8s.io, v4.channel.k8s.io") == .v5)
-        #expect(ExecSubprotocol.negotiate(offered: "v4.channel.k8s.io,v5.channel.k8s.io") == .v5)
-        #expect(ExecSubprotocol.negotiate(offered: "v5.channel.k8s.io,  v4.channel.k8s.io") == .v5)
-        #expect(ExecSubprotocol.negotiate(offered: "channel.k8s.io, v4.channel.k8s.io") == .v4)
-        #expect(ExecSubprotocol.negotiate(offered: "v5.CHANNEL.k8s.io") == nil)
-        #expect(ExecSubprotocol.negotiate(offered: "v3.channel.k8s.io, channel.k8s.io") == nil)
-        #expect(ExecSubprotocol.negotiate(offered: "") == nil)
+        #expect(ExecServerSubprotocol.negotiate(offered: "v5.channel.k8s.io, v4.channel.k8s.io") == .v5)
+        #expect(ExecServerSubprotocol.negotiate(offered: "v4.channel.k8s.io,v5.channel.k8s.io") == .v5)
+        #expect(ExecServerSubprotocol.negotiate(offered: "v5.channel.k8s.io,  v4.channel.k8s.io") == .v5)
+        #expect(ExecServerSubprotocol.negotiate(offered: "channel.k8s.io, v4.channel.k8s.io") == .v4)
+        #expect(ExecServerSubprotocol.negotiate(offered: "v5.CHANNEL.k8s.io") == nil)
+        #expect(ExecServerSubprotocol.negotiate(offered: "v3.channel.k8s.io, channel.k8s.io") == nil)
+        #expect(ExecServerSubprotocol.negotiate(offered: "") == nil)
     }
 
     @Test func successStatusIsTheExactGoEncoding() {
-        #expect(ExecStatus.forOutcome(.exited(code: 0), command: ["true"], subprotocol: .v5).json
+        #expect(ExecServerStatus.forOutcome(.exited(code: 0), command: ["true"], subprotocol: .v5).json
             == #"{"metadata":{},"status":"Success"}"#)
     }
 
     @Test func nonZeroExitCarriesTheCodeAsAReasonCause() {
-        let v5 = ExecStatus.forOutcome(.exited(code: 3), command: ["sh", "-c", "exit 3"], subprotocol: .v5)
+        let v5 = ExecServerStatus.forOutcome(.exited(code: 3), command: ["sh", "-c", "exit 3"], subprotocol: .v5)
         #expect(v5.json == #"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: command terminated with exit code 3","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}"#)
-        let v4 = ExecStatus.forOutcome(.exited(code: 137), command: ["sleep", "9"], subprotocol: .v4)
+        let v4 = ExecServerStatus.forOutcome(.exited(code: 137), command: ["sleep", "9"], subprotocol: .v4)
         #expect(v4.json == #"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: command 'sleep 9' exited with 137","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"137"}]}}"#)
     }
 
     @Test func startFailureIsAnInternalErrorWithGoEscaping() {
-        let status = ExecStatus.forOutcome(.failedToStart(reason: #"exec: "a<b": not found"#), command: ["a<b"], subprotocol: .v5)
+        let status = ExecServerStatus.forOutcome(.failedToStart(reason: #"exec: "a<b": not found"#), command: ["a<b"], subprotocol: .v5)
         #expect(status.json == #"{"metadata":{},"status":"Failure","message":"Internal error occurred: error executing command in container: exec: \"a\u003cb\": not found","reason":"InternalError","details":{"causes":[{"message":"error executing command in container: exec: \"a\u003cb\": not found"}]},"code":500}"#)
     }
 

@@ -1,9 +1,14 @@
+// SERVER side of exec (the simulated API server). Its client counterparts are
+// Sources/KubeClient/Exec/ExecClientTypes.swift and ExecClientStatusDecoding.swift.
+// The two sides are written apart on purpose: the simulator is the client's judge, and a shared codec
+// would share its bugs. Change this side to match what real Kubernetes servers do, never to match the client.
+//
 // The Kubernetes remote-command channel protocol over WebSocket, server side (reference §A3–A6):
 // binary messages whose first byte is a channel id, one metav1.Status JSON on the error channel, and the
 // v5 CLOSE signal. Pure values: no I/O.
 
 /// The WebSocket subprotocols the simulated API server accepts for exec.
-public enum ExecSubprotocol: String, Sendable, CaseIterable {
+public enum ExecServerSubprotocol: String, Sendable, CaseIterable {
     case v5 = "v5.channel.k8s.io"
     case v4 = "v4.channel.k8s.io"
 
@@ -12,12 +17,12 @@ public enum ExecSubprotocol: String, Sendable, CaseIterable {
     /// routes any request offering v5 to its stream translator, which speaks only v5; otherwise the request
     /// reaches the kubelet, which accepts v4. Returns nil when nothing offered is accepted (the real server then
     /// answers 403 with an empty body).
-    public static func negotiate(offered headerValue: String) -> ExecSubprotocol? {
+    public static func negotiate(offered headerValue: String) -> ExecServerSubprotocol? {
         let offered = headerValue.split(separator: ",").map { token in
             token.trimmingWhitespace()
         }
-        if offered.contains(ExecSubprotocol.v5.rawValue) { return .v5 }
-        if offered.contains(ExecSubprotocol.v4.rawValue) { return .v4 }
+        if offered.contains(ExecServerSubprotocol.v5.rawValue) { return .v5 }
+        if offered.contains(ExecServerSubprotocol.v4.rawValue) { return .v4 }
         return nil
     }
 }
@@ -32,7 +37,7 @@ extension Substring {
 }
 
 /// Channel ids of the remote-command protocol.
-public enum ExecChannel: UInt8, Sendable {
+public enum ExecServerChannel: UInt8, Sendable {
     case stdin = 0
     case stdout = 1
     case stderr = 2
@@ -57,7 +62,7 @@ public struct EnvironmentVariable: Equatable, Sendable {
 }
 
 /// Everything the runtime needs to run one `pods/exec` request after MeshSim answered 101.
-public struct ExecRequest: Sendable {
+public struct ExecServerRequest: Sendable {
     public var cluster: String
     public var namespace: String
     public var pod: String
@@ -68,7 +73,7 @@ public struct ExecRequest: Sendable {
     public var stdout: Bool
     public var stderr: Bool
     public var tty: Bool
-    public var subprotocol: ExecSubprotocol
+    public var subprotocol: ExecServerSubprotocol
     /// The complete process environment (see `PodEnvironment.make`); nothing of the host's leaks in.
     public var environment: [EnvironmentVariable]
     /// The container's working directory (`workingDir`, else the image's; a container without either
@@ -77,7 +82,7 @@ public struct ExecRequest: Sendable {
 
     public init(
         cluster: String, namespace: String, pod: String, container: String, command: [String],
-        stdin: Bool, stdout: Bool, stderr: Bool, tty: Bool, subprotocol: ExecSubprotocol,
+        stdin: Bool, stdout: Bool, stderr: Bool, tty: Bool, subprotocol: ExecServerSubprotocol,
         environment: [EnvironmentVariable], workingDirectory: String = "/"
     ) {
         self.cluster = cluster
@@ -136,7 +141,7 @@ public enum ProcessOutcome: Equatable, Sendable {
 }
 
 /// The single metav1.Status JSON the server writes on the error channel (v4/v5).
-public enum ExecStatus: Equatable, Sendable {
+public enum ExecServerStatus: Equatable, Sendable {
     case success
     /// Non-zero exit; `message` is the Go error text after "command terminated with non-zero exit code: ".
     case nonZeroExit(code: Int32, message: String)
@@ -146,8 +151,8 @@ public enum ExecStatus: Equatable, Sendable {
     /// translator the kubelet's error has already been turned into "command terminated with exit code N" by
     /// client-go; on v4 the kubelet forwards containerd's "command '<argv>' exited with N".
     public static func forOutcome(
-        _ outcome: ProcessOutcome, command: [String], subprotocol: ExecSubprotocol
-    ) -> ExecStatus {
+        _ outcome: ProcessOutcome, command: [String], subprotocol: ExecServerSubprotocol
+    ) -> ExecServerStatus {
         switch outcome {
         case .exited(let code) where code == 0:
             return .success

@@ -1,5 +1,10 @@
+// CLIENT side of exec (meshcheck talking to a real API server). Its server counterpart, in the simulator, is
+// Sources/MeshSimRuntime/ExecServerProtocol.swift (ExecServerStatus).
+// The two sides are written apart on purpose: the simulator is this client's judge, and a shared codec
+// would share its bugs. Change this side to match real Kubernetes servers, never to match the simulator.
+//
 // The pure decoders of how an exec ends: the channel-3 Status after the upgrade, and the chunked
-// body (usually a Status) of a refused upgrade. They live apart from ExecSessionMachine so that they
+// body (usually a Status) of a refused upgrade. They live apart from ExecClientMachine so that they
 // can be tested and fuzzed on their own (Fuzz/ExecStatusFuzz.swift): the bytes come from the server
 // and may be anything.
 

@@ -1,3 +1,8 @@
+// CLIENT side of exec (meshcheck talking to a real API server). Its server counterpart, in the simulator, is
+// Sources/MeshSimRuntime/ExecServerProtocol.swift.
+// The two sides are written apart on purpose: the simulator is this client's judge, and a shared codec
+// would share its bugs. Change this side to match real Kubernetes servers, never to match the simulator.
+
 internal import COpenSSL
 import Foundation
 import Synchronization

@@ -3,21 +3,21 @@ import Testing
 
 /// Session transcripts: client bytes are fed split at every byte boundary and the resulting actions must be
 /// the same as when fed whole.
-@Suite struct ExecSessionMachineTests {
-    typealias Action = ExecSessionMachine.Action
+@Suite struct ExecServerMachineTests {
+    typealias Action = ExecServerMachine.Action
 
-    private func feedSplit(_ machine: ExecSessionMachine, _ bytes: [UInt8], at split: Int) -> (ExecSessionMachine, [Action]) {
+    private func feedSplit(_ machine: ExecServerMachine, _ bytes: [UInt8], at split: Int) -> (ExecServerMachine, [Action]) {
         var machine = machine
         let actions = machine.receive(bytes[..<split]) + machine.receive(bytes[split...])
         return (machine, actions)
     }
 
-    private func allSplits(_ request: ExecRequest, _ bytes: [UInt8], fault: ExecStreamFault? = nil) -> [Action] {
-        var reference = ExecSessionMachine(request: request, fault: fault)
+    private func allSplits(_ request: ExecServerRequest, _ bytes: [UInt8], fault: ExecStreamFault? = nil) -> [Action] {
+        var reference = ExecServerMachine(request: request, fault: fault)
         _ = reference.start()
         let whole = reference.receive(bytes)
         for split in 0...bytes.count {
-            var machine = ExecSessionMachine(request: request, fault: fault)
+            var machine = ExecServerMachine(request: request, fault: fault)
             _ = machine.start()
             let (_, actions) = feedSplit(machine, bytes, at: split)
             #expect(actions == whole, "split at \(split)")
@@ -26,13 +26,13 @@ import Testing
     }
 
     @Test func readyFrameGoesToTheLowestWritableChannel() {
-        var withStdout = ExecSessionMachine(request: makeRequest(["true"]))
+        var withStdout = ExecServerMachine(request: makeRequest(["true"]))
         #expect(withStdout.start() == [.send(.binary([1]))])
-        var stderrOnly = ExecSessionMachine(request: makeRequest(["true"], stdout: false))
+        var stderrOnly = ExecServerMachine(request: makeRequest(["true"], stdout: false))
         #expect(stderrOnly.start() == [.send(.binary([2]))])
-        var none = ExecSessionMachine(request: makeRequest(["true"], stdin: true, stdout: false, stderr: false))
+        var none = ExecServerMachine(request: makeRequest(["true"], stdin: true, stdout: false, stderr: false))
         #expect(none.start() == [.send(.binary([3]))])
-        var ttyDropsStderr = ExecSessionMachine(request: makeRequest(["true"], stdout: false, tty: true))
+        var ttyDropsStderr = ExecServerMachine(request: makeRequest(["true"], stdout: false, tty: true))
         #expect(ttyDropsStderr.start() == [.send(.binary([3]))])
     }
 
@@ -71,8 +71,8 @@ import Testing
     @Test func pingIsAnsweredWithTheSamePayload() {
         let bytes = clientFrame(opcode: 9, payload: Array("keepalive".utf8)) + clientFrame(opcode: 9, payload: [])
         #expect(allSplits(makeRequest(["cat"]), bytes) == [
-            .send(ServerFrame(opcode: .pong, payload: Array("keepalive".utf8))),
-            .send(ServerFrame(opcode: .pong, payload: [])),
+            .send(ServerOutboundFrame(opcode: .pong, payload: Array("keepalive".utf8))),
+            .send(ServerOutboundFrame(opcode: .pong, payload: [])),
         ])
     }
 
@@ -89,7 +89,7 @@ import Testing
     }
 
     @Test func clientCloseWhileRunningTearsEverythingDown() {
-        var machine = ExecSessionMachine(request: makeRequest(["sleep", "60"], stdin: true))
+        var machine = ExecServerMachine(request: makeRequest(["sleep", "60"], stdin: true))
         _ = machine.start()
         #expect(machine.receive(clientFrame(opcode: 8, payload: [3, 232]) + clientFrame(opcode: 2, payload: [0, 1]))
             == [.killProcess, .send(.close(code: .normalClosure)), .closeConnection])
@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func outputIsFramedPerChannelAndUnrequestedStreamsDropped() {
-        var machine = ExecSessionMachine(request: makeRequest(["x"], stderr: false))
+        var machine = ExecServerMachine(request: makeRequest(["x"], stderr: false))
         _ = machine.start()
         #expect(machine.processOutput(.stdout, [65, 66]) == [.send(.binary([1, 65, 66]))])
         #expect(machine.processOutput(.stderr, [67]) == [])
@@ -107,9 +107,9 @@ import Testing
     }
 
     @Test func exitWritesOneStatusThenCloseThenWaitsForTheClient() {
-        var machine = ExecSessionMachine(request: makeRequest(["sh", "-c", "exit 3"]))
+        var machine = ExecServerMachine(request: makeRequest(["sh", "-c", "exit 3"]))
         _ = machine.start()
-        let status = ExecStatus.forOutcome(.exited(code: 3), command: ["sh", "-c", "exit 3"], subprotocol: .v5)
+        let status = ExecServerStatus.forOutcome(.exited(code: 3), command: ["sh", "-c", "exit 3"], subprotocol: .v5)
         #expect(machine.processFinished(.exited(code: 3)) == [
             .send(.binary([3] + Array(status.json.utf8))), .send(.close(code: .normalClosure)), .awaitClientClose,
         ])
@@ -117,13 +117,13 @@ import Testing
         #expect(machine.processFinished(.exited(code: 3)) == [])
         // Data after the status is ignored; pings are still answered; the client's close ends it.
         #expect(machine.receive(clientFrame(opcode: 2, payload: [0, 1])) == [])
-        #expect(machine.receive(clientFrame(opcode: 9, payload: [1])) == [.send(ServerFrame(opcode: .pong, payload: [1]))])
+        #expect(machine.receive(clientFrame(opcode: 9, payload: [1])) == [.send(ServerOutboundFrame(opcode: .pong, payload: [1]))])
         #expect(machine.receive(clientFrame(opcode: 8, payload: [3, 232])) == [.closeConnection])
         #expect(machine.phase == .finished)
     }
 
     @Test func closeWaitIsBounded() {
-        var machine = ExecSessionMachine(request: makeRequest(["true"]))
+        var machine = ExecServerMachine(request: makeRequest(["true"]))
         _ = machine.start()
         _ = machine.processFinished(.exited(code: 0))
         #expect(machine.closeWaitExpired() == [.closeConnection])
@@ -131,7 +131,7 @@ import Testing
     }
 
     @Test func startFailureBecomesInternalErrorStatus() {
-        var machine = ExecSessionMachine(request: makeRequest(["nope"]))
+        var machine = ExecServerMachine(request: makeRequest(["nope"]))
         _ = machine.start()
         let actions = machine.processFinished(.failedToStart(reason: "boom"))
         guard case .send(let frame) = actions.first else {
@@ -143,10 +143,10 @@ import Testing
     }
 
     @Test func transportLossKillsARunningProcessOnly() {
-        var running = ExecSessionMachine(request: makeRequest(["sleep", "60"]))
+        var running = ExecServerMachine(request: makeRequest(["sleep", "60"]))
         _ = running.start()
         #expect(running.clientDisconnected() == [.killProcess, .closeConnection])
-        var closing = ExecSessionMachine(request: makeRequest(["true"]))
+        var closing = ExecServerMachine(request: makeRequest(["true"]))
         _ = closing.start()
         _ = closing.processFinished(.exited(code: 0))
         #expect(closing.clientDisconnected() == [.closeConnection])
@@ -154,14 +154,14 @@ import Testing
     }
 
     @Test func podDeletionKillsAndTheExitIsStillReported() {
-        var machine = ExecSessionMachine(request: makeRequest(["sleep", "60"]))
+        var machine = ExecServerMachine(request: makeRequest(["sleep", "60"]))
         _ = machine.start()
         #expect(machine.podDeleted() == [.killProcess])
         #expect(machine.processFinished(.exited(code: 137)).count == 3)
     }
 
     @Test func breakFaultCutsTheStreamAfterNBytes() {
-        var machine = ExecSessionMachine(request: makeRequest(["yes"]), fault: .breakAfter(bytes: 5))
+        var machine = ExecServerMachine(request: makeRequest(["yes"]), fault: .breakAfter(bytes: 5))
         _ = machine.start()
         #expect(machine.processOutput(.stdout, [1, 2, 3]) == [.send(.binary([1, 1, 2, 3]))])
         #expect(machine.processOutput(.stderr, [4, 5, 6]) == [.send(.binary([2, 4, 5])), .killProcess, .closeConnection])
@@ -170,18 +170,18 @@ import Testing
     }
 
     @Test func stallFaultWithholdsOutputAndStatus() {
-        var machine = ExecSessionMachine(request: makeRequest(["yes"]), fault: .stallAfter(bytes: 2))
+        var machine = ExecServerMachine(request: makeRequest(["yes"]), fault: .stallAfter(bytes: 2))
         _ = machine.start()
         #expect(machine.processOutput(.stdout, [1, 2, 3]) == [.send(.binary([1, 1, 2]))])
         #expect(machine.phase == .stalled)
         #expect(machine.processOutput(.stdout, [4]) == [])
         #expect(machine.processFinished(.exited(code: 0)) == [])
-        #expect(machine.receive(clientFrame(opcode: 9, payload: [])) == [.send(ServerFrame(opcode: .pong, payload: []))])
+        #expect(machine.receive(clientFrame(opcode: 9, payload: [])) == [.send(ServerOutboundFrame(opcode: .pong, payload: []))])
         #expect(machine.clientDisconnected() == [.killProcess, .closeConnection])
     }
 
     @Test func zeroByteStallStallsBeforeAnyOutput() {
-        var machine = ExecSessionMachine(request: makeRequest(["yes"]), fault: .stallAfter(bytes: 0))
+        var machine = ExecServerMachine(request: makeRequest(["yes"]), fault: .stallAfter(bytes: 0))
         _ = machine.start()
         #expect(machine.processOutput(.stdout, [1]) == [])
         #expect(machine.phase == .stalled)
@@ -190,11 +190,11 @@ import Testing
 
 /// Randomised robustness: arbitrary bytes and arbitrary splits never trap the machine, and once it has
 /// finished it stays silent.
-@Suite struct ExecSessionMachineRandomTests {
+@Suite struct ExecServerMachineRandomTests {
     @Test func arbitraryBytesNeverTrapAndFinishedStaysFinished() {
         var generator = SplitMix64(state: 7)
         for round in 0..<1500 {
-            var machine = ExecSessionMachine(request: makeRequest(["cat"], stdin: true), maxFramePayload: 1 << 16)
+            var machine = ExecServerMachine(request: makeRequest(["cat"], stdin: true), maxFramePayload: 1 << 16)
             _ = machine.start()
             let length = Int.random(in: 0...300, using: &generator)
             // Mostly valid masked headers (so payloads get parsed), sometimes pure noise.
@@ -228,12 +228,12 @@ import Testing
             if index % 7 == 0 { transcript += clientFrame(opcode: 9, payload: [UInt8(index)]) }
         }
         transcript += clientFrame(opcode: 2, payload: [0xFF, 0])
-        var whole = ExecSessionMachine(request: makeRequest(["cat"], stdin: true))
+        var whole = ExecServerMachine(request: makeRequest(["cat"], stdin: true))
         let expected = whole.receive(transcript)
         #expect(expected.last == .closeStdin)
         for _ in 0..<200 {
-            var machine = ExecSessionMachine(request: makeRequest(["cat"], stdin: true))
-            var actions: [ExecSessionMachine.Action] = []
+            var machine = ExecServerMachine(request: makeRequest(["cat"], stdin: true))
+            var actions: [ExecServerMachine.Action] = []
             var offset = 0
             while offset < transcript.count {
                 let step = Int.random(in: 1...64, using: &generator)

@@ -5,9 +5,9 @@ import Testing
 @testable import MeshSimRuntime
 
 /// Exec sessions over real loopback TCP, with real processes.
-@Suite struct ExecSessionSocketTests {
-    private func run(_ request: ExecRequest, handOver: HandOver, stdin: [UInt8]? = nil) async throws -> ExecTranscript {
-        let server = try await TestExecServer(request: request, handOver: handOver)
+@Suite struct ExecServerSessionSocketTests {
+    private func run(_ request: ExecServerRequest, stdin: [UInt8]? = nil) async throws -> ExecTranscript {
+        let server = try await TestExecServer(request: request)
         defer { Task { await server.close() } }
         let client = try TestExecClient(port: server.port)
         if let stdin {
@@ -22,9 +22,8 @@ import Testing
         return try client.finish()
     }
 
-    @Test(arguments: HandOver.allCases)
-    func successfulCommandStreamsBothChannelsAndEndsCleanly(handOver: HandOver) async throws {
-        let transcript = try await run(makeRequest(["sh", "-c", "echo out; echo err >&2; echo $HOSTNAME"]), handOver: handOver)
+    @Test func successfulCommandStreamsBothChannelsAndEndsCleanly() async throws {
+        let transcript = try await run(makeRequest(["sh", "-c", "echo out; echo err >&2; echo $HOSTNAME"]))
         #expect(transcript.firstFrame?.payload == [1])
         #expect(String(decoding: transcript.stdout, as: UTF8.self) == "out\nsleep-1\n")
         #expect(String(decoding: transcript.stderr, as: UTF8.self) == "err\n")
@@ -36,7 +35,7 @@ import Testing
 
     @Test(arguments: [(["true"], 0), (["false"], 1), (["sh", "-c", "exit 3"], 3), (["sh", "-c", "no-such-command-xyz"], 127)] as [([String], Int)])
     func exitCodesArriveInTheStatus(command: [String], code: Int) async throws {
-        let transcript = try await run(makeRequest(command), handOver: .rawBytes)
+        let transcript = try await run(makeRequest(command))
         if code == 0 {
             #expect(transcript.status == #"{"metadata":{},"status":"Success"}"#)
         } else {
@@ -45,14 +44,14 @@ import Testing
     }
 
     @Test func processStartsInTheContainersWorkingDirectory() async throws {
-        #expect(String(decoding: try await run(makeRequest(["pwd"]), handOver: .rawBytes).stdout, as: UTF8.self) == "/\n")
+        #expect(String(decoding: try await run(makeRequest(["pwd"])).stdout, as: UTF8.self) == "/\n")
         var request = makeRequest(["pwd"])
         request.workingDirectory = "/tmp"
-        #expect(String(decoding: try await run(request, handOver: .rawBytes).stdout, as: UTF8.self) == "/tmp\n")
+        #expect(String(decoding: try await run(request).stdout, as: UTF8.self) == "/tmp\n")
     }
 
     @Test func missingExecutableIsTheRuntimesInternalError() async throws {
-        let transcript = try await run(makeRequest(["no-such-binary-xyz"]), handOver: .rawBytes)
+        let transcript = try await run(makeRequest(["no-such-binary-xyz"]))
         let status = try #require(transcript.status)
         #expect(status.contains(#""reason":"InternalError""#))
         #expect(status.contains(#"executable file not found in $PATH"#))
@@ -60,15 +59,14 @@ import Testing
     }
 
     @Test func v4SessionReportsTheKubeletsExitMessage() async throws {
-        let transcript = try await run(makeRequest(["sh", "-c", "exit 4"], subprotocol: .v4), handOver: .nioUpgrader)
+        let transcript = try await run(makeRequest(["sh", "-c", "exit 4"], subprotocol: .v4))
         #expect(transcript.status?.contains("command 'sh -c exit 4' exited with 4") == true)
     }
 
-    @Test(arguments: HandOver.allCases)
-    func oneMebibyteOfStdinComesBackIntact(handOver: HandOver) async throws {
+    @Test func oneMebibyteOfStdinComesBackIntact() async throws {
         var generator = SystemRandomNumberGenerator()
         let input = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let transcript = try await run(makeRequest(["cat"], stdin: true), handOver: handOver, stdin: input)
+        let transcript = try await run(makeRequest(["cat"], stdin: true), stdin: input)
         #expect(transcript.stdout.count == input.count)
         let intact = transcript.stdout == input
         #expect(intact)
@@ -76,16 +74,15 @@ import Testing
     }
 
     /// The CLOSE signal arrives while input still waits in the pipe's queue; none of it may be dropped.
-    @Test(arguments: HandOver.allCases)
-    func stdinQueuedBehindASlowReaderSurvivesTheCloseSignal(handOver: HandOver) async throws {
+    @Test func stdinQueuedBehindASlowReaderSurvivesTheCloseSignal() async throws {
         let input = [UInt8](repeating: 0x61, count: 1 << 20)
-        let transcript = try await run(makeRequest(["sh", "-c", "sleep 0.2; wc -c"], stdin: true), handOver: handOver, stdin: input)
+        let transcript = try await run(makeRequest(["sh", "-c", "sleep 0.2; wc -c"], stdin: true), stdin: input)
         #expect(String(decoding: transcript.stdout, as: UTF8.self).trimmingSpaces == "1048576")
     }
 
     @Test func largeOutputStreamsCompletely() async throws {
         let size = 64 << 20
-        let server = try await TestExecServer(request: makeRequest(["head", "-c", String(size), "/dev/zero"]), handOver: .rawBytes)
+        let server = try await TestExecServer(request: makeRequest(["head", "-c", String(size), "/dev/zero"]))
         defer { Task { await server.close() } }
         let client = try TestExecClient(port: server.port)
         client.retainStdoutLimit = 0
@@ -94,11 +91,10 @@ import Testing
         #expect(transcript.status == #"{"metadata":{},"status":"Success"}"#)
     }
 
-    @Test(arguments: HandOver.allCases)
-    func closingEarlyKillsAndReapsTheProcessGroup(handOver: HandOver) async throws {
+    @Test func closingEarlyKillsAndReapsTheProcessGroup() async throws {
         // The shell prints its pid and that of a child in the same group, then waits.
         let server = try await TestExecServer(
-            request: makeRequest(["sh", "-c", "sleep 30 & echo $$ $!; wait"]), handOver: handOver)
+            request: makeRequest(["sh", "-c", "sleep 30 & echo $$ $!; wait"]))
         defer { Task { await server.close() } }
         let client = try TestExecClient(port: server.port)
         try client.pump(seconds: 10) { String(decoding: $0.stdout, as: UTF8.self).hasSuffix("\n") }
@@ -114,7 +110,7 @@ import Testing
     }
 
     @Test func deletingThePodKillsTheProcessAndReports137() async throws {
-        let server = try await TestExecServer(request: makeRequest(["sh", "-c", "echo started; exec sleep 30"]), handOver: .rawBytes)
+        let server = try await TestExecServer(request: makeRequest(["sh", "-c", "echo started; exec sleep 30"]))
         defer { Task { await server.close() } }
         let client = try TestExecClient(port: server.port)
         try client.pump(seconds: 10) { !$0.stdout.isEmpty }
@@ -124,7 +120,7 @@ import Testing
     }
 
     @Test func unmaskedClientFrameGetsProtocolErrorClose() async throws {
-        let server = try await TestExecServer(request: makeRequest(["sleep", "30"], stdin: true), handOver: .rawBytes)
+        let server = try await TestExecServer(request: makeRequest(["sleep", "30"], stdin: true))
         defer { Task { await server.close() } }
         let client = try TestExecClient(port: server.port)
         client.sendFrame(opcode: 2, payload: [0, 65], masked: false)
@@ -134,7 +130,7 @@ import Testing
     }
 
     @Test func breakFaultDropsTheConnectionMidStream() async throws {
-        let server = try await TestExecServer(request: makeRequest(["head", "-c", "100000", "/dev/zero"]), handOver: .rawBytes)
+        let server = try await TestExecServer(request: makeRequest(["head", "-c", "100000", "/dev/zero"]))
         defer { Task { await server.close() } }
         server.faults.set(RuntimeFaults(allClustersExecStreamFault: .breakAfter(bytes: 1000)))
         let client = try TestExecClient(port: server.port)
@@ -156,7 +152,7 @@ func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
 
 @Suite struct ExecStallTests {
     @Test func stallFaultHoldsTheStreamUntilTheClientLeaves() async throws {
-        let server = try await TestExecServer(request: makeRequest(["sh", "-c", "echo $$; exec yes"]), handOver: .rawBytes)
+        let server = try await TestExecServer(request: makeRequest(["sh", "-c", "echo $$; exec yes"]))
         defer { Task { await server.close() } }
         server.faults.set(RuntimeFaults(execStreamFaults: ["cluster-1": .stallAfter(bytes: 4096)]))
         let client = try TestExecClient(port: server.port)
@@ -184,8 +180,8 @@ extension String {
     /// the client's close frame and end (not sit paused behind a dead pipe until the close wait expires).
     @Test func exitWithUnreadStdinStillCompletesTheCloseHandshake() async throws {
         let server = try await TestExecServer(
-            request: makeRequest(["sh", "-c", "sleep 0.2; exit 5"], stdin: true), handOver: .rawBytes,
-            settings: ExecSessionSettings(closeWait: .seconds(60)))
+            request: makeRequest(["sh", "-c", "sleep 0.2; exit 5"], stdin: true),
+            settings: ExecServerSettings(closeWait: .seconds(60)))
         defer { Task { await server.close() } }
         let client = try TestExecClient(port: server.port)
         for _ in 0..<64 { client.send(channel: 0, [UInt8](repeating: 7, count: 32 * 1024)) }
@@ -202,7 +198,7 @@ extension String {
     /// Each session's process starts while the other connections are open, so this also checks that no
     /// process inherits (and holds open) another session's connection.
     @Test func twoHundredConcurrentSessions() async throws {
-        let server = try await TestExecServer(request: makeRequest(["cat"], stdin: true), handOver: .rawBytes)
+        let server = try await TestExecServer(request: makeRequest(["cat"], stdin: true))
         defer { Task { await server.close() } }
         var clients: [TestExecClient] = []
         for _ in 0..<Self.sessionCount {

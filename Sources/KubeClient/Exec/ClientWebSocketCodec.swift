@@ -1,3 +1,8 @@
+// CLIENT side of exec (meshcheck talking to a real API server). Its server counterpart, in the simulator, is
+// Sources/MeshSimRuntime/ServerWebSocketCodec.swift.
+// The two sides are written apart on purpose: the simulator is this client's judge, and a shared codec
+// would share its bugs. Change this side to match real Kubernetes servers, never to match the simulator.
+//
 /// RFC 6455 opcodes (open set of constants, as NIO models them).
 public struct WebSocketOpcode: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
     public let rawValue: UInt8
@@ -25,7 +30,7 @@ public struct WebSocketProtocolError: Error, Sendable, Equatable, CustomStringCo
 ///
 /// Payload bytes are handed out as slices of the caller's input as soon as they arrive, so a
 /// 32 MiB frame is never buffered; only the (≤14-byte) header is kept across input chunks.
-struct WebSocketFrameDecoder {
+struct ClientFrameDecoder {
     struct Header: Equatable {
         var isFinal: Bool
         var opcode: WebSocketOpcode
@@ -125,7 +130,7 @@ struct WebSocketFrameDecoder {
 }
 
 /// Encoder for client-to-server frames: always FIN (never fragmented) and always masked.
-enum WebSocketFrameEncoder {
+enum ClientFrameEncoder {
     /// Builds one frame whose payload is `prefix` followed by `payload`, masked with `maskKey`.
     static func frame(opcode: WebSocketOpcode, prefix: [UInt8] = [], payload: UnsafeRawBufferPointer, maskKey: (UInt8, UInt8, UInt8, UInt8)) -> [UInt8] {
         let length = prefix.count + payload.count

@@ -1,3 +1,8 @@
+// SERVER side of exec (the simulated API server). Its client counterpart is
+// Sources/KubeClient/Exec/ClientWebSocketCodec.swift.
+// The two sides are written apart on purpose: the simulator is the client's judge, and a shared codec
+// would share its bugs. Change this side to match what real Kubernetes servers do, never to match the client.
+//
 // RFC 6455 framing as the Kubernetes exec servers apply it (golang.org/x/net/websocket on the server side):
 // client frames must be masked, server frames are never masked, lengths use the 7/16/64-bit forms, and
 // continuation frames are delivered as separate messages carrying the previous data opcode (x/net reads one
@@ -14,7 +19,7 @@ public enum WireOpcode: UInt8, Sendable {
 }
 
 /// One frame as received from a client, already unmasked.
-public struct ClientFrame: Equatable, Sendable {
+public struct ServerInboundFrame: Equatable, Sendable {
     public var fin: Bool
     /// The raw 4-bit opcode; unknown values are kept so the session can treat them as x/net does.
     public var opcode: UInt8
@@ -28,7 +33,7 @@ public struct ClientFrame: Equatable, Sendable {
 }
 
 /// Why a client's byte stream cannot be decoded further. Each case maps to what the real server does.
-public enum WebSocketDecodingError: Error, Equatable, Sendable {
+public enum ServerFrameDecodingError: Error, Equatable, Sendable {
     /// The client sent an unmasked frame; the server answers with close code 1002 and hangs up.
     case unmaskedClientFrame
     /// The frame's declared payload exceeds the server's limit (x/net `DefaultMaxPayloadBytes`, 32 MiB).
@@ -42,7 +47,7 @@ public enum WebSocketCloseCode: UInt16, Sendable {
 }
 
 /// Incremental decoder of client → server frames. Feed bytes in any split; pull complete frames.
-public struct ClientFrameDecoder: Sendable {
+public struct ServerFrameDecoder: Sendable {
     /// x/net's `DefaultMaxPayloadBytes`.
     public static let defaultMaxPayload = 32 << 20
 
@@ -50,7 +55,7 @@ public struct ClientFrameDecoder: Sendable {
     private var buffer: [UInt8] = []
     private var readIndex = 0
 
-    public init(maxPayload: Int = ClientFrameDecoder.defaultMaxPayload) {
+    public init(maxPayload: Int = ServerFrameDecoder.defaultMaxPayload) {
         self.maxPayload = maxPayload
     }
 
@@ -67,7 +72,7 @@ public struct ClientFrameDecoder: Sendable {
     }
 
     /// The next complete frame, or nil when more bytes are needed.
-    public mutating func nextFrame() throws(WebSocketDecodingError) -> ClientFrame? {
+    public mutating func nextFrame() throws(ServerFrameDecodingError) -> ServerInboundFrame? {
         let available = buffer.count - readIndex
         guard available >= 2 else { return nil }
         let first = buffer[readIndex]
@@ -112,12 +117,12 @@ public struct ClientFrameDecoder: Sendable {
             }
         }
         readIndex = frameEnd
-        return ClientFrame(fin: first & 0x80 != 0, opcode: first & 0x0F, payload: payload)
+        return ServerInboundFrame(fin: first & 0x80 != 0, opcode: first & 0x0F, payload: payload)
     }
 }
 
 /// A frame the server sends: always FIN, never masked.
-public struct ServerFrame: Equatable, Sendable {
+public struct ServerOutboundFrame: Equatable, Sendable {
     public var opcode: WireOpcode
     public var payload: [UInt8]
 
@@ -126,10 +131,10 @@ public struct ServerFrame: Equatable, Sendable {
         self.payload = payload
     }
 
-    public static func binary(_ payload: [UInt8]) -> ServerFrame { ServerFrame(opcode: .binary, payload: payload) }
+    public static func binary(_ payload: [UInt8]) -> ServerOutboundFrame { ServerOutboundFrame(opcode: .binary, payload: payload) }
 
-    public static func close(code: WebSocketCloseCode) -> ServerFrame {
-        ServerFrame(opcode: .close, payload: [UInt8(code.rawValue >> 8), UInt8(code.rawValue & 0xFF)])
+    public static func close(code: WebSocketCloseCode) -> ServerOutboundFrame {
+        ServerOutboundFrame(opcode: .close, payload: [UInt8(code.rawValue >> 8), UInt8(code.rawValue & 0xFF)])
     }
 
     public var encoded: [UInt8] { ServerFrameEncoder.frame(opcode: opcode, payload: payload) }

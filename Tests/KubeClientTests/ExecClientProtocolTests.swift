@@ -38,11 +38,11 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
     return frames
 }
 
-@Suite struct WebSocketCodecTests {
-    private func decodeAll(_ chunks: [[UInt8]], complete: Bool = true) throws -> [(WebSocketFrameDecoder.Header, [UInt8])] {
-        var decoder = WebSocketFrameDecoder()
-        var frames: [(WebSocketFrameDecoder.Header, [UInt8])] = []
-        var current: (WebSocketFrameDecoder.Header, [UInt8])?
+@Suite struct ClientWebSocketCodecTests {
+    private func decodeAll(_ chunks: [[UInt8]], complete: Bool = true) throws -> [(ClientFrameDecoder.Header, [UInt8])] {
+        var decoder = ClientFrameDecoder()
+        var frames: [(ClientFrameDecoder.Header, [UInt8])] = []
+        var current: (ClientFrameDecoder.Header, [UInt8])?
         for chunk in chunks {
             try chunk.withUnsafeBytes { raw in
                 var offset = 0
@@ -94,7 +94,7 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
     @Test func encoderMasksAndSizes() {
         for size in [0, 1, 125, 126, 65_535, 65_536] {
             let payload = (0..<size).map { UInt8($0 & 0xFF) }
-            let frame = WebSocketFrameEncoder.frame(opcode: .binary, prefix: [1], payload: payload, maskKey: (0xA1, 0xB2, 0xC3, 0xD4))
+            let frame = ClientFrameEncoder.frame(opcode: .binary, prefix: [1], payload: payload, maskKey: (0xA1, 0xB2, 0xC3, 0xD4))
             let decoded = decodeClientFrames(frame)
             #expect(decoded.count == 1)
             #expect(decoded[0].0 == .binary)
@@ -105,7 +105,7 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
     }
 }
 
-@Suite struct ExecSessionMachineTests {
+@Suite struct ExecClientMachineTests {
     static let key = "dGhlIHNhbXBsZSBub25jZQ=="
 
     static func upgrade(protocol chosen: String? = "v5.channel.k8s.io", accept: String = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") -> [UInt8] {
@@ -125,13 +125,13 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
         var upgraded: [ExecProtocol] = []
         var stdout: [UInt8] = []
         var stderr: [UInt8] = []
-        var sent: [OutboundFrame] = []
-        var outcome: ExecSessionMachine.Outcome?
+        var sent: [ClientOutboundFrame] = []
+        var outcome: ExecClientMachine.Outcome?
     }
 
     /// Feeds `input` split into the given chunks, then EOF if `eof`.
     static func run(_ chunks: [[UInt8]], eof: Bool = false) -> Transcript {
-        var machine = ExecSessionMachine(key: key)
+        var machine = ExecClientMachine(key: key)
         var transcript = Transcript()
         for chunk in chunks where transcript.outcome == nil {
             let progress = chunk.withUnsafeBytes { raw in
@@ -146,7 +146,7 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
             }
             if case .finished(let outcome) = progress { transcript.outcome = outcome }
         }
-        if eof, transcript.outcome == nil, case .finished(let outcome) = machine.receiveEOF() { transcript.outcome = outcome }
+        if eof, transcript.outcome == nil { transcript.outcome = machine.receiveEOF() }
         return transcript
     }
 
@@ -166,7 +166,7 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
         #expect(whole.upgraded == [.v5])
         #expect(String(decoding: whole.stdout, as: UTF8.self) == "hello world")
         #expect(String(decoding: whole.stderr, as: UTF8.self) == "error")
-        #expect(whole.sent == [OutboundFrame(opcode: .pong, payload: Array("p".utf8)), OutboundFrame(opcode: .close, payload: [0x03, 0xE8])])
+        #expect(whole.sent == [ClientOutboundFrame(opcode: .pong, payload: Array("p".utf8)), ClientOutboundFrame(opcode: .close, payload: [0x03, 0xE8])])
         guard case .exited(let result) = whole.outcome else {
             Issue.record("expected an exit, got \(String(describing: whole.outcome))")
             return
@@ -245,14 +245,14 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
     /// stdin goes out in ≤32 KiB channel-0 messages; EOF is `FF 00` on v5 and impossible on v4.
     @Test func stdinFramesAndClose() {
         let data = [UInt8](repeating: 0x41, count: 70_000)
-        let frames = ExecSessionMachine.stdinFrames(data)
+        let frames = ExecClientMachine.stdinFrames(data)
         #expect(frames.map(\.payload.count) == [32_769, 32_769, 4_465])
         #expect(frames.allSatisfy { $0.payload.first == 0 && $0.opcode == .binary })
-        #expect(ExecSessionMachine.stdinClose(for: .v5) == OutboundFrame(opcode: .binary, payload: [255, 0]))
-        #expect(ExecSessionMachine.stdinClose(for: .v4) == nil)
-        var v4 = ExecSessionMachine(key: Self.key)
+        #expect(ExecClientMachine.stdinClose(for: .v5) == ClientOutboundFrame(opcode: .binary, payload: [255, 0]))
+        #expect(ExecClientMachine.stdinClose(for: .v4) == nil)
+        var v4 = ExecClientMachine(key: Self.key)
         _ = Self.upgrade(protocol: "v4.channel.k8s.io").withUnsafeBytes { v4.receive($0) { _ in } }
-        #expect(v4.closeForCancellation() == OutboundFrame(opcode: .close, payload: [0x03, 0xE8]))
+        #expect(v4.closeForCancellation() == ClientOutboundFrame(opcode: .close, payload: [0x03, 0xE8]))
         #expect(v4.closeForCancellation() == nil)
     }
 

@@ -1,5 +1,10 @@
+// SERVER side of exec (the simulated API server). Its client counterpart is
+// Sources/KubeClient/Engine/ExecConnection.swift.
+// The two sides are written apart on purpose: the simulator is the client's judge, and a shared codec
+// would share its bugs. Change this side to match what real Kubernetes servers do, never to match the client.
+//
 // Runs one exec session on a NIO channel that MeshSim has already upgraded (101 sent): the pure
-// ExecSessionMachine decides, this file performs — process start, pipes as NIO channels, backpressure in
+// ExecServerMachine decides, this file performs — process start, pipes as NIO channels, backpressure in
 // both directions, the bounded close wait, killing and reaping the process group.
 #if canImport(Glibc)
 import Glibc
@@ -8,17 +13,16 @@ import Darwin
 #endif
 import NIOCore
 import NIOPosix
-import NIOWebSocket
 import Synchronization
 
 /// Settings of exec sessions that are not part of a request.
-public struct ExecSessionSettings: Sendable {
+public struct ExecServerSettings: Sendable {
     /// How long the server waits for the client's close frame after sending its own. The real apiserver
     /// waits up to 15 minutes; a simulator only needs to outlast a client that is still reading.
     public var closeWait: TimeAmount
     public var maxFramePayload: Int
 
-    public init(closeWait: TimeAmount = .seconds(15), maxFramePayload: Int = ClientFrameDecoder.defaultMaxPayload) {
+    public init(closeWait: TimeAmount = .seconds(15), maxFramePayload: Int = ServerFrameDecoder.defaultMaxPayload) {
         self.closeWait = closeWait
         self.maxFramePayload = maxFramePayload
     }
@@ -26,14 +30,14 @@ public struct ExecSessionSettings: Sendable {
 
 /// The exec sessions that are running, by pod, so that deleting a pod (or stopping the simulator) kills
 /// their processes. Thread-safe.
-public final class ExecSessionRegistry: Sendable {
+public final class ExecServerRegistry: Sendable {
     struct PodKey: Hashable {
         var cluster: String
         var namespace: String
         var pod: String
     }
 
-    private let sessions = Mutex<[ObjectIdentifier: (key: PodKey, driver: ExecSessionDriver)]>([:])
+    private let sessions = Mutex<[ObjectIdentifier: (key: PodKey, driver: ExecServerDriver)]>([:])
 
     public init() {}
 
@@ -53,48 +57,31 @@ public final class ExecSessionRegistry: Sendable {
         for driver in all { driver.podDeleted() }
     }
 
-    func add(_ driver: ExecSessionDriver, key: PodKey) {
+    func add(_ driver: ExecServerDriver, key: PodKey) {
         sessions.withLock { $0[ObjectIdentifier(driver)] = (key, driver) }
     }
 
-    func remove(_ driver: ExecSessionDriver) {
+    func remove(_ driver: ExecServerDriver) {
         _ = sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(driver)) }
     }
 }
 
-public enum ExecSession {
+public enum ExecServerSession {
     /// Takes over a channel whose pipeline holds no HTTP or WebSocket handlers any more: MeshSim wrote the
     /// 101 response itself and removed its HTTP handlers. `bufferedBytes` are bytes already read after the
     /// request's headers (they are WebSocket frames). The session then owns the channel and closes it.
     public static func start(
-        on channel: Channel, request: ExecRequest, bufferedBytes: ByteBuffer? = nil,
-        registry: ExecSessionRegistry, faults: RuntimeFaultControl, settings: ExecSessionSettings = ExecSessionSettings()
+        on channel: Channel, request: ExecServerRequest, bufferedBytes: ByteBuffer? = nil,
+        registry: ExecServerRegistry, faults: RuntimeFaultControl, settings: ExecServerSettings = ExecServerSettings()
     ) -> EventLoopFuture<Void> {
         onEventLoop(of: channel) {
-            let driver = ExecSessionDriver(channel: channel, framing: .rawBytes, request: request, registry: registry,
-                                           fault: faults.current.execStreamFault(cluster: request.cluster), settings: settings)
+            let driver = ExecServerDriver(channel: channel, request: request, registry: registry,
+                                          fault: faults.current.execStreamFault(cluster: request.cluster), settings: settings)
             try channel.pipeline.syncOperations.addHandler(ExecSocketByteHandler(driver: driver))
             driver.begin()
             if let bufferedBytes, bufferedBytes.readableBytes > 0 {
                 driver.receive(bytes: Array(bufferedBytes.readableBytesView))
             }
-        }
-    }
-
-    /// For MeshSim's `NIOWebSocketServerUpgrader(maxFrameSize: 32 << 20, automaticErrorHandling: false, ...)`:
-    /// call this from its `upgradePipelineHandler`. NIO's frame decoder stays (frames arrive decoded, with
-    /// their mask key, so unmasked frames are still refused) and the session writes `WebSocketFrame`s through
-    /// NIO's encoder. With `automaticErrorHandling: true` NIO would answer decoding errors itself.
-    public static func startAfterNIOUpgrade(
-        on channel: Channel, request: ExecRequest,
-        registry: ExecSessionRegistry, faults: RuntimeFaultControl, settings: ExecSessionSettings = ExecSessionSettings()
-    ) -> EventLoopFuture<Void> {
-        onEventLoop(of: channel) {
-            let pipeline = channel.pipeline.syncOperations
-            let driver = ExecSessionDriver(channel: channel, framing: .nioFrames, request: request, registry: registry,
-                                           fault: faults.current.execStreamFault(cluster: request.cluster), settings: settings)
-            try pipeline.addHandler(ExecSocketFrameHandler(driver: driver))
-            driver.begin()
         }
     }
 }
@@ -110,29 +97,20 @@ private func onEventLoop(of channel: Channel, _ body: @escaping @Sendable () thr
 
 /// One session's I/O. Every method runs on the socket channel's event loop (pipes share that loop), which
 /// is what makes the unchecked Sendable conformance sound.
-final class ExecSessionDriver: @unchecked Sendable {
-    /// How frames cross the socket channel's pipeline.
-    enum Framing {
-        /// The pipeline carries bytes; the session encodes and decodes frames itself.
-        case rawBytes
-        /// NIO's WebSocket frame decoder and encoder sit in the pipeline.
-        case nioFrames
-    }
-
+final class ExecServerDriver: @unchecked Sendable {
     private let socket: Channel
-    private let framing: Framing
     private let eventLoop: EventLoop
-    private let request: ExecRequest
-    private let registry: ExecSessionRegistry
-    private let settings: ExecSessionSettings
-    private var machine: ExecSessionMachine
+    private let request: ExecServerRequest
+    private let registry: ExecServerRegistry
+    private let settings: ExecServerSettings
+    private var machine: ExecServerMachine
 
     private var process: LaunchedProcess?
     private var processRunning = false
     private var stdinChannel: Channel?
     private var outputChannels: [Channel] = []
     private var openOutputs = 0
-    private var pendingStdin: [ExecSessionMachine.Action] = []
+    private var pendingStdin: [ExecServerMachine.Action] = []
     private var pipesReady = false
     private var stdinFailed = false
     private var socketIsClosed = false
@@ -141,14 +119,13 @@ final class ExecSessionDriver: @unchecked Sendable {
     private var socketReadPausedForStdin = false
     private var lastStdinWrite: EventLoopFuture<Void>?
 
-    init(channel: Channel, framing: Framing, request: ExecRequest, registry: ExecSessionRegistry, fault: ExecStreamFault?, settings: ExecSessionSettings) {
+    init(channel: Channel, request: ExecServerRequest, registry: ExecServerRegistry, fault: ExecStreamFault?, settings: ExecServerSettings) {
         self.socket = channel
-        self.framing = framing
         self.eventLoop = channel.eventLoop
         self.request = request
         self.registry = registry
         self.settings = settings
-        self.machine = ExecSessionMachine(request: request, fault: fault, maxFramePayload: settings.maxFramePayload)
+        self.machine = ExecServerMachine(request: request, fault: fault, maxFramePayload: settings.maxFramePayload)
     }
 
     // MARK: Start
@@ -177,8 +154,8 @@ final class ExecSessionDriver: @unchecked Sendable {
 
     private func attachPipes(_ launched: LaunchedProcess) {
         var futures: [EventLoopFuture<Void>] = []
-        let outputs: [(CInt, ExecChannel)] = [(launched.stdoutReader, .stdout)]
-            + (launched.stderrReader.map { [($0, ExecChannel.stderr)] } ?? [])
+        let outputs: [(CInt, ExecServerChannel)] = [(launched.stdoutReader, .stdout)]
+            + (launched.stderrReader.map { [($0, ExecServerChannel.stderr)] } ?? [])
         openOutputs = outputs.count
         for (descriptor, execChannel) in outputs {
             let future = NIOPipeBootstrap(group: eventLoop)
@@ -226,15 +203,7 @@ final class ExecSessionDriver: @unchecked Sendable {
         perform(machine.receive(bytes))
     }
 
-    func receive(frame: ClientFrame, masked: Bool) {
-        perform(machine.receive(decodedFrame: frame, masked: masked))
-    }
-
-    func receiveFailed() {
-        perform(machine.receiveFailed())
-    }
-
-    func output(_ channel: ExecChannel, _ buffer: ByteBuffer) {
+    func output(_ channel: ExecServerChannel, _ buffer: ByteBuffer) {
         perform(machine.processOutput(channel, Array(buffer.readableBytesView)))
         // A stalled stream stops reading too, so the process blocks on a full pipe as behind a stuck link.
         if !socket.isWritable || machine.phase == .stalled { setOutputReading(false) }
@@ -279,21 +248,13 @@ final class ExecSessionDriver: @unchecked Sendable {
 
     // MARK: Actions
 
-    private func perform(_ actions: [ExecSessionMachine.Action]) {
+    private func perform(_ actions: [ExecServerMachine.Action]) {
         var wroteToSocket = false
         for action in actions {
             switch action {
             case .send(let frame):
                 guard !socketIsClosed else { continue }
-                switch framing {
-                case .rawBytes:
-                    socket.write(ByteBuffer(bytes: frame.encoded), promise: nil)
-                case .nioFrames:
-                    let nioFrame = WebSocketFrame(
-                        fin: true, opcode: NIOWebSocket.WebSocketOpcode(encodedWebSocketOpcode: frame.opcode.rawValue)!,
-                        data: ByteBuffer(bytes: frame.payload))
-                    socket.write(nioFrame, promise: nil)
-                }
+                socket.write(ByteBuffer(bytes: frame.encoded), promise: nil)
                 wroteToSocket = true
             case .writeStdin, .closeStdin:
                 guard pipesReady else {
@@ -316,7 +277,7 @@ final class ExecSessionDriver: @unchecked Sendable {
         if wroteToSocket { socket.flush() }
     }
 
-    private func applyStdin(_ action: ExecSessionMachine.Action) {
+    private func applyStdin(_ action: ExecServerMachine.Action) {
         guard let stdinChannel, !stdinFailed else { return }
         switch action {
         case .writeStdin(let bytes):
@@ -402,9 +363,9 @@ final class ExecSessionDriver: @unchecked Sendable {
 /// Raw WebSocket bytes from the client (the session decodes frames itself).
 final class ExecSocketByteHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    private let driver: ExecSessionDriver
+    private let driver: ExecServerDriver
 
-    init(driver: ExecSessionDriver) { self.driver = driver }
+    init(driver: ExecServerDriver) { self.driver = driver }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
@@ -425,44 +386,14 @@ final class ExecSocketByteHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 }
 
-/// Frames already decoded by NIO's WebSocketFrameDecoder.
-final class ExecSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
-    private let driver: ExecSessionDriver
-
-    init(driver: ExecSessionDriver) { self.driver = driver }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        let payload = frame.unmaskedData
-        driver.receive(
-            frame: ClientFrame(fin: frame.fin, opcode: UInt8(webSocketOpcode: frame.opcode), payload: Array(payload.readableBytesView)),
-            masked: frame.maskKey != nil)
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        driver.socketWritabilityChanged()
-        context.fireChannelWritabilityChanged()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        driver.connectionClosed()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // NIO's decoder refused the stream (oversized or malformed frame): end like x/net's receive error.
-        driver.receiveFailed()
-    }
-}
-
 /// Output of one process pipe (stdout or stderr).
 final class PipeOutputHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    private let driver: ExecSessionDriver
-    private let channel: ExecChannel
+    private let driver: ExecServerDriver
+    private let channel: ExecServerChannel
     private var ended = false
 
-    init(driver: ExecSessionDriver, channel: ExecChannel) {
+    init(driver: ExecServerDriver, channel: ExecServerChannel) {
         self.driver = driver
         self.channel = channel
     }
@@ -491,9 +422,9 @@ final class PipeOutputHandler: ChannelInboundHandler {
 /// The process's stdin pipe: only writability and errors matter.
 final class PipeInputHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    private let driver: ExecSessionDriver
+    private let driver: ExecServerDriver
 
-    init(driver: ExecSessionDriver) { self.driver = driver }
+    init(driver: ExecServerDriver) { self.driver = driver }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         driver.stdinWritabilityChanged()
