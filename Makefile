@@ -90,7 +90,7 @@ fuzz fuzz-smoke: $(FUZZ_YAMS)/built
 	  bin=$(SCRATCH)/fuzz/$$name; \
 	  sources=$$(cat Fuzz/$$name.sources 2>/dev/null || echo Sources/MeshStats/*.swift); \
 	  yams=; if grep -qw 'import Yams' $$sources; then yams="-I $(FUZZ_YAMS) $(FUZZ_YAMS)/*.o"; fi; \
-	  swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library $(FUZZ_OPTIMIZE) -module-name $$name \
+	  swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library $(FUZZ_OPTIMIZE) -module-name $$name -package-name meshcheck \
 	    $$sources Fuzz/$$name.swift $$yams -o $$bin; \
 	  if ls Fuzz/regressions/$$name/* >/dev/null 2>&1; then $$bin Fuzz/regressions/$$name/*; fi; \
 	  mkdir -p $(SCRATCH)/fuzz/corpus-$$name; \

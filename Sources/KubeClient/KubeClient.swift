@@ -2,26 +2,26 @@ import Foundation
 import Synchronization
 
 /// Tuning of a ``KubeClient``.
-public struct KubeClientOptions: Sendable {
+package struct KubeClientOptions: Sendable {
     /// Whole-request limit for REST calls.
-    public var requestTimeout: Duration
-    public var connectTimeout: Duration
+    package var requestTimeout: Duration
+    package var connectTimeout: Duration
     /// Retries after the first attempt when the server answers 429, or 503/504 to an idempotent
     /// call; 10 like client-go, so an API server under priority-and-fairness pressure does not fail
     /// a run.
-    public var maxRetries: Int
+    package var maxRetries: Int
     /// Retries of an idempotent call whose connection was refused or broke (at most
     /// ``maxRetries``): a few cover an API server restarting or a load balancer moving, while an
     /// unreachable cluster is still reported within seconds (kubectl does not retry at all).
-    public var maxConnectionRetries: Int
-    public var retryBaseDelay: Duration
-    public var retryMaxDelay: Duration
-    public var userAgent: String
+    package var maxConnectionRetries: Int
+    package var retryBaseDelay: Duration
+    package var retryMaxDelay: Duration
+    package var userAgent: String
     /// Called once per distinct API server warning (``ServerWarning``), with this client's context
     /// name; nil keeps them in ``KubeClient/serverWarnings`` only.
-    public var serverWarningHandler: (@Sendable (_ context: String, _ text: String) -> Void)?
+    package var serverWarningHandler: (@Sendable (_ context: String, _ text: String) -> Void)?
 
-    public init(requestTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), maxRetries: Int = 10,
+    package init(requestTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), maxRetries: Int = 10,
                 maxConnectionRetries: Int = 3, retryBaseDelay: Duration = .milliseconds(200), retryMaxDelay: Duration = .seconds(10),
                 userAgent: String = "meshcheck/0.1") {
         self.requestTimeout = requestTimeout
@@ -35,24 +35,24 @@ public struct KubeClientOptions: Sendable {
 }
 
 /// `propagationPolicy` of a delete.
-public enum DeletionPropagation: String, Sendable {
+package enum DeletionPropagation: String, Sendable {
     case foreground = "Foreground", background = "Background", orphan = "Orphan"
 }
 
 /// A command to run in a pod through the exec subresource.
-public struct ExecRequest: Sendable {
-    public var namespace: String
-    public var pod: String
+package struct ExecRequest: Sendable {
+    package var namespace: String
+    package var pod: String
     /// Required when the pod has more than one container.
-    public var container: String?
+    package var container: String?
     /// argv, not run through a shell.
-    public var command: [String]
+    package var command: [String]
     /// Sent on stdin (then EOF on v5); nil = no stdin.
-    public var stdin: [UInt8]?
-    public var stderr: Bool
-    public var timeouts: ExecTimeouts
+    package var stdin: [UInt8]?
+    package var stderr: Bool
+    package var timeouts: ExecTimeouts
 
-    public init(namespace: String, pod: String, container: String? = nil, command: [String], stdin: [UInt8]? = nil,
+    package init(namespace: String, pod: String, container: String? = nil, command: [String], stdin: [UInt8]? = nil,
                 stderr: Bool = true, timeouts: ExecTimeouts = ExecTimeouts()) {
         self.namespace = namespace
         self.pod = pod
@@ -80,9 +80,9 @@ private let nextExecSessionID = Atomic<UInt64>(1)
 ///
 /// Errors: ``KubeAPIError`` (the server answered with a failure Status), ``KubeTransportError``
 /// (no answer: TLS, connection, timeout), ``KubeconfigError`` (credentials), ``ExecError``.
-public final class KubeClient: Sendable {
-    public let context: ResolvedContext
-    public let options: KubeClientOptions
+package final class KubeClient: Sendable {
+    package let context: ResolvedContext
+    package let options: KubeClientOptions
     private let engine: IOEngine
     private let credentials: CredentialProvider
     private let retries = Atomic<Int>(0)
@@ -90,20 +90,20 @@ public final class KubeClient: Sendable {
     private let receivedWarnings = Mutex<[String]>([])
 
     /// Context name.
-    public var name: String { context.name }
+    package var name: String { context.name }
     /// The context's default namespace.
-    public var namespace: String { context.namespace }
+    package var namespace: String { context.namespace }
     /// Warnings the caller should print (e.g. insecure-skip-tls-verify).
-    public var warnings: [String] { context.warnings }
+    package var warnings: [String] { context.warnings }
     /// How many times requests of this client were retried (429, 503/504, broken connections).
-    public var retryCount: Int { retries.load(ordering: .relaxed) }
+    package var retryCount: Int { retries.load(ordering: .relaxed) }
     /// The distinct warnings API servers sent this client, in order of arrival (at most
     /// ``ServerWarning/limit``).
-    public var serverWarnings: [String] { receivedWarnings.withLock { $0 } }
+    package var serverWarnings: [String] { receivedWarnings.withLock { $0 } }
     /// HTTP versions and connections this client's REST calls used so far.
-    public var restStatistics: RESTTransportStatistics { restTransport.withLock { $0 } }
+    package var restStatistics: RESTTransportStatistics { restTransport.withLock { $0 } }
 
-    public init(context: ResolvedContext, options: KubeClientOptions = KubeClientOptions(), engine: IOEngine = .shared,
+    package init(context: ResolvedContext, options: KubeClientOptions = KubeClientOptions(), engine: IOEngine = .shared,
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.context = context
         self.options = options
@@ -112,19 +112,19 @@ public final class KubeClient: Sendable {
     }
 
     /// Resolves `contextName` (nil = current context) from `kubeconfig` and builds a client for it.
-    public convenience init(kubeconfig: Kubeconfig, context contextName: String? = nil, options: KubeClientOptions = KubeClientOptions()) throws {
+    package convenience init(kubeconfig: Kubeconfig, context contextName: String? = nil, options: KubeClientOptions = KubeClientOptions()) throws {
         self.init(context: try kubeconfig.resolve(context: contextName), options: options,
                   environment: kubeconfig.environment.isEmpty ? ProcessInfo.processInfo.environment : kubeconfig.environment)
     }
 
     // MARK: REST
 
-    public func get<T: Decodable>(_ path: ResourcePath, as type: T.Type = T.self) async throws -> T {
+    package func get<T: Decodable>(_ path: ResourcePath, as type: T.Type = T.self) async throws -> T {
         try decode(type, from: try await send("GET", path.requestPath, body: nil, contentType: nil, idempotent: true), path: path)
     }
 
     /// Lists every item, following `continue` tokens page by page.
-    public func list<T: Decodable & Sendable>(_ path: ResourcePath, of type: T.Type = T.self, pageSize: Int = 500) async throws -> [T] {
+    package func list<T: Decodable & Sendable>(_ path: ResourcePath, of type: T.Type = T.self, pageSize: Int = 500) async throws -> [T] {
         var items: [T] = []
         var page = path
         page.query.limit = pageSize
@@ -137,24 +137,24 @@ public final class KubeClient: Sendable {
         return items
     }
 
-    public func create<Body: Encodable, T: Decodable>(_ path: ResourcePath, _ body: Body, as type: T.Type = T.self) async throws -> T {
+    package func create<Body: Encodable, T: Decodable>(_ path: ResourcePath, _ body: Body, as type: T.Type = T.self) async throws -> T {
         try decode(type, from: try await send("POST", path.requestPath, body: try encode(body), contentType: "application/json", idempotent: false), path: path)
     }
 
     /// JSON merge patch (RFC 7386).
-    public func patch<Body: Encodable, T: Decodable>(_ path: ResourcePath, merge body: Body, as type: T.Type = T.self) async throws -> T {
+    package func patch<Body: Encodable, T: Decodable>(_ path: ResourcePath, merge body: Body, as type: T.Type = T.self) async throws -> T {
         try decode(type, from: try await send("PATCH", path.requestPath, body: try encode(body), contentType: "application/merge-patch+json", idempotent: true), path: path)
     }
 
     /// Deletes an object. A missing object throws ``KubeAPIError`` with reason `NotFound`.
-    public func delete(_ path: ResourcePath, propagation: DeletionPropagation? = .background) async throws {
+    package func delete(_ path: ResourcePath, propagation: DeletionPropagation? = .background) async throws {
         var options: [String: JSONValue] = ["kind": .string("DeleteOptions"), "apiVersion": .string("v1")]
         if let propagation { options["propagationPolicy"] = .string(propagation.rawValue) }
         _ = try await send("DELETE", path.requestPath, body: try encode(JSONValue.object(options)), contentType: "application/json", idempotent: true)
     }
 
     /// A raw request for callers that need a verb or content type not covered above.
-    public func request(method: String, path: String, body: [UInt8]? = nil, contentType: String? = nil) async throws -> [UInt8] {
+    package func request(method: String, path: String, body: [UInt8]? = nil, contentType: String? = nil) async throws -> [UInt8] {
         try await send(method, path, body: body, contentType: contentType, idempotent: method == "GET" || method == "DELETE" || method == "PUT")
     }
 
@@ -268,7 +268,7 @@ public final class KubeClient: Sendable {
     /// - Returns: the exit code (a non-zero exit is a result, not an error).
     /// - Throws: ``ExecError`` for every failure before or after the upgrade; `CancellationError`
     ///   when the task is cancelled (the session is closed cleanly).
-    public func exec(_ request: ExecRequest, consumer: some ExecOutputConsumer) async throws -> ExecResult {
+    package func exec(_ request: ExecRequest, consumer: some ExecOutputConsumer) async throws -> ExecResult {
         var refreshedAfter401 = false
         while true {
             do {

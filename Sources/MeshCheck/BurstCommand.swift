@@ -3,26 +3,26 @@
 // (after validation here), so nothing a user typed is ever parsed as shell syntax.
 
 /// Where the burst's requests go.
-public struct BurstTarget: Sendable, Equatable {
-    public var host: String
-    public var port: Int
-    public var path: String
+package struct BurstTarget: Sendable, Equatable {
+    package var host: String
+    package var port: Int
+    package var path: String
 
     /// `http://helloworld.<namespace>:5000/hello`, the install guide's URL.
-    public static func helloWorld(namespace: String) -> BurstTarget {
+    package static func helloWorld(namespace: String) -> BurstTarget {
         BurstTarget(host: "\(Workloads.helloworldApp).\(namespace)", port: Workloads.helloworldPort, path: "/hello")
     }
 
-    public init(host: String, port: Int, path: String) {
+    package init(host: String, port: Int, path: String) {
         self.host = host
         self.port = port
         self.path = path
     }
 
-    public var url: String { "http://\(host):\(port)\(path)" }
+    package var url: String { "http://\(host):\(port)\(path)" }
 
     /// Why this target cannot be handed to the pod, if it cannot.
-    public var problem: String? {
+    package var problem: String? {
         if NameRules.dns1123SubdomainProblem(host) != nil, !BurstTarget.isIPv4(host) {
             return "host must be a DNS name or IPv4 address, got \(NameRules.quoted(host))"
         }
@@ -46,27 +46,27 @@ public struct BurstTarget: Sendable, Equatable {
 }
 
 /// A burst that could not be turned into a command (a programming or validation gap upstream).
-public struct BurstCommandError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
-    public var description: String { "cannot build the in-pod burst command: \(message)" }
+package struct BurstCommandError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
+    package var description: String { "cannot build the in-pod burst command: \(message)" }
 }
 
-public struct BurstCommand: Sendable, Equatable {
-    public var target: BurstTarget
+package struct BurstCommand: Sendable, Equatable {
+    package var target: BurstTarget
     /// Burst index, echoed in every record line (distinguishes concurrent bursts in one pod).
-    public var burst: Int
+    package var burst: Int
     /// Requests in this burst, shared out over the workers.
-    public var requests: Int
+    package var requests: Int
     /// In-pod workers (1 = sequential).
-    public var workers: Int
+    package var workers: Int
     /// Paced mode: microseconds between one worker's scheduled starts; 0 = closed loop (no pacing).
-    public var intervalMicroseconds: Int
+    package var intervalMicroseconds: Int
     /// Paced mode: a start this many microseconds or more behind its schedule counts as late.
-    public var lateThresholdMicroseconds: Int
-    public var connectTimeout: Duration
-    public var requestTimeout: Duration
+    package var lateThresholdMicroseconds: Int
+    package var connectTimeout: Duration
+    package var requestTimeout: Duration
 
-    public init(target: BurstTarget, burst: Int, requests: Int, workers: Int, intervalMicroseconds: Int,
+    package init(target: BurstTarget, burst: Int, requests: Int, workers: Int, intervalMicroseconds: Int,
                 lateThresholdMicroseconds: Int, connectTimeout: Duration, requestTimeout: Duration) {
         self.target = target
         self.burst = burst
@@ -79,7 +79,7 @@ public struct BurstCommand: Sendable, Equatable {
     }
 
     /// The burst number `burst` of a scenario's load settings.
-    public init(target: BurstTarget, burst: Int, load: LoadSettings) {
+    package init(target: BurstTarget, burst: Int, load: LoadSettings) {
         let workers = max(1, min(load.mode.workers, load.requestsPerBurst))
         var interval = 0, threshold = 0
         if case .paced(let rate, _) = load.mode {
@@ -93,21 +93,21 @@ public struct BurstCommand: Sendable, Equatable {
                   connectTimeout: load.connectTimeout, requestTimeout: load.requestTimeout)
     }
 
-    public var isPaced: Bool { intervalMicroseconds > 0 }
+    package var isPaced: Bool { intervalMicroseconds > 0 }
 
     /// Requests worker `worker` runs: an even share, the first `requests % workers` workers one more.
-    public func requests(ofWorker worker: Int) -> Int {
+    package func requests(ofWorker worker: Int) -> Int {
         requests / workers + (worker < requests % workers ? 1 : 0)
     }
 
     /// `["/bin/sh", "-c", script, "meshcheck", url, burst, requests, workers, intervalUs, lateThresholdUs,
     /// connectTimeout, maxTime]`, for the pod exec API's repeated `command` parameter.
-    public func argv() throws(BurstCommandError) -> [String] {
+    package func argv() throws(BurstCommandError) -> [String] {
         try argv(shell: ["/bin/sh"])
     }
 
     /// The same command run by another shell (tests run it with dash and `busybox sh`).
-    public func argv(shell: [String]) throws(BurstCommandError) -> [String] {
+    package func argv(shell: [String]) throws(BurstCommandError) -> [String] {
         if let problem = target.problem { throw BurstCommandError(message: problem) }
         guard burst >= 0 else { throw BurstCommandError(message: "burst index must not be negative, got \(burst)") }
         guard requests >= 1 else { throw BurstCommandError(message: "a burst needs at least one request, got \(requests)") }
@@ -143,7 +143,7 @@ public struct BurstCommand: Sendable, Equatable {
     /// per request, in paced mode `MC1-LATE b w lateStarts maxLagUs`, then `MC1-END b w count`. Each line is
     /// one printf, so lines of parallel workers never interleave. Pacing uses `date +%s%N` when the pod's
     /// date has nanoseconds, else a virtual clock advanced by curl's own `time_total` and the sleeps.
-    public static let script = #"""
+    package static let script = #"""
 set -f
 url=$1 burst=$2 total=$3 workers=$4 interval=$5 threshold=$6 ctimeout=$7 mtimeout=$8
 nl='

@@ -10,7 +10,7 @@ import Glibc
 import Darwin
 #endif
 
-public enum DescriptorBudget {
+package enum DescriptorBudget {
     /// Descriptors one concurrent burst holds in meshcheck: the exec connection.
     static let perSession = 2
     /// With the simulated mesh in-process, it adds the API server's end, the in-pod process's stdout and
@@ -20,14 +20,14 @@ public enum DescriptorBudget {
     static let baseline = 256
 
     /// Descriptors a run with this scenario needs at its peak (the measured bursts, all lanes at once).
-    public static func required(for scenario: Scenario, simulated: Bool) -> Int {
+    package static func required(for scenario: Scenario, simulated: Bool) -> Int {
         let clientPods = scenario.clusters.filter(\.clients).reduce(0) { $0 + $1.sleepReplicas }
         let sessions = clientPods * max(1, scenario.load.concurrentBurstsPerClientPod)
         return baseline + sessions * (simulated ? perSimulatedSession : perSession)
     }
 
     /// What to tell the user when `limit` is below what the run needs; nil when it suffices.
-    public static func shortfall(for scenario: Scenario, simulated: Bool, limit: UInt64) -> String? {
+    package static func shortfall(for scenario: Scenario, simulated: Bool, limit: UInt64) -> String? {
         let needed = required(for: scenario, simulated: simulated)
         guard limit < UInt64(needed) else { return nil }
         let clientPods = scenario.clusters.filter(\.clients).reduce(0) { $0 + $1.sleepReplicas }
@@ -39,7 +39,7 @@ public enum DescriptorBudget {
     /// Raises the soft RLIMIT_NOFILE to the hard limit (on macOS at most OPEN_MAX) and returns the soft
     /// limit in effect afterwards.
     @discardableResult
-    public static func raiseSoftLimit() -> UInt64 {
+    package static func raiseSoftLimit() -> UInt64 {
         var limits = rlimit()
         guard getrlimit(resourceNoFile, &limits) == 0 else { return 0 }
         var target = limits.rlim_max

@@ -137,8 +137,8 @@ struct Diagnosis {
 }
 
 /// Preflight findings as report checks: one per check name, worst status first in its message.
-public enum PreflightSummary {
-    public static func checks(_ findings: [PreflightFinding]) -> [CheckResult] {
+package enum PreflightSummary {
+    package static func checks(_ findings: [PreflightFinding]) -> [CheckResult] {
         var order: [String] = []
         var grouped: [String: [PreflightFinding]] = [:]
         for finding in findings {
@@ -160,7 +160,7 @@ public enum PreflightSummary {
         }
     }
 
-    public static func scope(_ finding: PreflightFinding) -> String {
+    package static func scope(_ finding: PreflightFinding) -> String {
         guard let cluster = finding.cluster else { return "all clusters" }
         return finding.peer.map { "\(cluster) → \($0)" } ?? cluster
     }

@@ -7,241 +7,241 @@
 // Types named like a KubeClient object (ObjectMeta, PodSpec, Container, ...) carry a `Manifest` prefix:
 // KubeClient's are what the API server returns, these are the smaller shapes meshcheck writes.
 
-public struct ManifestObjectMeta: Encodable, Sendable, Equatable {
-    public var name: String
-    public var namespace: String?
-    public var labels: [String: String]
-    public var annotations: [String: String]?
+package struct ManifestObjectMeta: Encodable, Sendable, Equatable {
+    package var name: String
+    package var namespace: String?
+    package var labels: [String: String]
+    package var annotations: [String: String]?
 }
 
-public struct LabelSelector: Encodable, Sendable, Equatable {
-    public var matchLabels: [String: String]
+package struct LabelSelector: Encodable, Sendable, Equatable {
+    package var matchLabels: [String: String]
 }
 
-public struct NamespaceObject: Encodable, Sendable, Equatable {
-    public var apiVersion = "v1"
-    public var kind = "Namespace"
-    public var metadata: ManifestObjectMeta
+package struct NamespaceObject: Encodable, Sendable, Equatable {
+    package var apiVersion = "v1"
+    package var kind = "Namespace"
+    package var metadata: ManifestObjectMeta
 }
 
-public struct ServiceAccountObject: Encodable, Sendable, Equatable {
-    public var apiVersion = "v1"
-    public var kind = "ServiceAccount"
-    public var metadata: ManifestObjectMeta
+package struct ServiceAccountObject: Encodable, Sendable, Equatable {
+    package var apiVersion = "v1"
+    package var kind = "ServiceAccount"
+    package var metadata: ManifestObjectMeta
 }
 
-public struct ManifestServicePort: Encodable, Sendable, Equatable {
-    public var name: String
-    public var port: Int
-    public var targetPort: Int
-    public var `protocol` = "TCP"
+package struct ManifestServicePort: Encodable, Sendable, Equatable {
+    package var name: String
+    package var port: Int
+    package var targetPort: Int
+    package var `protocol` = "TCP"
 }
 
-public struct ManifestServiceSpec: Encodable, Sendable, Equatable {
-    public var selector: [String: String]
-    public var ports: [ManifestServicePort]
+package struct ManifestServiceSpec: Encodable, Sendable, Equatable {
+    package var selector: [String: String]
+    package var ports: [ManifestServicePort]
 }
 
-public struct ServiceObject: Encodable, Sendable, Equatable {
-    public var apiVersion = "v1"
-    public var kind = "Service"
-    public var metadata: ManifestObjectMeta
-    public var spec: ManifestServiceSpec
+package struct ServiceObject: Encodable, Sendable, Equatable {
+    package var apiVersion = "v1"
+    package var kind = "Service"
+    package var metadata: ManifestObjectMeta
+    package var spec: ManifestServiceSpec
 }
 
-public struct EnvVar: Encodable, Sendable, Equatable {
-    public var name: String
-    public var value: String
+package struct EnvVar: Encodable, Sendable, Equatable {
+    package var name: String
+    package var value: String
 }
 
-public struct ContainerPort: Encodable, Sendable, Equatable {
-    public var name: String?
-    public var containerPort: Int
+package struct ContainerPort: Encodable, Sendable, Equatable {
+    package var name: String?
+    package var containerPort: Int
 }
 
-public struct HTTPGetAction: Encodable, Sendable, Equatable {
-    public var path: String
-    public var port: Int
+package struct HTTPGetAction: Encodable, Sendable, Equatable {
+    package var path: String
+    package var port: Int
 }
 
-public struct Probe: Encodable, Sendable, Equatable {
-    public var httpGet: HTTPGetAction
-    public var initialDelaySeconds: Int?
-    public var periodSeconds: Int
-    public var failureThreshold: Int
+package struct Probe: Encodable, Sendable, Equatable {
+    package var httpGet: HTTPGetAction
+    package var initialDelaySeconds: Int?
+    package var periodSeconds: Int
+    package var failureThreshold: Int
 }
 
-public struct ResourceRequirements: Encodable, Sendable, Equatable {
-    public var requests: [String: String]
+package struct ResourceRequirements: Encodable, Sendable, Equatable {
+    package var requests: [String: String]
 }
 
-public struct ManifestContainer: Encodable, Sendable, Equatable {
-    public var name: String
-    public var image: String
-    public var imagePullPolicy = "IfNotPresent"
-    public var command: [String]?
-    public var env: [EnvVar]?
-    public var ports: [ContainerPort]?
-    public var readinessProbe: Probe?
-    public var resources: ResourceRequirements?
+package struct ManifestContainer: Encodable, Sendable, Equatable {
+    package var name: String
+    package var image: String
+    package var imagePullPolicy = "IfNotPresent"
+    package var command: [String]?
+    package var env: [EnvVar]?
+    package var ports: [ContainerPort]?
+    package var readinessProbe: Probe?
+    package var resources: ResourceRequirements?
 }
 
-public struct LocalObjectReference: Encodable, Sendable, Equatable {
-    public var name: String
+package struct LocalObjectReference: Encodable, Sendable, Equatable {
+    package var name: String
 }
 
-public struct ManifestPodSpec: Encodable, Sendable, Equatable {
-    public var serviceAccountName: String?
-    public var terminationGracePeriodSeconds: Int?
-    public var containers: [ManifestContainer]
-    public var imagePullSecrets: [LocalObjectReference]?
+package struct ManifestPodSpec: Encodable, Sendable, Equatable {
+    package var serviceAccountName: String?
+    package var terminationGracePeriodSeconds: Int?
+    package var containers: [ManifestContainer]
+    package var imagePullSecrets: [LocalObjectReference]?
 }
 
-public struct PodTemplate: Encodable, Sendable, Equatable {
-    public var metadata: PodTemplateMeta
-    public var spec: ManifestPodSpec
+package struct PodTemplate: Encodable, Sendable, Equatable {
+    package var metadata: PodTemplateMeta
+    package var spec: ManifestPodSpec
 }
 
-public struct PodTemplateMeta: Encodable, Sendable, Equatable {
-    public var labels: [String: String]
+package struct PodTemplateMeta: Encodable, Sendable, Equatable {
+    package var labels: [String: String]
 }
 
-public struct ManifestDeploymentSpec: Encodable, Sendable, Equatable {
-    public var replicas: Int
-    public var selector: LabelSelector
-    public var template: PodTemplate
+package struct ManifestDeploymentSpec: Encodable, Sendable, Equatable {
+    package var replicas: Int
+    package var selector: LabelSelector
+    package var template: PodTemplate
 }
 
-public struct DeploymentObject: Encodable, Sendable, Equatable {
-    public var apiVersion = "apps/v1"
-    public var kind = "Deployment"
-    public var metadata: ManifestObjectMeta
-    public var spec: ManifestDeploymentSpec
+package struct DeploymentObject: Encodable, Sendable, Equatable {
+    package var apiVersion = "apps/v1"
+    package var kind = "Deployment"
+    package var metadata: ManifestObjectMeta
+    package var spec: ManifestDeploymentSpec
 }
 
 /// An image pull Secret copied into the run's namespace (`images.pullSecretsFrom`).
-public struct SecretObject: Encodable, Sendable, Equatable {
-    public var apiVersion = "v1"
-    public var kind = "Secret"
-    public var metadata: ManifestObjectMeta
-    public var type: String
+package struct SecretObject: Encodable, Sendable, Equatable {
+    package var apiVersion = "v1"
+    package var kind = "Secret"
+    package var metadata: ManifestObjectMeta
+    package var type: String
     /// Base64 values, as read from the source Secret.
-    public var data: [String: String]
+    package var data: [String: String]
 }
 
 /// Istio's DestinationRule (networking.istio.io/v1): the subsets a VirtualService can route to.
-public struct DestinationRuleObject: Encodable, Sendable, Equatable {
-    public struct Subset: Encodable, Sendable, Equatable {
-        public var name: String
-        public var labels: [String: String]
+package struct DestinationRuleObject: Encodable, Sendable, Equatable {
+    package struct Subset: Encodable, Sendable, Equatable {
+        package var name: String
+        package var labels: [String: String]
     }
 
-    public struct Spec: Encodable, Sendable, Equatable {
-        public var host: String
-        public var subsets: [Subset]
+    package struct Spec: Encodable, Sendable, Equatable {
+        package var host: String
+        package var subsets: [Subset]
     }
 
-    public var apiVersion = "networking.istio.io/v1"
-    public var kind = "DestinationRule"
-    public var metadata: ManifestObjectMeta
-    public var spec: Spec
+    package var apiVersion = "networking.istio.io/v1"
+    package var kind = "DestinationRule"
+    package var metadata: ManifestObjectMeta
+    package var spec: Spec
 }
 
 /// Istio's VirtualService (networking.istio.io/v1) with weighted HTTP routes.
-public struct VirtualServiceObject: Encodable, Sendable, Equatable {
-    public struct PortSelector: Encodable, Sendable, Equatable {
-        public var number: Int
+package struct VirtualServiceObject: Encodable, Sendable, Equatable {
+    package struct PortSelector: Encodable, Sendable, Equatable {
+        package var number: Int
     }
 
-    public struct Destination: Encodable, Sendable, Equatable {
-        public var host: String
-        public var subset: String
-        public var port: PortSelector
+    package struct Destination: Encodable, Sendable, Equatable {
+        package var host: String
+        package var subset: String
+        package var port: PortSelector
     }
 
-    public struct WeightedDestination: Encodable, Sendable, Equatable {
-        public var destination: Destination
-        public var weight: Int
+    package struct WeightedDestination: Encodable, Sendable, Equatable {
+        package var destination: Destination
+        package var weight: Int
     }
 
-    public struct HTTPRoute: Encodable, Sendable, Equatable {
-        public var name: String
-        public var route: [WeightedDestination]
+    package struct HTTPRoute: Encodable, Sendable, Equatable {
+        package var name: String
+        package var route: [WeightedDestination]
     }
 
-    public struct Spec: Encodable, Sendable, Equatable {
-        public var hosts: [String]
-        public var http: [HTTPRoute]
+    package struct Spec: Encodable, Sendable, Equatable {
+        package var hosts: [String]
+        package var http: [HTTPRoute]
     }
 
-    public var apiVersion = "networking.istio.io/v1"
-    public var kind = "VirtualService"
-    public var metadata: ManifestObjectMeta
-    public var spec: Spec
+    package var apiVersion = "networking.istio.io/v1"
+    package var kind = "VirtualService"
+    package var metadata: ManifestObjectMeta
+    package var spec: Spec
 }
 
 // MARK: - What to create, and where
 
 /// One object to create, with the collection it is POSTed to.
-public struct ManifestItem: Sendable {
-    public var kind: String
-    public var name: String
+package struct ManifestItem: Sendable {
+    package var kind: String
+    package var name: String
     /// REST collection path, e.g. `/apis/apps/v1/namespaces/meshcheck-ab12cd/deployments`.
-    public var collectionPath: String
-    public var body: any Encodable & Sendable
+    package var collectionPath: String
+    package var body: any Encodable & Sendable
 
     /// `Deployment/helloworld-v1`, as kubectl names objects.
-    public var reference: String { "\(kind)/\(name)" }
+    package var reference: String { "\(kind)/\(name)" }
 }
 
 /// Everything one cluster gets, in creation order: the namespace first, ServiceAccounts before the
 /// Deployments that use them.
-public struct ClusterManifests: Sendable {
-    public var cluster: ClusterSpec
-    public var namespace: NamespaceObject
-    public var items: [ManifestItem]
+package struct ClusterManifests: Sendable {
+    package var cluster: ClusterSpec
+    package var namespace: NamespaceObject
+    package var items: [ManifestItem]
 }
 
 /// Labels and names shared by the manifests and the lifecycle (pod lists, cleanup).
-public enum Ownership {
-    public static let managedByKey = "app.kubernetes.io/managed-by"
-    public static let managedByValue = "meshcheck"
-    public static let runIDKey = "meshcheck.io/run-id"
-    public static let scenarioKey = "meshcheck.io/scenario"
+package enum Ownership {
+    package static let managedByKey = "app.kubernetes.io/managed-by"
+    package static let managedByValue = "meshcheck"
+    package static let runIDKey = "meshcheck.io/run-id"
+    package static let scenarioKey = "meshcheck.io/scenario"
 
     /// `app.kubernetes.io/managed-by=meshcheck,meshcheck.io/run-id=<id>`: selects everything of one run.
-    public static func runSelector(runID: String) -> String { "\(managedByKey)=\(managedByValue),\(runIDKey)=\(runID)" }
+    package static func runSelector(runID: String) -> String { "\(managedByKey)=\(managedByValue),\(runIDKey)=\(runID)" }
     /// Selects everything meshcheck ever created (orphan search).
-    public static let managedSelector = "\(managedByKey)=\(managedByValue)"
+    package static let managedSelector = "\(managedByKey)=\(managedByValue)"
 
-    public static func labels(runID: String) -> [String: String] {
+    package static func labels(runID: String) -> [String: String] {
         [managedByKey: managedByValue, runIDKey: runID]
     }
 }
 
-public enum Workloads {
-    public static let helloworldApp = "helloworld"
-    public static let helloworldPort = 5000
-    public static let sleepApp = "sleep"
+package enum Workloads {
+    package static let helloworldApp = "helloworld"
+    package static let helloworldPort = 5000
+    package static let sleepApp = "sleep"
     /// Container the bursts exec into.
-    public static let sleepContainer = "sleep"
-    public static let helloworldContainer = "helloworld"
+    package static let sleepContainer = "sleep"
+    package static let helloworldContainer = "helloworld"
 
-    public static func helloworldDeploymentName(version: String) -> String { "helloworld-\(version)" }
+    package static func helloworldDeploymentName(version: String) -> String { "helloworld-\(version)" }
 
     /// Selector of the HelloWorld pods of one run (any version).
-    public static func helloworldSelector(runID: String) -> String { "app=\(helloworldApp),\(Ownership.runIDKey)=\(runID)" }
+    package static func helloworldSelector(runID: String) -> String { "app=\(helloworldApp),\(Ownership.runIDKey)=\(runID)" }
     /// Selector of the Sleep pods of one run.
-    public static func sleepSelector(runID: String) -> String { "app=\(sleepApp),\(Ownership.runIDKey)=\(runID)" }
+    package static func sleepSelector(runID: String) -> String { "app=\(sleepApp),\(Ownership.runIDKey)=\(runID)" }
 
     /// Namespace labels for sidecar injection: `istio-injection=enabled` for the `default` revision,
     /// `istio.io/rev=<rev>` otherwise (a namespace with both would let `istio-injection` win).
-    public static func injectionLabels(revision: String) -> [String: String] {
+    package static func injectionLabels(revision: String) -> [String: String] {
         revision == "default" ? ["istio-injection": "enabled"] : ["istio.io/rev": revision]
     }
 
     /// The objects for `cluster`, given a validated scenario, the namespace, run id and resolved revision.
-    public static func manifests(for cluster: ClusterSpec, scenario: Scenario, namespace: String, runID: String,
+    package static func manifests(for cluster: ClusterSpec, scenario: Scenario, namespace: String, runID: String,
                                  revision: String) -> ClusterManifests {
         var owned = Ownership.labels(runID: runID)
         owned[Ownership.scenarioKey] = scenario.name
@@ -338,7 +338,7 @@ public enum Workloads {
 
     /// A copy of pull Secret `name` (type and base64 data as read from `images.pullSecretsFrom`) for the
     /// run's namespace, carrying the ownership labels so cleanup removes it with the rest.
-    public static func copiedPullSecret(name: String, type: String, data: [String: String], namespace: String, runID: String) -> ManifestItem {
+    package static func copiedPullSecret(name: String, type: String, data: [String: String], namespace: String, runID: String) -> ManifestItem {
         let secret = SecretObject(metadata: ManifestObjectMeta(name: name, namespace: namespace, labels: Ownership.labels(runID: runID), annotations: nil),
                                   type: type, data: data)
         return ManifestItem(kind: "Secret", name: name, collectionPath: "/api/v1/namespaces/\(namespace)/secrets", body: secret)

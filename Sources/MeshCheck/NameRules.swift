@@ -3,9 +3,9 @@
 // scenario from touching any cluster. Values that reach a shell as positional arguments are also
 // kept free of shell metacharacters so that a copy-pasted command line stays safe.
 
-public enum NameRules {
+package enum NameRules {
     /// RFC 1123 label (namespaces, label-like names): ≤63, `[a-z0-9]([-a-z0-9]*[a-z0-9])?`.
-    public static func dns1123LabelProblem(_ value: String) -> String? {
+    package static func dns1123LabelProblem(_ value: String) -> String? {
         if value.isEmpty { return "must not be empty" }
         if value.utf8.count > 63 { return "must be at most 63 characters (DNS-1123 label), got \(value.utf8.count)" }
         let bytes = Array(value.utf8)
@@ -19,7 +19,7 @@ public enum NameRules {
     }
 
     /// RFC 1123 subdomain (Secret and Deployment names): ≤253, dot-separated labels.
-    public static func dns1123SubdomainProblem(_ value: String) -> String? {
+    package static func dns1123SubdomainProblem(_ value: String) -> String? {
         if value.isEmpty { return "must not be empty" }
         if value.utf8.count > 253 { return "must be at most 253 characters (DNS-1123 subdomain), got \(value.utf8.count)" }
         for label in value.split(separator: ".", omittingEmptySubsequences: false) {
@@ -31,7 +31,7 @@ public enum NameRules {
     }
 
     /// Characters a POSIX shell treats specially anywhere in a word, plus whitespace and control bytes.
-    public static func shellMetacharacter(in value: String) -> Character? {
+    package static func shellMetacharacter(in value: String) -> Character? {
         for character in value {
             if character.isWhitespace { return character }
             if "|&;<>()$`\\\"'*?[]#~=%!{}^".contains(character) { return character }
@@ -42,12 +42,12 @@ public enum NameRules {
 
     /// A container image reference: `[registry[:port]/]path[:tag][@sha256:digest]` with the character set
     /// registries accept; no shell metacharacters.
-    public static func imageReferenceProblem(_ value: String) -> String? {
+    package static func imageReferenceProblem(_ value: String) -> String? {
         referenceProblem(value, shape: "an image reference ([registry/]path[:tag][@digest])")
     }
 
     /// A registry prefix such as `registry.example.com:5000/mirror`.
-    public static func registryPrefixProblem(_ value: String) -> String? {
+    package static func registryPrefixProblem(_ value: String) -> String? {
         let shape = "a registry prefix (host[:port][/path])"
         if let problem = referenceProblem(value, shape: shape) { return problem }
         if value.contains("@") { return "must be \(shape) without a digest, got \(quoted(value))" }
@@ -66,7 +66,7 @@ public enum NameRules {
     }
 
     /// A kubeconfig context name: free-form in kubeconfig, but never empty and never with control bytes.
-    public static func contextNameProblem(_ value: String) -> String? {
+    package static func contextNameProblem(_ value: String) -> String? {
         if value.isEmpty { return "must not be empty" }
         if value.utf8.count > 253 { return "must be at most 253 characters, got \(value.utf8.count)" }
         for scalar in value.unicodeScalars where scalar.value < 0x20 || scalar.value == 0x7f {
@@ -76,7 +76,7 @@ public enum NameRules {
     }
 
     /// Turns any string into a DNS-1123 label (for cluster names derived from context names).
-    public static func derivedLabel(from value: String) -> String {
+    package static func derivedLabel(from value: String) -> String {
         var out: [UInt8] = []
         for byte in value.lowercased().utf8 {
             let keep = isLowerAlnum(byte)
@@ -89,7 +89,7 @@ public enum NameRules {
     }
 
     /// The closest of `candidates` to `word` when close enough to be a likely typo.
-    public static func suggestion(for word: String, among candidates: [String]) -> String? {
+    package static func suggestion(for word: String, among candidates: [String]) -> String? {
         let lowered = word.lowercased()
         if let exact = candidates.first(where: { $0.lowercased() == lowered }) { return exact }
         // A truncated key (`requests` for `requestsPerBurst`) is a likely slip even when far in edits.
@@ -107,7 +107,7 @@ public enum NameRules {
     }
 
     /// Levenshtein distance over Unicode scalars.
-    public static func editDistance(_ a: String, _ b: String) -> Int {
+    package static func editDistance(_ a: String, _ b: String) -> Int {
         let left = Array(a.unicodeScalars), right = Array(b.unicodeScalars)
         if left.isEmpty { return right.count }
         if right.isEmpty { return left.count }

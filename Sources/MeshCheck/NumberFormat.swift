@@ -1,9 +1,9 @@
 // Number formatting for messages and reports, without Foundation (stable across platforms, so
 // golden files do not depend on locale).
 
-public enum NumberFormat {
+package enum NumberFormat {
     /// Fixed decimals: `fixed(2.345, 2)` → `2.35`.
-    public static func fixed(_ value: Double, _ decimals: Int) -> String {
+    package static func fixed(_ value: Double, _ decimals: Int) -> String {
         guard value.isFinite else { return "\(value)" }
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
@@ -20,15 +20,15 @@ public enum NumberFormat {
     }
 
     /// `12.5 %`, `0 %`, `100 %`.
-    public static func percent(_ value: Double) -> String {
+    package static func percent(_ value: Double) -> String {
         "\(fixed(value * 100, value * 100 == (value * 100).rounded() ? 0 : 1)) %"
     }
 
     /// A share as a whole percentage number for splits (`25`, `75`).
-    public static func percentNumber(_ value: Double) -> String { String(Int((value * 100).rounded())) }
+    package static func percentNumber(_ value: Double) -> String { String(Int((value * 100).rounded())) }
 
     /// `0.65`, `0.041`, `2.5e-10`: readable p-values and probabilities.
-    public static func scientific(_ value: Double) -> String {
+    package static func scientific(_ value: Double) -> String {
         if value == 0 { return "0" }
         if value >= 0.001 {
             return fixed(value, value >= 0.1 ? 2 : (value >= 0.01 ? 3 : 4))
@@ -45,11 +45,11 @@ public enum NumberFormat {
     }
 
     /// Shortest decimal form (`0.001`, `5`, `2.5`).
-    public static func shortest(_ value: Double) -> String {
+    package static func shortest(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"
     }
 
     /// Milliseconds: two decimals below 10 ms, one above.
-    public static func milliseconds(_ value: Double) -> String { fixed(value, value < 10 ? 2 : 1) }
+    package static func milliseconds(_ value: Double) -> String { fixed(value, value < 10 ? 2 : 1) }
 }

@@ -6,30 +6,30 @@ import Foundation
 internal import COpenSSL
 
 /// What the root-ca check needs to know about one certificate.
-public struct CertificateSummary: Sendable, Equatable, Codable {
+package struct CertificateSummary: Sendable, Equatable, Codable {
     /// Lower-case hex SHA-256 of the DER encoding (what `openssl x509 -fingerprint -sha256` prints, minus colons).
-    public var sha256: String
+    package var sha256: String
     /// The subject as `CN=..., O=...` (RFC 4514 order: most specific first).
-    public var subject: String
+    package var subject: String
     /// Seconds since 1970 of `notAfter`.
-    public var notAfter: Double
+    package var notAfter: Double
 
-    public init(sha256: String, subject: String, notAfter: Double) {
+    package init(sha256: String, subject: String, notAfter: Double) {
         self.sha256 = sha256
         self.subject = subject
         self.notAfter = notAfter
     }
 
     /// First 16 hex digits, enough to tell certificates apart in a one-line message.
-    public var shortFingerprint: String { String(sha256.prefix(16)) }
+    package var shortFingerprint: String { String(sha256.prefix(16)) }
 }
 
-public enum CertificateParseError: Error, Equatable, CustomStringConvertible {
+package enum CertificateParseError: Error, Equatable, CustomStringConvertible {
     case noCertificate
     case badBase64
     case malformedDER(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noCertificate: return "no BEGIN CERTIFICATE block"
         case .badBase64: return "a CERTIFICATE block is not valid base64"
@@ -38,9 +38,9 @@ public enum CertificateParseError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-public enum CertificateReader {
+package enum CertificateReader {
     /// Every certificate of a PEM bundle, in order.
-    public static func summaries(pem: String) throws(CertificateParseError) -> [CertificateSummary] {
+    package static func summaries(pem: String) throws(CertificateParseError) -> [CertificateSummary] {
         var result: [CertificateSummary] = []
         for der in try derBlocks(pem: pem) { result.append(try summary(der: der)) }
         return result
@@ -61,7 +61,7 @@ public enum CertificateReader {
         return blocks
     }
 
-    public static func sha256Hex(_ bytes: [UInt8]) -> String {
+    package static func sha256Hex(_ bytes: [UInt8]) -> String {
         var digest = [UInt8](repeating: 0, count: 32)
         bytes.withUnsafeBufferPointer { input in
             digest.withUnsafeMutableBufferPointer { output in

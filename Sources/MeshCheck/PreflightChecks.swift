@@ -4,26 +4,26 @@
 
 import Foundation
 
-public enum PreflightStatus: String, Codable, Sendable, Equatable, Comparable {
+package enum PreflightStatus: String, Codable, Sendable, Equatable, Comparable {
     case pass, warn, fail
 
     private var rank: Int { self == .pass ? 0 : self == .warn ? 1 : 2 }
-    public static func < (lhs: PreflightStatus, rhs: PreflightStatus) -> Bool { lhs.rank < rhs.rank }
+    package static func < (lhs: PreflightStatus, rhs: PreflightStatus) -> Bool { lhs.rank < rhs.rank }
 }
 
 /// One check's outcome for one cluster (or for the mesh as a whole when `cluster` is nil).
-public struct PreflightFinding: Codable, Sendable, Equatable {
-    public var check: String
-    public var cluster: String?
+package struct PreflightFinding: Codable, Sendable, Equatable {
+    package var check: String
+    package var cluster: String?
     /// For per-peer checks (`remote-secret`): the peer the finding is about.
-    public var peer: String?
-    public var status: PreflightStatus
+    package var peer: String?
+    package var status: PreflightStatus
     /// One line: what was found.
-    public var evidence: String
+    package var evidence: String
     /// What to do, for warn and fail.
-    public var hint: String?
+    package var hint: String?
 
-    public init(check: String, cluster: String?, peer: String? = nil, status: PreflightStatus, evidence: String, hint: String? = nil) {
+    package init(check: String, cluster: String?, peer: String? = nil, status: PreflightStatus, evidence: String, hint: String? = nil) {
         self.check = check
         self.cluster = cluster
         self.peer = peer
@@ -33,37 +33,37 @@ public struct PreflightFinding: Codable, Sendable, Equatable {
     }
 }
 
-public enum PreflightCheckName {
-    public static let api = "api"
-    public static let rbac = "rbac"
-    public static let controlPlane = "control-plane"
-    public static let revision = "revision"
-    public static let remoteSecret = "remote-secret"
-    public static let eastWestGateway = "east-west-gateway"
-    public static let crossNetworkGateway = "cross-network-gateway"
-    public static let networkLabel = "network-label"
-    public static let rootCA = "root-ca"
-    public static let destinationRules = "destination-rules"
-    public static let sidecars = "sidecars"
+package enum PreflightCheckName {
+    package static let api = "api"
+    package static let rbac = "rbac"
+    package static let controlPlane = "control-plane"
+    package static let revision = "revision"
+    package static let remoteSecret = "remote-secret"
+    package static let eastWestGateway = "east-west-gateway"
+    package static let crossNetworkGateway = "cross-network-gateway"
+    package static let networkLabel = "network-label"
+    package static let rootCA = "root-ca"
+    package static let destinationRules = "destination-rules"
+    package static let sidecars = "sidecars"
 
     /// Report order.
-    public static let all = [api, rbac, controlPlane, revision, remoteSecret, eastWestGateway, crossNetworkGateway,
+    package static let all = [api, rbac, controlPlane, revision, remoteSecret, eastWestGateway, crossNetworkGateway,
                              networkLabel, rootCA, destinationRules, sidecars]
 }
 
 /// What the checks need besides the facts.
-public struct PreflightExpectations: Sendable, Equatable {
+package struct PreflightExpectations: Sendable, Equatable {
     /// The revision the run will label its namespace with; nil = auto (detected from the first cluster).
-    public var revision: String?
+    package var revision: String?
     /// Namespace of the test service, for DestinationRule hosts.
-    public var namespace: String?
-    public var testService: String
+    package var namespace: String?
+    package var testService: String
     /// Warn when the root certificate expires within this many seconds.
-    public var expiryWarning: Double
+    package var expiryWarning: Double
     /// Now, in seconds since 1970.
-    public var now: Double
+    package var now: Double
 
-    public init(revision: String? = nil, namespace: String? = nil, testService: String = "helloworld",
+    package init(revision: String? = nil, namespace: String? = nil, testService: String = "helloworld",
                 expiryWarning: Double = 30 * 86_400, now: Double) {
         self.revision = revision
         self.namespace = namespace
@@ -73,12 +73,12 @@ public struct PreflightExpectations: Sendable, Equatable {
     }
 }
 
-public enum PreflightChecks {
+package enum PreflightChecks {
     static let istioSystem = "istio-system"
 
     /// Every finding for the given clusters. Unreachable clusters get only their `api` failure; peers
     /// still judge their remote secrets for them (the server comes from the kubeconfig).
-    public static func evaluate(_ clusters: [ClusterFacts], _ expected: PreflightExpectations) -> [PreflightFinding] {
+    package static func evaluate(_ clusters: [ClusterFacts], _ expected: PreflightExpectations) -> [PreflightFinding] {
         var findings: [PreflightFinding] = []
         let reachable = clusters.filter { $0.version != nil }
         let multiNetwork = Set(reachable.compactMap { $0.networkLabel.value ?? nil }).count > 1
@@ -111,7 +111,7 @@ public enum PreflightChecks {
     }
 
     /// The revision the run would detect: istiod's `istio.io/rev`, else a ControlPlaneRevision's name.
-    public static func detectedRevision(_ cluster: ClusterFacts) -> String? {
+    package static func detectedRevision(_ cluster: ClusterFacts) -> String? {
         cluster.istiodPods.value?.first?.revision ?? cluster.controlPlaneRevisions.value?.first?.name
     }
 
@@ -438,7 +438,7 @@ public enum PreflightChecks {
 
     /// Whether a DestinationRule host names the test service in `namespace` (short, namespaced or FQDN),
     /// or covers it with a wildcard.
-    public static func hostMatches(_ host: String, service: String, ruleNamespace: String, namespace: String?) -> Bool {
+    package static func hostMatches(_ host: String, service: String, ruleNamespace: String, namespace: String?) -> Bool {
         let fqdnTail = ".svc.cluster.local"
         if host == "*" || host == "*.local" || host == "*.cluster.local" || host == "*.svc.cluster.local" { return true }
         guard let namespace else { return host.hasPrefix(service + ".") || host == service }

@@ -3,13 +3,13 @@
 // hand-made facts.
 
 /// A question for SelfSubjectAccessReview: may the current user do `verb` on `resource`?
-public struct AccessQuestion: Sendable, Hashable, Codable, CustomStringConvertible {
-    public var verb: String
-    public var group: String
-    public var resource: String
-    public var subresource: String?
+package struct AccessQuestion: Sendable, Hashable, Codable, CustomStringConvertible {
+    package var verb: String
+    package var group: String
+    package var resource: String
+    package var subresource: String?
 
-    public init(verb: String, group: String = "", resource: String, subresource: String? = nil) {
+    package init(verb: String, group: String = "", resource: String, subresource: String? = nil) {
         self.verb = verb
         self.group = group
         self.resource = resource
@@ -17,13 +17,13 @@ public struct AccessQuestion: Sendable, Hashable, Codable, CustomStringConvertib
     }
 
     /// `create pods/exec`, `create deployments.apps`.
-    public var description: String {
+    package var description: String {
         let qualified = group.isEmpty ? resource : "\(resource).\(group)"
         return "\(verb) \(qualified)\(subresource.map { "/\($0)" } ?? "")"
     }
 
     /// What a run does: create and delete its namespace, create deployments, exec into the Sleep pods.
-    public static let runNeeds: [AccessQuestion] = [
+    package static let runNeeds: [AccessQuestion] = [
         AccessQuestion(verb: "create", resource: "namespaces"),
         AccessQuestion(verb: "delete", resource: "namespaces"),
         AccessQuestion(verb: "create", group: "apps", resource: "deployments"),
@@ -33,32 +33,32 @@ public struct AccessQuestion: Sendable, Hashable, Codable, CustomStringConvertib
 
 /// The answer to one access question: allowed, denied (with the server's reason), or not asked
 /// successfully (the review itself failed).
-public enum AccessAnswer: Sendable, Equatable {
+package enum AccessAnswer: Sendable, Equatable {
     case allowed
     case denied(String)
     case unknown(String)
 }
 
-public struct IstiodPodFact: Sendable, Equatable {
-    public var name: String
-    public var revision: String
-    public var ready: Bool
+package struct IstiodPodFact: Sendable, Equatable {
+    package var name: String
+    package var revision: String
+    package var ready: Bool
 
-    public init(name: String, revision: String, ready: Bool) {
+    package init(name: String, revision: String, ready: Bool) {
         self.name = name
         self.revision = revision
         self.ready = ready
     }
 }
 
-public struct ControlPlaneRevisionFact: Sendable, Equatable {
-    public var name: String
+package struct ControlPlaneRevisionFact: Sendable, Equatable {
+    package var name: String
     /// `status.conditions[type=Reconciled].status == "True"`; nil when there is no such condition.
-    public var reconciled: Bool?
+    package var reconciled: Bool?
     /// The Reconciled (or Stalled) condition's message, for the evidence line.
-    public var message: String?
+    package var message: String?
 
-    public init(name: String, reconciled: Bool?, message: String? = nil) {
+    package init(name: String, reconciled: Bool?, message: String? = nil) {
         self.name = name
         self.reconciled = reconciled
         self.message = message
@@ -66,18 +66,18 @@ public struct ControlPlaneRevisionFact: Sendable, Equatable {
 }
 
 /// One cluster entry of a remote secret (`data[<key>]` decoded as a kubeconfig).
-public struct RemoteSecretEntry: Sendable, Equatable {
-    public var secretName: String
+package struct RemoteSecretEntry: Sendable, Equatable {
+    package var secretName: String
     /// The data key (istioctl uses the peer's cluster name).
-    public var key: String
+    package var key: String
     /// Name of the cluster inside the kubeconfig (nil when the value could not be read).
-    public var clusterName: String?
+    package var clusterName: String?
     /// The kubeconfig's `server`, normalised (`https://host:port[/prefix]`); nil when unreadable.
-    public var server: String?
+    package var server: String?
     /// Why the value is not a usable kubeconfig, when it is not.
-    public var problem: String?
+    package var problem: String?
 
-    public init(secretName: String, key: String, clusterName: String?, server: String?, problem: String? = nil) {
+    package init(secretName: String, key: String, clusterName: String?, server: String?, problem: String? = nil) {
         self.secretName = secretName
         self.key = key
         self.clusterName = clusterName
@@ -86,51 +86,51 @@ public struct RemoteSecretEntry: Sendable, Equatable {
     }
 }
 
-public struct GatewayDeploymentFact: Sendable, Equatable {
-    public var replicas: Int
-    public var availableReplicas: Int
+package struct GatewayDeploymentFact: Sendable, Equatable {
+    package var replicas: Int
+    package var availableReplicas: Int
     /// `topology.istio.io/network` on the Deployment, if any.
-    public var networkLabel: String?
+    package var networkLabel: String?
 
-    public init(replicas: Int, availableReplicas: Int, networkLabel: String?) {
+    package init(replicas: Int, availableReplicas: Int, networkLabel: String?) {
         self.replicas = replicas
         self.availableReplicas = availableReplicas
         self.networkLabel = networkLabel
     }
 }
 
-public struct GatewayServiceFact: Sendable, Equatable {
-    public var type: String
+package struct GatewayServiceFact: Sendable, Equatable {
+    package var type: String
     /// `status.loadBalancer.ingress[].ip|hostname`.
-    public var addresses: [String]
+    package var addresses: [String]
 
-    public init(type: String, addresses: [String]) {
+    package init(type: String, addresses: [String]) {
         self.type = type
         self.addresses = addresses
     }
 }
 
 /// A `networking.istio.io` Gateway that can carry cross-network traffic.
-public struct CrossNetworkGatewayFact: Sendable, Equatable {
-    public var name: String
+package struct CrossNetworkGatewayFact: Sendable, Equatable {
+    package var name: String
     /// A server on 15443 with `tls.mode: AUTO_PASSTHROUGH`.
-    public var passthrough15443: Bool
+    package var passthrough15443: Bool
 
-    public init(name: String, passthrough15443: Bool) {
+    package init(name: String, passthrough15443: Bool) {
         self.name = name
         self.passthrough15443 = passthrough15443
     }
 }
 
 /// A DestinationRule whose host is the test service.
-public struct DestinationRuleFact: Sendable, Equatable {
-    public var namespace: String
-    public var name: String
-    public var host: String
+package struct DestinationRuleFact: Sendable, Equatable {
+    package var namespace: String
+    package var name: String
+    package var host: String
     /// Which settings change the split: `localityLbSetting`, `subsets`, `consistentHash`, ...
-    public var splitChanges: [String]
+    package var splitChanges: [String]
 
-    public init(namespace: String, name: String, host: String, splitChanges: [String]) {
+    package init(namespace: String, name: String, host: String, splitChanges: [String]) {
         self.namespace = namespace
         self.name = name
         self.host = host
@@ -139,44 +139,44 @@ public struct DestinationRuleFact: Sendable, Equatable {
 }
 
 /// A fetch that may fail on its own (missing CRD, forbidden) without making the cluster unreachable.
-public enum Fetched<Value: Sendable & Equatable>: Sendable, Equatable {
+package enum Fetched<Value: Sendable & Equatable>: Sendable, Equatable {
     case value(Value)
     case failed(String)
 
-    public var value: Value? { if case .value(let value) = self { return value }; return nil }
+    package var value: Value? { if case .value(let value) = self { return value }; return nil }
 }
 
 /// Everything preflight learned about one cluster.
-public struct ClusterFacts: Sendable, Equatable {
+package struct ClusterFacts: Sendable, Equatable {
     /// The scenario's name for the cluster (`cluster-1`).
-    public var name: String
-    public var context: String
+    package var name: String
+    package var context: String
     /// The API server as this kubeconfig reaches it (normalised).
-    public var server: String
+    package var server: String
     /// `gitVersion` from `/version`; nil when the cluster did not answer.
-    public var version: String?
+    package var version: String?
     /// Why the cluster did not answer; set exactly when `version` is nil.
-    public var unreachable: String?
+    package var unreachable: String?
     /// What kind of failure that was; set with `unreachable`.
-    public var failure: ClusterFailure?
-    public var access: [AccessQuestion: AccessAnswer] = [:]
-    public var istiodPods: Fetched<[IstiodPodFact]> = .value([])
-    public var controlPlaneRevisions: Fetched<[ControlPlaneRevisionFact]> = .value([])
-    public var remoteSecrets: Fetched<[RemoteSecretEntry]> = .value([])
+    package var failure: ClusterFailure?
+    package var access: [AccessQuestion: AccessAnswer] = [:]
+    package var istiodPods: Fetched<[IstiodPodFact]> = .value([])
+    package var controlPlaneRevisions: Fetched<[ControlPlaneRevisionFact]> = .value([])
+    package var remoteSecrets: Fetched<[RemoteSecretEntry]> = .value([])
     /// nil: no `istio-eastwestgateway` Deployment.
-    public var eastWestDeployment: Fetched<GatewayDeploymentFact?> = .value(nil)
-    public var eastWestService: Fetched<GatewayServiceFact?> = .value(nil)
-    public var crossNetworkGateways: Fetched<[CrossNetworkGatewayFact]> = .value([])
+    package var eastWestDeployment: Fetched<GatewayDeploymentFact?> = .value(nil)
+    package var eastWestService: Fetched<GatewayServiceFact?> = .value(nil)
+    package var crossNetworkGateways: Fetched<[CrossNetworkGatewayFact]> = .value([])
     /// `topology.istio.io/network` on istio-system; nil when unset or istio-system is missing.
-    public var networkLabel: Fetched<String?> = .value(nil)
+    package var networkLabel: Fetched<String?> = .value(nil)
     /// `root-cert.pem` of `istio-system/istio-ca-root-cert`; nil when the ConfigMap or key is missing.
-    public var rootCertificatePEM: Fetched<String?> = .value(nil)
-    public var destinationRules: Fetched<[DestinationRuleFact]> = .value([])
+    package var rootCertificatePEM: Fetched<String?> = .value(nil)
+    package var destinationRules: Fetched<[DestinationRuleFact]> = .value([])
     /// Injected pods (`security.istio.io/tlsMode=istio`): classic `istio-proxy` containers and native
     /// sidecars (restartable `istio-proxy` init containers).
-    public var sidecars: Fetched<SidecarCount> = .value(SidecarCount())
+    package var sidecars: Fetched<SidecarCount> = .value(SidecarCount())
 
-    public init(name: String, context: String, server: String, version: String?, unreachable: String? = nil,
+    package init(name: String, context: String, server: String, version: String?, unreachable: String? = nil,
                 failure: ClusterFailure? = nil) {
         self.name = name
         self.context = context
@@ -189,7 +189,7 @@ public struct ClusterFacts: Sendable, Equatable {
 
 /// Why preflight could not examine a cluster at all (its `/version` failed), as `meshcheck run` tells
 /// the same failures apart.
-public enum ClusterFailure: String, Codable, Sendable, Equatable {
+package enum ClusterFailure: String, Codable, Sendable, Equatable {
     /// The kubeconfig or its credential plugin could not produce credentials: bad input (exit 2).
     case credentials
     /// The API server answered with an error (401, 403, …): an environment problem (exit 3).
@@ -198,7 +198,7 @@ public enum ClusterFailure: String, Codable, Sendable, Equatable {
     case unreachable
 
     /// How the checklist names a cluster with this failure.
-    public var label: String {
+    package var label: String {
         switch self {
         case .credentials: "no credentials"
         case .rejected: "rejected"
@@ -207,11 +207,11 @@ public enum ClusterFailure: String, Codable, Sendable, Equatable {
     }
 }
 
-public struct SidecarCount: Sendable, Equatable {
-    public var classic = 0
-    public var native = 0
+package struct SidecarCount: Sendable, Equatable {
+    package var classic = 0
+    package var native = 0
 
-    public init(classic: Int = 0, native: Int = 0) {
+    package init(classic: Int = 0, native: Int = 0) {
         self.classic = classic
         self.native = native
     }

@@ -6,27 +6,27 @@ import Foundation
 import KubeClient
 
 /// One cluster to check: the scenario's name for it and a client for its context.
-public struct PreflightTarget: Sendable {
-    public var name: String
-    public var client: KubeClient
+package struct PreflightTarget: Sendable {
+    package var name: String
+    package var client: KubeClient
 
-    public init(name: String, client: KubeClient) {
+    package init(name: String, client: KubeClient) {
         self.name = name
         self.client = client
     }
 }
 
 /// The outcome of `meshcheck preflight` (and of a run's preflight phase).
-public struct PreflightReport: Codable, Sendable, Equatable {
-    public struct Cluster: Codable, Sendable, Equatable {
-        public var name: String
-        public var context: String
-        public var server: String
-        public var version: String?
+package struct PreflightReport: Codable, Sendable, Equatable {
+    package struct Cluster: Codable, Sendable, Equatable {
+        package var name: String
+        package var context: String
+        package var server: String
+        package var version: String?
         /// Set exactly when `version` is nil.
-        public var failure: ClusterFailure?
+        package var failure: ClusterFailure?
 
-        public init(name: String, context: String, server: String, version: String?, failure: ClusterFailure? = nil) {
+        package init(name: String, context: String, server: String, version: String?, failure: ClusterFailure? = nil) {
             self.name = name
             self.context = context
             self.server = server
@@ -35,27 +35,27 @@ public struct PreflightReport: Codable, Sendable, Equatable {
         }
     }
 
-    public var clusters: [Cluster]
-    public var findings: [PreflightFinding]
+    package var clusters: [Cluster]
+    package var findings: [PreflightFinding]
 
-    public init(clusters: [Cluster], findings: [PreflightFinding]) {
+    package init(clusters: [Cluster], findings: [PreflightFinding]) {
         self.clusters = clusters
         self.findings = findings
     }
 
     /// Contexts whose API server did not answer.
-    public var unreachableContexts: [String] { clusters.filter { $0.version == nil }.map(\.context) }
+    package var unreachableContexts: [String] { clusters.filter { $0.version == nil }.map(\.context) }
 
     /// 0 nothing failed, 1 a check failed, 2 a context has no usable credentials (its kubeconfig
     /// entry or credential plugin failed, as for `meshcheck run`), 3 a cluster is unreachable or
     /// refused the credentials.
-    public var exitCode: Int32 {
+    package var exitCode: Int32 {
         if clusters.contains(where: { $0.failure == .credentials }) { return 2 }
         if !unreachableContexts.isEmpty { return 3 }
         return findings.contains { $0.status == .fail } ? 1 : 0
     }
 
-    public func counts() -> (pass: Int, warn: Int, fail: Int) {
+    package func counts() -> (pass: Int, warn: Int, fail: Int) {
         findings.reduce(into: (0, 0, 0)) { counts, finding in
             switch finding.status {
             case .pass: counts.0 += 1
@@ -66,9 +66,9 @@ public struct PreflightReport: Codable, Sendable, Equatable {
     }
 }
 
-public enum Preflight {
+package enum Preflight {
     /// Checks every cluster concurrently and judges the facts together.
-    public static func run(_ targets: [PreflightTarget], expectations: PreflightExpectations) async -> PreflightReport {
+    package static func run(_ targets: [PreflightTarget], expectations: PreflightExpectations) async -> PreflightReport {
         let facts = await withTaskGroup(of: (Int, ClusterFacts).self) { group in
             for (index, target) in targets.enumerated() {
                 group.addTask { (index, await fetch(target, expectations: expectations)) }
@@ -84,14 +84,14 @@ public enum Preflight {
     }
 
     /// What a run's preflight expects: the scenario's explicit revision (else auto) and the run's namespace.
-    public static func expectations(for scenario: Scenario, namespace: String, now: Double = Date().timeIntervalSince1970) -> PreflightExpectations {
+    package static func expectations(for scenario: Scenario, namespace: String, now: Double = Date().timeIntervalSince1970) -> PreflightExpectations {
         var expectations = PreflightExpectations(namespace: namespace, now: now)
         if case .explicit(let revision) = scenario.revision { expectations.revision = revision }
         return expectations
     }
 
     /// One progress line: counts, and the checks that did not pass.
-    public static func progressLine(_ report: PreflightReport) -> String {
+    package static func progressLine(_ report: PreflightReport) -> String {
         let counts = report.counts()
         let problems = report.findings.filter { $0.status != .pass }.map { "\($0.status.rawValue) \($0.check) (\(PreflightSummary.scope($0)))" }
         return "preflight: \(counts.pass) pass, \(counts.warn) warn, \(counts.fail) fail" + (problems.isEmpty ? "" : ": " + problems.joined(separator: ", "))

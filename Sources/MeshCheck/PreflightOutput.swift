@@ -3,9 +3,9 @@
 
 import Foundation
 
-public enum PreflightOutput {
+package enum PreflightOutput {
     /// The checklist. `width` limits evidence lines (a terminal's columns); nil prints them whole.
-    public static func checklist(_ report: PreflightReport, width: Int?) -> String {
+    package static func checklist(_ report: PreflightReport, width: Int?) -> String {
         let counts = report.counts()
         var lines: [String] = []
         let verdict = report.exitCode == 0 ? "PASS" : report.exitCode == 1 ? "FAIL" : "ERROR"
@@ -29,7 +29,7 @@ public enum PreflightOutput {
     }
 
     /// `-o json`: the report with its verdict and exit code.
-    public static func json(_ report: PreflightReport) throws -> String {
+    package static func json(_ report: PreflightReport) throws -> String {
         struct Document: Encodable {
             var schemaVersion = 1
             var verdict: String

@@ -5,21 +5,21 @@
 import Foundation
 import KubeClient
 
-public struct PushgatewayError: Error, CustomStringConvertible, Sendable {
-    public var url: String
-    public var reason: String
-    public var description: String {
+package struct PushgatewayError: Error, CustomStringConvertible, Sendable {
+    package var url: String
+    package var reason: String
+    package var description: String {
         "could not push metrics to the Pushgateway at \(url): \(reason) — check --pushgateway and that the Pushgateway is reachable"
     }
 }
 
-public enum Pushgateway {
+package enum Pushgateway {
     /// The job label of every push.
-    public static let job = "meshcheck"
+    package static let job = "meshcheck"
 
     /// `<base>/metrics/job/meshcheck/scenario/<name>/run/<run id>`; values that are not plain URL
     /// path characters use the Pushgateway's `label@base64/<base64url>` form.
-    public static func groupURL(base: String, report: RunReport) -> String {
+    package static func groupURL(base: String, report: RunReport) -> String {
         var trimmed = base
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         return trimmed + "/metrics/job/" + pathValue(job, label: nil)
@@ -39,7 +39,7 @@ public enum Pushgateway {
 
     /// PUTs `metrics` (the Prometheus text of `report`, without the `scenario` label, which the
     /// grouping key carries) into the report's group.
-    public static func push(_ metrics: String, of report: RunReport, to base: String, timeoutSeconds: Int = 15) async throws {
+    package static func push(_ metrics: String, of report: RunReport, to base: String, timeoutSeconds: Int = 15) async throws {
         let url = groupURL(base: base, report: report)
         do {
             try await HTTPUpload.put(url: url, body: metrics, contentType: "text/plain; version=0.0.4; charset=utf-8",

@@ -3,12 +3,12 @@
 // path where a JSONEncoder per record would cost more than parsing the record did.
 
 /// A string already escaped and quoted as a JSON string (`"cluster-1"`), or `null`.
-public struct JSONStringBytes: Sendable, Equatable {
-    public let bytes: [UInt8]
+package struct JSONStringBytes: Sendable, Equatable {
+    package let bytes: [UInt8]
 
-    public static let null = JSONStringBytes(bytes: Array("null".utf8))
+    package static let null = JSONStringBytes(bytes: Array("null".utf8))
 
-    public init(_ value: String?) {
+    package init(_ value: String?) {
         guard let value else {
             self = .null
             return
@@ -38,25 +38,25 @@ public struct JSONStringBytes: Sendable, Equatable {
 }
 
 /// One request, as stored in records.jsonl (also what `meshcheck report --from-records` reads back).
-public struct StoredRecord: Codable, Sendable, Equatable {
+package struct StoredRecord: Codable, Sendable, Equatable {
     /// Source (client) cluster name.
-    public var source: String
+    package var source: String
     /// Serving cluster name; nil when no pod answered or the instance is unknown.
-    public var target: String?
+    package var target: String?
     /// Client pod that ran the burst.
-    public var client: String?
-    public var version: String?
-    public var instance: String?
-    public var status: Int
-    public var curlExit: Int
-    public var connectUs: UInt64
-    public var ttfbUs: UInt64
-    public var totalUs: UInt64
-    public var burst: UInt32
-    public var worker: UInt32
-    public var seq: UInt32
+    package var client: String?
+    package var version: String?
+    package var instance: String?
+    package var status: Int
+    package var curlExit: Int
+    package var connectUs: UInt64
+    package var ttfbUs: UInt64
+    package var totalUs: UInt64
+    package var burst: UInt32
+    package var worker: UInt32
+    package var seq: UInt32
 
-    public init(source: String, target: String?, client: String?, version: String?, instance: String?, status: Int, curlExit: Int,
+    package init(source: String, target: String?, client: String?, version: String?, instance: String?, status: Int, curlExit: Int,
                 connectUs: UInt64, ttfbUs: UInt64, totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32) {
         self.source = source
         self.target = target
@@ -74,13 +74,13 @@ public struct StoredRecord: Codable, Sendable, Equatable {
     }
 }
 
-public enum RecordsJSONL {
+package enum RecordsJSONL {
     /// Appends one line: `{"source":…,"target":…,"client":…,"version":…,"instance":…,"status":200,"curlExit":0,
     /// "connectUs":…,"ttfbUs":…,"totalUs":…,"burst":…,"worker":…,"seq":…}\n`.
     ///
     /// Builds the line in stack scratch space and appends it with one copy: keys are static strings and
     /// names are pre-escaped bytes, so a line costs a few memory copies and no reference counting.
-    public static func append(source: JSONStringBytes, target: JSONStringBytes, client: JSONStringBytes, version: JSONStringBytes,
+    package static func append(source: JSONStringBytes, target: JSONStringBytes, client: JSONStringBytes, version: JSONStringBytes,
                               instance: JSONStringBytes, status: UInt16, curlExit: UInt16, connectUs: UInt64, ttfbUs: UInt64,
                               totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32, to buffer: inout [UInt8]) {
         let names = source.bytes.count + target.bytes.count + client.bytes.count + version.bytes.count + instance.bytes.count
@@ -153,7 +153,7 @@ public enum RecordsJSONL {
     }
 
     /// Appends a stored record (slower path: escapes its strings each time).
-    public static func append(_ record: StoredRecord, to buffer: inout [UInt8]) {
+    package static func append(_ record: StoredRecord, to buffer: inout [UInt8]) {
         append(source: JSONStringBytes(record.source), target: JSONStringBytes(record.target), client: JSONStringBytes(record.client),
                version: JSONStringBytes(record.version), instance: JSONStringBytes(record.instance),
                status: UInt16(clamping: record.status), curlExit: UInt16(clamping: record.curlExit), connectUs: record.connectUs,

@@ -6,16 +6,16 @@ import Foundation
 import MeshStats
 
 /// Records read back from records.jsonl text.
-public struct StoredRecords: Sendable, Equatable {
-    public var records: [StoredRecord]
+package struct StoredRecords: Sendable, Equatable {
+    package var records: [StoredRecord]
     /// 1-based numbers of lines that were not a record (blank lines are skipped silently).
-    public var unreadableLines: [Int]
+    package var unreadableLines: [Int]
 }
 
-public enum RecordsReplay {
+package enum RecordsReplay {
     /// Parses records.jsonl text; lines that do not decode are listed, never fatal (a crash mid-write
     /// leaves at most one partial last line).
-    public static func read(_ text: String) -> StoredRecords {
+    package static func read(_ text: String) -> StoredRecords {
         let decoder = JSONDecoder()
         var records: [StoredRecord] = [], unreadable: [Int] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -30,7 +30,7 @@ public enum RecordsReplay {
     }
 
     /// The cluster names records mention, sources first in order of appearance, then other targets.
-    public static func clusterNames(in records: [StoredRecord]) -> [String] {
+    package static func clusterNames(in records: [StoredRecord]) -> [String] {
         var names: [String] = []
         for record in records where !names.contains(record.source) { names.append(record.source) }
         for record in records {
@@ -42,7 +42,7 @@ public enum RecordsReplay {
     /// A tally over `clusterNames` (every source and target in the records must be among them) and the
     /// number of distinct instances seen answering per cluster, which stands in for ready endpoints
     /// when judging saved records.
-    public static func tally(_ records: [StoredRecord], clusterNames: [String]) -> (tally: TrafficTally, instancesPerCluster: [String: Int]) {
+    package static func tally(_ records: [StoredRecord], clusterNames: [String]) -> (tally: TrafficTally, instancesPerCluster: [String: Int]) {
         var tally = TrafficTally(clusterNames: clusterNames)
         var names = NameTable()
         var index: [String: Int] = [:]
@@ -68,7 +68,7 @@ public enum RecordsReplay {
     /// (`base`) the scenario, clusters and run facts come from it and only the traffic, its checks and
     /// the verdict are recomputed; without it the clusters are those the records name, each serving the
     /// version it answered with, judged proportional to the instances seen.
-    public static func report(records: [StoredRecord], base: RunReport?, now: Date = Date()) throws(ScenarioError) -> RunReport {
+    package static func report(records: [StoredRecord], base: RunReport?, now: Date = Date()) throws(ScenarioError) -> RunReport {
         let scenario: Scenario
         if let base { scenario = try base.scenario.scenario() } else { scenario = try scenarioFromRecords(records) }
         let names = scenario.clusters.map(\.name)

@@ -4,11 +4,11 @@
 
 import MeshStats
 
-public enum RunVerdict: String, Codable, Sendable, Equatable, CaseIterable {
+package enum RunVerdict: String, Codable, Sendable, Equatable, CaseIterable {
     case pass, fail, error, interrupted
 
     /// The process exit code for this verdict (DESIGN §3); a failed cleanup turns 0/1 into 4.
-    public func exitCode(cleanupFailed: Bool) -> Int32 {
+    package func exitCode(cleanupFailed: Bool) -> Int32 {
         switch self {
         case .pass: return cleanupFailed ? 4 : 0
         case .fail: return cleanupFailed ? 4 : 1
@@ -18,30 +18,30 @@ public enum RunVerdict: String, Codable, Sendable, Equatable, CaseIterable {
     }
 }
 
-public enum CheckStatus: String, Codable, Sendable, Equatable, CaseIterable {
+package enum CheckStatus: String, Codable, Sendable, Equatable, CaseIterable {
     case pass, fail, warn, skip
 }
 
 /// One named check's outcome.
-public struct CheckResult: Codable, Sendable, Equatable {
+package struct CheckResult: Codable, Sendable, Equatable {
     /// `sidecar-injection`, `reachability`, `error-rate`, `all-clusters-reached`, `balance`, `latency-slo`, or a
     /// preflight check's name.
-    public var name: String
+    package var name: String
     /// The source (client) cluster for per-source checks; nil for run-wide and preflight checks.
-    public var source: String?
+    package var source: String?
     /// The serving cluster for per-pair checks (`latency-slo`).
-    public var target: String?
-    public var status: CheckStatus
+    package var target: String?
+    package var status: CheckStatus
     /// One line saying what was found.
-    public var message: String
+    package var message: String
     /// Why, when it failed or warned (the likely cause, as specific as the evidence allows).
-    public var cause: String?
+    package var cause: String?
     /// What to do about it.
-    public var hint: String?
+    package var hint: String?
     /// The balance test's numbers (only for `balance`).
-    public var balance: BalanceDetails?
+    package var balance: BalanceDetails?
 
-    public init(name: String, source: String? = nil, target: String? = nil, status: CheckStatus, message: String,
+    package init(name: String, source: String? = nil, target: String? = nil, status: CheckStatus, message: String,
                 cause: String? = nil, hint: String? = nil, balance: BalanceDetails? = nil) {
         self.name = name
         self.source = source
@@ -55,22 +55,22 @@ public struct CheckResult: Codable, Sendable, Equatable {
 }
 
 /// The statistics behind a `balance` check for one source.
-public struct BalanceDetails: Codable, Sendable, Equatable {
+package struct BalanceDetails: Codable, Sendable, Equatable {
     /// `proportional-to-endpoints`, `weights`, `local-preferred`, `any-cross-cluster`.
-    public var expectation: String
+    package var expectation: String
     /// Successful, attributed requests the test used.
-    public var requests: Int
+    package var requests: Int
     /// `chi-square`, `exact-binomial`, `exact-multinomial`, `monte-carlo-multinomial`, or `none`.
-    public var test: String
-    public var statistic: Double?
-    public var degreesOfFreedom: Int?
-    public var pValue: Double?
-    public var significance: Double
-    public var shares: [ShareDetail]
+    package var test: String
+    package var statistic: Double?
+    package var degreesOfFreedom: Int?
+    package var pValue: Double?
+    package var significance: Double
+    package var shares: [ShareDetail]
     /// "with 40 requests, a 60/40 skew would be detected with power 0.12" and similar.
-    public var power: String?
+    package var power: String?
 
-    public init(expectation: String, requests: Int, test: String, statistic: Double? = nil, degreesOfFreedom: Int? = nil,
+    package init(expectation: String, requests: Int, test: String, statistic: Double? = nil, degreesOfFreedom: Int? = nil,
                 pValue: Double? = nil, significance: Double, shares: [ShareDetail], power: String? = nil) {
         self.expectation = expectation
         self.requests = requests
@@ -84,14 +84,14 @@ public struct BalanceDetails: Codable, Sendable, Equatable {
     }
 }
 
-public struct ShareDetail: Codable, Sendable, Equatable {
-    public var target: String
-    public var observed: Int
-    public var share: Double
-    public var interval: WilsonInterval
-    public var expectedShare: Double
+package struct ShareDetail: Codable, Sendable, Equatable {
+    package var target: String
+    package var observed: Int
+    package var share: Double
+    package var interval: WilsonInterval
+    package var expectedShare: Double
 
-    public init(target: String, observed: Int, share: Double, interval: WilsonInterval, expectedShare: Double) {
+    package init(target: String, observed: Int, share: Double, interval: WilsonInterval, expectedShare: Double) {
         self.target = target
         self.observed = observed
         self.share = share
@@ -101,24 +101,24 @@ public struct ShareDetail: Codable, Sendable, Equatable {
 }
 
 /// A 95 % Wilson score interval.
-public struct WilsonInterval: Codable, Sendable, Equatable {
-    public var low: Double
-    public var high: Double
+package struct WilsonInterval: Codable, Sendable, Equatable {
+    package var low: Double
+    package var high: Double
 
-    public init(low: Double, high: Double) {
+    package init(low: Double, high: Double) {
         self.low = low
         self.high = high
     }
 }
 
 /// Latency percentiles in milliseconds (in-pod `time_total`).
-public struct LatencySummary: Codable, Sendable, Equatable {
-    public var p50: Double
-    public var p90: Double
-    public var p99: Double
-    public var max: Double
+package struct LatencySummary: Codable, Sendable, Equatable {
+    package var p50: Double
+    package var p90: Double
+    package var p99: Double
+    package var max: Double
 
-    public init(p50: Double, p90: Double, p99: Double, max: Double) {
+    package init(p50: Double, p90: Double, p99: Double, max: Double) {
         self.p50 = p50
         self.p90 = p90
         self.p99 = p99
@@ -127,25 +127,25 @@ public struct LatencySummary: Codable, Sendable, Equatable {
 }
 
 /// Requests from one source cluster answered by one serving cluster.
-public struct TrafficRow: Codable, Sendable, Equatable {
-    public var source: String
-    public var target: String
+package struct TrafficRow: Codable, Sendable, Equatable {
+    package var source: String
+    package var target: String
     /// Requests attributed to `target` (successes and HTTP errors from its pods).
-    public var requests: Int
+    package var requests: Int
     /// Attributed requests that failed (non-200 status or curl error after the response began).
-    public var errors: Int
+    package var errors: Int
     /// This target's share of the source's successful, attributed requests.
-    public var share: Double
-    public var shareInterval: WilsonInterval
+    package var share: Double
+    package var shareInterval: WilsonInterval
     /// Expected share under the scenario's balance expectation, when it defines one.
-    public var expectedShare: Double?
+    package var expectedShare: Double?
     /// Percentiles of successful requests; nil when there were none.
-    public var latencyMs: LatencySummary?
+    package var latencyMs: LatencySummary?
     /// The histogram behind `latencyMs` (for percentile curves and Prometheus buckets); nil when there
     /// were no successful requests or the report predates the field.
-    public var latencyHistogram: LatencyBuckets?
+    package var latencyHistogram: LatencyBuckets?
 
-    public init(source: String, target: String, requests: Int, errors: Int, share: Double, shareInterval: WilsonInterval,
+    package init(source: String, target: String, requests: Int, errors: Int, share: Double, shareInterval: WilsonInterval,
                 expectedShare: Double?, latencyMs: LatencySummary?, latencyHistogram: LatencyBuckets? = nil) {
         self.source = source
         self.target = target
@@ -160,45 +160,45 @@ public struct TrafficRow: Codable, Sendable, Equatable {
 }
 
 /// A latency histogram as its non-empty buckets, in microseconds of in-pod `time_total`.
-public struct LatencyBuckets: Codable, Sendable, Equatable {
+package struct LatencyBuckets: Codable, Sendable, Equatable {
     /// Values recorded (the pair's successful requests).
-    public var count: UInt64
+    package var count: UInt64
     /// Sum of the recorded values, µs.
-    public var sumUs: UInt64
+    package var sumUs: UInt64
     /// Non-empty buckets in increasing order, each `[lowUs, highUs, count]`: `count` values lay in
     /// `lowUs...highUs` (the histogram cannot tell them apart more finely).
-    public var buckets: [[UInt64]]
+    package var buckets: [[UInt64]]
 
-    public init(count: UInt64, sumUs: UInt64, buckets: [[UInt64]]) {
+    package init(count: UInt64, sumUs: UInt64, buckets: [[UInt64]]) {
         self.count = count
         self.sumUs = sumUs
         self.buckets = buckets
     }
 
-    public init(_ histogram: LatencyHistogram) {
+    package init(_ histogram: LatencyHistogram) {
         self.init(count: histogram.count, sumUs: histogram.sum,
                   buckets: histogram.nonEmptyBuckets.map { [$0.lowerBound, $0.upperBound, $0.count] })
     }
 }
 
 /// Everything about one source cluster's requests, attributed or not.
-public struct SourceSummary: Codable, Sendable, Equatable {
-    public var source: String
+package struct SourceSummary: Codable, Sendable, Equatable {
+    package var source: String
     /// Record lines received (every request that produced a record).
-    public var requests: Int
+    package var requests: Int
     /// Status 200, curl exit 0, instance known.
-    public var succeeded: Int
-    public var errors: Int
+    package var succeeded: Int
+    package var errors: Int
     /// Error counts by kind: `curl-7`, `curl-28`, `http-503`, `unknown-instance`, ...
-    public var errorsByKind: [String: Int]
+    package var errorsByKind: [String: Int]
     /// Requests announced by framing that never produced a record (broken or truncated bursts).
-    public var missingRecords: Int
+    package var missingRecords: Int
     /// Output lines that were not Contract 1 lines.
-    public var malformedLines: Int
+    package var malformedLines: Int
     /// Paced mode: request starts later than their schedule (coordinated omission made visible).
-    public var lateStarts: Int?
+    package var lateStarts: Int?
 
-    public init(source: String, requests: Int, succeeded: Int, errors: Int, errorsByKind: [String: Int], missingRecords: Int,
+    package init(source: String, requests: Int, succeeded: Int, errors: Int, errorsByKind: [String: Int], missingRecords: Int,
                 malformedLines: Int, lateStarts: Int?) {
         self.source = source
         self.requests = requests
@@ -211,26 +211,26 @@ public struct SourceSummary: Codable, Sendable, Equatable {
     }
 }
 
-public struct PhaseTiming: Codable, Sendable, Equatable {
+package struct PhaseTiming: Codable, Sendable, Equatable {
     /// `validate`, `connect`, `deploy`, `converge`, `bursts`, `verdict`, `reports`, `cleanup`.
-    public var name: String
-    public var seconds: Double
+    package var name: String
+    package var seconds: Double
 
-    public init(name: String, seconds: Double) {
+    package init(name: String, seconds: Double) {
         self.name = name
         self.seconds = seconds
     }
 }
 
-public struct ClusterEntry: Codable, Sendable, Equatable {
-    public var name: String
-    public var context: String
-    public var serves: String?
-    public var clients: Bool
+package struct ClusterEntry: Codable, Sendable, Equatable {
+    package var name: String
+    package var context: String
+    package var serves: String?
+    package var clients: Bool
     /// Ready HelloWorld pods when the bursts started.
-    public var readyEndpoints: Int?
+    package var readyEndpoints: Int?
 
-    public init(name: String, context: String, serves: String?, clients: Bool, readyEndpoints: Int?) {
+    package init(name: String, context: String, serves: String?, clients: Bool, readyEndpoints: Int?) {
         self.name = name
         self.context = context
         self.serves = serves
@@ -240,14 +240,14 @@ public struct ClusterEntry: Codable, Sendable, Equatable {
 }
 
 /// An object cleanup could not remove.
-public struct Leftover: Codable, Sendable, Equatable {
-    public var cluster: String
-    public var kind: String
-    public var name: String
-    public var namespace: String?
-    public var reason: String
+package struct Leftover: Codable, Sendable, Equatable {
+    package var cluster: String
+    package var kind: String
+    package var name: String
+    package var namespace: String?
+    package var reason: String
 
-    public init(cluster: String, kind: String, name: String, namespace: String?, reason: String) {
+    package init(cluster: String, kind: String, name: String, namespace: String?, reason: String) {
         self.cluster = cluster
         self.kind = kind
         self.name = name
@@ -256,8 +256,8 @@ public struct Leftover: Codable, Sendable, Equatable {
     }
 }
 
-public struct CleanupReport: Codable, Sendable, Equatable {
-    public enum Status: String, Codable, Sendable, Equatable {
+package struct CleanupReport: Codable, Sendable, Equatable {
+    package enum Status: String, Codable, Sendable, Equatable {
         /// Everything this run created is gone.
         case done
         /// Cleanup left objects behind (see leftovers); exit code 4.
@@ -268,66 +268,66 @@ public struct CleanupReport: Codable, Sendable, Equatable {
         case none
     }
 
-    public var status: Status
-    public var leftovers: [Leftover]
+    package var status: Status
+    package var leftovers: [Leftover]
 
-    public init(status: Status, leftovers: [Leftover]) {
+    package init(status: Status, leftovers: [Leftover]) {
         self.status = status
         self.leftovers = leftovers
     }
 }
 
 /// Exec round trips (open the session → last byte), separate from in-pod latency.
-public struct ExecStats: Codable, Sendable, Equatable {
-    public var sessions: Int
-    public var failed: Int
-    public var roundTripMs: LatencySummary?
+package struct ExecStats: Codable, Sendable, Equatable {
+    package var sessions: Int
+    package var failed: Int
+    package var roundTripMs: LatencySummary?
 
-    public init(sessions: Int, failed: Int, roundTripMs: LatencySummary?) {
+    package init(sessions: Int, failed: Int, roundTripMs: LatencySummary?) {
         self.sessions = sessions
         self.failed = failed
         self.roundTripMs = roundTripMs
     }
 }
 
-public struct RetryCount: Codable, Sendable, Equatable {
+package struct RetryCount: Codable, Sendable, Equatable {
     /// What was retried, e.g. `api-429`, `exec-connect`.
-    public var operation: String
-    public var count: Int
+    package var operation: String
+    package var count: Int
 
-    public init(operation: String, count: Int) {
+    package init(operation: String, count: Int) {
         self.operation = operation
         self.count = count
     }
 }
 
-public struct RunReport: Codable, Sendable, Equatable {
-    public static let currentSchemaVersion = 1
+package struct RunReport: Codable, Sendable, Equatable {
+    package static let currentSchemaVersion = 1
 
-    public var schemaVersion: Int
-    public var runId: String
-    public var verdict: RunVerdict
+    package var schemaVersion: Int
+    package var runId: String
+    package var verdict: RunVerdict
     /// Why the run ended in `error` (the environment problem), when it did.
-    public var error: String?
+    package var error: String?
     /// RFC 3339 UTC start time.
-    public var startedAt: String
-    public var durationSeconds: Double
-    public var namespace: String
+    package var startedAt: String
+    package var durationSeconds: Double
+    package var namespace: String
     /// The mesh revision the namespace was labelled for.
-    public var revision: String?
-    public var clusters: [ClusterEntry]
-    public var checks: [CheckResult]
-    public var traffic: [TrafficRow]
-    public var sources: [SourceSummary]
-    public var phases: [PhaseTiming]
+    package var revision: String?
+    package var clusters: [ClusterEntry]
+    package var checks: [CheckResult]
+    package var traffic: [TrafficRow]
+    package var sources: [SourceSummary]
+    package var phases: [PhaseTiming]
     /// Seconds from workloads ready to every client reaching every expected cluster (not in the verdict).
-    public var convergeSeconds: Double?
-    public var retries: [RetryCount]
-    public var exec: ExecStats
-    public var cleanup: CleanupReport
-    public var scenario: ScenarioEcho
+    package var convergeSeconds: Double?
+    package var retries: [RetryCount]
+    package var exec: ExecStats
+    package var cleanup: CleanupReport
+    package var scenario: ScenarioEcho
 
-    public init(runId: String, verdict: RunVerdict, error: String? = nil, startedAt: String, durationSeconds: Double, namespace: String,
+    package init(runId: String, verdict: RunVerdict, error: String? = nil, startedAt: String, durationSeconds: Double, namespace: String,
                 revision: String?, clusters: [ClusterEntry], checks: [CheckResult], traffic: [TrafficRow], sources: [SourceSummary],
                 phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats, cleanup: CleanupReport,
                 scenario: ScenarioEcho) {

@@ -1,18 +1,18 @@
 // The identity of one run: the run id labelled on every object, and the default namespace name.
 
-public struct RunIdentity: Sendable, Equatable, Codable {
+package struct RunIdentity: Sendable, Equatable, Codable {
     /// `20261123-112000-a1b2c3`: UTC start time (sorts by age) and a random suffix; a valid label value.
-    public var runID: String
+    package var runID: String
     /// The random suffix (6 lowercase hex digits).
-    public var shortID: String
+    package var shortID: String
 
-    public init(runID: String, shortID: String) {
+    package init(runID: String, shortID: String) {
         self.runID = runID
         self.shortID = shortID
     }
 
     /// Builds the identity from the start time (seconds since 1970, UTC) and 3 random bytes.
-    public static func make(startSeconds: Int64, random: (UInt8, UInt8, UInt8)) -> RunIdentity {
+    package static func make(startSeconds: Int64, random: (UInt8, UInt8, UInt8)) -> RunIdentity {
         let hex = [random.0, random.1, random.2].map { byte -> String in
             let digits = String(byte, radix: 16)
             return digits.count == 1 ? "0" + digits : digits
@@ -21,7 +21,7 @@ public struct RunIdentity: Sendable, Equatable, Codable {
     }
 
     /// A fresh identity from the clock and the system's random source.
-    public static func fresh(now: Int64) -> RunIdentity {
+    package static func fresh(now: Int64) -> RunIdentity {
         var generator = SystemRandomNumberGenerator()
         return make(startSeconds: now, random: (UInt8.random(in: 0...255, using: &generator),
                                                 UInt8.random(in: 0...255, using: &generator),
@@ -29,7 +29,7 @@ public struct RunIdentity: Sendable, Equatable, Codable {
     }
 
     /// The namespace a scenario without `namespace:` uses: `meshcheck-<short id>`.
-    public var defaultNamespace: String { "meshcheck-\(shortID)" }
+    package var defaultNamespace: String { "meshcheck-\(shortID)" }
 
     /// `yyyyMMdd-HHmmss` in UTC (civil-from-days, proleptic Gregorian).
     static func utcStamp(_ seconds: Int64) -> String {

@@ -7,20 +7,20 @@ import KubeClient
 import MeshStats
 
 /// Everything a run needs, validated.
-public struct RunSettings: Sendable {
-    public var scenario: Scenario
-    public var kubeconfig: Kubeconfig
-    public var identity: RunIdentity
+package struct RunSettings: Sendable {
+    package var scenario: Scenario
+    package var kubeconfig: Kubeconfig
+    package var identity: RunIdentity
     /// `records.jsonl` is written here as records arrive; nil = not written.
-    public var recordsPath: String?
+    package var recordsPath: String?
     /// One line per phase event, for the terminal (the caller decides where and whether to print).
-    public var progress: @Sendable (String) -> Void
+    package var progress: @Sendable (String) -> Void
     /// Warnings the user must see even when progress is hidden (e.g. TLS verification disabled for a
     /// context); `progress` when not given.
-    public var warning: @Sendable (String) -> Void
-    public var clientOptions: KubeClientOptions
+    package var warning: @Sendable (String) -> Void
+    package var clientOptions: KubeClientOptions
 
-    public init(scenario: Scenario, kubeconfig: Kubeconfig, identity: RunIdentity, recordsPath: String?,
+    package init(scenario: Scenario, kubeconfig: Kubeconfig, identity: RunIdentity, recordsPath: String?,
                 clientOptions: KubeClientOptions = KubeClientOptions(), progress: @escaping @Sendable (String) -> Void,
                 warning: (@Sendable (String) -> Void)? = nil) {
         self.scenario = scenario
@@ -33,21 +33,21 @@ public struct RunSettings: Sendable {
     }
 
     /// The namespace used in every cluster.
-    public var namespace: String { scenario.namespace ?? identity.defaultNamespace }
+    package var namespace: String { scenario.namespace ?? identity.defaultNamespace }
 }
 
 /// How a run ended: the report (always) and the process exit code.
-public struct RunOutcome: Sendable {
-    public var report: RunReport
-    public var exitCode: Int32
+package struct RunOutcome: Sendable {
+    package var report: RunReport
+    package var exitCode: Int32
 }
 
 /// Drives one run. Cancel the task that calls ``execute()`` to interrupt it (SIGINT/SIGTERM):
 /// bursts stop, cleanup still runs, the report says `interrupted`.
-public struct MeshCheckRun: Sendable {
-    public let settings: RunSettings
+package struct MeshCheckRun: Sendable {
+    package let settings: RunSettings
 
-    public init(settings: RunSettings) {
+    package init(settings: RunSettings) {
         self.settings = settings
     }
 
@@ -69,11 +69,11 @@ public struct MeshCheckRun: Sendable {
     }
 
     /// Validates the contexts without contacting any cluster (exit 2 on failure).
-    public func validateContexts() throws {
+    package func validateContexts() throws {
         _ = try Self.makeClusters(settings)
     }
 
-    public func execute() async -> RunOutcome {
+    package func execute() async -> RunOutcome {
         let state = RunState(settings: settings)
         let clusters: [RunCluster]
         do {

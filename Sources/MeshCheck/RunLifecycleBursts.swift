@@ -8,11 +8,11 @@ import Synchronization
 
 /// `records.jsonl`, appended by many sessions: each session buffers its lines and hands over whole
 /// buffers, so the file only ever holds complete lines.
-public final class RecordsFile: Sendable {
+package final class RecordsFile: Sendable {
     private let descriptor: Mutex<Int32>
     let path: String
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
@@ -39,7 +39,7 @@ public final class RecordsFile: Sendable {
         }
     }
 
-    public func close() {
+    package func close() {
         descriptor.withLock { fd in
             if fd >= 0 { _ = Foundation.close(fd) }
             fd = -1
@@ -49,14 +49,14 @@ public final class RecordsFile: Sendable {
 
 /// What the run knows before its bursts: which pod serves where, interned once so every session
 /// agrees on the ids of known instances and versions.
-public struct AttributionBase: Sendable {
+package struct AttributionBase: Sendable {
     var names = NameTable()
     var tally: TrafficTally
     /// JSON string bytes per NameID raw value (known names only).
     var jsonNames: [JSONStringBytes] = [.null]
     var clusterJSON: [JSONStringBytes]
 
-    public init(clusterNames: [String], helloworldPods: [(pod: String, cluster: Int)], versions: [String]) {
+    package init(clusterNames: [String], helloworldPods: [(pod: String, cluster: Int)], versions: [String]) {
         tally = TrafficTally(clusterNames: clusterNames)
         clusterJSON = clusterNames.map { JSONStringBytes($0) }
         for (pod, cluster) in helloworldPods {
@@ -77,7 +77,7 @@ struct PendingEvents: RecordSink {
 /// One exec session's consumer: parser, tally and record buffer, touched only by the I/O engine
 /// thread while the exec runs and by the run after it returned. Public for `make bench`, which
 /// measures exactly this pipeline.
-public final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
+package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
     let source: Int
     let command: BurstCommand
     private let base: AttributionBase
@@ -86,7 +86,7 @@ public final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
     private var parser = RecordStreamParser()
     private var names: NameTable
     private var pending = PendingEvents()
-    public private(set) var tally: TrafficTally
+    package private(set) var tally: TrafficTally
     private var buffer: [UInt8] = []
     /// Records per worker, and each worker's END count once seen.
     private var samplesPerWorker: [UInt32: Int] = [:]
@@ -98,7 +98,7 @@ public final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
     static let flushThreshold = 64 * 1024
     static let stderrTailLimit = 2048
 
-    public init(source: Int, clientPod: String, command: BurstCommand, base: AttributionBase, records: RecordsFile?) {
+    package init(source: Int, clientPod: String, command: BurstCommand, base: AttributionBase, records: RecordsFile?) {
         self.source = source
         self.command = command
         self.base = base
@@ -108,7 +108,7 @@ public final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
         clientJSON = JSONStringBytes(clientPod)
     }
 
-    public func receive(_ bytes: UnsafeRawBufferPointer, from channel: ExecChannel) {
+    package func receive(_ bytes: UnsafeRawBufferPointer, from channel: ExecChannel) {
         if channel == .stdout {
             parser.feed(bytes, names: &names, into: &pending)
             drain()
@@ -160,7 +160,7 @@ public final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
 
     /// Ends the session's accounting: the trailing partial line, requests announced but never
     /// reported, malformed lines; then writes what is left of the buffer.
-    public func finish(execFailed: Bool) {
+    package func finish(execFailed: Bool) {
         parser.finish(into: &pending)
         drain()
         var missing = 0

@@ -6,24 +6,24 @@ import Foundation
 import KubeClient
 
 /// Why a run could not reach a verdict, with the exit code DESIGN §3 assigns to it.
-public struct RunAbort: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable {
+package struct RunAbort: Error, Sendable, CustomStringConvertible {
+    package enum Kind: Sendable {
         /// Bad input or a refused namespace: exit 2, nothing was created.
         case badInput
         /// Cluster unreachable, control plane missing, deadline passed: exit 3.
         case environment
     }
 
-    public var kind: Kind
-    public var message: String
+    package var kind: Kind
+    package var message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
-    public var exitCode: Int32 { kind == .badInput ? 2 : 3 }
-    public var description: String { message }
+    package var exitCode: Int32 { kind == .badInput ? 2 : 3 }
+    package var description: String { message }
 }
 
 /// One cluster of the run and the client that reaches it.

@@ -6,25 +6,25 @@ import Foundation
 import MeshStats
 
 /// What a report states about a run besides the judged traffic.
-public struct RunFacts: Sendable {
-    public var runId: String
+package struct RunFacts: Sendable {
+    package var runId: String
     /// RFC 3339 UTC (``RunFacts/timestamp(_:)``).
-    public var startedAt: String
-    public var durationSeconds: Double
-    public var namespace: String
+    package var startedAt: String
+    package var durationSeconds: Double
+    package var namespace: String
     /// The mesh revision the namespace was labelled for.
-    public var revision: String?
-    public var scenario: Scenario
+    package var revision: String?
+    package var scenario: Scenario
     /// Ready HelloWorld pods per serving cluster name when the bursts started (saved records: the
     /// distinct instances seen answering, which stand in for them).
-    public var readyEndpoints: [String: Int]
-    public var phases: [PhaseTiming]
-    public var convergeSeconds: Double?
-    public var retries: [RetryCount]
-    public var exec: ExecStats
-    public var cleanup: CleanupReport
+    package var readyEndpoints: [String: Int]
+    package var phases: [PhaseTiming]
+    package var convergeSeconds: Double?
+    package var retries: [RetryCount]
+    package var exec: ExecStats
+    package var cleanup: CleanupReport
 
-    public init(runId: String, startedAt: String, durationSeconds: Double, namespace: String, revision: String?, scenario: Scenario,
+    package init(runId: String, startedAt: String, durationSeconds: Double, namespace: String, revision: String?, scenario: Scenario,
                 readyEndpoints: [String: Int], phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats,
                 cleanup: CleanupReport) {
         self.runId = runId
@@ -42,7 +42,7 @@ public struct RunFacts: Sendable {
     }
 
     /// `2026-12-02T05:44:12Z`.
-    public static func timestamp(_ date: Date) -> String {
+    package static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.string(from: date)
@@ -50,7 +50,7 @@ public struct RunFacts: Sendable {
 }
 
 /// How a run ended, as far as the report is concerned.
-public enum RunEnd: Sendable {
+package enum RunEnd: Sendable {
     /// The run went through its phases; the verdict decides (`error` if it never judged traffic).
     case completed
     /// SIGINT or SIGTERM: exit 130 after cleanup.
@@ -59,10 +59,10 @@ public enum RunEnd: Sendable {
     case failed(message: String, exitCode: Int32)
 }
 
-public enum RunReportBuilder {
+package enum RunReportBuilder {
     /// The report of a run. `judged`: the verdict's outcome, nil when the run ended before traffic was
     /// judged (then `unjudgedChecks`, e.g. the preflight rows, are all the report has).
-    public static func report(facts: RunFacts, judged: VerdictOutcome?, unjudgedChecks: [CheckResult] = [], end: RunEnd) -> RunOutcome {
+    package static func report(facts: RunFacts, judged: VerdictOutcome?, unjudgedChecks: [CheckResult] = [], end: RunEnd) -> RunOutcome {
         let verdict: RunVerdict
         let exitCode: Int32
         var errorText: String?

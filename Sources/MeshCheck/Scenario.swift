@@ -3,21 +3,21 @@
 // nothing here touches a cluster.
 
 /// One cluster taking part in the run, addressed through a kubeconfig context.
-public struct ClusterSpec: Sendable, Equatable {
+package struct ClusterSpec: Sendable, Equatable {
     /// The kubeconfig context used to reach the cluster.
-    public var context: String
+    package var context: String
     /// Short DNS-1123 label naming the cluster in reports and expectations (e.g. `cluster-1`).
-    public var name: String
+    package var name: String
     /// The HelloWorld version this cluster serves (e.g. `v1`), or nil when it serves none.
-    public var serves: String?
+    package var serves: String?
     /// Whether Sleep client pods run here and send bursts.
-    public var clients: Bool
+    package var clients: Bool
     /// HelloWorld pods (only meaningful when `serves` is set).
-    public var helloworldReplicas: Int
+    package var helloworldReplicas: Int
     /// Sleep (curl) client pods (only meaningful when `clients` is true).
-    public var sleepReplicas: Int
+    package var sleepReplicas: Int
 
-    public init(context: String, name: String, serves: String?, clients: Bool, helloworldReplicas: Int, sleepReplicas: Int) {
+    package init(context: String, name: String, serves: String?, clients: Bool, helloworldReplicas: Int, sleepReplicas: Int) {
         self.context = context
         self.name = name
         self.serves = serves
@@ -28,23 +28,23 @@ public struct ClusterSpec: Sendable, Equatable {
 }
 
 /// Container images, configurable for air-gapped registries.
-public struct ImageSettings: Sendable, Equatable {
-    public static let defaultRegistry = "registry.istio.io/release"
-    public static let defaultSleepImage = "curlimages/curl:8.16.0"
+package struct ImageSettings: Sendable, Equatable {
+    package static let defaultRegistry = "registry.istio.io/release"
+    package static let defaultSleepImage = "curlimages/curl:8.16.0"
 
     /// Prefix for the HelloWorld images: `<registry>/examples-helloworld-<version>:1.0`.
-    public var registry: String
+    package var registry: String
     /// Full image references per HelloWorld version, overriding the registry-derived default.
-    public var helloworldOverrides: [String: String]
+    package var helloworldOverrides: [String: String]
     /// The Sleep client's image (must contain `/bin/sh`, `/bin/sleep` and curl 7.88+).
-    public var sleep: String
+    package var sleep: String
     /// Image pull Secrets every pod references by name.
-    public var pullSecrets: [String]
+    package var pullSecrets: [String]
     /// Namespace the pull Secrets are copied from into the run's namespace (a fresh namespace holds no
     /// Secrets); nil when the Secrets get there some other way (reused namespace, admission policy).
-    public var pullSecretsFrom: String?
+    package var pullSecretsFrom: String?
 
-    public init(registry: String = ImageSettings.defaultRegistry, helloworldOverrides: [String: String] = [:],
+    package init(registry: String = ImageSettings.defaultRegistry, helloworldOverrides: [String: String] = [:],
                 sleep: String = ImageSettings.defaultSleepImage, pullSecrets: [String] = [], pullSecretsFrom: String? = nil) {
         self.registry = registry
         self.helloworldOverrides = helloworldOverrides
@@ -54,14 +54,14 @@ public struct ImageSettings: Sendable, Equatable {
     }
 
     /// The image serving HelloWorld `version`.
-    public func helloworldImage(version: String) -> String {
+    package func helloworldImage(version: String) -> String {
         if let image = helloworldOverrides[version] { return image }
         return "\(registry)/examples-helloworld-\(version):1.0"
     }
 }
 
 /// Which mesh revision the namespace is labelled for.
-public enum RevisionSetting: Sendable, Equatable {
+package enum RevisionSetting: Sendable, Equatable {
     /// Detect from istiod's `istio.io/rev` label or a managed `ControlPlaneRevision`.
     case auto
     /// Use this revision; `default` labels the namespace `istio-injection=enabled`.
@@ -69,7 +69,7 @@ public enum RevisionSetting: Sendable, Equatable {
 }
 
 /// How requests are issued inside one burst (one exec).
-public enum LoadMode: Sendable, Equatable {
+package enum LoadMode: Sendable, Equatable {
     /// One worker, one request after the other.
     case sequential
     /// `parallelism` background workers in the pod share the burst's requests.
@@ -79,7 +79,7 @@ public enum LoadMode: Sendable, Equatable {
     case paced(ratePerSecond: Double, parallelism: Int)
 
     /// Number of in-pod workers one burst uses.
-    public var workers: Int {
+    package var workers: Int {
         switch self {
         case .sequential: return 1
         case .parallelInPod(let parallelism): return parallelism
@@ -88,13 +88,13 @@ public enum LoadMode: Sendable, Equatable {
     }
 
     /// The modes as scenario files and reports spell them; the one place those names are written.
-    public enum Kind: String, Sendable, CaseIterable {
+    package enum Kind: String, Sendable, CaseIterable {
         case sequential
         case parallelInPod = "parallel-in-pod"
         case paced
     }
 
-    public var kind: Kind {
+    package var kind: Kind {
         switch self {
         case .sequential: return .sequential
         case .parallelInPod: return .parallelInPod
@@ -103,21 +103,21 @@ public enum LoadMode: Sendable, Equatable {
     }
 
     /// The name used in scenario files and reports.
-    public var name: String { kind.rawValue }
+    package var name: String { kind.rawValue }
 }
 
-public struct LoadSettings: Sendable, Equatable {
-    public var requestsPerBurst: Int
-    public var bursts: Int
-    public var concurrentBurstsPerClientPod: Int
-    public var clientReplicas: Int
-    public var mode: LoadMode
+package struct LoadSettings: Sendable, Equatable {
+    package var requestsPerBurst: Int
+    package var bursts: Int
+    package var concurrentBurstsPerClientPod: Int
+    package var clientReplicas: Int
+    package var mode: LoadMode
     /// curl's `--max-time` for each request.
-    public var requestTimeout: Duration
+    package var requestTimeout: Duration
     /// curl's `--connect-timeout` for each request.
-    public var connectTimeout: Duration
+    package var connectTimeout: Duration
 
-    public init(requestsPerBurst: Int = 20, bursts: Int = 1, concurrentBurstsPerClientPod: Int = 1, clientReplicas: Int = 1,
+    package init(requestsPerBurst: Int = 20, bursts: Int = 1, concurrentBurstsPerClientPod: Int = 1, clientReplicas: Int = 1,
                 mode: LoadMode = .sequential, requestTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(5)) {
         self.requestsPerBurst = requestsPerBurst
         self.bursts = bursts
@@ -130,13 +130,13 @@ public struct LoadSettings: Sendable, Equatable {
 }
 
 /// Deadlines per lifecycle phase.
-public struct PhaseTimeouts: Sendable, Equatable {
-    public var deploy: Duration
-    public var converge: Duration
-    public var bursts: Duration
-    public var cleanup: Duration
+package struct PhaseTimeouts: Sendable, Equatable {
+    package var deploy: Duration
+    package var converge: Duration
+    package var bursts: Duration
+    package var cleanup: Duration
 
-    public init(deploy: Duration = .seconds(300), converge: Duration = .seconds(120), bursts: Duration = .seconds(600),
+    package init(deploy: Duration = .seconds(300), converge: Duration = .seconds(120), bursts: Duration = .seconds(600),
                 cleanup: Duration = .seconds(300)) {
         self.deploy = deploy
         self.converge = converge
@@ -146,7 +146,7 @@ public struct PhaseTimeouts: Sendable, Equatable {
 }
 
 /// The split of a source's requests across serving clusters that the verdict expects.
-public enum BalanceExpectation: Sendable, Equatable {
+package enum BalanceExpectation: Sendable, Equatable {
     /// Each serving cluster's share equals its share of ready HelloWorld endpoints.
     case proportionalToEndpoints
     /// Each cluster's share is its weight over the sum of weights; unlisted clusters expect nothing.
@@ -157,14 +157,14 @@ public enum BalanceExpectation: Sendable, Equatable {
     case anyCrossCluster
 
     /// The expectations as scenario files and reports spell them; the one place those names are written.
-    public enum Kind: String, Sendable, CaseIterable {
+    package enum Kind: String, Sendable, CaseIterable {
         case proportionalToEndpoints = "proportional-to-endpoints"
         case weights
         case localPreferred = "local-preferred"
         case anyCrossCluster = "any-cross-cluster"
     }
 
-    public var kind: Kind {
+    package var kind: Kind {
         switch self {
         case .proportionalToEndpoints: return .proportionalToEndpoints
         case .weights: return .weights
@@ -174,25 +174,25 @@ public enum BalanceExpectation: Sendable, Equatable {
     }
 
     /// The name used in scenario files and reports.
-    public var name: String { kind.rawValue }
+    package var name: String { kind.rawValue }
 }
 
 /// Latency bounds in milliseconds on the in-pod `time_total`; nil = not judged.
-public struct LatencyBounds: Sendable, Equatable {
-    public var p50: Double?
-    public var p90: Double?
-    public var p99: Double?
+package struct LatencyBounds: Sendable, Equatable {
+    package var p50: Double?
+    package var p90: Double?
+    package var p99: Double?
 
-    public init(p50: Double? = nil, p90: Double? = nil, p99: Double? = nil) {
+    package init(p50: Double? = nil, p90: Double? = nil, p99: Double? = nil) {
         self.p50 = p50
         self.p90 = p90
         self.p99 = p99
     }
 
-    public var isEmpty: Bool { p50 == nil && p90 == nil && p99 == nil }
+    package var isEmpty: Bool { p50 == nil && p90 == nil && p99 == nil }
 
     /// The bounds that are set, as (quantile, label, milliseconds), lowest quantile first.
-    public var quantileBounds: [(quantile: Double, label: String, milliseconds: Double)] {
+    package var quantileBounds: [(quantile: Double, label: String, milliseconds: Double)] {
         var out: [(Double, String, Double)] = []
         if let p50 { out.append((0.50, "p50", p50)) }
         if let p90 { out.append((0.90, "p90", p90)) }
@@ -202,47 +202,47 @@ public struct LatencyBounds: Sendable, Equatable {
 }
 
 /// A latency SLO for one (source → target) cluster pair.
-public struct PairLatencySLO: Sendable, Equatable {
-    public var source: String
-    public var target: String
-    public var bounds: LatencyBounds
+package struct PairLatencySLO: Sendable, Equatable {
+    package var source: String
+    package var target: String
+    package var bounds: LatencyBounds
 
-    public init(source: String, target: String, bounds: LatencyBounds) {
+    package init(source: String, target: String, bounds: LatencyBounds) {
         self.source = source
         self.target = target
         self.bounds = bounds
     }
 }
 
-public struct LatencySLO: Sendable, Equatable {
+package struct LatencySLO: Sendable, Equatable {
     /// Requests served by the source's own cluster.
-    public var local: LatencyBounds
+    package var local: LatencyBounds
     /// Requests served by another cluster.
-    public var crossCluster: LatencyBounds
+    package var crossCluster: LatencyBounds
     /// Specific pairs; a pair's bounds replace the direction's bounds for that pair.
-    public var pairs: [PairLatencySLO]
+    package var pairs: [PairLatencySLO]
 
-    public init(local: LatencyBounds = LatencyBounds(), crossCluster: LatencyBounds = LatencyBounds(), pairs: [PairLatencySLO] = []) {
+    package init(local: LatencyBounds = LatencyBounds(), crossCluster: LatencyBounds = LatencyBounds(), pairs: [PairLatencySLO] = []) {
         self.local = local
         self.crossCluster = crossCluster
         self.pairs = pairs
     }
 
-    public var isEmpty: Bool { local.isEmpty && crossCluster.isEmpty && pairs.isEmpty }
+    package var isEmpty: Bool { local.isEmpty && crossCluster.isEmpty && pairs.isEmpty }
 }
 
-public struct Expectations: Sendable, Equatable {
-    public static let defaultSignificance = 0.001
-    public static let defaultMinLocalShare = 0.9
+package struct Expectations: Sendable, Equatable {
+    package static let defaultSignificance = 0.001
+    package static let defaultMinLocalShare = 0.9
 
-    public var balance: BalanceExpectation
+    package var balance: BalanceExpectation
     /// α of the balance test: fail when the goodness-of-fit p-value is below it.
-    public var significance: Double
+    package var significance: Double
     /// Largest tolerated fraction of failed requests per source (0 = any failure fails `error-rate`).
-    public var maxErrorRate: Double
-    public var latencySLO: LatencySLO
+    package var maxErrorRate: Double
+    package var latencySLO: LatencySLO
 
-    public init(balance: BalanceExpectation = .proportionalToEndpoints, significance: Double = Expectations.defaultSignificance,
+    package init(balance: BalanceExpectation = .proportionalToEndpoints, significance: Double = Expectations.defaultSignificance,
                 maxErrorRate: Double = 0, latencySLO: LatencySLO = LatencySLO()) {
         self.balance = balance
         self.significance = significance
@@ -254,40 +254,40 @@ public struct Expectations: Sendable, Equatable {
 /// Istio traffic routing meshcheck sets up for HelloWorld instead of the mesh's default balancing: a
 /// DestinationRule with one subset per version (by the pods' `version` label) and a VirtualService whose single
 /// HTTP route sends each version's weight of every client's requests to its subset.
-public struct RoutingSettings: Sendable, Equatable {
+package struct RoutingSettings: Sendable, Equatable {
     /// Percent of requests per served version; every served version has one (0 sends it nothing), and they
     /// add up to 100.
-    public var weights: [String: Int]
+    package var weights: [String: Int]
 
-    public init(weights: [String: Int]) {
+    package init(weights: [String: Int]) {
         self.weights = weights
     }
 }
 
-public enum CleanupPolicy: String, Sendable, Equatable, Codable, CaseIterable {
+package enum CleanupPolicy: String, Sendable, Equatable, Codable, CaseIterable {
     case always
     case onSuccess = "on-success"
     case never
 }
 
-public struct Scenario: Sendable, Equatable {
+package struct Scenario: Sendable, Equatable {
     /// Name used in reports and as the metrics grouping key (DNS-1123 label).
-    public var name: String
-    public var clusters: [ClusterSpec]
+    package var name: String
+    package var clusters: [ClusterSpec]
     /// The namespace created in every cluster; nil = a fresh `meshcheck-<short id>` per run.
-    public var namespace: String?
-    public var images: ImageSettings
-    public var revision: RevisionSetting
-    public var load: LoadSettings
-    public var timeouts: PhaseTimeouts
-    public var expectations: Expectations
-    public var cleanup: CleanupPolicy
+    package var namespace: String?
+    package var images: ImageSettings
+    package var revision: RevisionSetting
+    package var load: LoadSettings
+    package var timeouts: PhaseTimeouts
+    package var expectations: Expectations
+    package var cleanup: CleanupPolicy
     /// Canary mode: keep the workloads between runs and reuse them when they are ours.
-    public var reuse: Bool
+    package var reuse: Bool
     /// Weighted routing by version; nil leaves the split to the mesh's default balancing.
-    public var routing: RoutingSettings?
+    package var routing: RoutingSettings?
 
-    public init(name: String, clusters: [ClusterSpec], namespace: String? = nil, images: ImageSettings = ImageSettings(),
+    package init(name: String, clusters: [ClusterSpec], namespace: String? = nil, images: ImageSettings = ImageSettings(),
                 revision: RevisionSetting = .auto, load: LoadSettings = LoadSettings(), timeouts: PhaseTimeouts = PhaseTimeouts(),
                 expectations: Expectations = Expectations(), cleanup: CleanupPolicy = .always, reuse: Bool = false,
                 routing: RoutingSettings? = nil) {
@@ -305,11 +305,11 @@ public struct Scenario: Sendable, Equatable {
     }
 
     /// Clusters that run HelloWorld.
-    public var servingClusters: [ClusterSpec] { clusters.filter { $0.serves != nil } }
+    package var servingClusters: [ClusterSpec] { clusters.filter { $0.serves != nil } }
     /// Clusters whose Sleep pods send bursts.
-    public var clientClusters: [ClusterSpec] { clusters.filter(\.clients) }
+    package var clientClusters: [ClusterSpec] { clusters.filter(\.clients) }
     /// Distinct HelloWorld versions, in cluster order.
-    public var versions: [String] {
+    package var versions: [String] {
         var seen: [String] = []
         for cluster in clusters {
             if let version = cluster.serves, !seen.contains(version) { seen.append(version) }

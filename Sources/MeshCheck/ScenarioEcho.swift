@@ -1,82 +1,82 @@
 // The scenario as the report repeats it: the same field names as the YAML, durations in seconds,
 // enums as their YAML spelling, so a reader can see exactly what was asked for.
 
-public struct ScenarioEcho: Codable, Sendable, Equatable {
-    public struct Cluster: Codable, Sendable, Equatable {
-        public var context: String
-        public var name: String
+package struct ScenarioEcho: Codable, Sendable, Equatable {
+    package struct Cluster: Codable, Sendable, Equatable {
+        package var context: String
+        package var name: String
         /// Version served, or "none".
-        public var serves: String
-        public var clients: Bool
-        public var helloworldReplicas: Int
-        public var sleepReplicas: Int
+        package var serves: String
+        package var clients: Bool
+        package var helloworldReplicas: Int
+        package var sleepReplicas: Int
     }
 
-    public struct Images: Codable, Sendable, Equatable {
-        public var registry: String
+    package struct Images: Codable, Sendable, Equatable {
+        package var registry: String
         /// Resolved image per served version.
-        public var helloworld: [String: String]
-        public var sleep: String
-        public var pullSecrets: [String]
-        public var pullSecretsFrom: String?
+        package var helloworld: [String: String]
+        package var sleep: String
+        package var pullSecrets: [String]
+        package var pullSecretsFrom: String?
     }
 
-    public struct Load: Codable, Sendable, Equatable {
-        public var requestsPerBurst: Int
-        public var bursts: Int
-        public var concurrentBurstsPerClientPod: Int
-        public var clientReplicas: Int
-        public var mode: String
-        public var parallelism: Int
-        public var ratePerSecond: Double?
-        public var requestTimeoutSeconds: Double
-        public var connectTimeoutSeconds: Double
+    package struct Load: Codable, Sendable, Equatable {
+        package var requestsPerBurst: Int
+        package var bursts: Int
+        package var concurrentBurstsPerClientPod: Int
+        package var clientReplicas: Int
+        package var mode: String
+        package var parallelism: Int
+        package var ratePerSecond: Double?
+        package var requestTimeoutSeconds: Double
+        package var connectTimeoutSeconds: Double
     }
 
-    public struct Timeouts: Codable, Sendable, Equatable {
-        public var deploySeconds: Double
-        public var convergeSeconds: Double
-        public var burstsSeconds: Double
-        public var cleanupSeconds: Double
+    package struct Timeouts: Codable, Sendable, Equatable {
+        package var deploySeconds: Double
+        package var convergeSeconds: Double
+        package var burstsSeconds: Double
+        package var cleanupSeconds: Double
     }
 
-    public struct Bounds: Codable, Sendable, Equatable {
-        public var source: String?
-        public var target: String?
-        public var p50: Double?
-        public var p90: Double?
-        public var p99: Double?
+    package struct Bounds: Codable, Sendable, Equatable {
+        package var source: String?
+        package var target: String?
+        package var p50: Double?
+        package var p90: Double?
+        package var p99: Double?
     }
 
-    public struct Expectations: Codable, Sendable, Equatable {
-        public var balance: String
-        public var weights: [String: Double]?
-        public var minLocalShare: Double?
-        public var significance: Double
-        public var maxErrorRate: Double
-        public var latencySLO: [String: [Bounds]]
+    package struct Expectations: Codable, Sendable, Equatable {
+        package var balance: String
+        package var weights: [String: Double]?
+        package var minLocalShare: Double?
+        package var significance: Double
+        package var maxErrorRate: Double
+        package var latencySLO: [String: [Bounds]]
     }
 
-    public var name: String
-    public var clusters: [Cluster]
-    public var namespace: String?
-    public var images: Images
+    package var name: String
+    package var clusters: [Cluster]
+    package var namespace: String?
+    package var images: Images
     /// `auto` or the explicit revision.
-    public var revision: String
-    public var load: Load
-    public var timeouts: Timeouts
-    public var expectations: Expectations
-    public struct Routing: Codable, Sendable, Equatable {
+    package var revision: String
+    package var load: Load
+    package var timeouts: Timeouts
+    package var expectations: Expectations
+    package struct Routing: Codable, Sendable, Equatable {
         /// Percent of requests per version.
-        public var weights: [String: Int]
+        package var weights: [String: Int]
     }
 
-    public var cleanup: String
-    public var reuse: Bool
+    package var cleanup: String
+    package var reuse: Bool
     /// Absent when the scenario leaves the split to the mesh.
-    public var routing: Routing?
+    package var routing: Routing?
 
-    public init(_ scenario: Scenario) {
+    package init(_ scenario: Scenario) {
         name = scenario.name
         clusters = scenario.clusters.map {
             Cluster(context: $0.context, name: $0.name, serves: $0.serves ?? "none", clients: $0.clients,
@@ -134,7 +134,7 @@ private typealias ScenarioExpectations = Expectations
 
 extension ScenarioEcho {
     /// The scenario a report ran with, rebuilt from its echo (to judge saved records the same way).
-    public func scenario() throws(ScenarioError) -> Scenario {
+    package func scenario() throws(ScenarioError) -> Scenario {
         func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1000).rounded())) }
         func unknown(_ path: String, _ value: String, _ known: [String]) -> ScenarioError {
             ScenarioError(problems: [ScenarioProblem(file: "report.json scenario", line: nil, path: path,

@@ -10,16 +10,16 @@ import KubeClient
 import Yams
 
 /// One thing wrong with a scenario, located as precisely as the input allows.
-public struct ScenarioProblem: Sendable, Equatable, CustomStringConvertible {
+package struct ScenarioProblem: Sendable, Equatable, CustomStringConvertible {
     /// The scenario file as the user named it (or a label such as `--context` for flags).
-    public var file: String
+    package var file: String
     /// 1-based line in `file`, when known.
-    public var line: Int?
+    package var line: Int?
     /// Field path such as `load.requestsPerBurst` or `clusters[1].serves`; empty for the whole file.
-    public var path: String
-    public var message: String
+    package var path: String
+    package var message: String
 
-    public init(file: String, line: Int?, path: String, message: String) {
+    package init(file: String, line: Int?, path: String, message: String) {
         self.file = file
         self.line = line
         self.path = path
@@ -27,7 +27,7 @@ public struct ScenarioProblem: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `smoke.yaml:12: load.requestsPerBurst: must be a positive integer, got "x"`
-    public var description: String {
+    package var description: String {
         var location = file
         if let line { location += ":\(line)" }
         return path.isEmpty ? "\(location): \(message)" : "\(location): \(path): \(message)"
@@ -35,19 +35,19 @@ public struct ScenarioProblem: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A scenario that cannot be used; nothing has touched a cluster. Exit code 2.
-public struct ScenarioError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var problems: [ScenarioProblem]
+package struct ScenarioError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var problems: [ScenarioProblem]
 
-    public init(problems: [ScenarioProblem]) {
+    package init(problems: [ScenarioProblem]) {
         self.problems = problems
     }
 
-    public var description: String { problems.map(\.description).joined(separator: "\n") }
+    package var description: String { problems.map(\.description).joined(separator: "\n") }
 }
 
-public enum ScenarioLoader {
+package enum ScenarioLoader {
     /// Reads and parses a scenario file (the one I/O edge of scenario handling).
-    public static func load(path: String) throws(ScenarioError) -> Scenario {
+    package static func load(path: String) throws(ScenarioError) -> Scenario {
         let text: String
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -66,7 +66,7 @@ public enum ScenarioLoader {
     }
 
     /// Parses and validates scenario text; `file` is only used in messages.
-    public static func parse(yaml: String, file: String) throws(ScenarioError) -> Scenario {
+    package static func parse(yaml: String, file: String) throws(ScenarioError) -> Scenario {
         let log = ProblemLog(file: file)
         if let line = YAMLNesting.lineExceedingLimit(in: yaml) {
             throw ScenarioError(problems: [ScenarioProblem(
@@ -345,7 +345,7 @@ func parseDuration(_ text: String) -> Duration? {
 }
 
 /// `90s` → `1m30s`, `0.25s` → `250ms`.
-public func formatDuration(_ duration: Duration) -> String {
+package func formatDuration(_ duration: Duration) -> String {
     let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     if milliseconds < 1000 { return "\(milliseconds)ms" }
     if milliseconds % 1000 != 0 { return "\(NumberFormat.shortest(Double(milliseconds) / 1000))s" }

@@ -2,12 +2,12 @@
 // Used after YAML reading and after command-line overrides, so a scenario built any way is checked
 // the same before anything touches a cluster.
 
-public enum ScenarioValidator {
+package enum ScenarioValidator {
     /// Namespaces meshcheck never creates workloads in, even when asked.
-    public static let reservedNamespaces: Set<String> = ["default", "kube-system", "kube-public", "kube-node-lease", "istio-system"]
+    package static let reservedNamespaces: Set<String> = ["default", "kube-system", "kube-package", "kube-node-lease", "istio-system"]
 
     /// Problems as (field path, message); empty when the scenario is usable.
-    public static func problems(in scenario: Scenario) -> [(path: String, message: String)] {
+    package static func problems(in scenario: Scenario) -> [(path: String, message: String)] {
         var out: [(String, String)] = []
         func check(_ path: String, _ problem: String?) {
             if let problem { out.append((path, problem)) }
@@ -177,7 +177,7 @@ public enum ScenarioValidator {
 extension Scenario {
     /// The install guide's check from bare contexts: HelloWorld v1 in the first cluster, v2 in the second
     /// (v<n> in the n-th), Sleep in every cluster, 20 requests from each.
-    public static func guideCheck(contexts: [String]) throws(ScenarioError) -> Scenario {
+    package static func guideCheck(contexts: [String]) throws(ScenarioError) -> Scenario {
         let names = defaultClusterNames(contexts: contexts)
         let clusters = contexts.enumerated().map { index, context in
             ClusterSpec(context: context, name: names[index], serves: "v\(index + 1)", clients: true, helloworldReplicas: 1, sleepReplicas: 1)
@@ -188,7 +188,7 @@ extension Scenario {
     }
 
     /// Throws every validation problem, located at `source` (a file name or a flag).
-    public func validated(source: String) throws(ScenarioError) {
+    package func validated(source: String) throws(ScenarioError) {
         let problems = ScenarioValidator.problems(in: self)
         if !problems.isEmpty {
             throw ScenarioError(problems: problems.map { ScenarioProblem(file: source, line: nil, path: $0.path, message: $0.message) })
@@ -198,7 +198,7 @@ extension Scenario {
     /// Cluster names derived from contexts: the cluster part of a GKE context
     /// (`gke_<project>_<location>_<cluster>`), otherwise the context made DNS-safe; `cluster-<n>` when that
     /// is empty or would collide.
-    public static func defaultClusterNames(contexts: [String]) -> [String] {
+    package static func defaultClusterNames(contexts: [String]) -> [String] {
         let derived = contexts.map { context -> String in
             let parts = context.split(separator: "_", omittingEmptySubsequences: false)
             let base = parts.count == 4 && parts[0] == "gke" ? String(parts[3]) : context
@@ -212,18 +212,18 @@ extension Scenario {
 }
 
 /// Values given on the command line that replace the scenario's.
-public struct ScenarioOverrides: Sendable, Equatable {
+package struct ScenarioOverrides: Sendable, Equatable {
     /// Replaces the clusters' contexts in order (same count as the scenario's clusters).
-    public var contexts: [String]
-    public var namespace: String?
-    public var requestsPerBurst: Int?
-    public var bursts: Int?
+    package var contexts: [String]
+    package var namespace: String?
+    package var requestsPerBurst: Int?
+    package var bursts: Int?
     /// In-pod workers per burst; > 1 turns a sequential scenario into parallel-in-pod.
-    public var parallelism: Int?
-    public var concurrentBurstsPerClientPod: Int?
-    public var cleanup: CleanupPolicy?
+    package var parallelism: Int?
+    package var concurrentBurstsPerClientPod: Int?
+    package var cleanup: CleanupPolicy?
 
-    public init(contexts: [String] = [], namespace: String? = nil, requestsPerBurst: Int? = nil, bursts: Int? = nil,
+    package init(contexts: [String] = [], namespace: String? = nil, requestsPerBurst: Int? = nil, bursts: Int? = nil,
                 parallelism: Int? = nil, concurrentBurstsPerClientPod: Int? = nil, cleanup: CleanupPolicy? = nil) {
         self.contexts = contexts
         self.namespace = namespace
@@ -237,7 +237,7 @@ public struct ScenarioOverrides: Sendable, Equatable {
 
 extension Scenario {
     /// The scenario with command-line values applied, validated again.
-    public func applying(_ overrides: ScenarioOverrides) throws(ScenarioError) -> Scenario {
+    package func applying(_ overrides: ScenarioOverrides) throws(ScenarioError) -> Scenario {
         var copy = self
         var problems: [ScenarioProblem] = []
         func flagProblem(_ flag: String, _ message: String) {

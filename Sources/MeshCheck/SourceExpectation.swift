@@ -3,18 +3,18 @@
 // (which clusters must answer, and the split the balance test compares with). Pure.
 
 /// One source cluster's expectation, by cluster index in scenario order.
-public struct SourceExpectation: Sendable, Equatable {
+package struct SourceExpectation: Sendable, Equatable {
     /// The expected share per serving cluster; nil when the expectation defines no split
     /// (any-cross-cluster, local-preferred from a serving cluster, no ready endpoints or weights).
-    public var shares: [Int: Double]?
+    package var shares: [Int: Double]?
     /// Clusters that must answer this source (`all-clusters-reached`).
-    public var mustReach: [Int]
+    package var mustReach: [Int]
     /// any-cross-cluster: one cluster other than the source is enough, whichever it is.
-    public var anyOther: Bool
+    package var anyOther: Bool
 
     /// The expectation of every cluster of `scenario` as a source (index = source cluster index).
     /// `readyEndpoints`: ready HelloWorld pods per serving cluster name.
-    public static func all(scenario: Scenario, readyEndpoints: [String: Int]) -> [SourceExpectation] {
+    package static func all(scenario: Scenario, readyEndpoints: [String: Int]) -> [SourceExpectation] {
         let names = scenario.clusters.map(\.name)
         let serving = scenario.clusters.indices.filter { scenario.clusters[$0].serves != nil }
         func ready(_ index: Int) -> Int { max(0, readyEndpoints[names[index]] ?? 0) }
@@ -51,7 +51,7 @@ public struct SourceExpectation: Sendable, Equatable {
 
     /// Whether a source that has been answered by `reached` has met this expectation. Converge waits
     /// only for clusters that have ready endpoints (`withEndpoints`): one without can never answer.
-    public func isSatisfied(by reached: Set<Int>, source: Int, withEndpoints: Set<Int>) -> Bool {
+    package func isSatisfied(by reached: Set<Int>, source: Int, withEndpoints: Set<Int>) -> Bool {
         if anyOther { return reached.contains { $0 != source } }
         return mustReach.allSatisfy { reached.contains($0) || !withEndpoints.contains($0) }
     }

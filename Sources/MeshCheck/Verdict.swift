@@ -3,19 +3,19 @@
 
 import MeshStats
 
-public enum PodRole: String, Sendable, Equatable {
+package enum PodRole: String, Sendable, Equatable {
     case helloworld, sleep
 }
 
 /// A workload pod as seen when the bursts started.
-public struct PodState: Sendable, Equatable {
-    public var cluster: String
-    public var name: String
-    public var role: PodRole
+package struct PodState: Sendable, Equatable {
+    package var cluster: String
+    package var name: String
+    package var role: PodRole
     /// An `istio-proxy` container or native-sidecar init container is present.
-    public var hasSidecar: Bool
+    package var hasSidecar: Bool
 
-    public init(cluster: String, name: String, role: PodRole, hasSidecar: Bool) {
+    package init(cluster: String, name: String, role: PodRole, hasSidecar: Bool) {
         self.cluster = cluster
         self.name = name
         self.role = role
@@ -23,24 +23,24 @@ public struct PodState: Sendable, Equatable {
     }
 }
 
-public struct VerdictInput: Sendable {
-    public var scenario: Scenario
-    public var namespace: String
+package struct VerdictInput: Sendable {
+    package var scenario: Scenario
+    package var namespace: String
     /// Cluster names in `tally` must be the scenario's cluster names, in order.
-    public var tally: TrafficTally
+    package var tally: TrafficTally
     /// Ready HelloWorld pods per serving cluster name.
-    public var readyEndpoints: [String: Int]
+    package var readyEndpoints: [String: Int]
     /// Every workload pod; empty when the pod lists are unknown (sidecar check skipped).
-    public var pods: [PodState]
+    package var pods: [PodState]
     /// What preflight found in the clusters' API objects: its checks lead the verdict's list, and
     /// failed traffic checks are explained with them (``Diagnosis``). Empty when judging saved records.
-    public var preflight: [PreflightFinding]
+    package var preflight: [PreflightFinding]
     /// The checks of a saved report when judging its records again (`report --from-records`): those the
     /// traffic does not decide (preflight, cleanup) are kept as they were, and a traffic check judged
     /// exactly as before keeps the explanation the run gave it from evidence this input lacks.
-    public var previousChecks: [CheckResult]
+    package var previousChecks: [CheckResult]
 
-    public init(scenario: Scenario, namespace: String, tally: TrafficTally, readyEndpoints: [String: Int], pods: [PodState],
+    package init(scenario: Scenario, namespace: String, tally: TrafficTally, readyEndpoints: [String: Int], pods: [PodState],
                 preflight: [PreflightFinding] = [], previousChecks: [CheckResult] = []) {
         self.scenario = scenario
         self.namespace = namespace
@@ -54,29 +54,29 @@ public struct VerdictInput: Sendable {
 
 /// The judged run: every check row (preflight first), the traffic matrix with each pair's histogram,
 /// the per-source summaries, and the verdict they roll up to.
-public struct VerdictOutcome: Sendable, Equatable {
-    public var verdict: RunVerdict
-    public var checks: [CheckResult]
-    public var traffic: [TrafficRow]
-    public var sources: [SourceSummary]
+package struct VerdictOutcome: Sendable, Equatable {
+    package var verdict: RunVerdict
+    package var checks: [CheckResult]
+    package var traffic: [TrafficRow]
+    package var sources: [SourceSummary]
 }
 
 /// Every check name, spelled once.
-public enum CheckName {
-    public static let sidecarInjection = "sidecar-injection"
-    public static let reachability = "reachability"
-    public static let errorRate = "error-rate"
-    public static let allClustersReached = "all-clusters-reached"
-    public static let balance = "balance"
-    public static let latencySLO = "latency-slo"
+package enum CheckName {
+    package static let sidecarInjection = "sidecar-injection"
+    package static let reachability = "reachability"
+    package static let errorRate = "error-rate"
+    package static let allClustersReached = "all-clusters-reached"
+    package static let balance = "balance"
+    package static let latencySLO = "latency-slo"
     /// Added by the run when cleanup left objects behind.
-    public static let cleanup = "cleanup"
+    package static let cleanup = "cleanup"
 }
 
 /// The judge. A check is a function here that turns the ``Context`` (tally, expectations, preflight
 /// findings) into result rows, registered in ``perSourceChecks`` or called from ``evaluate(_:)``;
 /// failing rows take their cause and hint from ``Diagnosis`` when preflight evidence explains them.
-public enum Verdict {
+package enum Verdict {
     /// The checks judged once per source (client) cluster, in report order.
     static let perSourceChecks: [@Sendable (Context, Int) -> [CheckResult]] = [
         { [reachabilityCheck($0, $1)] },
@@ -86,7 +86,7 @@ public enum Verdict {
         { latencyChecks($0, $1) },
     ]
 
-    public static func evaluate(_ input: VerdictInput) -> VerdictOutcome {
+    package static func evaluate(_ input: VerdictInput) -> VerdictOutcome {
         let context = Context(input)
         // Saved records carry no pod list: a saved report's sidecar row stands (it is carried below).
         let sidecarKnown = !input.pods.isEmpty || !input.previousChecks.contains { $0.name == CheckName.sidecarInjection }
@@ -523,7 +523,7 @@ public enum Verdict {
     }
 
     /// p50/p90/p99/max in milliseconds; nil for an empty histogram.
-    public static func latencySummary(_ histogram: LatencyHistogram) -> LatencySummary? {
+    package static func latencySummary(_ histogram: LatencyHistogram) -> LatencySummary? {
         guard histogram.count > 0 else { return nil }
         let values = histogram.values(atPercentiles: [50, 90, 99]).map { Double($0) / 1000 }
         return LatencySummary(p50: values[0], p90: values[1], p99: values[2], max: Double(histogram.max ?? 0) / 1000)

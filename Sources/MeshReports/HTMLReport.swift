@@ -6,8 +6,8 @@
 import Foundation
 import MeshCheck
 
-public enum HTMLReport {
-    public static func render(_ report: RunReport) -> String {
+package enum HTMLReport {
+    package static func render(_ report: RunReport) -> String {
         let sources = sourcesInOrder(report)
         var targets: [String] = []
         for row in report.traffic where !targets.contains(row.target) { targets.append(row.target) }

@@ -5,11 +5,11 @@
 
 import MeshCheck
 
-public enum JUnitReport {
+package enum JUnitReport {
     /// The suite that holds checks without a source cluster.
-    public static let preflightSuite = "preflight"
+    package static let preflightSuite = "preflight"
 
-    public static func render(_ report: RunReport) -> String {
+    package static func render(_ report: RunReport) -> String {
         var suites: [(name: String, checks: [CheckResult])] = [(preflightSuite, report.checks.filter { $0.source == nil })]
         for source in sourcesInOrder(report) + report.checks.compactMap(\.source) where !suites.contains(where: { $0.name == source }) {
             suites.append((source, report.checks.filter { $0.source == source }))

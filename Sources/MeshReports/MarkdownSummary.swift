@@ -2,8 +2,8 @@
 
 import MeshCheck
 
-public enum MarkdownSummary {
-    public static func render(_ report: RunReport) -> String {
+package enum MarkdownSummary {
+    package static func render(_ report: RunReport) -> String {
         var out: [String] = []
         let icon = report.verdict == .pass ? "✅" : "❌"
         out.append("## \(icon) meshcheck `\(report.scenario.name)`: \(report.verdict.rawValue)")

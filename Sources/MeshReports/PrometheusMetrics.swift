@@ -6,14 +6,14 @@
 import Foundation
 import MeshCheck
 
-public enum PrometheusMetrics {
+package enum PrometheusMetrics {
     /// Upper bounds of the latency histogram's `le` buckets, in seconds (`+Inf` is added). Fixed, so
     /// series from different runs aggregate.
-    public static let latencyBucketBounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+    package static let latencyBucketBounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
     /// The exposition text. `scenarioLabel: false` leaves out the `scenario` label (for a push whose
     /// grouping key carries it).
-    public static func render(_ report: RunReport, scenarioLabel: Bool = true) -> String {
+    package static func render(_ report: RunReport, scenarioLabel: Bool = true) -> String {
         var out = Exposition(constantLabels: scenarioLabel ? [("scenario", report.scenario.name)] : [])
         run(report, into: &out)
         traffic(report, into: &out)

@@ -4,9 +4,9 @@
 import Foundation
 import MeshCheck
 
-public enum ReportFiles {
+package enum ReportFiles {
     /// `report.json`: stable key order, so reports diff cleanly.
-    public static func json(_ report: RunReport) throws -> Data {
+    package static func json(_ report: RunReport) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var data = try encoder.encode(report)
@@ -15,10 +15,10 @@ public enum ReportFiles {
     }
 
     /// The files rendered from a report, by the `--format` name of `meshcheck report`.
-    public enum Format: String, CaseIterable, Sendable {
+    package enum Format: String, CaseIterable, Sendable {
         case json, md, junit, html, prom
 
-        public var fileName: String {
+        package var fileName: String {
             switch self {
             case .json: return "report.json"
             case .md: return "summary.md"
@@ -28,7 +28,7 @@ public enum ReportFiles {
             }
         }
 
-        public func render(_ report: RunReport) throws -> Data {
+        package func render(_ report: RunReport) throws -> Data {
             switch self {
             case .json: return try ReportFiles.json(report)
             case .md: return Data(MarkdownSummary.render(report).utf8)

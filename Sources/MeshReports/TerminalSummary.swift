@@ -4,22 +4,22 @@
 
 import MeshCheck
 
-public struct TerminalSummaryOptions: Sendable, Equatable {
+package struct TerminalSummaryOptions: Sendable, Equatable {
     /// ANSI colours; the CLI sets this from isatty(stdout) and the NO_COLOR environment variable.
-    public var color: Bool
+    package var color: Bool
 
-    public init(color: Bool) {
+    package init(color: Bool) {
         self.color = color
     }
 
     /// Colour only on a terminal and only when NO_COLOR is unset or empty (no-color.org).
-    public static func forOutput(isTerminal: Bool, noColorVariable: String?) -> TerminalSummaryOptions {
+    package static func forOutput(isTerminal: Bool, noColorVariable: String?) -> TerminalSummaryOptions {
         TerminalSummaryOptions(color: isTerminal && (noColorVariable ?? "").isEmpty)
     }
 }
 
-public enum TerminalSummary {
-    public static func render(_ report: RunReport, options: TerminalSummaryOptions) -> String {
+package enum TerminalSummary {
+    package static func render(_ report: RunReport, options: TerminalSummaryOptions) -> String {
         let paint = Painter(enabled: options.color)
         var lines: [String] = []
         let verdict = report.verdict.rawValue.uppercased()

@@ -1,12 +1,12 @@
 // metav1.Status errors with the reasons and codes a real API server uses (reference §C1), so clients that switch
 // on `reason` (AlreadyExists vs Conflict, NamespaceTerminating) behave as they would against a cluster.
 
-public struct StatusCause: Sendable, Equatable {
-    public var reason: String
-    public var message: String
-    public var field: String?
+package struct StatusCause: Sendable, Equatable {
+    package var reason: String
+    package var message: String
+    package var field: String?
 
-    public init(reason: String, message: String, field: String? = nil) {
+    package init(reason: String, message: String, field: String? = nil) {
         self.reason = reason
         self.message = message
         self.field = field
@@ -19,17 +19,17 @@ public struct StatusCause: Sendable, Equatable {
     }
 }
 
-public struct APIError: Error, Sendable, Equatable {
-    public var code: Int
-    public var reason: String
-    public var message: String
-    public var name: String?
-    public var group: String?
-    public var kind: String?
-    public var causes: [StatusCause]
-    public var retryAfterSeconds: Int?
+package struct APIError: Error, Sendable, Equatable {
+    package var code: Int
+    package var reason: String
+    package var message: String
+    package var name: String?
+    package var group: String?
+    package var kind: String?
+    package var causes: [StatusCause]
+    package var retryAfterSeconds: Int?
 
-    public init(
+    package init(
         code: Int, reason: String, message: String, name: String? = nil, group: String? = nil,
         kind: String? = nil, causes: [StatusCause] = [], retryAfterSeconds: Int? = nil
     ) {
@@ -43,7 +43,7 @@ public struct APIError: Error, Sendable, Equatable {
         self.retryAfterSeconds = retryAfterSeconds
     }
 
-    public var status: JSON {
+    package var status: JSON {
         var details = JSON.emptyObject
         if let name { details["name"] = .string(name) }
         if let group, !group.isEmpty { details["group"] = .string(group) }
@@ -63,20 +63,20 @@ public struct APIError: Error, Sendable, Equatable {
         resource.group.isEmpty ? "\(resource.plural) \"\(name)\"" : "\(resource.plural).\(resource.group) \"\(name)\""
     }
 
-    public static func notFound(_ resource: ResourceType, _ name: String) -> APIError {
+    package static func notFound(_ resource: ResourceType, _ name: String) -> APIError {
         APIError(
             code: 404, reason: "NotFound", message: "\(qualified(resource, name)) not found", name: name,
             group: resource.group, kind: resource.plural)
     }
 
-    public static func alreadyExists(_ resource: ResourceType, _ name: String, beingDeleted: Bool = false) -> APIError {
+    package static func alreadyExists(_ resource: ResourceType, _ name: String, beingDeleted: Bool = false) -> APIError {
         let prefix = beingDeleted ? "object is being deleted: " : ""
         return APIError(
             code: 409, reason: "AlreadyExists", message: "\(prefix)\(qualified(resource, name)) already exists",
             name: name, group: resource.group, kind: resource.plural)
     }
 
-    public static func conflict(_ resource: ResourceType, _ name: String) -> APIError {
+    package static func conflict(_ resource: ResourceType, _ name: String) -> APIError {
         let on = resource.group.isEmpty ? resource.plural : "\(resource.plural).\(resource.group)"
         return APIError(
             code: 409, reason: "Conflict",
@@ -85,7 +85,7 @@ public struct APIError: Error, Sendable, Equatable {
             name: name, group: resource.group, kind: resource.plural)
     }
 
-    public static func invalid(_ resource: ResourceType, _ name: String, causes: [StatusCause]) -> APIError {
+    package static func invalid(_ resource: ResourceType, _ name: String, causes: [StatusCause]) -> APIError {
         let kindName = resource.group.isEmpty ? resource.kind : "\(resource.kind).\(resource.group)"
         let summary = causes.map { cause in
             cause.field.map { "\($0): \(cause.message)" } ?? cause.message
@@ -96,7 +96,7 @@ public struct APIError: Error, Sendable, Equatable {
             group: resource.group, kind: resource.kind, causes: causes)
     }
 
-    public static func namespaceTerminating(_ resource: ResourceType, _ name: String, namespace: String) -> APIError {
+    package static func namespaceTerminating(_ resource: ResourceType, _ name: String, namespace: String) -> APIError {
         APIError(
             code: 403, reason: "Forbidden",
             message: "\(qualified(resource, name)) is forbidden: unable to create new content in namespace "
@@ -109,29 +109,29 @@ public struct APIError: Error, Sendable, Equatable {
             ])
     }
 
-    public static func forbidden(_ resource: ResourceType, _ name: String, _ why: String) -> APIError {
+    package static func forbidden(_ resource: ResourceType, _ name: String, _ why: String) -> APIError {
         APIError(
             code: 403, reason: "Forbidden", message: "\(qualified(resource, name)) is forbidden: \(why)", name: name,
             group: resource.group, kind: resource.plural)
     }
 
-    public static func badRequest(_ message: String) -> APIError {
+    package static func badRequest(_ message: String) -> APIError {
         APIError(code: 400, reason: "BadRequest", message: message)
     }
 
-    public static let unauthorized = APIError(code: 401, reason: "Unauthorized", message: "Unauthorized")
+    package static let unauthorized = APIError(code: 401, reason: "Unauthorized", message: "Unauthorized")
 
-    public static func notFoundPath() -> APIError {
+    package static func notFoundPath() -> APIError {
         APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
     }
 
-    public static func methodNotAllowed(_ method: String) -> APIError {
+    package static func methodNotAllowed(_ method: String) -> APIError {
         APIError(
             code: 405, reason: "MethodNotAllowed",
             message: "the server does not allow this method on the requested resource (\(method))")
     }
 
-    public static func unsupportedMediaType(_ contentType: String) -> APIError {
+    package static func unsupportedMediaType(_ contentType: String) -> APIError {
         APIError(
             code: 415, reason: "UnsupportedMediaType",
             message: "the body of the request was in an unknown format - accepted media types include: "
@@ -139,21 +139,21 @@ public struct APIError: Error, Sendable, Equatable {
                 + "application/strategic-merge-patch+json (got \(contentType))")
     }
 
-    public static func tooManyRequests(retryAfter: Int) -> APIError {
+    package static func tooManyRequests(retryAfter: Int) -> APIError {
         APIError(
             code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.",
             retryAfterSeconds: retryAfter)
     }
 
-    public static func internalError(_ message: String) -> APIError {
+    package static func internalError(_ message: String) -> APIError {
         APIError(code: 500, reason: "InternalError", message: "Internal error occurred: \(message)")
     }
 
-    public static func serviceUnavailable(_ message: String) -> APIError {
+    package static func serviceUnavailable(_ message: String) -> APIError {
         APIError(code: 503, reason: "ServiceUnavailable", message: message)
     }
 
-    public static func gone(_ message: String) -> APIError {
+    package static func gone(_ message: String) -> APIError {
         APIError(code: 410, reason: "Expired", message: message)
     }
 }

@@ -3,19 +3,19 @@
 
 import NIOConcurrencyHelpers
 
-public struct APIFaults: Sendable, Equatable, Codable {
+package struct APIFaults: Sendable, Equatable, Codable {
     /// Fraction of requests answered 429 TooManyRequests with Retry-After.
-    public var throttleFraction: Double = 0
-    public var retryAfterSeconds: Int = 1
+    package var throttleFraction: Double = 0
+    package var retryAfterSeconds: Int = 1
     /// Fraction of requests answered 503 ServiceUnavailable (or 500 when `serverErrorCode` says so).
-    public var serverErrorFraction: Double = 0
-    public var serverErrorCode: Int = 503
+    package var serverErrorFraction: Double = 0
+    package var serverErrorCode: Int = 503
     /// Fraction of requests whose connection is closed without an answer.
-    public var dropFraction: Double = 0
+    package var dropFraction: Double = 0
 
-    public init() {}
+    package init() {}
 
-    public static let none = APIFaults()
+    package static let none = APIFaults()
 
     enum Decision: Equatable { case serve, throttle, serverError, drop }
 

@@ -7,13 +7,13 @@ import Foundation
 import SwiftASN1
 import X509
 
-public struct CertificateAuthority: Sendable {
-    public let certificate: Certificate
-    public let privateKey: P256.Signing.PrivateKey
+package struct CertificateAuthority: Sendable {
+    package let certificate: Certificate
+    package let privateKey: P256.Signing.PrivateKey
 
-    public var certificatePEM: String { (try? certificate.serializeAsPEM().pemString) ?? "" }
+    package var certificatePEM: String { (try? certificate.serializeAsPEM().pemString) ?? "" }
 
-    public static func make(commonName: String, organization: String? = nil, validFor days: Double = 3650)
+    package static func make(commonName: String, organization: String? = nil, validFor days: Double = 3650)
         throws -> CertificateAuthority
     {
         let key = P256.Signing.PrivateKey()
@@ -37,7 +37,7 @@ public struct CertificateAuthority: Sendable {
     }
 
     /// Issues a leaf certificate; `serverNames` makes it a TLS server certificate, otherwise a client one.
-    public func issue(commonName: String, organizations: [String] = [], serverNames: [String] = [],
+    package func issue(commonName: String, organizations: [String] = [], serverNames: [String] = [],
         serverAddresses: [[UInt8]] = []) throws -> IssuedCertificate
     {
         let key = P256.Signing.PrivateKey()
@@ -64,7 +64,7 @@ public struct CertificateAuthority: Sendable {
     }
 
     /// Whether `certificate` was signed by this CA and is within its validity period.
-    public func verifies(_ certificate: Certificate, at date: Date = Date()) -> Bool {
+    package func verifies(_ certificate: Certificate, at date: Date = Date()) -> Bool {
         guard certificate.issuer == self.certificate.subject,
             self.certificate.publicKey.isValidSignature(certificate.signature, for: certificate)
         else { return false }
@@ -72,24 +72,24 @@ public struct CertificateAuthority: Sendable {
     }
 }
 
-public struct IssuedCertificate: Sendable {
-    public let certificate: Certificate
-    public let privateKey: P256.Signing.PrivateKey
+package struct IssuedCertificate: Sendable {
+    package let certificate: Certificate
+    package let privateKey: P256.Signing.PrivateKey
 
-    public var certificatePEM: String { (try? certificate.serializeAsPEM().pemString) ?? "" }
-    public var privateKeyPEM: String { privateKey.pemRepresentation }
+    package var certificatePEM: String { (try? certificate.serializeAsPEM().pemString) ?? "" }
+    package var privateKeyPEM: String { privateKey.pemRepresentation }
 }
 
 /// Everything one simulated API server needs to authenticate and be authenticated.
-public struct ClusterCredentials: Sendable {
-    public let authority: CertificateAuthority
-    public let server: IssuedCertificate
-    public let adminClient: IssuedCertificate
-    public let adminUser: String
+package struct ClusterCredentials: Sendable {
+    package let authority: CertificateAuthority
+    package let server: IssuedCertificate
+    package let adminClient: IssuedCertificate
+    package let adminUser: String
     /// Bearer token of the token user; kept out of logs.
-    public let bearerToken: String
+    package let bearerToken: String
 
-    public static func make(clusterName: String) throws -> ClusterCredentials {
+    package static func make(clusterName: String) throws -> ClusterCredentials {
         let authority = try CertificateAuthority.make(commonName: "\(clusterName)-ca")
         let server = try authority.issue(
             commonName: "kube-apiserver", serverNames: ["localhost", "kubernetes", "kubernetes.default"],

@@ -3,18 +3,18 @@
 // here; sockets, TLS and timers live in ClusterServer. Not thread-safe: ClusterServer serialises access.
 
 /// Static facts about a simulated cluster.
-public struct ClusterIdentity: Sendable, Equatable {
+package struct ClusterIdentity: Sendable, Equatable {
     /// Cluster name as in the context name and remote secrets (`cluster-1`).
-    public var name: String
+    package var name: String
     /// 1-based position, used for address ranges and the network name.
-    public var index: Int
-    public var network: String
+    package var index: Int
+    package var network: String
     /// Control-plane revision pods opt into with `istio.io/rev` (`asm-1-23` or `asm-managed`).
-    public var revision: String
-    public var managedControlPlane: Bool
-    public var proxyImage: String
+    package var revision: String
+    package var managedControlPlane: Bool
+    package var proxyImage: String
 
-    public init(name: String, index: Int, revision: String, managedControlPlane: Bool) {
+    package init(name: String, index: Int, revision: String, managedControlPlane: Bool) {
         self.name = name
         self.index = index
         self.network = "network-\(index)"
@@ -27,27 +27,27 @@ public struct ClusterIdentity: Sendable, Equatable {
 }
 
 /// Durations the controllers use, in seconds; short so tests and demos move quickly.
-public struct ClusterTimings: Sendable, Equatable {
+package struct ClusterTimings: Sendable, Equatable {
     /// From pod creation to Running and Ready.
-    public var podStartDelay: Double = 0.3
+    package var podStartDelay: Double = 0.3
     /// Upper bound on how long a deleted pod stays Terminating (its grace period, capped).
-    public var maxTerminationSeconds: Double = 1.0
+    package var maxTerminationSeconds: Double = 1.0
     /// Minimum time a deleted namespace stays Terminating before it can disappear.
-    public var namespaceFinalizeDelay: Double = 0.5
+    package var namespaceFinalizeDelay: Double = 0.5
 
-    public init() {}
+    package init() {}
 }
 
 /// Work for the pod runtime, produced while the state is locked and carried out after.
-public enum PodRuntimeAction: Sendable, Equatable {
+package enum PodRuntimeAction: Sendable, Equatable {
     case start(PodLaunch)
     case stop(podUID: String)
 }
 
 /// A container environment variable with a literal value, in spec order.
-public struct ContainerVariable: Sendable, Equatable {
-    public var name: String
-    public var value: String
+package struct ContainerVariable: Sendable, Equatable {
+    package var name: String
+    package var value: String
 
     /// The literal `env` entries of a container spec (`valueFrom` references have no value here).
     static func list(_ container: JSON) -> [ContainerVariable] {
@@ -59,19 +59,19 @@ public struct ContainerVariable: Sendable, Equatable {
 }
 
 /// What the runtime needs to make a simulated pod real.
-public struct PodLaunch: Sendable, Equatable {
-    public struct Container: Sendable, Equatable {
-        public var name: String
-        public var image: String
-        public var environment: [ContainerVariable]
+package struct PodLaunch: Sendable, Equatable {
+    package struct Container: Sendable, Equatable {
+        package var name: String
+        package var image: String
+        package var environment: [ContainerVariable]
     }
-    public var cluster: String
-    public var namespace: String
-    public var name: String
-    public var uid: String
-    public var containers: [Container]
-    public var injected: Bool
-    public var labels: [String: String]
+    package var cluster: String
+    package var namespace: String
+    package var name: String
+    package var uid: String
+    package var containers: [Container]
+    package var injected: Bool
+    package var labels: [String: String]
 }
 
 /// A watch registered with the cluster; `send` must only enqueue (it is called with the state locked).
@@ -117,16 +117,16 @@ final class WatchRegistration: @unchecked Sendable {
     }
 }
 
-public struct ClusterState {
-    public let identity: ClusterIdentity
-    public var timings: ClusterTimings
-    public internal(set) var store = ObjectStore()
+package struct ClusterState {
+    package let identity: ClusterIdentity
+    package var timings: ClusterTimings
+    package internal(set) var store = ObjectStore()
     /// PEM of the mesh root CA, published as `istio-ca-root-cert` in every namespace.
-    public var meshRootCertificatePEM: String
+    package var meshRootCertificatePEM: String
     /// PEM of the API server's CA, published as `kube-root-ca.crt` in every namespace.
-    public var clusterCACertificatePEM = ""
+    package var clusterCACertificatePEM = ""
     /// Namespaces whose deletion never completes (fault injection).
-    public var hangNamespaceDeletion = false
+    package var hangNamespaceDeletion = false
 
     var podRunningAt: [String: Double] = [:]
     var podRemoveAt: [String: Double] = [:]
@@ -138,9 +138,9 @@ public struct ClusterState {
     var randomState: UInt64
     var watchers: [Int: WatchRegistration] = [:]
     var nextWatcherID = 1
-    public internal(set) var runtimeActions: [PodRuntimeAction] = []
+    package internal(set) var runtimeActions: [PodRuntimeAction] = []
 
-    public init(identity: ClusterIdentity, timings: ClusterTimings, meshRootCertificatePEM: String, seed: UInt64) {
+    package init(identity: ClusterIdentity, timings: ClusterTimings, meshRootCertificatePEM: String, seed: UInt64) {
         self.identity = identity
         self.timings = timings
         self.meshRootCertificatePEM = meshRootCertificatePEM
@@ -228,14 +228,14 @@ public struct ClusterState {
 
     mutating func removeWatch(_ id: Int) { watchers.removeValue(forKey: id) }
 
-    public mutating func takeRuntimeActions() -> [PodRuntimeAction] {
+    package mutating func takeRuntimeActions() -> [PodRuntimeAction] {
         defer { runtimeActions = [] }
         return runtimeActions
     }
 
     // MARK: Namespace lifecycle
 
-    static let immortalNamespaces: Set<String> = ["default", "kube-system", "kube-public", "kube-node-lease"]
+    static let immortalNamespaces: Set<String> = ["default", "kube-system", "kube-package", "kube-node-lease"]
 
     func namespacePhase(_ name: String) -> String? {
         store.get(.namespaces, namespace: "", name: name).map { $0["status"]["phase"].string ?? "Active" }
@@ -506,7 +506,7 @@ public struct ClusterState {
     }
 
     /// The runtime has the pod's listeners up: containers and the pod become ready.
-    public mutating func markPodReady(uid: String, now: Double) {
+    package mutating func markPodReady(uid: String, now: Double) {
         guard var pod = store.list(.pods, namespace: nil).first(where: { $0["metadata"]["uid"].string == uid }),
             pod["metadata"]["deletionTimestamp"].isNull, pod["status"]["phase"] == "Running"
         else { return }
@@ -530,7 +530,7 @@ public struct ClusterState {
     }
 
     /// The runtime could not start the pod's listeners: the pod fails as a container that cannot start would.
-    public mutating func markPodFailed(uid: String, message: String, now: Double) {
+    package mutating func markPodFailed(uid: String, message: String, now: Double) {
         guard var pod = store.list(.pods, namespace: nil).first(where: { $0["metadata"]["uid"].string == uid }),
             pod["metadata"]["deletionTimestamp"].isNull
         else { return }

@@ -3,7 +3,7 @@
 
 extension ClusterState {
     /// Runs every controller until nothing changes; returns the time of the next pending timed step.
-    public mutating func reconcile(now: Double) -> Double? {
+    package mutating func reconcile(now: Double) -> Double? {
         for _ in 0..<8 {
             let before = store.resourceVersion
             reconcileNamespaces(now: now)

@@ -137,7 +137,7 @@ enum FieldSchemas {
 extension ResourceType {
     /// The paths of fields in `object` that this kind does not declare: what a real server refuses
     /// under `fieldValidation=Strict` and drops otherwise.
-    public func undeclaredFields(in object: JSON) -> [String] {
+    package func undeclaredFields(in object: JSON) -> [String] {
         FieldSchemas.schema(for: self).unknownFields(in: object)
     }
 }

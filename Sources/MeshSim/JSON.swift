@@ -3,7 +3,7 @@
 
 import MeshSimRuntime
 
-public enum JSON: Sendable, Equatable, Hashable {
+package enum JSON: Sendable, Equatable, Hashable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -12,14 +12,14 @@ public enum JSON: Sendable, Equatable, Hashable {
     case array([JSON])
     case object([String: JSON])
 
-    public static let emptyObject = JSON.object([:])
+    package static let emptyObject = JSON.object([:])
 
-    public var string: String? {
+    package var string: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
-    public var int: Int64? {
+    package var int: Int64? {
         switch self {
         case .int(let value): return value
         case .double(let value) where value.rounded() == value && abs(value) < 9.0e15: return Int64(value)
@@ -27,26 +27,26 @@ public enum JSON: Sendable, Equatable, Hashable {
         }
     }
 
-    public var bool: Bool? {
+    package var bool: Bool? {
         if case .bool(let value) = self { return value }
         return nil
     }
 
-    public var array: [JSON]? {
+    package var array: [JSON]? {
         if case .array(let value) = self { return value }
         return nil
     }
 
-    public var object: [String: JSON]? {
+    package var object: [String: JSON]? {
         if case .object(let value) = self { return value }
         return nil
     }
 
-    public var isNull: Bool { self == .null }
+    package var isNull: Bool { self == .null }
 
     /// Member access that yields `.null` for anything missing, so reads along a path need no unwrapping;
     /// assignment creates intermediate objects, and assigning `.null` removes the key.
-    public subscript(key: String) -> JSON {
+    package subscript(key: String) -> JSON {
         get {
             if case .object(let members) = self { return members[key] ?? .null }
             return .null
@@ -62,7 +62,7 @@ public enum JSON: Sendable, Equatable, Hashable {
         }
     }
 
-    public subscript(path path: [String]) -> JSON {
+    package subscript(path path: [String]) -> JSON {
         get {
             var current = self
             for key in path { current = current[key] }
@@ -80,7 +80,7 @@ public enum JSON: Sendable, Equatable, Hashable {
     }
 
     /// String-to-string maps such as labels and annotations; non-string values are skipped.
-    public var stringMap: [String: String] {
+    package var stringMap: [String: String] {
         var result: [String: String] = [:]
         for (key, value) in object ?? [:] {
             if let text = value.string { result[key] = text }
@@ -88,7 +88,7 @@ public enum JSON: Sendable, Equatable, Hashable {
         return result
     }
 
-    public init(stringMap: [String: String]) {
+    package init(stringMap: [String: String]) {
         self = .object(stringMap.mapValues { .string($0) })
     }
 }
@@ -96,12 +96,12 @@ public enum JSON: Sendable, Equatable, Hashable {
 extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int64) { self = .int(value) }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(arrayLiteral elements: JSON...) { self = .array(elements) }
-    public init(nilLiteral: ()) { self = .null }
-    public init(dictionaryLiteral elements: (String, JSON)...) {
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(integerLiteral value: Int64) { self = .int(value) }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
+    package init(arrayLiteral elements: JSON...) { self = .array(elements) }
+    package init(nilLiteral: ()) { self = .null }
+    package init(dictionaryLiteral elements: (String, JSON)...) {
         var members: [String: JSON] = [:]
         for (key, value) in elements where value != .null { members[key] = value }
         self = .object(members)
@@ -112,14 +112,14 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Express
 
 extension JSON {
     /// Compact JSON with object keys sorted, so output is deterministic.
-    public func serialized() -> String {
+    package func serialized() -> String {
         var out = ""
         out.reserveCapacity(256)
         write(into: &out)
         return out
     }
 
-    public func serializedBytes() -> [UInt8] { Array(serialized().utf8) }
+    package func serializedBytes() -> [UInt8] { Array(serialized().utf8) }
 
     private func write(into out: inout String) {
         switch self {
@@ -164,18 +164,18 @@ extension JSON {
 
 // MARK: - Parsing
 
-public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let offset: Int
-    public let reason: String
-    public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+package struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let offset: Int
+    package let reason: String
+    package var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
 extension JSON {
-    public static func parse(_ text: String) throws(JSONParseError) -> JSON {
+    package static func parse(_ text: String) throws(JSONParseError) -> JSON {
         try parse(Array(text.utf8))
     }
 
-    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSON {
+    package static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSON {
         var parser = Parser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)

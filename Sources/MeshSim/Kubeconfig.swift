@@ -1,13 +1,13 @@
 // kubeconfig files for the simulated clusters: one context per cluster named as gcloud names GKE contexts,
 // a client-certificate user per cluster and a bearer-token user (`<context>-token`) as the alternative.
 
-public struct KubeconfigCluster: Sendable {
-    public var contextName: String
-    public var server: String
-    public var certificateAuthorityPEM: String
-    public var clientCertificatePEM: String
-    public var clientKeyPEM: String
-    public var token: String
+package struct KubeconfigCluster: Sendable {
+    package var contextName: String
+    package var server: String
+    package var certificateAuthorityPEM: String
+    package var clientCertificatePEM: String
+    package var clientKeyPEM: String
+    package var token: String
 }
 
 enum KubeconfigWriter {

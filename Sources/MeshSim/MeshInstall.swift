@@ -5,8 +5,8 @@
 
 extension ClusterState {
     /// Creates the cluster's built-in namespaces and the mesh, as an installed cluster would have them.
-    public mutating func installBaseAndMesh(now: Double) {
-        for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+    package mutating func installBaseAndMesh(now: Double) {
+        for name in ["default", "kube-system", "kube-package", "kube-node-lease"] {
             createInstalled(.namespaces, ["metadata": ["name": .string(name)]], now: now)
         }
         createInstalled(.namespaces, [
@@ -155,7 +155,7 @@ extension ClusterState {
     }
 
     /// The Secret `istioctl create-remote-secret --name <peer>` produces, holding a kubeconfig for the peer.
-    public static func remoteSecret(peer: String, kubeconfig: String) -> JSON {
+    package static func remoteSecret(peer: String, kubeconfig: String) -> JSON {
         [
             "metadata": [
                 "name": .string("istio-remote-secret-\(peer)"), "namespace": "istio-system",
@@ -167,7 +167,7 @@ extension ClusterState {
         ]
     }
 
-    public mutating func installRemoteSecret(peer: String, kubeconfig: String, now: Double) {
+    package mutating func installRemoteSecret(peer: String, kubeconfig: String, now: Double) {
         createInstalled(.secrets, Self.remoteSecret(peer: peer, kubeconfig: kubeconfig), now: now)
     }
 

@@ -1,36 +1,36 @@
 // Object storage of one simulated cluster: objects per resource, a global resourceVersion counter and a bounded
 // log of changes from which watches are served (older versions answer 410 Expired, as after compaction).
 
-public struct StoreEvent: Sendable, Equatable {
-    public enum Kind: String, Sendable { case added = "ADDED", modified = "MODIFIED", deleted = "DELETED" }
-    public var kind: Kind
-    public var resource: ResourceType
-    public var object: JSON
-    public var resourceVersion: Int
+package struct StoreEvent: Sendable, Equatable {
+    package enum Kind: String, Sendable { case added = "ADDED", modified = "MODIFIED", deleted = "DELETED" }
+    package var kind: Kind
+    package var resource: ResourceType
+    package var object: JSON
+    package var resourceVersion: Int
     /// The object before a modification, so filtered watches can turn "stopped matching" into DELETED.
-    public var previous: JSON?
+    package var previous: JSON?
 
-    public var namespace: String { object["metadata"]["namespace"].string ?? "" }
+    package var namespace: String { object["metadata"]["namespace"].string ?? "" }
 }
 
-public struct ObjectStore: Sendable {
-    public private(set) var resourceVersion: Int = 1
+package struct ObjectStore: Sendable {
+    package private(set) var resourceVersion: Int = 1
     private var objects: [String: [String: JSON]] = [:]
-    public private(set) var log: [StoreEvent] = []
+    package private(set) var log: [StoreEvent] = []
     /// Oldest resourceVersion from which a watch can still be resumed.
-    public private(set) var oldestWatchableVersion: Int = 1
+    package private(set) var oldestWatchableVersion: Int = 1
     let logCapacity: Int
 
-    public init(logCapacity: Int = 4096) { self.logCapacity = logCapacity }
+    package init(logCapacity: Int = 4096) { self.logCapacity = logCapacity }
 
     static func key(_ namespace: String, _ name: String) -> String { "\(namespace)/\(name)" }
 
-    public func get(_ resource: ResourceType, namespace: String, name: String) -> JSON? {
+    package func get(_ resource: ResourceType, namespace: String, name: String) -> JSON? {
         objects[resource.storageKey]?[Self.key(resource.namespaced ? namespace : "", name)]
     }
 
     /// Objects of a resource, in a namespace or (nil) all namespaces, ordered by namespace then name.
-    public func list(_ resource: ResourceType, namespace: String?) -> [JSON] {
+    package func list(_ resource: ResourceType, namespace: String?) -> [JSON] {
         guard let bucket = objects[resource.storageKey] else { return [] }
         let prefix = namespace.map { "\($0)/" }
         return bucket.keys.sorted().compactMap { key in
@@ -39,7 +39,7 @@ public struct ObjectStore: Sendable {
         }
     }
 
-    public func count(_ resource: ResourceType) -> Int { objects[resource.storageKey]?.count ?? 0 }
+    package func count(_ resource: ResourceType) -> Int { objects[resource.storageKey]?.count ?? 0 }
 
     private mutating func nextVersion() -> Int {
         resourceVersion += 1
@@ -57,7 +57,7 @@ public struct ObjectStore: Sendable {
 
     /// Stores a new or changed object, stamping metadata.resourceVersion; returns what was stored.
     @discardableResult
-    public mutating func put(_ resource: ResourceType, _ object: JSON) -> (stored: JSON, event: StoreEvent) {
+    package mutating func put(_ resource: ResourceType, _ object: JSON) -> (stored: JSON, event: StoreEvent) {
         var stored = object
         let version = nextVersion()
         stored["metadata"]["resourceVersion"] = .string(String(version))
@@ -74,7 +74,7 @@ public struct ObjectStore: Sendable {
 
     /// Removes an object; the DELETED event carries a fresh resourceVersion, as etcd's delete revision.
     @discardableResult
-    public mutating func remove(_ resource: ResourceType, namespace: String, name: String) -> StoreEvent? {
+    package mutating func remove(_ resource: ResourceType, namespace: String, name: String) -> StoreEvent? {
         let key = Self.key(resource.namespaced ? namespace : "", name)
         guard var object = objects[resource.storageKey]?.removeValue(forKey: key) else { return nil }
         let version = nextVersion()
@@ -85,7 +85,7 @@ public struct ObjectStore: Sendable {
     }
 
     /// Changes since a resourceVersion, or nil when that version has been compacted away.
-    public func events(after version: Int) -> [StoreEvent]? {
+    package func events(after version: Int) -> [StoreEvent]? {
         if version + 1 < oldestWatchableVersion { return nil }
         return log.filter { $0.resourceVersion > version }
     }

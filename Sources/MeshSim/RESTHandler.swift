@@ -1,16 +1,16 @@
 // The REST surface of a simulated API server: paths, verbs and the generic registry semantics (create, get,
 // list, update, patch, delete, collections, subresources) with the errors a real server returns.
 
-public struct APIRequest: Sendable {
-    public var method: String
-    public var path: String
-    public var query: [String: [String]]
+package struct APIRequest: Sendable {
+    package var method: String
+    package var path: String
+    package var query: [String: [String]]
     /// Header names lower-cased.
-    public var headers: [String: String]
-    public var body: [UInt8]
-    public var user: String
+    package var headers: [String: String]
+    package var body: [UInt8]
+    package var user: String
 
-    public init(
+    package init(
         method: String, path: String, query: [String: [String]] = [:], headers: [String: String] = [:],
         body: [UInt8] = [], user: String = "admin"
     ) {
@@ -23,7 +23,7 @@ public struct APIRequest: Sendable {
     }
 
     /// Splits `path?query` into a request (query values percent-decoded, `+` as space).
-    public init(method: String, uri: String, headers: [String: String], body: [UInt8], user: String) {
+    package init(method: String, uri: String, headers: [String: String], body: [UInt8], user: String) {
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         var query: [String: [String]] = [:]
         if parts.count > 1 {
@@ -82,53 +82,53 @@ enum URLDecoding {
     }
 }
 
-public struct APIResponse: Sendable {
-    public var status: Int
-    public var headers: [(String, String)]
-    public var body: [UInt8]
+package struct APIResponse: Sendable {
+    package var status: Int
+    package var headers: [(String, String)]
+    package var body: [UInt8]
 
-    public static func json(_ status: Int, _ value: JSON) -> APIResponse {
+    package static func json(_ status: Int, _ value: JSON) -> APIResponse {
         APIResponse(status: status, headers: [("Content-Type", "application/json")], body: value.serializedBytes())
     }
 
-    public static func error(_ error: APIError) -> APIResponse {
+    package static func error(_ error: APIError) -> APIResponse {
         var response = json(error.code, error.status)
         if let retry = error.retryAfterSeconds { response.headers.append(("Retry-After", String(retry))) }
         return response
     }
 
-    public var json: JSON? { try? JSON.parse(body) }
+    package var json: JSON? { try? JSON.parse(body) }
 }
 
 /// A validated watch, streamed by the server layer.
-public struct WatchRequest: Sendable {
-    public var resource: ResourceType
-    public var namespace: String?
-    public var labelSelector: LabelSelector
-    public var fieldSelector: FieldSelector
-    public var resourceVersion: String?
-    public var timeoutSeconds: Int?
+package struct WatchRequest: Sendable {
+    package var resource: ResourceType
+    package var namespace: String?
+    package var labelSelector: LabelSelector
+    package var fieldSelector: FieldSelector
+    package var resourceVersion: String?
+    package var timeoutSeconds: Int?
     /// Events carry one-row Tables instead of objects (`kubectl get -w`).
-    public var table: Bool = false
-    public var includeObject: String?
+    package var table: Bool = false
+    package var includeObject: String?
 }
 
 /// A validated exec target; the server layer checks the upgrade and hands the connection to the runtime.
-public struct ExecTarget: Sendable, Equatable {
-    public var namespace: String
-    public var pod: String
-    public var podUID: String
-    public var container: String
-    public var command: [String]
-    public var stdin: Bool
-    public var stdout: Bool
-    public var stderr: Bool
-    public var tty: Bool
-    public var containerEnvironment: [ContainerVariable]
-    public var injected: Bool
+package struct ExecTarget: Sendable, Equatable {
+    package var namespace: String
+    package var pod: String
+    package var podUID: String
+    package var container: String
+    package var command: [String]
+    package var stdin: Bool
+    package var stdout: Bool
+    package var stderr: Bool
+    package var tty: Bool
+    package var containerEnvironment: [ContainerVariable]
+    package var injected: Bool
 }
 
-public enum APIOutcome: Sendable {
+package enum APIOutcome: Sendable {
     case response(APIResponse)
     case watch(WatchRequest)
     case exec(ExecTarget)
@@ -173,7 +173,7 @@ struct ResourcePath: Equatable {
 }
 
 extension ClusterState {
-    public mutating func handle(_ request: APIRequest, now: Double, serverAddress: String) -> APIOutcome {
+    package mutating func handle(_ request: APIRequest, now: Double, serverAddress: String) -> APIOutcome {
         do {
             return try route(request, now: now, serverAddress: serverAddress)
         } catch {

@@ -1,22 +1,22 @@
 // The kinds the simulated API server serves, with the facts discovery and the REST layer need about each.
 
-public struct ResourceType: Sendable, Hashable {
-    public let group: String
-    public let version: String
-    public let kind: String
-    public let plural: String
-    public let singular: String
-    public let namespaced: Bool
-    public let shortNames: [String]
-    public let categories: [String]
+package struct ResourceType: Sendable, Hashable {
+    package let group: String
+    package let version: String
+    package let kind: String
+    package let plural: String
+    package let singular: String
+    package let namespaced: Bool
+    package let shortNames: [String]
+    package let categories: [String]
     /// Verbs as discovery lists them; subresource-only kinds (reviews) accept create only.
-    public let verbs: [String]
-    public let subresources: [String]
+    package let verbs: [String]
+    package let subresources: [String]
 
-    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
-    public var groupVersion: String { apiVersion }
+    package var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+    package var groupVersion: String { apiVersion }
     /// Key of the resource in the object store.
-    public var storageKey: String { group.isEmpty ? plural : "\(plural).\(group)" }
+    package var storageKey: String { group.isEmpty ? plural : "\(plural).\(group)" }
 
     static let crudVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
@@ -39,65 +39,65 @@ public struct ResourceType: Sendable, Hashable {
 }
 
 extension ResourceType {
-    public static let namespaces = ResourceType(
+    package static let namespaces = ResourceType(
         group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false, shortNames: ["ns"],
         verbs: ["create", "delete", "get", "list", "patch", "update", "watch"], subresources: ["status"])
-    public static let pods = ResourceType(
+    package static let pods = ResourceType(
         group: "", version: "v1", kind: "Pod", plural: "pods", shortNames: ["po"], categories: ["all"],
         subresources: ["exec", "log", "status"])
-    public static let services = ResourceType(
+    package static let services = ResourceType(
         group: "", version: "v1", kind: "Service", plural: "services", shortNames: ["svc"], categories: ["all"],
         subresources: ["status"])
-    public static let endpoints = ResourceType(
+    package static let endpoints = ResourceType(
         group: "", version: "v1", kind: "Endpoints", plural: "endpoints", shortNames: ["ep"])
-    public static let serviceAccounts = ResourceType(
+    package static let serviceAccounts = ResourceType(
         group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", shortNames: ["sa"])
-    public static let configMaps = ResourceType(
+    package static let configMaps = ResourceType(
         group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", shortNames: ["cm"])
-    public static let secrets = ResourceType(group: "", version: "v1", kind: "Secret", plural: "secrets")
-    public static let events = ResourceType(group: "", version: "v1", kind: "Event", plural: "events", shortNames: ["ev"])
-    public static let deployments = ResourceType(
+    package static let secrets = ResourceType(group: "", version: "v1", kind: "Secret", plural: "secrets")
+    package static let events = ResourceType(group: "", version: "v1", kind: "Event", plural: "events", shortNames: ["ev"])
+    package static let deployments = ResourceType(
         group: "apps", version: "v1", kind: "Deployment", plural: "deployments", shortNames: ["deploy"],
         categories: ["all"], subresources: ["scale", "status"])
-    public static let replicaSets = ResourceType(
+    package static let replicaSets = ResourceType(
         group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", shortNames: ["rs"],
         categories: ["all"], subresources: ["scale", "status"])
-    public static let gateways = ResourceType(
+    package static let gateways = ResourceType(
         group: "networking.istio.io", version: "v1", kind: "Gateway", plural: "gateways", shortNames: ["gw"],
         categories: ["istio-io", "networking-istio-io"])
-    public static let destinationRules = ResourceType(
+    package static let destinationRules = ResourceType(
         group: "networking.istio.io", version: "v1", kind: "DestinationRule", plural: "destinationrules",
         shortNames: ["dr"], categories: ["istio-io", "networking-istio-io"])
-    public static let virtualServices = ResourceType(
+    package static let virtualServices = ResourceType(
         group: "networking.istio.io", version: "v1", kind: "VirtualService", plural: "virtualservices",
         shortNames: ["vs"], categories: ["istio-io", "networking-istio-io"])
     // The canary's RBAC and CronJob. Stored and served like a real API server without a controller manager:
     // nothing runs Jobs, and RBAC is not enforced (every simulated user is a cluster admin).
-    public static let roles = ResourceType(
+    package static let roles = ResourceType(
         group: "rbac.authorization.k8s.io", version: "v1", kind: "Role", plural: "roles")
-    public static let clusterRoles = ResourceType(
+    package static let clusterRoles = ResourceType(
         group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false)
-    public static let roleBindings = ResourceType(
+    package static let roleBindings = ResourceType(
         group: "rbac.authorization.k8s.io", version: "v1", kind: "RoleBinding", plural: "rolebindings")
-    public static let clusterRoleBindings = ResourceType(
+    package static let clusterRoleBindings = ResourceType(
         group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings",
         namespaced: false)
-    public static let jobs = ResourceType(
+    package static let jobs = ResourceType(
         group: "batch", version: "v1", kind: "Job", plural: "jobs", categories: ["all"], subresources: ["status"])
-    public static let cronJobs = ResourceType(
+    package static let cronJobs = ResourceType(
         group: "batch", version: "v1", kind: "CronJob", plural: "cronjobs", shortNames: ["cj"], categories: ["all"],
         subresources: ["status"])
-    public static let controlPlaneRevisions = ResourceType(
+    package static let controlPlaneRevisions = ResourceType(
         group: "mesh.cloud.google.com", version: "v1beta1", kind: "ControlPlaneRevision",
         plural: "controlplanerevisions", shortNames: ["cpr"], subresources: ["status"])
-    public static let selfSubjectAccessReviews = ResourceType(
+    package static let selfSubjectAccessReviews = ResourceType(
         group: "authorization.k8s.io", version: "v1", kind: "SelfSubjectAccessReview",
         plural: "selfsubjectaccessreviews", namespaced: false, verbs: ["create"])
-    public static let selfSubjectReviews = ResourceType(
+    package static let selfSubjectReviews = ResourceType(
         group: "authentication.k8s.io", version: "v1", kind: "SelfSubjectReview", plural: "selfsubjectreviews",
         namespaced: false, verbs: ["create"])
 
-    public static let all: [ResourceType] = [
+    package static let all: [ResourceType] = [
         .namespaces, .pods, .services, .endpoints, .serviceAccounts, .configMaps, .secrets, .events,
         .deployments, .replicaSets, .jobs, .cronJobs, .roles, .clusterRoles, .roleBindings, .clusterRoleBindings,
         .gateways, .destinationRules, .virtualServices, .controlPlaneRevisions,
@@ -105,7 +105,7 @@ extension ResourceType {
     ]
 
     /// Group versions in the order discovery lists them.
-    public static var groupVersions: [(group: String, version: String)] {
+    package static var groupVersions: [(group: String, version: String)] {
         var seen: [String] = []
         var result: [(String, String)] = []
         for resource in all where !resource.group.isEmpty && !seen.contains(resource.groupVersion) {
@@ -115,7 +115,7 @@ extension ResourceType {
         return result
     }
 
-    public static func find(group: String, version: String, plural: String) -> ResourceType? {
+    package static func find(group: String, version: String, plural: String) -> ResourceType? {
         all.first { $0.group == group && $0.version == version && $0.plural == plural }
     }
 }

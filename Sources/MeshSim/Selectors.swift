@@ -1,14 +1,14 @@
 // labelSelector and fieldSelector query syntax (reference §C7), parsed into values that match objects.
 
-public struct LabelRequirement: Sendable, Equatable {
-    public enum Operator: Sendable, Equatable {
+package struct LabelRequirement: Sendable, Equatable {
+    package enum Operator: Sendable, Equatable {
         case equals, notEquals, isIn, notIn, exists, doesNotExist, greaterThan, lessThan
     }
-    public var key: String
-    public var op: Operator
-    public var values: [String]
+    package var key: String
+    package var op: Operator
+    package var values: [String]
 
-    public func matches(_ labels: [String: String]) -> Bool {
+    package func matches(_ labels: [String: String]) -> Bool {
         let value = labels[key]
         switch op {
         case .equals, .isIn: return value.map { values.contains($0) } ?? false
@@ -24,20 +24,20 @@ public struct LabelRequirement: Sendable, Equatable {
     }
 }
 
-public struct LabelSelector: Sendable, Equatable {
-    public var requirements: [LabelRequirement]
+package struct LabelSelector: Sendable, Equatable {
+    package var requirements: [LabelRequirement]
 
-    public static let everything = LabelSelector(requirements: [])
+    package static let everything = LabelSelector(requirements: [])
 
-    public init(requirements: [LabelRequirement]) { self.requirements = requirements }
+    package init(requirements: [LabelRequirement]) { self.requirements = requirements }
 
-    public func matches(_ labels: [String: String]) -> Bool {
+    package func matches(_ labels: [String: String]) -> Bool {
         requirements.allSatisfy { $0.matches(labels) }
     }
 
     /// Parses the query-string form: comma = AND; `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`,
     /// `k`, `!k`, `k>1`, `k<1`.
-    public static func parse(_ text: String) throws(APIError) -> LabelSelector {
+    package static func parse(_ text: String) throws(APIError) -> LabelSelector {
         var requirements: [LabelRequirement] = []
         for part in splitTopLevel(text) {
             let clause = part.trimmingSpaces
@@ -48,7 +48,7 @@ public struct LabelSelector: Sendable, Equatable {
     }
 
     /// A Kubernetes `LabelSelector` object (matchLabels + matchExpressions), as Deployments and Services carry.
-    public static func fromObject(_ selector: JSON) throws(APIError) -> LabelSelector {
+    package static func fromObject(_ selector: JSON) throws(APIError) -> LabelSelector {
         var requirements: [LabelRequirement] = []
         for (key, value) in selector["matchLabels"].stringMap.sorted(by: { $0.key < $1.key }) {
             requirements.append(LabelRequirement(key: key, op: .equals, values: [value]))
@@ -145,15 +145,15 @@ public struct LabelSelector: Sendable, Equatable {
     }
 }
 
-public struct FieldSelector: Sendable, Equatable {
-    public struct Term: Sendable, Equatable {
-        public var field: String
-        public var value: String
-        public var negated: Bool
+package struct FieldSelector: Sendable, Equatable {
+    package struct Term: Sendable, Equatable {
+        package var field: String
+        package var value: String
+        package var negated: Bool
     }
-    public var terms: [Term]
+    package var terms: [Term]
 
-    public static let everything = FieldSelector(terms: [])
+    package static let everything = FieldSelector(terms: [])
 
     static func supportedFields(_ resource: ResourceType) -> Set<String> {
         var fields: Set<String> = ["metadata.name", "metadata.namespace"]
@@ -177,7 +177,7 @@ public struct FieldSelector: Sendable, Equatable {
         return fields
     }
 
-    public static func parse(_ text: String, for resource: ResourceType) throws(APIError) -> FieldSelector {
+    package static func parse(_ text: String, for resource: ResourceType) throws(APIError) -> FieldSelector {
         var terms: [Term] = []
         for part in text.split(separator: ",") {
             let clause = String(part).trimmingSpaces
@@ -200,7 +200,7 @@ public struct FieldSelector: Sendable, Equatable {
         return FieldSelector(terms: terms)
     }
 
-    public func matches(_ object: JSON) -> Bool {
+    package func matches(_ object: JSON) -> Bool {
         terms.allSatisfy { term in
             let actual = object[path: term.field.split(separator: ".").map(String.init)]
             let text: String

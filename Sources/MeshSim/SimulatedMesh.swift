@@ -7,32 +7,32 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-public struct SimulatedMeshOptions: Sendable {
-    public var clusters: Int = 2
+package struct SimulatedMeshOptions: Sendable {
+    package var clusters: Int = 2
     /// gcloud-style context names: `gke_<project>_<location>_<clusterPrefix><n>`.
-    public var project = "meshcheck-sim"
-    public var location = "us-central1-a"
-    public var clusterPrefix = "cluster-"
+    package var project = "meshcheck-sim"
+    package var location = "us-central1-a"
+    package var clusterPrefix = "cluster-"
     /// A managed control plane (ControlPlaneRevision `asm-managed`, no istiod pod) instead of in-cluster istiod.
-    public var managedControlPlane = false
+    package var managedControlPlane = false
     /// Revision label of the in-cluster control plane; ignored for the managed one (`asm-managed`).
-    public var revision = "asm-1-23"
+    package var revision = "asm-1-23"
     /// From pod creation to Running/Ready.
-    public var startDelay: Duration = .milliseconds(300)
-    public var crossClusterLatency: Duration = .zero
-    public var crossClusterJitter: Duration = .zero
+    package var startDelay: Duration = .milliseconds(300)
+    package var crossClusterLatency: Duration = .zero
+    package var crossClusterJitter: Duration = .zero
     /// Faults applied to every cluster's API server from the start.
-    public var apiFaults = APIFaults.none
-    public var hangNamespaceDeletion = false
-    public var runtimeFaults = RuntimeFaults.none
+    package var apiFaults = APIFaults.none
+    package var hangNamespaceDeletion = false
+    package var runtimeFaults = RuntimeFaults.none
     /// Where to write the kubeconfig; nil writes `kubeconfig` into a fresh temporary directory.
-    public var kubeconfigPath: String?
+    package var kubeconfigPath: String?
     /// Also serve the fault-control endpoint (JSON over HTTP on 127.0.0.1) and write `<kubeconfig>.sim.json`.
-    public var controlEndpoint = false
+    package var controlEndpoint = false
     /// Event-loop threads shared by all clusters.
-    public var threads = 2
+    package var threads = 2
 
-    public init() {}
+    package init() {}
 
     var startDelaySeconds: Double {
         let parts = startDelay.components
@@ -40,12 +40,12 @@ public struct SimulatedMeshOptions: Sendable {
     }
 }
 
-public enum SimulatedMeshError: Error, CustomStringConvertible, Sendable {
+package enum SimulatedMeshError: Error, CustomStringConvertible, Sendable {
     case invalidOptions(String)
     case kubeconfigNotWritable(path: String, reason: String)
     case notReady(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidOptions(let why): return "invalid simulated mesh options: \(why)"
         case .kubeconfigNotWritable(let path, let reason):
@@ -57,21 +57,21 @@ public enum SimulatedMeshError: Error, CustomStringConvertible, Sendable {
 }
 
 /// What one started cluster offers.
-public struct SimulatedClusterInfo: Sendable, Equatable {
-    public var name: String
-    public var context: String
-    public var server: String
-    public var network: String
-    public var revision: String
+package struct SimulatedClusterInfo: Sendable, Equatable {
+    package var name: String
+    package var context: String
+    package var server: String
+    package var network: String
+    package var revision: String
 }
 
-public final class SimulatedMesh: Sendable {
-    public let kubeconfigPath: String
-    public let contexts: [String]
-    public let clusterInfo: [SimulatedClusterInfo]
-    public let faults: FaultControl
+package final class SimulatedMesh: Sendable {
+    package let kubeconfigPath: String
+    package let contexts: [String]
+    package let clusterInfo: [SimulatedClusterInfo]
+    package let faults: FaultControl
     /// `http://127.0.0.1:<port>` of the fault-control endpoint, when enabled.
-    public let controlURL: String?
+    package let controlURL: String?
 
     let clusters: [SimulatedCluster]
     let group: MultiThreadedEventLoopGroup
@@ -97,7 +97,7 @@ public final class SimulatedMesh: Sendable {
         self.ownedDirectory = ownedDirectory
     }
 
-    public static func start(_ options: SimulatedMeshOptions) async throws -> SimulatedMesh {
+    package static func start(_ options: SimulatedMeshOptions) async throws -> SimulatedMesh {
         guard (1...64).contains(options.clusters) else {
             throw SimulatedMeshError.invalidOptions("--clusters must be between 1 and 64 (got \(options.clusters))")
         }
@@ -222,7 +222,7 @@ public final class SimulatedMesh: Sendable {
 
     /// Waits until every installed Deployment of every cluster is available (control plane and gateway pods
     /// Running and Ready).
-    public func waitUntilReady(timeout: Double) async throws {
+    package func waitUntilReady(timeout: Double) async throws {
         let deadline = SimulatedCluster.now() + timeout
         while true {
             let pending = clusters.compactMap { cluster -> String? in
@@ -244,7 +244,7 @@ public final class SimulatedMesh: Sendable {
 
     /// Stops every server, exec session and pod process it started; removes a kubeconfig it placed in a
     /// temporary directory. Safe to call more than once.
-    public func stop() async {
+    package func stop() async {
         let first = stopped.withLockedValue { value in
             defer { value = true }
             return !value
@@ -259,10 +259,10 @@ public final class SimulatedMesh: Sendable {
 }
 
 /// Run-time fault switches (Contract 2 `faults`). Changes apply to the next request or pass of the controllers.
-public final class FaultControl: Sendable {
+package final class FaultControl: Sendable {
     let clusters: [SimulatedCluster]
     /// Data-plane and exec faults, owned by the pod runtime.
-    public let runtime: RuntimeFaultControl
+    package let runtime: RuntimeFaultControl
     let meshRoot: String
     let mismatchedRoot: String
 
@@ -273,7 +273,7 @@ public final class FaultControl: Sendable {
         self.mismatchedRoot = mismatchedRoot
     }
 
-    public var clusterNames: [String] { clusters.map(\.identity.name) }
+    package var clusterNames: [String] { clusters.map(\.identity.name) }
 
     func selected(_ cluster: String?) throws(SimulatedMeshError) -> [SimulatedCluster] {
         guard let cluster else { return clusters }
@@ -285,7 +285,7 @@ public final class FaultControl: Sendable {
     }
 
     /// API-server faults for one cluster, or all when `cluster` is nil.
-    public func setAPIFaults(_ faults: APIFaults, cluster: String? = nil) throws(SimulatedMeshError) {
+    package func setAPIFaults(_ faults: APIFaults, cluster: String? = nil) throws(SimulatedMeshError) {
         guard [faults.throttleFraction, faults.serverErrorFraction, faults.dropFraction].allSatisfy({ (0...1).contains($0) }),
             faults.throttleFraction + faults.serverErrorFraction + faults.dropFraction <= 1
         else {
@@ -294,26 +294,26 @@ public final class FaultControl: Sendable {
         for target in try selected(cluster) { target.apiFaults.faults = faults }
     }
 
-    public func apiFaults(cluster: String) throws(SimulatedMeshError) -> APIFaults {
+    package func apiFaults(cluster: String) throws(SimulatedMeshError) -> APIFaults {
         try selected(cluster)[0].apiFaults.faults
     }
 
     /// Makes namespace deletion hang in Terminating (content removed, namespace never finalised), or resume.
-    public func setNamespaceDeletionHangs(_ hangs: Bool, cluster: String? = nil) throws(SimulatedMeshError) {
+    package func setNamespaceDeletionHangs(_ hangs: Bool, cluster: String? = nil) throws(SimulatedMeshError) {
         for target in try selected(cluster) { target.withState { $0.hangNamespaceDeletion = hangs } }
     }
 
-    public func namespaceDeletionHangs(cluster: String) throws(SimulatedMeshError) -> Bool {
+    package func namespaceDeletionHangs(cluster: String) throws(SimulatedMeshError) -> Bool {
         try selected(cluster)[0].read { $0.hangNamespaceDeletion }
     }
 
     /// Gives a cluster a root CA different from the mesh's (its istio-ca-root-cert changes), or restores it.
-    public func setRootCertificateMismatch(_ mismatched: Bool, cluster: String) throws(SimulatedMeshError) {
+    package func setRootCertificateMismatch(_ mismatched: Bool, cluster: String) throws(SimulatedMeshError) {
         let pem = mismatched ? mismatchedRoot : meshRoot
         for target in try selected(cluster) { target.withState { $0.meshRootCertificatePEM = pem } }
     }
 
-    public func rootCertificateMismatch(cluster: String) throws(SimulatedMeshError) -> Bool {
+    package func rootCertificateMismatch(cluster: String) throws(SimulatedMeshError) -> Bool {
         try selected(cluster)[0].read { $0.meshRootCertificatePEM != meshRoot }
     }
 }

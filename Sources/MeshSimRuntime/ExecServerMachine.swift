@@ -9,7 +9,7 @@
 // (ExecServerSession) performs the actions; this type never touches a socket or a process.
 
 /// Faults an exec stream can be given (set through `RuntimeFaults`).
-public enum ExecStreamFault: Equatable, Sendable {
+package enum ExecStreamFault: Equatable, Sendable {
     /// After this many output bytes, forward nothing more and never send the status: the client sees a
     /// session that hangs until it gives up (or the pod is deleted).
     case stallAfter(bytes: Int)
@@ -17,9 +17,9 @@ public enum ExecStreamFault: Equatable, Sendable {
     case breakAfter(bytes: Int)
 }
 
-public struct ExecServerMachine: Sendable {
+package struct ExecServerMachine: Sendable {
     /// What the I/O layer must do, in order.
-    public enum Action: Equatable, Sendable {
+    package enum Action: Equatable, Sendable {
         /// Write this frame to the client connection.
         case send(ServerOutboundFrame)
         case writeStdin([UInt8])
@@ -32,7 +32,7 @@ public struct ExecServerMachine: Sendable {
         case awaitClientClose
     }
 
-    public enum Phase: Equatable, Sendable {
+    package enum Phase: Equatable, Sendable {
         /// The process runs (or is being started); data flows both ways.
         case running
         /// The status and a close frame were sent; waiting for the client's close frame.
@@ -42,19 +42,19 @@ public struct ExecServerMachine: Sendable {
         case finished
     }
 
-    public let subprotocol: ExecServerSubprotocol
-    public let acceptsStdin: Bool
-    public let streamsStdout: Bool
-    public let streamsStderr: Bool
-    public let command: [String]
-    public let fault: ExecStreamFault?
-    public private(set) var phase: Phase = .running
-    public private(set) var stdinClosed = false
+    package let subprotocol: ExecServerSubprotocol
+    package let acceptsStdin: Bool
+    package let streamsStdout: Bool
+    package let streamsStderr: Bool
+    package let command: [String]
+    package let fault: ExecStreamFault?
+    package private(set) var phase: Phase = .running
+    package private(set) var stdinClosed = false
     /// Output payload bytes forwarded to the client so far (stdout + stderr).
-    public private(set) var forwardedOutputBytes = 0
+    package private(set) var forwardedOutputBytes = 0
     private var decoder: ServerFrameDecoder
 
-    public init(request: ExecServerRequest, fault: ExecStreamFault? = nil, maxFramePayload: Int = ServerFrameDecoder.defaultMaxPayload) {
+    package init(request: ExecServerRequest, fault: ExecStreamFault? = nil, maxFramePayload: Int = ServerFrameDecoder.defaultMaxPayload) {
         self.subprotocol = request.subprotocol
         self.acceptsStdin = request.stdin
         self.streamsStdout = request.stdout
@@ -65,20 +65,20 @@ public struct ExecServerMachine: Sendable {
     }
 
     /// The lowest writable channel: stdout if requested, else stderr, else the error channel.
-    public var readyChannel: ExecServerChannel {
+    package var readyChannel: ExecServerChannel {
         if streamsStdout { return .stdout }
         if streamsStderr { return .stderr }
         return .error
     }
 
     /// The "connection established" notice: an empty message on the lowest writable channel.
-    public mutating func start() -> [Action] {
+    package mutating func start() -> [Action] {
         guard phase == .running else { return [] }
         return [.send(.binary([readyChannel.rawValue]))]
     }
 
     /// Bytes from the client connection, split anywhere.
-    public mutating func receive<Bytes: Sequence>(_ bytes: Bytes) -> [Action] where Bytes.Element == UInt8 {
+    package mutating func receive<Bytes: Sequence>(_ bytes: Bytes) -> [Action] where Bytes.Element == UInt8 {
         guard phase != .finished else { return [] }
         decoder.append(bytes)
         var actions: [Action] = []
@@ -140,7 +140,7 @@ public struct ExecServerMachine: Sendable {
     }
 
     /// Output read from the process.
-    public mutating func processOutput(_ channel: ExecServerChannel, _ bytes: [UInt8]) -> [Action] {
+    package mutating func processOutput(_ channel: ExecServerChannel, _ bytes: [UInt8]) -> [Action] {
         guard phase == .running, !bytes.isEmpty else { return [] }
         let wanted = channel == .stdout ? streamsStdout : (channel == .stderr && streamsStderr)
         guard wanted else { return [] }
@@ -175,7 +175,7 @@ public struct ExecServerMachine: Sendable {
     }
 
     /// The process ended and both output pipes reached EOF: write the status, then close.
-    public mutating func processFinished(_ outcome: ProcessOutcome) -> [Action] {
+    package mutating func processFinished(_ outcome: ProcessOutcome) -> [Action] {
         guard phase == .running else { return [] }
         phase = .closing
         let status = ExecServerStatus.forOutcome(outcome, command: command, subprotocol: subprotocol)
@@ -188,7 +188,7 @@ public struct ExecServerMachine: Sendable {
     }
 
     /// The client's TCP connection ended (EOF or error).
-    public mutating func clientDisconnected() -> [Action] {
+    package mutating func clientDisconnected() -> [Action] {
         switch phase {
         case .finished: return []
         case .closing:
@@ -200,14 +200,14 @@ public struct ExecServerMachine: Sendable {
         }
     }
 
-    public mutating func closeWaitExpired() -> [Action] {
+    package mutating func closeWaitExpired() -> [Action] {
         guard phase == .closing else { return [] }
         phase = .finished
         return [.closeConnection]
     }
 
     /// The pod is gone: kill the process; its exit (137) is then reported like any other.
-    public mutating func podDeleted() -> [Action] {
+    package mutating func podDeleted() -> [Action] {
         switch phase {
         case .running: return [.killProcess]
         case .stalled:

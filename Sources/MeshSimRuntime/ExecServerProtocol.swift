@@ -8,7 +8,7 @@
 // v5 CLOSE signal. Pure values: no I/O.
 
 /// The WebSocket subprotocols the simulated API server accepts for exec.
-public enum ExecServerSubprotocol: String, Sendable, CaseIterable {
+package enum ExecServerSubprotocol: String, Sendable, CaseIterable {
     case v5 = "v5.channel.k8s.io"
     case v4 = "v4.channel.k8s.io"
 
@@ -17,7 +17,7 @@ public enum ExecServerSubprotocol: String, Sendable, CaseIterable {
     /// routes any request offering v5 to its stream translator, which speaks only v5; otherwise the request
     /// reaches the kubelet, which accepts v4. Returns nil when nothing offered is accepted (the real server then
     /// answers 403 with an empty body).
-    public static func negotiate(offered headerValue: String) -> ExecServerSubprotocol? {
+    package static func negotiate(offered headerValue: String) -> ExecServerSubprotocol? {
         let offered = headerValue.split(separator: ",").map { token in
             token.trimmingWhitespace()
         }
@@ -37,7 +37,7 @@ extension Substring {
 }
 
 /// Channel ids of the remote-command protocol.
-public enum ExecServerChannel: UInt8, Sendable {
+package enum ExecServerChannel: UInt8, Sendable {
     case stdin = 0
     case stdout = 1
     case stderr = 2
@@ -45,42 +45,42 @@ public enum ExecServerChannel: UInt8, Sendable {
     case resize = 4
 
     /// Number of channels the exec server creates; messages for higher ids are ignored.
-    public static let count: UInt8 = 5
+    package static let count: UInt8 = 5
     /// First byte of a v5 CLOSE signal: `FF <channel>`.
-    public static let closeSignal: UInt8 = 0xFF
+    package static let closeSignal: UInt8 = 0xFF
 }
 
 /// A name/value pair of a process environment, kept in order (later duplicates win, as in a container).
-public struct EnvironmentVariable: Equatable, Sendable {
-    public var name: String
-    public var value: String
+package struct EnvironmentVariable: Equatable, Sendable {
+    package var name: String
+    package var value: String
 
-    public init(_ name: String, _ value: String) {
+    package init(_ name: String, _ value: String) {
         self.name = name
         self.value = value
     }
 }
 
 /// Everything the runtime needs to run one `pods/exec` request after MeshSim answered 101.
-public struct ExecServerRequest: Sendable {
-    public var cluster: String
-    public var namespace: String
-    public var pod: String
-    public var container: String
+package struct ExecServerRequest: Sendable {
+    package var cluster: String
+    package var namespace: String
+    package var pod: String
+    package var container: String
     /// The `command` query parameters in order; executed directly, not through a shell.
-    public var command: [String]
-    public var stdin: Bool
-    public var stdout: Bool
-    public var stderr: Bool
-    public var tty: Bool
-    public var subprotocol: ExecServerSubprotocol
+    package var command: [String]
+    package var stdin: Bool
+    package var stdout: Bool
+    package var stderr: Bool
+    package var tty: Bool
+    package var subprotocol: ExecServerSubprotocol
     /// The complete process environment (see `PodEnvironment.make`); nothing of the host's leaks in.
-    public var environment: [EnvironmentVariable]
+    package var environment: [EnvironmentVariable]
     /// The container's working directory (`workingDir`, else the image's; a container without either
     /// starts in `/`).
-    public var workingDirectory: String
+    package var workingDirectory: String
 
-    public init(
+    package init(
         cluster: String, namespace: String, pod: String, container: String, command: [String],
         stdin: Bool, stdout: Bool, stderr: Bool, tty: Bool, subprotocol: ExecServerSubprotocol,
         environment: [EnvironmentVariable], workingDirectory: String = "/"
@@ -100,20 +100,20 @@ public struct ExecServerRequest: Sendable {
     }
 
     /// The kubelet drops stderr when a TTY is requested (it is merged into the terminal).
-    public var streamsStderr: Bool { stderr && !tty }
+    package var streamsStderr: Bool { stderr && !tty }
 }
 
 /// Builds a simulated container's process environment the way the kubelet composes it.
-public enum PodEnvironment {
+package enum PodEnvironment {
     /// The PATH a container image without its own PATH gets from the runtime.
-    public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    package static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     /// `containerEnv` (the pod spec's `env`, in order) plus `HOSTNAME=<pod>`, a default PATH when none is
     /// set, and — when `httpProxy` is given — `http_proxy`/`HTTP_PROXY` pointing at the pod's sidecar (or
     /// the cluster's plain forwarder for pods without one) with an empty `no_proxy`, so cluster service
     /// names go through it. curl honours only the lower-case `http_proxy`; the upper-case copy is for
     /// other tools.
-    public static func make(
+    package static func make(
         containerEnv: [EnvironmentVariable], podName: String, httpProxy: String?
     ) -> [EnvironmentVariable] {
         var result: [EnvironmentVariable] = []
@@ -133,7 +133,7 @@ public enum PodEnvironment {
 }
 
 /// How a process run by an exec session ended, as the container runtime reports it.
-public enum ProcessOutcome: Equatable, Sendable {
+package enum ProcessOutcome: Equatable, Sendable {
     /// Exited with a status (killed by a signal reports 128 + signal, like a container shell).
     case exited(code: Int32)
     /// The runtime could not start the process (binary missing, not executable, ...).
@@ -141,7 +141,7 @@ public enum ProcessOutcome: Equatable, Sendable {
 }
 
 /// The single metav1.Status JSON the server writes on the error channel (v4/v5).
-public enum ExecServerStatus: Equatable, Sendable {
+package enum ExecServerStatus: Equatable, Sendable {
     case success
     /// Non-zero exit; `message` is the Go error text after "command terminated with non-zero exit code: ".
     case nonZeroExit(code: Int32, message: String)
@@ -150,7 +150,7 @@ public enum ExecServerStatus: Equatable, Sendable {
     /// The status for a finished process, with the error texts the real path produces: through the v5 stream
     /// translator the kubelet's error has already been turned into "command terminated with exit code N" by
     /// client-go; on v4 the kubelet forwards containerd's "command '<argv>' exited with N".
-    public static func forOutcome(
+    package static func forOutcome(
         _ outcome: ProcessOutcome, command: [String], subprotocol: ExecServerSubprotocol
     ) -> ExecServerStatus {
         switch outcome {
@@ -169,7 +169,7 @@ public enum ExecServerStatus: Equatable, Sendable {
     }
 
     /// JSON as Go's encoding/json writes a metav1.Status without TypeMeta (field order, HTML escaping).
-    public var json: String {
+    package var json: String {
         switch self {
         case .success:
             return #"{"metadata":{},"status":"Success"}"#
@@ -188,8 +188,8 @@ public enum ExecServerStatus: Equatable, Sendable {
 }
 
 /// String quoting with Go encoding/json's escaping rules (HTML-safe: <, >, & and U+2028/2029 escaped).
-public enum GoJSON {
-    public static func quote(_ text: String) -> String {
+package enum GoJSON {
+    package static func quote(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

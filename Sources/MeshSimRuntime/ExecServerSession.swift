@@ -16,13 +16,13 @@ import NIOPosix
 import Synchronization
 
 /// Settings of exec sessions that are not part of a request.
-public struct ExecServerSettings: Sendable {
+package struct ExecServerSettings: Sendable {
     /// How long the server waits for the client's close frame after sending its own. The real apiserver
     /// waits up to 15 minutes; a simulator only needs to outlast a client that is still reading.
-    public var closeWait: TimeAmount
-    public var maxFramePayload: Int
+    package var closeWait: TimeAmount
+    package var maxFramePayload: Int
 
-    public init(closeWait: TimeAmount = .seconds(15), maxFramePayload: Int = ServerFrameDecoder.defaultMaxPayload) {
+    package init(closeWait: TimeAmount = .seconds(15), maxFramePayload: Int = ServerFrameDecoder.defaultMaxPayload) {
         self.closeWait = closeWait
         self.maxFramePayload = maxFramePayload
     }
@@ -30,7 +30,7 @@ public struct ExecServerSettings: Sendable {
 
 /// The exec sessions that are running, by pod, so that deleting a pod (or stopping the simulator) kills
 /// their processes. Thread-safe.
-public final class ExecServerRegistry: Sendable {
+package final class ExecServerRegistry: Sendable {
     struct PodKey: Hashable {
         var cluster: String
         var namespace: String
@@ -39,20 +39,20 @@ public final class ExecServerRegistry: Sendable {
 
     private let sessions = Mutex<[ObjectIdentifier: (key: PodKey, driver: ExecServerDriver)]>([:])
 
-    public init() {}
+    package init() {}
 
     /// Number of sessions whose connection or process is still alive.
-    public var activeCount: Int { sessions.withLock { $0.count } }
+    package var activeCount: Int { sessions.withLock { $0.count } }
 
     /// The pod was deleted: kill every process exec'd into it. Each session then reports exit code 137.
-    public func terminateSessions(cluster: String, namespace: String, pod: String) {
+    package func terminateSessions(cluster: String, namespace: String, pod: String) {
         let key = PodKey(cluster: cluster, namespace: namespace, pod: pod)
         let matching = sessions.withLock { $0.values.filter { $0.key == key }.map(\.driver) }
         for driver in matching { driver.podDeleted() }
     }
 
     /// Kills every session's process (simulator shutdown).
-    public func terminateAll() {
+    package func terminateAll() {
         let all = sessions.withLock { $0.values.map(\.driver) }
         for driver in all { driver.podDeleted() }
     }
@@ -66,11 +66,11 @@ public final class ExecServerRegistry: Sendable {
     }
 }
 
-public enum ExecServerSession {
+package enum ExecServerSession {
     /// Takes over a channel whose pipeline holds no HTTP or WebSocket handlers any more: MeshSim wrote the
     /// 101 response itself and removed its HTTP handlers. `bufferedBytes` are bytes already read after the
     /// request's headers (they are WebSocket frames). The session then owns the channel and closes it.
-    public static func start(
+    package static func start(
         on channel: Channel, request: ExecServerRequest, bufferedBytes: ByteBuffer? = nil,
         registry: ExecServerRegistry, faults: RuntimeFaultControl, settings: ExecServerSettings = ExecServerSettings()
     ) -> EventLoopFuture<Void> {

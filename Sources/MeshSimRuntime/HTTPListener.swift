@@ -4,11 +4,11 @@ import NIOHTTP1
 import NIOPosix
 
 /// A bound listener on 127.0.0.1 with an ephemeral port; `stop()` closes it and its connections.
-public final class HTTPListener: Sendable {
+package final class HTTPListener: Sendable {
     private let serverChannel: Channel
     private let connections: ConnectionSet
-    public let host = "127.0.0.1"
-    public let port: Int
+    package let host = "127.0.0.1"
+    package let port: Int
 
     /// `makeHandler` builds the request handler of each accepted connection (behind NIO's HTTP server codec).
     static func start(
@@ -43,16 +43,16 @@ public final class HTTPListener: Sendable {
     }
 
     /// Stops accepting and closes open connections (a deleted pod's listener disappears at once).
-    public func stop() async {
+    package func stop() async {
         try? await serverChannel.close()
         for connection in connections.all() { try? await connection.close() }
     }
 }
 
-public enum RuntimeListenerError: Error, CustomStringConvertible {
+package enum RuntimeListenerError: Error, CustomStringConvertible {
     case noLocalPort
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noLocalPort: return "the listener bound but reported no local port; check that 127.0.0.1 is configured"
         }

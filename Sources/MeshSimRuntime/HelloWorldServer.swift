@@ -5,16 +5,16 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-public final class HelloWorldServer: Sendable {
-    public let podName: String
-    public let version: String
+package final class HelloWorldServer: Sendable {
+    package let podName: String
+    package let version: String
     private let listener: HTTPListener
 
-    public var host: String { listener.host }
-    public var port: Int { listener.port }
+    package var host: String { listener.host }
+    package var port: Int { listener.port }
 
     /// Starts the listener. `serviceTime` is how long each /hello takes before any fault delay.
-    public static func start(
+    package static func start(
         podName: String, version: String, serviceTime: Duration = .milliseconds(2),
         faults: RuntimeFaultControl, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> HelloWorldServer {
@@ -30,17 +30,17 @@ public final class HelloWorldServer: Sendable {
         self.listener = listener
     }
 
-    public func stop() async { await listener.stop() }
+    package func stop() async { await listener.stop() }
 
     /// Whether a container image is the HelloWorld sample, from any registry
     /// (`registry.istio.io/release/examples-helloworld-v2:1.0`, `docker.io/istio/examples-helloworld-v1`, ...).
-    public static func isHelloWorldImage(_ image: String) -> Bool {
+    package static func isHelloWorldImage(_ image: String) -> Bool {
         imageName(image).contains("helloworld")
     }
 
     /// The version the app reports: `SERVICE_VERSION` from the container env, else the image name's
     /// `-vN` suffix (`examples-helloworld-v2` → `v2`); nil when neither says.
-    public static func version(image: String, environment: [EnvironmentVariable]) -> String? {
+    package static func version(image: String, environment: [EnvironmentVariable]) -> String? {
         if let fromEnv = environment.last(where: { $0.name == "SERVICE_VERSION" })?.value, !fromEnv.isEmpty {
             return fromEnv
         }
@@ -61,7 +61,7 @@ public final class HelloWorldServer: Sendable {
     }
 
     /// The body of a successful /hello.
-    public static func helloBody(version: String, podName: String) -> String {
+    package static func helloBody(version: String, podName: String) -> String {
         "Hello version: \(version), instance: \(podName)\n"
     }
 }

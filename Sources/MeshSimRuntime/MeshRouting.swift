@@ -2,21 +2,21 @@
 // multi-primary, multi-network Istio mesh (the install guide's topology) decides it. Pure: no I/O.
 
 /// An endpoint of a service: one ready pod's listener.
-public struct MeshEndpoint: Hashable, Sendable {
-    public var pod: String
-    public var cluster: String
+package struct MeshEndpoint: Hashable, Sendable {
+    package var pod: String
+    package var cluster: String
     /// Where the simulated pod really listens (127.0.0.1 and an ephemeral port).
-    public var host: String
-    public var port: Int
+    package var host: String
+    package var port: Int
     /// The pod's `version` label, if any.
-    public var version: String?
+    package var version: String?
     /// Whether the pod runs a sidecar; a pod without one cannot terminate the mesh's mTLS, so it is
     /// reachable only from its own cluster.
-    public var hasSidecar: Bool
+    package var hasSidecar: Bool
     /// The pod's labels, which DestinationRule subsets select by.
-    public var labels: [String: String]
+    package var labels: [String: String]
 
-    public init(pod: String, cluster: String, host: String, port: Int, version: String?, hasSidecar: Bool,
+    package init(pod: String, cluster: String, host: String, port: Int, version: String?, hasSidecar: Bool,
                 labels: [String: String] = [:]) {
         self.pod = pod
         self.cluster = cluster
@@ -28,59 +28,59 @@ public struct MeshEndpoint: Hashable, Sendable {
     }
 }
 
-public struct ServiceKey: Hashable, Sendable, CustomStringConvertible {
-    public var namespace: String
-    public var name: String
+package struct ServiceKey: Hashable, Sendable, CustomStringConvertible {
+    package var namespace: String
+    package var name: String
 
-    public init(namespace: String, name: String) {
+    package init(namespace: String, name: String) {
         self.namespace = namespace
         self.name = name
     }
 
-    public var description: String { "\(name).\(namespace)" }
+    package var description: String { "\(name).\(namespace)" }
 
     /// `name.namespace.svc.cluster.local`, the host Istio configuration names the Service by.
-    public var fqdn: String { "\(name).\(namespace).svc.cluster.local" }
+    package var fqdn: String { "\(name).\(namespace).svc.cluster.local" }
 }
 
 /// A Service as one cluster sees it: its ports and its ready endpoints in that cluster.
-public struct ServiceView: Equatable, Sendable {
-    public var ports: Set<Int>
-    public var endpoints: [MeshEndpoint]
+package struct ServiceView: Equatable, Sendable {
+    package var ports: Set<Int>
+    package var endpoints: [MeshEndpoint]
 
-    public init(ports: Set<Int>, endpoints: [MeshEndpoint]) {
+    package init(ports: Set<Int>, endpoints: [MeshEndpoint]) {
         self.ports = ports
         self.endpoints = endpoints
     }
 }
 
 /// A remote secret held by a cluster for a peer.
-public struct RemoteSecretView: Equatable, Sendable {
+package struct RemoteSecretView: Equatable, Sendable {
     /// The kubeconfig in the secret points at the peer's real API server (a stale or wrong server means
     /// istiod cannot watch the peer).
-    public var serverMatchesPeer: Bool
+    package var serverMatchesPeer: Bool
 
-    public init(serverMatchesPeer: Bool = true) {
+    package init(serverMatchesPeer: Bool = true) {
         self.serverMatchesPeer = serverMatchesPeer
     }
 }
 
-public struct ClusterView: Equatable, Sendable {
-    public var name: String
+package struct ClusterView: Equatable, Sendable {
+    package var name: String
     /// `topology.istio.io/network` of istio-system; nil when unlabelled.
-    public var network: String?
+    package var network: String?
     /// Fingerprint of `root-cert.pem` in `istio-ca-root-cert`; nil when absent.
-    public var rootCAFingerprint: String?
+    package var rootCAFingerprint: String?
     /// Peers this cluster's control plane holds remote secrets for, by cluster name.
-    public var remoteSecrets: [String: RemoteSecretView]
-    public var eastWestGatewayReadyPods: Int
-    public var services: [ServiceKey: ServiceView]
+    package var remoteSecrets: [String: RemoteSecretView]
+    package var eastWestGatewayReadyPods: Int
+    package var services: [ServiceKey: ServiceView]
     /// This cluster's VirtualServices and DestinationRules: in a multi-primary mesh each istiod configures
     /// its own cluster's sidecars from its own cluster's objects.
-    public var virtualServices: [VirtualServiceView]
-    public var destinationRules: [DestinationRuleView]
+    package var virtualServices: [VirtualServiceView]
+    package var destinationRules: [DestinationRuleView]
 
-    public init(
+    package init(
         name: String, network: String?, rootCAFingerprint: String?, remoteSecrets: [String: RemoteSecretView],
         eastWestGatewayReadyPods: Int, services: [ServiceKey: ServiceView], virtualServices: [VirtualServiceView] = [],
         destinationRules: [DestinationRuleView] = []
@@ -97,16 +97,16 @@ public struct ClusterView: Equatable, Sendable {
 }
 
 /// The whole mesh at one moment.
-public struct MeshView: Equatable, Sendable {
-    public var clusters: [String: ClusterView]
+package struct MeshView: Equatable, Sendable {
+    package var clusters: [String: ClusterView]
 
-    public init(clusters: [ClusterView] = []) {
+    package init(clusters: [ClusterView] = []) {
         self.clusters = Dictionary(clusters.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
     }
 }
 
 /// Why (or why not) a source cluster's sidecars reach a target cluster's endpoints.
-public enum ClusterReachability: Equatable, Sendable {
+package enum ClusterReachability: Equatable, Sendable {
     case sameCluster
     /// Discovered through the remote secret and reached through the target's east-west gateway.
     case throughEastWestGateway
@@ -120,21 +120,21 @@ public enum ClusterReachability: Equatable, Sendable {
     case rootCAMismatch
     case unknownCluster
 
-    public var isReachable: Bool { self == .sameCluster || self == .throughEastWestGateway }
+    package var isReachable: Bool { self == .sameCluster || self == .throughEastWestGateway }
 }
 
 /// The outcome of resolving a request's host.
-public enum MeshResolution: Equatable, Sendable {
+package enum MeshResolution: Equatable, Sendable {
     /// A Service of the source cluster; `endpoints` are the reachable ones (possibly none).
     case service(ServiceKey, endpoints: [MeshEndpoint])
     /// The name is not a Service the source cluster's DNS knows (or the port is not one of its ports).
     case notAService
 }
 
-public enum MeshRouting {
+package enum MeshRouting {
     /// The decision table. Checks run in the order a request would fail on them: discovery (remote
     /// secret), the cross-network hop (distinct networks, gateway up), then mTLS (shared root CA).
-    public static func reachability(from source: String, to target: String, sourceHasSidecar: Bool, in view: MeshView)
+    package static func reachability(from source: String, to target: String, sourceHasSidecar: Bool, in view: MeshView)
         -> ClusterReachability
     {
         if source == target { return .sameCluster }
@@ -153,7 +153,7 @@ public enum MeshRouting {
 
     /// Parses `svc`, `svc.ns`, `svc.ns.svc` or `svc.ns.svc.cluster.local` (a trailing dot allowed, case
     /// ignored); a bare name takes the source pod's namespace, as the pod's DNS search path does.
-    public static func serviceKey(forHost host: String, sourceNamespace: String) -> ServiceKey? {
+    package static func serviceKey(forHost host: String, sourceNamespace: String) -> ServiceKey? {
         var name = host.lowercased()
         if name.hasSuffix(".") { name.removeLast() }
         let labels = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
@@ -168,7 +168,7 @@ public enum MeshRouting {
     }
 
     /// The endpoints a pod in `source` (namespace `sourceNamespace`) reaches for `host:port`.
-    public static func resolve(
+    package static func resolve(
         host: String, port: Int, sourceCluster source: String, sourceNamespace: String, sourceHasSidecar: Bool,
         in view: MeshView
     ) -> MeshResolution {

@@ -10,7 +10,7 @@
 // without destinations (`redirect`, `directResponse`) are skipped.
 
 /// How one string is matched (Istio's StringMatch).
-public enum StringMatchRule: Equatable, Sendable {
+package enum StringMatchRule: Equatable, Sendable {
     case exact(String)
     case prefix(String)
     /// RE2 in Istio; evaluated as a whole-string Swift regular expression (the same for the common subset).
@@ -29,18 +29,18 @@ public enum StringMatchRule: Equatable, Sendable {
 }
 
 /// One `http[].match[]` entry: every condition set must hold.
-public struct HTTPMatchRule: Equatable, Sendable {
-    public var uri: StringMatchRule?
-    public var ignoreURICase: Bool
-    public var method: StringMatchRule?
+package struct HTTPMatchRule: Equatable, Sendable {
+    package var uri: StringMatchRule?
+    package var ignoreURICase: Bool
+    package var method: StringMatchRule?
     /// Header name (lower-cased) → match; nil checks only that the header is present.
-    public var headers: [String: StringMatchRule?]
-    public var port: Int?
-    public var sourceNamespace: String?
+    package var headers: [String: StringMatchRule?]
+    package var port: Int?
+    package var sourceNamespace: String?
     /// Conditions present in the rule that the simulation does not evaluate; a match with any never matches.
-    public var unmodelledConditions: [String]
+    package var unmodelledConditions: [String]
 
-    public init(uri: StringMatchRule? = nil, ignoreURICase: Bool = false, method: StringMatchRule? = nil,
+    package init(uri: StringMatchRule? = nil, ignoreURICase: Bool = false, method: StringMatchRule? = nil,
                 headers: [String: StringMatchRule?] = [:], port: Int? = nil, sourceNamespace: String? = nil,
                 unmodelledConditions: [String] = []) {
         self.uri = uri
@@ -73,15 +73,15 @@ public struct HTTPMatchRule: Equatable, Sendable {
 }
 
 /// One weighted destination of an HTTP route.
-public struct RouteDestinationRule: Equatable, Sendable {
+package struct RouteDestinationRule: Equatable, Sendable {
     /// As written: a short name is resolved in the VirtualService's namespace.
-    public var host: String
-    public var subset: String?
+    package var host: String
+    package var subset: String?
     /// `destination.port.number`; nil = the port the request was sent to.
-    public var port: Int?
-    public var weight: Int
+    package var port: Int?
+    package var weight: Int
 
-    public init(host: String, subset: String? = nil, port: Int? = nil, weight: Int = 0) {
+    package init(host: String, subset: String? = nil, port: Int? = nil, weight: Int = 0) {
         self.host = host
         self.subset = subset
         self.port = port
@@ -89,30 +89,30 @@ public struct RouteDestinationRule: Equatable, Sendable {
     }
 }
 
-public struct HTTPRouteRule: Equatable, Sendable {
+package struct HTTPRouteRule: Equatable, Sendable {
     /// Empty: the route matches every request.
-    public var matches: [HTTPMatchRule]
-    public var destinations: [RouteDestinationRule]
+    package var matches: [HTTPMatchRule]
+    package var destinations: [RouteDestinationRule]
 
-    public init(matches: [HTTPMatchRule] = [], destinations: [RouteDestinationRule]) {
+    package init(matches: [HTTPMatchRule] = [], destinations: [RouteDestinationRule]) {
         self.matches = matches
         self.destinations = destinations
     }
 }
 
 /// A VirtualService (networking.istio.io/v1) with the fields the data plane acts on.
-public struct VirtualServiceView: Equatable, Sendable {
-    public var namespace: String
-    public var name: String
+package struct VirtualServiceView: Equatable, Sendable {
+    package var namespace: String
+    package var name: String
     /// RFC 3339; when several VirtualServices claim a host, the oldest applies (istiod's conflict rule).
-    public var creationTimestamp: String
-    public var hosts: [String]
+    package var creationTimestamp: String
+    package var hosts: [String]
     /// `spec.gateways`; empty or containing `mesh` means the rule applies to sidecars.
-    public var gateways: [String]
-    public var exportTo: [String]
-    public var http: [HTTPRouteRule]
+    package var gateways: [String]
+    package var exportTo: [String]
+    package var http: [HTTPRouteRule]
 
-    public init(namespace: String, name: String, creationTimestamp: String = "", hosts: [String], gateways: [String] = [],
+    package init(namespace: String, name: String, creationTimestamp: String = "", hosts: [String], gateways: [String] = [],
                 exportTo: [String] = [], http: [HTTPRouteRule]) {
         self.namespace = namespace
         self.name = name
@@ -124,26 +124,26 @@ public struct VirtualServiceView: Equatable, Sendable {
     }
 }
 
-public struct SubsetRule: Equatable, Sendable {
-    public var name: String
-    public var labels: [String: String]
+package struct SubsetRule: Equatable, Sendable {
+    package var name: String
+    package var labels: [String: String]
 
-    public init(name: String, labels: [String: String]) {
+    package init(name: String, labels: [String: String]) {
         self.name = name
         self.labels = labels
     }
 }
 
 /// A DestinationRule (networking.istio.io/v1) with the subsets it defines.
-public struct DestinationRuleView: Equatable, Sendable {
-    public var namespace: String
-    public var name: String
-    public var creationTimestamp: String
-    public var host: String
-    public var exportTo: [String]
-    public var subsets: [SubsetRule]
+package struct DestinationRuleView: Equatable, Sendable {
+    package var namespace: String
+    package var name: String
+    package var creationTimestamp: String
+    package var host: String
+    package var exportTo: [String]
+    package var subsets: [SubsetRule]
 
-    public init(namespace: String, name: String, creationTimestamp: String = "", host: String, exportTo: [String] = [],
+    package init(namespace: String, name: String, creationTimestamp: String = "", host: String, exportTo: [String] = [],
                 subsets: [SubsetRule]) {
         self.namespace = namespace
         self.name = name
@@ -155,16 +155,16 @@ public struct DestinationRuleView: Equatable, Sendable {
 }
 
 /// The parts of an HTTP request that routing looks at.
-public struct MeshRequest: Equatable, Sendable {
-    public var host: String
-    public var port: Int
+package struct MeshRequest: Equatable, Sendable {
+    package var host: String
+    package var port: Int
     /// Path and query, e.g. `/hello?x=1`.
-    public var path: String
-    public var method: String
+    package var path: String
+    package var method: String
     /// Lower-cased names.
-    public var headers: [String: String]
+    package var headers: [String: String]
 
-    public init(host: String, port: Int, path: String = "/", method: String = "GET", headers: [String: String] = [:]) {
+    package init(host: String, port: Int, path: String = "/", method: String = "GET", headers: [String: String] = [:]) {
         self.host = host
         self.port = port
         self.path = path
@@ -174,7 +174,7 @@ public struct MeshRequest: Equatable, Sendable {
 }
 
 /// What a sidecar does with one request.
-public enum RoutingDecision: Equatable, Sendable {
+package enum RoutingDecision: Equatable, Sendable {
     /// Send it to one of `endpoints` (never empty), balanced the default way.
     case forward(ServiceKey, endpoints: [MeshEndpoint])
     /// The chosen destination has no reachable endpoint: Envoy answers 503 `no healthy upstream` (UH).
@@ -193,7 +193,7 @@ extension MeshRouting {
 
     /// The decision for `request` from a pod of `sourceCluster`/`sourceNamespace`. Traffic rules apply only to
     /// pods with a sidecar; without a VirtualService for the host the request goes to any reachable endpoint.
-    public static func decide<Generator: RandomNumberGenerator>(
+    package static func decide<Generator: RandomNumberGenerator>(
         _ request: MeshRequest, sourceCluster: String, sourceNamespace: String, sourceHasSidecar: Bool, in view: MeshView,
         using generator: inout Generator
     ) -> RoutingDecision {
@@ -216,7 +216,7 @@ extension MeshRouting {
     /// One destination, drawn with probability weight / (sum of weights). A route with a single destination
     /// sends it everything whatever its weight; weight-0 destinations are never drawn; nil when every weight
     /// is 0 (which Istio's validation refuses for several destinations).
-    public static func pickDestination<Generator: RandomNumberGenerator>(
+    package static func pickDestination<Generator: RandomNumberGenerator>(
         _ destinations: [RouteDestinationRule], using generator: inout Generator
     ) -> RouteDestinationRule? {
         if destinations.count == 1 { return destinations[0] }

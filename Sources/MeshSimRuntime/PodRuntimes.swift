@@ -6,28 +6,28 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-public struct SimulatedContainer: Equatable, Sendable {
-    public var name: String
-    public var image: String
-    public var environment: [EnvironmentVariable]
+package struct SimulatedContainer: Equatable, Sendable {
+    package var name: String
+    package var image: String
+    package var environment: [EnvironmentVariable]
 
-    public init(name: String, image: String, environment: [EnvironmentVariable]) {
+    package init(name: String, image: String, environment: [EnvironmentVariable]) {
         self.name = name
         self.image = image
         self.environment = environment
     }
 }
 
-public struct SimulatedPod: Equatable, Sendable {
-    public var cluster: String
-    public var namespace: String
-    public var name: String
-    public var uid: String
+package struct SimulatedPod: Equatable, Sendable {
+    package var cluster: String
+    package var namespace: String
+    package var name: String
+    package var uid: String
     /// Application containers (not the injected istio-proxy).
-    public var containers: [SimulatedContainer]
-    public var hasSidecar: Bool
+    package var containers: [SimulatedContainer]
+    package var hasSidecar: Bool
 
-    public init(cluster: String, namespace: String, name: String, uid: String, containers: [SimulatedContainer], hasSidecar: Bool) {
+    package init(cluster: String, namespace: String, name: String, uid: String, containers: [SimulatedContainer], hasSidecar: Bool) {
         self.cluster = cluster
         self.namespace = namespace
         self.name = name
@@ -38,31 +38,31 @@ public struct SimulatedPod: Equatable, Sendable {
 }
 
 /// A pod's running listeners.
-public struct RunningPod: Sendable {
-    public var pod: SimulatedPod
+package struct RunningPod: Sendable {
+    package var pod: SimulatedPod
     /// Set for HelloWorld pods: where the app listens and the version it reports.
-    public var helloWorld: HelloWorldServer?
-    public var proxy: SidecarProxy
+    package var helloWorld: HelloWorldServer?
+    package var proxy: SidecarProxy
 
     /// The `http_proxy` value for processes exec'd into this pod.
-    public var httpProxy: String { proxy.url }
+    package var httpProxy: String { proxy.url }
 
     /// This pod as a service endpoint (HelloWorld pods only).
-    public var endpoint: MeshEndpoint? {
+    package var endpoint: MeshEndpoint? {
         guard let helloWorld else { return nil }
         return MeshEndpoint(pod: pod.name, cluster: pod.cluster, host: helloWorld.host, port: helloWorld.port,
                             version: helloWorld.version, hasSidecar: pod.hasSidecar)
     }
 }
 
-public struct PodRuntimeSettings: Sendable {
-    public var crossClusterLatency: CrossClusterLatency
+package struct PodRuntimeSettings: Sendable {
+    package var crossClusterLatency: CrossClusterLatency
     /// Service time of each HelloWorld /hello.
-    public var helloWorldServiceTime: Duration
+    package var helloWorldServiceTime: Duration
     /// Sidecar retries (nil: Istio's default of 2).
-    public var sidecarRetries: Int?
+    package var sidecarRetries: Int?
 
-    public init(crossClusterLatency: CrossClusterLatency = CrossClusterLatency(), helloWorldServiceTime: Duration = .milliseconds(2),
+    package init(crossClusterLatency: CrossClusterLatency = CrossClusterLatency(), helloWorldServiceTime: Duration = .milliseconds(2),
                 sidecarRetries: Int? = nil) {
         self.crossClusterLatency = crossClusterLatency
         self.helloWorldServiceTime = helloWorldServiceTime
@@ -70,14 +70,14 @@ public struct PodRuntimeSettings: Sendable {
     }
 }
 
-public final class PodRuntimes: Sendable {
+package final class PodRuntimes: Sendable {
     private let view: any MeshViewProvider
     private let faults: RuntimeFaultControl
     private let settings: PodRuntimeSettings
     private let group: EventLoopGroup
     private let pods = Mutex<[String: RunningPod]>([:])
 
-    public init(view: any MeshViewProvider, faults: RuntimeFaultControl, settings: PodRuntimeSettings = PodRuntimeSettings(),
+    package init(view: any MeshViewProvider, faults: RuntimeFaultControl, settings: PodRuntimeSettings = PodRuntimeSettings(),
                 group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.view = view
         self.faults = faults
@@ -86,7 +86,7 @@ public final class PodRuntimes: Sendable {
     }
 
     /// Starts the pod's listeners; a pod already running is returned as is.
-    public func start(_ pod: SimulatedPod) async throws -> RunningPod {
+    package func start(_ pod: SimulatedPod) async throws -> RunningPod {
         if let running = running(uid: pod.uid) { return running }
         var helloWorld: HelloWorldServer?
         if let container = pod.containers.first(where: { HelloWorldServer.isHelloWorldImage($0.image) }) {
@@ -121,22 +121,22 @@ public final class PodRuntimes: Sendable {
         return running
     }
 
-    public func running(uid: String) -> RunningPod? {
+    package func running(uid: String) -> RunningPod? {
         pods.withLock { $0[uid] }
     }
 
-    public var all: [RunningPod] {
+    package var all: [RunningPod] {
         pods.withLock { Array($0.values) }
     }
 
     /// Stops the pod's listeners (pod deleted): its endpoint refuses connections from now on.
-    public func stop(uid: String) async {
+    package func stop(uid: String) async {
         guard let running = pods.withLock({ $0.removeValue(forKey: uid) }) else { return }
         await running.proxy.stop()
         await running.helloWorld?.stop()
     }
 
-    public func stopAll() async {
+    package func stopAll() async {
         let everything = pods.withLock { table -> [RunningPod] in
             defer { table.removeAll() }
             return Array(table.values)

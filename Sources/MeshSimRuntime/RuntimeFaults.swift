@@ -3,16 +3,16 @@
 import Synchronization
 
 /// Error rate and slowness of one HelloWorld version.
-public struct VersionFault: Equatable, Sendable {
+package struct VersionFault: Equatable, Sendable {
     /// Fraction of /hello requests answered with `errorStatus`, in 0...1.
-    public var errorRate: Double
+    package var errorRate: Double
     /// Added to the service time of every /hello response.
-    public var extraDelay: Duration
+    package var extraDelay: Duration
     /// The failing answers' HTTP status: 503 is retried by the sidecars (Istio's default retry policy), so
     /// most of those errors never reach the client; 500 is not retried and every one shows.
-    public var errorStatus: Int
+    package var errorStatus: Int
 
-    public init(errorRate: Double = 0, extraDelay: Duration = .zero, errorStatus: Int = 503) {
+    package init(errorRate: Double = 0, extraDelay: Duration = .zero, errorStatus: Int = 503) {
         self.errorRate = min(max(errorRate, 0), 1)
         self.extraDelay = extraDelay
         self.errorStatus = (500...599).contains(errorStatus) ? errorStatus : 503
@@ -20,26 +20,26 @@ public struct VersionFault: Equatable, Sendable {
 }
 
 /// A directed (source cluster → serving cluster) pair.
-public struct ClusterPair: Hashable, Sendable {
-    public var source: String
-    public var target: String
+package struct ClusterPair: Hashable, Sendable {
+    package var source: String
+    package var target: String
 
-    public init(source: String, target: String) {
+    package init(source: String, target: String) {
         self.source = source
         self.target = target
     }
 }
 
-public struct RuntimeFaults: Equatable, Sendable {
+package struct RuntimeFaults: Equatable, Sendable {
     /// Extra one-way latency the sidecar adds to requests from `source` served in `target`.
-    public var pairLatency: [ClusterPair: Duration]
+    package var pairLatency: [ClusterPair: Duration]
     /// Per HelloWorld version (e.g. "v2").
-    public var versionFaults: [String: VersionFault]
+    package var versionFaults: [String: VersionFault]
     /// Exec stream fault for sessions in a given cluster; `allClustersExecStreamFault` applies elsewhere.
-    public var execStreamFaults: [String: ExecStreamFault]
-    public var allClustersExecStreamFault: ExecStreamFault?
+    package var execStreamFaults: [String: ExecStreamFault]
+    package var allClustersExecStreamFault: ExecStreamFault?
 
-    public init(
+    package init(
         pairLatency: [ClusterPair: Duration] = [:], versionFaults: [String: VersionFault] = [:],
         execStreamFaults: [String: ExecStreamFault] = [:], allClustersExecStreamFault: ExecStreamFault? = nil
     ) {
@@ -49,40 +49,40 @@ public struct RuntimeFaults: Equatable, Sendable {
         self.allClustersExecStreamFault = allClustersExecStreamFault
     }
 
-    public static let none = RuntimeFaults()
+    package static let none = RuntimeFaults()
 
-    public func extraLatency(from source: String, to target: String) -> Duration {
+    package func extraLatency(from source: String, to target: String) -> Duration {
         pairLatency[ClusterPair(source: source, target: target)] ?? .zero
     }
 
-    public func versionFault(_ version: String) -> VersionFault {
+    package func versionFault(_ version: String) -> VersionFault {
         versionFaults[version] ?? VersionFault()
     }
 
-    public func execStreamFault(cluster: String) -> ExecStreamFault? {
+    package func execStreamFault(cluster: String) -> ExecStreamFault? {
         execStreamFaults[cluster] ?? allClustersExecStreamFault
     }
 }
 
 /// The current faults, readable and replaceable from any thread. Listeners and sessions read it per request
 /// (per session for exec), so a change applies to the next request.
-public final class RuntimeFaultControl: Sendable {
+package final class RuntimeFaultControl: Sendable {
     private let state: Mutex<RuntimeFaults>
 
-    public init(_ initial: RuntimeFaults = .none) {
+    package init(_ initial: RuntimeFaults = .none) {
         state = Mutex(initial)
     }
 
-    public var current: RuntimeFaults {
+    package var current: RuntimeFaults {
         state.withLock { $0 }
     }
 
-    public func set(_ faults: RuntimeFaults) {
+    package func set(_ faults: RuntimeFaults) {
         state.withLock { $0 = faults }
     }
 
     /// Changes part of the faults atomically.
-    public func update(_ change: (inout RuntimeFaults) -> Void) {
+    package func update(_ change: (inout RuntimeFaults) -> Void) {
         state.withLock { change(&$0) }
     }
 }

@@ -9,7 +9,7 @@
 // frame per message, it does not reassemble). Pure values: no I/O.
 
 /// The opcodes the session distinguishes; anything else that is not a control frame is data.
-public enum WireOpcode: UInt8, Sendable {
+package enum WireOpcode: UInt8, Sendable {
     case continuation = 0x0
     case text = 0x1
     case binary = 0x2
@@ -19,13 +19,13 @@ public enum WireOpcode: UInt8, Sendable {
 }
 
 /// One frame as received from a client, already unmasked.
-public struct ServerInboundFrame: Equatable, Sendable {
-    public var fin: Bool
+package struct ServerInboundFrame: Equatable, Sendable {
+    package var fin: Bool
     /// The raw 4-bit opcode; unknown values are kept so the session can treat them as x/net does.
-    public var opcode: UInt8
-    public var payload: [UInt8]
+    package var opcode: UInt8
+    package var payload: [UInt8]
 
-    public init(fin: Bool, opcode: UInt8, payload: [UInt8]) {
+    package init(fin: Bool, opcode: UInt8, payload: [UInt8]) {
         self.fin = fin
         self.opcode = opcode
         self.payload = payload
@@ -33,7 +33,7 @@ public struct ServerInboundFrame: Equatable, Sendable {
 }
 
 /// Why a client's byte stream cannot be decoded further. Each case maps to what the real server does.
-public enum ServerFrameDecodingError: Error, Equatable, Sendable {
+package enum ServerFrameDecodingError: Error, Equatable, Sendable {
     /// The client sent an unmasked frame; the server answers with close code 1002 and hangs up.
     case unmaskedClientFrame
     /// The frame's declared payload exceeds the server's limit (x/net `DefaultMaxPayloadBytes`, 32 MiB).
@@ -41,28 +41,28 @@ public enum ServerFrameDecodingError: Error, Equatable, Sendable {
 }
 
 /// WebSocket close status codes used by the server.
-public enum WebSocketCloseCode: UInt16, Sendable {
+package enum WebSocketCloseCode: UInt16, Sendable {
     case normalClosure = 1000
     case protocolError = 1002
 }
 
 /// Incremental decoder of client → server frames. Feed bytes in any split; pull complete frames.
-public struct ServerFrameDecoder: Sendable {
+package struct ServerFrameDecoder: Sendable {
     /// x/net's `DefaultMaxPayloadBytes`.
-    public static let defaultMaxPayload = 32 << 20
+    package static let defaultMaxPayload = 32 << 20
 
-    public let maxPayload: Int
+    package let maxPayload: Int
     private var buffer: [UInt8] = []
     private var readIndex = 0
 
-    public init(maxPayload: Int = ServerFrameDecoder.defaultMaxPayload) {
+    package init(maxPayload: Int = ServerFrameDecoder.defaultMaxPayload) {
         self.maxPayload = maxPayload
     }
 
     /// Bytes received but not yet part of a returned frame.
-    public var bufferedByteCount: Int { buffer.count - readIndex }
+    package var bufferedByteCount: Int { buffer.count - readIndex }
 
-    public mutating func append<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+    package mutating func append<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         // Compact before growing so a long session does not keep every byte it ever received.
         if readIndex > 0 && readIndex >= buffer.count / 2 {
             buffer.removeSubrange(0..<readIndex)
@@ -72,7 +72,7 @@ public struct ServerFrameDecoder: Sendable {
     }
 
     /// The next complete frame, or nil when more bytes are needed.
-    public mutating func nextFrame() throws(ServerFrameDecodingError) -> ServerInboundFrame? {
+    package mutating func nextFrame() throws(ServerFrameDecodingError) -> ServerInboundFrame? {
         let available = buffer.count - readIndex
         guard available >= 2 else { return nil }
         let first = buffer[readIndex]
@@ -122,28 +122,28 @@ public struct ServerFrameDecoder: Sendable {
 }
 
 /// A frame the server sends: always FIN, never masked.
-public struct ServerOutboundFrame: Equatable, Sendable {
-    public var opcode: WireOpcode
-    public var payload: [UInt8]
+package struct ServerOutboundFrame: Equatable, Sendable {
+    package var opcode: WireOpcode
+    package var payload: [UInt8]
 
-    public init(opcode: WireOpcode, payload: [UInt8]) {
+    package init(opcode: WireOpcode, payload: [UInt8]) {
         self.opcode = opcode
         self.payload = payload
     }
 
-    public static func binary(_ payload: [UInt8]) -> ServerOutboundFrame { ServerOutboundFrame(opcode: .binary, payload: payload) }
+    package static func binary(_ payload: [UInt8]) -> ServerOutboundFrame { ServerOutboundFrame(opcode: .binary, payload: payload) }
 
-    public static func close(code: WebSocketCloseCode) -> ServerOutboundFrame {
+    package static func close(code: WebSocketCloseCode) -> ServerOutboundFrame {
         ServerOutboundFrame(opcode: .close, payload: [UInt8(code.rawValue >> 8), UInt8(code.rawValue & 0xFF)])
     }
 
-    public var encoded: [UInt8] { ServerFrameEncoder.frame(opcode: opcode, payload: payload) }
+    package var encoded: [UInt8] { ServerFrameEncoder.frame(opcode: opcode, payload: payload) }
 }
 
 /// Encodes server → client frames: FIN set, never masked, shortest length form.
-public enum ServerFrameEncoder {
+package enum ServerFrameEncoder {
     /// The frame header for a payload of `length` bytes; the payload follows it unchanged.
-    public static func header(opcode: WireOpcode, payloadLength length: Int) -> [UInt8] {
+    package static func header(opcode: WireOpcode, payloadLength length: Int) -> [UInt8] {
         let first = 0x80 | opcode.rawValue
         if length < 126 {
             return [first, UInt8(length)]
@@ -158,7 +158,7 @@ public enum ServerFrameEncoder {
         return header
     }
 
-    public static func frame(opcode: WireOpcode, payload: [UInt8]) -> [UInt8] {
+    package static func frame(opcode: WireOpcode, payload: [UInt8]) -> [UInt8] {
         header(opcode: opcode, payloadLength: payload.count) + payload
     }
 }

@@ -11,54 +11,54 @@ import NIOPosix
 import Synchronization
 
 /// Supplies the current mesh snapshot; MeshSim updates it whenever API objects change.
-public protocol MeshViewProvider: Sendable {
+package protocol MeshViewProvider: Sendable {
     func currentMeshView() -> MeshView
 }
 
 /// A thread-safe holder of the latest MeshView.
-public final class MeshViewStore: MeshViewProvider, Sendable {
+package final class MeshViewStore: MeshViewProvider, Sendable {
     private let view: Mutex<MeshView>
 
-    public init(_ initial: MeshView = MeshView()) {
+    package init(_ initial: MeshView = MeshView()) {
         view = Mutex(initial)
     }
 
-    public func currentMeshView() -> MeshView { view.withLock { $0 } }
+    package func currentMeshView() -> MeshView { view.withLock { $0 } }
 
-    public func set(_ newView: MeshView) { view.withLock { $0 = newView } }
+    package func set(_ newView: MeshView) { view.withLock { $0 = newView } }
 }
 
 /// Latency added to every request served by another cluster: `base` plus a uniform draw from
 /// `0...jitter`, plus any per-pair fault. Applied once per attempt, before forwarding.
-public struct CrossClusterLatency: Equatable, Sendable {
-    public var base: Duration
-    public var jitter: Duration
+package struct CrossClusterLatency: Equatable, Sendable {
+    package var base: Duration
+    package var jitter: Duration
 
-    public init(base: Duration = .zero, jitter: Duration = .zero) {
+    package init(base: Duration = .zero, jitter: Duration = .zero) {
         self.base = base
         self.jitter = jitter
     }
 }
 
-public struct ProxySettings: Sendable {
-    public enum Mode: Sendable, Equatable {
+package struct ProxySettings: Sendable {
+    package enum Mode: Sendable, Equatable {
         /// The pod has an istio-proxy sidecar.
         case sidecar
         /// No sidecar: traffic bypasses the mesh and reaches only the pod's own cluster.
         case plainForwarder
     }
 
-    public var mode: Mode
-    public var crossClusterLatency: CrossClusterLatency
+    package var mode: Mode
+    package var crossClusterLatency: CrossClusterLatency
     /// Retries after the first attempt (Istio's default is 2; 0 disables).
-    public var retries: Int
+    package var retries: Int
     /// Envoy's default retry back-off base interval.
-    public var retryBackoffBase: Duration
-    public var connectTimeout: TimeAmount
+    package var retryBackoffBase: Duration
+    package var connectTimeout: TimeAmount
     /// Largest upstream response body relayed; larger ones end in 502.
-    public var maxResponseBytes: Int
+    package var maxResponseBytes: Int
 
-    public init(
+    package init(
         mode: Mode, crossClusterLatency: CrossClusterLatency = CrossClusterLatency(), retries: Int? = nil,
         retryBackoffBase: Duration = .milliseconds(25), connectTimeout: TimeAmount = .seconds(2),
         maxResponseBytes: Int = 16 << 20
@@ -73,28 +73,28 @@ public struct ProxySettings: Sendable {
 }
 
 /// Where a proxy's traffic comes from.
-public struct ProxySource: Equatable, Sendable {
-    public var cluster: String
-    public var namespace: String
-    public var pod: String
+package struct ProxySource: Equatable, Sendable {
+    package var cluster: String
+    package var namespace: String
+    package var pod: String
 
-    public init(cluster: String, namespace: String, pod: String) {
+    package init(cluster: String, namespace: String, pod: String) {
         self.cluster = cluster
         self.namespace = namespace
         self.pod = pod
     }
 }
 
-public final class SidecarProxy: Sendable {
-    public let source: ProxySource
-    public let settings: ProxySettings
+package final class SidecarProxy: Sendable {
+    package let source: ProxySource
+    package let settings: ProxySettings
     private let listener: HTTPListener
 
-    public var port: Int { listener.port }
+    package var port: Int { listener.port }
     /// The value for the pod's `http_proxy`.
-    public var url: String { "http://\(listener.host):\(listener.port)" }
+    package var url: String { "http://\(listener.host):\(listener.port)" }
 
-    public static func start(
+    package static func start(
         source: ProxySource, settings: ProxySettings, view: any MeshViewProvider, faults: RuntimeFaultControl,
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> SidecarProxy {
@@ -110,21 +110,21 @@ public final class SidecarProxy: Sendable {
         self.listener = listener
     }
 
-    public func stop() async { await listener.stop() }
+    package func stop() async { await listener.stop() }
 }
 
 /// Envoy's LEAST_REQUEST with equal weights: draw two distinct hosts at random and take the one with fewer
 /// requests in flight (the first drawn on a tie). Hosts already tried by this request are avoided while
 /// others remain (Istio's `previous_hosts` retry predicate).
-public final class LeastRequestBalancer: Sendable {
+package final class LeastRequestBalancer: Sendable {
     private let active = Mutex<[String: Int]>([:])
 
-    public init() {}
+    package init() {}
 
     static func key(_ endpoint: MeshEndpoint) -> String { "\(endpoint.cluster)/\(endpoint.pod)" }
 
     /// Pure choice, given in-flight counts and a random source.
-    public static func choose<Generator: RandomNumberGenerator>(
+    package static func choose<Generator: RandomNumberGenerator>(
         from candidates: [MeshEndpoint], activeRequests: (MeshEndpoint) -> Int, using generator: inout Generator
     ) -> MeshEndpoint? {
         guard !candidates.isEmpty else { return nil }

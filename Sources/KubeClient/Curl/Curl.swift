@@ -5,15 +5,15 @@ import Foundation
 ///
 /// Every `CURLcode`/`CURLMcode` the module receives passes through ``curlCheck(_:_:)`` or
 /// ``curlMultiCheck(_:_:)``, so no result is silently dropped.
-public struct CurlError: Error, CustomStringConvertible, Sendable {
+package struct CurlError: Error, CustomStringConvertible, Sendable {
     /// The numeric libcurl code (CURLcode, or CURLMcode for multi calls).
-    public let code: Int
+    package let code: Int
     /// The libcurl function (or option) that failed.
-    public let function: String
+    package let function: String
     /// `curl_easy_strerror` / `curl_multi_strerror` text, plus the error buffer when libcurl filled it.
-    public let detail: String
+    package let detail: String
 
-    public var description: String { "\(function): \(detail) (curl code \(code))" }
+    package var description: String { "\(function): \(detail) (curl code \(code))" }
 }
 
 /// libcurl's global state must be initialised once before any handle exists, and before threads
@@ -136,4 +136,4 @@ final class CurlEasy {
 extension CurlEasy: Sendable {}
 
 /// The libcurl version string, for diagnostics.
-public var libcurlVersion: String { String(cString: curl_version()) }
+package var libcurlVersion: String { String(cString: curl_version()) }

@@ -6,15 +6,15 @@ internal import CCurl
 import Foundation
 
 /// Why an upload failed, in words for the user.
-public struct HTTPUploadError: Error, Sendable, CustomStringConvertible {
-    public var reason: String
-    public var description: String { reason }
+package struct HTTPUploadError: Error, Sendable, CustomStringConvertible {
+    package var reason: String
+    package var description: String { reason }
 }
 
-public enum HTTPUpload {
+package enum HTTPUpload {
     /// PUTs `body` to `url` (http or https only) and succeeds on any 2xx answer; anything else fails
     /// with the status and the start of the answer.
-    public static func put(url: String, body: String, contentType: String, timeoutSeconds: Int) async throws(HTTPUploadError) {
+    package static func put(url: String, body: String, contentType: String, timeoutSeconds: Int) async throws(HTTPUploadError) {
         let result: Result<Void, HTTPUploadError> = await withCheckedContinuation { continuation in
             DispatchQueue.global(qos: .utility).async {
                 do throws(CurlError) {

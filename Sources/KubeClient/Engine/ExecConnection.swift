@@ -23,15 +23,15 @@ struct ExecLaunch: Sendable {
 }
 
 /// Connect, idle and total limits of one exec session.
-public struct ExecTimeouts: Sendable {
+package struct ExecTimeouts: Sendable {
     /// TCP + TLS + proxy + the upgrade response.
-    public var connect: Duration
+    package var connect: Duration
     /// Longest silence from the server once upgraded; nil = unlimited.
-    public var idle: Duration?
+    package var idle: Duration?
     /// Whole session; nil = unlimited.
-    public var total: Duration?
+    package var total: Duration?
 
-    public init(connect: Duration = .seconds(30), idle: Duration? = .seconds(300), total: Duration? = nil) {
+    package init(connect: Duration = .seconds(30), idle: Duration? = .seconds(300), total: Duration? = nil) {
         self.connect = connect
         self.idle = idle
         self.total = total

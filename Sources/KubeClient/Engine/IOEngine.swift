@@ -15,7 +15,7 @@ import Darwin
 /// One `poll` covers all sockets, so 1,000+ sessions need no thread each, and no blocking C call
 /// ever runs on Swift's cooperative pool. Callers hop in with ``submit(_:)`` and are resumed
 /// through continuations.
-public final class IOEngine: @unchecked Sendable {
+package final class IOEngine: @unchecked Sendable {
     // @unchecked: `loop` is touched only by the engine thread; everything else is immutable or a Mutex.
     private let inbox = Mutex<[@Sendable (EngineLoop) -> Void]>([])
     private let wakeRead: Int32
@@ -24,7 +24,7 @@ public final class IOEngine: @unchecked Sendable {
     private let threadStarted = Mutex(false)
 
     /// The engine shared by all clients of the process.
-    public static let shared: IOEngine = {
+    package static let shared: IOEngine = {
         do {
             return try IOEngine()
         } catch {
@@ -33,7 +33,7 @@ public final class IOEngine: @unchecked Sendable {
         }
     }()
 
-    public init() throws {
+    package init() throws {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw CurlError(code: Int(errno), function: "pipe", detail: String(cString: strerror(errno))) }
         for fd in fds {
@@ -68,7 +68,7 @@ public final class IOEngine: @unchecked Sendable {
     }
 
     /// Number of exec sessions currently open (diagnostics, benchmarks).
-    public var activeExecSessions: Int { loop.activeSessionCount.load(ordering: .relaxed) }
+    package var activeExecSessions: Int { loop.activeSessionCount.load(ordering: .relaxed) }
 }
 
 /// Engine-thread state. Not thread safe; reached only through ``IOEngine/submit(_:)``.

@@ -4,26 +4,26 @@
 // would share its bugs. Change this side to match real Kubernetes servers, never to match the simulator.
 //
 /// RFC 6455 opcodes (open set of constants, as NIO models them).
-public struct WebSocketOpcode: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
-    public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+package struct WebSocketOpcode: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
+    package let rawValue: UInt8
+    package init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    public static let continuation = WebSocketOpcode(rawValue: 0x0)
-    public static let text = WebSocketOpcode(rawValue: 0x1)
-    public static let binary = WebSocketOpcode(rawValue: 0x2)
-    public static let close = WebSocketOpcode(rawValue: 0x8)
-    public static let ping = WebSocketOpcode(rawValue: 0x9)
-    public static let pong = WebSocketOpcode(rawValue: 0xA)
+    package static let continuation = WebSocketOpcode(rawValue: 0x0)
+    package static let text = WebSocketOpcode(rawValue: 0x1)
+    package static let binary = WebSocketOpcode(rawValue: 0x2)
+    package static let close = WebSocketOpcode(rawValue: 0x8)
+    package static let ping = WebSocketOpcode(rawValue: 0x9)
+    package static let pong = WebSocketOpcode(rawValue: 0xA)
 
-    public var isControl: Bool { rawValue & 0x8 != 0 }
+    package var isControl: Bool { rawValue & 0x8 != 0 }
     var isKnown: Bool { [0x0, 0x1, 0x2, 0x8, 0x9, 0xA].contains(rawValue) }
-    public var description: String { "opcode 0x\(String(rawValue, radix: 16))" }
+    package var description: String { "opcode 0x\(String(rawValue, radix: 16))" }
 }
 
 /// A frame that breaks RFC 6455 (or what a client may accept from a server).
-public struct WebSocketProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let reason: String
-    public var description: String { "WebSocket protocol error: \(reason)" }
+package struct WebSocketProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let reason: String
+    package var description: String { "WebSocket protocol error: \(reason)" }
 }
 
 /// Streaming decoder for server-to-client frames.

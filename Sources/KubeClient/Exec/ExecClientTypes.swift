@@ -8,19 +8,19 @@ import Foundation
 import Synchronization
 
 /// Exec stream ids (first payload byte of every data message); an open set as in client-go.
-public struct ExecChannel: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
-    public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+package struct ExecChannel: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
+    package let rawValue: UInt8
+    package init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    public static let stdin = ExecChannel(rawValue: 0)
-    public static let stdout = ExecChannel(rawValue: 1)
-    public static let stderr = ExecChannel(rawValue: 2)
-    public static let error = ExecChannel(rawValue: 3)
-    public static let resize = ExecChannel(rawValue: 4)
+    package static let stdin = ExecChannel(rawValue: 0)
+    package static let stdout = ExecChannel(rawValue: 1)
+    package static let stderr = ExecChannel(rawValue: 2)
+    package static let error = ExecChannel(rawValue: 3)
+    package static let resize = ExecChannel(rawValue: 4)
     /// v5 only: `FF <id>` half-closes stream `<id>`.
-    public static let close = ExecChannel(rawValue: 255)
+    package static let close = ExecChannel(rawValue: 255)
 
-    public var description: String {
+    package var description: String {
         switch rawValue {
         case 0: "stdin"
         case 1: "stdout"
@@ -33,7 +33,7 @@ public struct ExecChannel: RawRepresentable, Sendable, Equatable, Hashable, Cust
 }
 
 /// The negotiated remote-command subprotocol.
-public enum ExecProtocol: String, Sendable, Equatable {
+package enum ExecProtocol: String, Sendable, Equatable {
     /// Has the stdin CLOSE signal (API server ≥ 1.30 stream translator).
     case v5 = "v5.channel.k8s.io"
     /// Exit codes via Status; no way to signal stdin EOF (kubelet/CRI WebSocket servers).
@@ -50,24 +50,24 @@ public enum ExecProtocol: String, Sendable, Equatable {
 /// Called on the I/O engine thread, one call at a time for a given session, never after
 /// ``KubeClient/exec(_:consumer:)`` has returned. The buffer is only valid during the call: copy
 /// or parse it there. Keep the work short (parsing, counting); heavy work stalls other sessions.
-public protocol ExecOutputConsumer: AnyObject, Sendable {
+package protocol ExecOutputConsumer: AnyObject, Sendable {
     func receive(_ bytes: UnsafeRawBufferPointer, from channel: ExecChannel)
 }
 
 /// What the command produced, as far as the transport is concerned.
-public struct ExecResult: Sendable, Equatable {
+package struct ExecResult: Sendable, Equatable {
     /// 0 on success, the command's exit code otherwise (legacy protocol: 1 on any failure).
-    public var exitCode: Int32
-    public var negotiatedProtocol: ExecProtocol
-    public var stdoutBytes: Int
-    public var stderrBytes: Int
+    package var exitCode: Int32
+    package var negotiatedProtocol: ExecProtocol
+    package var stdoutBytes: Int
+    package var stderrBytes: Int
     /// The channel-3 message for a non-zero exit (client-go: "command terminated with ...").
-    public var message: String?
+    package var message: String?
 }
 
 /// Everything that can go wrong with an exec, before or after the 101.
-public struct ExecError: Error, Sendable, CustomStringConvertible {
-    public enum Code: Sendable {
+package struct ExecError: Error, Sendable, CustomStringConvertible {
+    package enum Code: Sendable {
         /// The API server refused the upgrade with a Status: pod missing (NotFound), container
         /// missing/invalid (BadRequest), RBAC (Forbidden), credentials (Unauthorized).
         case rejected(KubeAPIError)
@@ -87,13 +87,13 @@ public struct ExecError: Error, Sendable, CustomStringConvertible {
         case transport(KubeTransportError)
     }
 
-    public enum ExecTimeout: String, Sendable { case connect, idle, total }
+    package enum ExecTimeout: String, Sendable { case connect, idle, total }
 
-    public let code: Code
-    public let context: String?
-    public let pod: String
+    package let code: Code
+    package let context: String?
+    package let pod: String
 
-    public var description: String {
+    package var description: String {
         let target = (context.map { "context \($0): " } ?? "") + "exec in pod \(pod): "
         switch code {
         case .rejected(let error):
@@ -142,15 +142,15 @@ func secureRandomBytes(_ count: Int) -> [UInt8] {
 }
 
 /// A consumer that keeps stdout and stderr in memory, for short commands whose output is small.
-public final class ExecOutputCollector: ExecOutputConsumer, Sendable {
+package final class ExecOutputCollector: ExecOutputConsumer, Sendable {
     private let buffers = Mutex<(stdout: [UInt8], stderr: [UInt8])>(([], []))
     /// Output beyond this many bytes per stream is dropped (and counted in ``droppedBytes``).
-    public let limit: Int
+    package let limit: Int
     private let dropped = Mutex(0)
 
-    public init(limit: Int = 16 * 1024 * 1024) { self.limit = limit }
+    package init(limit: Int = 16 * 1024 * 1024) { self.limit = limit }
 
-    public func receive(_ bytes: UnsafeRawBufferPointer, from channel: ExecChannel) {
+    package func receive(_ bytes: UnsafeRawBufferPointer, from channel: ExecChannel) {
         buffers.withLock { buffers in
             switch channel {
             case .stdout: append(bytes, to: &buffers.stdout)
@@ -166,9 +166,9 @@ public final class ExecOutputCollector: ExecOutputConsumer, Sendable {
         if bytes.count > room { dropped.withLock { $0 += bytes.count - room } }
     }
 
-    public var stdout: [UInt8] { buffers.withLock { $0.stdout } }
-    public var stderr: [UInt8] { buffers.withLock { $0.stderr } }
-    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
-    public var droppedBytes: Int { dropped.withLock { $0 } }
+    package var stdout: [UInt8] { buffers.withLock { $0.stdout } }
+    package var stderr: [UInt8] { buffers.withLock { $0.stderr } }
+    package var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    package var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    package var droppedBytes: Int { dropped.withLock { $0 } }
 }

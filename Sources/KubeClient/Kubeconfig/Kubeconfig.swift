@@ -4,15 +4,15 @@ import Foundation
 ///
 /// Precedence: an explicit path (must exist, no merging) → the `KUBECONFIG` list (merged, first
 /// file wins per key, missing files ignored) → `$HOME/.kube/config` → in-cluster service account.
-public struct KubeconfigLoadingRules: Sendable {
+package struct KubeconfigLoadingRules: Sendable {
     /// `--kubeconfig`; relative paths are taken against the working directory.
-    public var explicitPath: String?
+    package var explicitPath: String?
     /// The process environment (injectable for tests): `KUBECONFIG`, `HOME`, proxy and in-cluster variables.
-    public var environment: [String: String]
+    package var environment: [String: String]
     /// Service-account mount used for the in-cluster configuration.
-    public var serviceAccountDirectory: String
+    package var serviceAccountDirectory: String
 
-    public init(
+    package init(
         explicitPath: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         serviceAccountDirectory: String = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -27,7 +27,7 @@ public struct KubeconfigLoadingRules: Sendable {
 ///
 /// Entries remember the directory of the file that defined them: relative file references
 /// resolve against it, as kubectl does.
-public struct Kubeconfig: Sendable {
+package struct Kubeconfig: Sendable {
     struct Defined<Value: Sendable>: Sendable {
         var value: Value
         var directory: String
@@ -37,23 +37,23 @@ public struct Kubeconfig: Sendable {
     var users: [String: Defined<UserFields>] = [:]
     var contexts: [String: ContextFields] = [:]
     /// Context names in the order the files define them.
-    public private(set) var contextNames: [String] = []
+    package private(set) var contextNames: [String] = []
     /// The merged `current-context` (from the first file that sets one).
-    public private(set) var currentContext: String?
+    package private(set) var currentContext: String?
     /// Set when no file was found and the process runs in a pod.
     var inCluster: ResolvedContext?
     /// Environment kept for proxy resolution.
     var environment: [String: String] = [:]
     /// Files that contributed, for diagnostics.
-    public private(set) var files: [String] = []
+    package private(set) var files: [String] = []
 
     /// Name of the synthetic context used for in-cluster configuration.
-    public static let inClusterContextName = "in-cluster"
+    package static let inClusterContextName = "in-cluster"
 
     /// Loads kubeconfig following `rules`.
     /// - Throws: ``KubeconfigError`` when an explicit file is missing, a file cannot be parsed, or
     ///   nothing is configured at all.
-    public static func load(_ rules: KubeconfigLoadingRules = KubeconfigLoadingRules()) throws(KubeconfigError) -> Kubeconfig {
+    package static func load(_ rules: KubeconfigLoadingRules = KubeconfigLoadingRules()) throws(KubeconfigError) -> Kubeconfig {
         var config = Kubeconfig()
         config.environment = rules.environment
         let fileManager = FileManager.default
@@ -95,7 +95,7 @@ public struct Kubeconfig: Sendable {
 
     /// Parses kubeconfig text directly (used by tests and by callers holding a kubeconfig in memory,
     /// such as a remote secret). Relative paths resolve against `directory`.
-    public static func parse(_ text: String, directory: String, environment: [String: String] = [:]) throws(KubeconfigError) -> Kubeconfig {
+    package static func parse(_ text: String, directory: String, environment: [String: String] = [:]) throws(KubeconfigError) -> Kubeconfig {
         var config = Kubeconfig()
         config.environment = environment
         config.add(try KubeconfigFile.parse(text, path: "(in memory)"), directory: directory)
@@ -140,7 +140,7 @@ public struct Kubeconfig: Sendable {
     /// Resolves a context (or the current context when `name` is nil) into everything needed to
     /// connect: endpoint, TLS material, credentials.
     /// - Throws: ``KubeconfigError`` naming the context and the offending field.
-    public func resolve(context name: String? = nil) throws(KubeconfigError) -> ResolvedContext {
+    package func resolve(context name: String? = nil) throws(KubeconfigError) -> ResolvedContext {
         try resolve(context: name, fileReader: ContextResolver.readFromDisk)
     }
 

@@ -2,8 +2,8 @@
 ///
 /// Messages name the context and the field and say what to do; they never contain secret values
 /// (tokens, passwords, keys) — only field names and file paths.
-public struct KubeconfigError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Code: Sendable, Equatable {
+package struct KubeconfigError: Error, CustomStringConvertible, Sendable, Equatable {
+    package enum Code: Sendable, Equatable {
         case noConfiguration(searched: [String])
         case explicitFileMissing(path: String)
         case unreadableFile(path: String, reason: String)
@@ -28,11 +28,11 @@ public struct KubeconfigError: Error, CustomStringConvertible, Sendable, Equatab
         case invalidProxyURL(String)
     }
 
-    public let code: Code
+    package let code: Code
     /// The context being resolved, when known.
-    public let context: String?
+    package let context: String?
 
-    public init(_ code: Code, context: String? = nil) {
+    package init(_ code: Code, context: String? = nil) {
         self.code = code
         self.context = context
     }
@@ -41,7 +41,7 @@ public struct KubeconfigError: Error, CustomStringConvertible, Sendable, Equatab
         context == nil ? KubeconfigError(code, context: name) : self
     }
 
-    public var description: String {
+    package var description: String {
         let prefix = context.map { "context \($0): " } ?? ""
         return prefix + detail
     }

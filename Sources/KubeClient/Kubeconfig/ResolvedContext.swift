@@ -1,30 +1,30 @@
 import Foundation
 
 /// A secret string (token, password): never printed, never part of an error.
-public struct SecretString: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
-    public let value: String
-    public init(_ value: String) { self.value = value }
-    public var description: String { "<redacted>" }
-    public var debugDescription: String { "<redacted>" }
+package struct SecretString: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    package let value: String
+    package init(_ value: String) { self.value = value }
+    package var description: String { "<redacted>" }
+    package var debugDescription: String { "<redacted>" }
 }
 
 /// The parsed `server` URL: scheme, host, port and any path prefix (Rancher-style proxies).
-public struct ServerURL: Sendable, Equatable, CustomStringConvertible {
-    public var scheme: String
-    public var host: String
-    public var port: Int
+package struct ServerURL: Sendable, Equatable, CustomStringConvertible {
+    package var scheme: String
+    package var host: String
+    package var port: Int
     /// Path prefix without a trailing slash ("" when none).
-    public var pathPrefix: String
+    package var pathPrefix: String
 
     /// `host` with brackets for IPv6 literals, as it must appear in a URL or Host header.
-    public var hostForURL: String { host.contains(":") ? "[\(host)]" : host }
-    public var isDefaultPort: Bool { (scheme == "https" && port == 443) || (scheme == "http" && port == 80) }
+    package var hostForURL: String { host.contains(":") ? "[\(host)]" : host }
+    package var isDefaultPort: Bool { (scheme == "https" && port == 443) || (scheme == "http" && port == 80) }
     /// The Host header value.
-    public var authority: String { isDefaultPort ? hostForURL : "\(hostForURL):\(port)" }
-    public var description: String { "\(scheme)://\(authority)\(pathPrefix)" }
+    package var authority: String { isDefaultPort ? hostForURL : "\(hostForURL):\(port)" }
+    package var description: String { "\(scheme)://\(authority)\(pathPrefix)" }
 
     /// The full URL of an API path (which starts with `/`).
-    public func url(path: String) -> String { "\(scheme)://\(hostForURL):\(port)\(pathPrefix)\(path)" }
+    package func url(path: String) -> String { "\(scheme)://\(hostForURL):\(port)\(pathPrefix)\(path)" }
 
     static func parse(_ text: String) throws(KubeconfigError) -> ServerURL {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
@@ -52,7 +52,7 @@ public struct ServerURL: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// How to reach the server: directly, or through a proxy URL.
-public enum ProxyChoice: Sendable, Equatable {
+package enum ProxyChoice: Sendable, Equatable {
     case direct
     case proxy(String)
 
@@ -114,34 +114,34 @@ enum NoProxyRule {
 }
 
 /// Everything about the cluster side of a context.
-public struct ClusterConnection: Sendable {
-    public var name: String
-    public var server: ServerURL
-    public var tlsServerName: String?
-    public var insecureSkipTLSVerify: Bool
+package struct ClusterConnection: Sendable {
+    package var name: String
+    package var server: ServerURL
+    package var tlsServerName: String?
+    package var insecureSkipTLSVerify: Bool
     /// PEM bundle to trust; nil means the system trust store.
-    public var certificateAuthorityPEM: [UInt8]?
+    package var certificateAuthorityPEM: [UInt8]?
     /// Which field supplied the CA (named in TLS errors), e.g. `certificate-authority-data`.
-    public var certificateAuthoritySource: String?
-    public var proxy: ProxyChoice
-    public var disableCompression: Bool
+    package var certificateAuthoritySource: String?
+    package var proxy: ProxyChoice
+    package var disableCompression: Bool
     /// `extensions[client.authentication.k8s.io/exec]`, handed to exec plugins as `spec.cluster.config`.
-    public var execExtensionConfig: JSONValue?
+    package var execExtensionConfig: JSONValue?
 }
 
 /// A PEM client certificate and its key.
-public struct ClientCertificate: Sendable, Equatable, CustomStringConvertible {
-    public var certificatePEM: [UInt8]
-    public var keyPEM: [UInt8]
-    public var description: String { "client certificate (\(certificatePEM.count) bytes, key redacted)" }
+package struct ClientCertificate: Sendable, Equatable, CustomStringConvertible {
+    package var certificatePEM: [UInt8]
+    package var keyPEM: [UInt8]
+    package var description: String { "client certificate (\(certificatePEM.count) bytes, key redacted)" }
 }
 
 /// Impersonation headers (`as`, `as-uid`, `as-groups`, `as-user-extra`).
-public struct Impersonation: Sendable, Equatable {
-    public var user: String?
-    public var uid: String?
-    public var groups: [String]
-    public var extra: [String: [String]]
+package struct Impersonation: Sendable, Equatable {
+    package var user: String?
+    package var uid: String?
+    package var groups: [String]
+    package var extra: [String: [String]]
 
     var headers: [String] {
         var headers: [String] = []
@@ -157,7 +157,7 @@ public struct Impersonation: Sendable, Equatable {
 }
 
 /// Where request credentials come from.
-public enum CredentialSource: Sendable, Equatable {
+package enum CredentialSource: Sendable, Equatable {
     case none
     case bearerToken(SecretString)
     /// Re-read periodically so rotated tokens (projected service-account tokens) are picked up.
@@ -167,29 +167,29 @@ public enum CredentialSource: Sendable, Equatable {
 }
 
 /// Authentication of one context's user.
-public struct Authentication: Sendable, Equatable {
-    public var credentials: CredentialSource
-    public var clientCertificate: ClientCertificate?
-    public var impersonation: Impersonation?
+package struct Authentication: Sendable, Equatable {
+    package var credentials: CredentialSource
+    package var clientCertificate: ClientCertificate?
+    package var impersonation: Impersonation?
 }
 
 /// `users[].user.exec`, validated and with the command path resolved.
-public struct ExecPluginConfig: Sendable, Equatable {
-    public enum APIVersion: String, Sendable, Equatable {
+package struct ExecPluginConfig: Sendable, Equatable {
+    package enum APIVersion: String, Sendable, Equatable {
         case v1 = "client.authentication.k8s.io/v1"
         case v1beta1 = "client.authentication.k8s.io/v1beta1"
     }
-    public enum InteractiveMode: String, Sendable, Equatable { case never = "Never", ifAvailable = "IfAvailable", always = "Always" }
+    package enum InteractiveMode: String, Sendable, Equatable { case never = "Never", ifAvailable = "IfAvailable", always = "Always" }
 
-    public var command: String
-    public var arguments: [String]
-    public var environment: [(String, String)]
-    public var apiVersion: APIVersion
-    public var installHint: String?
-    public var provideClusterInfo: Bool
-    public var interactiveMode: InteractiveMode
+    package var command: String
+    package var arguments: [String]
+    package var environment: [(String, String)]
+    package var apiVersion: APIVersion
+    package var installHint: String?
+    package var provideClusterInfo: Bool
+    package var interactiveMode: InteractiveMode
 
-    public static func == (lhs: ExecPluginConfig, rhs: ExecPluginConfig) -> Bool {
+    package static func == (lhs: ExecPluginConfig, rhs: ExecPluginConfig) -> Bool {
         lhs.command == rhs.command && lhs.arguments == rhs.arguments
             && lhs.environment.map { "\($0.0)=\($0.1)" } == rhs.environment.map { "\($0.0)=\($0.1)" }
             && lhs.apiVersion == rhs.apiVersion && lhs.installHint == rhs.installHint
@@ -198,14 +198,14 @@ public struct ExecPluginConfig: Sendable, Equatable {
 }
 
 /// One context fully resolved: what KubeClient needs to talk to the cluster.
-public struct ResolvedContext: Sendable {
-    public var name: String
-    public var clusterName: String
-    public var userName: String
+package struct ResolvedContext: Sendable {
+    package var name: String
+    package var clusterName: String
+    package var userName: String
     /// The context's namespace, `default` when unset.
-    public var namespace: String
-    public var cluster: ClusterConnection
-    public var authentication: Authentication
+    package var namespace: String
+    package var cluster: ClusterConnection
+    package var authentication: Authentication
     /// Things the caller should show the user (e.g. TLS verification disabled).
-    public var warnings: [String]
+    package var warnings: [String]
 }

@@ -7,18 +7,18 @@
 // It never reports less than the depth Yams reaches; the fuzz targets check that against Yams.
 
 /// Nesting depth of YAML text, measured without composing it.
-public enum YAMLNesting {
+package enum YAMLNesting {
     /// Deeper than any kubeconfig or scenario needs, far below what overflows a thread's stack.
-    public static let limit = 100
+    package static let limit = 100
 
     /// The 1-based line on which `text` first nests deeper than `limit` levels, or nil when it never does.
-    public static func lineExceedingLimit(in text: String, limit: Int = YAMLNesting.limit) -> Int? {
+    package static func lineExceedingLimit(in text: String, limit: Int = YAMLNesting.limit) -> Int? {
         var scanner = NestingScanner(Array(text.utf8))
         return scanner.scan(stopAbove: limit)
     }
 
     /// An upper bound of the nesting depth Yams reaches when composing `text`.
-    public static func depthBound(of text: String) -> Int {
+    package static func depthBound(of text: String) -> Int {
         var scanner = NestingScanner(Array(text.utf8))
         _ = scanner.scan(stopAbove: Int.max)
         return scanner.deepest

@@ -2,7 +2,7 @@ import Foundation
 
 /// Any JSON value: the generic object type for kinds meshcheck does not model (Istio CRs,
 /// ControlPlaneRevisions, manifests it only forwards).
-public enum JSONValue: Codable, Sendable, Equatable, Hashable {
+package enum JSONValue: Codable, Sendable, Equatable, Hashable {
     case null
     case bool(Bool)
     case number(Double)
@@ -10,7 +10,7 @@ public enum JSONValue: Codable, Sendable, Equatable, Hashable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -27,7 +27,7 @@ public enum JSONValue: Codable, Sendable, Equatable, Hashable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -46,20 +46,20 @@ public enum JSONValue: Codable, Sendable, Equatable, Hashable {
     }
 
     /// Member of an object, `nil` for anything else or a missing key.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
         return nil
     }
 
     /// Element of an array, `nil` out of range or for anything else.
-    public subscript(index: Int) -> JSONValue? {
+    package subscript(index: Int) -> JSONValue? {
         if case .array(let elements) = self, elements.indices.contains(index) { return elements[index] }
         return nil
     }
 
-    public var stringValue: String? { if case .string(let value) = self { return value }; return nil }
-    public var boolValue: Bool? { if case .bool(let value) = self { return value }; return nil }
-    public var numberValue: Double? { if case .number(let value) = self { return value }; return nil }
-    public var arrayValue: [JSONValue]? { if case .array(let value) = self { return value }; return nil }
-    public var objectValue: [String: JSONValue]? { if case .object(let value) = self { return value }; return nil }
+    package var stringValue: String? { if case .string(let value) = self { return value }; return nil }
+    package var boolValue: Bool? { if case .bool(let value) = self { return value }; return nil }
+    package var numberValue: Double? { if case .number(let value) = self { return value }; return nil }
+    package var arrayValue: [JSONValue]? { if case .array(let value) = self { return value }; return nil }
+    package var objectValue: [String: JSONValue]? { if case .object(let value) = self { return value }; return nil }
 }

@@ -1,8 +1,8 @@
 internal import CCurl
 
 /// A request that never got an HTTP answer: TLS, connection, proxy, timeout.
-public struct KubeTransportError: Error, Sendable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable {
+package struct KubeTransportError: Error, Sendable, CustomStringConvertible {
+    package enum Code: Sendable, Equatable {
         /// The server certificate does not chain to the configured CA; `field` names where the CA came from.
         case unknownAuthority(field: String)
         /// The certificate is valid but not for this host name.
@@ -19,13 +19,13 @@ public struct KubeTransportError: Error, Sendable, CustomStringConvertible {
         case other
     }
 
-    public let code: Code
-    public let context: String?
-    public let server: String
+    package let code: Code
+    package let context: String?
+    package let server: String
     /// libcurl's own report (never contains credentials).
-    public let curl: CurlError
+    package let curl: CurlError
 
-    public var description: String { (context.map { "context \($0): " } ?? "") + descriptionWithoutContext }
+    package var description: String { (context.map { "context \($0): " } ?? "") + descriptionWithoutContext }
 
     var descriptionWithoutContext: String {
         switch code {
@@ -53,7 +53,7 @@ public struct KubeTransportError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Safe to repeat for idempotent requests.
-    public var isRetryable: Bool { code == .connectionReset || code == .connectionRefused }
+    package var isRetryable: Bool { code == .connectionReset || code == .connectionRefused }
 
     static func from(_ curl: CurlError, cluster: ClusterConnection, context: String?) -> KubeTransportError {
         let detail = curl.detail.lowercased()

@@ -3,21 +3,21 @@ import Foundation
 // Typed views of the kinds meshcheck reads. Only the fields meshcheck uses are modelled; use
 // `JSONValue` for anything else. All fields are optional because the API omits empty ones.
 
-public struct ObjectMeta: Codable, Sendable, Equatable {
-    public var name: String?
-    public var generateName: String?
-    public var namespace: String?
-    public var uid: String?
-    public var resourceVersion: String?
-    public var generation: Int64?
-    public var creationTimestamp: String?
-    public var deletionTimestamp: String?
-    public var labels: [String: String]?
-    public var annotations: [String: String]?
-    public var finalizers: [String]?
-    public var ownerReferences: [OwnerReference]?
+package struct ObjectMeta: Codable, Sendable, Equatable {
+    package var name: String?
+    package var generateName: String?
+    package var namespace: String?
+    package var uid: String?
+    package var resourceVersion: String?
+    package var generation: Int64?
+    package var creationTimestamp: String?
+    package var deletionTimestamp: String?
+    package var labels: [String: String]?
+    package var annotations: [String: String]?
+    package var finalizers: [String]?
+    package var ownerReferences: [OwnerReference]?
 
-    public init(name: String? = nil, namespace: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil) {
+    package init(name: String? = nil, namespace: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil) {
         self.name = name
         self.namespace = namespace
         self.labels = labels
@@ -25,156 +25,156 @@ public struct ObjectMeta: Codable, Sendable, Equatable {
     }
 }
 
-public struct OwnerReference: Codable, Sendable, Equatable {
-    public var apiVersion: String?
-    public var kind: String?
-    public var name: String?
-    public var uid: String?
-    public var controller: Bool?
+package struct OwnerReference: Codable, Sendable, Equatable {
+    package var apiVersion: String?
+    package var kind: String?
+    package var name: String?
+    package var uid: String?
+    package var controller: Bool?
 }
 
-public struct ListMeta: Codable, Sendable, Equatable {
-    public var resourceVersion: String?
+package struct ListMeta: Codable, Sendable, Equatable {
+    package var resourceVersion: String?
     /// Set when more pages follow.
-    public var `continue`: String?
-    public var remainingItemCount: Int64?
+    package var `continue`: String?
+    package var remainingItemCount: Int64?
 }
 
 /// Any `*List` response.
-public struct ObjectList<Item: Decodable & Sendable>: Decodable, Sendable {
-    public var metadata: ListMeta?
-    public var items: [Item]
+package struct ObjectList<Item: Decodable & Sendable>: Decodable, Sendable {
+    package var metadata: ListMeta?
+    package var items: [Item]
 
     enum CodingKeys: String, CodingKey { case metadata, items }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         metadata = try container.decodeIfPresent(ListMeta.self, forKey: .metadata)
         items = try container.decodeIfPresent([Item].self, forKey: .items) ?? []
     }
 }
 
-public struct Condition: Codable, Sendable, Equatable {
-    public var type: String
-    public var status: String
-    public var reason: String?
-    public var message: String?
-    public var lastTransitionTime: String?
+package struct Condition: Codable, Sendable, Equatable {
+    package var type: String
+    package var status: String
+    package var reason: String?
+    package var message: String?
+    package var lastTransitionTime: String?
 }
 
 // MARK: Namespace
 
-public struct Namespace: Codable, Sendable, Equatable {
-    public var apiVersion: String? = "v1"
-    public var kind: String? = "Namespace"
-    public var metadata: ObjectMeta
-    public var status: NamespaceStatus?
+package struct Namespace: Codable, Sendable, Equatable {
+    package var apiVersion: String? = "v1"
+    package var kind: String? = "Namespace"
+    package var metadata: ObjectMeta
+    package var status: NamespaceStatus?
 
-    public init(metadata: ObjectMeta) { self.metadata = metadata }
+    package init(metadata: ObjectMeta) { self.metadata = metadata }
 }
 
-public struct NamespaceStatus: Codable, Sendable, Equatable {
+package struct NamespaceStatus: Codable, Sendable, Equatable {
     /// "Active" or "Terminating".
-    public var phase: String?
-    public var conditions: [Condition]?
+    package var phase: String?
+    package var conditions: [Condition]?
 }
 
 // MARK: Pod
 
-public struct Pod: Codable, Sendable, Equatable {
-    public var apiVersion: String? = "v1"
-    public var kind: String? = "Pod"
-    public var metadata: ObjectMeta
-    public var spec: PodSpec?
-    public var status: PodStatus?
+package struct Pod: Codable, Sendable, Equatable {
+    package var apiVersion: String? = "v1"
+    package var kind: String? = "Pod"
+    package var metadata: ObjectMeta
+    package var spec: PodSpec?
+    package var status: PodStatus?
 
     /// Running, Ready, and not terminating (kubectl's notion of a usable pod).
-    public var isReady: Bool {
+    package var isReady: Bool {
         metadata.deletionTimestamp == nil && status?.phase == "Running"
             && status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } == true
     }
 }
 
-public struct PodSpec: Codable, Sendable, Equatable {
-    public var containers: [Container]
-    public var initContainers: [Container]?
-    public var nodeName: String?
-    public var serviceAccountName: String?
+package struct PodSpec: Codable, Sendable, Equatable {
+    package var containers: [Container]
+    package var initContainers: [Container]?
+    package var nodeName: String?
+    package var serviceAccountName: String?
 }
 
-public struct Container: Codable, Sendable, Equatable {
-    public var name: String
-    public var image: String?
+package struct Container: Codable, Sendable, Equatable {
+    package var name: String
+    package var image: String?
     /// "Always" on an init container makes it a native sidecar.
-    public var restartPolicy: String?
+    package var restartPolicy: String?
 }
 
-public struct PodStatus: Codable, Sendable, Equatable {
-    public var phase: String?
-    public var podIP: String?
-    public var hostIP: String?
-    public var conditions: [Condition]?
-    public var containerStatuses: [ContainerStatus]?
-    public var initContainerStatuses: [ContainerStatus]?
+package struct PodStatus: Codable, Sendable, Equatable {
+    package var phase: String?
+    package var podIP: String?
+    package var hostIP: String?
+    package var conditions: [Condition]?
+    package var containerStatuses: [ContainerStatus]?
+    package var initContainerStatuses: [ContainerStatus]?
 }
 
-public struct ContainerStatus: Codable, Sendable, Equatable {
-    public var name: String
-    public var ready: Bool
-    public var started: Bool?
-    public var restartCount: Int?
-    public var image: String?
-    public var state: JSONValue?
+package struct ContainerStatus: Codable, Sendable, Equatable {
+    package var name: String
+    package var ready: Bool
+    package var started: Bool?
+    package var restartCount: Int?
+    package var image: String?
+    package var state: JSONValue?
 }
 
 // MARK: Service
 
-public struct Service: Codable, Sendable, Equatable {
-    public var apiVersion: String? = "v1"
-    public var kind: String? = "Service"
-    public var metadata: ObjectMeta
-    public var spec: ServiceSpec?
-    public var status: ServiceStatus?
+package struct Service: Codable, Sendable, Equatable {
+    package var apiVersion: String? = "v1"
+    package var kind: String? = "Service"
+    package var metadata: ObjectMeta
+    package var spec: ServiceSpec?
+    package var status: ServiceStatus?
 }
 
-public struct ServiceSpec: Codable, Sendable, Equatable {
-    public var type: String?
-    public var selector: [String: String]?
-    public var ports: [ServicePort]?
-    public var clusterIP: String?
+package struct ServiceSpec: Codable, Sendable, Equatable {
+    package var type: String?
+    package var selector: [String: String]?
+    package var ports: [ServicePort]?
+    package var clusterIP: String?
 }
 
-public struct ServicePort: Codable, Sendable, Equatable {
-    public var name: String?
-    public var port: Int
-    public var targetPort: JSONValue?
-    public var `protocol`: String?
+package struct ServicePort: Codable, Sendable, Equatable {
+    package var name: String?
+    package var port: Int
+    package var targetPort: JSONValue?
+    package var `protocol`: String?
 }
 
-public struct ServiceStatus: Codable, Sendable, Equatable {
-    public var loadBalancer: LoadBalancerStatus?
+package struct ServiceStatus: Codable, Sendable, Equatable {
+    package var loadBalancer: LoadBalancerStatus?
 }
 
-public struct LoadBalancerStatus: Codable, Sendable, Equatable {
-    public var ingress: [LoadBalancerIngress]?
+package struct LoadBalancerStatus: Codable, Sendable, Equatable {
+    package var ingress: [LoadBalancerIngress]?
 }
 
-public struct LoadBalancerIngress: Codable, Sendable, Equatable {
-    public var ip: String?
-    public var hostname: String?
+package struct LoadBalancerIngress: Codable, Sendable, Equatable {
+    package var ip: String?
+    package var hostname: String?
 }
 
 // MARK: Deployment
 
-public struct Deployment: Codable, Sendable, Equatable {
-    public var apiVersion: String? = "apps/v1"
-    public var kind: String? = "Deployment"
-    public var metadata: ObjectMeta
-    public var spec: DeploymentSpec?
-    public var status: DeploymentStatus?
+package struct Deployment: Codable, Sendable, Equatable {
+    package var apiVersion: String? = "apps/v1"
+    package var kind: String? = "Deployment"
+    package var metadata: ObjectMeta
+    package var spec: DeploymentSpec?
+    package var status: DeploymentStatus?
 
     /// kubectl `rollout status` success: observed, updated, no old replicas, all available.
-    public var isRolledOut: Bool {
+    package var isRolledOut: Bool {
         guard let status else { return false }
         let wanted = spec?.replicas ?? 1
         let updated = status.updatedReplicas ?? 0
@@ -183,51 +183,51 @@ public struct Deployment: Codable, Sendable, Equatable {
     }
 }
 
-public struct DeploymentSpec: Codable, Sendable, Equatable {
-    public var replicas: Int?
+package struct DeploymentSpec: Codable, Sendable, Equatable {
+    package var replicas: Int?
 }
 
-public struct DeploymentStatus: Codable, Sendable, Equatable {
-    public var observedGeneration: Int64?
-    public var replicas: Int?
-    public var updatedReplicas: Int?
-    public var readyReplicas: Int?
-    public var availableReplicas: Int?
-    public var unavailableReplicas: Int?
-    public var conditions: [Condition]?
+package struct DeploymentStatus: Codable, Sendable, Equatable {
+    package var observedGeneration: Int64?
+    package var replicas: Int?
+    package var updatedReplicas: Int?
+    package var readyReplicas: Int?
+    package var availableReplicas: Int?
+    package var unavailableReplicas: Int?
+    package var conditions: [Condition]?
 }
 
 // MARK: Secret and ConfigMap
 
-public struct Secret: Codable, Sendable, Equatable, CustomStringConvertible {
-    public var apiVersion: String? = "v1"
-    public var kind: String? = "Secret"
-    public var metadata: ObjectMeta
-    public var type: String?
+package struct Secret: Codable, Sendable, Equatable, CustomStringConvertible {
+    package var apiVersion: String? = "v1"
+    package var kind: String? = "Secret"
+    package var metadata: ObjectMeta
+    package var type: String?
     /// Base64 values as sent by the API (decode with ``decodedValue(_:)``).
-    public var data: [String: String]?
+    package var data: [String: String]?
 
-    public init(metadata: ObjectMeta, type: String? = nil, data: [String: String]? = nil) {
+    package init(metadata: ObjectMeta, type: String? = nil, data: [String: String]? = nil) {
         self.metadata = metadata
         self.type = type
         self.data = data
     }
 
-    public func decodedValue(_ key: String) -> [UInt8]? {
+    package func decodedValue(_ key: String) -> [UInt8]? {
         data?[key].flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
     }
 
     /// Never prints the values.
-    public var description: String { "Secret \(metadata.namespace ?? "")/\(metadata.name ?? "") keys=\((data ?? [:]).keys.sorted())" }
+    package var description: String { "Secret \(metadata.namespace ?? "")/\(metadata.name ?? "") keys=\((data ?? [:]).keys.sorted())" }
 }
 
-public struct ConfigMap: Codable, Sendable, Equatable {
-    public var apiVersion: String? = "v1"
-    public var kind: String? = "ConfigMap"
-    public var metadata: ObjectMeta
-    public var data: [String: String]?
+package struct ConfigMap: Codable, Sendable, Equatable {
+    package var apiVersion: String? = "v1"
+    package var kind: String? = "ConfigMap"
+    package var metadata: ObjectMeta
+    package var data: [String: String]?
 
-    public init(metadata: ObjectMeta, data: [String: String]? = nil) {
+    package init(metadata: ObjectMeta, data: [String: String]? = nil) {
         self.metadata = metadata
         self.data = data
     }

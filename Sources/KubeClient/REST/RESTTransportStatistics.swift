@@ -1,27 +1,27 @@
 /// The HTTP version a response travelled over, as libcurl negotiated it (ALPN for HTTPS).
-public enum HTTPVersion: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+package enum HTTPVersion: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case http1_0 = "HTTP/1.0"
     case http1_1 = "HTTP/1.1"
     case http2 = "HTTP/2"
     case http3 = "HTTP/3"
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 }
 
 /// How one client's REST calls travelled: which HTTP version the server's answers came over and how
 /// many connections that took. Against an API server that offers HTTP/2, concurrent calls should
 /// share one connection; against an HTTP/1.1-only one, each call in flight needs its own.
-public struct RESTTransportStatistics: Sendable, Equatable, CustomStringConvertible {
+package struct RESTTransportStatistics: Sendable, Equatable, CustomStringConvertible {
     /// HTTP responses received (any status, retries included), by negotiated version.
-    public var responses: [HTTPVersion: Int] = [:]
+    package var responses: [HTTPVersion: Int] = [:]
     /// TCP (+TLS) connections opened for the calls that got a response; a call that reused or
     /// multiplexed onto an open connection adds nothing.
-    public var connectionsOpened = 0
+    package var connectionsOpened = 0
 
-    public init() {}
+    package init() {}
 
     /// e.g. `REST: 50 responses (HTTP/2: 50), 1 connection opened`.
-    public var description: String {
+    package var description: String {
         let total = responses.values.reduce(0, +)
         let byVersion = HTTPVersion.allCases.compactMap { version in responses[version].map { "\(version): \($0)" } }
         let split = byVersion.isEmpty ? "" : " (\(byVersion.joined(separator: ", ")))"

@@ -2,18 +2,18 @@ import Foundation
 
 /// Identifies a collection or object of the API: group/version/resource, optional namespace,
 /// name and subresource, plus list query options.
-public struct ResourcePath: Sendable, Equatable, CustomStringConvertible {
+package struct ResourcePath: Sendable, Equatable, CustomStringConvertible {
     /// "" for the core group (`/api/v1`), e.g. "apps" for `/apis/apps/v1`.
-    public var group: String
-    public var version: String
+    package var group: String
+    package var version: String
     /// Plural lower-case resource, e.g. "pods".
-    public var resource: String
-    public var namespace: String?
-    public var name: String?
-    public var subresource: String?
-    public var query: ListQuery
+    package var resource: String
+    package var namespace: String?
+    package var name: String?
+    package var subresource: String?
+    package var query: ListQuery
 
-    public init(group: String = "", version: String = "v1", resource: String, namespace: String? = nil, name: String? = nil,
+    package init(group: String = "", version: String = "v1", resource: String, namespace: String? = nil, name: String? = nil,
                 subresource: String? = nil, query: ListQuery = ListQuery()) {
         self.group = group
         self.version = version
@@ -24,22 +24,22 @@ public struct ResourcePath: Sendable, Equatable, CustomStringConvertible {
         self.query = query
     }
 
-    public static func namespaces(_ name: String? = nil) -> ResourcePath { ResourcePath(resource: "namespaces", name: name) }
-    public static func pods(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "pods", namespace: namespace, name: name) }
-    public static func services(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "services", namespace: namespace, name: name) }
-    public static func secrets(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "secrets", namespace: namespace, name: name) }
-    public static func configMaps(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "configmaps", namespace: namespace, name: name) }
-    public static func deployments(in namespace: String, _ name: String? = nil) -> ResourcePath {
+    package static func namespaces(_ name: String? = nil) -> ResourcePath { ResourcePath(resource: "namespaces", name: name) }
+    package static func pods(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "pods", namespace: namespace, name: name) }
+    package static func services(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "services", namespace: namespace, name: name) }
+    package static func secrets(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "secrets", namespace: namespace, name: name) }
+    package static func configMaps(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "configmaps", namespace: namespace, name: name) }
+    package static func deployments(in namespace: String, _ name: String? = nil) -> ResourcePath {
         ResourcePath(group: "apps", resource: "deployments", namespace: namespace, name: name)
     }
 
     /// The same path with a label selector (e.g. `app=helloworld,version in (v1,v2)`).
-    public func labelSelector(_ selector: String) -> ResourcePath { var copy = self; copy.query.labelSelector = selector; return copy }
+    package func labelSelector(_ selector: String) -> ResourcePath { var copy = self; copy.query.labelSelector = selector; return copy }
     /// The same path with a field selector (e.g. `status.phase=Running`).
-    public func fieldSelector(_ selector: String) -> ResourcePath { var copy = self; copy.query.fieldSelector = selector; return copy }
+    package func fieldSelector(_ selector: String) -> ResourcePath { var copy = self; copy.query.fieldSelector = selector; return copy }
 
     /// The request path (without the server's path prefix), query included.
-    public var requestPath: String {
+    package var requestPath: String {
         var path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
         if let namespace { path += "/namespaces/\(Self.escape(namespace))" }
         path += "/\(resource)"
@@ -50,7 +50,7 @@ public struct ResourcePath: Sendable, Equatable, CustomStringConvertible {
         return path
     }
 
-    public var description: String { requestPath }
+    package var description: String { requestPath }
 
     static func escape(_ segment: String) -> String {
         segment.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? segment
@@ -64,16 +64,16 @@ public struct ResourcePath: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// List options sent as query parameters.
-public struct ListQuery: Sendable, Equatable {
-    public var labelSelector: String?
-    public var fieldSelector: String?
+package struct ListQuery: Sendable, Equatable {
+    package var labelSelector: String?
+    package var fieldSelector: String?
     /// Page size for chunked lists.
-    public var limit: Int?
+    package var limit: Int?
     /// Continue token from the previous page.
-    public var continueToken: String?
-    public var extra: [(String, String)]
+    package var continueToken: String?
+    package var extra: [(String, String)]
 
-    public init(labelSelector: String? = nil, fieldSelector: String? = nil, limit: Int? = nil, continueToken: String? = nil, extra: [(String, String)] = []) {
+    package init(labelSelector: String? = nil, fieldSelector: String? = nil, limit: Int? = nil, continueToken: String? = nil, extra: [(String, String)] = []) {
         self.labelSelector = labelSelector
         self.fieldSelector = fieldSelector
         self.limit = limit
@@ -90,7 +90,7 @@ public struct ListQuery: Sendable, Equatable {
         return items + extra
     }
 
-    public static func == (lhs: ListQuery, rhs: ListQuery) -> Bool {
+    package static func == (lhs: ListQuery, rhs: ListQuery) -> Bool {
         lhs.labelSelector == rhs.labelSelector && lhs.fieldSelector == rhs.fieldSelector && lhs.limit == rhs.limit
             && lhs.continueToken == rhs.continueToken && lhs.extra.map { "\($0.0)=\($0.1)" } == rhs.extra.map { "\($0.0)=\($0.1)" }
     }

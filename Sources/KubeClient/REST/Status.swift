@@ -1,17 +1,17 @@
 import Foundation
 
 /// `metav1.Status`: the API server's error (and some success) body, also the exec channel-3 payload.
-public struct Status: Codable, Sendable, Equatable {
-    public var kind: String?
-    public var apiVersion: String?
+package struct Status: Codable, Sendable, Equatable {
+    package var kind: String?
+    package var apiVersion: String?
     /// "Success" or "Failure".
-    public var status: String?
-    public var message: String?
-    public var reason: String?
-    public var details: StatusDetails?
-    public var code: Int?
+    package var status: String?
+    package var message: String?
+    package var reason: String?
+    package var details: StatusDetails?
+    package var code: Int?
 
-    public init(status: String? = nil, message: String? = nil, reason: String? = nil, details: StatusDetails? = nil, code: Int? = nil) {
+    package init(status: String? = nil, message: String? = nil, reason: String? = nil, details: StatusDetails? = nil, code: Int? = nil) {
         self.kind = "Status"
         self.apiVersion = "v1"
         self.status = status
@@ -22,16 +22,16 @@ public struct Status: Codable, Sendable, Equatable {
     }
 }
 
-public struct StatusDetails: Codable, Sendable, Equatable {
-    public var name: String?
-    public var group: String?
+package struct StatusDetails: Codable, Sendable, Equatable {
+    package var name: String?
+    package var group: String?
     /// The resource (e.g. `namespaces`), not the Kind.
-    public var kind: String?
-    public var uid: String?
-    public var causes: [StatusCause]?
-    public var retryAfterSeconds: Int?
+    package var kind: String?
+    package var uid: String?
+    package var causes: [StatusCause]?
+    package var retryAfterSeconds: Int?
 
-    public init(name: String? = nil, group: String? = nil, kind: String? = nil, causes: [StatusCause]? = nil, retryAfterSeconds: Int? = nil) {
+    package init(name: String? = nil, group: String? = nil, kind: String? = nil, causes: [StatusCause]? = nil, retryAfterSeconds: Int? = nil) {
         self.name = name
         self.group = group
         self.kind = kind
@@ -41,12 +41,12 @@ public struct StatusDetails: Codable, Sendable, Equatable {
 }
 
 /// One cause; Go's `StatusCause.Type` is serialised under the key `reason`.
-public struct StatusCause: Codable, Sendable, Equatable {
-    public var reason: String?
-    public var message: String?
-    public var field: String?
+package struct StatusCause: Codable, Sendable, Equatable {
+    package var reason: String?
+    package var message: String?
+    package var field: String?
 
-    public init(reason: String? = nil, message: String? = nil, field: String? = nil) {
+    package init(reason: String? = nil, message: String? = nil, field: String? = nil) {
         self.reason = reason
         self.message = message
         self.field = field
@@ -54,31 +54,31 @@ public struct StatusCause: Codable, Sendable, Equatable {
 }
 
 /// A failed API call, typed by the Status `reason` (409 alone cannot tell AlreadyExists from Conflict).
-public struct KubeAPIError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct KubeAPIError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `metav1.StatusReason` values; an open set, so unknown reasons are kept verbatim.
-    public struct Reason: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+    package struct Reason: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
+        package let rawValue: String
+        package init(rawValue: String) { self.rawValue = rawValue }
+        package var description: String { rawValue }
 
-        public static let alreadyExists = Reason(rawValue: "AlreadyExists")
-        public static let conflict = Reason(rawValue: "Conflict")
-        public static let notFound = Reason(rawValue: "NotFound")
-        public static let invalid = Reason(rawValue: "Invalid")
-        public static let forbidden = Reason(rawValue: "Forbidden")
-        public static let unauthorized = Reason(rawValue: "Unauthorized")
-        public static let badRequest = Reason(rawValue: "BadRequest")
-        public static let methodNotAllowed = Reason(rawValue: "MethodNotAllowed")
-        public static let gone = Reason(rawValue: "Gone")
-        public static let expired = Reason(rawValue: "Expired")
-        public static let tooManyRequests = Reason(rawValue: "TooManyRequests")
-        public static let internalError = Reason(rawValue: "InternalError")
-        public static let serviceUnavailable = Reason(rawValue: "ServiceUnavailable")
-        public static let timeout = Reason(rawValue: "Timeout")
-        public static let serverTimeout = Reason(rawValue: "ServerTimeout")
-        public static let requestEntityTooLarge = Reason(rawValue: "RequestEntityTooLarge")
-        public static let unsupportedMediaType = Reason(rawValue: "UnsupportedMediaType")
-        public static let unknown = Reason(rawValue: "Unknown")
+        package static let alreadyExists = Reason(rawValue: "AlreadyExists")
+        package static let conflict = Reason(rawValue: "Conflict")
+        package static let notFound = Reason(rawValue: "NotFound")
+        package static let invalid = Reason(rawValue: "Invalid")
+        package static let forbidden = Reason(rawValue: "Forbidden")
+        package static let unauthorized = Reason(rawValue: "Unauthorized")
+        package static let badRequest = Reason(rawValue: "BadRequest")
+        package static let methodNotAllowed = Reason(rawValue: "MethodNotAllowed")
+        package static let gone = Reason(rawValue: "Gone")
+        package static let expired = Reason(rawValue: "Expired")
+        package static let tooManyRequests = Reason(rawValue: "TooManyRequests")
+        package static let internalError = Reason(rawValue: "InternalError")
+        package static let serviceUnavailable = Reason(rawValue: "ServiceUnavailable")
+        package static let timeout = Reason(rawValue: "Timeout")
+        package static let serverTimeout = Reason(rawValue: "ServerTimeout")
+        package static let requestEntityTooLarge = Reason(rawValue: "RequestEntityTooLarge")
+        package static let unsupportedMediaType = Reason(rawValue: "UnsupportedMediaType")
+        package static let unknown = Reason(rawValue: "Unknown")
 
         /// The reason implied by an HTTP status when the body is not a Status.
         static func forHTTPStatus(_ code: Int) -> Reason {
@@ -102,19 +102,19 @@ public struct KubeAPIError: Error, Sendable, Equatable, CustomStringConvertible 
         }
     }
 
-    public let reason: Reason
+    package let reason: Reason
     /// HTTP status of the response (or the Status `code` for exec channel-3 failures).
-    public let httpStatus: Int
-    public let message: String
-    public let causes: [StatusCause]
+    package let httpStatus: Int
+    package let message: String
+    package let causes: [StatusCause]
     /// From `Retry-After` or `details.retryAfterSeconds`.
-    public let retryAfter: Duration?
+    package let retryAfter: Duration?
     /// The decoded Status body, when there was one.
-    public let status: Status?
+    package let status: Status?
     /// The context the request went to.
-    public let context: String?
+    package let context: String?
 
-    public init(httpStatus: Int, status: Status?, retryAfter: Duration? = nil, context: String? = nil, fallbackMessage: String = "") {
+    package init(httpStatus: Int, status: Status?, retryAfter: Duration? = nil, context: String? = nil, fallbackMessage: String = "") {
         self.httpStatus = httpStatus
         self.status = status
         self.context = context
@@ -139,13 +139,13 @@ public struct KubeAPIError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     /// Creation was refused because the namespace is being deleted (403 + cause NamespaceTerminating).
-    public var isNamespaceTerminating: Bool { causes.contains { $0.reason == "NamespaceTerminating" } }
+    package var isNamespaceTerminating: Bool { causes.contains { $0.reason == "NamespaceTerminating" } }
     /// AlreadyExists because the previous object of that name is still being deleted: retry later.
-    public var isObjectBeingDeleted: Bool { reason == .alreadyExists && message.hasPrefix("object is being deleted:") }
+    package var isObjectBeingDeleted: Bool { reason == .alreadyExists && message.hasPrefix("object is being deleted:") }
     /// Worth retrying as is (the server asked us to slow down or was briefly unavailable).
-    public var isRetryable: Bool { [.tooManyRequests, .serviceUnavailable, .timeout, .serverTimeout].contains(reason) || httpStatus == 503 || httpStatus == 504 || httpStatus == 429 }
+    package var isRetryable: Bool { [.tooManyRequests, .serviceUnavailable, .timeout, .serverTimeout].contains(reason) || httpStatus == 503 || httpStatus == 504 || httpStatus == 429 }
 
-    public var description: String {
+    package var description: String {
         var text = (context.map { "context \($0): " } ?? "") + "\(reason) (HTTP \(httpStatus)): \(message)"
         let causeText = causes.compactMap { cause -> String? in
             guard let message = cause.message else { return nil }
