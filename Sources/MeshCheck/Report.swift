@@ -7,7 +7,7 @@ import MeshStats
 package enum RunVerdict: String, Codable, Sendable, Equatable, CaseIterable {
     case pass, fail, error, interrupted
 
-    /// The process exit code for this verdict (DESIGN §3); a failed cleanup turns 0/1 into 4.
+    /// The process exit code for this verdict (README, exit codes); a failed cleanup turns 0/1 into 4.
     package func exitCode(cleanupFailed: Bool) -> Int32 {
         switch self {
         case .pass: return cleanupFailed ? 4 : 0

@@ -5,7 +5,7 @@
 import Foundation
 import KubeClient
 
-/// Why a run could not reach a verdict, with the exit code DESIGN §3 assigns to it.
+/// Why a run could not reach a verdict, with the exit code the README's exit-code list assigns to it.
 package struct RunAbort: Error, Sendable, CustomStringConvertible {
     package enum Kind: Sendable {
         /// Bad input or a refused namespace: exit 2, nothing was created.

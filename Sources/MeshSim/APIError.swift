@@ -1,5 +1,6 @@
-// metav1.Status errors with the reasons and codes a real API server uses (reference §C1), so clients that switch
-// on `reason` (AlreadyExists vs Conflict, NamespaceTerminating) behave as they would against a cluster.
+// metav1.Status errors with the reasons and codes a real API server uses (docs/PROTOCOL-NOTES.md §C1), so
+// clients that switch on `reason` (AlreadyExists vs Conflict, NamespaceTerminating) behave as they would
+// against a cluster.
 
 package struct StatusCause: Sendable, Equatable {
     package var reason: String

@@ -369,7 +369,7 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
         }
     }
 
-    // MARK: Exec upgrade (reference §A2, §A8)
+    // MARK: Exec upgrade (docs/PROTOCOL-NOTES.md §A2, §A8)
 
     private func upgradeExec(context: ChannelHandlerContext, head: HTTPRequestHead, headers: [String: String],
         target: ExecTarget)

@@ -370,7 +370,7 @@ package struct ClusterState {
         object["status"] = ["loadBalancer": .emptyObject]
     }
 
-    // MARK: Sidecar injection (reference §C11)
+    // MARK: Sidecar injection (docs/PROTOCOL-NOTES.md §C11)
 
     /// Whether the injector webhook of the installed revision mutates this pod.
     static func injectionApplies(podLabels: [String: String], namespaceLabels: [String: String], revision: String)

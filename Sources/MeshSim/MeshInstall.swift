@@ -1,5 +1,5 @@
 // The objects a multi-primary, multi-network Istio / Cloud Service Mesh install leaves in a cluster
-// (reference §D): istio-system with its network label, the control plane (istiod Deployment or a managed
+// (docs/PROTOCOL-NOTES.md §D): istio-system with its network label, the control plane (istiod Deployment or a managed
 // ControlPlaneRevision), the east-west gateway and its LoadBalancer Service, the cross-network Gateway, and
 // the remote secrets that let each control plane discover its peers.
 

@@ -1,1 +1,1 @@
-// Module MeshSim: see DESIGN.md §2 for its boundary.
+// Module MeshSim: see docs/ARCHITECTURE.md, Modules, for its boundary.

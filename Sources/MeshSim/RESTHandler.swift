@@ -699,7 +699,7 @@ extension ClusterState {
         return .json(200, scaleObject(stored, resource: resource))
     }
 
-    // MARK: Exec validation (reference §A1, §A8)
+    // MARK: Exec validation (docs/PROTOCOL-NOTES.md §A1, §A8)
 
     func containerName(_ pod: JSON, requested: String?, verb: String) throws(APIError) -> String {
         let podName = pod["metadata"]["name"].string ?? ""

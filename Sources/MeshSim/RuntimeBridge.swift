@@ -126,7 +126,7 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
         return view
     }
 
-    /// One cluster as its control plane sees it (reference §D): network label, root CA, remote secrets,
+    /// One cluster as its control plane sees it (docs/PROTOCOL-NOTES.md §D): network label, root CA, remote secrets,
     /// east-west gateway readiness, each Service's ready endpoints (with the pods' labels, for subsets) and the
     /// cluster's VirtualServices and DestinationRules.
     static func clusterView(_ state: ClusterState, peerServers: [String: String], endpoint: (String) -> MeshEndpoint?)

@@ -1,4 +1,4 @@
-// labelSelector and fieldSelector query syntax (reference §C7), parsed into values that match objects.
+// labelSelector and fieldSelector query syntax (docs/PROTOCOL-NOTES.md §C7), parsed into values that match objects.
 
 package struct LabelRequirement: Sendable, Equatable {
     package enum Operator: Sendable, Equatable {

@@ -1,5 +1,5 @@
 // Server-side printing (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`): the columns `kubectl get`
-// shows for the kinds the simulator serves, computed as the real printers do (reference §C10 for READY).
+// shows for the kinds the simulator serves, computed as the real printers do (docs/PROTOCOL-NOTES.md §C10 for READY).
 
 enum Tables {
     static func wantsTable(_ accept: String?) -> Bool {

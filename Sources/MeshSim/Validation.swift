@@ -1,4 +1,4 @@
-// The validation a real API server applies to the kinds the simulator serves (reference §C5, §C6), with
+// The validation a real API server applies to the kinds the simulator serves (docs/PROTOCOL-NOTES.md §C5, §C6), with
 // causes shaped like apimachinery's field errors so clients print the same messages.
 
 enum NameRules {

@@ -4,9 +4,9 @@
 // would share its bugs. Change this side to match what real Kubernetes servers do, never to match the client.
 //
 // The server side of one exec session as a pure state machine: bytes and process events in, actions out.
-// It reproduces what the Kubernetes servers do (reference §A4–A6): ready frame, channel demux, v5 CLOSE,
-// one Status on channel 3, then a close frame and a bounded wait for the client's close. The NIO layer
-// (ExecServerSession) performs the actions; this type never touches a socket or a process.
+// It reproduces what the Kubernetes servers do (docs/PROTOCOL-NOTES.md §A4–A6): ready frame, channel demux,
+// v5 CLOSE, one Status on channel 3, then a close frame and a bounded wait for the client's close. The NIO
+// layer (ExecServerSession) performs the actions; this type never touches a socket or a process.
 
 /// Faults an exec stream can be given (set through `RuntimeFaults`).
 package enum ExecStreamFault: Equatable, Sendable {

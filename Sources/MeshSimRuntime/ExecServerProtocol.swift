@@ -3,7 +3,7 @@
 // The two sides are written apart on purpose: the simulator is the client's judge, and a shared codec
 // would share its bugs. Change this side to match what real Kubernetes servers do, never to match the client.
 //
-// The Kubernetes remote-command channel protocol over WebSocket, server side (reference §A3–A6):
+// The Kubernetes remote-command channel protocol over WebSocket, server side (docs/PROTOCOL-NOTES.md §A3–A6):
 // binary messages whose first byte is a channel id, one metav1.Status JSON on the error channel, and the
 // v5 CLOSE signal. Pure values: no I/O.
 

@@ -1,6 +1,6 @@
 // The HelloWorld sample app made real: a loopback HTTP listener per HelloWorld pod answering like
-// istio/samples/helloworld (reference §D6), with a short deterministic service time instead of the sample's
-// CPU burn, and the per-version faults of RuntimeFaults.
+// istio/samples/helloworld (docs/PROTOCOL-NOTES.md §D6), with a short deterministic service time instead of
+// the sample's CPU burn, and the per-version faults of RuntimeFaults.
 import NIOCore
 import NIOHTTP1
 import NIOPosix
