@@ -1,8 +1,8 @@
 @testable import MeshStats
 import Testing
 
-/// Reference values: the tables of shared/reference/statistics.md, and further values computed
-/// with SciPy 1.17.1 (`scipy.special.gammainc/gammaincc`, `scipy.stats.chi2.sf/isf`,
+/// Reference values: the standard Wilson-interval, goodness-of-fit and sample-size values (the formulas
+/// are documented at each function of Sources/MeshStats/BalanceStatistics.swift), computed with SciPy 1.17.1 (`scipy.special.gammainc/gammaincc`, `scipy.stats.chi2.sf/isf`,
 /// `scipy.stats.binomtest`, `scipy.stats.norm.ppf`), with the Wilson and sample-size formulas
 /// evaluated in Python on `norm.ppf` quantiles, and exact multinomial p-values by enumerating every
 /// outcome with `scipy.stats.multinomial.pmf`.
