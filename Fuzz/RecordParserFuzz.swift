@@ -1,4 +1,4 @@
-// libFuzzer target for the Contract 1 record parser, compiled together with the MeshStats sources
+// libFuzzer target for the Contract 1 (docs/ARCHITECTURE.md) record parser, compiled together with the MeshStats sources
 // (see `make fuzz`). The first input byte chooses a chunk size, so chunk boundaries are fuzzed
 // too. Checks, beyond "never crashes":
 //  - the events do not depend on how the stream is chunked (whole buffer vs. fuzzed chunks);

@@ -17,7 +17,7 @@ private struct SampleTotals: RecordSink {
     }
 }
 
-/// About 16 MB of Contract 1 output from 64 workers over 6 instances, with framing lines.
+/// About 16 MB of Contract 1 (docs/ARCHITECTURE.md) output from 64 workers over 6 instances, with framing lines.
 private func recordStream() -> [UInt8] {
     var generator = SeededGenerator(seed: 4)
     var text = ""

@@ -1,4 +1,4 @@
-// The in-pod burst command: one exec runs a whole burst of requests and prints Contract 1 record
+// The in-pod burst command: one exec runs a whole burst of requests and prints Contract 1 (docs/ARCHITECTURE.md) record
 // lines. The shell program is a constant; every run-specific value travels as a positional argument
 // (after validation here), so nothing a user typed is ever parsed as shell syntax.
 

@@ -193,7 +193,7 @@ package struct SourceSummary: Codable, Sendable, Equatable {
     package var errorsByKind: [String: Int]
     /// Requests announced by framing that never produced a record (broken or truncated bursts).
     package var missingRecords: Int
-    /// Output lines that were not Contract 1 lines.
+    /// Output lines that were not Contract 1 (docs/ARCHITECTURE.md) lines.
     package var malformedLines: Int
     /// Paced mode: request starts later than their schedule (coordinated omission made visible).
     package var lateStarts: Int?

@@ -1,4 +1,4 @@
-// The in-process API of the simulated mesh (Contract 2): start N clusters joined into one mesh, write their
+// The in-process API of the simulated mesh (docs/ARCHITECTURE.md, Contract 2): start N clusters joined into one mesh, write their
 // kubeconfig, change faults at run time, stop everything.
 
 import Foundation

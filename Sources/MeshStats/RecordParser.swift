@@ -1,4 +1,4 @@
-/// One request as reported by the in-pod burst command (Contract 1 record line
+/// One request as reported by the in-pod burst command (docs/ARCHITECTURE.md, Contract 1: record line
 /// `MC1 <burst> <worker> <seq> <status> <curlExit> <connect> <ttfb> <total> <version> <instance>`).
 @frozen
 public struct RequestSample: Sendable, Hashable {

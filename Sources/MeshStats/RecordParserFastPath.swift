@@ -1,4 +1,4 @@
-/// The record parser's fast path: a Contract 1 record line in its usual shape (counters of 1 to 7
+/// The record parser's fast path: a Contract 1 (docs/ARCHITECTURE.md) record line in its usual shape (counters of 1 to 7
 /// digits, a three-digit status, curl's `D.DDDDDD` seconds, a version and an instance already in the
 /// name table) is read a word at a time: the spaces of the line as one bit mask, sixteen bytes at a
 /// time; each digit field validated and converted as an eight-byte word (SWAR); the names looked up

@@ -2,7 +2,7 @@ import Foundation
 @testable import MeshCheck
 import Testing
 
-/// One output line of the in-pod command, checked field by field against Contract 1.
+/// One output line of the in-pod command, checked field by field against Contract 1 (docs/ARCHITECTURE.md).
 enum ContractLine: Equatable {
     case record(burst: Int, worker: Int, seq: Int, status: String, curlExit: Int, connect: String, ttfb: String, total: String,
                 version: String, instance: String)

@@ -1,7 +1,7 @@
 @testable import MeshStats
 import Testing
 
-/// A slow, obviously-correct reading of Contract 1 written with Strings, to compare the byte-level
+/// A slow, obviously-correct reading of Contract 1 (docs/ARCHITECTURE.md) written with Strings, to compare the byte-level
 /// parser against.
 enum ReferenceParser {
     enum Parsed: Equatable {
