@@ -5,9 +5,17 @@ SCRATCH ?= .build
 SPM      = --scratch-path $(SCRATCH)
 BIN      = $(SCRATCH)/debug/meshcheck
 
-.PHONY: build test unit-test script-test demo bench fuzz fuzz-smoke clean example-report
+.PHONY: prereqs build test unit-test script-test demo bench fuzz fuzz-smoke clean example-report
 
-build:
+# What the machine needs beyond the Swift toolchain (Debian packages: libcurl and OpenSSL headers; for the
+# tests also busybox, xmllint, chromium, ...), listed once in scripts/prereqs.sh. Every target that builds
+# runs it first: as root it installs what is missing, otherwise it prints the apt-get command and stops.
+# Targets that run tests ask for the `test` group (target-specific, so their prerequisites inherit it).
+PREREQS ?= build
+prereqs:
+	@scripts/prereqs.sh $(PREREQS)
+
+build: prereqs
 	$(SWIFT) build $(SPM) --product meshcheck
 
 # The main job on the embedded simulated mesh: the install guide's check (scenarios/smoke.yaml).
@@ -23,8 +31,9 @@ example-report: build
 # Unit and end-to-end tests (XCTest / Swift Testing), then the scripted tests that drive real
 # clients written by others (kubectl) against the simulated mesh.
 test: unit-test script-test fuzz-smoke
+test unit-test script-test fuzz-smoke: PREREQS = test
 
-unit-test:
+unit-test: prereqs
 	$(SWIFT) build $(SPM) --build-tests
 	$(SWIFT) test $(SPM) --skip-build
 
@@ -39,7 +48,7 @@ script-test: build
 	[ $$failed -eq 0 ]
 
 # Benchmarks print `BENCH <name> ours=<v> baseline=<v> unit=<u> ratio=<baseline/ours>` lines.
-bench:
+bench: prereqs
 	$(SWIFT) build $(SPM) -c release --product MeshBench
 	$(SCRATCH)/release/MeshBench
 
@@ -84,7 +93,7 @@ $(FUZZ_YAMS)/built: $(wildcard $(YAMS_SOURCES)/Yams/*.swift $(YAMS_SOURCES)/CYam
 	@touch $@
 # Swift's crash backtracer is off: under ASan it can trip or hang instead of letting libFuzzer
 # report the crash. An input that runs for 30 s is a failure too (a hang).
-fuzz fuzz-smoke: $(FUZZ_YAMS)/built
+fuzz fuzz-smoke: prereqs $(FUZZ_YAMS)/built
 	@set -e; export SWIFT_BACKTRACE=enable=no; mkdir -p $(SCRATCH)/fuzz; \
 	for name in $(FUZZ_TARGETS); do \
 	  bin=$(SCRATCH)/fuzz/$$name; \
