@@ -65,7 +65,8 @@ scale-table: build
 	python3 scripts/scale-table.py --meshcheck "$(BIN)"
 
 # libFuzzer targets: each Fuzz/<Name>.swift is compiled with the MeshStats sources (or the files
-# listed in Fuzz/<Name>.sources, globs allowed), replays
+# listed in Fuzz/<Name>.sources, one path or glob a line; an entry that matches no file stops the build,
+# so a rename cannot silently drop a source: scripts/fuzz-sources.sh), replays
 # Fuzz/regressions/<Name>/, then fuzzes from Fuzz/corpus/<Name> for FUZZ_SECONDS (fuzz) or 10 s
 # (fuzz-smoke, part of `make test`). New corpus entries and crash inputs go under $(SCRATCH)/fuzz/.
 # Targets whose sources import Yams link an instrumented build of Yams made once from the SwiftPM
@@ -91,13 +92,17 @@ $(FUZZ_YAMS)/built: $(wildcard $(YAMS_SOURCES)/Yams/*.swift $(YAMS_SOURCES)/CYam
 	  -Xcc -fmodule-map-file=$(YAMS_SOURCES)/CYaml/include/module.modulemap -Xcc -I -Xcc $(YAMS_SOURCES)/CYaml/include \
 	  -emit-module -emit-module-path $(FUZZ_YAMS)/Yams.swiftmodule -c $(YAMS_SOURCES)/Yams/*.swift -o $(FUZZ_YAMS)/Yams.o
 	@touch $@
+# Every target's source list resolves before anything is compiled (scripts/fuzz-sources.sh).
+.PHONY: fuzz-sources
+fuzz-sources:
+	@for name in $(FUZZ_TARGETS); do scripts/fuzz-sources.sh $$name >/dev/null || exit 1; done
 # Swift's crash backtracer is off: under ASan it can trip or hang instead of letting libFuzzer
 # report the crash. An input that runs for 30 s is a failure too (a hang).
-fuzz fuzz-smoke: prereqs $(FUZZ_YAMS)/built
+fuzz fuzz-smoke: prereqs fuzz-sources $(FUZZ_YAMS)/built
 	@set -e; export SWIFT_BACKTRACE=enable=no; mkdir -p $(SCRATCH)/fuzz; \
 	for name in $(FUZZ_TARGETS); do \
 	  bin=$(SCRATCH)/fuzz/$$name; \
-	  sources=$$(cat Fuzz/$$name.sources 2>/dev/null || echo Sources/MeshStats/*.swift); \
+	  sources=$$(scripts/fuzz-sources.sh $$name); \
 	  yams=; if grep -qw 'import Yams' $$sources; then yams="-I $(FUZZ_YAMS) $(FUZZ_YAMS)/*.o"; fi; \
 	  swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library $(FUZZ_OPTIMIZE) -module-name $$name \
 	    $$sources Fuzz/$$name.swift $$yams -o $$bin; \
