@@ -88,7 +88,9 @@ if [[ "$(id -u)" == 0 ]]; then
   exit 0
 fi
 
-say "meshcheck's $1 needs what is not installed here. Run, then make again:"
+((${#missing[@]})) && say "meshcheck's $1 needs Debian packages that are not installed: ${missing[*]}"
+((${#pip_missing[@]})) && say "meshcheck's $1 needs python modules that are not installed: ${pip_missing[*]}"
+say "install them (make run as root does it itself), then run make again:"
 ((${#missing[@]})) && echo "    sudo apt-get install -y ${missing[*]}" >&2
 ((${#pip_missing[@]})) && echo "    python3 -m pip install ${pip_missing[*]}" >&2
 exit 1
