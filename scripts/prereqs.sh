@@ -88,8 +88,9 @@ if [[ "$(id -u)" == 0 ]]; then
   exit 0
 fi
 
-((${#missing[@]})) && say "meshcheck's $1 needs Debian packages that are not installed: ${missing[*]}"
-((${#pip_missing[@]})) && say "meshcheck's $1 needs python modules that are not installed: ${pip_missing[*]}"
+purpose="build meshcheck"; [[ $1 == test ]] && purpose="build and test meshcheck"
+((${#missing[@]})) && say "Debian packages needed to $purpose are not installed: ${missing[*]}"
+((${#pip_missing[@]})) && say "python modules needed to $purpose are not installed: ${pip_missing[*]}"
 say "install them (make run as root does it itself), then run make again:"
 ((${#missing[@]})) && echo "    sudo apt-get install -y ${missing[*]}" >&2
 ((${#pip_missing[@]})) && echo "    python3 -m pip install ${pip_missing[*]}" >&2
