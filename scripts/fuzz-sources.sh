@@ -9,6 +9,7 @@ name=${1:?usage: scripts/fuzz-sources.sh NAME}
 list=Fuzz/$name.sources
 [ -f "$list" ] || list=
 { if [ -n "$list" ]; then cat "$list"; else echo 'Sources/MeshStats/*.swift'; fi; } | {
+  status=0
   while read -r pattern || [ -n "$pattern" ]; do
     case $pattern in '' | '#'*) continue ;; esac
     found=
