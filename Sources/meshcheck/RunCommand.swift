@@ -131,7 +131,7 @@ struct RunCommand: AsyncParsableCommand {
     /// Two or more contexts and no scenario: the install guide's check.
     private func guideScenario() throws -> Scenario {
         guard contexts.count >= 2 else {
-            throw RunAbort(.badInput, "give a scenario file, at least two --context options, or --simulate (see meshcheck run --help)")
+            throw RunAbort(.badInput, "give a scenario file, at least two --context options, or --simulate (see \(Meshcheck.invokedName) run --help)")
         }
         return try Scenario.guideCheck(contexts: contexts)
     }
