@@ -6,7 +6,7 @@ import MeshCheck
 @main
 struct Meshcheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "meshcheck",
+        commandName: invokedName,
         abstract: "Verify and measure cross-cluster load balancing in a multi-cluster service mesh.",
         discussion: """
             Exit codes: 0 all checks passed, 1 a check failed, 2 bad input, 3 environment error, \
@@ -15,6 +15,16 @@ struct Meshcheck: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [RunCommand.self, ReportCommand.self, PreflightCommand.self, SimCommand.self]
     )
+
+    /// Run through the `kubectl-meshcheck` link, kubectl has started it as the plugin `kubectl meshcheck`:
+    /// usage and help name it so, as kubectl plugins do. Completion scripts keep `meshcheck`, the name
+    /// their functions are keyed on.
+    static let invokedName: String = {
+        let arguments = CommandLine.arguments
+        let base = arguments.first.flatMap { $0.split(separator: "/").last.map(String.init) }
+        let completion = arguments.contains { $0.hasPrefix("--generate-completion-script") }
+        return base == "kubectl-meshcheck" && !completion ? "kubectl meshcheck" : "meshcheck"
+    }()
 
     /// `--simulate` may stand alone (`--simulate[=N]`); argument-parser options always take a value,
     /// so a bare one is spelled out as 0 ("as many clusters as the scenario needs").

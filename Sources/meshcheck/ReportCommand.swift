@@ -65,6 +65,9 @@ struct ReportCommand: ParsableCommand {
             let chosen = formats ?? (fromRecords ? ReportFiles.Format.allCases : ReportFiles.Format.allCases.filter { $0 != .json })
             try ReportFiles.write(report, to: directory, formats: chosen)
             print("wrote \(chosen.map(\.fileName).joined(separator: ", ")) to \(directory) (verdict \(report.verdict.rawValue))")
+            if chosen.contains(.html) {
+                print("open \(directory.hasSuffix("/") ? directory : directory + "/")report.html")
+            }
         } catch let problem as ReportInputError {
             FileHandle.standardError.write(Data("meshcheck: \(problem.message)\n".utf8))
             throw ExitCode(2)

@@ -94,6 +94,7 @@ struct RunCommand: AsyncParsableCommand {
             let outcome = await Self.runInterruptibly(run)
             try ReportFiles.write(outcome.report, to: directory)
             console.print(TerminalSummary.render(outcome.report, options: console.summaryOptions))
+            console.print(Self.reportsLine(directory))
             if let error = outcome.report.error { console.error(error) }
             if let pushgateway {
                 do {
@@ -130,7 +131,7 @@ struct RunCommand: AsyncParsableCommand {
     /// Two or more contexts and no scenario: the install guide's check.
     private func guideScenario() throws -> Scenario {
         guard contexts.count >= 2 else {
-            throw RunAbort(.badInput, "give a scenario file, at least two --context options, or --simulate (see meshcheck run --help)")
+            throw RunAbort(.badInput, "give a scenario file, at least two --context options, or --simulate (see \(Meshcheck.invokedName) run --help)")
         }
         return try Scenario.guideCheck(contexts: contexts)
     }
@@ -160,6 +161,13 @@ struct RunCommand: AsyncParsableCommand {
             throw RunAbort(.badInput, problems.map { "\($0.path): \($0.message)" }.joined(separator: "\n"))
         }
         return scenario
+    }
+
+    /// The summary's last line: where the files are, and the one to open.
+    static func reportsLine(_ directory: String) -> String {
+        let trimmed = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        let prefix = trimmed == "/" ? "" : trimmed
+        return "reports: \(prefix)/ (open \(prefix)/report.html)\n"
     }
 
     private static func loadKubeconfig(_ path: String?) throws -> Kubeconfig {
