@@ -143,5 +143,15 @@ uninstall:
 	rm -f $(BINDIR)/meshcheck $(BINDIR)/kubectl-meshcheck $(BASHCOMPDIR)/meshcheck $(ZSHCOMPDIR)/_meshcheck \
 	  $(FISHCOMPDIR)/meshcheck.fish
 
+# Style: swift-format (it ships with the toolchain) with the repository's .swift-format. `lint` fails on
+# any finding and runs in CI; `format` rewrites the files in place.
+FORMAT_PATHS = Sources Tests Fuzz Package.swift
+.PHONY: format lint
+format:
+	$(SWIFT) format format --in-place --recursive --parallel $(FORMAT_PATHS)
+
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(FORMAT_PATHS)
+
 clean:
 	rm -rf $(SCRATCH)
