@@ -109,12 +109,15 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // Helpers every test target may share (temporary directories, child processes). Foundation only: no
+        // production module, so any test target can depend on it.
+        .target(name: "MeshTestSupport", path: "Tests/MeshTestSupport"),
         .testTarget(name: "MeshStatsTests", dependencies: ["MeshStats"]),
-        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "MeshSim"]),
-        .testTarget(name: "MeshSimRuntimeTests", dependencies: ["MeshSimRuntime"]),
-        .testTarget(name: "MeshSimTests", dependencies: ["MeshSim", "MeshSimRuntime"]),
-        .testTarget(name: "MeshCheckTests", dependencies: ["MeshCheck", "MeshStats", "MeshSim"]),
-        .testTarget(name: "MeshReportsTests", dependencies: ["MeshReports", "MeshCheck"], exclude: ["Golden"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["MeshSim", "KubeClient"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "MeshSim", "MeshTestSupport"]),
+        .testTarget(name: "MeshSimRuntimeTests", dependencies: ["MeshSimRuntime", "MeshTestSupport"]),
+        .testTarget(name: "MeshSimTests", dependencies: ["MeshSim", "MeshSimRuntime", "MeshTestSupport"]),
+        .testTarget(name: "MeshCheckTests", dependencies: ["MeshCheck", "MeshStats", "MeshSim", "MeshTestSupport"]),
+        .testTarget(name: "MeshReportsTests", dependencies: ["MeshReports", "MeshCheck", "MeshTestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MeshSim", "KubeClient", "MeshTestSupport"]),
     ]
 )

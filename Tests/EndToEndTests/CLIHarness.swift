@@ -1,6 +1,7 @@
 // Runs the built `meshcheck` binary as a user would and reads what it leaves behind.
 
 import Foundation
+import MeshTestSupport
 import XCTest
 
 /// The outcome of one CLI invocation.
@@ -26,37 +27,26 @@ enum CLI {
 
     static func scenario(_ name: String) -> String { repositoryRoot.appendingPathComponent("scenarios/\(name)").path }
 
+    /// The environment the CLI runs with: this process's, without colour, plus `extra`.
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        for (key, value) in extra { environment[key] = value }
+        return environment
+    }
+
     /// Starts the CLI; the caller waits (bounded) or signals it.
-    static func launch(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["NO_COLOR"] = "1"
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        return (process, out, err)
+    static func launch(_ arguments: [String], environment: [String: String] = [:]) throws -> RunningChildProcess {
+        try ChildProcess.launch(binary, arguments, environment: Self.environment(environment))
     }
 
     /// Runs the CLI to completion, killing it after `timeout`.
     static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 240) throws -> CLIResult {
-        let (process, out, err) = try launch(arguments, environment: environment)
-        let collector = OutputCollector(out: out, err: err)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning {
-            process.terminate()
-            Thread.sleep(forTimeInterval: 2)
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        let result = try ChildProcess.run(binary, arguments, environment: Self.environment(environment), timeout: .deadline(timeout))
+        if result.timedOut {
             XCTFail("meshcheck \(arguments.joined(separator: " ")) did not finish within \(Int(timeout)) s")
         }
-        process.waitUntilExit()
-        let (stdout, stderr) = collector.finish()
-        return CLIResult(exitCode: process.terminationStatus, stdout: stdout, stderr: stderr)
+        return CLIResult(result)
     }
 
     static func report(in directory: String) throws -> [String: Any] {
@@ -64,37 +54,15 @@ enum CLI {
         return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    static func temporaryDirectory(_ label: String) -> String {
-        let path = NSTemporaryDirectory() + "meshcheck-e2e-\(label)-\(UUID().uuidString.prefix(8))"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
+    /// A fresh output directory, left behind for a look after a failure.
+    static func temporaryDirectory(_ label: String) throws -> String {
+        try TemporaryDirectory.makeUnique(prefix: "meshcheck-e2e-\(label)")
     }
 }
 
-/// Drains a process's pipes concurrently so a chatty child never blocks on a full pipe.
-final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var outData = Data(), errData = Data()
-    private let group = DispatchGroup()
-
-    init(out: Pipe, err: Pipe) {
-        for (pipe, isOut) in [(out, true), (err, false)] {
-            group.enter()
-            DispatchQueue.global().async {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                self.lock.lock()
-                if isOut { self.outData = data } else { self.errData = data }
-                self.lock.unlock()
-                self.group.leave()
-            }
-        }
-    }
-
-    func finish() -> (String, String) {
-        _ = group.wait(timeout: .now() + 30)
-        lock.lock()
-        defer { lock.unlock() }
-        return (String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+extension CLIResult {
+    init(_ result: ChildProcessResult) {
+        self.init(exitCode: result.status, stdout: result.stdoutText, stderr: result.stderrText)
     }
 }
 

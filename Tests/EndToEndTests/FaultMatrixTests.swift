@@ -22,7 +22,7 @@ final class FaultMatrixTests: XCTestCase {
             let mesh = try await SimulatedMesh.start(options)
             let kubeconfig = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: mesh.kubeconfigPath))
             let clients = try mesh.contexts.map { try KubeClient(kubeconfig: kubeconfig, context: $0) }
-            return Bed(mesh: mesh, clients: clients, directory: CLI.temporaryDirectory("fault-\(label)"))
+            return Bed(mesh: mesh, clients: clients, directory: try CLI.temporaryDirectory("fault-\(label)"))
         }
 
         /// A two-cluster scenario on this mesh's contexts with short deadlines; `extra` is appended YAML.

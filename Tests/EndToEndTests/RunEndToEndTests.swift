@@ -2,13 +2,14 @@
 // curl in the simulated pods, and the reports it leaves behind.
 
 import Foundation
+import MeshTestSupport
 import KubeClient
 import MeshSim
 import XCTest
 
 final class RunEndToEndTests: XCTestCase {
     func testSmokeScenarioPassesAndLeavesNothingBehind() throws {
-        let directory = CLI.temporaryDirectory("smoke")
+        let directory = try CLI.temporaryDirectory("smoke")
         let result = try CLI.run(["run", CLI.scenario("smoke.yaml"), "--simulate", "--output-dir", directory])
         XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
         let report = try CLI.report(in: directory)
@@ -48,7 +49,7 @@ final class RunEndToEndTests: XCTestCase {
     /// `report --from-records` on a run's records (with its report.json) goes through the same verdict and
     /// report builder as the run: traffic, sources, checks (with their causes and hints) and verdict are identical.
     func assertReplayReproducesTheRun(_ directory: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let replayed = CLI.temporaryDirectory("replay")
+        let replayed = try CLI.temporaryDirectory("replay")
         let result = try CLI.run(["report", "--from-records", directory + "/records.jsonl", "--report", directory + "/report.json",
                                   "--format", "json", "--output-dir", replayed])
         XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)", file: file, line: line)
@@ -60,7 +61,7 @@ final class RunEndToEndTests: XCTestCase {
     }
 
     func testThreeClustersPass() throws {
-        let directory = CLI.temporaryDirectory("three")
+        let directory = try CLI.temporaryDirectory("three")
         let result = try CLI.run(["run", CLI.scenario("three-clusters.yaml"), "--simulate", "--output-dir", directory])
         XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
         let report = try CLI.report(in: directory)
@@ -73,7 +74,7 @@ final class RunEndToEndTests: XCTestCase {
     /// proportional-to-endpoints. 400 requests per source make both outcomes certain at the scenarios' α of
     /// 10⁻⁶ (the arithmetic is in weighted-3-1.yaml).
     func testWeightedRoutingPassesWeightsAndFailsProportional() throws {
-        let weighted = CLI.temporaryDirectory("weighted")
+        let weighted = try CLI.temporaryDirectory("weighted")
         let pass = try CLI.run(["run", CLI.scenario("weighted-3-1.yaml"), "--simulate", "--output-dir", weighted])
         XCTAssertEqual(pass.exitCode, 0, "stderr: \(pass.stderr)\nstdout: \(pass.stdout)")
         let passed = try CLI.report(in: weighted)
@@ -83,7 +84,7 @@ final class RunEndToEndTests: XCTestCase {
         let passedBalance = passed.array("checks").filter { $0.string("name") == "balance" }
         XCTAssertEqual(passedBalance.compactMap { $0.string("status") }, ["pass", "pass"], "\(passedBalance)")
 
-        let proportional = CLI.temporaryDirectory("weighted-proportional")
+        let proportional = try CLI.temporaryDirectory("weighted-proportional")
         let fail = try CLI.run(["run", CLI.scenario("weighted-3-1-proportional.yaml"), "--simulate", "--output-dir", proportional])
         XCTAssertEqual(fail.exitCode, 1, "stderr: \(fail.stderr)\nstdout: \(fail.stdout)")
         let failed = try CLI.report(in: proportional)
@@ -106,7 +107,7 @@ final class RunEndToEndTests: XCTestCase {
     }
 
     func testMalformedScenarioIsRejectedWithItsLocation() throws {
-        let directory = CLI.temporaryDirectory("malformed")
+        let directory = try CLI.temporaryDirectory("malformed")
         let path = directory + "/bad.yaml"
         try """
             name: bad
@@ -194,7 +195,7 @@ final class RunAgainstExternalMeshTests: XCTestCase {
     func testUnreachableClusterIsAnEnvironmentErrorNamingTheContext() async throws {
         let mesh = try await SimulatedMesh.start(SimulatedMeshOptions())
         defer { Task { await mesh.stop() } }
-        let directory = CLI.temporaryDirectory("unreachable")
+        let directory = try CLI.temporaryDirectory("unreachable")
         let unreachable = directory + "/unreachable.yaml"
         try """
             apiVersion: v1
@@ -229,11 +230,11 @@ final class RunAgainstExternalMeshTests: XCTestCase {
     func testInterruptStopsTheBurstsCleansUpAndKeepsTheRecords() async throws {
         let mesh = try await SimulatedMesh.start(SimulatedMeshOptions())
         defer { Task { await mesh.stop() } }
-        let directory = CLI.temporaryDirectory("interrupt")
-        let (process, out, err) = try CLI.launch(["run", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0],
-                                                  "--context", mesh.contexts[1], "--requests", "200", "--bursts", "50",
-                                                  "--output-dir", directory])
-        let collector = OutputCollector(out: out, err: err)
+        let directory = try CLI.temporaryDirectory("interrupt")
+        let child = try CLI.launch(["run", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0],
+                                    "--context", mesh.contexts[1], "--requests", "200", "--bursts", "50",
+                                    "--output-dir", directory])
+        let process = child.process
         let records = directory + "/records.jsonl"
         // Wait (bounded) until records are arriving, then interrupt in the middle of the bursts.
         var seenBefore = 0
@@ -250,9 +251,8 @@ final class RunAgainstExternalMeshTests: XCTestCase {
         while process.isRunning && Date().timeIntervalSince(signalled) < 30 { try await Task.sleep(for: .milliseconds(100)) }
         XCTAssertFalse(process.isRunning, "meshcheck did not exit within 30 s of SIGINT")
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        let (_, stderr) = collector.finish()
-        XCTAssertEqual(process.terminationStatus, 130, stderr)
+        let result = child.wait()
+        XCTAssertEqual(result.status, 130, result.stderrText)
 
         let report = try CLI.report(in: directory)
         XCTAssertEqual(report.string("verdict"), "interrupted")

@@ -4,11 +4,12 @@
 // in-pod command as a child process of meshcheck, so its children are the bursts in flight.
 
 import Foundation
+import MeshTestSupport
 import XCTest
 
 final class ScaleEndToEndTests: XCTestCase {
     func testSixteenClusterFullMeshReachesEveryPair() throws {
-        let directory = CLI.temporaryDirectory("scale")
+        let directory = try CLI.temporaryDirectory("scale")
         let run = try WatchedRun.start(["run", CLI.scenario("scale.yaml"), "--simulate=16", "--output-dir", directory], timeout: 900)
         print("scale.yaml: \(run.summary)")
         XCTAssertEqual(run.result.exitCode, 0, "stderr: \(run.result.stderr)\nstdout: \(run.result.stdout)")
@@ -26,7 +27,7 @@ final class ScaleEndToEndTests: XCTestCase {
     }
 
     func testThousandConcurrentBurstsFromOneProcess() throws {
-        let directory = CLI.temporaryDirectory("burst-1000")
+        let directory = try CLI.temporaryDirectory("burst-1000")
         // The soft limit many machines start processes with: meshcheck must raise its own (it needs several thousand).
         let run = try WatchedRun.start(["run", CLI.scenario("burst-1000.yaml"), "--simulate", "--output-dir", directory],
                                        softDescriptorLimit: 1024, timeout: 600)
@@ -97,23 +98,14 @@ struct WatchedRun {
 
     /// Runs the CLI to completion (killing it after `timeout`), optionally under a lower soft RLIMIT_NOFILE.
     static func start(_ arguments: [String], softDescriptorLimit: Int? = nil, timeout: TimeInterval) throws -> WatchedRun {
-        let process = Process()
-        if let softDescriptorLimit {
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -Sn \(softDescriptorLimit) && exec \"$0\" \"$@\"", CLI.binary] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: CLI.binary)
-            process.arguments = arguments
-        }
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
         let started = Date()
-        try process.run()
-        let collector = OutputCollector(out: out, err: err)
+        let child = if let softDescriptorLimit {
+            try ChildProcess.launch("/bin/sh", ["-c", "ulimit -Sn \(softDescriptorLimit) && exec \"$0\" \"$@\"", CLI.binary] + arguments,
+                                    environment: CLI.environment())
+        } else {
+            try ChildProcess.launch(CLI.binary, arguments, environment: CLI.environment())
+        }
+        let process = child.process
         let pid = process.processIdentifier
         var watched = WatchedRun(result: CLIResult(exitCode: -1, stdout: "", stderr: ""), seconds: 0)
         while process.isRunning && Date().timeIntervalSince(started) < timeout {
@@ -128,10 +120,9 @@ struct WatchedRun {
             if process.isRunning { kill(pid, SIGKILL) }
             XCTFail("meshcheck \(arguments.joined(separator: " ")) did not finish within \(Int(timeout)) s")
         }
-        process.waitUntilExit()
+        let result = child.wait()
         watched.seconds = Date().timeIntervalSince(started)
-        let (stdout, stderr) = collector.finish()
-        watched.result = CLIResult(exitCode: process.terminationStatus, stdout: stdout, stderr: stderr)
+        watched.result = CLIResult(result)
         return watched
     }
 }

@@ -5,6 +5,7 @@
 // always announced; cleanup deletes only the namespace this run created.
 
 import Foundation
+import MeshTestSupport
 import KubeClient
 import MeshSim
 import XCTest
@@ -313,8 +314,8 @@ final class SecurityEndToEndTests: XCTestCase {
                   cleanup: 20s
                 """.write(toFile: scenario, atomically: true, encoding: .utf8)
             let output = bed.directory + "/out"
-            let (process, out, err) = try CLI.launch(["run", scenario, "--output-dir", output] + bed.kubeconfigArguments)
-            let collector = OutputCollector(out: out, err: err)
+            let child = try CLI.launch(["run", scenario, "--output-dir", output] + bed.kubeconfigArguments)
+            let process = child.process
             defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
             // Wait (bounded) until both clusters hold the run's last manifest: deploy has applied everything.
@@ -354,8 +355,9 @@ final class SecurityEndToEndTests: XCTestCase {
             let signalled = Date()
             while process.isRunning && Date().timeIntervalSince(signalled) < 60 { try await Task.sleep(for: .milliseconds(100)) }
             XCTAssertFalse(process.isRunning, "meshcheck did not exit within 60 s of SIGINT")
-            let (_, stderr) = collector.finish()
-            XCTAssertEqual(process.terminationStatus, 130, stderr)
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            let result = child.wait()
+            XCTAssertEqual(result.status, 130, result.stderrText)
 
             for (index, client) in bed.clients.enumerated() {
                 let survivor: Namespace = try await client.get(.namespaces(namespace))

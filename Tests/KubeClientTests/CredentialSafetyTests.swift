@@ -1,6 +1,7 @@
 // Security: credentials go only to a server that proved its identity, and never into messages.
 
 import Foundation
+import MeshTestSupport
 import Testing
 @testable import KubeClient
 

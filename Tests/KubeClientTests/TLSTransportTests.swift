@@ -1,4 +1,5 @@
 import Foundation
+import MeshTestSupport
 import Testing
 @testable import KubeClient
 

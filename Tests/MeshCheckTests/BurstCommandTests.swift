@@ -1,4 +1,5 @@
 import Foundation
+import MeshTestSupport
 @testable import MeshCheck
 import Testing
 
@@ -77,24 +78,17 @@ struct BurstRun {
 /// Runs the command's argv (with `shell` in place of /bin/sh) under a 60 s `timeout`, collects stdout.
 func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = nil) throws -> BurstRun {
     let argv = try command.argv(shell: shell)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-    process.arguments = ["60"] + argv
     // The sidecar's proxy is what `http_proxy` means in the simulated mesh; here requests go direct.
-    process.environment = ["PATH": (pathPrefix.map { $0 + ":" } ?? "") + "/usr/local/bin:/usr/bin:/bin"]
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
+    let result = try ChildProcess.run(argv[0], Array(argv.dropFirst()),
+                                      environment: ["PATH": (pathPrefix.map { $0 + ":" } ?? "") + "/usr/local/bin:/usr/bin:/bin"],
+                                      timeout: .processGroup(60))
+    let text = result.stdoutText
     var lines: [ContractLine] = [], broken: [String] = []
     #expect(text.isEmpty || text.hasSuffix("\n"), "output must end with a newline")
     for line in text.split(separator: "\n") {
         if let parsed = ContractLine(line) { lines.append(parsed) } else { broken.append(String(line)) }
     }
-    return BurstRun(lines: lines, brokenLines: broken, exitStatus: process.terminationStatus)
+    return BurstRun(lines: lines, brokenLines: broken, exitStatus: result.status)
 }
 
 @Suite struct BurstCommandTests {
@@ -264,12 +258,9 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
     @Test(arguments: ["1700000000N", "1700000000"])
     func pacingWithoutANanosecondClockStillCountsLateStarts(dateOutput: String) throws {
         let shellCommand = try #require(TestShell.dash.command)
-        let fakeBin = FileManager.default.temporaryDirectory.appendingPathComponent("meshcheck-nodate-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: fakeBin, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: fakeBin) }
-        let date = fakeBin.appendingPathComponent("date")
-        try "#!/bin/sh\necho \(dateOutput)\n".write(to: date, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: date.path)
+        let fakeBin = try TemporaryDirectory(prefix: "meshcheck-nodate")
+        defer { withExtendedLifetime(fakeBin) {} }
+        try fakeBin.write("date", "#!/bin/sh\necho \(dateOutput)\n", executable: true)
         let server = try LoopbackHelloWorld()
         defer { server.stop() }
         let run = try runBurst(command(port: server.port, path: "/slow", requests: 3, interval: 50_000, threshold: 5_000),

@@ -3,6 +3,7 @@
 // program whose run-specific values travel as positional arguments, never as program text.
 
 import Foundation
+import MeshTestSupport
 @testable import MeshCheck
 import Testing
 
@@ -117,10 +118,9 @@ import Testing
     @Test(arguments: TestShell.allCases)
     func positionalArgumentsAreNeverEvaluated(shell: TestShell) throws {
         let shellCommand = try #require(shell.command, "\(shell) is needed to run the in-pod script")
-        let directory = NSTemporaryDirectory() + "meshcheck-input-safety-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let marker = directory + "/executed"
+        let directory = try TemporaryDirectory(prefix: "meshcheck-input-safety")
+        defer { withExtendedLifetime(directory) {} }
+        let marker = directory.path("executed")
         let injections = ["$(touch \(marker))", "`touch \(marker)`", "; touch \(marker)", "\n touch \(marker)", "' ; touch \(marker) ; '"]
         let port = try refusedLoopbackPort()
         let valid = ["http://127.0.0.1:\(port)/hello", "0", "1", "1", "0", "0", "1", "1"]
@@ -128,14 +128,8 @@ import Testing
             for position in valid.indices {
                 var arguments = valid
                 arguments[position] = position == 0 ? valid[0] + injection : injection
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: shellCommand[0])
-                process.arguments = Array(shellCommand.dropFirst()) + ["-c", BurstCommand.script, "meshcheck"] + arguments
-                process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                process.waitUntilExit()
+                _ = try ChildProcess.run(shellCommand[0], Array(shellCommand.dropFirst()) + ["-c", BurstCommand.script, "meshcheck"] + arguments,
+                                         environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"])
                 #expect(!FileManager.default.fileExists(atPath: marker),
                         "argument \(position + 1) = \(NameRules.quoted(arguments[position])) was executed by \(shell)")
                 try? FileManager.default.removeItem(atPath: marker)

@@ -1,4 +1,5 @@
 import Foundation
+import MeshTestSupport
 import MeshCheck
 @testable import MeshReports
 import Testing
@@ -12,21 +13,11 @@ struct JUnitSchemaTests {
 
     /// xmllint's verdict and message for one document.
     static func validate(_ xml: String) throws -> (valid: Bool, output: String) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meshcheck-junit-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("junit.xml")
-        try xml.write(to: file, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/xmllint")
-        process.arguments = ["--noout", "--schema", schema, file.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus == 0, text)
+        let directory = try TemporaryDirectory(prefix: "meshcheck-junit")
+        defer { withExtendedLifetime(directory) {} }
+        let file = try directory.write("junit.xml", xml)
+        let result = try ChildProcess.run("/usr/bin/xmllint", ["--noout", "--schema", schema, file])
+        return (result.status == 0, result.stdoutText + result.stderrText)
     }
 
     static func reports() throws -> [(String, RunReport)] {

@@ -1,38 +1,20 @@
 import Foundation
+import MeshTestSupport
 import Testing
 @testable import MeshSimRuntime
 
 /// Runs the machine's curl (the client the simulated pods use) against loopback listeners.
 func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, body: String, headers: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    let headerFile = FileManager.default.temporaryDirectory.appendingPathComponent("mc-headers-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: headerFile) }
-    process.arguments = ["-sS", "--max-time", "10", "-D", headerFile.path, "-o", "-", "-w", "\n%{http_code}"] + arguments
+    let scratch = try TemporaryDirectory(prefix: "mc-headers")
+    defer { withExtendedLifetime(scratch) {} }
+    let headerFile = scratch.path("headers")
     var environment: [String: String] = ["PATH": "/usr/bin:/bin"]
     if let proxy { environment["http_proxy"] = proxy }
-    process.environment = environment
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
+    let text = try ChildProcess.run("/usr/bin/curl", ["-sS", "--max-time", "10", "-D", headerFile, "-o", "-", "-w", "\n%{http_code}"] + arguments,
+                                    environment: environment).stdoutText
     guard let split = text.lastIndex(of: "\n") else { throw TestError("curl printed nothing") }
-    let headers = (try? String(contentsOf: headerFile, encoding: .utf8)) ?? ""
+    let headers = (try? String(contentsOfFile: headerFile, encoding: .utf8)) ?? ""
     return (Int(text[text.index(after: split)...]) ?? 0, String(text[..<split]), headers)
-}
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 @Suite struct HelloWorldServerTests {

@@ -13,6 +13,17 @@ struct TestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// An exec request for the sample sleep pod, as MeshSim would hand one over.
+func makeRequest(
+    _ command: [String], stdin: Bool = false, stdout: Bool = true, stderr: Bool = true, tty: Bool = false,
+    subprotocol: ExecServerSubprotocol = .v5
+) -> ExecServerRequest {
+    ExecServerRequest(
+        cluster: "cluster-1", namespace: "sample", pod: "sleep-1", container: "sleep", command: command,
+        stdin: stdin, stdout: stdout, stderr: stderr, tty: tty, subprotocol: subprotocol,
+        environment: PodEnvironment.make(containerEnv: [], podName: "sleep-1", httpProxy: nil))
+}
+
 /// Serves every connection as an exec session running `request`.
 final class TestExecServer: Sendable {
     let channel: Channel

@@ -1,40 +1,29 @@
 import Foundation
+import MeshTestSupport
 import Testing
 @testable import MeshSim
 
 /// Talks to a running simulated mesh with the machine's curl (a client written by others), over 127.0.0.1.
 struct Curl {
-    let directory: String
+    let directory: TemporaryDirectory
 
     init() throws {
-        directory = NSTemporaryDirectory() + "meshsim-tests-" + UUID().uuidString.lowercased()
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = try TemporaryDirectory(prefix: "meshsim-tests")
     }
 
-    func file(_ name: String, _ text: String) -> String {
-        let path = directory + "/" + name
-        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
-        return path
+    func file(_ name: String, _ text: String) throws -> String {
+        try directory.write(name, text)
     }
 
     /// Runs curl; returns the HTTP status, the response headers and the body.
     func run(_ arguments: [String]) throws -> (status: Int, headers: String, body: String) {
-        let headerFile = directory + "/headers-" + UUID().uuidString
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-s", "--max-time", "10", "-D", headerFile, "-w", "\n%{http_code}"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let headerFile = directory.path("headers-" + UUID().uuidString)
+        let text = try ChildProcess.run("/usr/bin/curl", ["-s", "--max-time", "10", "-D", headerFile, "-w", "\n%{http_code}"] + arguments)
+            .stdoutText
         let split = text.split(separator: "\n", omittingEmptySubsequences: false)
         let headers = (try? String(contentsOfFile: headerFile, encoding: .utf8)) ?? ""
         return (Int(split.last ?? "") ?? 0, headers, split.dropLast().joined(separator: "\n"))
     }
-
-    func remove() { try? FileManager.default.removeItem(atPath: directory) }
 }
 
 @Suite(.serialized) struct ServerTests {
@@ -43,16 +32,14 @@ struct Curl {
         options.controlEndpoint = true
         options.startDelay = .milliseconds(50)
         let mesh = try await SimulatedMesh.start(options)
-        let curl = try Curl()
+        let curl = try Curl()   // its directory goes with it
         do {
             try await body(mesh, curl)
         } catch {
             await mesh.stop()
-            curl.remove()
             throw error
         }
         await mesh.stop()
-        curl.remove()
     }
 
     @Test func startsClustersWithAKubeconfigContextEach() async throws {
@@ -71,11 +58,11 @@ struct Curl {
         try await withMesh { mesh, curl in
             let first = mesh.clusters[0]
             let second = mesh.clusters[1]
-            let ca = curl.file("ca.pem", first.credentials.authority.certificatePEM)
-            let cert = curl.file("cert.pem", first.credentials.adminClient.certificatePEM)
-            let key = curl.file("key.pem", first.credentials.adminClient.privateKeyPEM)
-            let foreignCert = curl.file("foreign.pem", second.credentials.adminClient.certificatePEM)
-            let foreignKey = curl.file("foreign-key.pem", second.credentials.adminClient.privateKeyPEM)
+            let ca = try curl.file("ca.pem", first.credentials.authority.certificatePEM)
+            let cert = try curl.file("cert.pem", first.credentials.adminClient.certificatePEM)
+            let key = try curl.file("key.pem", first.credentials.adminClient.privateKeyPEM)
+            let foreignCert = try curl.file("foreign.pem", second.credentials.adminClient.certificatePEM)
+            let foreignKey = try curl.file("foreign-key.pem", second.credentials.adminClient.privateKeyPEM)
             let url = first.serverURL + "/api/v1/namespaces/default"
 
             let withCertificate = try curl.run(["--cacert", ca, "--cert", cert, "--key", key, url])
@@ -96,7 +83,7 @@ struct Curl {
     @Test func execUpgradeFailuresAnswerLikeARealServer() async throws {
         try await withMesh { mesh, curl in
             let cluster = mesh.clusters[0]
-            let ca = curl.file("ca.pem", cluster.credentials.authority.certificatePEM)
+            let ca = try curl.file("ca.pem", cluster.credentials.authority.certificatePEM)
             let auth = ["--cacert", ca, "-H", "Authorization: Bearer \(cluster.credentials.bearerToken)"]
             let pod = cluster.read { $0.store.list(.pods, namespace: "istio-system").first?["metadata"]["name"].string } ?? ""
             let base = cluster.serverURL + "/api/v1/namespaces/istio-system/pods/"
@@ -122,7 +109,7 @@ struct Curl {
     @Test func watchStreamsChangesAsNewlineDelimitedEvents() async throws {
         try await withMesh { mesh, curl in
             let cluster = mesh.clusters[0]
-            let ca = curl.file("ca.pem", cluster.credentials.authority.certificatePEM)
+            let ca = try curl.file("ca.pem", cluster.credentials.authority.certificatePEM)
             let version = cluster.read { $0.store.resourceVersion }
             cluster.withState { state in
                 _ = state.handle(APIRequest(method: "POST", path: "/api/v1/namespaces",
@@ -143,7 +130,7 @@ struct Curl {
         try await withMesh { mesh, curl in
             let cluster = mesh.clusters[1]
             let control = try #require(mesh.controlURL) + "/v1/faults"
-            let ca = curl.file("ca.pem", cluster.credentials.authority.certificatePEM)
+            let ca = try curl.file("ca.pem", cluster.credentials.authority.certificatePEM)
             let request = ["--cacert", ca, "-H", "Authorization: Bearer \(cluster.credentials.bearerToken)", cluster.serverURL + "/api"]
 
             let set = try curl.run(["-X", "PUT", "-d", #"{"api":{"cluster-2":{"throttleFraction":1,"retryAfterSeconds":2}}}"#, control])
@@ -181,6 +168,5 @@ struct Curl {
         await mesh.stop()
         #expect(try curl.run(["-k", url + "/version"]).status == 0)
         #expect(!FileManager.default.fileExists(atPath: mesh.kubeconfigPath))
-        curl.remove()
     }
 }

@@ -1,4 +1,4 @@
-// Helpers shared by the runtime tests: a masking client-frame encoder and an unmasked server-frame decoder,
+// WebSocket frames for the runtime tests: a masking client-frame encoder and an unmasked server-frame decoder,
 // written independently of the production codec so the two check each other.
 @testable import MeshSimRuntime
 
@@ -57,14 +57,4 @@ func decodeServerFrames(_ bytes: [UInt8]) -> (frames: [ReceivedFrame], rest: [UI
         index += header + length
     }
     return (frames, Array(bytes[index...]))
-}
-
-func makeRequest(
-    _ command: [String], stdin: Bool = false, stdout: Bool = true, stderr: Bool = true, tty: Bool = false,
-    subprotocol: ExecServerSubprotocol = .v5
-) -> ExecServerRequest {
-    ExecServerRequest(
-        cluster: "cluster-1", namespace: "sample", pod: "sleep-1", container: "sleep", command: command,
-        stdin: stdin, stdout: stdout, stderr: stderr, tty: tty, subprotocol: subprotocol,
-        environment: PodEnvironment.make(containerEnv: [], podName: "sleep-1", httpProxy: nil))
 }
