@@ -7,7 +7,7 @@ let package = Package(
     name: "meshcheck",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "meshcheck", targets: ["meshcheck"]),
+        .executable(name: "meshcheck", targets: ["meshcheck"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

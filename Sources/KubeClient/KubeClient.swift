@@ -21,9 +21,11 @@ package struct KubeClientOptions: Sendable {
     /// name; nil keeps them in ``KubeClient/serverWarnings`` only.
     package var serverWarningHandler: (@Sendable (_ context: String, _ text: String) -> Void)?
 
-    package init(requestTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), maxRetries: Int = 10,
-                maxConnectionRetries: Int = 3, retryBaseDelay: Duration = .milliseconds(200), retryMaxDelay: Duration = .seconds(10),
-                userAgent: String = "meshcheck/0.1") {
+    package init(
+        requestTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), maxRetries: Int = 10,
+        maxConnectionRetries: Int = 3, retryBaseDelay: Duration = .milliseconds(200), retryMaxDelay: Duration = .seconds(10),
+        userAgent: String = "meshcheck/0.1"
+    ) {
         self.requestTimeout = requestTimeout
         self.connectTimeout = connectTimeout
         self.maxRetries = maxRetries
@@ -36,7 +38,9 @@ package struct KubeClientOptions: Sendable {
 
 /// `propagationPolicy` of a delete.
 package enum DeletionPropagation: String, Sendable {
-    case foreground = "Foreground", background = "Background", orphan = "Orphan"
+    case foreground = "Foreground"
+    case background = "Background"
+    case orphan = "Orphan"
 }
 
 /// A command to run in a pod through the exec subresource.
@@ -52,8 +56,10 @@ package struct ExecRequest: Sendable {
     package var stderr: Bool
     package var timeouts: ExecTimeouts
 
-    package init(namespace: String, pod: String, container: String? = nil, command: [String], stdin: [UInt8]? = nil,
-                stderr: Bool = true, timeouts: ExecTimeouts = ExecTimeouts()) {
+    package init(
+        namespace: String, pod: String, container: String? = nil, command: [String], stdin: [UInt8]? = nil,
+        stderr: Bool = true, timeouts: ExecTimeouts = ExecTimeouts()
+    ) {
         self.namespace = namespace
         self.pod = pod
         self.container = container
@@ -103,8 +109,10 @@ package final class KubeClient: Sendable {
     /// HTTP versions and connections this client's REST calls used so far.
     package var restStatistics: RESTTransportStatistics { restTransport.withLock { $0 } }
 
-    package init(context: ResolvedContext, options: KubeClientOptions = KubeClientOptions(), engine: IOEngine = .shared,
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init(
+        context: ResolvedContext, options: KubeClientOptions = KubeClientOptions(), engine: IOEngine = .shared,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.context = context
         self.options = options
         self.engine = engine
@@ -113,8 +121,9 @@ package final class KubeClient: Sendable {
 
     /// Resolves `contextName` (nil = current context) from `kubeconfig` and builds a client for it.
     package convenience init(kubeconfig: Kubeconfig, context contextName: String? = nil, options: KubeClientOptions = KubeClientOptions()) throws {
-        self.init(context: try kubeconfig.resolve(context: contextName), options: options,
-                  environment: kubeconfig.environment.isEmpty ? ProcessInfo.processInfo.environment : kubeconfig.environment)
+        self.init(
+            context: try kubeconfig.resolve(context: contextName), options: options,
+            environment: kubeconfig.environment.isEmpty ? ProcessInfo.processInfo.environment : kubeconfig.environment)
     }
 
     // MARK: REST
@@ -143,7 +152,9 @@ package final class KubeClient: Sendable {
 
     /// JSON merge patch (RFC 7386).
     package func patch<Body: Encodable, T: Decodable>(_ path: ResourcePath, merge body: Body, as type: T.Type = T.self) async throws -> T {
-        try decode(type, from: try await send("PATCH", path.requestPath, body: try encode(body), contentType: "application/merge-patch+json", idempotent: true), path: path)
+        try decode(
+            type, from: try await send("PATCH", path.requestPath, body: try encode(body), contentType: "application/merge-patch+json", idempotent: true),
+            path: path)
     }
 
     /// Deletes an object. A missing object throws ``KubeAPIError`` with reason `NotFound`.
@@ -168,16 +179,17 @@ package final class KubeClient: Sendable {
         do {
             return try JSONDecoder().decode(type, from: Data(body))
         } catch {
-            throw KubeAPIError(httpStatus: 200, status: nil, context: name,
-                               fallbackMessage: "response for \(path.requestPath) is not a valid \(T.self): \(Self.describe(error))")
+            throw KubeAPIError(
+                httpStatus: 200, status: nil, context: name,
+                fallbackMessage: "response for \(path.requestPath) is not a valid \(T.self): \(Self.describe(error))")
         }
     }
 
     private static func describe(_ error: any Error) -> String {
         switch error {
-        case let DecodingError.keyNotFound(key, context): return "missing \((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))"
-        case let DecodingError.typeMismatch(_, context): return "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
-        case let DecodingError.valueNotFound(_, context): return "null at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.keyNotFound(let key, let context): return "missing \((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))"
+        case DecodingError.typeMismatch(_, let context): return "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.valueNotFound(_, let context): return "null at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
         default: return "malformed JSON"
         }
     }
@@ -190,8 +202,9 @@ package final class KubeClient: Sendable {
             let current = try await credentials.current()
             var headers = current.headers + ["Accept: application/json", "User-Agent: \(options.userAgent)"]
             if let contentType { headers.append("Content-Type: \(contentType)") }
-            let request = HTTPRequest(method: method, path: path, headers: headers, body: body,
-                                      timeout: options.requestTimeout, connectTimeout: options.connectTimeout)
+            let request = HTTPRequest(
+                method: method, path: path, headers: headers, body: body,
+                timeout: options.requestTimeout, connectTimeout: options.connectTimeout)
             let response: HTTPResponse
             do {
                 response = try await perform(request, clientCertificate: current.clientCertificate)
@@ -301,7 +314,9 @@ package final class KubeClient: Sendable {
         for header in current.headers { head += header + "\r\n" }
         head += "\r\n"
         let id = nextExecSessionID.wrappingAdd(1, ordering: .relaxed).oldValue
-        let contextName = name, cluster = context.cluster, requestHead = Array(head.utf8)
+        let contextName = name
+        let cluster = context.cluster
+        let requestHead = Array(head.utf8)
         let engine = self.engine
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ExecResult, any Error>) in
@@ -322,8 +337,10 @@ package final class KubeClient: Sendable {
 enum RetryPolicy {
     /// `base·2^(attempt-1)` capped at `cap`, with jitter over its upper half; a Retry-After wins
     /// (plus up to 10 % jitter so many clients do not return in lockstep).
-    static func delay(attempt: Int, retryAfter: Duration?, base: Duration, cap: Duration,
-                      random: (ClosedRange<Double>) -> Double = { Double.random(in: $0) }) -> Duration {
+    static func delay(
+        attempt: Int, retryAfter: Duration?, base: Duration, cap: Duration,
+        random: (ClosedRange<Double>) -> Double = { Double.random(in: $0) }
+    ) -> Duration {
         if let retryAfter { return retryAfter * random(1.0...1.1) }
         let exponential = base * Double(1 << min(max(attempt - 1, 0), 20))
         let capped = min(exponential, cap)

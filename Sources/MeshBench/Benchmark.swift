@@ -1,4 +1,4 @@
-import Foundation  // String(format:), exit, clock_gettime
+import Foundation // String(format:), exit, clock_gettime
 
 /// One named comparison of our implementation against a baseline.
 struct Benchmark: Sendable {

@@ -44,18 +44,23 @@ enum ConcurrentBursts {
 
         // Baseline: 100 concurrent kubectl exec, each measured by /usr/bin/time (peak KiB, user and system CPU).
         let commands = (0..<bursts).map { index in
-            ["/usr/bin/kubectl", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0], "-n", GuideSample.namespace,
-             "exec", pod, "-c", "sleep", "--"] + argv(burst: index)
+            [
+                "/usr/bin/kubectl", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0], "-n", GuideSample.namespace,
+                "exec", pod, "-c", "sleep", "--",
+            ] + argv(burst: index)
         }
         let (succeeded, samples) = timedConcurrently(commands, format: "%M %U %S")
-        precondition(succeeded * 10 >= bursts * 9 && !samples.isEmpty,
-                     "concurrent-bursts: only \(succeeded) of \(bursts) kubectl exec runs succeeded")
+        precondition(
+            succeeded * 10 >= bursts * 9 && !samples.isEmpty,
+            "concurrent-bursts: only \(succeeded) of \(bursts) kubectl exec runs succeeded")
         // Scaled to all bursts when a few kubectl runs failed under load.
         let scale = Double(bursts) / Double(samples.count)
         let kubectlKiB = samples.reduce(0) { $0 + $1[0] } * scale
         let kubectlCPU = samples.reduce(0) { $0 + $1[1] + $1[2] } * scale
-        return (Comparison(name: "concurrent-bursts", ours: ourPeakKiB / 1024, baseline: kubectlKiB / 1024, unit: .megabytes),
-                Comparison(name: "concurrent-bursts-cpu", ours: ourCPU, baseline: kubectlCPU, unit: .seconds))
+        return (
+            Comparison(name: "concurrent-bursts", ours: ourPeakKiB / 1024, baseline: kubectlKiB / 1024, unit: .megabytes),
+            Comparison(name: "concurrent-bursts-cpu", ours: ourCPU, baseline: kubectlCPU, unit: .seconds)
+        )
     }
 }
 
@@ -87,15 +92,17 @@ enum BurstsChild {
                     let pods: [Pod] = try await client.list(ResourcePath.pods(in: GuideSample.namespace).labelSelector("app=helloworld"))
                     helloworld += pods.compactMap { $0.metadata.name.map { ($0, index) } }
                 }
-                let base = AttributionBase(clusterNames: contexts.indices.map { "cluster-\($0 + 1)" }, helloworldPods: helloworld,
-                                           versions: contexts.indices.map { "v\($0 + 1)" })
+                let base = AttributionBase(
+                    clusterNames: contexts.indices.map { "cluster-\($0 + 1)" }, helloworldPods: helloworld,
+                    versions: contexts.indices.map { "v\($0 + 1)" })
                 return try await withThrowingTaskGroup(of: Int.self) { group in
                     for index in 0..<ConcurrentBursts.bursts {
                         group.addTask {
                             let command = ConcurrentBursts.command(burst: index)
                             let session = BurstSession(source: 0, clientPod: pod, command: command, base: base, records: nil)
-                            let request = ExecRequest(namespace: GuideSample.namespace, pod: pod, container: "sleep", command: try command.argv(),
-                                                      timeouts: ExecTimeouts(connect: .seconds(120), idle: .seconds(120), total: .seconds(600)))
+                            let request = ExecRequest(
+                                namespace: GuideSample.namespace, pod: pod, container: "sleep", command: try command.argv(),
+                                timeouts: ExecTimeouts(connect: .seconds(120), idle: .seconds(120), total: .seconds(600)))
                             let result = try await clients[0].exec(request, consumer: session)
                             session.finish(execFailed: result.exitCode != 0)
                             return session.tally.sources[0].succeeded

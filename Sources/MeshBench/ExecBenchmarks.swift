@@ -48,16 +48,20 @@ struct ExecTarget: Sendable {
             let client = try KubeClient(kubeconfig: config, context: mesh.contexts[0])
             let namespace = "bench-exec"
             _ = try await client.create(.namespaces(), Namespace(metadata: ObjectMeta(name: namespace)), as: Namespace.self)
-            let deployment = try JSONDecoder().decode(JSONValue.self, from: Data(#"""
-            {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"sleep"},
-             "spec":{"replicas":1,"selector":{"matchLabels":{"app":"sleep"}},
-                     "template":{"metadata":{"labels":{"app":"sleep"}},
-                                 "spec":{"containers":[{"name":"sleep","image":"curlimages/curl","command":["/bin/sleep","infinity"]}]}}}}
-            """#.utf8))
+            let deployment = try JSONDecoder().decode(
+                JSONValue.self,
+                from: Data(
+                    #"""
+                    {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"sleep"},
+                     "spec":{"replicas":1,"selector":{"matchLabels":{"app":"sleep"}},
+                             "template":{"metadata":{"labels":{"app":"sleep"}},
+                                         "spec":{"containers":[{"name":"sleep","image":"curlimages/curl","command":["/bin/sleep","infinity"]}]}}}}
+                    """#.utf8))
             _ = try await client.create(.deployments(in: namespace), deployment, as: JSONValue.self)
             for _ in 0..<400 {
                 if let pod = try await client.list(.pods(in: namespace).labelSelector("app=sleep"), of: Pod.self).first(where: \.isReady),
-                   let name = pod.metadata.name {
+                    let name = pod.metadata.name
+                {
                     return ExecTarget(mesh: mesh, kubeconfig: mesh.kubeconfigPath, context: mesh.contexts[0], namespace: namespace, pod: name)
                 }
                 try await Task.sleep(for: .milliseconds(25))
@@ -91,18 +95,20 @@ extension Benchmark {
         do { target = try ExecTarget.start() } catch { fatalError("exec-stream: \(error)") }
         defer { target.stop() }
         let command = ["head", "-c", "\(execStreamBytes)", "/dev/zero"]
-        var ours = 0.0, baseline = 0.0
+        var ours = 0.0
+        var baseline = 0.0
         for _ in 0..<3 {
             let counter = ByteCounter()
-            let elapsed = (try? blocking { () -> Double in
-                let config = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: target.kubeconfig))
-                let client = try KubeClient(kubeconfig: config, context: target.context)
-                let clock = ContinuousClock()
-                let start = clock.now
-                let result = try await client.exec(ExecRequest(namespace: target.namespace, pod: target.pod, command: command), consumer: counter)
-                precondition(result.exitCode == 0, "exec-stream command failed")
-                return (clock.now - start).seconds
-            }) ?? .infinity
+            let elapsed =
+                (try? blocking { () -> Double in
+                    let config = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: target.kubeconfig))
+                    let client = try KubeClient(kubeconfig: config, context: target.context)
+                    let clock = ContinuousClock()
+                    let start = clock.now
+                    let result = try await client.exec(ExecRequest(namespace: target.namespace, pod: target.pod, command: command), consumer: counter)
+                    precondition(result.exitCode == 0, "exec-stream command failed")
+                    return (clock.now - start).seconds
+                }) ?? .infinity
             precondition(counter.bytes.load(ordering: .relaxed) == execStreamBytes, "exec-stream lost output")
             ours = max(ours, Double(execStreamBytes) / elapsed / 1e6)
             let kubectl = runKubectl(target.kubectlExecArguments + command)
@@ -123,8 +129,11 @@ extension Benchmark {
         let target: ExecTarget
         do { target = try ExecTarget.start() } catch { fatalError("exec-concurrency: \(error)") }
         defer { target.stop() }
-        let report = runChild([ExecConcurrencyClient.argument, target.kubeconfig, target.context, target.namespace, target.pod,
-                               "\(concurrentSessions)", "\(bytesPerSession)"], benchmark: "exec-concurrency")
+        let report = runChild(
+            [
+                ExecConcurrencyClient.argument, target.kubeconfig, target.context, target.namespace, target.pod,
+                "\(concurrentSessions)", "\(bytesPerSession)",
+            ], benchmark: "exec-concurrency")
         guard let peakKiB = Int(report.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             fatalError("exec-concurrency: client process printed \(report)")
         }
@@ -132,8 +141,9 @@ extension Benchmark {
         let (succeeded, measured) = timedConcurrently(
             Array(repeating: ["/usr/bin/kubectl"] + target.kubectlExecArguments + command, count: kubectlProcesses), format: "%M")
         let kubectlPeaks = measured.map { Int($0[0]) }
-        precondition(succeeded * 10 >= kubectlProcesses * 9 && !kubectlPeaks.isEmpty,
-                     "exec-concurrency: only \(succeeded) of \(kubectlProcesses) kubectl exec runs succeeded")
+        precondition(
+            succeeded * 10 >= kubectlProcesses * 9 && !kubectlPeaks.isEmpty,
+            "exec-concurrency: only \(succeeded) of \(kubectlProcesses) kubectl exec runs succeeded")
         let scaledBaselineKiB = Double(kubectlPeaks.reduce(0, +)) / Double(kubectlPeaks.count) * Double(concurrentSessions)
         return Comparison(name: "exec-concurrency", ours: Double(peakKiB) / 1024, baseline: scaledBaselineKiB / 1024, unit: .megabytes)
     }
@@ -153,8 +163,9 @@ enum ExecConcurrencyClient {
             let completed = try blocking { () -> Int in
                 let config = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: kubeconfig))
                 let client = try KubeClient(kubeconfig: config, context: context)
-                let request = ExecRequest(namespace: namespace, pod: pod, command: ["head", "-c", "\(bytes)", "/dev/zero"],
-                                          timeouts: ExecTimeouts(connect: .seconds(120), idle: .seconds(120), total: .seconds(600)))
+                let request = ExecRequest(
+                    namespace: namespace, pod: pod, command: ["head", "-c", "\(bytes)", "/dev/zero"],
+                    timeouts: ExecTimeouts(connect: .seconds(120), idle: .seconds(120), total: .seconds(600)))
                 return try await withThrowingTaskGroup(of: Int.self) { group in
                     for _ in 0..<sessions {
                         group.addTask {

@@ -23,9 +23,12 @@ struct Kubectl: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/kubectl")
         process.arguments = arguments
-        process.environment = ["KUBECONFIG": kubeconfig, "KUBECACHEDIR": cacheDirectory, "PATH": "/usr/local/bin:/usr/bin:/bin",
-                               "HOME": NSTemporaryDirectory()]
-        let output = Pipe(), error = Pipe()
+        process.environment = [
+            "KUBECONFIG": kubeconfig, "KUBECACHEDIR": cacheDirectory, "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": NSTemporaryDirectory(),
+        ]
+        let output = Pipe()
+        let error = Pipe()
         process.standardOutput = output
         process.standardError = error
         do { try process.run() } catch { return (nil, "cannot start kubectl: \(error)") }
@@ -58,8 +61,10 @@ struct GuideSample: Sendable {
     /// Create and label the namespaces, apply the manifests, wait until every pod is ready: the guide's steps.
     func deploy() {
         for context in contexts { kubectl.must(["--context", context, "create", "namespace", Self.namespace]) }
-        let revision = kubectl.must(["--context", contexts[0], "get", "deployment", "-n", "istio-system", "-l", "app=istiod",
-                                     "-o", #"jsonpath={.items[0].metadata.labels.istio\.io/rev}"#])
+        let revision = kubectl.must([
+            "--context", contexts[0], "get", "deployment", "-n", "istio-system", "-l", "app=istiod",
+            "-o", #"jsonpath={.items[0].metadata.labels.istio\.io/rev}"#,
+        ])
         for context in contexts {
             kubectl.must(["--context", context, "label", "namespace", Self.namespace, "istio.io/rev=\(revision)"])
         }
@@ -93,8 +98,10 @@ struct GuideSample: Sendable {
     /// The guide's check from one cluster: 20 requests from its Sleep pod, answers counted.
     func curlLoop(context: String) -> Int {
         let pod = sleepPod(context: context)
-        let answers = kubectl.must(["--context", context, "exec", "-n", Self.namespace, "-c", "sleep", pod, "--",
-                                    "/bin/sh", "-c", "for i in $(seq 1 20); do curl -sS helloworld.\(Self.namespace):5000/hello; done"])
+        let answers = kubectl.must([
+            "--context", context, "exec", "-n", Self.namespace, "-c", "sleep", pod, "--",
+            "/bin/sh", "-c", "for i in $(seq 1 20); do curl -sS helloworld.\(Self.namespace):5000/hello; done",
+        ])
         return answers.split(separator: "\n").filter { $0.hasPrefix("Hello version: ") }.count
     }
 
@@ -125,7 +132,8 @@ extension Benchmark {
         }
         let sample = GuideSample(kubectl: kubectl, contexts: mesh.contexts)
         let clock = ContinuousClock()
-        var ours = Double.infinity, baseline = Double.infinity
+        var ours = Double.infinity
+        var baseline = Double.infinity
         for _ in 0..<guideProcedureRounds {
             let byHand = clock.measure {
                 sample.deploy()
@@ -167,8 +175,9 @@ enum ScenarioRunChild {
         do {
             let scenario = try ScenarioLoader.load(path: arguments[1])
             let kubeconfig = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: arguments[0]))
-            let settings = RunSettings(scenario: scenario, kubeconfig: kubeconfig, identity: .fresh(now: Int64(Date().timeIntervalSince1970)),
-                                       recordsPath: arguments[2], progress: { _ in })
+            let settings = RunSettings(
+                scenario: scenario, kubeconfig: kubeconfig, identity: .fresh(now: Int64(Date().timeIntervalSince1970)),
+                recordsPath: arguments[2], progress: { _ in })
             let outcome = try blocking { await MeshCheckRun(settings: settings).execute() }
             exit(outcome.exitCode)
         } catch {

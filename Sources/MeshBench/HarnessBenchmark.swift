@@ -43,16 +43,18 @@ extension Benchmark {
             (ours, verified) = try blocking {
                 let config = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: target.kubeconfig))
                 let client = try KubeClient(kubeconfig: config, context: target.context)
-                let command = BurstCommand(target: .helloWorld(namespace: target.namespace), burst: 0, requests: harnessRecords,
-                                           workers: 1, intervalMicroseconds: 0, lateThresholdMicroseconds: 0,
-                                           connectTimeout: .seconds(5), requestTimeout: .seconds(5))
+                let command = BurstCommand(
+                    target: .helloWorld(namespace: target.namespace), burst: 0, requests: harnessRecords,
+                    workers: 1, intervalMicroseconds: 0, lateThresholdMicroseconds: 0,
+                    connectTimeout: .seconds(5), requestTimeout: .seconds(5))
                 let base = AttributionBase(clusterNames: ["cluster-1"], helloworldPods: [(harnessInstance, 0)], versions: ["v1"])
                 let records = try RecordsFile(path: recordsPath)
                 defer { records.close() }
                 let metered = CPUMeteredSession(BurstSession(source: 0, clientPod: target.pod, command: command, base: base, records: records))
                 let script = "printf 'MC1-BEGIN 0 0\\n'; yes '\(line)' | head -n \(harnessRecords); printf 'MC1-END 0 0 \(harnessRecords)\\n'"
-                let request = ExecRequest(namespace: target.namespace, pod: target.pod, command: ["/bin/sh", "-c", script],
-                                          timeouts: ExecTimeouts(connect: .seconds(30), idle: .seconds(60), total: .seconds(600)))
+                let request = ExecRequest(
+                    namespace: target.namespace, pod: target.pod, command: ["/bin/sh", "-c", script],
+                    timeouts: ExecTimeouts(connect: .seconds(30), idle: .seconds(60), total: .seconds(600)))
                 _ = try await client.exec(request, consumer: metered)
                 metered.session.finish(execFailed: false)
                 let verified = metered.session.tally.sources[0].succeeded

@@ -1,4 +1,4 @@
-import Foundation  // exp, log for the test data
+import Foundation // exp, log for the test data
 import Histogram
 import MeshStats
 
@@ -6,7 +6,8 @@ import MeshStats
 private func latencySample(count: Int, seed: UInt64) -> [UInt64] {
     var generator = SeededGenerator(seed: seed)
     return (0..<count).map { _ in
-        let u1 = 1 - generator.nextUnitInterval(), u2 = generator.nextUnitInterval()
+        let u1 = 1 - generator.nextUnitInterval()
+        let u2 = generator.nextUnitInterval()
         let normal = (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
         return UInt64(exp(log(20_000.0) + normal))
     }
@@ -40,11 +41,13 @@ extension Benchmark {
     private static func recording(name: String, ours: @escaping @Sendable ([UInt64]) -> Void) -> Benchmark {
         Benchmark(name: name) {
             let values = latencySample(count: 1_000_000, seed: 1)
-            let (oursSeconds, baselineSeconds) = alternatingBestSeconds(ours: { ours(values) }, baseline: {
-                var histogram = makeBaseline()
-                for value in values { histogram.record(value) }
-                consume(histogram.totalCount)
-            })
+            let (oursSeconds, baselineSeconds) = alternatingBestSeconds(
+                ours: { ours(values) },
+                baseline: {
+                    var histogram = makeBaseline()
+                    for value in values { histogram.record(value) }
+                    consume(histogram.totalCount)
+                })
             let perValue = 1e9 / Double(values.count)
             return Comparison(name: name, ours: oursSeconds * perValue, baseline: baselineSeconds * perValue, unit: .nanosecondsPerValue)
         }
@@ -53,21 +56,24 @@ extension Benchmark {
     /// µs per merge of a 100 000-value histogram into an accumulating one.
     static let histogramMerge = Benchmark(name: "histogram-merge") {
         let values = latencySample(count: 100_000, seed: 2)
-        var oursSource = LatencyHistogram(), baselineSource = makeBaseline()
+        var oursSource = LatencyHistogram()
+        var baselineSource = makeBaseline()
         for value in values {
             oursSource.record(value)
             baselineSource.record(value)
         }
         let merges = 200
-        let (ours, baseline) = alternatingBestSeconds(ours: {
-            var target = LatencyHistogram()
-            for _ in 0..<merges { target.merge(oursSource) }
-            consume(target.count)
-        }, baseline: {
-            var target = makeBaseline()
-            for _ in 0..<merges { target.add(baselineSource) }
-            consume(target.totalCount)
-        })
+        let (ours, baseline) = alternatingBestSeconds(
+            ours: {
+                var target = LatencyHistogram()
+                for _ in 0..<merges { target.merge(oursSource) }
+                consume(target.count)
+            },
+            baseline: {
+                var target = makeBaseline()
+                for _ in 0..<merges { target.add(baselineSource) }
+                consume(target.totalCount)
+            })
         let perMerge = 1e6 / Double(merges)
         return Comparison(name: "histogram-merge", ours: ours * perMerge, baseline: baseline * perMerge, unit: .microsecondsPerMerge)
     }
@@ -75,26 +81,29 @@ extension Benchmark {
     /// ns per percentile query (p50, p90, p99, p99.9, p99.99) on a 1 000 000-value histogram.
     static let histogramPercentiles = Benchmark(name: "histogram-percentiles") {
         let values = latencySample(count: 1_000_000, seed: 3)
-        var oursHistogram = LatencyHistogram(), baselineHistogram = makeBaseline()
+        var oursHistogram = LatencyHistogram()
+        var baselineHistogram = makeBaseline()
         for value in values {
             oursHistogram.record(value)
             baselineHistogram.record(value)
         }
         let percentiles = [50.0, 90, 99, 99.9, 99.99]
         let repeats = 200
-        let (ours, baseline) = alternatingBestSeconds(ours: {
-            var checksum: UInt64 = 0
-            for _ in 0..<repeats {
-                for percentile in percentiles { checksum &+= oursHistogram.value(atPercentile: percentile) ?? 0 }
-            }
-            consume(checksum)
-        }, baseline: {
-            var checksum: UInt64 = 0
-            for _ in 0..<repeats {
-                for percentile in percentiles { checksum &+= baselineHistogram.valueAtPercentile(percentile) }
-            }
-            consume(checksum)
-        })
+        let (ours, baseline) = alternatingBestSeconds(
+            ours: {
+                var checksum: UInt64 = 0
+                for _ in 0..<repeats {
+                    for percentile in percentiles { checksum &+= oursHistogram.value(atPercentile: percentile) ?? 0 }
+                }
+                consume(checksum)
+            },
+            baseline: {
+                var checksum: UInt64 = 0
+                for _ in 0..<repeats {
+                    for percentile in percentiles { checksum &+= baselineHistogram.valueAtPercentile(percentile) }
+                }
+                consume(checksum)
+            })
         let perQuery = 1e9 / Double(repeats * percentiles.count)
         return Comparison(name: "histogram-percentiles", ours: ours * perQuery, baseline: baseline * perQuery, unit: .nanosecondsPerQuery)
     }

@@ -11,7 +11,7 @@
 // To add a benchmark, write a `Benchmark` value (name + a function measuring ours and the baseline)
 // and append it to `registry`.
 
-import Foundation  // exit
+import Foundation // exit
 
 let registry: [Benchmark] = [
     .histogramRecordValue,

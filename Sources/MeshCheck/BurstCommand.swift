@@ -39,9 +39,10 @@ package struct BurstTarget: Sendable, Equatable {
 
     private static func isIPv4(_ host: String) -> Bool {
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { part in
-            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) && Int(part).map { $0 <= 255 } == true
-        }
+        return parts.count == 4
+            && parts.allSatisfy { part in
+                !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber) && Int(part).map { $0 <= 255 } == true
+            }
     }
 }
 
@@ -66,8 +67,10 @@ package struct BurstCommand: Sendable, Equatable {
     package var connectTimeout: Duration
     package var requestTimeout: Duration
 
-    package init(target: BurstTarget, burst: Int, requests: Int, workers: Int, intervalMicroseconds: Int,
-                lateThresholdMicroseconds: Int, connectTimeout: Duration, requestTimeout: Duration) {
+    package init(
+        target: BurstTarget, burst: Int, requests: Int, workers: Int, intervalMicroseconds: Int,
+        lateThresholdMicroseconds: Int, connectTimeout: Duration, requestTimeout: Duration
+    ) {
         self.target = target
         self.burst = burst
         self.requests = requests
@@ -81,16 +84,18 @@ package struct BurstCommand: Sendable, Equatable {
     /// The burst number `burst` of a scenario's load settings.
     package init(target: BurstTarget, burst: Int, load: LoadSettings) {
         let workers = max(1, min(load.mode.workers, load.requestsPerBurst))
-        var interval = 0, threshold = 0
+        var interval = 0
+        var threshold = 0
         if case .paced(let rate, _) = load.mode {
             // Each worker paces its own starts at rate/workers; together they start `rate` per second.
             interval = max(1, Int((Double(workers) * 1_000_000 / rate).rounded()))
             // Late = more than a tenth of the interval behind (at least 1 ms: sh, fork and sleep jitter).
             threshold = max(1000, interval / 10)
         }
-        self.init(target: target, burst: burst, requests: load.requestsPerBurst, workers: workers,
-                  intervalMicroseconds: interval, lateThresholdMicroseconds: threshold,
-                  connectTimeout: load.connectTimeout, requestTimeout: load.requestTimeout)
+        self.init(
+            target: target, burst: burst, requests: load.requestsPerBurst, workers: workers,
+            intervalMicroseconds: interval, lateThresholdMicroseconds: threshold,
+            connectTimeout: load.connectTimeout, requestTimeout: load.requestTimeout)
     }
 
     package var isPaced: Bool { intervalMicroseconds > 0 }
@@ -120,15 +125,18 @@ package struct BurstCommand: Sendable, Equatable {
         guard connectTimeout > .zero, requestTimeout > .zero else {
             throw BurstCommandError(message: "timeouts must be positive")
         }
-        return shell + ["-c", BurstCommand.script, "meshcheck", target.url, String(burst), String(requests), String(workers),
-                        String(intervalMicroseconds), String(lateThresholdMicroseconds),
-                        BurstCommand.seconds(connectTimeout), BurstCommand.seconds(requestTimeout)]
+        return shell + [
+            "-c", BurstCommand.script, "meshcheck", target.url, String(burst), String(requests), String(workers),
+            String(intervalMicroseconds), String(lateThresholdMicroseconds),
+            BurstCommand.seconds(connectTimeout), BurstCommand.seconds(requestTimeout),
+        ]
     }
 
     /// curl's timeout syntax: decimal seconds with millisecond precision (`10`, `0.25`).
     static func seconds(_ duration: Duration) -> String {
         let milliseconds = max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
-        let whole = milliseconds / 1000, fraction = milliseconds % 1000
+        let whole = milliseconds / 1000
+        let fraction = milliseconds % 1000
         if fraction == 0 { return String(whole) }
         var digits = String(fraction)
         digits = String(repeating: "0", count: 3 - digits.count) + digits
@@ -144,100 +152,100 @@ package struct BurstCommand: Sendable, Equatable {
     /// one printf, so lines of parallel workers never interleave. Pacing uses `date +%s%N` when the pod's
     /// date has nanoseconds, else a virtual clock advanced by curl's own `time_total` and the sleeps.
     package static let script = #"""
-set -f
-url=$1 burst=$2 total=$3 workers=$4 interval=$5 threshold=$6 ctimeout=$7 mtimeout=$8
-nl='
-'
-cr=$(printf '\r')
-for n in "$burst" "$total" "$workers" "$interval" "$threshold"; do
-  case $n in ''|*[!0-9]*) echo "meshcheck: bad numeric argument: $n" >&2; exit 2 ;; esac
-done
-sanitize() {
-  while :; do
-    case $tok in
-      *[!A-Za-z0-9._-]*) head=${tok%%[!A-Za-z0-9._-]*}; tok=$head-${tok#"$head"?} ;;
-      *) break ;;
-    esac
-  done
-  while [ ${#tok} -gt 320 ]; do tok=${tok%????????????????????????????????????????????????????????????????}; done
-  while [ ${#tok} -gt 253 ]; do tok=${tok%?}; done
-  [ -n "$tok" ] || tok=-
-}
-seconds() {
-  case $1 in ''|*[!0-9.]*|*.*.*|.*) sec=0.000000 ;; *) sec=$1 ;; esac
-}
-to_us() {
-  whole=${1%%.*} frac=
-  case $1 in *.*) frac=${1#*.} ;; esac
-  frac=${frac}000000
-  frac=${frac%"${frac#??????}"}
-  frac=${frac#"${frac%%[!0]*}"}
-  whole=${whole#"${whole%%[!0]*}"}
-  us=$(( ${whole:-0} * 1000000 + ${frac:-0} ))
-}
-sleep_us() {
-  frac=000000$(( $1 % 1000000 ))
-  frac=${frac#"${frac%??????}"}
-  sleep "$(( $1 / 1000000 )).$frac"
-}
-clock=no
-t=$(date +%s%N 2>/dev/null)
-case $t in ''|*[!0-9]*) ;; *) if [ ${#t} -ge 19 ]; then clock=yes; t0=${t%???}; fi ;; esac
-now() {
-  if [ $clock = yes ]; then t=$(date +%s%N); nowus=$(( ${t%???} - t0 )); else nowus=$vnow; fi
-}
-request() {
-  out=$(curl -s --connect-timeout "$ctimeout" --max-time "$mtimeout" -w '\n%{http_code} %{time_connect} %{time_starttransfer} %{time_total}' "$url" 2>/dev/null)
-  rc=$?
-  metrics=${out##*"$nl"}
-  case $out in *"$nl"*) body=${out%"$nl"*} ;; *) body= ;; esac
-  status=000 tc=0.000000 tt=0.000000 tot=0.000000
-  set -- $metrics
-  if [ $# -eq 4 ]; then
-    case $1 in [0-9][0-9][0-9]) status=$1 ;; esac
-    seconds "$2"; tc=$sec
-    seconds "$3"; tt=$sec
-    seconds "$4"; tot=$sec
-  fi
-  version=- instance=-
-  case $body in
-    *"version: "*", instance: "*)
-      tok=${body#*"version: "}; tok=${tok%%,*}; sanitize; version=$tok
-      tok=${body#*", instance: "}; tok=${tok%%"$nl"*}; tok=${tok%"$cr"}; sanitize; instance=$tok ;;
-  esac
-  printf 'MC1 %s %s %s %s %s %s %s %s %s %s\n' "$burst" "$w" "$seq" "$status" "$rc" "$tc" "$tt" "$tot" "$version" "$instance"
-}
-worker() {
-  w=$1 n=$2 seq=0 late=0 maxlag=0 vnow=0
-  offset=$(( interval * w / workers ))
-  printf 'MC1-BEGIN %s %s\n' "$burst" "$w"
-  while [ $seq -lt $n ]; do
-    if [ $interval -gt 0 ]; then
-      now
-      gap=$(( offset + seq * interval - nowus ))
-      if [ $gap -gt 0 ]; then
-        sleep_us $gap; vnow=$(( vnow + gap ))
-      elif [ $(( -gap )) -ge $threshold ] && [ $threshold -gt 0 ]; then
-        late=$(( late + 1 ))
-        [ $(( -gap )) -gt $maxlag ] && maxlag=$(( -gap ))
-      fi
-    fi
-    request
-    if [ $interval -gt 0 ] && [ $clock = no ]; then to_us "$tot"; vnow=$(( vnow + us )); fi
-    seq=$(( seq + 1 ))
-  done
-  if [ $interval -gt 0 ]; then printf 'MC1-LATE %s %s %s %s\n' "$burst" "$w" "$late" "$maxlag"; fi
-  printf 'MC1-END %s %s %s\n' "$burst" "$w" "$seq"
-}
-if [ "$workers" -le 1 ]; then
-  worker 0 "$total"
-else
-  i=0
-  while [ $i -lt "$workers" ]; do
-    worker $i $(( total / workers + (i < total % workers) )) &
-    i=$(( i + 1 ))
-  done
-  wait
-fi
-"""#
+        set -f
+        url=$1 burst=$2 total=$3 workers=$4 interval=$5 threshold=$6 ctimeout=$7 mtimeout=$8
+        nl='
+        '
+        cr=$(printf '\r')
+        for n in "$burst" "$total" "$workers" "$interval" "$threshold"; do
+          case $n in ''|*[!0-9]*) echo "meshcheck: bad numeric argument: $n" >&2; exit 2 ;; esac
+        done
+        sanitize() {
+          while :; do
+            case $tok in
+              *[!A-Za-z0-9._-]*) head=${tok%%[!A-Za-z0-9._-]*}; tok=$head-${tok#"$head"?} ;;
+              *) break ;;
+            esac
+          done
+          while [ ${#tok} -gt 320 ]; do tok=${tok%????????????????????????????????????????????????????????????????}; done
+          while [ ${#tok} -gt 253 ]; do tok=${tok%?}; done
+          [ -n "$tok" ] || tok=-
+        }
+        seconds() {
+          case $1 in ''|*[!0-9.]*|*.*.*|.*) sec=0.000000 ;; *) sec=$1 ;; esac
+        }
+        to_us() {
+          whole=${1%%.*} frac=
+          case $1 in *.*) frac=${1#*.} ;; esac
+          frac=${frac}000000
+          frac=${frac%"${frac#??????}"}
+          frac=${frac#"${frac%%[!0]*}"}
+          whole=${whole#"${whole%%[!0]*}"}
+          us=$(( ${whole:-0} * 1000000 + ${frac:-0} ))
+        }
+        sleep_us() {
+          frac=000000$(( $1 % 1000000 ))
+          frac=${frac#"${frac%??????}"}
+          sleep "$(( $1 / 1000000 )).$frac"
+        }
+        clock=no
+        t=$(date +%s%N 2>/dev/null)
+        case $t in ''|*[!0-9]*) ;; *) if [ ${#t} -ge 19 ]; then clock=yes; t0=${t%???}; fi ;; esac
+        now() {
+          if [ $clock = yes ]; then t=$(date +%s%N); nowus=$(( ${t%???} - t0 )); else nowus=$vnow; fi
+        }
+        request() {
+          out=$(curl -s --connect-timeout "$ctimeout" --max-time "$mtimeout" -w '\n%{http_code} %{time_connect} %{time_starttransfer} %{time_total}' "$url" 2>/dev/null)
+          rc=$?
+          metrics=${out##*"$nl"}
+          case $out in *"$nl"*) body=${out%"$nl"*} ;; *) body= ;; esac
+          status=000 tc=0.000000 tt=0.000000 tot=0.000000
+          set -- $metrics
+          if [ $# -eq 4 ]; then
+            case $1 in [0-9][0-9][0-9]) status=$1 ;; esac
+            seconds "$2"; tc=$sec
+            seconds "$3"; tt=$sec
+            seconds "$4"; tot=$sec
+          fi
+          version=- instance=-
+          case $body in
+            *"version: "*", instance: "*)
+              tok=${body#*"version: "}; tok=${tok%%,*}; sanitize; version=$tok
+              tok=${body#*", instance: "}; tok=${tok%%"$nl"*}; tok=${tok%"$cr"}; sanitize; instance=$tok ;;
+          esac
+          printf 'MC1 %s %s %s %s %s %s %s %s %s %s\n' "$burst" "$w" "$seq" "$status" "$rc" "$tc" "$tt" "$tot" "$version" "$instance"
+        }
+        worker() {
+          w=$1 n=$2 seq=0 late=0 maxlag=0 vnow=0
+          offset=$(( interval * w / workers ))
+          printf 'MC1-BEGIN %s %s\n' "$burst" "$w"
+          while [ $seq -lt $n ]; do
+            if [ $interval -gt 0 ]; then
+              now
+              gap=$(( offset + seq * interval - nowus ))
+              if [ $gap -gt 0 ]; then
+                sleep_us $gap; vnow=$(( vnow + gap ))
+              elif [ $(( -gap )) -ge $threshold ] && [ $threshold -gt 0 ]; then
+                late=$(( late + 1 ))
+                [ $(( -gap )) -gt $maxlag ] && maxlag=$(( -gap ))
+              fi
+            fi
+            request
+            if [ $interval -gt 0 ] && [ $clock = no ]; then to_us "$tot"; vnow=$(( vnow + us )); fi
+            seq=$(( seq + 1 ))
+          done
+          if [ $interval -gt 0 ]; then printf 'MC1-LATE %s %s %s %s\n' "$burst" "$w" "$late" "$maxlag"; fi
+          printf 'MC1-END %s %s %s\n' "$burst" "$w" "$seq"
+        }
+        if [ "$workers" -le 1 ]; then
+          worker 0 "$total"
+        else
+          i=0
+          while [ $i -lt "$workers" ]; do
+            worker $i $(( total / workers + (i < total % workers) )) &
+            i=$(( i + 1 ))
+          done
+          wait
+        fi
+        """#
 }

@@ -5,9 +5,9 @@
 // tools raise the soft limit to the hard limit at start since Go 1.19), meshcheck raises its own.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 package enum DescriptorBudget {
@@ -44,7 +44,7 @@ package enum DescriptorBudget {
         guard getrlimit(resourceNoFile, &limits) == 0 else { return 0 }
         var target = limits.rlim_max
         #if canImport(Darwin)
-        target = min(target, rlim_t(OPEN_MAX))
+            target = min(target, rlim_t(OPEN_MAX))
         #endif
         if target > limits.rlim_cur {
             var raised = limits
@@ -55,8 +55,8 @@ package enum DescriptorBudget {
     }
 
     #if canImport(Glibc)
-    private static let resourceNoFile = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        private static let resourceNoFile = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
     #else
-    private static let resourceNoFile = RLIMIT_NOFILE
+        private static let resourceNoFile = RLIMIT_NOFILE
     #endif
 }

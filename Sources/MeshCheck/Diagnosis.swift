@@ -46,13 +46,18 @@ struct Diagnosis {
             }
         }
         if context.input.pods.contains(where: { $0.cluster == sourceName && $0.role == .sleep && !$0.hasSidecar }) {
-            reasons.append(("\(sourceName)'s client pods run without a sidecar, so they reach only their own cluster",
-                            Verdict.sidecarHint(context.input.namespace)))
+            reasons.append(
+                (
+                    "\(sourceName)'s client pods run without a sidecar, so they reach only their own cluster",
+                    Verdict.sidecarHint(context.input.namespace)
+                ))
         }
         let traffic = trafficSummary(source: source, missing: missing)
         guard let first = reasons.first else {
-            return Explanation(cause: "\(traffic); preflight found no missing remote secret, gateway, network label or root CA mismatch on this path, so endpoints may not have propagated yet. \(cause ?? "")",
-                               hint: hint)
+            return Explanation(
+                cause:
+                    "\(traffic); preflight found no missing remote secret, gateway, network label or root CA mismatch on this path, so endpoints may not have propagated yet. \(cause ?? "")",
+                hint: hint)
         }
         return Explanation(cause: "\(traffic); " + reasons.map(\.text).joined(separator: "; "), hint: first.hint)
     }
@@ -84,8 +89,9 @@ struct Diagnosis {
         let control = findings.filter { $0.check == PreflightCheckName.controlPlane && $0.status == .fail }
         let reasons = revision + control
         guard let first = reasons.first else { return nil }
-        return Explanation(cause: "the namespace's injection label names a revision no injector serves: " + reasons.map(Self.describe).joined(separator: "; "),
-                           hint: first.hint)
+        return Explanation(
+            cause: "the namespace's injection label names a revision no injector serves: " + reasons.map(Self.describe).joined(separator: "; "),
+            hint: first.hint)
     }
 
     /// Errors by serving cluster, those no pod can be blamed for, and the gateway or trust findings
@@ -113,15 +119,22 @@ struct Diagnosis {
 
     /// A breached latency bound, told apart by direction: `directions` are the source's latency rows.
     func latency(source: Int, target: Int, directions: [CheckResult]) -> Explanation? {
-        let sourceName = names[source], targetName = names[target]
+        let sourceName = names[source]
+        let targetName = names[target]
         if source == target {
             let crossFailing = directions.contains { $0.target != sourceName && $0.status == .fail }
-            return crossFailing ? nil : Explanation(cause: "only the local direction \(sourceName) → \(sourceName) is slow; the cross-cluster pairs meet their bounds, so the HelloWorld pods or sidecars in \(sourceName) are the bottleneck", hint: nil)
+            return crossFailing
+                ? nil
+                : Explanation(
+                    cause:
+                        "only the local direction \(sourceName) → \(sourceName) is slow; the cross-cluster pairs meet their bounds, so the HelloWorld pods or sidecars in \(sourceName) are the bottleneck",
+                    hint: nil)
         }
         let local = directions.first { $0.target == sourceName }
         var cause = "the cross-cluster direction \(sourceName) → \(targetName) breaches its bound"
         if let local, local.status == .pass {
-            cause += " while the local direction \(sourceName) → \(sourceName) meets its own (\(local.message)); the extra time is added between the clusters (east-west gateway or the network path)"
+            cause +=
+                " while the local direction \(sourceName) → \(sourceName) meets its own (\(local.message)); the extra time is added between the clusters (east-west gateway or the network path)"
         }
         let gateway = findings.filter { $0.status != .pass && $0.check == PreflightCheckName.eastWestGateway && $0.cluster == targetName }
         if !gateway.isEmpty { cause += "; " + gateway.map(Self.describe).joined(separator: "; ") }

@@ -241,8 +241,10 @@ package enum Workloads {
     }
 
     /// The objects for `cluster`, given a validated scenario, the namespace, run id and resolved revision.
-    package static func manifests(for cluster: ClusterSpec, scenario: Scenario, namespace: String, runID: String,
-                                 revision: String) -> ClusterManifests {
+    package static func manifests(
+        for cluster: ClusterSpec, scenario: Scenario, namespace: String, runID: String,
+        revision: String
+    ) -> ClusterManifests {
         var owned = Ownership.labels(runID: runID)
         owned[Ownership.scenarioKey] = scenario.name
         let namespaceLabels = owned.merging(injectionLabels(revision: revision)) { current, _ in current }
@@ -260,8 +262,9 @@ package enum Workloads {
         // `helloworld.<ns>` through their own cluster's Service, as in the install guide.
         let service = ServiceObject(
             metadata: meta(helloworldApp, ["app": helloworldApp, "service": helloworldApp]),
-            spec: ManifestServiceSpec(selector: ["app": helloworldApp],
-                                      ports: [ManifestServicePort(name: "http", port: helloworldPort, targetPort: helloworldPort)]))
+            spec: ManifestServiceSpec(
+                selector: ["app": helloworldApp],
+                ports: [ManifestServicePort(name: "http", port: helloworldPort, targetPort: helloworldPort)]))
         items.append(ManifestItem(kind: "Service", name: helloworldApp, collectionPath: "\(core)/services", body: service))
         if let routing = scenario.routing {
             // Every cluster's istiod configures its own sidecars from its own cluster's rules (multi-primary),
@@ -275,8 +278,9 @@ package enum Workloads {
                 name: helloworldContainer, image: scenario.images.helloworldImage(version: version), command: nil,
                 env: [EnvVar(name: "SERVICE_VERSION", value: version)],
                 ports: [ContainerPort(name: "http", containerPort: helloworldPort)],
-                readinessProbe: Probe(httpGet: HTTPGetAction(path: "/health", port: helloworldPort), initialDelaySeconds: nil,
-                                      periodSeconds: 2, failureThreshold: 3),
+                readinessProbe: Probe(
+                    httpGet: HTTPGetAction(path: "/health", port: helloworldPort), initialDelaySeconds: nil,
+                    periodSeconds: 2, failureThreshold: 3),
                 resources: ResourceRequirements(requests: ["cpu": "100m"]))
             let name = helloworldDeploymentName(version: version)
             let deployment = DeploymentObject(
@@ -287,9 +291,11 @@ package enum Workloads {
                     // No grace period, like the Sleep sample's: the pods hold nothing and serve no one
                     // once the bursts are over, so cleanup need not wait out the default 30 s (or
                     // the sidecar's 5 s drain) before the namespace can go.
-                    template: PodTemplate(metadata: PodTemplateMeta(labels: podLabels),
-                                          spec: ManifestPodSpec(serviceAccountName: nil, terminationGracePeriodSeconds: 0,
-                                                                containers: [container], imagePullSecrets: pullSecrets))))
+                    template: PodTemplate(
+                        metadata: PodTemplateMeta(labels: podLabels),
+                        spec: ManifestPodSpec(
+                            serviceAccountName: nil, terminationGracePeriodSeconds: 0,
+                            containers: [container], imagePullSecrets: pullSecrets))))
             items.append(ManifestItem(kind: "Deployment", name: name, collectionPath: "\(apps)/deployments", body: deployment))
         }
 
@@ -301,16 +307,19 @@ package enum Workloads {
                 spec: ManifestServiceSpec(selector: ["app": sleepApp], ports: [ManifestServicePort(name: "http", port: 80, targetPort: 80)]))
             items.append(ManifestItem(kind: "Service", name: sleepApp, collectionPath: "\(core)/services", body: service))
 
-            let container = ManifestContainer(name: sleepContainer, image: scenario.images.sleep, command: ["/bin/sleep", "infinity"],
-                                      env: nil, ports: nil, readinessProbe: nil, resources: nil)
+            let container = ManifestContainer(
+                name: sleepContainer, image: scenario.images.sleep, command: ["/bin/sleep", "infinity"],
+                env: nil, ports: nil, readinessProbe: nil, resources: nil)
             let deployment = DeploymentObject(
                 metadata: meta(sleepApp, ["app": sleepApp]),
                 spec: ManifestDeploymentSpec(
                     replicas: cluster.sleepReplicas,
                     selector: LabelSelector(matchLabels: ["app": sleepApp]),
-                    template: PodTemplate(metadata: PodTemplateMeta(labels: owned.merging(["app": sleepApp]) { current, _ in current }),
-                                          spec: ManifestPodSpec(serviceAccountName: sleepApp, terminationGracePeriodSeconds: 0,
-                                                                containers: [container], imagePullSecrets: pullSecrets))))
+                    template: PodTemplate(
+                        metadata: PodTemplateMeta(labels: owned.merging(["app": sleepApp]) { current, _ in current }),
+                        spec: ManifestPodSpec(
+                            serviceAccountName: sleepApp, terminationGracePeriodSeconds: 0,
+                            containers: [container], imagePullSecrets: pullSecrets))))
             items.append(ManifestItem(kind: "Deployment", name: sleepApp, collectionPath: "\(apps)/deployments", body: deployment))
         }
         return ClusterManifests(cluster: cluster, namespace: namespaceObject, items: items)
@@ -322,13 +331,17 @@ package enum Workloads {
     static func routingItems(_ routing: RoutingSettings, versions: [String], namespace: String, metadata: ManifestObjectMeta) -> [ManifestItem] {
         let host = "\(helloworldApp).\(namespace).svc.cluster.local"
         let istio = "/apis/networking.istio.io/v1/namespaces/\(namespace)"
-        let rule = DestinationRuleObject(metadata: metadata, spec: DestinationRuleObject.Spec(
-            host: host, subsets: versions.map { DestinationRuleObject.Subset(name: $0, labels: ["version": $0]) }))
-        let route = VirtualServiceObject.HTTPRoute(name: "weighted-by-version", route: versions.map { version in
-            VirtualServiceObject.WeightedDestination(
-                destination: VirtualServiceObject.Destination(host: host, subset: version, port: VirtualServiceObject.PortSelector(number: helloworldPort)),
-                weight: routing.weights[version] ?? 0)
-        })
+        let rule = DestinationRuleObject(
+            metadata: metadata,
+            spec: DestinationRuleObject.Spec(
+                host: host, subsets: versions.map { DestinationRuleObject.Subset(name: $0, labels: ["version": $0]) }))
+        let route = VirtualServiceObject.HTTPRoute(
+            name: "weighted-by-version",
+            route: versions.map { version in
+                VirtualServiceObject.WeightedDestination(
+                    destination: VirtualServiceObject.Destination(host: host, subset: version, port: VirtualServiceObject.PortSelector(number: helloworldPort)),
+                    weight: routing.weights[version] ?? 0)
+            })
         let service = VirtualServiceObject(metadata: metadata, spec: VirtualServiceObject.Spec(hosts: [host], http: [route]))
         return [
             ManifestItem(kind: "DestinationRule", name: helloworldApp, collectionPath: "\(istio)/destinationrules", body: rule),
@@ -339,8 +352,9 @@ package enum Workloads {
     /// A copy of pull Secret `name` (type and base64 data as read from `images.pullSecretsFrom`) for the
     /// run's namespace, carrying the ownership labels so cleanup removes it with the rest.
     package static func copiedPullSecret(name: String, type: String, data: [String: String], namespace: String, runID: String) -> ManifestItem {
-        let secret = SecretObject(metadata: ManifestObjectMeta(name: name, namespace: namespace, labels: Ownership.labels(runID: runID), annotations: nil),
-                                  type: type, data: data)
+        let secret = SecretObject(
+            metadata: ManifestObjectMeta(name: name, namespace: namespace, labels: Ownership.labels(runID: runID), annotations: nil),
+            type: type, data: data)
         return ManifestItem(kind: "Secret", name: name, collectionPath: "/api/v1/namespaces/\(namespace)/secrets", body: secret)
     }
 }

@@ -60,7 +60,8 @@ package enum NameRules {
         if let bad = shellMetacharacter(in: value) {
             return "must not contain shell metacharacters or whitespace (found \(quoted(String(bad)))), got \(quoted(value))"
         }
-        let malformed = value.utf8.contains { !(isAlnum($0) || "._-/:@".utf8.contains($0)) }
+        let malformed =
+            value.utf8.contains { !(isAlnum($0) || "._-/:@".utf8.contains($0)) }
             || value.hasPrefix("/") || value.hasSuffix("/") || value.hasSuffix(":") || value.contains("//")
         return malformed ? "must be \(shape), got \(quoted(value))" : nil
     }
@@ -108,7 +109,8 @@ package enum NameRules {
 
     /// Levenshtein distance over Unicode scalars.
     package static func editDistance(_ a: String, _ b: String) -> Int {
-        let left = Array(a.unicodeScalars), right = Array(b.unicodeScalars)
+        let left = Array(a.unicodeScalars)
+        let right = Array(b.unicodeScalars)
         if left.isEmpty { return right.count }
         if right.isEmpty { return left.count }
         var previous = Array(0...right.count)

@@ -2,8 +2,8 @@
 // (libcrypto), and the few X.509 fields the root-ca check reports (subject, notAfter), read with a
 // minimal DER walker. Pure apart from the digest call; nothing here verifies signatures.
 
-import Foundation
 internal import COpenSSL
+import Foundation
 
 /// What the root-ca check needs to know about one certificate.
 package struct CertificateSummary: Sendable, Equatable, Codable {
@@ -47,7 +47,8 @@ package enum CertificateReader {
     }
 
     static func derBlocks(pem: String) throws(CertificateParseError) -> [[UInt8]] {
-        let begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----"
+        let begin = "-----BEGIN CERTIFICATE-----"
+        let end = "-----END CERTIFICATE-----"
         var blocks: [[UInt8]] = []
         var rest = Substring(pem)
         while let start = rest.range(of: begin) {
@@ -85,8 +86,9 @@ package enum CertificateReader {
         _ = try validity.readAny("notBefore")
         let notAfter = try validity.readAny("notAfter")
         let subject = try tbs.read(tag: 0x30, "subject")
-        return CertificateSummary(sha256: sha256Hex(der), subject: try distinguishedName(subject.content),
-                                  notAfter: try time(tag: notAfter.tag, notAfter.content))
+        return CertificateSummary(
+            sha256: sha256Hex(der), subject: try distinguishedName(subject.content),
+            notAfter: try time(tag: notAfter.tag, notAfter.content))
     }
 
     private static let attributeNames: [[UInt8]: String] = [
@@ -117,7 +119,10 @@ package enum CertificateReader {
         var value = 0
         for byte in bytes.dropFirst() {
             value = value << 7 | Int(byte & 0x7F)
-            if byte & 0x80 == 0 { components.append(value); value = 0 }
+            if byte & 0x80 == 0 {
+                components.append(value)
+                value = 0
+            }
         }
         return components.map(String.init).joined(separator: ".")
     }

@@ -47,8 +47,10 @@ package enum PreflightCheckName {
     package static let sidecars = "sidecars"
 
     /// Report order.
-    package static let all = [api, rbac, controlPlane, revision, remoteSecret, eastWestGateway, crossNetworkGateway,
-                             networkLabel, rootCA, destinationRules, sidecars]
+    package static let all = [
+        api, rbac, controlPlane, revision, remoteSecret, eastWestGateway, crossNetworkGateway,
+        networkLabel, rootCA, destinationRules, sidecars,
+    ]
 }
 
 /// What the checks need besides the facts.
@@ -63,8 +65,10 @@ package struct PreflightExpectations: Sendable, Equatable {
     /// Now, in seconds since 1970.
     package var now: Double
 
-    package init(revision: String? = nil, namespace: String? = nil, testService: String = "helloworld",
-                expiryWarning: Double = 30 * 86_400, now: Double) {
+    package init(
+        revision: String? = nil, namespace: String? = nil, testService: String = "helloworld",
+        expiryWarning: Double = 30 * 86_400, now: Double
+    ) {
         self.revision = revision
         self.namespace = namespace
         self.testService = testService
@@ -119,22 +123,26 @@ package enum PreflightChecks {
 
     static func api(_ cluster: ClusterFacts) -> PreflightFinding {
         if let version = cluster.version {
-            return PreflightFinding(check: PreflightCheckName.api, cluster: cluster.name, status: .pass,
-                                    evidence: "Kubernetes \(version) at \(cluster.server)")
+            return PreflightFinding(
+                check: PreflightCheckName.api, cluster: cluster.name, status: .pass,
+                evidence: "Kubernetes \(version) at \(cluster.server)")
         }
-        let hint = switch cluster.failure ?? .unreachable {
-        case .credentials: "fix the context's user entry or its credential plugin; `kubectl --context \(cluster.context) version` runs the same plugin"
-        case .rejected: "the API server refused the context's credentials: refresh them (e.g. log in again) and check the user's RBAC"
-        case .unreachable: "check the context's server, certificate authority and network path with `kubectl --context \(cluster.context) version`"
-        }
-        return PreflightFinding(check: PreflightCheckName.api, cluster: cluster.name, status: .fail,
-                                evidence: "context \(cluster.context): \(cluster.unreachable ?? "no answer") (\(cluster.server))", hint: hint)
+        let hint =
+            switch cluster.failure ?? .unreachable {
+            case .credentials: "fix the context's user entry or its credential plugin; `kubectl --context \(cluster.context) version` runs the same plugin"
+            case .rejected: "the API server refused the context's credentials: refresh them (e.g. log in again) and check the user's RBAC"
+            case .unreachable: "check the context's server, certificate authority and network path with `kubectl --context \(cluster.context) version`"
+            }
+        return PreflightFinding(
+            check: PreflightCheckName.api, cluster: cluster.name, status: .fail,
+            evidence: "context \(cluster.context): \(cluster.unreachable ?? "no answer") (\(cluster.server))", hint: hint)
     }
 
     // MARK: rbac
 
     static func rbac(_ cluster: ClusterFacts) -> PreflightFinding {
-        var denied: [String] = [], unknown: [String] = []
+        var denied: [String] = []
+        var unknown: [String] = []
         for question in AccessQuestion.runNeeds {
             switch cluster.access[question] {
             case .allowed: continue
@@ -145,16 +153,19 @@ package enum PreflightChecks {
         }
         let name = PreflightCheckName.rbac
         if !denied.isEmpty {
-            return PreflightFinding(check: name, cluster: cluster.name, status: .fail, evidence: "denied: " + denied.joined(separator: ", "),
-                                    hint: "grant these verbs to the identity of context \(cluster.context) (a Role/ClusterRole binding); exec needs `create` on `pods/exec`")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .fail, evidence: "denied: " + denied.joined(separator: ", "),
+                hint: "grant these verbs to the identity of context \(cluster.context) (a Role/ClusterRole binding); exec needs `create` on `pods/exec`")
         }
         if !unknown.isEmpty {
-            return PreflightFinding(check: name, cluster: cluster.name, status: .warn,
-                                    evidence: "could not ask SelfSubjectAccessReview: " + unknown.joined(separator: "; "),
-                                    hint: "try `kubectl auth can-i create pods --subresource=exec --context \(cluster.context)`")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .warn,
+                evidence: "could not ask SelfSubjectAccessReview: " + unknown.joined(separator: "; "),
+                hint: "try `kubectl auth can-i create pods --subresource=exec --context \(cluster.context)`")
         }
-        return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
-                                evidence: "allowed: " + AccessQuestion.runNeeds.map(\.description).joined(separator: ", "))
+        return PreflightFinding(
+            check: name, cluster: cluster.name, status: .pass,
+            evidence: "allowed: " + AccessQuestion.runNeeds.map(\.description).joined(separator: ", "))
     }
 
     // MARK: control plane and revision
@@ -171,24 +182,28 @@ package enum PreflightChecks {
             return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: byRevision.joined(separator: "; "))
         }
         if let reconciled = revisions.first(where: { $0.reconciled == true }) {
-            return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
-                                    evidence: "managed ControlPlaneRevision \(reconciled.name) is Reconciled (no in-cluster istiod needed)")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .pass,
+                evidence: "managed ControlPlaneRevision \(reconciled.name) is Reconciled (no in-cluster istiod needed)")
         }
         if !pods.isEmpty {
-            return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
-                                    evidence: "none of \(pods.count) istiod pods is ready (\(pods.map(\.name).joined(separator: ", ")))",
-                                    hint: "`kubectl --context \(cluster.context) -n istio-system describe pods -l app=istiod` shows why")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .fail,
+                evidence: "none of \(pods.count) istiod pods is ready (\(pods.map(\.name).joined(separator: ", ")))",
+                hint: "`kubectl --context \(cluster.context) -n istio-system describe pods -l app=istiod` shows why")
         }
         if let pending = revisions.first {
             let state = pending.reconciled == false ? "not Reconciled" : "without a Reconciled condition"
-            return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
-                                    evidence: "ControlPlaneRevision \(pending.name) is \(state)" + (pending.message.map { ": \($0)" } ?? ""),
-                                    hint: "wait for provisioning, or look at the fleet mesh feature state (`gcloud container fleet mesh describe`)")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .fail,
+                evidence: "ControlPlaneRevision \(pending.name) is \(state)" + (pending.message.map { ": \($0)" } ?? ""),
+                hint: "wait for provisioning, or look at the fleet mesh feature state (`gcloud container fleet mesh describe`)")
         }
         var evidence = "no istiod pod (label app=istiod) and no ControlPlaneRevision in istio-system"
         if case .failed(let why) = cluster.istiodPods { evidence += "; listing istiod pods failed: \(why)" }
-        return PreflightFinding(check: name, cluster: cluster.name, status: .fail, evidence: evidence,
-                                hint: "install the mesh in this cluster (istioctl install, or enable managed Cloud Service Mesh)")
+        return PreflightFinding(
+            check: name, cluster: cluster.name, status: .fail, evidence: evidence,
+            hint: "install the mesh in this cluster (istioctl install, or enable managed Cloud Service Mesh)")
     }
 
     static func revisionCheck(_ cluster: ClusterFacts, revision: String) -> PreflightFinding {
@@ -198,14 +213,17 @@ package enum PreflightChecks {
         let installed = istiod.union(managed)
         if installed.contains(revision) {
             let label = revision == "default" ? "istio-injection=enabled" : "istio.io/rev=\(revision)"
-            return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
-                                    evidence: "revision \(revision) is served here; the namespace will be labelled \(label)")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .pass,
+                evidence: "revision \(revision) is served here; the namespace will be labelled \(label)")
         }
         let list = installed.isEmpty ? "none" : installed.sorted().joined(separator: ", ")
-        return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
-                                evidence: "revision \(revision) is not installed (installed revisions: \(list)); pods in a namespace labelled for it get no sidecar",
-                                hint: installed.isEmpty ? "install the mesh first"
-                                    : "set mesh.revision to one of \(list) in the scenario, or leave it on auto")
+        return PreflightFinding(
+            check: name, cluster: cluster.name, status: .fail,
+            evidence: "revision \(revision) is not installed (installed revisions: \(list)); pods in a namespace labelled for it get no sidecar",
+            hint: installed.isEmpty
+                ? "install the mesh first"
+                : "set mesh.revision to one of \(list) in the scenario, or leave it on auto")
     }
 
     // MARK: remote secrets
@@ -217,9 +235,12 @@ package enum PreflightChecks {
         let entries: [RemoteSecretEntry]
         switch cluster.remoteSecrets {
         case .failed(let why):
-            return [PreflightFinding(check: name, cluster: cluster.name, status: .fail,
-                                     evidence: "cannot list remote secrets (istio/multiCluster=true) in istio-system: \(why)",
-                                     hint: "the context needs `list secrets` in istio-system for this check")]
+            return [
+                PreflightFinding(
+                    check: name, cluster: cluster.name, status: .fail,
+                    evidence: "cannot list remote secrets (istio/multiCluster=true) in istio-system: \(why)",
+                    hint: "the context needs `list secrets` in istio-system for this check")
+            ]
         case .value(let list): entries = list
         }
         var findings: [PreflightFinding] = []
@@ -227,19 +248,30 @@ package enum PreflightChecks {
             let byServer = entries.first { $0.server != nil && $0.server == peer.server }
             let byName = entries.first { $0.key == peer.name || $0.clusterName == peer.name || $0.secretName == "istio-remote-secret-\(peer.name)" }
             if let entry = byServer {
-                findings.append(PreflightFinding(check: name, cluster: cluster.name, peer: peer.name, status: .pass,
-                                                 evidence: "\(entry.secretName) points at \(peer.name)'s API server \(peer.server)"))
+                findings.append(
+                    PreflightFinding(
+                        check: name, cluster: cluster.name, peer: peer.name, status: .pass,
+                        evidence: "\(entry.secretName) points at \(peer.name)'s API server \(peer.server)"))
             } else if let entry = byName {
-                let problem = entry.problem.map { "cannot be read: \($0)" }
+                let problem =
+                    entry.problem.map { "cannot be read: \($0)" }
                     ?? "points at \(entry.server ?? "no server"), not at \(peer.name)'s API server \(peer.server)"
-                findings.append(PreflightFinding(check: name, cluster: cluster.name, peer: peer.name, status: .fail,
-                                                 evidence: "\(entry.secretName) for \(peer.name) \(problem)",
-                                                 hint: "recreate it: `istioctl create-remote-secret --context \(peer.context) --name \(peer.name) | kubectl apply --context \(cluster.context) -f -`"))
+                findings.append(
+                    PreflightFinding(
+                        check: name, cluster: cluster.name, peer: peer.name, status: .fail,
+                        evidence: "\(entry.secretName) for \(peer.name) \(problem)",
+                        hint:
+                            "recreate it: `istioctl create-remote-secret --context \(peer.context) --name \(peer.name) | kubectl apply --context \(cluster.context) -f -`"
+                    ))
             } else {
                 let others = entries.isEmpty ? "none at all" : entries.map(\.secretName).joined(separator: ", ")
-                findings.append(PreflightFinding(check: name, cluster: cluster.name, peer: peer.name, status: .fail,
-                                                 evidence: "no remote secret for \(peer.name) (remote secrets here: \(others)), so \(cluster.name)'s control plane cannot discover \(peer.name)'s endpoints",
-                                                 hint: "`istioctl create-remote-secret --context \(peer.context) --name \(peer.name) | kubectl apply --context \(cluster.context) -f -`"))
+                findings.append(
+                    PreflightFinding(
+                        check: name, cluster: cluster.name, peer: peer.name, status: .fail,
+                        evidence:
+                            "no remote secret for \(peer.name) (remote secrets here: \(others)), so \(cluster.name)'s control plane cannot discover \(peer.name)'s endpoints",
+                        hint: "`istioctl create-remote-secret --context \(peer.context) --name \(peer.name) | kubectl apply --context \(cluster.context) -f -`")
+                )
             }
         }
         return findings
@@ -253,35 +285,45 @@ package enum PreflightChecks {
         let hint = "deploy it with samples/multicluster/gen-eastwest-gateway.sh (network \(cluster.networkLabel.value.flatMap { $0 } ?? "<network>"))"
         switch (cluster.eastWestDeployment, cluster.eastWestService) {
         case (.failed(let why), _), (_, .failed(let why)):
-            return PreflightFinding(check: name, cluster: cluster.name, status: missing,
-                                    evidence: "cannot read istio-system/istio-eastwestgateway: \(why)", hint: hint)
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: missing,
+                evidence: "cannot read istio-system/istio-eastwestgateway: \(why)", hint: hint)
         case (.value(nil), _):
-            return PreflightFinding(check: name, cluster: cluster.name, status: missing,
-                                    evidence: "no istio-eastwestgateway Deployment in istio-system" + (required ? "; peers on other networks cannot reach this cluster" : " (not needed while all clusters share one network)"),
-                                    hint: hint)
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: missing,
+                evidence: "no istio-eastwestgateway Deployment in istio-system"
+                    + (required ? "; peers on other networks cannot reach this cluster" : " (not needed while all clusters share one network)"),
+                hint: hint)
         case (.value(.some(let deployment)), .value(let service)):
             if deployment.replicas == 0 {
-                return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
-                                        evidence: "istio-eastwestgateway is scaled to 0 replicas; cross-network traffic into \(cluster.name) has no entry point",
-                                        hint: "`kubectl --context \(cluster.context) -n istio-system scale deployment istio-eastwestgateway --replicas=1`")
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, status: .fail,
+                    evidence: "istio-eastwestgateway is scaled to 0 replicas; cross-network traffic into \(cluster.name) has no entry point",
+                    hint: "`kubectl --context \(cluster.context) -n istio-system scale deployment istio-eastwestgateway --replicas=1`")
             }
             if deployment.availableReplicas == 0 {
-                return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
-                                        evidence: "istio-eastwestgateway has 0 of \(deployment.replicas) replicas available",
-                                        hint: "`kubectl --context \(cluster.context) -n istio-system describe pods -l istio=eastwestgateway`")
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, status: .fail,
+                    evidence: "istio-eastwestgateway has 0 of \(deployment.replicas) replicas available",
+                    hint: "`kubectl --context \(cluster.context) -n istio-system describe pods -l istio=eastwestgateway`")
             }
             guard let service else {
-                return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
-                                        evidence: "istio-eastwestgateway runs (\(deployment.availableReplicas)/\(deployment.replicas)) but has no Service",
-                                        hint: hint)
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, status: .fail,
+                    evidence: "istio-eastwestgateway runs (\(deployment.availableReplicas)/\(deployment.replicas)) but has no Service",
+                    hint: hint)
             }
             guard let address = service.addresses.first else {
-                return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
-                                        evidence: "Service istio-eastwestgateway (\(service.type)) has no external address (status.loadBalancer.ingress is empty)",
-                                        hint: "a LoadBalancer Service needs the cloud's load-balancer controller; check `kubectl --context \(cluster.context) -n istio-system describe svc istio-eastwestgateway`")
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, status: .fail,
+                    evidence: "Service istio-eastwestgateway (\(service.type)) has no external address (status.loadBalancer.ingress is empty)",
+                    hint:
+                        "a LoadBalancer Service needs the cloud's load-balancer controller; check `kubectl --context \(cluster.context) -n istio-system describe svc istio-eastwestgateway`"
+                )
             }
-            return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
-                                    evidence: "\(deployment.availableReplicas)/\(deployment.replicas) replicas available, address \(address)")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .pass,
+                evidence: "\(deployment.availableReplicas)/\(deployment.replicas) replicas available, address \(address)")
         }
     }
 
@@ -291,20 +333,24 @@ package enum PreflightChecks {
         let hint = "apply samples/multicluster/expose-services.yaml (Gateway cross-network-gateway, port 15443, AUTO_PASSTHROUGH) in istio-system"
         switch cluster.crossNetworkGateways {
         case .failed(let why):
-            return PreflightFinding(check: name, cluster: cluster.name, status: missing,
-                                    evidence: "cannot list networking.istio.io Gateways in istio-system: \(why)", hint: hint)
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: missing,
+                evidence: "cannot list networking.istio.io Gateways in istio-system: \(why)", hint: hint)
         case .value(let gateways):
             if let good = gateways.first(where: \.passthrough15443) {
-                return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
-                                        evidence: "Gateway \(good.name) passes port 15443 through (AUTO_PASSTHROUGH)")
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, status: .pass,
+                    evidence: "Gateway \(good.name) passes port 15443 through (AUTO_PASSTHROUGH)")
             }
             if let named = gateways.first(where: { $0.name == "cross-network-gateway" }) {
-                return PreflightFinding(check: name, cluster: cluster.name, status: missing,
-                                        evidence: "Gateway \(named.name) has no port 15443 server with tls.mode AUTO_PASSTHROUGH", hint: hint)
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, status: missing,
+                    evidence: "Gateway \(named.name) has no port 15443 server with tls.mode AUTO_PASSTHROUGH", hint: hint)
             }
-            return PreflightFinding(check: name, cluster: cluster.name, status: missing,
-                                    evidence: "no cross-network Gateway in istio-system" + (required ? "; services are not exposed to the other networks" : ""),
-                                    hint: hint)
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: missing,
+                evidence: "no cross-network Gateway in istio-system" + (required ? "; services are not exposed to the other networks" : ""),
+                hint: hint)
         }
     }
 
@@ -315,14 +361,16 @@ package enum PreflightChecks {
         case .failed(let why):
             return PreflightFinding(check: name, cluster: cluster.name, status: .warn, evidence: "cannot read namespace istio-system: \(why)")
         case .value(nil):
-            return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
-                                    evidence: "namespace istio-system has no \(label) label",
-                                    hint: "`kubectl --context \(cluster.context) label namespace istio-system \(label)=<network>` (one network name per cluster network)")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .fail,
+                evidence: "namespace istio-system has no \(label) label",
+                hint: "`kubectl --context \(cluster.context) label namespace istio-system \(label)=<network>` (one network name per cluster network)")
         case .value(.some(let network)):
             if let gateway = cluster.eastWestDeployment.value ?? nil, let gatewayNetwork = gateway.networkLabel, gatewayNetwork != network {
-                return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
-                                        evidence: "istio-system is on network \(network) but istio-eastwestgateway says \(gatewayNetwork)",
-                                        hint: "regenerate the east-west gateway for network \(network)")
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, status: .fail,
+                    evidence: "istio-system is on network \(network) but istio-eastwestgateway says \(gatewayNetwork)",
+                    hint: "regenerate the east-west gateway for network \(network)")
             }
             return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: "istio-system \(label)=\(network)")
         }
@@ -338,13 +386,16 @@ package enum PreflightChecks {
         }
         let shared = byNetwork.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
         if shared.isEmpty {
-            return PreflightFinding(check: name, cluster: nil, status: .pass,
-                                    evidence: "\(byNetwork.count) distinct networks: " + byNetwork.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value.joined(separator: ", ")))" }.joined(separator: ", "))
+            return PreflightFinding(
+                check: name, cluster: nil, status: .pass,
+                evidence: "\(byNetwork.count) distinct networks: "
+                    + byNetwork.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value.joined(separator: ", ")))" }.joined(separator: ", "))
         }
         let text = shared.map { "\($0.value.joined(separator: ", ")) share network \($0.key)" }.joined(separator: "; ")
-        return PreflightFinding(check: name, cluster: nil, status: .warn,
-                                evidence: "\(text): Istio sends traffic between them to pod addresses directly, which works only on a flat network",
-                                hint: "give each cluster network its own label value if the pod networks are not routable between the clusters")
+        return PreflightFinding(
+            check: name, cluster: nil, status: .warn,
+            evidence: "\(text): Istio sends traffic between them to pod addresses directly, which works only on a flat network",
+            hint: "give each cluster network its own label value if the pod networks are not routable between the clusters")
     }
 
     // MARK: root CA
@@ -356,9 +407,10 @@ package enum PreflightChecks {
         case .failed(let why):
             return PreflightFinding(check: name, cluster: cluster.name, status: .fail, evidence: "cannot read istio-system/istio-ca-root-cert: \(why)")
         case .value(nil):
-            return PreflightFinding(check: name, cluster: cluster.name, status: .fail,
-                                    evidence: "ConfigMap istio-system/istio-ca-root-cert with root-cert.pem is missing",
-                                    hint: "istiod publishes it; check that the control plane runs and watches istio-system")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .fail,
+                evidence: "ConfigMap istio-system/istio-ca-root-cert with root-cert.pem is missing",
+                hint: "istiod publishes it; check that the control plane runs and watches istio-system")
         case .value(.some(let text)): pem = text
         }
         let certificates: [CertificateSummary]
@@ -369,16 +421,19 @@ package enum PreflightChecks {
         }
         let first = certificates[0]
         let expiry = certificates.map(\.notAfter).min() ?? first.notAfter
-        let described = "\(first.subject), SHA-256 \(first.shortFingerprint)…, expires \(Self.day(expiry))"
+        let described =
+            "\(first.subject), SHA-256 \(first.shortFingerprint)…, expires \(Self.day(expiry))"
             + (certificates.count > 1 ? " (+\(certificates.count - 1) more)" : "")
         if expiry <= expected.now {
-            return PreflightFinding(check: name, cluster: cluster.name, status: .fail, evidence: "root certificate has expired: \(described)",
-                                    hint: "rotate the mesh root CA (istio.io: plugin CA certificates)")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .fail, evidence: "root certificate has expired: \(described)",
+                hint: "rotate the mesh root CA (istio.io: plugin CA certificates)")
         }
         if expiry - expected.now <= expected.expiryWarning {
             let days = Int((expiry - expected.now) / 86_400)
-            return PreflightFinding(check: name, cluster: cluster.name, status: .warn, evidence: "root certificate expires in \(days) days: \(described)",
-                                    hint: "plan the root CA rotation before it expires")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .warn, evidence: "root certificate expires in \(days) days: \(described)",
+                hint: "plan the root CA rotation before it expires")
         }
         return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: described)
     }
@@ -393,17 +448,19 @@ package enum PreflightChecks {
         guard roots.count > 1 else { return nil }
         let groups = Dictionary(grouping: roots, by: \.fingerprints).sorted { $0.value[0].cluster < $1.value[0].cluster }
         if groups.count == 1 {
-            return PreflightFinding(check: PreflightCheckName.rootCA, cluster: nil, status: .pass,
-                                    evidence: "all \(roots.count) clusters share root SHA-256 \(String(roots[0].fingerprints[0].prefix(16)))…")
+            return PreflightFinding(
+                check: PreflightCheckName.rootCA, cluster: nil, status: .pass,
+                evidence: "all \(roots.count) clusters share root SHA-256 \(String(roots[0].fingerprints[0].prefix(16)))…")
         }
         let text = groups.map { fingerprints, members in
             "\(members.map(\.cluster).joined(separator: ", ")): \(String(fingerprints[0].prefix(16)))… (\(members[0].subject))"
         }.joined(separator: " vs ")
         let overlapping = Set(groups[0].key).intersection(groups.dropFirst().flatMap(\.key)).isEmpty == false
-        return PreflightFinding(check: PreflightCheckName.rootCA, cluster: nil, status: overlapping ? .warn : .fail,
-                                evidence: "istio-ca-root-cert differs between clusters: \(text)"
-                                    + (overlapping ? " (they share a certificate; a root rotation may be in progress)" : "; mTLS between them fails"),
-                                hint: "plug the same root CA into every cluster (istio.io: plugin CA certificates), then restart istiod and the workloads")
+        return PreflightFinding(
+            check: PreflightCheckName.rootCA, cluster: nil, status: overlapping ? .warn : .fail,
+            evidence: "istio-ca-root-cert differs between clusters: \(text)"
+                + (overlapping ? " (they share a certificate; a root rotation may be in progress)" : "; mTLS between them fails"),
+            hint: "plug the same root CA into every cluster (istio.io: plugin CA certificates), then restart istiod and the workloads")
     }
 
     static func day(_ seconds: Double) -> String {
@@ -420,19 +477,23 @@ package enum PreflightChecks {
         let name = PreflightCheckName.destinationRules
         switch cluster.destinationRules {
         case .failed(let why):
-            return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
-                                    evidence: "DestinationRules not readable (\(why)); assuming none change the split")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .pass,
+                evidence: "DestinationRules not readable (\(why)); assuming none change the split")
         case .value(let rules):
             let changing = rules.filter { !$0.splitChanges.isEmpty }
             if changing.isEmpty {
-                return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
-                                        evidence: rules.isEmpty ? "no DestinationRule for \(expected.testService)"
-                                            : "\(rules.count) DestinationRules for \(expected.testService), none changes the split")
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, status: .pass,
+                    evidence: rules.isEmpty
+                        ? "no DestinationRule for \(expected.testService)"
+                        : "\(rules.count) DestinationRules for \(expected.testService), none changes the split")
             }
             let text = changing.map { "\($0.namespace)/\($0.name) (host \($0.host): \($0.splitChanges.joined(separator: ", ")))" }.joined(separator: "; ")
-            return PreflightFinding(check: name, cluster: cluster.name, status: .warn,
-                                    evidence: "\(text) changes how \(expected.testService) is balanced",
-                                    hint: "set expectations.balance to match (local-preferred for locality settings, weights for subsets), or remove the rule")
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .warn,
+                evidence: "\(text) changes how \(expected.testService) is balanced",
+                hint: "set expectations.balance to match (local-preferred for locality settings, weights for subsets), or remove the rule")
         }
     }
 
@@ -456,7 +517,10 @@ package enum PreflightChecks {
         if total == 0 {
             return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: "no injected pods yet")
         }
-        return PreflightFinding(check: name, cluster: cluster.name, status: .pass,
-                                evidence: "\(total) injected pods: \(count.classic) with an istio-proxy container, \(count.native) with a native sidecar (restartable init container); both count as sidecars")
+        return PreflightFinding(
+            check: name, cluster: cluster.name, status: .pass,
+            evidence:
+                "\(total) injected pods: \(count.classic) with an istio-proxy container, \(count.native) with a native sidecar (restartable init container); both count as sidecars"
+        )
     }
 }

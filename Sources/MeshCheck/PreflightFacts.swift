@@ -143,7 +143,10 @@ package enum Fetched<Value: Sendable & Equatable>: Sendable, Equatable {
     case value(Value)
     case failed(String)
 
-    package var value: Value? { if case .value(let value) = self { return value }; return nil }
+    package var value: Value? {
+        if case .value(let value) = self { return value }
+        return nil
+    }
 }
 
 /// Everything preflight learned about one cluster.
@@ -176,8 +179,10 @@ package struct ClusterFacts: Sendable, Equatable {
     /// sidecars (restartable `istio-proxy` init containers).
     package var sidecars: Fetched<SidecarCount> = .value(SidecarCount())
 
-    package init(name: String, context: String, server: String, version: String?, unreachable: String? = nil,
-                failure: ClusterFailure? = nil) {
+    package init(
+        name: String, context: String, server: String, version: String?, unreachable: String? = nil,
+        failure: ClusterFailure? = nil
+    ) {
         self.name = name
         self.context = context
         self.server = server

@@ -102,7 +102,8 @@ package enum Preflight {
     /// What kind of failure a `/version` error is, and its text without the context (the finding
     /// names it): the same split as the run's reachability check.
     static func classify(_ error: any Error, context: String) -> (ClusterFailure, String) {
-        let text = "\(error)", prefix = "context \(context): "
+        let text = "\(error)"
+        let prefix = "context \(context): "
         let message = text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
         switch error {
         case is KubeconfigError: return (.credentials, message)
@@ -218,9 +219,10 @@ package enum Preflight {
         return try await listOrEmpty(client, path, of: JSONValue.self).map { object in
             let conditions = object["status"]?["conditions"]?.arrayValue ?? []
             let reconciled = conditions.first { $0["type"]?.stringValue == "Reconciled" }
-            return ControlPlaneRevisionFact(name: object["metadata"]?["name"]?.stringValue ?? "?",
-                                            reconciled: reconciled.map { $0["status"]?.stringValue == "True" },
-                                            message: reconciled?["message"]?.stringValue)
+            return ControlPlaneRevisionFact(
+                name: object["metadata"]?["name"]?.stringValue ?? "?",
+                reconciled: reconciled.map { $0["status"]?.stringValue == "True" },
+                message: reconciled?["message"]?.stringValue)
         }
     }
 
@@ -235,8 +237,9 @@ package enum Preflight {
 
     static func eastWestDeployment(_ client: KubeClient) async throws -> GatewayDeploymentFact? {
         guard let deployment = try await getOrNil(client, .deployments(in: istioSystem, "istio-eastwestgateway"), as: Deployment.self) else { return nil }
-        return GatewayDeploymentFact(replicas: deployment.spec?.replicas ?? 1, availableReplicas: deployment.status?.availableReplicas ?? 0,
-                                     networkLabel: deployment.metadata.labels?["topology.istio.io/network"])
+        return GatewayDeploymentFact(
+            replicas: deployment.spec?.replicas ?? 1, availableReplicas: deployment.status?.availableReplicas ?? 0,
+            networkLabel: deployment.metadata.labels?["topology.istio.io/network"])
     }
 
     static func eastWestService(_ client: KubeClient) async throws -> GatewayServiceFact? {
@@ -251,8 +254,9 @@ package enum Preflight {
         do {
             gateways = try await client.list(path, of: JSONValue.self)
         } catch let error as KubeAPIError where error.reason == .notFound {
-            throw KubeAPIError(httpStatus: 404, status: nil, context: client.name,
-                               fallbackMessage: "networking.istio.io/v1 Gateways are not served (Istio CRDs missing)")
+            throw KubeAPIError(
+                httpStatus: 404, status: nil, context: client.name,
+                fallbackMessage: "networking.istio.io/v1 Gateways are not served (Istio CRDs missing)")
         }
         return gateways.map { gateway in
             let servers = gateway["spec"]?["servers"]?.arrayValue ?? []
@@ -277,10 +281,11 @@ package enum Preflight {
         return rules.compactMap { rule in
             let namespace = rule["metadata"]?["namespace"]?.stringValue ?? ""
             guard let host = rule["spec"]?["host"]?.stringValue,
-                  PreflightChecks.hostMatches(host, service: expectations.testService, ruleNamespace: namespace, namespace: expectations.namespace)
+                PreflightChecks.hostMatches(host, service: expectations.testService, ruleNamespace: namespace, namespace: expectations.namespace)
             else { return nil }
-            return DestinationRuleFact(namespace: namespace, name: rule["metadata"]?["name"]?.stringValue ?? "?", host: host,
-                                       splitChanges: DestinationRuleReader.splitChanges(rule["spec"] ?? .null))
+            return DestinationRuleFact(
+                namespace: namespace, name: rule["metadata"]?["name"]?.stringValue ?? "?", host: host,
+                splitChanges: DestinationRuleReader.splitChanges(rule["spec"] ?? .null))
         }
     }
 
@@ -307,8 +312,9 @@ enum RemoteSecretReader {
         do {
             let kubeconfig = try Kubeconfig.parse(text, directory: "/")
             let context = try kubeconfig.resolve(context: kubeconfig.currentContext ?? kubeconfig.contextNames.first)
-            return RemoteSecretEntry(secretName: secretName, key: key, clusterName: context.clusterName,
-                                     server: context.cluster.server.description)
+            return RemoteSecretEntry(
+                secretName: secretName, key: key, clusterName: context.clusterName,
+                server: context.cluster.server.description)
         } catch {
             return RemoteSecretEntry(secretName: secretName, key: key, clusterName: nil, server: nil, problem: "\(error)")
         }

@@ -9,8 +9,9 @@ package enum PreflightOutput {
         let counts = report.counts()
         var lines: [String] = []
         let verdict = report.exitCode == 0 ? "PASS" : report.exitCode == 1 ? "FAIL" : "ERROR"
-        lines.append("meshcheck preflight: \(verdict) — \(report.clusters.count) clusters, \(report.findings.count) checks: "
-                     + "\(counts.pass) pass, \(counts.warn) warn, \(counts.fail) fail")
+        lines.append(
+            "meshcheck preflight: \(verdict) — \(report.clusters.count) clusters, \(report.findings.count) checks: "
+                + "\(counts.pass) pass, \(counts.warn) warn, \(counts.fail) fail")
         for cluster in report.clusters {
             if let failure = cluster.failure { lines.append("  \(failure.label): context \(cluster.context)") }
         }

@@ -27,9 +27,11 @@ package enum Pushgateway {
     }
 
     static func pathValue(_ value: String, label: String?) -> String {
-        let plain = !value.isEmpty && value.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-._~".unicodeScalars.contains($0)
-        }
+        let plain =
+            !value.isEmpty
+            && value.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-._~".unicodeScalars.contains($0)
+            }
         let prefix = label.map { "\($0)/" } ?? ""
         if plain { return prefix + value }
         let encoded = Data(value.utf8).base64EncodedString()
@@ -42,8 +44,9 @@ package enum Pushgateway {
     package static func push(_ metrics: String, of report: RunReport, to base: String, timeoutSeconds: Int = 15) async throws {
         let url = groupURL(base: base, report: report)
         do {
-            try await HTTPUpload.put(url: url, body: metrics, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                                     timeoutSeconds: timeoutSeconds)
+            try await HTTPUpload.put(
+                url: url, body: metrics, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                timeoutSeconds: timeoutSeconds)
         } catch {
             throw PushgatewayError(url: url, reason: error.reason)
         }

@@ -56,8 +56,10 @@ package struct StoredRecord: Codable, Sendable, Equatable {
     package var worker: UInt32
     package var seq: UInt32
 
-    package init(source: String, target: String?, client: String?, version: String?, instance: String?, status: Int, curlExit: Int,
-                connectUs: UInt64, ttfbUs: UInt64, totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32) {
+    package init(
+        source: String, target: String?, client: String?, version: String?, instance: String?, status: Int, curlExit: Int,
+        connectUs: UInt64, ttfbUs: UInt64, totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32
+    ) {
         self.source = source
         self.target = target
         self.client = client
@@ -80,9 +82,11 @@ package enum RecordsJSONL {
     ///
     /// Builds the line in stack scratch space and appends it with one copy: keys are static strings and
     /// names are pre-escaped bytes, so a line costs a few memory copies and no reference counting.
-    package static func append(source: JSONStringBytes, target: JSONStringBytes, client: JSONStringBytes, version: JSONStringBytes,
-                              instance: JSONStringBytes, status: UInt16, curlExit: UInt16, connectUs: UInt64, ttfbUs: UInt64,
-                              totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32, to buffer: inout [UInt8]) {
+    package static func append(
+        source: JSONStringBytes, target: JSONStringBytes, client: JSONStringBytes, version: JSONStringBytes,
+        instance: JSONStringBytes, status: UInt16, curlExit: UInt16, connectUs: UInt64, ttfbUs: UInt64,
+        totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32, to buffer: inout [UInt8]
+    ) {
         let names = source.bytes.count + target.bytes.count + client.bytes.count + version.bytes.count + instance.bytes.count
         // Keys and punctuation (< 160 bytes) plus eight numbers of at most 20 digits.
         let bound = names + 160 + 8 * 20
@@ -154,9 +158,10 @@ package enum RecordsJSONL {
 
     /// Appends a stored record (slower path: escapes its strings each time).
     package static func append(_ record: StoredRecord, to buffer: inout [UInt8]) {
-        append(source: JSONStringBytes(record.source), target: JSONStringBytes(record.target), client: JSONStringBytes(record.client),
-               version: JSONStringBytes(record.version), instance: JSONStringBytes(record.instance),
-               status: UInt16(clamping: record.status), curlExit: UInt16(clamping: record.curlExit), connectUs: record.connectUs,
-               ttfbUs: record.ttfbUs, totalUs: record.totalUs, burst: record.burst, worker: record.worker, seq: record.seq, to: &buffer)
+        append(
+            source: JSONStringBytes(record.source), target: JSONStringBytes(record.target), client: JSONStringBytes(record.client),
+            version: JSONStringBytes(record.version), instance: JSONStringBytes(record.instance),
+            status: UInt16(clamping: record.status), curlExit: UInt16(clamping: record.curlExit), connectUs: record.connectUs,
+            ttfbUs: record.ttfbUs, totalUs: record.totalUs, burst: record.burst, worker: record.worker, seq: record.seq, to: &buffer)
     }
 }

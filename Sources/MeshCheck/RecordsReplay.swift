@@ -17,7 +17,8 @@ package enum RecordsReplay {
     /// leaves at most one partial last line).
     package static func read(_ text: String) -> StoredRecords {
         let decoder = JSONDecoder()
-        var records: [StoredRecord] = [], unreadable: [Int] = []
+        var records: [StoredRecord] = []
+        var unreadable: [Int] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if line.allSatisfy(\.isWhitespace) { continue }
             if let record = try? decoder.decode(StoredRecord.self, from: Data(line.utf8)) {
@@ -74,13 +75,20 @@ package enum RecordsReplay {
         let names = scenario.clusters.map(\.name)
         let unknown = Set(clusterNames(in: records)).subtracting(names)
         if !unknown.isEmpty {
-            throw ScenarioError(problems: [ScenarioProblem(file: "report.json", line: nil, path: "clusters",
-                                                           message: "the records name clusters the report does not: \(unknown.sorted().joined(separator: ", ")); give the report of the run that wrote them")])
+            throw ScenarioError(problems: [
+                ScenarioProblem(
+                    file: "report.json", line: nil, path: "clusters",
+                    message:
+                        "the records name clusters the report does not: \(unknown.sorted().joined(separator: ", ")); give the report of the run that wrote them"
+                )
+            ])
         }
         let (tally, instances) = tally(records, clusterNames: names)
         let namespace = base?.namespace ?? scenario.namespace ?? "unknown"
-        let judged = Verdict.evaluate(VerdictInput(scenario: scenario, namespace: namespace, tally: tally, readyEndpoints: instances, pods: [],
-                                                   previousChecks: base?.checks ?? []))
+        let judged = Verdict.evaluate(
+            VerdictInput(
+                scenario: scenario, namespace: namespace, tally: tally, readyEndpoints: instances, pods: [],
+                previousChecks: base?.checks ?? []))
         let facts = RunFacts(
             runId: base?.runId ?? "from-records", startedAt: base?.startedAt ?? RunFacts.timestamp(now), durationSeconds: base?.durationSeconds ?? 0,
             namespace: namespace, revision: base?.revision, scenario: scenario, readyEndpoints: instances, phases: base?.phases ?? [],

@@ -41,8 +41,10 @@ package struct CheckResult: Codable, Sendable, Equatable {
     /// The balance test's numbers (only for `balance`).
     package var balance: BalanceDetails?
 
-    package init(name: String, source: String? = nil, target: String? = nil, status: CheckStatus, message: String,
-                cause: String? = nil, hint: String? = nil, balance: BalanceDetails? = nil) {
+    package init(
+        name: String, source: String? = nil, target: String? = nil, status: CheckStatus, message: String,
+        cause: String? = nil, hint: String? = nil, balance: BalanceDetails? = nil
+    ) {
         self.name = name
         self.source = source
         self.target = target
@@ -70,8 +72,10 @@ package struct BalanceDetails: Codable, Sendable, Equatable {
     /// "with 40 requests, a 60/40 skew would be detected with power 0.12" and similar.
     package var power: String?
 
-    package init(expectation: String, requests: Int, test: String, statistic: Double? = nil, degreesOfFreedom: Int? = nil,
-                pValue: Double? = nil, significance: Double, shares: [ShareDetail], power: String? = nil) {
+    package init(
+        expectation: String, requests: Int, test: String, statistic: Double? = nil, degreesOfFreedom: Int? = nil,
+        pValue: Double? = nil, significance: Double, shares: [ShareDetail], power: String? = nil
+    ) {
         self.expectation = expectation
         self.requests = requests
         self.test = test
@@ -145,8 +149,10 @@ package struct TrafficRow: Codable, Sendable, Equatable {
     /// were no successful requests or the report predates the field.
     package var latencyHistogram: LatencyBuckets?
 
-    package init(source: String, target: String, requests: Int, errors: Int, share: Double, shareInterval: WilsonInterval,
-                expectedShare: Double?, latencyMs: LatencySummary?, latencyHistogram: LatencyBuckets? = nil) {
+    package init(
+        source: String, target: String, requests: Int, errors: Int, share: Double, shareInterval: WilsonInterval,
+        expectedShare: Double?, latencyMs: LatencySummary?, latencyHistogram: LatencyBuckets? = nil
+    ) {
         self.source = source
         self.target = target
         self.requests = requests
@@ -176,8 +182,9 @@ package struct LatencyBuckets: Codable, Sendable, Equatable {
     }
 
     package init(_ histogram: LatencyHistogram) {
-        self.init(count: histogram.count, sumUs: histogram.sum,
-                  buckets: histogram.nonEmptyBuckets.map { [$0.lowerBound, $0.upperBound, $0.count] })
+        self.init(
+            count: histogram.count, sumUs: histogram.sum,
+            buckets: histogram.nonEmptyBuckets.map { [$0.lowerBound, $0.upperBound, $0.count] })
     }
 }
 
@@ -198,8 +205,10 @@ package struct SourceSummary: Codable, Sendable, Equatable {
     /// Paced mode: request starts later than their schedule (coordinated omission made visible).
     package var lateStarts: Int?
 
-    package init(source: String, requests: Int, succeeded: Int, errors: Int, errorsByKind: [String: Int], missingRecords: Int,
-                malformedLines: Int, lateStarts: Int?) {
+    package init(
+        source: String, requests: Int, succeeded: Int, errors: Int, errorsByKind: [String: Int], missingRecords: Int,
+        malformedLines: Int, lateStarts: Int?
+    ) {
         self.source = source
         self.requests = requests
         self.succeeded = succeeded
@@ -327,10 +336,12 @@ package struct RunReport: Codable, Sendable, Equatable {
     package var cleanup: CleanupReport
     package var scenario: ScenarioEcho
 
-    package init(runId: String, verdict: RunVerdict, error: String? = nil, startedAt: String, durationSeconds: Double, namespace: String,
-                revision: String?, clusters: [ClusterEntry], checks: [CheckResult], traffic: [TrafficRow], sources: [SourceSummary],
-                phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats, cleanup: CleanupReport,
-                scenario: ScenarioEcho) {
+    package init(
+        runId: String, verdict: RunVerdict, error: String? = nil, startedAt: String, durationSeconds: Double, namespace: String,
+        revision: String?, clusters: [ClusterEntry], checks: [CheckResult], traffic: [TrafficRow], sources: [SourceSummary],
+        phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats, cleanup: CleanupReport,
+        scenario: ScenarioEcho
+    ) {
         self.schemaVersion = RunReport.currentSchemaVersion
         self.runId = runId
         self.verdict = verdict

@@ -23,9 +23,13 @@ package struct RunIdentity: Sendable, Equatable, Codable {
     /// A fresh identity from the clock and the system's random source.
     package static func fresh(now: Int64) -> RunIdentity {
         var generator = SystemRandomNumberGenerator()
-        return make(startSeconds: now, random: (UInt8.random(in: 0...255, using: &generator),
-                                                UInt8.random(in: 0...255, using: &generator),
-                                                UInt8.random(in: 0...255, using: &generator)))
+        return make(
+            startSeconds: now,
+            random: (
+                UInt8.random(in: 0...255, using: &generator),
+                UInt8.random(in: 0...255, using: &generator),
+                UInt8.random(in: 0...255, using: &generator)
+            ))
     }
 
     /// The namespace a scenario without `namespace:` uses: `meshcheck-<short id>`.

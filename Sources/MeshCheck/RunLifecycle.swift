@@ -20,9 +20,11 @@ package struct RunSettings: Sendable {
     package var warning: @Sendable (String) -> Void
     package var clientOptions: KubeClientOptions
 
-    package init(scenario: Scenario, kubeconfig: Kubeconfig, identity: RunIdentity, recordsPath: String?,
-                clientOptions: KubeClientOptions = KubeClientOptions(), progress: @escaping @Sendable (String) -> Void,
-                warning: (@Sendable (String) -> Void)? = nil) {
+    package init(
+        scenario: Scenario, kubeconfig: Kubeconfig, identity: RunIdentity, recordsPath: String?,
+        clientOptions: KubeClientOptions = KubeClientOptions(), progress: @escaping @Sendable (String) -> Void,
+        warning: (@Sendable (String) -> Void)? = nil
+    ) {
         self.scenario = scenario
         self.kubeconfig = kubeconfig
         self.identity = identity
@@ -110,8 +112,9 @@ package struct MeshCheckRun: Sendable {
             settings.progress("connecting to \(clusters.count) clusters")
             try await forEachCluster(operations) { _ = try await $0.checkReachable() }
             // Preflight reads every cluster's mesh setup; its findings become checks and explain failed traffic checks.
-            let preflight = await Preflight.run(clusters.map { PreflightTarget(name: $0.spec.name, client: $0.client) },
-                                                expectations: Preflight.expectations(for: scenario, namespace: namespace))
+            let preflight = await Preflight.run(
+                clusters.map { PreflightTarget(name: $0.spec.name, client: $0.client) },
+                expectations: Preflight.expectations(for: scenario, namespace: namespace))
             state.preflight = preflight.findings
             settings.progress(Preflight.progressLine(preflight))
             let revision: String
@@ -136,8 +139,9 @@ package struct MeshCheckRun: Sendable {
             let deadline = ContinuousClock.now + scenario.timeouts.deploy
             settings.progress("deploying into namespace \(namespace)")
             try await forEachCluster(operations) { op in
-                let manifests = Workloads.manifests(for: op.cluster.spec, scenario: scenario, namespace: namespace,
-                                                    runID: runID, revision: state.revision ?? "default")
+                let manifests = Workloads.manifests(
+                    for: op.cluster.spec, scenario: scenario, namespace: namespace,
+                    runID: runID, revision: state.revision ?? "default")
                 if try await op.inspectNamespace(scenarioName: scenario.name, reuse: scenario.reuse) == .absent {
                     let uid = try await op.createNamespace(manifests.namespace, deadline: deadline)
                     state.markCreated(op.cluster.index, uid: uid)
@@ -159,8 +163,10 @@ package struct MeshCheckRun: Sendable {
     }
 
     /// Runs `body` for every cluster concurrently; the first error wins.
-    private func forEachCluster(_ operations: [ClusterOperations],
-                                _ body: @escaping @Sendable (ClusterOperations) async throws -> Void) async throws {
+    private func forEachCluster(
+        _ operations: [ClusterOperations],
+        _ body: @escaping @Sendable (ClusterOperations) async throws -> Void
+    ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for op in operations { group.addTask { try await body(op) } }
             try await group.waitForAll()
@@ -192,8 +198,10 @@ package struct MeshCheckRun: Sendable {
                 return
             }
             guard ContinuousClock.now < deadline else {
-                throw RunAbort(.environment, "workloads not ready within the deploy timeout of "
-                               + "\(scenario.timeouts.deploy): " + missing.joined(separator: "; "))
+                throw RunAbort(
+                    .environment,
+                    "workloads not ready within the deploy timeout of "
+                        + "\(scenario.timeouts.deploy): " + missing.joined(separator: "; "))
             }
             if attempt % 20 == 19 { settings.progress("waiting: " + missing.joined(separator: "; ")) }
             try await Task.sleep(for: .milliseconds(250))
@@ -267,12 +275,15 @@ package struct MeshCheckRun: Sendable {
                             if Task.isCancelled || ContinuousClock.now >= deadline { break }
                             let burst = (podIndex * lanes + lane) * load.bursts + round
                             let command = BurstCommand(target: .helloWorld(namespace: namespace), burst: burst, load: load)
-                            let session = BurstSession(source: op.cluster.index, clientPod: pod, command: command, base: base,
-                                                       records: records)
+                            let session = BurstSession(
+                                source: op.cluster.index, clientPod: pod, command: command, base: base,
+                                records: records)
                             let started = ContinuousClock.now
                             let error = await Self.runBurst(session, op: op, pod: pod, namespace: namespace, deadline: deadline)
-                            results.append(BurstResult(session: session, error: error,
-                                                       roundTrip: ContinuousClock.now - started, cluster: op.cluster.spec.name, pod: pod))
+                            results.append(
+                                BurstResult(
+                                    session: session, error: error,
+                                    roundTrip: ContinuousClock.now - started, cluster: op.cluster.spec.name, pod: pod))
                         }
                         return results
                     }
@@ -287,15 +298,18 @@ package struct MeshCheckRun: Sendable {
     }
 
     /// One exec = one burst. Returns the failure, if any; the session has been finished either way.
-    static func runBurst(_ session: BurstSession, op: ClusterOperations, pod: String, namespace: String,
-                         deadline: ContinuousClock.Instant) async -> (any Error)? {
+    static func runBurst(
+        _ session: BurstSession, op: ClusterOperations, pod: String, namespace: String,
+        deadline: ContinuousClock.Instant
+    ) async -> (any Error)? {
         var failed = false
         defer { session.finish(execFailed: failed) }
         do {
             let argv = try session.command.argv()
             let remaining = deadline - ContinuousClock.now
-            let request = ExecRequest(namespace: namespace, pod: pod, container: Workloads.sleepContainer, command: argv,
-                                      timeouts: ExecTimeouts(connect: .seconds(30), idle: .seconds(120), total: max(remaining, .seconds(1))))
+            let request = ExecRequest(
+                namespace: namespace, pod: pod, container: Workloads.sleepContainer, command: argv,
+                timeouts: ExecTimeouts(connect: .seconds(30), idle: .seconds(120), total: max(remaining, .seconds(1))))
             let result = try await op.cluster.client.exec(request, consumer: session)
             if result.exitCode != 0 {
                 failed = true
@@ -336,15 +350,17 @@ package struct MeshCheckRun: Sendable {
                         for _ in 0..<100_000 {
                             guard try await op.namespaceExists(uid: uid) else { return nil }
                             guard ContinuousClock.now < deadline else {
-                                return Leftover(cluster: op.cluster.spec.name, kind: "Namespace", name: settings.namespace, namespace: nil,
-                                                reason: "still terminating after the cleanup timeout of \(scenario.timeouts.cleanup)")
+                                return Leftover(
+                                    cluster: op.cluster.spec.name, kind: "Namespace", name: settings.namespace, namespace: nil,
+                                    reason: "still terminating after the cleanup timeout of \(scenario.timeouts.cleanup)")
                             }
                             try await Task.sleep(for: .milliseconds(250))
                         }
                         return nil
                     } catch {
-                        return Leftover(cluster: op.cluster.spec.name, kind: "Namespace", name: settings.namespace, namespace: nil,
-                                        reason: "\(error)")
+                        return Leftover(
+                            cluster: op.cluster.spec.name, kind: "Namespace", name: settings.namespace, namespace: nil,
+                            reason: "\(error)")
                     }
                 }
             }

@@ -89,15 +89,19 @@ struct ClusterOperations: Sendable {
         if let revision = istiod.lazy.compactMap({ $0.metadata.labels?["istio.io/rev"] }).first {
             return revision
         }
-        let revisions = ResourcePath(group: "mesh.cloud.google.com", version: "v1beta1", resource: "controlplanerevisions",
-                                     namespace: Self.istioSystem)
+        let revisions = ResourcePath(
+            group: "mesh.cloud.google.com", version: "v1beta1", resource: "controlplanerevisions",
+            namespace: Self.istioSystem)
         if let managed = try? await cluster.client.list(revisions, of: JSONValue.self),
-           let name = managed.lazy.compactMap({ $0["metadata"]?["name"]?.stringValue }).first {
+            let name = managed.lazy.compactMap({ $0["metadata"]?["name"]?.stringValue }).first
+        {
             return name
         }
-        throw RunAbort(.environment, "context \(cluster.context): no mesh control plane found (no istiod pod labelled "
-                       + "istio.io/rev in \(Self.istioSystem), no ControlPlaneRevision) — install the mesh, or set "
-                       + "mesh.revision in the scenario")
+        throw RunAbort(
+            .environment,
+            "context \(cluster.context): no mesh control plane found (no istiod pod labelled "
+                + "istio.io/rev in \(Self.istioSystem), no ControlPlaneRevision) — install the mesh, or set "
+                + "mesh.revision in the scenario")
     }
 
     /// What is in the way of using the run's namespace in this cluster.
@@ -117,11 +121,13 @@ struct ClusterOperations: Sendable {
             if ours, reuse, labels[Ownership.scenarioKey] == scenarioName, existing.status?.phase != "Terminating" {
                 return .reusable
             }
-            let why = ours
+            let why =
+                ours
                 ? "it belongs to another meshcheck run (\(Ownership.runIDKey)=\(labels[Ownership.runIDKey] ?? "?")) and reuse is off for this scenario"
                 : "meshcheck did not create it (no \(Ownership.managedByKey)=\(Ownership.managedByValue) label)"
-            return .foreign("context \(cluster.context): namespace \"\(namespace)\" already exists and \(why); meshcheck never "
-                            + "adopts, changes or deletes a namespace it did not create — choose another --namespace")
+            return .foreign(
+                "context \(cluster.context): namespace \"\(namespace)\" already exists and \(why); meshcheck never "
+                    + "adopts, changes or deletes a namespace it did not create — choose another --namespace")
         } catch let error as KubeAPIError where error.reason == .notFound {
             return .absent
         } catch is CancellationError {
@@ -137,19 +143,24 @@ struct ClusterOperations: Sendable {
         let body = try JSONEncoder().encode(object)
         while true {
             do {
-                let created = try await cluster.client.request(method: "POST", path: "/api/v1/namespaces", body: Array(body),
-                                                               contentType: "application/json")
+                let created = try await cluster.client.request(
+                    method: "POST", path: "/api/v1/namespaces", body: Array(body),
+                    contentType: "application/json")
                 return (try? JSONDecoder().decode(Namespace.self, from: Data(created)))?.metadata.uid
             } catch let error as KubeAPIError where error.reason == .alreadyExists && error.message.contains("being deleted") {
                 guard ContinuousClock.now < deadline else {
-                    throw RunAbort(.environment, "context \(cluster.context): namespace \(namespace) is still terminating from an "
-                                   + "earlier run; try again when it is gone")
+                    throw RunAbort(
+                        .environment,
+                        "context \(cluster.context): namespace \(namespace) is still terminating from an "
+                            + "earlier run; try again when it is gone")
                 }
                 try await Task.sleep(for: .milliseconds(500))
             } catch let error as KubeAPIError where error.reason == .alreadyExists {
                 // Created by someone else between our check and our create: not ours, never touch it.
-                throw RunAbort(.badInput, "context \(cluster.context): namespace \"\(namespace)\" appeared while meshcheck was "
-                               + "creating it; it is not ours — choose another --namespace")
+                throw RunAbort(
+                    .badInput,
+                    "context \(cluster.context): namespace \"\(namespace)\" appeared while meshcheck was "
+                        + "creating it; it is not ours — choose another --namespace")
             }
         }
     }
@@ -160,8 +171,9 @@ struct ClusterOperations: Sendable {
         for item in items {
             let body = try encoder.encode(item.body)
             do {
-                _ = try await cluster.client.request(method: "POST", path: item.collectionPath, body: Array(body),
-                                                     contentType: "application/json")
+                _ = try await cluster.client.request(
+                    method: "POST", path: item.collectionPath, body: Array(body),
+                    contentType: "application/json")
             } catch let error as KubeAPIError where reuse && error.reason == .alreadyExists {
                 continue
             } catch let error as KubeAPIError {
@@ -176,8 +188,9 @@ struct ClusterOperations: Sendable {
             ResourcePath.pods(in: namespace).labelSelector("app in (\(Workloads.helloworldApp),\(Workloads.sleepApp))"))
         return pods.compactMap { pod in
             guard let name = pod.metadata.name, let app = pod.metadata.labels?["app"] else { return nil }
-            return RunPod(name: name, app: app, ready: pod.isReady, hasSidecar: Self.hasSidecar(pod),
-                          terminating: pod.metadata.deletionTimestamp != nil)
+            return RunPod(
+                name: name, app: app, ready: pod.isReady, hasSidecar: Self.hasSidecar(pod),
+                terminating: pod.metadata.deletionTimestamp != nil)
         }
     }
 
@@ -203,25 +216,34 @@ struct ClusterOperations: Sendable {
         }
         let labels = existing.metadata.labels ?? [:]
         guard labels[Ownership.managedByKey] == Ownership.managedByValue, labels[Ownership.runIDKey] == runID else {
-            throw RunAbort(.environment, "context \(cluster.context): namespace \(namespace) does not carry this run's "
-                           + "\(Ownership.runIDKey)=\(runID) label; not deleting it")
+            throw RunAbort(
+                .environment,
+                "context \(cluster.context): namespace \(namespace) does not carry this run's "
+                    + "\(Ownership.runIDKey)=\(runID) label; not deleting it")
         }
         if let uid, existing.metadata.uid != uid {
-            throw RunAbort(.environment, "context \(cluster.context): namespace \(namespace) is not the one this run created "
-                           + "(it was deleted and created again by someone else); not deleting it")
+            throw RunAbort(
+                .environment,
+                "context \(cluster.context): namespace \(namespace) is not the one this run created "
+                    + "(it was deleted and created again by someone else); not deleting it")
         }
-        var options: [String: JSONValue] = ["kind": .string("DeleteOptions"), "apiVersion": .string("v1"),
-                                            "propagationPolicy": .string(DeletionPropagation.background.rawValue)]
+        var options: [String: JSONValue] = [
+            "kind": .string("DeleteOptions"), "apiVersion": .string("v1"),
+            "propagationPolicy": .string(DeletionPropagation.background.rawValue),
+        ]
         if let found = existing.metadata.uid { options["preconditions"] = .object(["uid": .string(found)]) }
         do {
-            _ = try await cluster.client.request(method: "DELETE", path: ResourcePath.namespaces(namespace).requestPath,
-                                                 body: Array(try JSONEncoder().encode(JSONValue.object(options))),
-                                                 contentType: "application/json")
+            _ = try await cluster.client.request(
+                method: "DELETE", path: ResourcePath.namespaces(namespace).requestPath,
+                body: Array(try JSONEncoder().encode(JSONValue.object(options))),
+                contentType: "application/json")
         } catch let error as KubeAPIError where error.reason == .notFound {
             return false
         } catch let error as KubeAPIError where error.reason == .conflict {
-            throw RunAbort(.environment, "context \(cluster.context): namespace \(namespace) was replaced while meshcheck was "
-                           + "deleting it; not deleting the new one")
+            throw RunAbort(
+                .environment,
+                "context \(cluster.context): namespace \(namespace) was replaced while meshcheck was "
+                    + "deleting it; not deleting the new one")
         }
         return true
     }

@@ -88,7 +88,8 @@ final class RunState: Sendable {
         let lists = pods
         var endpoints: [String: Int] = [:]
         for (index, cluster) in settings.scenario.clusters.enumerated() where cluster.serves != nil {
-            endpoints[cluster.name] = index < lists.count
+            endpoints[cluster.name] =
+                index < lists.count
                 ? lists[index].filter { $0.app == Workloads.helloworldApp && $0.ready }.count : 0
         }
         return endpoints
@@ -139,12 +140,16 @@ final class RunState: Sendable {
         for (index, list) in lists.enumerated() {
             let cluster = scenario.clusters[index].name
             for pod in list {
-                podStates.append(PodState(cluster: cluster, name: pod.name,
-                                          role: pod.app == Workloads.helloworldApp ? .helloworld : .sleep, hasSidecar: pod.hasSidecar))
+                podStates.append(
+                    PodState(
+                        cluster: cluster, name: pod.name,
+                        role: pod.app == Workloads.helloworldApp ? .helloworld : .sleep, hasSidecar: pod.hasSidecar))
             }
         }
-        let outcome = Verdict.evaluate(VerdictInput(scenario: scenario, namespace: settings.namespace, tally: tally,
-                                                    readyEndpoints: readyEndpoints, pods: podStates, preflight: findings))
+        let outcome = Verdict.evaluate(
+            VerdictInput(
+                scenario: scenario, namespace: settings.namespace, tally: tally,
+                readyEndpoints: readyEndpoints, pods: podStates, preflight: findings))
         facts.withLock { $0.outcome = outcome }
     }
 
@@ -170,8 +175,9 @@ final class RunState: Sendable {
             runId: settings.identity.runID, startedAt: RunFacts.timestamp(startedAt), durationSeconds: (ContinuousClock.now - clockStart).seconds,
             namespace: settings.namespace, revision: snapshot.revision, scenario: settings.scenario, readyEndpoints: readyEndpoints,
             phases: snapshot.phases, convergeSeconds: snapshot.convergeSeconds, retries: [RetryCount(operation: "api-request", count: retries)],
-            exec: ExecStats(sessions: snapshot.execSessions, failed: snapshot.execFailures.count,
-                            roundTripMs: snapshot.execRoundTrips.count > 0 ? Verdict.latencySummary(snapshot.execRoundTrips) : nil),
+            exec: ExecStats(
+                sessions: snapshot.execSessions, failed: snapshot.execFailures.count,
+                roundTripMs: snapshot.execRoundTrips.count > 0 ? Verdict.latencySummary(snapshot.execRoundTrips) : nil),
             cleanup: cleanup)
         return RunReportBuilder.report(facts: runFacts, judged: snapshot.outcome, unjudgedChecks: PreflightSummary.checks(snapshot.preflight), end: end)
     }

@@ -24,9 +24,11 @@ package struct RunFacts: Sendable {
     package var exec: ExecStats
     package var cleanup: CleanupReport
 
-    package init(runId: String, startedAt: String, durationSeconds: Double, namespace: String, revision: String?, scenario: Scenario,
-                readyEndpoints: [String: Int], phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats,
-                cleanup: CleanupReport) {
+    package init(
+        runId: String, startedAt: String, durationSeconds: Double, namespace: String, revision: String?, scenario: Scenario,
+        readyEndpoints: [String: Int], phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats,
+        cleanup: CleanupReport
+    ) {
         self.runId = runId
         self.startedAt = startedAt
         self.durationSeconds = durationSeconds
@@ -82,14 +84,17 @@ package enum RunReportBuilder {
         // A saved report's cleanup row comes back with its checks; a run's is added here.
         if facts.cleanup.status == .failed, verdict == .pass || verdict == .fail, !checks.contains(where: { $0.name == CheckName.cleanup }) {
             let leftovers = facts.cleanup.leftovers
-            checks.append(CheckResult(name: CheckName.cleanup, status: .fail,
-                                      message: "\(leftovers.count) objects left behind",
-                                      cause: leftovers.map { "\($0.cluster) \($0.kind)/\($0.name): \($0.reason)" }.joined(separator: "; "),
-                                      hint: "delete them with kubectl once their finalizers allow it"))
+            checks.append(
+                CheckResult(
+                    name: CheckName.cleanup, status: .fail,
+                    message: "\(leftovers.count) objects left behind",
+                    cause: leftovers.map { "\($0.cluster) \($0.kind)/\($0.name): \($0.reason)" }.joined(separator: "; "),
+                    hint: "delete them with kubectl once their finalizers allow it"))
         }
         let clusters = facts.scenario.clusters.map {
-            ClusterEntry(name: $0.name, context: $0.context, serves: $0.serves, clients: $0.clients,
-                         readyEndpoints: $0.serves == nil ? nil : facts.readyEndpoints[$0.name] ?? 0)
+            ClusterEntry(
+                name: $0.name, context: $0.context, serves: $0.serves, clients: $0.clients,
+                readyEndpoints: $0.serves == nil ? nil : facts.readyEndpoints[$0.name] ?? 0)
         }
         let report = RunReport(
             runId: facts.runId, verdict: verdict, error: errorText, startedAt: facts.startedAt, durationSeconds: facts.durationSeconds,

@@ -44,8 +44,10 @@ package struct ImageSettings: Sendable, Equatable {
     /// Secrets); nil when the Secrets get there some other way (reused namespace, admission policy).
     package var pullSecretsFrom: String?
 
-    package init(registry: String = ImageSettings.defaultRegistry, helloworldOverrides: [String: String] = [:],
-                sleep: String = ImageSettings.defaultSleepImage, pullSecrets: [String] = [], pullSecretsFrom: String? = nil) {
+    package init(
+        registry: String = ImageSettings.defaultRegistry, helloworldOverrides: [String: String] = [:],
+        sleep: String = ImageSettings.defaultSleepImage, pullSecrets: [String] = [], pullSecretsFrom: String? = nil
+    ) {
         self.registry = registry
         self.helloworldOverrides = helloworldOverrides
         self.sleep = sleep
@@ -117,8 +119,10 @@ package struct LoadSettings: Sendable, Equatable {
     /// curl's `--connect-timeout` for each request.
     package var connectTimeout: Duration
 
-    package init(requestsPerBurst: Int = 20, bursts: Int = 1, concurrentBurstsPerClientPod: Int = 1, clientReplicas: Int = 1,
-                mode: LoadMode = .sequential, requestTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(5)) {
+    package init(
+        requestsPerBurst: Int = 20, bursts: Int = 1, concurrentBurstsPerClientPod: Int = 1, clientReplicas: Int = 1,
+        mode: LoadMode = .sequential, requestTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(5)
+    ) {
         self.requestsPerBurst = requestsPerBurst
         self.bursts = bursts
         self.concurrentBurstsPerClientPod = concurrentBurstsPerClientPod
@@ -136,8 +140,10 @@ package struct PhaseTimeouts: Sendable, Equatable {
     package var bursts: Duration
     package var cleanup: Duration
 
-    package init(deploy: Duration = .seconds(300), converge: Duration = .seconds(120), bursts: Duration = .seconds(600),
-                cleanup: Duration = .seconds(300)) {
+    package init(
+        deploy: Duration = .seconds(300), converge: Duration = .seconds(120), bursts: Duration = .seconds(600),
+        cleanup: Duration = .seconds(300)
+    ) {
         self.deploy = deploy
         self.converge = converge
         self.bursts = bursts
@@ -242,8 +248,10 @@ package struct Expectations: Sendable, Equatable {
     package var maxErrorRate: Double
     package var latencySLO: LatencySLO
 
-    package init(balance: BalanceExpectation = .proportionalToEndpoints, significance: Double = Expectations.defaultSignificance,
-                maxErrorRate: Double = 0, latencySLO: LatencySLO = LatencySLO()) {
+    package init(
+        balance: BalanceExpectation = .proportionalToEndpoints, significance: Double = Expectations.defaultSignificance,
+        maxErrorRate: Double = 0, latencySLO: LatencySLO = LatencySLO()
+    ) {
         self.balance = balance
         self.significance = significance
         self.maxErrorRate = maxErrorRate
@@ -287,10 +295,12 @@ package struct Scenario: Sendable, Equatable {
     /// Weighted routing by version; nil leaves the split to the mesh's default balancing.
     package var routing: RoutingSettings?
 
-    package init(name: String, clusters: [ClusterSpec], namespace: String? = nil, images: ImageSettings = ImageSettings(),
-                revision: RevisionSetting = .auto, load: LoadSettings = LoadSettings(), timeouts: PhaseTimeouts = PhaseTimeouts(),
-                expectations: Expectations = Expectations(), cleanup: CleanupPolicy = .always, reuse: Bool = false,
-                routing: RoutingSettings? = nil) {
+    package init(
+        name: String, clusters: [ClusterSpec], namespace: String? = nil, images: ImageSettings = ImageSettings(),
+        revision: RevisionSetting = .auto, load: LoadSettings = LoadSettings(), timeouts: PhaseTimeouts = PhaseTimeouts(),
+        expectations: Expectations = Expectations(), cleanup: CleanupPolicy = .always, reuse: Bool = false,
+        routing: RoutingSettings? = nil
+    ) {
         self.name = name
         self.clusters = clusters
         self.namespace = namespace

@@ -79,26 +79,30 @@ package struct ScenarioEcho: Codable, Sendable, Equatable {
     package init(_ scenario: Scenario) {
         name = scenario.name
         clusters = scenario.clusters.map {
-            Cluster(context: $0.context, name: $0.name, serves: $0.serves ?? "none", clients: $0.clients,
-                    helloworldReplicas: $0.helloworldReplicas, sleepReplicas: $0.sleepReplicas)
+            Cluster(
+                context: $0.context, name: $0.name, serves: $0.serves ?? "none", clients: $0.clients,
+                helloworldReplicas: $0.helloworldReplicas, sleepReplicas: $0.sleepReplicas)
         }
         namespace = scenario.namespace
         var resolved: [String: String] = [:]
         for version in scenario.versions { resolved[version] = scenario.images.helloworldImage(version: version) }
-        images = Images(registry: scenario.images.registry, helloworld: resolved, sleep: scenario.images.sleep,
-                        pullSecrets: scenario.images.pullSecrets, pullSecretsFrom: scenario.images.pullSecretsFrom)
+        images = Images(
+            registry: scenario.images.registry, helloworld: resolved, sleep: scenario.images.sleep,
+            pullSecrets: scenario.images.pullSecrets, pullSecretsFrom: scenario.images.pullSecretsFrom)
         switch scenario.revision {
         case .auto: revision = "auto"
         case .explicit(let value): revision = value
         }
         var rate: Double?
         if case .paced(let perSecond, _) = scenario.load.mode { rate = perSecond }
-        load = Load(requestsPerBurst: scenario.load.requestsPerBurst, bursts: scenario.load.bursts,
-                    concurrentBurstsPerClientPod: scenario.load.concurrentBurstsPerClientPod, clientReplicas: scenario.load.clientReplicas,
-                    mode: scenario.load.mode.name, parallelism: scenario.load.mode.workers, ratePerSecond: rate,
-                    requestTimeoutSeconds: seconds(scenario.load.requestTimeout), connectTimeoutSeconds: seconds(scenario.load.connectTimeout))
-        timeouts = Timeouts(deploySeconds: seconds(scenario.timeouts.deploy), convergeSeconds: seconds(scenario.timeouts.converge),
-                            burstsSeconds: seconds(scenario.timeouts.bursts), cleanupSeconds: seconds(scenario.timeouts.cleanup))
+        load = Load(
+            requestsPerBurst: scenario.load.requestsPerBurst, bursts: scenario.load.bursts,
+            concurrentBurstsPerClientPod: scenario.load.concurrentBurstsPerClientPod, clientReplicas: scenario.load.clientReplicas,
+            mode: scenario.load.mode.name, parallelism: scenario.load.mode.workers, ratePerSecond: rate,
+            requestTimeoutSeconds: seconds(scenario.load.requestTimeout), connectTimeoutSeconds: seconds(scenario.load.connectTimeout))
+        timeouts = Timeouts(
+            deploySeconds: seconds(scenario.timeouts.deploy), convergeSeconds: seconds(scenario.timeouts.converge),
+            burstsSeconds: seconds(scenario.timeouts.bursts), cleanupSeconds: seconds(scenario.timeouts.cleanup))
         let expected = scenario.expectations
         var weights: [String: Double]?
         var minLocalShare: Double?
@@ -116,8 +120,9 @@ package struct ScenarioEcho: Codable, Sendable, Equatable {
         if !expected.latencySLO.pairs.isEmpty {
             slo["pairs"] = expected.latencySLO.pairs.map { bounds($0.bounds, source: $0.source, target: $0.target) }
         }
-        expectations = Expectations(balance: expected.balance.name, weights: weights, minLocalShare: minLocalShare,
-                                    significance: expected.significance, maxErrorRate: expected.maxErrorRate, latencySLO: slo)
+        expectations = Expectations(
+            balance: expected.balance.name, weights: weights, minLocalShare: minLocalShare,
+            significance: expected.significance, maxErrorRate: expected.maxErrorRate, latencySLO: slo)
         cleanup = scenario.cleanup.rawValue
         reuse = scenario.reuse
         routing = scenario.routing.map { Routing(weights: $0.weights) }
@@ -137,8 +142,11 @@ extension ScenarioEcho {
     package func scenario() throws(ScenarioError) -> Scenario {
         func duration(_ seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1000).rounded())) }
         func unknown(_ path: String, _ value: String, _ known: [String]) -> ScenarioError {
-            ScenarioError(problems: [ScenarioProblem(file: "report.json scenario", line: nil, path: path,
-                                                     message: "unknown value \"\(value)\"; expected one of \(known.joined(separator: ", "))")])
+            ScenarioError(problems: [
+                ScenarioProblem(
+                    file: "report.json scenario", line: nil, path: path,
+                    message: "unknown value \"\(value)\"; expected one of \(known.joined(separator: ", "))")
+            ])
         }
         let mode: LoadMode
         switch LoadMode.Kind(rawValue: load.mode) {
@@ -167,20 +175,25 @@ extension ScenarioEcho {
         let scenario = Scenario(
             name: name,
             clusters: clusters.map {
-                ClusterSpec(context: $0.context, name: $0.name, serves: $0.serves == "none" ? nil : $0.serves, clients: $0.clients,
-                            helloworldReplicas: $0.helloworldReplicas, sleepReplicas: $0.sleepReplicas)
+                ClusterSpec(
+                    context: $0.context, name: $0.name, serves: $0.serves == "none" ? nil : $0.serves, clients: $0.clients,
+                    helloworldReplicas: $0.helloworldReplicas, sleepReplicas: $0.sleepReplicas)
             },
             namespace: namespace,
-            images: ImageSettings(registry: images.registry, helloworldOverrides: overrides, sleep: images.sleep,
-                                  pullSecrets: images.pullSecrets, pullSecretsFrom: images.pullSecretsFrom),
+            images: ImageSettings(
+                registry: images.registry, helloworldOverrides: overrides, sleep: images.sleep,
+                pullSecrets: images.pullSecrets, pullSecretsFrom: images.pullSecretsFrom),
             revision: revision == "auto" ? .auto : .explicit(revision),
-            load: LoadSettings(requestsPerBurst: load.requestsPerBurst, bursts: load.bursts,
-                               concurrentBurstsPerClientPod: load.concurrentBurstsPerClientPod, clientReplicas: load.clientReplicas,
-                               mode: mode, requestTimeout: duration(load.requestTimeoutSeconds), connectTimeout: duration(load.connectTimeoutSeconds)),
-            timeouts: PhaseTimeouts(deploy: duration(timeouts.deploySeconds), converge: duration(timeouts.convergeSeconds),
-                                    bursts: duration(timeouts.burstsSeconds), cleanup: duration(timeouts.cleanupSeconds)),
-            expectations: ScenarioExpectations(balance: balance, significance: expectations.significance, maxErrorRate: expectations.maxErrorRate,
-                                       latencySLO: slo),
+            load: LoadSettings(
+                requestsPerBurst: load.requestsPerBurst, bursts: load.bursts,
+                concurrentBurstsPerClientPod: load.concurrentBurstsPerClientPod, clientReplicas: load.clientReplicas,
+                mode: mode, requestTimeout: duration(load.requestTimeoutSeconds), connectTimeout: duration(load.connectTimeoutSeconds)),
+            timeouts: PhaseTimeouts(
+                deploy: duration(timeouts.deploySeconds), converge: duration(timeouts.convergeSeconds),
+                bursts: duration(timeouts.burstsSeconds), cleanup: duration(timeouts.cleanupSeconds)),
+            expectations: ScenarioExpectations(
+                balance: balance, significance: expectations.significance, maxErrorRate: expectations.maxErrorRate,
+                latencySLO: slo),
             cleanup: CleanupPolicy(rawValue: cleanup) ?? .always,
             reuse: reuse)
         try scenario.validated(source: "report.json scenario")

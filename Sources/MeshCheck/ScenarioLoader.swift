@@ -3,11 +3,12 @@
 // are collected and reported together; the CLI maps `ScenarioError` to exit code 2.
 
 import Foundation
+import Yams
+
 // For YAMLNesting; conditional because Fuzz/ScenarioFuzz compiles that file and this one as one module.
 #if canImport(KubeClient)
-import KubeClient
+    import KubeClient
 #endif
-import Yams
 
 /// One thing wrong with a scenario, located as precisely as the input allows.
 package struct ScenarioProblem: Sendable, Equatable, CustomStringConvertible {
@@ -59,8 +60,10 @@ package enum ScenarioLoader {
             throw error
         } catch {
             let reason = (error as NSError).localizedDescription
-            throw ScenarioError(problems: [ScenarioProblem(
-                file: path, line: nil, path: "", message: "cannot be read (\(reason)); check the path and its permissions")])
+            throw ScenarioError(problems: [
+                ScenarioProblem(
+                    file: path, line: nil, path: "", message: "cannot be read (\(reason)); check the path and its permissions")
+            ])
         }
         return try parse(yaml: text, file: path)
     }
@@ -69,8 +72,11 @@ package enum ScenarioLoader {
     package static func parse(yaml: String, file: String) throws(ScenarioError) -> Scenario {
         let log = ProblemLog(file: file)
         if let line = YAMLNesting.lineExceedingLimit(in: yaml) {
-            throw ScenarioError(problems: [ScenarioProblem(
-                file: file, line: line, path: "", message: "nests lists and mappings more than \(YAMLNesting.limit) levels deep; a scenario needs a handful")])
+            throw ScenarioError(problems: [
+                ScenarioProblem(
+                    file: file, line: line, path: "", message: "nests lists and mappings more than \(YAMLNesting.limit) levels deep; a scenario needs a handful"
+                )
+            ])
         }
         let root: Node?
         do {
@@ -219,8 +225,9 @@ struct ValueReader {
 
     func integer(_ node: Node, _ path: String, in range: ClosedRange<Int>) -> Int? {
         guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any,
-              !scalar.string.isEmpty, scalar.string.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let value = Int(scalar.string) else {
+            !scalar.string.isEmpty, scalar.string.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let value = Int(scalar.string)
+        else {
             log.add(node, path, "must be \(range.lowerBound >= 1 ? "a positive integer" : "a whole number"), got \(describe(node))")
             return nil
         }
@@ -234,7 +241,8 @@ struct ValueReader {
     /// A decimal number within `range`; `openLower` excludes the lower bound.
     func number(_ node: Node, _ path: String, in range: ClosedRange<Double>, openLower: Bool = false) -> Double? {
         guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any,
-              let value = Double(scalar.string), value.isFinite else {
+            let value = Double(scalar.string), value.isFinite
+        else {
             log.add(node, path, "must be a number, got \(describe(node))")
             return nil
         }
@@ -351,8 +359,14 @@ package func formatDuration(_ duration: Duration) -> String {
     if milliseconds % 1000 != 0 { return "\(NumberFormat.shortest(Double(milliseconds) / 1000))s" }
     var seconds = milliseconds / 1000
     var out = ""
-    if seconds >= 3600 { out += "\(seconds / 3600)h"; seconds %= 3600 }
-    if seconds >= 60 { out += "\(seconds / 60)m"; seconds %= 60 }
+    if seconds >= 3600 {
+        out += "\(seconds / 3600)h"
+        seconds %= 3600
+    }
+    if seconds >= 60 {
+        out += "\(seconds / 60)m"
+        seconds %= 60
+    }
     if seconds > 0 || out.isEmpty { out += "\(seconds)s" }
     return out
 }

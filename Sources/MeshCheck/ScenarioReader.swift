@@ -8,14 +8,18 @@ struct ScenarioReader {
     let log: ProblemLog
     var read: ValueReader { ValueReader(log: log) }
 
-    static let topLevelKeys = ["name", "description", "clusters", "namespace", "images", "mesh", "routing", "load", "timeouts",
-                               "expectations", "cleanup", "reuse"]
+    static let topLevelKeys = [
+        "name", "description", "clusters", "namespace", "images", "mesh", "routing", "load", "timeouts",
+        "expectations", "cleanup", "reuse",
+    ]
     static let clusterKeys = ["context", "name", "serves", "clients", "replicas"]
     static let replicaKeys = ["helloworld", "sleep"]
     static let imageKeys = ["registry", "helloworld", "sleep", "pullSecrets", "pullSecretsFrom"]
     static let meshKeys = ["revision"]
-    static let loadKeys = ["requestsPerBurst", "bursts", "concurrentBurstsPerClientPod", "clientReplicas", "mode",
-                           "parallelism", "ratePerSecond", "requestTimeout", "connectTimeout"]
+    static let loadKeys = [
+        "requestsPerBurst", "bursts", "concurrentBurstsPerClientPod", "clientReplicas", "mode",
+        "parallelism", "ratePerSecond", "requestTimeout", "connectTimeout",
+    ]
     static let timeoutKeys = ["deploy", "converge", "bursts", "cleanup"]
     static let expectationKeys = ["balance", "minLocalShare", "significance", "maxErrorRate", "latencySLO"]
     static let balanceMappingKeys = ["weights"]
@@ -43,7 +47,8 @@ struct ScenarioReader {
         if let node = top["namespace"] { scenario.namespace = read.string(node, "namespace") }
         if let node = top["images"] { scenario.images = images(node) ?? scenario.images }
         if let node = top["mesh"], let mesh = Fields(node, path: "mesh", log: log, allowed: Self.meshKeys),
-           let revisionNode = mesh["revision"], let revision = read.string(revisionNode, "mesh.revision") {
+            let revisionNode = mesh["revision"], let revision = read.string(revisionNode, "mesh.revision")
+        {
             scenario.revision = revision == "auto" ? .auto : .explicit(revision)
         }
         if let node = top["timeouts"] { scenario.timeouts = timeouts(node) ?? scenario.timeouts }
@@ -90,9 +95,11 @@ struct ScenarioReader {
                 serves = .some(value == "none" ? nil : value)
             }
             let clients = fields["clients"].flatMap { read.boolean($0, fields.path("clients")) } ?? true
-            var helloworld = 1, sleep = defaultSleepReplicas
+            var helloworld = 1
+            var sleep = defaultSleepReplicas
             if let replicasNode = fields["replicas"],
-               let replicas = Fields(replicasNode, path: fields.path("replicas"), log: log, allowed: Self.replicaKeys) {
+                let replicas = Fields(replicasNode, path: fields.path("replicas"), log: log, allowed: Self.replicaKeys)
+            {
                 if let node = replicas["helloworld"] { helloworld = read.integer(node, replicas.path("helloworld"), in: 0...1000) ?? 1 }
                 if let node = replicas["sleep"] { sleep = read.integer(node, replicas.path("sleep"), in: 0...1000) ?? 1 }
             }
@@ -103,9 +110,10 @@ struct ScenarioReader {
         if unreadable { return nil }
         let names = Scenario.defaultClusterNames(contexts: contexts)
         return partial.enumerated().map { index, entry in
-            ClusterSpec(context: entry.context, name: entry.name ?? names[index],
-                        serves: entry.serves ?? "v\(index + 1)", clients: entry.clients,
-                        helloworldReplicas: entry.helloworld, sleepReplicas: entry.sleep)
+            ClusterSpec(
+                context: entry.context, name: entry.name ?? names[index],
+                serves: entry.serves ?? "v\(index + 1)", clients: entry.clients,
+                helloworldReplicas: entry.helloworld, sleepReplicas: entry.sleep)
         }
     }
 
@@ -131,20 +139,25 @@ struct ScenarioReader {
     private func loadSettings(_ node: Node) -> LoadSettings? {
         guard let fields = Fields(node, path: "load", log: log, allowed: Self.loadKeys) else { return nil }
         var load = LoadSettings()
-        if let node = fields["requestsPerBurst"] { load.requestsPerBurst = read.integer(node, "load.requestsPerBurst", in: 1...10_000_000) ?? load.requestsPerBurst }
+        if let node = fields["requestsPerBurst"] {
+            load.requestsPerBurst = read.integer(node, "load.requestsPerBurst", in: 1...10_000_000) ?? load.requestsPerBurst
+        }
         if let node = fields["bursts"] { load.bursts = read.integer(node, "load.bursts", in: 1...1_000_000) ?? load.bursts }
         if let node = fields["concurrentBurstsPerClientPod"] {
             load.concurrentBurstsPerClientPod = read.integer(node, "load.concurrentBurstsPerClientPod", in: 1...1000) ?? load.concurrentBurstsPerClientPod
         }
         if let node = fields["clientReplicas"] { load.clientReplicas = read.integer(node, "load.clientReplicas", in: 1...1000) ?? load.clientReplicas }
-        if let node = fields["requestTimeout"] { load.requestTimeout = read.duration(node, "load.requestTimeout", max: Self.maxRequestTimeout) ?? load.requestTimeout }
+        if let node = fields["requestTimeout"] {
+            load.requestTimeout = read.duration(node, "load.requestTimeout", max: Self.maxRequestTimeout) ?? load.requestTimeout
+        }
         if let node = fields["connectTimeout"] {
             load.connectTimeout = read.duration(node, "load.connectTimeout", max: Self.maxRequestTimeout) ?? load.connectTimeout
         } else {
             load.connectTimeout = min(load.connectTimeout, load.requestTimeout)
         }
 
-        let modeKind = fields["mode"].flatMap { read.choice($0, "load.mode", among: LoadMode.Kind.allCases.map(\.rawValue)) }
+        let modeKind =
+            fields["mode"].flatMap { read.choice($0, "load.mode", among: LoadMode.Kind.allCases.map(\.rawValue)) }
             .flatMap(LoadMode.Kind.init(rawValue:)) ?? .sequential
         let parallelism = fields["parallelism"].flatMap { read.integer($0, "load.parallelism", in: 1...1000) }
         let rate = fields["ratePerSecond"].flatMap { read.number($0, "load.ratePerSecond", in: 0...100_000, openLower: true) }
@@ -238,7 +251,8 @@ struct ScenarioReader {
                 guard let pair = Fields(item, path: itemPath, log: log, allowed: Self.pairKeys) else { continue }
                 let bounds = bounds(pair)
                 guard let sourceNode = pair["source"], let targetNode = pair["target"],
-                      let source = read.string(sourceNode, pair.path("source")), let target = read.string(targetNode, pair.path("target")) else {
+                    let source = read.string(sourceNode, pair.path("source")), let target = read.string(targetNode, pair.path("target"))
+                else {
                     log.add(item, itemPath, "needs both `source` and `target` cluster names")
                     continue
                 }

@@ -19,7 +19,8 @@ package enum ScenarioValidator {
         if let namespace = scenario.namespace {
             check("namespace", NameRules.dns1123LabelProblem(namespace))
             if reservedNamespaces.contains(namespace) {
-                out.append(("namespace", "\(NameRules.quoted(namespace)) is a system namespace; meshcheck creates and deletes its own namespace, pick a new name"))
+                out.append(
+                    ("namespace", "\(NameRules.quoted(namespace)) is a system namespace; meshcheck creates and deletes its own namespace, pick a new name"))
             }
         }
 
@@ -29,7 +30,11 @@ package enum ScenarioValidator {
         for version in images.helloworldOverrides.keys.sorted() {
             check("images.helloworld.\(version)", NameRules.imageReferenceProblem(images.helloworldOverrides[version]!))
             if !scenario.versions.contains(version) {
-                out.append(("images.helloworld.\(version)", "no cluster serves version \(NameRules.quoted(version)); served versions: \(scenario.versions.joined(separator: ", "))"))
+                out.append(
+                    (
+                        "images.helloworld.\(version)",
+                        "no cluster serves version \(NameRules.quoted(version)); served versions: \(scenario.versions.joined(separator: ", "))"
+                    ))
             }
         }
         for (index, secret) in images.pullSecrets.enumerated() {
@@ -47,16 +52,21 @@ package enum ScenarioValidator {
         // The YAML reader checks these ranges too; command-line overrides (--requests, --bursts,
         // --concurrency) reach the scenario only through here.
         let load = scenario.load
-        for (path, value, range) in [("load.requestsPerBurst", load.requestsPerBurst, 1...10_000_000), ("load.bursts", load.bursts, 1...1_000_000),
-                                     ("load.concurrentBurstsPerClientPod", load.concurrentBurstsPerClientPod, 1...1000)]
+        for (path, value, range) in [
+            ("load.requestsPerBurst", load.requestsPerBurst, 1...10_000_000), ("load.bursts", load.bursts, 1...1_000_000),
+            ("load.concurrentBurstsPerClientPod", load.concurrentBurstsPerClientPod, 1...1000),
+        ]
         where !range.contains(value) {
             out.append((path, "must be between \(range.lowerBound) and \(range.upperBound), got \(value)"))
         }
         if load.mode.workers > load.requestsPerBurst {
-            out.append(("load.parallelism", "is \(load.mode.workers) but each burst has only \(load.requestsPerBurst) requests; use at most requestsPerBurst workers"))
+            out.append(
+                ("load.parallelism", "is \(load.mode.workers) but each burst has only \(load.requestsPerBurst) requests; use at most requestsPerBurst workers"))
         }
         if load.connectTimeout > load.requestTimeout {
-            out.append(("load.connectTimeout", "(\(formatDuration(load.connectTimeout))) must not exceed load.requestTimeout (\(formatDuration(load.requestTimeout)))"))
+            out.append(
+                ("load.connectTimeout", "(\(formatDuration(load.connectTimeout))) must not exceed load.requestTimeout (\(formatDuration(load.requestTimeout)))")
+            )
         }
 
         checkExpectations(scenario, &out)
@@ -78,12 +88,14 @@ package enum ScenarioValidator {
             out.append(("clusters", "must list at least one cluster"))
             return
         }
-        var contexts: [String: Int] = [:], names: [String: Int] = [:]
+        var contexts: [String: Int] = [:]
+        var names: [String: Int] = [:]
         for (index, cluster) in scenario.clusters.enumerated() {
             let path = "clusters[\(index)]"
             if let problem = NameRules.contextNameProblem(cluster.context) { out.append(("\(path).context", problem)) }
             if let first = contexts[cluster.context] {
-                out.append(("\(path).context", "\(NameRules.quoted(cluster.context)) is already used by clusters[\(first)]; each cluster needs its own context"))
+                out.append(
+                    ("\(path).context", "\(NameRules.quoted(cluster.context)) is already used by clusters[\(first)]; each cluster needs its own context"))
             } else {
                 contexts[cluster.context] = index
             }
@@ -125,7 +137,9 @@ package enum ScenarioValidator {
                 let path = "expectations.balance.weights.\(cluster)"
                 if !names.contains(cluster) {
                     var message = "is not a cluster of this scenario"
-                    if let suggestion = NameRules.suggestion(for: cluster, among: scenario.clusters.map(\.name)) { message += "; did you mean `\(suggestion)`?" }
+                    if let suggestion = NameRules.suggestion(for: cluster, among: scenario.clusters.map(\.name)) {
+                        message += "; did you mean `\(suggestion)`?"
+                    }
                     out.append((path, message))
                 } else if !serving.contains(cluster), weights[cluster]! > 0 {
                     out.append((path, "cluster \(cluster) serves no HelloWorld, so it cannot receive a share"))
@@ -155,10 +169,13 @@ package enum ScenarioValidator {
             let path = "expectations.latencySLO.pairs[\(index)]"
             checkBounds(pair.bounds, path, &out)
             if !clients.contains(pair.source) {
-                out.append(("\(path).source", "\(NameRules.quoted(pair.source)) is not a cluster that runs clients (\(clients.sorted().joined(separator: ", ")))"))
+                out.append(
+                    ("\(path).source", "\(NameRules.quoted(pair.source)) is not a cluster that runs clients (\(clients.sorted().joined(separator: ", ")))"))
             }
             if !serving.contains(pair.target) {
-                out.append(("\(path).target", "\(NameRules.quoted(pair.target)) is not a cluster that serves HelloWorld (\(serving.sorted().joined(separator: ", ")))"))
+                out.append(
+                    ("\(path).target", "\(NameRules.quoted(pair.target)) is not a cluster that serves HelloWorld (\(serving.sorted().joined(separator: ", ")))")
+                )
             }
         }
     }
@@ -169,7 +186,11 @@ package enum ScenarioValidator {
             out.append(("\(path).\(bound.label)", "must be greater than 0 ms"))
         }
         for (lower, upper) in zip(set, set.dropFirst()) where lower.milliseconds > upper.milliseconds {
-            out.append(("\(path).\(upper.label)", "(\(NumberFormat.shortest(upper.milliseconds)) ms) must not be below \(lower.label) (\(NumberFormat.shortest(lower.milliseconds)) ms)"))
+            out.append(
+                (
+                    "\(path).\(upper.label)",
+                    "(\(NumberFormat.shortest(upper.milliseconds)) ms) must not be below \(lower.label) (\(NumberFormat.shortest(lower.milliseconds)) ms)"
+                ))
         }
     }
 }
@@ -223,8 +244,10 @@ package struct ScenarioOverrides: Sendable, Equatable {
     package var concurrentBurstsPerClientPod: Int?
     package var cleanup: CleanupPolicy?
 
-    package init(contexts: [String] = [], namespace: String? = nil, requestsPerBurst: Int? = nil, bursts: Int? = nil,
-                parallelism: Int? = nil, concurrentBurstsPerClientPod: Int? = nil, cleanup: CleanupPolicy? = nil) {
+    package init(
+        contexts: [String] = [], namespace: String? = nil, requestsPerBurst: Int? = nil, bursts: Int? = nil,
+        parallelism: Int? = nil, concurrentBurstsPerClientPod: Int? = nil, cleanup: CleanupPolicy? = nil
+    ) {
         self.contexts = contexts
         self.namespace = namespace
         self.requestsPerBurst = requestsPerBurst
@@ -247,7 +270,10 @@ extension Scenario {
             if overrides.contexts.count == copy.clusters.count {
                 for index in copy.clusters.indices { copy.clusters[index].context = overrides.contexts[index] }
             } else {
-                flagProblem("--context", "given \(overrides.contexts.count) times but the scenario has \(copy.clusters.count) clusters; give one per cluster, in the scenario's order")
+                flagProblem(
+                    "--context",
+                    "given \(overrides.contexts.count) times but the scenario has \(copy.clusters.count) clusters; give one per cluster, in the scenario's order"
+                )
             }
         }
         if let namespace = overrides.namespace { copy.namespace = namespace }

@@ -34,7 +34,8 @@ package struct SourceExpectation: Sendable, Equatable {
                 return SourceExpectation(shares: shares, mustReach: positive(shares), anyOther: false)
             case .weights(let weights):
                 let total = serving.reduce(0.0) { $0 + (weights[names[$1]] ?? 0) }
-                let shares = total > 0
+                let shares =
+                    total > 0
                     ? Dictionary(uniqueKeysWithValues: serving.map { ($0, (weights[names[$0]] ?? 0) / total) }) : nil
                 return SourceExpectation(shares: shares, mustReach: positive(shares), anyOther: false)
             case .localPreferred:

@@ -40,8 +40,10 @@ package struct VerdictInput: Sendable {
     /// exactly as before keeps the explanation the run gave it from evidence this input lacks.
     package var previousChecks: [CheckResult]
 
-    package init(scenario: Scenario, namespace: String, tally: TrafficTally, readyEndpoints: [String: Int], pods: [PodState],
-                preflight: [PreflightFinding] = [], previousChecks: [CheckResult] = []) {
+    package init(
+        scenario: Scenario, namespace: String, tally: TrafficTally, readyEndpoints: [String: Int], pods: [PodState],
+        preflight: [PreflightFinding] = [], previousChecks: [CheckResult] = []
+    ) {
         self.scenario = scenario
         self.namespace = namespace
         self.tally = tally
@@ -116,10 +118,12 @@ package enum Verdict {
 
     /// A check judged exactly as a saved report judged it keeps that report's cause and hint.
     static func keepPreviousExplanation(_ check: CheckResult, previous: [CheckResult]) -> CheckResult {
-        guard check.status != .pass, let same = previous.first(where: {
-            $0.name == check.name && $0.source == check.source && $0.target == check.target && $0.status == check.status
-                && $0.message == check.message
-        }) else { return check }
+        guard check.status != .pass,
+            let same = previous.first(where: {
+                $0.name == check.name && $0.source == check.source && $0.target == check.target && $0.status == check.status
+                    && $0.message == check.message
+            })
+        else { return check }
         var kept = check
         kept.cause = same.cause
         kept.hint = same.hint
@@ -166,7 +170,8 @@ package enum Verdict {
     // MARK: - sidecar-injection
 
     static func sidecarCheck(_ context: Context) -> CheckResult {
-        let name = CheckName.sidecarInjection, pods = context.input.pods
+        let name = CheckName.sidecarInjection
+        let pods = context.input.pods
         guard !pods.isEmpty else {
             return CheckResult(name: name, status: .skip, message: "no pod list was taken, so sidecars were not checked")
         }
@@ -178,11 +183,13 @@ package enum Verdict {
         let listed = missing.prefix(4).map { "\($0.cluster)/\($0.name)" }.joined(separator: ", ") + (missing.count > 4 ? ", ..." : "")
         let (cause, hint) = context.explained(
             { $0.sidecars() },
-            cause: "sidecar injection did not happen in \(clusters.joined(separator: ", ")): the namespace's injection label does not match an installed revision, or injection is disabled there; pods without a sidecar bypass the mesh and reach only their own cluster",
+            cause:
+                "sidecar injection did not happen in \(clusters.joined(separator: ", ")): the namespace's injection label does not match an installed revision, or injection is disabled there; pods without a sidecar bypass the mesh and reach only their own cluster",
             hint: sidecarHint(context.input.namespace))
-        return CheckResult(name: name, status: .fail,
-                           message: "\(missing.count) of \(pods.count) workload pods have no istio-proxy sidecar: \(listed)",
-                           cause: cause, hint: hint)
+        return CheckResult(
+            name: name, status: .fail,
+            message: "\(missing.count) of \(pods.count) workload pods have no istio-proxy sidecar: \(listed)",
+            cause: cause, hint: hint)
     }
 
     static func sidecarHint(_ namespace: String) -> String {
@@ -193,16 +200,21 @@ package enum Verdict {
 
     static func reachabilityCheck(_ context: Context, _ source: Int) -> CheckResult {
         let counters = context.tally.sources[source]
-        let name = CheckName.reachability, sourceName = context.names[source]
+        let name = CheckName.reachability
+        let sourceName = context.names[source]
         let host = context.host
         if counters.succeeded > 0 {
-            return CheckResult(name: name, source: sourceName, status: .pass,
-                               message: "\(counters.succeeded) of \(counters.records + counters.missingRecords) requests to \(host) were answered by HelloWorld")
+            return CheckResult(
+                name: name, source: sourceName, status: .pass,
+                message: "\(counters.succeeded) of \(counters.records + counters.missingRecords) requests to \(host) were answered by HelloWorld")
         }
-        let message: String, ownCause: String, ownHint: String
+        let message: String
+        let ownCause: String
+        let ownHint: String
         if counters.records == 0 {
             message = "no request from \(sourceName) produced a record"
-            ownCause = counters.missingRecords > 0 ? "the bursts' exec sessions failed or were cut before any request finished" : "no burst ran from this cluster"
+            ownCause =
+                counters.missingRecords > 0 ? "the bursts' exec sessions failed or were cut before any request finished" : "no burst ran from this cluster"
             ownHint = "check that the Sleep pod in \(sourceName) is running and that the exec API is reachable (`kubectl exec` into it)"
         } else {
             let dominant = counters.errorsByKind.max { ($0.value, $1.key) < ($1.value, $0.key) }!.key
@@ -216,27 +228,39 @@ package enum Verdict {
     static func explain(_ kind: RequestErrorKind, host: String) -> (cause: String, hint: String) {
         switch kind {
         case .curl(6):
-            return ("\(host) did not resolve in the client pod (curl exit 6)",
-                    "the helloworld Service must exist in the client's cluster; check `kubectl get svc helloworld` and DNS in that cluster")
+            return (
+                "\(host) did not resolve in the client pod (curl exit 6)",
+                "the helloworld Service must exist in the client's cluster; check `kubectl get svc helloworld` and DNS in that cluster"
+            )
         case .curl(7):
-            return ("connections were refused (curl exit 7): nothing listens behind the address the client reached",
-                    "check that HelloWorld pods are ready and the Service's port 5000 targets them")
+            return (
+                "connections were refused (curl exit 7): nothing listens behind the address the client reached",
+                "check that HelloWorld pods are ready and the Service's port 5000 targets them"
+            )
         case .curl(28):
-            return ("requests timed out (curl exit 28)",
-                    "check east-west gateway reachability and network policies; raise load.requestTimeout if the backend is just slow")
+            return (
+                "requests timed out (curl exit 28)",
+                "check east-west gateway reachability and network policies; raise load.requestTimeout if the backend is just slow"
+            )
         case .curl(52), .curl(56):
-            return ("connections were closed or reset without a response (curl exit \(kind == .curl(52) ? 52 : 56))",
-                    "look at the client's istio-proxy logs (`kubectl logs <pod> -c istio-proxy`) for upstream resets and mTLS errors")
+            return (
+                "connections were closed or reset without a response (curl exit \(kind == .curl(52) ? 52 : 56))",
+                "look at the client's istio-proxy logs (`kubectl logs <pod> -c istio-proxy`) for upstream resets and mTLS errors"
+            )
         case .curl(let code):
             return ("curl failed with exit code \(code)", "run the request by hand with `kubectl exec` and `curl -v` to see the failure")
         case .http(503):
-            return ("the client's sidecar answered 503: it has no healthy upstream for helloworld",
-                    "check `istioctl proxy-config endpoints <sleep pod> --cluster \"outbound|5000||helloworld.<ns>.svc.cluster.local\"` for endpoints")
+            return (
+                "the client's sidecar answered 503: it has no healthy upstream for helloworld",
+                "check `istioctl proxy-config endpoints <sleep pod> --cluster \"outbound|5000||helloworld.<ns>.svc.cluster.local\"` for endpoints"
+            )
         case .http(let status):
             return ("HelloWorld or the mesh answered HTTP \(status)", "look at the HelloWorld pods' logs and the client's istio-proxy logs")
         case .unknownInstance:
-            return ("answers named an instance that is not a HelloWorld pod of this run",
-                    "another workload answers for helloworld in this namespace, or pods were replaced during the run; list pods with `-l app=helloworld`")
+            return (
+                "answers named an instance that is not a HelloWorld pod of this run",
+                "another workload answers for helloworld in this namespace, or pods were replaced during the run; list pods with `-l app=helloworld`"
+            )
         }
     }
 
@@ -244,7 +268,8 @@ package enum Verdict {
 
     static func errorRateCheck(_ context: Context, _ source: Int) -> CheckResult {
         let counters = context.tally.sources[source]
-        let name = CheckName.errorRate, sourceName = context.names[source]
+        let name = CheckName.errorRate
+        let sourceName = context.names[source]
         let total = counters.records + counters.missingRecords
         guard total > 0 else {
             return CheckResult(name: name, source: sourceName, status: .skip, message: "no requests were sent from \(sourceName)")
@@ -264,14 +289,16 @@ package enum Verdict {
             { $0.errors(source: source) },
             cause: own?.cause ?? "bursts ended before reporting every request (exec sessions broke or were cut)",
             hint: own?.hint ?? "look for exec errors in the run log; `records.jsonl` lists every request that did report")
-        return CheckResult(name: name, source: sourceName, status: .fail, message: "\(summary): \(kinds.joined(separator: ", "))",
-                           cause: cause, hint: hint)
+        return CheckResult(
+            name: name, source: sourceName, status: .fail, message: "\(summary): \(kinds.joined(separator: ", "))",
+            cause: cause, hint: hint)
     }
 
     // MARK: - all-clusters-reached
 
     static func allClustersReachedCheck(_ context: Context, _ source: Int) -> CheckResult {
-        let name = CheckName.allClustersReached, sourceName = context.names[source]
+        let name = CheckName.allClustersReached
+        let sourceName = context.names[source]
         let succeeded = context.tally.sources[source].succeeded
         guard succeeded > 0 else {
             return CheckResult(name: name, source: sourceName, status: .skip, message: "no successful requests from \(sourceName) to attribute")
@@ -291,14 +318,16 @@ package enum Verdict {
                 failed.message = "all \(succeeded) answers came from \(sourceName) itself; no other cluster was reached"
                 return failed
             }
-            return CheckResult(name: name, source: sourceName, status: .pass,
-                               message: "reached \(others.map { context.names[$0] }.joined(separator: ", ")) besides its own cluster")
+            return CheckResult(
+                name: name, source: sourceName, status: .pass,
+                message: "reached \(others.map { context.names[$0] }.joined(separator: ", ")) besides its own cluster")
         }
         let missed = expected.mustReach.filter { !reached.contains($0) }
         let reachedList = reached.map { context.names[$0] }.joined(separator: ", ")
         if missed.isEmpty {
-            return CheckResult(name: name, source: sourceName, status: .pass,
-                               message: "reached every expected cluster (\(reachedList)) in \(succeeded) answers")
+            return CheckResult(
+                name: name, source: sourceName, status: .pass,
+                message: "reached every expected cluster (\(reachedList)) in \(succeeded) answers")
         }
         let missedNames = missed.map { context.names[$0] }
         var failed = notReached()
@@ -321,7 +350,8 @@ package enum Verdict {
     // MARK: - balance
 
     static func balanceCheck(_ context: Context, _ source: Int) -> CheckResult {
-        let name = CheckName.balance, sourceName = context.names[source]
+        let name = CheckName.balance
+        let sourceName = context.names[source]
         let expected = context.expected[source].shares
         // A cluster that never answered skews the split for the same reason it was not reached.
         func explained(cause: String, hint: String) -> (cause: String?, hint: String?) {
@@ -340,27 +370,34 @@ package enum Verdict {
             let interval = ShareInterval.wilson(successes: UInt64(local), trials: UInt64(n))
             let shares = shareDetails(context, counts, n: n, expected: [source: minimum])
             let details = BalanceDetails(expectation: balance.name, requests: n, test: "wilson-interval", significance: alpha, shares: shares)
-            let observed = "local share \(NumberFormat.percent(interval.share)) (95 % CI \(NumberFormat.percent(interval.lower))–\(NumberFormat.percent(interval.upper)))"
+            let observed =
+                "local share \(NumberFormat.percent(interval.share)) (95 % CI \(NumberFormat.percent(interval.lower))–\(NumberFormat.percent(interval.upper)))"
             if interval.upper >= minimum {
-                return CheckResult(name: name, source: sourceName, status: .pass, message: "\(observed), expected at least \(NumberFormat.percent(minimum))", balance: details)
+                return CheckResult(
+                    name: name, source: sourceName, status: .pass, message: "\(observed), expected at least \(NumberFormat.percent(minimum))", balance: details)
             }
             let (cause, hint) = explained(
-                cause: "requests from \(sourceName) leave the cluster although local endpoints are ready: locality load balancing is off or outlier detection ejected the local endpoints",
+                cause:
+                    "requests from \(sourceName) leave the cluster although local endpoints are ready: locality load balancing is off or outlier detection ejected the local endpoints",
                 hint: "locality failover needs a DestinationRule with outlierDetection for helloworld; check it with `istioctl x describe`")
-            return CheckResult(name: name, source: sourceName, status: .fail,
-                               message: "\(observed) is below the expected \(NumberFormat.percent(minimum)) even at the interval's upper end",
-                               cause: cause, hint: hint, balance: details)
+            return CheckResult(
+                name: name, source: sourceName, status: .fail,
+                message: "\(observed) is below the expected \(NumberFormat.percent(minimum)) even at the interval's upper end",
+                cause: cause, hint: hint, balance: details)
         }
 
         guard let expected else {
             if case .anyCrossCluster = balance {
-                let details = BalanceDetails(expectation: balance.name, requests: n, test: "none", significance: alpha,
-                                             shares: shareDetails(context, counts, n: n, expected: [:]))
-                return CheckResult(name: name, source: sourceName, status: .skip,
-                                   message: "any-cross-cluster does not judge the split (see all-clusters-reached)", balance: details)
+                let details = BalanceDetails(
+                    expectation: balance.name, requests: n, test: "none", significance: alpha,
+                    shares: shareDetails(context, counts, n: n, expected: [:]))
+                return CheckResult(
+                    name: name, source: sourceName, status: .skip,
+                    message: "any-cross-cluster does not judge the split (see all-clusters-reached)", balance: details)
             }
-            return CheckResult(name: name, source: sourceName, status: .skip,
-                               message: "no expected split: no serving cluster has ready endpoints or a positive weight")
+            return CheckResult(
+                name: name, source: sourceName, status: .skip,
+                message: "no expected split: no serving cluster has ready endpoints or a positive weight")
         }
 
         // Categories: every serving cluster, plus any other cluster that answered (impossible by
@@ -369,37 +406,44 @@ package enum Verdict {
         let shares = shareDetails(context, counts, n: n, expected: expected)
         guard categories.count >= 2 else {
             let details = BalanceDetails(expectation: balance.name, requests: n, test: "none", significance: alpha, shares: shares)
-            return CheckResult(name: name, source: sourceName, status: .pass,
-                               message: "only \(context.names[categories.first ?? source]) serves, so every request landing there is the expected split",
-                               balance: details)
+            return CheckResult(
+                name: name, source: sourceName, status: .pass,
+                message: "only \(context.names[categories.first ?? source]) serves, so every request landing there is the expected split",
+                balance: details)
         }
         let observed = categories.map { UInt64(counts[$0].count) }
         let expectedShares = categories.map { expected[$0] ?? 0 }
         let fit = GoodnessOfFit.test(observed: observed, expectedShares: expectedShares)
         let power = powerStatement(n: n, expectedShares: expectedShares, alpha: alpha)
-        let details = BalanceDetails(expectation: balance.name, requests: n, test: testName(fit.method), statistic: fit.statistic,
-                                     degreesOfFreedom: fit.degreesOfFreedom, pValue: fit.pValue, significance: alpha, shares: shares,
-                                     power: power)
+        let details = BalanceDetails(
+            expectation: balance.name, requests: n, test: testName(fit.method), statistic: fit.statistic,
+            degreesOfFreedom: fit.degreesOfFreedom, pValue: fit.pValue, significance: alpha, shares: shares,
+            power: power)
         let split = wholePercents(categories.map { Double(counts[$0].count) / Double(n) }).map(String.init).joined(separator: "/")
         let expectedSplit = wholePercents(expectedShares).map(String.init).joined(separator: "/")
         let labels = categories.map { context.names[$0] }.joined(separator: "/")
         let pValue = "\(testName(fit.method)) p = \(NumberFormat.scientific(fit.pValue))"
         let significance = "α \(NumberFormat.shortest(alpha)), n = \(n)"
         if fit.pValue >= alpha {
-            return CheckResult(name: name, source: sourceName, status: .pass,
-                               message: "split \(split) over \(labels) is consistent with the expected \(expectedSplit) (\(pValue) ≥ \(significance))",
-                               balance: details)
+            return CheckResult(
+                name: name, source: sourceName, status: .pass,
+                message: "split \(split) over \(labels) is consistent with the expected \(expectedSplit) (\(pValue) ≥ \(significance))",
+                balance: details)
         }
         let unexpected = categories.filter { (expected[$0] ?? 0) == 0 && counts[$0].count > 0 }
-        let cause = unexpected.isEmpty
+        let cause =
+            unexpected.isEmpty
             ? "the mesh does not spread \(sourceName)'s requests as expected (\(balance.name)): locality load balancing, a DestinationRule or VirtualService weight, or endpoints that were not ready for the whole run"
             : "\(unexpected.map { context.names[$0] }.joined(separator: ", ")) answered although the expectation gives it no share"
         let explanation = explained(
             cause: cause,
-            hint: "check DestinationRules and VirtualServices for helloworld (`istioctl x describe svc helloworld -n \(context.input.namespace)`) and compare the ready endpoints per cluster in the report")
-        return CheckResult(name: name, source: sourceName, status: .fail,
-                           message: "split \(split) over \(labels) differs from the expected \(expectedSplit) (\(pValue) < \(significance))",
-                           cause: explanation.cause, hint: explanation.hint, balance: details)
+            hint:
+                "check DestinationRules and VirtualServices for helloworld (`istioctl x describe svc helloworld -n \(context.input.namespace)`) and compare the ready endpoints per cluster in the report"
+        )
+        return CheckResult(
+            name: name, source: sourceName, status: .fail,
+            message: "split \(split) over \(labels) differs from the expected \(expectedSplit) (\(pValue) < \(significance))",
+            cause: explanation.cause, hint: explanation.hint, balance: details)
     }
 
     /// Shares as whole percentages that add up to 100 (largest remainder), so a split reads 26/74, not 26/75.
@@ -431,14 +475,16 @@ package enum Verdict {
         let needed = BalanceTests.requiredSampleSize(p0: p0, p1: p1, alpha: alpha, power: 0.9)
         let skew = "\(NumberFormat.percentNumber(p1))/\(NumberFormat.percentNumber(1 - p1))"
         let base = "\(NumberFormat.percentNumber(p0))/\(NumberFormat.percentNumber(1 - p0))"
-        return "with \(n) requests, a \(skew) skew (expected \(base)) would be detected with power \(NumberFormat.fixed(power, 2)); \(needed) requests give power 0.9 at α \(NumberFormat.shortest(alpha))"
+        return
+            "with \(n) requests, a \(skew) skew (expected \(base)) would be detected with power \(NumberFormat.fixed(power, 2)); \(needed) requests give power 0.9 at α \(NumberFormat.shortest(alpha))"
     }
 
     static func shareDetails(_ context: Context, _ counts: [(target: Int, count: Int)], n: Int, expected: [Int: Double]) -> [ShareDetail] {
         counts.filter { context.servingIndexes.contains($0.target) || $0.count > 0 }.map { entry in
             let interval = ShareInterval.wilson(successes: UInt64(entry.count), trials: UInt64(n))
-            return ShareDetail(target: context.names[entry.target], observed: entry.count, share: interval.share,
-                               interval: WilsonInterval(low: interval.lower, high: interval.upper), expectedShare: expected[entry.target] ?? 0)
+            return ShareDetail(
+                target: context.names[entry.target], observed: entry.count, share: interval.share,
+                interval: WilsonInterval(low: interval.lower, high: interval.upper), expectedShare: expected[entry.target] ?? 0)
         }
     }
 
@@ -452,15 +498,19 @@ package enum Verdict {
         for target in context.servingIndexes {
             let targetName = context.names[target]
             let direction = target == source ? "local" : "cross-cluster"
-            let bounds = slo.pairs.first { $0.source == sourceName && $0.target == targetName }?.bounds
+            let bounds =
+                slo.pairs.first { $0.source == sourceName && $0.target == targetName }?.bounds
                 ?? (target == source ? slo.local : slo.crossCluster)
             guard !bounds.isEmpty else { continue }
             guard let histogram = context.latencies[source: source, target: target], histogram.count > 0 else {
-                out.append(CheckResult(name: CheckName.latencySLO, source: sourceName, target: targetName, status: .skip,
-                                       message: "no successful \(direction) requests \(sourceName) → \(targetName) to measure"))
+                out.append(
+                    CheckResult(
+                        name: CheckName.latencySLO, source: sourceName, target: targetName, status: .skip,
+                        message: "no successful \(direction) requests \(sourceName) → \(targetName) to measure"))
                 continue
             }
-            var parts: [String] = [], breaches: [String] = []
+            var parts: [String] = []
+            var breaches: [String] = []
             for bound in bounds.quantileBounds {
                 let measured = Double(histogram.value(atPercentile: bound.quantile * 100) ?? 0) / 1000
                 let part = "\(bound.label) \(NumberFormat.milliseconds(measured)) ms"
@@ -471,23 +521,30 @@ package enum Verdict {
                 }
             }
             if breaches.isEmpty {
-                out.append(CheckResult(name: CheckName.latencySLO, source: sourceName, target: targetName, status: .pass,
-                                       message: "\(direction) \(sourceName) → \(targetName): \(parts.joined(separator: ", ")) (n = \(histogram.count))"))
+                out.append(
+                    CheckResult(
+                        name: CheckName.latencySLO, source: sourceName, target: targetName, status: .pass,
+                        message: "\(direction) \(sourceName) → \(targetName): \(parts.joined(separator: ", ")) (n = \(histogram.count))"))
             } else {
-                out.append(CheckResult(
-                    name: CheckName.latencySLO, source: sourceName, target: targetName, status: .fail,
-                    message: "\(direction) \(sourceName) → \(targetName): \(breaches.joined(separator: ", ")) (n = \(histogram.count))",
-                    cause: target == source ? "in-cluster requests are slow: HelloWorld pods are CPU-starved or the sidecars are overloaded"
-                                            : "cross-cluster requests are slow: the path through the east-west gateway adds latency, or the gateway is overloaded",
-                    hint: "compare with the other pairs in the latency matrix; timings are measured in the client pod (curl time_total), so the exec round trip is not included"))
+                out.append(
+                    CheckResult(
+                        name: CheckName.latencySLO, source: sourceName, target: targetName, status: .fail,
+                        message: "\(direction) \(sourceName) → \(targetName): \(breaches.joined(separator: ", ")) (n = \(histogram.count))",
+                        cause: target == source
+                            ? "in-cluster requests are slow: HelloWorld pods are CPU-starved or the sidecars are overloaded"
+                            : "cross-cluster requests are slow: the path through the east-west gateway adds latency, or the gateway is overloaded",
+                        hint:
+                            "compare with the other pairs in the latency matrix; timings are measured in the client pod (curl time_total), so the exec round trip is not included"
+                    ))
             }
         }
         // Which directions breach explains each breach, so failing rows are explained once all are judged.
         return out.map { check in
             guard check.status == .fail, let target = check.target.flatMap({ context.names.firstIndex(of: $0) }) else { return check }
             var explained = check
-            (explained.cause, explained.hint) = context.explained({ $0.latency(source: source, target: target, directions: out) },
-                                                                  cause: check.cause, hint: check.hint)
+            (explained.cause, explained.hint) = context.explained(
+                { $0.latency(source: source, target: target, directions: out) },
+                cause: check.cause, hint: check.hint)
             return explained
         }
     }
@@ -505,11 +562,12 @@ package enum Verdict {
             var expectedShare = expected?[target]
             if expected == nil, case .localPreferred(let minimum) = context.expectations.balance, target == source { expectedShare = minimum }
             let histogram = context.latencies[source: source, target: target].flatMap { $0.count > 0 ? $0 : nil }
-            return TrafficRow(source: context.names[source], target: context.names[target], requests: pair.successes + pair.errors,
-                              errors: pair.errors, share: n == 0 ? 0 : interval.share,
-                              shareInterval: WilsonInterval(low: interval.lower, high: interval.upper),
-                              expectedShare: expectedShare, latencyMs: histogram.flatMap(latencySummary),
-                              latencyHistogram: histogram.map(LatencyBuckets.init))
+            return TrafficRow(
+                source: context.names[source], target: context.names[target], requests: pair.successes + pair.errors,
+                errors: pair.errors, share: n == 0 ? 0 : interval.share,
+                shareInterval: WilsonInterval(low: interval.lower, high: interval.upper),
+                expectedShare: expectedShare, latencyMs: histogram.flatMap(latencySummary),
+                latencyHistogram: histogram.map(LatencyBuckets.init))
         }
     }
 
@@ -517,9 +575,10 @@ package enum Verdict {
         let counters = context.tally.sources[source]
         var byKind: [String: Int] = [:]
         for (kind, count) in counters.errorsByKind { byKind[kind.description] = count }
-        return SourceSummary(source: context.names[source], requests: counters.records, succeeded: counters.succeeded, errors: counters.errors,
-                             errorsByKind: byKind, missingRecords: counters.missingRecords, malformedLines: counters.malformedLines,
-                             lateStarts: counters.paced ? counters.lateStarts : nil)
+        return SourceSummary(
+            source: context.names[source], requests: counters.records, succeeded: counters.succeeded, errors: counters.errors,
+            errorsByKind: byKind, missingRecords: counters.missingRecords, malformedLines: counters.malformedLines,
+            lateStarts: counters.paced ? counters.lateStarts : nil)
     }
 
     /// p50/p90/p99/max in milliseconds; nil for an empty histogram.

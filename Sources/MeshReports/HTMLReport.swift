@@ -45,12 +45,15 @@ package enum HTMLReport {
     // MARK: Sections
 
     static func header(_ report: RunReport) -> String {
-        var facts: [(String, String)] = [("Run", report.runId), ("Started", report.startedAt), ("Duration", humanSeconds(report.durationSeconds)),
-                                         ("Namespace", report.namespace)]
+        var facts: [(String, String)] = [
+            ("Run", report.runId), ("Started", report.startedAt), ("Duration", humanSeconds(report.durationSeconds)),
+            ("Namespace", report.namespace),
+        ]
         if let revision = report.revision { facts.append(("Revision", revision)) }
         facts.append(("Clusters", report.clusters.map { "\($0.name) (\($0.context)\($0.serves.map { ", serves \($0)" } ?? ""))" }.joined(separator: "; ")))
         facts.append(("Cleanup", cleanupText(report.cleanup)))
-        var out = "<header>\n<h1><span class=\"verdict \(report.verdict.rawValue)\">\(verdictSymbol(report.verdict)) \(report.verdict.rawValue.uppercased())</span> "
+        var out =
+            "<header>\n<h1><span class=\"verdict \(report.verdict.rawValue)\">\(verdictSymbol(report.verdict)) \(report.verdict.rawValue.uppercased())</span> "
         out += "meshcheck <code>\(escape(report.scenario.name))</code></h1>\n<dl class=\"facts\">\n"
         for (name, value) in facts { out += "<div><dt>\(name)</dt><dd>\(escape(value))</dd></div>\n" }
         out += "</dl>\n"
@@ -69,13 +72,16 @@ package enum HTMLReport {
     static func checksSection(_ report: RunReport) -> String {
         var out = "<section id=\"checks\">\n<h2>Checks</h2>\n"
         guard !report.checks.isEmpty else { return out + "<p>No checks ran.</p>\n</section>\n" }
-        let failed = report.checks.filter { $0.status == .fail }.count, warned = report.checks.filter { $0.status == .warn }.count
+        let failed = report.checks.filter { $0.status == .fail }.count
+        let warned = report.checks.filter { $0.status == .warn }.count
         out += "<p>\(report.checks.count) checks: \(failed) failed, \(warned) warned.</p>\n"
         out += "<table class=\"checks\">\n<caption>Every check with its result; failed and warned checks give the likely cause and what to do.</caption>\n"
-        out += "<thead><tr><th scope=\"col\">Result</th><th scope=\"col\">Check</th><th scope=\"col\">Scope</th><th scope=\"col\">Details</th></tr></thead>\n<tbody>\n"
+        out +=
+            "<thead><tr><th scope=\"col\">Result</th><th scope=\"col\">Check</th><th scope=\"col\">Scope</th><th scope=\"col\">Details</th></tr></thead>\n<tbody>\n"
         for check in report.checks {
             let scope = [check.source, check.target].compactMap { $0 }.joined(separator: " → ")
-            out += "<tr class=\"\(check.status.rawValue)\"><td><span class=\"status \(check.status.rawValue)\">\(statusSymbol(check.status)) \(check.status.rawValue)</span></td>"
+            out +=
+                "<tr class=\"\(check.status.rawValue)\"><td><span class=\"status \(check.status.rawValue)\">\(statusSymbol(check.status)) \(check.status.rawValue)</span></td>"
             out += "<th scope=\"row\">\(escape(check.name))</th><td>\(escape(scope.isEmpty ? "run" : scope))</td><td>\(inline(check.message))"
             if let cause = check.cause { out += "<p class=\"cause\"><strong>Cause:</strong> \(inline(cause))</p>" }
             if let hint = check.hint { out += "<p class=\"hint\"><strong>Hint:</strong> \(inline(hint))</p>" }
@@ -99,7 +105,8 @@ package enum HTMLReport {
             out += "<th scope=\"col\">Share</th><th scope=\"col\">95 % interval</th><th scope=\"col\">Expected</th></tr></thead>\n<tbody>\n"
             for row in rows {
                 out += "<tr><th scope=\"row\">\(escape(row.target))</th><td>\(row.requests)</td><td>\(row.errors)</td><td>\(percent1(row.share))</td>"
-                out += "<td>\(percent1(row.shareInterval.low)) – \(percent1(row.shareInterval.high))</td><td>\(row.expectedShare.map(percent1) ?? "–")</td></tr>\n"
+                out +=
+                    "<td>\(percent1(row.shareInterval.low)) – \(percent1(row.shareInterval.high))</td><td>\(row.expectedShare.map(percent1) ?? "–")</td></tr>\n"
             }
             out += "</tbody>\n</table>\n</figure>\n"
         }
@@ -112,7 +119,8 @@ package enum HTMLReport {
         let series = report.traffic.compactMap(SVGCharts.curve)
         out += "<figure>\n" + SVGCharts.percentileCurves(series, id: "latency-curves") + "\n"
         out += "<table class=\"numbers\">\n<caption>Latency percentiles in milliseconds</caption>\n<thead><tr><th scope=\"col\">Source → served by</th>"
-        out += "<th scope=\"col\">n</th><th scope=\"col\">p50</th><th scope=\"col\">p90</th><th scope=\"col\">p99</th><th scope=\"col\">max</th></tr></thead>\n<tbody>\n"
+        out +=
+            "<th scope=\"col\">n</th><th scope=\"col\">p50</th><th scope=\"col\">p90</th><th scope=\"col\">p99</th><th scope=\"col\">max</th></tr></thead>\n<tbody>\n"
         for row in report.traffic {
             let cells = row.latencyMs.map { [$0.p50, $0.p90, $0.p99, $0.max].map(NumberFormat.milliseconds) } ?? ["–", "–", "–", "–"]
             out += "<tr><th scope=\"row\">\(escape(row.source)) → \(escape(row.target))</th><td>\(row.requests - row.errors)</td>"
@@ -130,7 +138,8 @@ package enum HTMLReport {
         var out = "<section id=\"matrix\">\n<h2>Cluster matrix</h2>\n"
         guard !sources.isEmpty, !targets.isEmpty else { return out + "<p>No traffic was recorded.</p>\n</section>\n" }
         out += "<figure>\n" + SVGCharts.heatMap(sources: sources, targets: targets, traffic: report.traffic, id: "latency-matrix") + "\n"
-        out += "<table class=\"numbers\">\n<caption>Median latency in ms (requests) per source and serving cluster</caption>\n<thead><tr><th scope=\"col\">Source</th>"
+        out +=
+            "<table class=\"numbers\">\n<caption>Median latency in ms (requests) per source and serving cluster</caption>\n<thead><tr><th scope=\"col\">Source</th>"
         out += targets.map { "<th scope=\"col\">\(escape($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
         for source in sources {
             out += "<tr><th scope=\"row\">\(escape(source))</th>"
@@ -148,7 +157,8 @@ package enum HTMLReport {
         var out = "<section id=\"phases\">\n<h2>Phases</h2>\n"
         guard !report.phases.isEmpty else { return out + "<p>No phase ran.</p>\n</section>\n" }
         out += "<figure>\n" + SVGCharts.timeline(report.phases, id: "phase-timeline") + "\n"
-        out += "<table class=\"numbers\">\n<caption>Phase durations</caption>\n<thead><tr><th scope=\"col\">Phase</th><th scope=\"col\">Time</th></tr></thead>\n<tbody>\n"
+        out +=
+            "<table class=\"numbers\">\n<caption>Phase durations</caption>\n<thead><tr><th scope=\"col\">Phase</th><th scope=\"col\">Time</th></tr></thead>\n<tbody>\n"
         for phase in report.phases { out += "<tr><th scope=\"row\">\(escape(phase.name))</th><td>\(humanSeconds(phase.seconds))</td></tr>\n" }
         out += "</tbody>\n</table>\n</figure>\n"
         if let converge = report.convergeSeconds {

@@ -18,11 +18,12 @@ package enum JUnitReport {
         let failures = report.checks.filter { $0.status == .fail }.count
         // A run that ended in error or interruption is reported as one <error> case, so CI shows it red
         // even when no check got to fail.
-        let runError: String? = switch report.verdict {
-        case .error: report.error ?? "the run stopped on an environment error"
-        case .interrupted: "the run was interrupted before it finished"
-        case .pass, .fail: nil
-        }
+        let runError: String? =
+            switch report.verdict {
+            case .error: report.error ?? "the run stopped on an environment error"
+            case .interrupted: "the run was interrupted before it finished"
+            case .pass, .fail: nil
+            }
         let errors = runError == nil ? 0 : 1
 
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -48,7 +49,8 @@ package enum JUnitReport {
                 xml += "    <testcase name=\"\(escape(caseName))\" classname=\"\(escape(className))\" time=\"0\">\n"
                 switch check.status {
                 case .fail:
-                    xml += "      <failure message=\"\(escape(check.message))\" type=\"\(escape(check.name))\">\(escape(details(check), inAttribute: false))</failure>\n"
+                    xml +=
+                        "      <failure message=\"\(escape(check.message))\" type=\"\(escape(check.name))\">\(escape(details(check), inAttribute: false))</failure>\n"
                 case .skip:
                     xml += "      <skipped message=\"\(escape(check.message))\"/>\n"
                 case .warn:

@@ -90,7 +90,9 @@ package enum MarkdownSummary {
             out.append("Cleanup: **failed**, left behind:")
             out.append("")
             for leftover in report.cleanup.leftovers {
-                out.append("- \(cell(leftover.cluster)): `\(leftover.kind)/\(leftover.name)`\(leftover.namespace.map { " in `\($0)`" } ?? ""): \(cell(leftover.reason))")
+                out.append(
+                    "- \(cell(leftover.cluster)): `\(leftover.kind)/\(leftover.name)`\(leftover.namespace.map { " in `\($0)`" } ?? ""): \(cell(leftover.reason))"
+                )
             }
         }
         return out.joined(separator: "\n") + "\n"

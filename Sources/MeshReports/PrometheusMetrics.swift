@@ -58,8 +58,9 @@ package enum PrometheusMetrics {
 
     private static func traffic(_ report: RunReport, into out: inout Exposition) {
         let versions = Dictionary(report.clusters.map { ($0.name, $0.serves ?? "none") }, uniquingKeysWith: { first, _ in first })
-        out.family("meshcheck_requests_total", .counter,
-                   "Requests by source (client) cluster, serving cluster, version and outcome; target \"unknown\" when no known pod answered.")
+        out.family(
+            "meshcheck_requests_total", .counter,
+            "Requests by source (client) cluster, serving cluster, version and outcome; target \"unknown\" when no known pod answered.")
         for source in report.sources {
             let rows = report.traffic.filter { $0.source == source.source }
             for row in rows {
@@ -69,8 +70,9 @@ package enum PrometheusMetrics {
             }
             let unattributed = source.requests - rows.reduce(0) { $0 + $1.requests }
             if unattributed > 0 {
-                out.sample("meshcheck_requests_total", [("source", source.source), ("target", "unknown"), ("version", "unknown"), ("outcome", "error")],
-                           Double(unattributed))
+                out.sample(
+                    "meshcheck_requests_total", [("source", source.source), ("target", "unknown"), ("version", "unknown"), ("outcome", "error")],
+                    Double(unattributed))
             }
         }
 
@@ -98,8 +100,9 @@ package enum PrometheusMetrics {
             }
         }
 
-        out.family("meshcheck_request_duration_seconds", .histogram,
-                   "In-pod time_total of successful requests per source and serving cluster (buckets within 0.1 % of their bound).")
+        out.family(
+            "meshcheck_request_duration_seconds", .histogram,
+            "In-pod time_total of successful requests per source and serving cluster (buckets within 0.1 % of their bound).")
         for row in report.traffic {
             let successes = row.requests - row.errors
             // Rows from reports written before histograms were saved have nothing to put in buckets.

@@ -11,7 +11,11 @@ enum SVGCharts {
     /// Per serving cluster: the observed share as a bar, its 95 % interval as a whisker and the expected
     /// share as a diamond on a dashed line.
     static func shares(source: String, rows: [TrafficRow], id: String) -> String {
-        let labelWidth = 140.0, plotWidth = 360.0, textWidth = 200.0, rowHeight = 36.0, top = 26.0
+        let labelWidth = 140.0
+        let plotWidth = 360.0
+        let textWidth = 200.0
+        let rowHeight = 36.0
+        let top = 26.0
         let width = labelWidth + plotWidth + textWidth
         let height = top + Double(rows.count) * rowHeight + 40
         func x(_ share: Double) -> Double { labelWidth + min(max(share, 0), 1) * plotWidth }
@@ -29,7 +33,8 @@ enum SVGCharts {
             body += text(labelWidth - 8, middle + 4, row.target, "label", anchor: "end")
             body += "<rect class=\"bar s\(index % 8)\" x=\"\(f(x(0)))\" y=\"\(f(middle - 8))\" width=\"\(f(x(row.share) - x(0)))\" height=\"16\"/>"
             if answered {
-                let low = x(row.shareInterval.low), high = x(row.shareInterval.high)
+                let low = x(row.shareInterval.low)
+                let high = x(row.shareInterval.high)
                 body += line(low, middle, high, middle, "whisker")
                 body += line(low, middle - 7, low, middle + 7, "whisker")
                 body += line(high, middle - 7, high, middle + 7, "whisker")
@@ -55,7 +60,8 @@ enum SVGCharts {
         body += diamond(labelWidth + 268, legendY - 4, 5, "expected-marker")
         body += text(labelWidth + 278, legendY, "expected share", "legend")
 
-        let description = rows.isEmpty
+        let description =
+            rows.isEmpty
             ? "No serving cluster answered \(source)."
             : "Share of \(source)'s successful requests served by each cluster: " + described.joined(separator: "; ") + "."
         return chart(id: id, width: width, height: height, title: "Requests from \(source) by serving cluster", description: description, body: body)
@@ -89,14 +95,21 @@ enum SVGCharts {
         }
         guard let latency = row.latencyMs else { return nil }
         let count = UInt64(max(row.requests - row.errors, 1))
-        return CurveSeries(label: label, points: [(0.5, latency.p50), (0.9, latency.p90), (0.99, latency.p99), (1, latency.max)],
-                           count: count, approximate: true)
+        return CurveSeries(
+            label: label, points: [(0.5, latency.p50), (0.9, latency.p90), (0.99, latency.p99), (1, latency.max)],
+            count: count, approximate: true)
     }
 
     /// Latency (log scale) against percentile on the "nines" scale: 90 %, 99 %, 99.9 % equally spaced.
     static func percentileCurves(_ series: [CurveSeries], id: String) -> String {
-        let left = 64.0, right = 230.0, top = 16.0, bottom = 46.0, plotWidth = 460.0, plotHeight = 250.0
-        let width = left + plotWidth + right, height = top + plotHeight + bottom
+        let left = 64.0
+        let right = 230.0
+        let top = 16.0
+        let bottom = 46.0
+        let plotWidth = 460.0
+        let plotHeight = 250.0
+        let width = left + plotWidth + right
+        let height = top + plotHeight + bottom
         let largest = series.map(\.count).max() ?? 10
         // The curve cannot say more than 1 - 1/n; show at least up to 99 %.
         let nines = min(max(2, log10(Double(max(largest, 1)))), 5)
@@ -106,7 +119,8 @@ enum SVGCharts {
         }
         func x(_ nineValue: Double) -> Double { left + min(nineValue, nines) / nines * plotWidth }
         let values = series.flatMap { $0.points.map(\.milliseconds) }.filter { $0 > 0 }
-        let lowDecade = floor(log10(values.min() ?? 1)), highDecade = max(ceil(log10(values.max() ?? 10)), lowDecade + 1)
+        let lowDecade = floor(log10(values.min() ?? 1))
+        let highDecade = max(ceil(log10(values.max() ?? 10)), lowDecade + 1)
         func y(_ milliseconds: Double) -> Double {
             let position = (log10(max(milliseconds, pow(10, lowDecade))) - lowDecade) / (highDecade - lowDecade)
             return top + plotHeight - position * plotHeight
@@ -141,16 +155,19 @@ enum SVGCharts {
                 body += marker(index, x(nine(last.fraction, count: item.count)), y(last.milliseconds))
             }
             let legendY = top + 10 + Double(index) * 20
-            body += "<line class=\"curve s\(index % 8) d\(index % 4)\" x1=\"\(f(left + plotWidth + 14))\" y1=\"\(f(legendY - 4))\" x2=\"\(f(left + plotWidth + 44))\" y2=\"\(f(legendY - 4))\"/>"
+            body +=
+                "<line class=\"curve s\(index % 8) d\(index % 4)\" x1=\"\(f(left + plotWidth + 14))\" y1=\"\(f(legendY - 4))\" x2=\"\(f(left + plotWidth + 44))\" y2=\"\(f(legendY - 4))\"/>"
             body += marker(index, left + plotWidth + 44, legendY - 4)
             body += text(left + plotWidth + 52, legendY, "\(item.label) (n \(item.count))\(item.approximate ? " *" : "")", "legend")
             let median = item.points.first { $0.fraction >= 0.5 }?.milliseconds ?? item.points.last?.milliseconds ?? 0
-            described.append("\(item.label): median \(milliseconds(median)) ms, highest \(milliseconds(item.points.last?.milliseconds ?? 0)) ms over \(item.count) requests")
+            described.append(
+                "\(item.label): median \(milliseconds(median)) ms, highest \(milliseconds(item.points.last?.milliseconds ?? 0)) ms over \(item.count) requests")
         }
         if series.contains(where: \.approximate) {
             body += text(left + plotWidth + 14, top + 10 + Double(series.count) * 20 + 6, "* from p50/p90/p99/max only", "legend")
         }
-        let description = series.isEmpty
+        let description =
+            series.isEmpty
             ? "No successful requests, so no latency to show."
             : "In-pod latency percentiles per source and serving cluster. " + described.joined(separator: "; ") + "."
         return chart(id: id, width: width, height: height, title: "Latency percentiles per source → serving cluster", description: description, body: body)
@@ -161,12 +178,16 @@ enum SVGCharts {
     /// Sources as rows, serving clusters as columns; the cell's shade is its p50 (log scale, six steps),
     /// and the cell prints p50, p99 and the request count, so nothing depends on the colour.
     static func heatMap(sources: [String], targets: [String], traffic: [TrafficRow], id: String) -> String {
-        let left = 140.0, top = 44.0, cellWidth = 150.0, cellHeight = 58.0
+        let left = 140.0
+        let top = 44.0
+        let cellWidth = 150.0
+        let cellHeight = 58.0
         // Wide enough for the shade legend's text also with one or two columns.
         let width = max(left + Double(targets.count) * cellWidth + 20, left + 520)
         let height = top + Double(sources.count) * cellHeight + 46
         let medians = traffic.compactMap { $0.latencyMs?.p50 }.filter { $0 > 0 }
-        let low = log10(medians.min() ?? 1), high = log10(medians.max() ?? 1)
+        let low = log10(medians.min() ?? 1)
+        let high = log10(medians.max() ?? 1)
         func shade(_ value: Double) -> Int {
             guard high > low else { return 2 }
             return min(5, max(0, Int(((log10(value) - low) / (high - low) * 6).rounded(.down))))
@@ -203,8 +224,9 @@ enum SVGCharts {
             body += "<rect class=\"heat h\(level)\" x=\"\(f(left + 70 + Double(level) * 22))\" y=\"\(f(legendY - 8))\" width=\"20\" height=\"14\"/>"
         }
         if !medians.isEmpty {
-            body += text(left + 70 + 6 * 22 + 6, legendY + 4,
-                         "\(milliseconds(pow(10, low))) ms (light) to \(milliseconds(pow(10, high))) ms (dark), log scale", "legend")
+            body += text(
+                left + 70 + 6 * 22 + 6, legendY + 4,
+                "\(milliseconds(pow(10, low))) ms (light) to \(milliseconds(pow(10, high))) ms (dark), log scale", "legend")
         }
         let description = "Median and 99th-percentile latency for each source (row) and serving cluster (column): " + described.joined(separator: "; ") + "."
         return chart(id: id, width: width, height: height, title: "Latency matrix (p50 shade, p50 and p99 printed)", description: description, body: body)
@@ -214,9 +236,14 @@ enum SVGCharts {
 
     /// One row per phase, each bar starting where the previous phase ended.
     static func timeline(_ phases: [PhaseTiming], id: String) -> String {
-        let left = 100.0, plotWidth = 500.0, right = 90.0, top = 10.0, rowHeight = 24.0
+        let left = 100.0
+        let plotWidth = 500.0
+        let right = 90.0
+        let top = 10.0
+        let rowHeight = 24.0
         let total = max(phases.reduce(0) { $0 + $1.seconds }, 0.001)
-        let width = left + plotWidth + right, height = top + Double(phases.count) * rowHeight + 36
+        let width = left + plotWidth + right
+        let height = top + Double(phases.count) * rowHeight + 36
         func x(_ seconds: Double) -> Double { left + seconds / total * plotWidth }
         var body = ""
         let step = niceStep(total / 5)
@@ -230,12 +257,14 @@ enum SVGCharts {
         for (index, phase) in phases.enumerated() {
             let y = top + Double(index) * rowHeight
             body += text(left - 8, y + 16, phase.name, "label", anchor: "end")
-            body += "<rect class=\"phase s\(index % 8)\" x=\"\(f(x(offset)))\" y=\"\(f(y + 4))\" width=\"\(f(max(x(offset + phase.seconds) - x(offset), 1.5)))\" height=\"16\"/>"
+            body +=
+                "<rect class=\"phase s\(index % 8)\" x=\"\(f(x(offset)))\" y=\"\(f(y + 4))\" width=\"\(f(max(x(offset + phase.seconds) - x(offset), 1.5)))\" height=\"16\"/>"
             body += text(min(x(offset + phase.seconds) + 6, left + plotWidth + 6), y + 16, humanSeconds(phase.seconds), "value")
             offset += phase.seconds
         }
         body += text(left + plotWidth / 2, height - 2, "seconds since the run started", "axis", anchor: "middle")
-        let description = "Phases in order: " + phases.map { "\($0.name) \(humanSeconds($0.seconds))" }.joined(separator: ", ") + "; \(humanSeconds(total)) in all."
+        let description =
+            "Phases in order: " + phases.map { "\($0.name) \(humanSeconds($0.seconds))" }.joined(separator: ", ") + "; \(humanSeconds(total)) in all."
         return chart(id: id, width: width, height: height, title: "Phase timeline", description: description, body: body)
     }
 

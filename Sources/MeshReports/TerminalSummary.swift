@@ -24,8 +24,9 @@ package enum TerminalSummary {
         var lines: [String] = []
         let verdict = report.verdict.rawValue.uppercased()
         let verdictText = report.verdict == .pass ? paint.green(verdict) : paint.red(verdict)
-        lines.append("meshcheck \(report.scenario.name): \(verdictText) in \(humanSeconds(report.durationSeconds))"
-                     + " (run \(report.runId), namespace \(report.namespace)\(report.revision.map { ", revision \($0)" } ?? ""))")
+        lines.append(
+            "meshcheck \(report.scenario.name): \(verdictText) in \(humanSeconds(report.durationSeconds))"
+                + " (run \(report.runId), namespace \(report.namespace)\(report.revision.map { ", revision \($0)" } ?? ""))")
         if let error = report.error { lines.append("  error: \(error)") }
 
         if !report.traffic.isEmpty {
@@ -67,7 +68,8 @@ package enum TerminalSummary {
         }
         lines.append(paint.bold("Cleanup") + " " + cleanupLine(report.cleanup, paint: paint))
         for leftover in report.cleanup.leftovers {
-            lines.append("  left behind: \(leftover.cluster) \(leftover.kind)/\(leftover.name)\(leftover.namespace.map { " in \($0)" } ?? ""): \(leftover.reason)")
+            lines.append(
+                "  left behind: \(leftover.cluster) \(leftover.kind)/\(leftover.name)\(leftover.namespace.map { " in \($0)" } ?? ""): \(leftover.reason)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

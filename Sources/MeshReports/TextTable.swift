@@ -40,7 +40,8 @@ struct TrafficCells {
 
     init(_ row: TrafficRow) {
         requests = String(row.requests)
-        share = row.requests - row.errors > 0
+        share =
+            row.requests - row.errors > 0
             ? "\(percent1(row.share)) (\(NumberFormat.fixed(row.shareInterval.low * 100, 1))–\(NumberFormat.fixed(row.shareInterval.high * 100, 1)) %)"
             : "0 %"
         expected = row.expectedShare.map(percent1) ?? "-"

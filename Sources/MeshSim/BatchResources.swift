@@ -107,8 +107,9 @@ enum BatchResources {
         } else {
             do {
                 if !(try LabelSelector.fromObject(selector)).matches(spec["template"]["metadata"]["labels"].stringMap) {
-                    errors.invalid("\(path).template.metadata.labels", spec["template"]["metadata"]["labels"],
-                                   "`selector` does not match template `labels`")
+                    errors.invalid(
+                        "\(path).template.metadata.labels", spec["template"]["metadata"]["labels"],
+                        "`selector` does not match template `labels`")
                 }
             } catch {
                 errors.invalid("\(path).selector", selector, error.message)
@@ -136,7 +137,8 @@ enum CronSchedule {
         if schedule.hasPrefix("@") {
             if descriptors.contains(schedule) { return nil }
             if schedule.hasPrefix("@every ") {
-                return everyIsValid(String(schedule.dropFirst("@every ".count))) ? nil
+                return everyIsValid(String(schedule.dropFirst("@every ".count)))
+                    ? nil
                     : "failed to parse duration \(schedule)"
             }
             return "unrecognized descriptor: \(schedule)"

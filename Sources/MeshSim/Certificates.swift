@@ -37,16 +37,18 @@ package struct CertificateAuthority: Sendable {
     }
 
     /// Issues a leaf certificate; `serverNames` makes it a TLS server certificate, otherwise a client one.
-    package func issue(commonName: String, organizations: [String] = [], serverNames: [String] = [],
-        serverAddresses: [[UInt8]] = []) throws -> IssuedCertificate
-    {
+    package func issue(
+        commonName: String, organizations: [String] = [], serverNames: [String] = [],
+        serverAddresses: [[UInt8]] = []
+    ) throws -> IssuedCertificate {
         let key = P256.Signing.PrivateKey()
         let subject = try DistinguishedName {
             for organization in organizations { OrganizationName(organization) }
             CommonName(commonName)
         }
         let isServer = !serverNames.isEmpty || !serverAddresses.isEmpty
-        let names: [GeneralName] = serverNames.map { .dnsName($0) }
+        let names: [GeneralName] =
+            serverNames.map { .dnsName($0) }
             + serverAddresses.map { .ipAddress(ASN1OctetString(contentBytes: $0[...])) }
         let now = Date()
         let certificate = try Certificate(
@@ -100,7 +102,8 @@ package struct ClusterCredentials: Sendable {
         var generator = SystemRandomNumberGenerator()
         for index in tokenBytes.indices { tokenBytes[index] = generator.next() }
         let token = "msim." + hexString(tokenBytes)
-        return ClusterCredentials(authority: authority, server: server, adminClient: client, adminUser: adminUser,
+        return ClusterCredentials(
+            authority: authority, server: server, adminClient: client, adminUser: adminUser,
             bearerToken: token)
     }
 }

@@ -57,11 +57,14 @@ final class SimulatedCluster: @unchecked Sendable {
 
     private func performRuntime(_ actions: [PodRuntimeAction]) {
         if actions.isEmpty { return }
-        runtime.perform(actions, podStarted: { [weak self] uid in
-            self?.withState { $0.markPodReady(uid: uid, now: SimulatedCluster.now()) }
-        }, podFailed: { [weak self] uid, message in
-            self?.withState { $0.markPodFailed(uid: uid, message: message, now: SimulatedCluster.now()) }
-        })
+        runtime.perform(
+            actions,
+            podStarted: { [weak self] uid in
+                self?.withState { $0.markPodReady(uid: uid, now: SimulatedCluster.now()) }
+            },
+            podFailed: { [weak self] uid, message in
+                self?.withState { $0.markPodFailed(uid: uid, message: message, now: SimulatedCluster.now()) }
+            })
     }
 
     private func scheduleReconcile(at due: Double) {
@@ -140,7 +143,10 @@ final class SimulatedCluster: @unchecked Sendable {
 
     // MARK: Authentication
 
-    enum Identity: Equatable { case user(String), anonymous, rejected }
+    enum Identity: Equatable {
+        case user(String)
+        case anonymous, rejected
+    }
 
     func authenticate(authorization: String?, peerCertificate: Certificate?) -> Identity {
         if let authorization {
@@ -267,12 +273,15 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
                 context.close(promise: nil)
                 return
             case .throttle:
-                respond(context: context, .error(.tooManyRequests(retryAfter: faults.retryAfterSeconds)),
+                respond(
+                    context: context, .error(.tooManyRequests(retryAfter: faults.retryAfterSeconds)),
                     keepAlive: keepAlive, head: head)
                 return
             case .serverError:
-                let error = faults.serverErrorCode == 500
-                    ? APIError.internalError("injected fault") : APIError.serviceUnavailable("injected fault: the server is currently unable to handle the request")
+                let error =
+                    faults.serverErrorCode == 500
+                    ? APIError.internalError("injected fault")
+                    : APIError.serviceUnavailable("injected fault: the server is currently unable to handle the request")
                 respond(context: context, .error(error), keepAlive: keepAlive, head: head)
                 return
             }
@@ -317,7 +326,8 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
         let encode: @Sendable (JSON) -> HTTPServerResponsePart = { event in
             var event = event
             if watch.table, event["type"] != "ERROR" {
-                event["object"] = Tables.table(for: watch.resource, objects: [event["object"]], listMeta: .null,
+                event["object"] = Tables.table(
+                    for: watch.resource, objects: [event["object"]], listMeta: .null,
                     now: SimulatedCluster.now(), includeObject: watch.includeObject)
             }
             var buffer = channel.allocator.buffer(capacity: 512)
@@ -371,9 +381,10 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
 
     // MARK: Exec upgrade (docs/PROTOCOL-NOTES.md §A2, §A8)
 
-    private func upgradeExec(context: ChannelHandlerContext, head: HTTPRequestHead, headers: [String: String],
-        target: ExecTarget)
-    {
+    private func upgradeExec(
+        context: ChannelHandlerContext, head: HTTPRequestHead, headers: [String: String],
+        target: ExecTarget
+    ) {
         let keepAlive = head.isKeepAlive
         let upgrade = headers["upgrade"]?.lowercased() ?? ""
         let connection = headers["connection"]?.lowercased() ?? ""
@@ -382,9 +393,12 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
             return
         }
         guard upgrade == "websocket" else {
-            respond(context: context, .error(.badRequest(
-                "unable to upgrade: \(upgrade) is not supported by the simulated API server; use WebSocket "
-                    + "(v5.channel.k8s.io or v4.channel.k8s.io)")), keepAlive: false, head: head)
+            respond(
+                context: context,
+                .error(
+                    .badRequest(
+                        "unable to upgrade: \(upgrade) is not supported by the simulated API server; use WebSocket "
+                            + "(v5.channel.k8s.io or v4.channel.k8s.io)")), keepAlive: false, head: head)
             return
         }
         guard head.method == .GET else {
@@ -393,13 +407,19 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
         }
         let version = headers["sec-websocket-version"] ?? ""
         guard version == "13" || version == "8" else {
-            respond(context: context, APIResponse(status: 400, headers: [("Sec-WebSocket-Version", "13")],
-                body: Array("websocket: unsupported version\n".utf8)), keepAlive: false, head: head)
+            respond(
+                context: context,
+                APIResponse(
+                    status: 400, headers: [("Sec-WebSocket-Version", "13")],
+                    body: Array("websocket: unsupported version\n".utf8)), keepAlive: false, head: head)
             return
         }
         guard let key = headers["sec-websocket-key"], !key.isEmpty else {
-            respond(context: context, APIResponse(status: 400, headers: [],
-                body: Array("websocket: missing Sec-WebSocket-Key\n".utf8)), keepAlive: false, head: head)
+            respond(
+                context: context,
+                APIResponse(
+                    status: 400, headers: [],
+                    body: Array("websocket: missing Sec-WebSocket-Key\n".utf8)), keepAlive: false, head: head)
             return
         }
         let offered = head.headers.first(name: "Sec-WebSocket-Protocol") ?? ""

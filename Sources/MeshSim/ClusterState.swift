@@ -357,7 +357,7 @@ package struct ClusterState {
             for index in ports.indices {
                 if ports[index]["protocol"].isNull { ports[index]["protocol"] = "TCP" }
                 if ports[index]["targetPort"].isNull { ports[index]["targetPort"] = ports[index]["port"] }
-                if (type == "LoadBalancer" || type == "NodePort"), ports[index]["nodePort"].isNull {
+                if type == "LoadBalancer" || type == "NodePort", ports[index]["nodePort"].isNull {
                     ports[index]["nodePort"] = .int(Int64(30000 + Int(random() % 2767)))
                 }
             }
@@ -400,8 +400,10 @@ package struct ClusterState {
         pod["metadata"]["annotations"]["sidecar.istio.io/status"] = .string(
             JSON.object([
                 "initContainers": ["istio-init"], "containers": ["istio-proxy"],
-                "volumes": ["workload-socket", "credential-socket", "workload-certs", "istio-envoy", "istio-data",
-                    "istio-podinfo", "istio-token", "istiod-ca-cert"],
+                "volumes": [
+                    "workload-socket", "credential-socket", "workload-certs", "istio-envoy", "istio-data",
+                    "istio-podinfo", "istio-token", "istiod-ca-cert",
+                ],
                 "imagePullSecrets": .null, "revision": .string(identity.revision),
             ]).serialized())
         pod["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"] = .string(firstApp)
@@ -471,8 +473,10 @@ package struct ClusterState {
         func status(_ container: JSON, ready: Bool) -> JSON {
             [
                 "name": container["name"], "ready": false, "started": .bool(ready), "restartCount": 0,
-                "image": container["image"], "imageID": .string((container["image"].string ?? "") + "@sha256:"
-                    + String(repeating: "5f", count: 32)),
+                "image": container["image"],
+                "imageID": .string(
+                    (container["image"].string ?? "") + "@sha256:"
+                        + String(repeating: "5f", count: 32)),
                 "containerID": .string("containerd://" + newUID().replacing("-", with: "")),
                 "state": ["running": ["startedAt": stamp]],
             ]
@@ -513,19 +517,21 @@ package struct ClusterState {
         let stamp = JSON.string(TimeFormat.rfc3339(now))
         for field in ["containerStatuses", "initContainerStatuses"] {
             guard let statuses = pod["status"][field].array else { continue }
-            pod["status"][field] = .array(statuses.map { status in
-                var changed = status
-                if status["state"]["running"].isNull == false {
-                    changed["ready"] = true
-                    changed["started"] = true
-                }
-                return changed
-            })
+            pod["status"][field] = .array(
+                statuses.map { status in
+                    var changed = status
+                    if status["state"]["running"].isNull == false {
+                        changed["ready"] = true
+                        changed["started"] = true
+                    }
+                    return changed
+                })
         }
-        pod["status"]["conditions"] = .array((pod["status"]["conditions"].array ?? []).map { condition in
-            guard condition["type"] == "Ready" || condition["type"] == "ContainersReady" else { return condition }
-            return ["type": condition["type"], "status": "True", "lastTransitionTime": stamp]
-        })
+        pod["status"]["conditions"] = .array(
+            (pod["status"]["conditions"].array ?? []).map { condition in
+                guard condition["type"] == "Ready" || condition["type"] == "ContainersReady" else { return condition }
+                return ["type": condition["type"], "status": "True", "lastTransitionTime": stamp]
+            })
         put(.pods, pod)
     }
 
@@ -537,14 +543,15 @@ package struct ClusterState {
         pod["status"]["phase"] = "Failed"
         pod["status"]["reason"] = "RuntimeError"
         pod["status"]["message"] = .string("the simulated pod could not start: \(message)")
-        pod["status"]["conditions"] = .array((pod["status"]["conditions"].array ?? []).map { condition in
-            var changed = condition
-            if condition["type"] == "Ready" || condition["type"] == "ContainersReady" {
-                changed["status"] = "False"
-                changed["lastTransitionTime"] = .string(TimeFormat.rfc3339(now))
-            }
-            return changed
-        })
+        pod["status"]["conditions"] = .array(
+            (pod["status"]["conditions"].array ?? []).map { condition in
+                var changed = condition
+                if condition["type"] == "Ready" || condition["type"] == "ContainersReady" {
+                    changed["status"] = "False"
+                    changed["lastTransitionTime"] = .string(TimeFormat.rfc3339(now))
+                }
+                return changed
+            })
         put(.pods, pod)
     }
 

@@ -131,7 +131,9 @@ enum FaultDocument {
         }
         for (cluster, value) in json["exec"].object ?? [:] {
             let fault = try parseExecFault(value, field: "runtime.exec.\(cluster)")
-            if cluster == "*" { faults.allClustersExecStreamFault = fault } else if let fault {
+            if cluster == "*" {
+                faults.allClustersExecStreamFault = fault
+            } else if let fault {
                 faults.execStreamFaults[cluster] = fault
             }
         }
@@ -176,10 +178,13 @@ final class ControlEndpoint: Sendable {
     var port: Int { channel.withLockedValue { $0?.localAddress?.port ?? 0 } }
 
     var clusterDocument: JSON {
-        .array(clusters.map {
-            ["name": .string($0.name), "context": .string($0.context), "server": .string($0.server),
-                "network": .string($0.network), "revision": .string($0.revision)]
-        })
+        .array(
+            clusters.map {
+                [
+                    "name": .string($0.name), "context": .string($0.context), "server": .string($0.server),
+                    "network": .string($0.network), "revision": .string($0.revision),
+                ]
+            })
     }
 
     func describe(kubeconfigPath: String) -> JSON {

@@ -44,23 +44,35 @@ extension ClusterState {
             let stamp = JSON.string(TimeFormat.rfc3339(now))
             let contentCondition: JSON =
                 remaining > 0
-                ? ["type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
+                ? [
+                    "type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
                     "message": .string("Some resources are remaining: pods. has \(remaining) resource instances"),
-                    "lastTransitionTime": stamp]
-                : ["type": "NamespaceContentRemaining", "status": "False", "reason": "ContentRemoved",
-                    "message": "All content successfully removed", "lastTransitionTime": stamp]
+                    "lastTransitionTime": stamp,
+                ]
+                : [
+                    "type": "NamespaceContentRemaining", "status": "False", "reason": "ContentRemoved",
+                    "message": "All content successfully removed", "lastTransitionTime": stamp,
+                ]
             let conditions: [JSON] = [
-                ["type": "NamespaceDeletionDiscoveryFailure", "status": "False", "reason": "ResourcesDiscovered",
-                    "message": "All resources successfully discovered", "lastTransitionTime": stamp],
-                ["type": "NamespaceDeletionGroupVersionParsingFailure", "status": "False",
+                [
+                    "type": "NamespaceDeletionDiscoveryFailure", "status": "False", "reason": "ResourcesDiscovered",
+                    "message": "All resources successfully discovered", "lastTransitionTime": stamp,
+                ],
+                [
+                    "type": "NamespaceDeletionGroupVersionParsingFailure", "status": "False",
                     "reason": "ParsedGroupVersions", "message": "All legacy kube types successfully parsed",
-                    "lastTransitionTime": stamp],
-                ["type": "NamespaceDeletionContentFailure", "status": "False", "reason": "ContentDeleted",
+                    "lastTransitionTime": stamp,
+                ],
+                [
+                    "type": "NamespaceDeletionContentFailure", "status": "False", "reason": "ContentDeleted",
                     "message": "All content successfully deleted, may be waiting on finalization",
-                    "lastTransitionTime": stamp],
+                    "lastTransitionTime": stamp,
+                ],
                 contentCondition,
-                ["type": "NamespaceFinalizersRemaining", "status": "False", "reason": "ContentHasNoFinalizers",
-                    "message": "All content-preserving finalizers finished", "lastTransitionTime": stamp],
+                [
+                    "type": "NamespaceFinalizersRemaining", "status": "False", "reason": "ContentHasNoFinalizers",
+                    "message": "All content-preserving finalizers finished", "lastTransitionTime": stamp,
+                ],
             ]
             let sameConditions =
                 (namespace["status"]["conditions"].array ?? []).map { $0["reason"] } == conditions.map { $0["reason"] }
@@ -214,7 +226,10 @@ extension ClusterState {
             ],
         ]
         if replicas - ready > 0 { status["unavailableReplicas"] = .int(replicas - ready) }
-        if ready == 0 { status["readyReplicas"] = .null; status["availableReplicas"] = .null }
+        if ready == 0 {
+            status["readyReplicas"] = .null
+            status["availableReplicas"] = .null
+        }
         if updated == 0 { status["updatedReplicas"] = .null }
         if replicas == 0 { status["replicas"] = .null }
         if status != old {
@@ -265,7 +280,10 @@ extension ClusterState {
                 "readyReplicas": .int(Int64(ready)), "availableReplicas": .int(Int64(ready)),
                 "observedGeneration": replicaSet["metadata"]["generation"],
             ]
-            if ready == 0 { status["readyReplicas"] = .null; status["availableReplicas"] = .null }
+            if ready == 0 {
+                status["readyReplicas"] = .null
+                status["availableReplicas"] = .null
+            }
             if live.isEmpty { status["fullyLabeledReplicas"] = .null }
             if status != replicaSet["status"] {
                 var changed = replicaSet
@@ -337,9 +355,10 @@ extension ClusterState {
             let subsets: JSON = ready.isEmpty && notReady.isEmpty ? .null : [subset]
             let existing = store.get(.endpoints, namespace: namespace, name: name)
             if let existing, existing["subsets"] == subsets { continue }
-            var endpoints = existing ?? [
-                "metadata": ["name": .string(name), "namespace": .string(namespace), "labels": service["metadata"]["labels"]]
-            ]
+            var endpoints =
+                existing ?? [
+                    "metadata": ["name": .string(name), "namespace": .string(namespace), "labels": service["metadata"]["labels"]]
+                ]
             if existing == nil { stampNewObject(&endpoints, resource: .endpoints, now: now) }
             endpoints["subsets"] = subsets
             put(.endpoints, endpoints)
@@ -360,12 +379,13 @@ extension ClusterState {
             let name = namespace["metadata"]["name"].string ?? ""
             let existing = store.get(.configMaps, namespace: name, name: "istio-ca-root-cert")
             if existing?["data"]["root-cert.pem"].string == meshRootCertificatePEM { continue }
-            var configMap = existing ?? [
-                "metadata": [
-                    "name": "istio-ca-root-cert", "namespace": .string(name),
-                    "labels": ["istio.io/config": "true"],
+            var configMap =
+                existing ?? [
+                    "metadata": [
+                        "name": "istio-ca-root-cert", "namespace": .string(name),
+                        "labels": ["istio.io/config": "true"],
+                    ]
                 ]
-            ]
             if existing == nil { stampNewObject(&configMap, resource: .configMaps, now: now) }
             configMap["data"] = ["root-cert.pem": .string(meshRootCertificatePEM)]
             put(.configMaps, configMap)

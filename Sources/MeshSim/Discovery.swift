@@ -13,13 +13,16 @@ enum Discovery {
             switch segments[0] {
             case "version": return .json(200, version)
             case "api":
-                return .json(200, [
-                    "kind": "APIVersions", "versions": ["v1"],
-                    "serverAddressByClientCIDRs": [["clientCIDR": "0.0.0.0/0", "serverAddress": .string(serverAddress)]],
-                ])
+                return .json(
+                    200,
+                    [
+                        "kind": "APIVersions", "versions": ["v1"],
+                        "serverAddressByClientCIDRs": [["clientCIDR": "0.0.0.0/0", "serverAddress": .string(serverAddress)]],
+                    ])
             case "apis": return .json(200, groupList)
             case "healthz", "livez", "readyz":
-                return APIResponse(status: 200, headers: [("Content-Type", "text/plain; charset=utf-8")],
+                return APIResponse(
+                    status: 200, headers: [("Content-Type", "text/plain; charset=utf-8")],
                     body: Array("ok".utf8))
             default: return nil
             }
@@ -65,8 +68,10 @@ enum Discovery {
     static func group(named name: String) -> JSON? {
         guard let version = ResourceType.groupVersions.first(where: { $0.group == name })?.version else { return nil }
         let entry: JSON = ["groupVersion": .string("\(name)/\(version)"), "version": .string(version)]
-        return ["kind": "APIGroup", "apiVersion": "v1", "name": .string(name), "versions": [entry],
-            "preferredVersion": entry]
+        return [
+            "kind": "APIGroup", "apiVersion": "v1", "name": .string(name), "versions": [entry],
+            "preferredVersion": entry,
+        ]
     }
 
     static var groupList: JSON {
@@ -137,10 +142,12 @@ enum Discovery {
             "name": "fieldValidation", "in": "query", "schema": ["type": "string", "uniqueItems": true],
             "description": "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields.",
         ]
-        for resource in ResourceType.all where resource.group == group && resource.version == version
+        for resource in ResourceType.all
+        where resource.group == group && resource.version == version
             && resource.verbs.contains("patch")
         {
-            let path = resource.namespaced
+            let path =
+                resource.namespaced
                 ? "\(prefix)/namespaces/{namespace}/\(resource.plural)/{name}" : "\(prefix)/\(resource.plural)/{name}"
             let gvk: JSON = ["group": .string(group), "version": .string(version), "kind": .string(resource.kind)]
             let operation: JSON = [
@@ -149,7 +156,8 @@ enum Discovery {
                 "responses": ["200": ["description": "OK"]],
             ]
             paths[path] = ["patch": operation]
-            let collection = resource.namespaced
+            let collection =
+                resource.namespaced
                 ? "\(prefix)/namespaces/{namespace}/\(resource.plural)" : "\(prefix)/\(resource.plural)"
             paths[collection] = [
                 "post": [

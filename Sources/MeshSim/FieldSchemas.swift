@@ -62,30 +62,38 @@ enum FieldSchemas {
         case .namespaces: return object(spec: .open)
         case .pods: return object(spec: podSpec)
         case .services:
-            return object(spec: .fields(
-                "selector clusterIP clusterIPs type externalIPs sessionAffinity loadBalancerIP loadBalancerSourceRanges "
-                    + "externalName externalTrafficPolicy healthCheckNodePort publishNotReadyAddresses sessionAffinityConfig "
-                    + "ipFamilies ipFamilyPolicy allocateLoadBalancerNodePorts loadBalancerClass internalTrafficPolicy "
-                    + "trafficDistribution",
-                ["ports": .list(.fields("name protocol appProtocol port targetPort nodePort"))]))
+            return object(
+                spec: .fields(
+                    "selector clusterIP clusterIPs type externalIPs sessionAffinity loadBalancerIP loadBalancerSourceRanges "
+                        + "externalName externalTrafficPolicy healthCheckNodePort publishNotReadyAddresses sessionAffinityConfig "
+                        + "ipFamilies ipFamilyPolicy allocateLoadBalancerNodePorts loadBalancerClass internalTrafficPolicy "
+                        + "trafficDistribution",
+                    ["ports": .list(.fields("name protocol appProtocol port targetPort nodePort"))]))
         case .serviceAccounts: return .fields("apiVersion kind secrets imagePullSecrets automountServiceAccountToken", ["metadata": objectMeta])
         case .configMaps: return .fields("apiVersion kind data binaryData immutable", ["metadata": objectMeta])
         case .secrets: return .fields("apiVersion kind data stringData type immutable", ["metadata": objectMeta])
         case .endpoints: return .fields("apiVersion kind subsets", ["metadata": objectMeta])
         case .deployments:
-            return object(spec: .fields("replicas selector strategy minReadySeconds revisionHistoryLimit paused progressDeadlineSeconds",
-                                        ["template": podTemplate]))
+            return object(
+                spec: .fields(
+                    "replicas selector strategy minReadySeconds revisionHistoryLimit paused progressDeadlineSeconds",
+                    ["template": podTemplate]))
         case .replicaSets: return object(spec: .fields("replicas minReadySeconds selector", ["template": podTemplate]))
         case .roles: return .fields("apiVersion kind", ["metadata": objectMeta, "rules": .list(policyRule)])
         case .clusterRoles: return .fields("apiVersion kind aggregationRule", ["metadata": objectMeta, "rules": .list(policyRule)])
         case .roleBindings, .clusterRoleBindings:
-            return .fields("apiVersion kind", ["metadata": objectMeta, "subjects": .list(.fields("kind apiGroup name namespace")),
-                                                "roleRef": .fields("apiGroup kind name")])
+            return .fields(
+                "apiVersion kind",
+                [
+                    "metadata": objectMeta, "subjects": .list(.fields("kind apiGroup name namespace")),
+                    "roleRef": .fields("apiGroup kind name"),
+                ])
         case .jobs: return object(spec: jobSpec)
         case .cronJobs:
-            return object(spec: .fields(
-                "schedule timeZone startingDeadlineSeconds concurrencyPolicy suspend successfulJobsHistoryLimit failedJobsHistoryLimit",
-                ["jobTemplate": .fields("", ["metadata": objectMeta, "spec": jobSpec])]))
+            return object(
+                spec: .fields(
+                    "schedule timeZone startingDeadlineSeconds concurrencyPolicy suspend successfulJobsHistoryLimit failedJobsHistoryLimit",
+                    ["jobTemplate": .fields("", ["metadata": objectMeta, "spec": jobSpec])]))
         case .events: return .open
         default:
             // Custom resources (Istio, ControlPlaneRevision): the envelope is fixed, the spec is the CRD's.

@@ -9,30 +9,38 @@ extension ClusterState {
         for name in ["default", "kube-system", "kube-package", "kube-node-lease"] {
             createInstalled(.namespaces, ["metadata": ["name": .string(name)]], now: now)
         }
-        createInstalled(.namespaces, [
-            "metadata": [
-                "name": "istio-system", "labels": ["topology.istio.io/network": .string(identity.network)],
-            ]
-        ], now: now)
-        createInstalled(.serviceAccounts, [
-            "metadata": ["name": "istio-reader-service-account", "namespace": "istio-system"]
-        ], now: now)
+        createInstalled(
+            .namespaces,
+            [
+                "metadata": [
+                    "name": "istio-system", "labels": ["topology.istio.io/network": .string(identity.network)],
+                ]
+            ], now: now)
+        createInstalled(
+            .serviceAccounts,
+            [
+                "metadata": ["name": "istio-reader-service-account", "namespace": "istio-system"]
+            ], now: now)
         if identity.managedControlPlane {
             installManagedControlPlane(now: now)
         } else {
             installIstiod(now: now)
         }
         installEastWestGateway(now: now)
-        createInstalled(.gateways, [
-            "metadata": ["name": "cross-network-gateway", "namespace": "istio-system"],
-            "spec": [
-                "selector": ["istio": "eastwestgateway"],
-                "servers": [[
-                    "port": ["number": 15443, "name": "tls", "protocol": "TLS"],
-                    "tls": ["mode": "AUTO_PASSTHROUGH"], "hosts": ["*.local"],
-                ]],
-            ],
-        ], now: now)
+        createInstalled(
+            .gateways,
+            [
+                "metadata": ["name": "cross-network-gateway", "namespace": "istio-system"],
+                "spec": [
+                    "selector": ["istio": "eastwestgateway"],
+                    "servers": [
+                        [
+                            "port": ["number": 15443, "name": "tls", "protocol": "TLS"],
+                            "tls": ["mode": "AUTO_PASSTHROUGH"], "hosts": ["*.local"],
+                        ]
+                    ],
+                ],
+            ], now: now)
     }
 
     mutating func createInstalled(_ resource: ResourceType, _ object: JSON, now: Double) {
@@ -48,38 +56,44 @@ extension ClusterState {
         let labels: JSON = ["app": "istiod", "istio": "istiod", "istio.io/rev": .string(revision)]
         var podLabels = labels
         podLabels["sidecar.istio.io/inject"] = "false"
-        createInstalled(.deployments, [
-            "metadata": ["name": .string(name), "namespace": "istio-system", "labels": labels],
-            "spec": [
-                "replicas": 1, "selector": ["matchLabels": ["app": "istiod", "istio.io/rev": .string(revision)]],
-                "template": [
-                    "metadata": ["labels": podLabels],
-                    "spec": [
-                        "serviceAccountName": "istiod",
-                        "containers": [[
-                            "name": "discovery", "image": "gcr.io/gke-release/asm/pilot:1.23.4-asm.1",
-                            "args": ["discovery", "--monitoringAddr=:15014", "--log_output_level=default:info"],
-                            "ports": [["containerPort": 8080], ["containerPort": 15010], ["containerPort": 15017]],
-                            "env": [
-                                ["name": "REVISION", "value": .string(revision)],
-                                ["name": "CLUSTER_ID", "value": .string(identity.name)],
+        createInstalled(
+            .deployments,
+            [
+                "metadata": ["name": .string(name), "namespace": "istio-system", "labels": labels],
+                "spec": [
+                    "replicas": 1, "selector": ["matchLabels": ["app": "istiod", "istio.io/rev": .string(revision)]],
+                    "template": [
+                        "metadata": ["labels": podLabels],
+                        "spec": [
+                            "serviceAccountName": "istiod",
+                            "containers": [
+                                [
+                                    "name": "discovery", "image": "gcr.io/gke-release/asm/pilot:1.23.4-asm.1",
+                                    "args": ["discovery", "--monitoringAddr=:15014", "--log_output_level=default:info"],
+                                    "ports": [["containerPort": 8080], ["containerPort": 15010], ["containerPort": 15017]],
+                                    "env": [
+                                        ["name": "REVISION", "value": .string(revision)],
+                                        ["name": "CLUSTER_ID", "value": .string(identity.name)],
+                                    ],
+                                ]
                             ],
-                        ]],
+                        ],
                     ],
                 ],
-            ],
-        ], now: now)
-        createInstalled(.services, [
-            "metadata": ["name": .string(name), "namespace": "istio-system", "labels": labels],
-            "spec": [
-                "selector": ["app": "istiod", "istio.io/rev": .string(revision)],
-                "ports": [
-                    ["name": "grpc-xds", "port": 15010], ["name": "https-dns", "port": 15012],
-                    ["name": "https-webhook", "port": 443, "targetPort": 15017],
-                    ["name": "http-monitoring", "port": 15014],
+            ], now: now)
+        createInstalled(
+            .services,
+            [
+                "metadata": ["name": .string(name), "namespace": "istio-system", "labels": labels],
+                "spec": [
+                    "selector": ["app": "istiod", "istio.io/rev": .string(revision)],
+                    "ports": [
+                        ["name": "grpc-xds", "port": 15010], ["name": "https-dns", "port": 15012],
+                        ["name": "https-webhook", "port": 443, "targetPort": 15017],
+                        ["name": "http-monitoring", "port": 15014],
+                    ],
                 ],
-            ],
-        ], now: now)
+            ], now: now)
         createInstalled(.serviceAccounts, ["metadata": ["name": "istiod", "namespace": "istio-system"]], now: now)
     }
 
@@ -94,19 +108,27 @@ extension ClusterState {
         ]
         revision["status"] = [
             "conditions": [
-                ["type": "Reconciled", "status": "True", "reason": "ReconcileSucceeded",
-                    "message": "Revision successfully reconciled", "lastTransitionTime": stamp],
-                ["type": "Stalled", "status": "False", "reason": "NotStalled",
-                    "message": "Reconciliation succeeded", "lastTransitionTime": stamp],
-                ["type": "ProvisioningFinished", "status": "True", "reason": "Provisioned",
-                    "message": "Provisioning finished", "lastTransitionTime": stamp],
+                [
+                    "type": "Reconciled", "status": "True", "reason": "ReconcileSucceeded",
+                    "message": "Revision successfully reconciled", "lastTransitionTime": stamp,
+                ],
+                [
+                    "type": "Stalled", "status": "False", "reason": "NotStalled",
+                    "message": "Reconciliation succeeded", "lastTransitionTime": stamp,
+                ],
+                [
+                    "type": "ProvisioningFinished", "status": "True", "reason": "Provisioned",
+                    "message": "Provisioning finished", "lastTransitionTime": stamp,
+                ],
             ]
         ]
         createInstalled(.controlPlaneRevisions, revision, now: now)
-        createInstalled(.configMaps, [
-            "metadata": ["name": "asm-options", "namespace": "istio-system"],
-            "data": ["multicluster_mode": "connected"],
-        ], now: now)
+        createInstalled(
+            .configMaps,
+            [
+                "metadata": ["name": "asm-options", "namespace": "istio-system"],
+                "data": ["multicluster_mode": "connected"],
+            ], now: now)
     }
 
     mutating func installEastWestGateway(now: Double) {
@@ -117,41 +139,49 @@ extension ClusterState {
         var podLabels = labels
         podLabels["sidecar.istio.io/inject"] = "false"
         podLabels["service.istio.io/canonical-name"] = "istio-eastwestgateway"
-        createInstalled(.deployments, [
-            "metadata": ["name": "istio-eastwestgateway", "namespace": "istio-system", "labels": labels],
-            "spec": [
-                "replicas": 1, "selector": ["matchLabels": ["app": "istio-eastwestgateway", "istio": "eastwestgateway"]],
-                "template": [
-                    "metadata": ["labels": podLabels],
-                    "spec": [
-                        "containers": [[
-                            "name": "istio-proxy", "image": .string(identity.proxyImage),
-                            "args": ["proxy", "router", "--domain", "$(POD_NAMESPACE).svc.cluster.local"],
-                            "ports": [["containerPort": 15021], ["containerPort": 15443], ["containerPort": 15012],
-                                ["containerPort": 15017]],
-                            "env": [
-                                ["name": "ISTIO_META_ROUTER_MODE", "value": "sni-dnat"],
-                                ["name": "ISTIO_META_REQUESTED_NETWORK_VIEW", "value": .string(identity.network)],
-                                ["name": "ISTIO_META_CLUSTER_ID", "value": .string(identity.name)],
-                            ],
-                        ]],
+        createInstalled(
+            .deployments,
+            [
+                "metadata": ["name": "istio-eastwestgateway", "namespace": "istio-system", "labels": labels],
+                "spec": [
+                    "replicas": 1, "selector": ["matchLabels": ["app": "istio-eastwestgateway", "istio": "eastwestgateway"]],
+                    "template": [
+                        "metadata": ["labels": podLabels],
+                        "spec": [
+                            "containers": [
+                                [
+                                    "name": "istio-proxy", "image": .string(identity.proxyImage),
+                                    "args": ["proxy", "router", "--domain", "$(POD_NAMESPACE).svc.cluster.local"],
+                                    "ports": [
+                                        ["containerPort": 15021], ["containerPort": 15443], ["containerPort": 15012],
+                                        ["containerPort": 15017],
+                                    ],
+                                    "env": [
+                                        ["name": "ISTIO_META_ROUTER_MODE", "value": "sni-dnat"],
+                                        ["name": "ISTIO_META_REQUESTED_NETWORK_VIEW", "value": .string(identity.network)],
+                                        ["name": "ISTIO_META_CLUSTER_ID", "value": .string(identity.name)],
+                                    ],
+                                ]
+                            ]
+                        ],
                     ],
                 ],
-            ],
-        ], now: now)
-        createInstalled(.services, [
-            "metadata": ["name": "istio-eastwestgateway", "namespace": "istio-system", "labels": labels],
-            "spec": [
-                "type": "LoadBalancer",
-                "selector": ["app": "istio-eastwestgateway", "istio": "eastwestgateway"],
-                "ports": [
-                    ["name": "status-port", "port": 15021, "targetPort": 15021],
-                    ["name": "tls", "port": 15443, "targetPort": 15443],
-                    ["name": "tls-istiod", "port": 15012, "targetPort": 15012],
-                    ["name": "tls-webhook", "port": 15017, "targetPort": 15017],
+            ], now: now)
+        createInstalled(
+            .services,
+            [
+                "metadata": ["name": "istio-eastwestgateway", "namespace": "istio-system", "labels": labels],
+                "spec": [
+                    "type": "LoadBalancer",
+                    "selector": ["app": "istio-eastwestgateway", "istio": "eastwestgateway"],
+                    "ports": [
+                        ["name": "status-port", "port": 15021, "targetPort": 15021],
+                        ["name": "tls", "port": 15443, "targetPort": 15443],
+                        ["name": "tls-istiod", "port": 15012, "targetPort": 15012],
+                        ["name": "tls-webhook", "port": 15017, "targetPort": 15017],
+                    ],
                 ],
-            ],
-        ], now: now)
+            ], now: now)
     }
 
     /// The Secret `istioctl create-remote-secret --name <peer>` produces, holding a kubeconfig for the peer.
@@ -196,10 +226,12 @@ extension ClusterState {
                 createInstalled(.serviceAccounts, ["metadata": ["name": "default", "namespace": .string(name)]], now: now)
             }
             if !clusterCAPEM.isEmpty, store.get(.configMaps, namespace: name, name: "kube-root-ca.crt") == nil {
-                createInstalled(.configMaps, [
-                    "metadata": ["name": "kube-root-ca.crt", "namespace": .string(name)],
-                    "data": ["ca.crt": .string(clusterCAPEM)],
-                ], now: now)
+                createInstalled(
+                    .configMaps,
+                    [
+                        "metadata": ["name": "kube-root-ca.crt", "namespace": .string(name)],
+                        "data": ["ca.crt": .string(clusterCAPEM)],
+                    ], now: now)
             }
         }
     }

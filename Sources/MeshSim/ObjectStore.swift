@@ -2,7 +2,11 @@
 // log of changes from which watches are served (older versions answer 410 Expired, as after compaction).
 
 package struct StoreEvent: Sendable, Equatable {
-    package enum Kind: String, Sendable { case added = "ADDED", modified = "MODIFIED", deleted = "DELETED" }
+    package enum Kind: String, Sendable {
+        case added = "ADDED"
+        case modified = "MODIFIED"
+        case deleted = "DELETED"
+    }
     package var kind: Kind
     package var resource: ResourceType
     package var object: JSON

@@ -159,7 +159,8 @@ enum Patching {
             case "test":
                 if try get(current, path) != operation["value"] {
                     throw APIError(
-                        code: 422, reason: "Invalid", message: "the server rejected our request due to an error in our "
+                        code: 422, reason: "Invalid",
+                        message: "the server rejected our request due to an error in our "
                             + "request: testing value \(path.joined(separator: "/")) failed")
                 }
             default:

@@ -16,9 +16,11 @@ enum RBACValidation {
                     errors.invalid("\(path).nonResourceURLs", rule["nonResourceURLs"], "namespaced rules cannot apply to non-resource URLs")
                 }
                 if !(rule["apiGroups"].array ?? []).isEmpty || !(rule["resources"].array ?? []).isEmpty
-                    || !(rule["resourceNames"].array ?? []).isEmpty {
-                    errors.invalid("\(path).nonResourceURLs", rule["nonResourceURLs"],
-                                   "rules cannot apply to both regular resources and non-resource URLs")
+                    || !(rule["resourceNames"].array ?? []).isEmpty
+                {
+                    errors.invalid(
+                        "\(path).nonResourceURLs", rule["nonResourceURLs"],
+                        "rules cannot apply to both regular resources and non-resource URLs")
                 }
                 continue
             }
@@ -107,7 +109,9 @@ enum IstioWebhook {
             if routes.count > 1 && total == 0 { problems.append("total destination weight = 0") }
         }
         guard !problems.isEmpty else { return }
-        throw APIError(code: 400, reason: "", message: "admission webhook \"validation.istio.io\" denied the request: "
-                       + "configuration is invalid: " + problems.joined(separator: ", "))
+        throw APIError(
+            code: 400, reason: "",
+            message: "admission webhook \"validation.istio.io\" denied the request: "
+                + "configuration is invalid: " + problems.joined(separator: ", "))
     }
 }

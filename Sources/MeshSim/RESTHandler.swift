@@ -218,23 +218,32 @@ extension ClusterState {
         case ("GET", let name?):
             let object = try get(resource, namespace: target.namespace ?? "", name: name)
             if table {
-                return .response(.json(200, Tables.table(for: resource, objects: [object], listMeta: .null, now: now,
-                    includeObject: request.parameter("includeObject"))))
+                return .response(
+                    .json(
+                        200,
+                        Tables.table(
+                            for: resource, objects: [object], listMeta: .null, now: now,
+                            includeObject: request.parameter("includeObject"))))
             }
             return .response(.json(200, object))
         case ("POST", nil):
             return .response(try create(request, target: target, now: now))
         case ("PUT", let name?):
             let body = try parseBody(request)
-            let (object, created) = try update(resource, namespace: target.namespace ?? "", name: name, with: body,
+            let (object, created) = try update(
+                resource, namespace: target.namespace ?? "", name: name, with: body,
                 dryRun: request.parameter("dryRun") != nil, now: now)
             return .response(.json(created ? 201 : 200, object))
         case ("PATCH", let name?):
-            return .response(try patch(request, resource: resource, namespace: target.namespace ?? "", name: name,
-                now: now))
+            return .response(
+                try patch(
+                    request, resource: resource, namespace: target.namespace ?? "", name: name,
+                    now: now))
         case ("DELETE", let name?):
-            return .response(try delete(request, resource: resource, namespace: target.namespace ?? "", name: name,
-                now: now))
+            return .response(
+                try delete(
+                    request, resource: resource, namespace: target.namespace ?? "", name: name,
+                    now: now))
         case ("DELETE", nil):
             return .response(try deleteCollection(request, target: target, now: now))
         default:
@@ -313,13 +322,18 @@ extension ClusterState {
             items = start < items.count ? Array(items[start..<end]) : []
         }
         if table {
-            return .json(200, Tables.table(for: target.resource, objects: items, listMeta: listMeta, now: now,
-                includeObject: request.parameter("includeObject")))
+            return .json(
+                200,
+                Tables.table(
+                    for: target.resource, objects: items, listMeta: listMeta, now: now,
+                    includeObject: request.parameter("includeObject")))
         }
-        return .json(200, [
-            "kind": .string(target.resource.kind + "List"), "apiVersion": .string(target.resource.apiVersion),
-            "metadata": listMeta, "items": .array(items),
-        ])
+        return .json(
+            200,
+            [
+                "kind": .string(target.resource.kind + "List"), "apiVersion": .string(target.resource.apiVersion),
+                "metadata": listMeta, "items": .array(items),
+            ])
     }
 
     func watchRequest(_ request: APIRequest, target: ResourcePath) throws(APIError) -> WatchRequest {
@@ -380,7 +394,8 @@ extension ClusterState {
         }
         try Validation.validate(object, resource: resource, old: nil)
         if let existing = store.get(resource, namespace: target.namespace ?? "", name: name) {
-            throw APIError.alreadyExists(resource, name,
+            throw APIError.alreadyExists(
+                resource, name,
                 beingDeleted: !existing["metadata"]["deletionTimestamp"].isNull)
         }
         if request.parameter("dryRun") != nil { return .json(201, object) }
@@ -429,9 +444,10 @@ extension ClusterState {
             object = body
             object["kind"] = .string(resource.kind)
             object["apiVersion"] = .string(resource.apiVersion)
-            for key in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
-                "namespace", "name"]
-            {
+            for key in [
+                "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation",
+                "namespace", "name",
+            ] {
                 object["metadata"][key] = old["metadata"][key]
             }
             if object["metadata"]["ownerReferences"].isNull {
@@ -501,8 +517,11 @@ extension ClusterState {
             if type == .apply {
                 var createRequest = request
                 createRequest.headers["content-type"] = "application/json"
-                return try create(createRequest, target: ResourcePath(resource: resource,
-                    namespace: resource.namespaced ? namespace : nil), now: now)
+                return try create(
+                    createRequest,
+                    target: ResourcePath(
+                        resource: resource,
+                        namespace: resource.namespaced ? namespace : nil), now: now)
             }
             throw APIError.notFound(resource, name)
         }
@@ -510,7 +529,8 @@ extension ClusterState {
         if patchDocument["metadata"]["resourceVersion"].isNull {
             patched["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         }
-        let (object, _) = try update(resource, namespace: namespace, name: name, with: patched,
+        let (object, _) = try update(
+            resource, namespace: namespace, name: name, with: patched,
             dryRun: request.parameter("dryRun") != nil, now: now)
         return .json(200, object)
     }
@@ -552,13 +572,15 @@ extension ClusterState {
             let policy = request.parameter("propagationPolicy") ?? options["propagationPolicy"].string
             if policy == "Orphan" { orphanDependents(of: object, resource: resource) }
             removeObject(resource, namespace: namespace, name: name)
-            return .json(200, [
-                "kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success",
-                "details": [
-                    "name": .string(name), "group": resource.group.isEmpty ? .null : .string(resource.group),
-                    "kind": .string(resource.plural), "uid": object["metadata"]["uid"],
-                ],
-            ])
+            return .json(
+                200,
+                [
+                    "kind": "Status", "apiVersion": "v1", "metadata": .emptyObject, "status": "Success",
+                    "details": [
+                        "name": .string(name), "group": resource.group.isEmpty ? .null : .string(resource.group),
+                        "kind": .string(resource.plural), "uid": object["metadata"]["uid"],
+                    ],
+                ])
         }
     }
 
@@ -587,15 +609,18 @@ extension ClusterState {
         }
         var deleted: [JSON] = []
         for object in matching {
-            let response = try delete(request, resource: target.resource,
+            let response = try delete(
+                request, resource: target.resource,
                 namespace: object["metadata"]["namespace"].string ?? "", name: object["metadata"]["name"].string ?? "",
                 now: now)
             deleted.append(response.json ?? .null)
         }
-        return .json(200, [
-            "kind": .string(target.resource.kind + "List"), "apiVersion": .string(target.resource.apiVersion),
-            "metadata": ["resourceVersion": .string(String(store.resourceVersion))], "items": .array(matching),
-        ])
+        return .json(
+            200,
+            [
+                "kind": .string(target.resource.kind + "List"), "apiVersion": .string(target.resource.apiVersion),
+                "metadata": ["resourceVersion": .string(String(store.resourceVersion))], "items": .array(matching),
+            ])
     }
 
     // MARK: Subresources
@@ -622,7 +647,8 @@ extension ClusterState {
             switch request.method {
             case "GET": return .response(.json(200, try get(resource, namespace: namespace, name: name)))
             case "PUT":
-                let (object, _) = try update(resource, namespace: namespace, name: name, with: try parseBody(request),
+                let (object, _) = try update(
+                    resource, namespace: namespace, name: name, with: try parseBody(request),
                     dryRun: false, now: now, statusOnly: true)
                 return .response(.json(200, object))
             case "PATCH":
@@ -632,7 +658,8 @@ extension ClusterState {
                 }
                 let document = try parseBody(APIRequest(method: "PATCH", path: "", body: request.body))
                 let patched = try Patching.apply(type, patch: document, to: old)
-                let (object, _) = try update(resource, namespace: namespace, name: name, with: patched, dryRun: false,
+                let (object, _) = try update(
+                    resource, namespace: namespace, name: name, with: patched, dryRun: false,
                     now: now, statusOnly: true)
                 return .response(.json(200, object))
             default: throw APIError.methodNotAllowed(request.method)
@@ -643,9 +670,10 @@ extension ClusterState {
     }
 
     func scaleObject(_ object: JSON, resource: ResourceType) -> JSON {
-        let selector = (try? LabelSelector.fromObject(object["spec"]["selector"]))?.requirements.map { requirement in
-            requirement.op == .equals ? "\(requirement.key)=\(requirement.values.first ?? "")" : requirement.key
-        }.joined(separator: ",") ?? ""
+        let selector =
+            (try? LabelSelector.fromObject(object["spec"]["selector"]))?.requirements.map { requirement in
+                requirement.op == .equals ? "\(requirement.key)=\(requirement.values.first ?? "")" : requirement.key
+            }.joined(separator: ",") ?? ""
         return [
             "kind": "Scale", "apiVersion": "autoscaling/v1",
             "metadata": [
@@ -682,16 +710,23 @@ extension ClusterState {
         default: throw APIError.methodNotAllowed(request.method)
         }
         guard let replicas = desired["spec"]["replicas"].int else {
-            throw APIError.invalid(resource, name, causes: [
-                StatusCause(reason: "FieldValueRequired", message: "Required value", field: "spec.replicas")
-            ])
+            throw APIError.invalid(
+                resource, name,
+                causes: [
+                    StatusCause(reason: "FieldValueRequired", message: "Required value", field: "spec.replicas")
+                ])
         }
         if replicas < 0 {
-            throw APIError(code: 422, reason: "Invalid",
+            throw APIError(
+                code: 422, reason: "Invalid",
                 message: "Scale.autoscaling \"\(name)\" is invalid: spec.replicas: Invalid value: \(replicas): "
                     + "must be greater than or equal to 0", name: name, group: "autoscaling", kind: "Scale",
-                causes: [StatusCause(reason: "FieldValueInvalid", message: "Invalid value: \(replicas): must be "
-                    + "greater than or equal to 0", field: "spec.replicas")])
+                causes: [
+                    StatusCause(
+                        reason: "FieldValueInvalid",
+                        message: "Invalid value: \(replicas): must be "
+                            + "greater than or equal to 0", field: "spec.replicas")
+                ])
         }
         var updated = object
         updated["spec"]["replicas"] = .int(replicas)
@@ -707,7 +742,8 @@ extension ClusterState {
         let initContainers = (pod["spec"]["initContainers"].array ?? []).compactMap { $0["name"].string }
         guard let requested, !requested.isEmpty else {
             if containers.count == 1 { return containers[0] }
-            var message = "a container name must be specified for pod \(podName), choose one of: "
+            var message =
+                "a container name must be specified for pod \(podName), choose one of: "
                 + "[\(containers.joined(separator: " "))]"
             if !initContainers.isEmpty { message += " or one of the init containers: [\(initContainers.joined(separator: " "))]" }
             throw APIError.badRequest(message)

@@ -23,9 +23,10 @@ final class RuntimeBridge: Sendable {
 
     /// Carries out the controllers' pod work; `podStarted` reports a pod whose listeners are up (by uid),
     /// `podFailed` one whose listeners could not start.
-    func perform(_ actions: [PodRuntimeAction], podStarted: @escaping @Sendable (String) -> Void,
-        podFailed: @escaping @Sendable (String, String) -> Void)
-    {
+    func perform(
+        _ actions: [PodRuntimeAction], podStarted: @escaping @Sendable (String) -> Void,
+        podFailed: @escaping @Sendable (String, String) -> Void
+    ) {
         for action in actions {
             switch action {
             case .start(let launch):
@@ -33,7 +34,8 @@ final class RuntimeBridge: Sendable {
                 let pod = SimulatedPod(
                     cluster: launch.cluster, namespace: launch.namespace, name: launch.name, uid: launch.uid,
                     containers: launch.containers.filter { $0.name != "istio-proxy" }.map { container in
-                        SimulatedContainer(name: container.name, image: container.image,
+                        SimulatedContainer(
+                            name: container.name, image: container.image,
                             environment: container.environment.map { EnvironmentVariable($0.name, $0.value) })
                     },
                     hasSidecar: launch.injected)
@@ -116,9 +118,10 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
         let servers = Dictionary(uniqueKeysWithValues: clusters.map { ($0.identity.name, $0.serverURL) })
         let pods = running.withLockedValue { $0 }
         let endpoint: (String) -> MeshEndpoint? = { uid in pods?.running(uid: uid)?.endpoint }
-        let view = MeshView(clusters: clusters.map { cluster in
-            cluster.read { Self.clusterView($0, peerServers: servers, endpoint: endpoint) }
-        })
+        let view = MeshView(
+            clusters: clusters.map { cluster in
+                cluster.read { Self.clusterView($0, peerServers: servers, endpoint: endpoint) }
+            })
         cache.withLockedValue {
             $0.key = key
             $0.view = view

@@ -75,8 +75,12 @@ package struct LabelSelector: Sendable, Equatable {
         var depth = 0
         for character in text {
             switch character {
-            case "(": depth += 1; current.append(character)
-            case ")": depth -= 1; current.append(character)
+            case "(":
+                depth += 1
+                current.append(character)
+            case ")":
+                depth -= 1
+                current.append(character)
             case "," where depth == 0:
                 parts.append(current)
                 current = ""

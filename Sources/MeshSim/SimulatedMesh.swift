@@ -110,8 +110,9 @@ package final class SimulatedMesh: Sendable {
         let runtimeFaults = RuntimeFaultControl(options.runtimeFaults)
         let runtime = RuntimeBridge(
             runtimeFaults: runtimeFaults,
-            settings: PodRuntimeSettings(crossClusterLatency: CrossClusterLatency(
-                base: options.crossClusterLatency, jitter: options.crossClusterJitter)),
+            settings: PodRuntimeSettings(
+                crossClusterLatency: CrossClusterLatency(
+                    base: options.crossClusterLatency, jitter: options.crossClusterJitter)),
             group: group)
         var clusters: [SimulatedCluster] = []
         do {
@@ -125,12 +126,14 @@ package final class SimulatedMesh: Sendable {
                     revision: options.managedControlPlane ? "asm-managed" : options.revision,
                     managedControlPlane: options.managedControlPlane)
                 let credentials = try ClusterCredentials.make(clusterName: name)
-                var state = ClusterState(identity: identity, timings: timings,
+                var state = ClusterState(
+                    identity: identity, timings: timings,
                     meshRootCertificatePEM: meshRoot.certificatePEM, seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
                 state.clusterCACertificatePEM = credentials.authority.certificatePEM
                 state.hangNamespaceDeletion = options.hangNamespaceDeletion
                 state.installBaseAndMesh(now: now)
-                let cluster = SimulatedCluster(state: state, credentials: credentials, runtime: runtime,
+                let cluster = SimulatedCluster(
+                    state: state, credentials: credentials, runtime: runtime,
                     eventLoop: group.next(), seed: UInt64(index) &* 0xBF58_476D_1CE4_E5B9)
                 cluster.apiFaults.faults = options.apiFaults
                 try await cluster.start(group: group)
@@ -175,10 +178,12 @@ package final class SimulatedMesh: Sendable {
                 clientCertificatePEM: cluster.credentials.adminClient.certificatePEM,
                 clientKeyPEM: cluster.credentials.adminClient.privateKeyPEM, token: cluster.credentials.bearerToken)
         }
-        let faults = FaultControl(clusters: clusters, runtime: runtimeFaults, meshRoot: meshRoot.certificatePEM,
+        let faults = FaultControl(
+            clusters: clusters, runtime: runtimeFaults, meshRoot: meshRoot.certificatePEM,
             mismatchedRoot: mismatchedRoot.certificatePEM)
         let info = clusters.map { cluster in
-            SimulatedClusterInfo(name: cluster.identity.name, context: contextName(cluster), server: cluster.serverURL,
+            SimulatedClusterInfo(
+                name: cluster.identity.name, context: contextName(cluster), server: cluster.serverURL,
                 network: cluster.identity.network, revision: cluster.identity.revision)
         }
         var control: ControlEndpoint?
@@ -235,8 +240,9 @@ package final class SimulatedMesh: Sendable {
             }
             if pending.isEmpty { return }
             if SimulatedCluster.now() > deadline {
-                throw SimulatedMeshError.notReady("deployments not available after \(Int(timeout)) s: "
-                    + pending.joined(separator: "; "))
+                throw SimulatedMeshError.notReady(
+                    "deployments not available after \(Int(timeout)) s: "
+                        + pending.joined(separator: "; "))
             }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -20,14 +20,18 @@ enum Tables {
 
     static func columns(for resource: ResourceType) -> [Column] {
         let name = Column(name: "Name", format: "name", description: "Name must be unique within a namespace.")
-        let age = Column(name: "Age", description: "CreationTimestamp is a timestamp representing the server time "
-            + "when this object was created.")
+        let age = Column(
+            name: "Age",
+            description: "CreationTimestamp is a timestamp representing the server time "
+                + "when this object was created.")
         switch resource {
         case .pods:
             return [
                 name, Column(name: "Ready", description: "The aggregate readiness state of this pod for accepting traffic."),
                 Column(name: "Status", description: "The aggregate status of the containers in this pod."),
-                Column(name: "Restarts", description: "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+                Column(
+                    name: "Restarts",
+                    description: "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
                 age, Column(name: "IP", priority: 1, description: "IP address allocated to the pod."),
                 Column(name: "Node", priority: 1, description: "Name of the node this pod is running on."),
                 Column(name: "Nominated Node", priority: 1, description: "Name of the node where the pod is nominated."),
@@ -38,8 +42,12 @@ enum Tables {
         case .deployments:
             return [
                 name, Column(name: "Ready", description: "Number of the pod with ready state"),
-                Column(name: "Up-to-date", type: "integer", description: "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
-                Column(name: "Available", type: "integer", description: "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
+                Column(
+                    name: "Up-to-date", type: "integer",
+                    description: "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
+                Column(
+                    name: "Available", type: "integer",
+                    description: "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
                 age, Column(name: "Containers", priority: 1, description: "Names of each container in the template."),
                 Column(name: "Images", priority: 1, description: "Images referenced by each container in the template."),
                 Column(name: "Selector", priority: 1, description: "Label selector for pods."),
@@ -59,8 +67,10 @@ enum Tables {
                 Column(name: "Selector", priority: 1, description: "The selector of the service."),
             ]
         case .secrets:
-            return [name, Column(name: "Type", description: "The type of the secret"),
-                Column(name: "Data", type: "integer", description: "The number of entries in the data."), age]
+            return [
+                name, Column(name: "Type", description: "The type of the secret"),
+                Column(name: "Data", type: "integer", description: "The number of entries in the data."), age,
+            ]
         case .configMaps:
             return [name, Column(name: "Data", type: "integer", description: "The number of entries in the data."), age]
         case .endpoints:
@@ -76,14 +86,23 @@ enum Tables {
         case .cronJobs:
             return [
                 name, Column(name: "Schedule", description: "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
-                Column(name: "Timezone", description: "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones."),
-                Column(name: "Suspend", type: "boolean", description: "This flag tells the controller to suspend subsequent executions, it does not apply to already started executions."),
+                Column(
+                    name: "Timezone",
+                    description: "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones."),
+                Column(
+                    name: "Suspend", type: "boolean",
+                    description: "This flag tells the controller to suspend subsequent executions, it does not apply to already started executions."),
                 Column(name: "Active", type: "integer", description: "A list of pointers to currently running jobs."),
                 Column(name: "Last Schedule", description: "Information when was the last time the job was successfully scheduled."),
                 age,
             ] + templateColumns
         case .roles, .clusterRoles:
-            return [name, Column(name: "Created At", type: "date", description: "CreationTimestamp is a timestamp representing the server time when this object was created.")]
+            return [
+                name,
+                Column(
+                    name: "Created At", type: "date", description: "CreationTimestamp is a timestamp representing the server time when this object was created."
+                ),
+            ]
         case .roleBindings, .clusterRoleBindings:
             return [
                 name, Column(name: "Role", description: "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace."),
@@ -208,18 +227,21 @@ enum Tables {
                 name, object["spec"]["schedule"], .string(object["spec"]["timeZone"].string ?? "<none>"),
                 .string(object["spec"]["suspend"].bool.map { $0 ? "True" : "False" } ?? "<unset>"),
                 .int(Int64(object["status"]["active"].array?.count ?? 0)), .string(lastSchedule ?? "<none>"), age,
-            ] + templateCells(object["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-                              selector: object["spec"]["jobTemplate"]["spec"]["selector"])
+            ]
+                + templateCells(
+                    object["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+                    selector: object["spec"]["jobTemplate"]["spec"]["selector"])
         case .roles, .clusterRoles:
             return [name, object["metadata"]["creationTimestamp"]]
         case .roleBindings, .clusterRoleBindings:
             let subjects = object["subjects"].array ?? []
             func names(_ kind: String) -> JSON {
-                .string(subjects.filter { $0["kind"].string == kind }.map { subject in
-                    let name = subject["name"].string ?? ""
-                    guard kind == "ServiceAccount", let namespace = subject["namespace"].string, !namespace.isEmpty else { return name }
-                    return "\(namespace)/\(name)"
-                }.joined(separator: ", "))
+                .string(
+                    subjects.filter { $0["kind"].string == kind }.map { subject in
+                        let name = subject["name"].string ?? ""
+                        guard kind == "ServiceAccount", let namespace = subject["namespace"].string, !namespace.isEmpty else { return name }
+                        return "\(namespace)/\(name)"
+                    }.joined(separator: ", "))
             }
             let role = "\(object["roleRef"]["kind"].string ?? "")/\(object["roleRef"]["name"].string ?? "")"
             return [name, .string(role), age, names("User"), names("Group"), names("ServiceAccount")]
@@ -278,9 +300,10 @@ enum Tables {
                 .compactMap { $0["name"].string })
         let total = (pod["spec"]["containers"].array?.count ?? 0) + sidecars.count
         var ready = (pod["status"]["containerStatuses"].array ?? []).filter { $0["ready"].bool == true }.count
-        ready += (pod["status"]["initContainerStatuses"].array ?? []).filter {
-            sidecars.contains($0["name"].string ?? "") && $0["ready"].bool == true && $0["started"].bool == true
-        }.count
+        ready +=
+            (pod["status"]["initContainerStatuses"].array ?? []).filter {
+                sidecars.contains($0["name"].string ?? "") && $0["ready"].bool == true && $0["started"].bool == true
+            }.count
         return (ready, total)
     }
 

@@ -116,7 +116,8 @@ struct FieldErrors {
         case .string(let text): return "\"\(text)\""
         case .int(let number): return String(number)
         case .object(let members):
-            return "map[string]string{" + members.keys.sorted().map { "\"\($0)\":\(render(members[$0]!))" }
+            return "map[string]string{"
+                + members.keys.sorted().map { "\"\($0)\":\(render(members[$0]!))" }
                 .joined(separator: ", ") + "}"
         default: return value.serialized()
         }
@@ -290,7 +291,8 @@ enum Validation {
     static func validateDataKeys(_ object: JSON, errors: inout FieldErrors) {
         for section in ["data", "binaryData", "stringData"] {
             for key in (object[section].object ?? [:]).keys.sorted() {
-                let valid = !key.isEmpty && key.utf8.count <= 253 && key != "." && key != ".."
+                let valid =
+                    !key.isEmpty && key.utf8.count <= 253 && key != "." && key != ".."
                     && key.utf8.allSatisfy { byte in
                         (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
                             || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))

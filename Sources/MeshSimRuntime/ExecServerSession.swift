@@ -1,3 +1,7 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
 // SERVER side of exec (the simulated API server). Its client counterpart is
 // Sources/KubeClient/Engine/ExecConnection.swift.
 // The two sides are written apart on purpose: the simulator is the client's judge, and a shared codec
@@ -7,13 +11,10 @@
 // ExecServerMachine decides, this file performs — process start, pipes as NIO channels, backpressure in
 // both directions, the bounded close wait, killing and reaping the process group.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import NIOCore
-import NIOPosix
-import Synchronization
 
 /// Settings of exec sessions that are not part of a request.
 package struct ExecServerSettings: Sendable {
@@ -75,8 +76,9 @@ package enum ExecServerSession {
         registry: ExecServerRegistry, faults: RuntimeFaultControl, settings: ExecServerSettings = ExecServerSettings()
     ) -> EventLoopFuture<Void> {
         onEventLoop(of: channel) {
-            let driver = ExecServerDriver(channel: channel, request: request, registry: registry,
-                                          fault: faults.current.execStreamFault(cluster: request.cluster), settings: settings)
+            let driver = ExecServerDriver(
+                channel: channel, request: request, registry: registry,
+                fault: faults.current.execStreamFault(cluster: request.cluster), settings: settings)
             try channel.pipeline.syncOperations.addHandler(ExecSocketByteHandler(driver: driver))
             driver.begin()
             if let bufferedBytes, bufferedBytes.readableBytes > 0 {
@@ -154,7 +156,8 @@ final class ExecServerDriver: @unchecked Sendable {
 
     private func attachPipes(_ launched: LaunchedProcess) {
         var futures: [EventLoopFuture<Void>] = []
-        let outputs: [(CInt, ExecServerChannel)] = [(launched.stdoutReader, .stdout)]
+        let outputs: [(CInt, ExecServerChannel)] =
+            [(launched.stdoutReader, .stdout)]
             + (launched.stderrReader.map { [($0, ExecServerChannel.stderr)] } ?? [])
         openOutputs = outputs.count
         for (descriptor, execChannel) in outputs {
@@ -265,7 +268,10 @@ final class ExecServerDriver: @unchecked Sendable {
             case .killProcess:
                 killProcess()
             case .closeConnection:
-                if wroteToSocket { socket.flush(); wroteToSocket = false }
+                if wroteToSocket {
+                    socket.flush()
+                    wroteToSocket = false
+                }
                 closeTimer?.cancel()
                 if !socketIsClosed { socket.close(promise: nil) }
             case .awaitClientClose:

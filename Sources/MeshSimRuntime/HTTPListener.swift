@@ -2,6 +2,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// A bound listener on 127.0.0.1 with an ephemeral port; `stop()` closes it and its connections.
 package final class HTTPListener: Sendable {
@@ -58,8 +59,6 @@ package enum RuntimeListenerError: Error, CustomStringConvertible {
         }
     }
 }
-
-import Synchronization
 
 /// The open connections of a listener, so stopping it can close them.
 final class ConnectionSet: Sendable {

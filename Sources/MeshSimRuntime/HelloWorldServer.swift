@@ -102,11 +102,13 @@ final class HelloWorldHandler: ChannelInboundHandler, Sendable {
                     keepAlive: keepAlive, version: head.version)
             }
         case (.GET, "/health"):
-            writeResponse(context: context, status: .ok, headers: [("Content-Type", "text/html; charset=utf-8")],
-                          body: ByteBuffer(string: "Helloworld is healthy"), keepAlive: keepAlive, version: head.version)
+            writeResponse(
+                context: context, status: .ok, headers: [("Content-Type", "text/html; charset=utf-8")],
+                body: ByteBuffer(string: "Helloworld is healthy"), keepAlive: keepAlive, version: head.version)
         default:
-            writeResponse(context: context, status: .notFound, headers: [("Content-Type", "text/html; charset=utf-8")],
-                          body: ByteBuffer(string: "Not Found\n"), keepAlive: keepAlive, version: head.version)
+            writeResponse(
+                context: context, status: .notFound, headers: [("Content-Type", "text/html; charset=utf-8")],
+                body: ByteBuffer(string: "Not Found\n"), keepAlive: keepAlive, version: head.version)
         }
     }
 }

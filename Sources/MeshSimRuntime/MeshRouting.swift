@@ -16,8 +16,10 @@ package struct MeshEndpoint: Hashable, Sendable {
     /// The pod's labels, which DestinationRule subsets select by.
     package var labels: [String: String]
 
-    package init(pod: String, cluster: String, host: String, port: Int, version: String?, hasSidecar: Bool,
-                labels: [String: String] = [:]) {
+    package init(
+        pod: String, cluster: String, host: String, port: Int, version: String?, hasSidecar: Bool,
+        labels: [String: String] = [:]
+    ) {
         self.pod = pod
         self.cluster = cluster
         self.host = host
@@ -173,7 +175,7 @@ package enum MeshRouting {
         in view: MeshView
     ) -> MeshResolution {
         guard let key = serviceKey(forHost: host, sourceNamespace: sourceNamespace),
-              let local = view.clusters[source]?.services[key], local.ports.contains(port)
+            let local = view.clusters[source]?.services[key], local.ports.contains(port)
         else { return .notAService }
         var endpoints: [MeshEndpoint] = []
         for clusterName in view.clusters.keys.sorted() {

@@ -40,9 +40,11 @@ package struct HTTPMatchRule: Equatable, Sendable {
     /// Conditions present in the rule that the simulation does not evaluate; a match with any never matches.
     package var unmodelledConditions: [String]
 
-    package init(uri: StringMatchRule? = nil, ignoreURICase: Bool = false, method: StringMatchRule? = nil,
-                headers: [String: StringMatchRule?] = [:], port: Int? = nil, sourceNamespace: String? = nil,
-                unmodelledConditions: [String] = []) {
+    package init(
+        uri: StringMatchRule? = nil, ignoreURICase: Bool = false, method: StringMatchRule? = nil,
+        headers: [String: StringMatchRule?] = [:], port: Int? = nil, sourceNamespace: String? = nil,
+        unmodelledConditions: [String] = []
+    ) {
         self.uri = uri
         self.ignoreURICase = ignoreURICase
         self.method = method
@@ -112,8 +114,10 @@ package struct VirtualServiceView: Equatable, Sendable {
     package var exportTo: [String]
     package var http: [HTTPRouteRule]
 
-    package init(namespace: String, name: String, creationTimestamp: String = "", hosts: [String], gateways: [String] = [],
-                exportTo: [String] = [], http: [HTTPRouteRule]) {
+    package init(
+        namespace: String, name: String, creationTimestamp: String = "", hosts: [String], gateways: [String] = [],
+        exportTo: [String] = [], http: [HTTPRouteRule]
+    ) {
         self.namespace = namespace
         self.name = name
         self.creationTimestamp = creationTimestamp
@@ -143,8 +147,10 @@ package struct DestinationRuleView: Equatable, Sendable {
     package var exportTo: [String]
     package var subsets: [SubsetRule]
 
-    package init(namespace: String, name: String, creationTimestamp: String = "", host: String, exportTo: [String] = [],
-                subsets: [SubsetRule]) {
+    package init(
+        namespace: String, name: String, creationTimestamp: String = "", host: String, exportTo: [String] = [],
+        subsets: [SubsetRule]
+    ) {
         self.namespace = namespace
         self.name = name
         self.creationTimestamp = creationTimestamp
@@ -197,20 +203,24 @@ extension MeshRouting {
         _ request: MeshRequest, sourceCluster: String, sourceNamespace: String, sourceHasSidecar: Bool, in view: MeshView,
         using generator: inout Generator
     ) -> RoutingDecision {
-        let resolution = resolve(host: request.host, port: request.port, sourceCluster: sourceCluster,
-                                 sourceNamespace: sourceNamespace, sourceHasSidecar: sourceHasSidecar, in: view)
+        let resolution = resolve(
+            host: request.host, port: request.port, sourceCluster: sourceCluster,
+            sourceNamespace: sourceNamespace, sourceHasSidecar: sourceHasSidecar, in: view)
         guard case .service(let key, let endpoints) = resolution else { return .notAService }
         guard sourceHasSidecar, let cluster = view.clusters[sourceCluster],
-              let virtualService = virtualService(for: key, in: cluster, sourceNamespace: sourceNamespace)
+            let virtualService = virtualService(for: key, in: cluster, sourceNamespace: sourceNamespace)
         else { return endpoints.isEmpty ? .noHealthyUpstream(key) : .forward(key, endpoints: endpoints) }
 
         let routes = virtualService.http.filter { !$0.destinations.isEmpty }
-        guard let route = routes.first(where: { route in
-            route.matches.isEmpty || route.matches.contains { $0.matches(request, sourceNamespace: sourceNamespace) }
-        }) else { return .routeNotFound(key, virtualService: "\(virtualService.namespace)/\(virtualService.name)") }
+        guard
+            let route = routes.first(where: { route in
+                route.matches.isEmpty || route.matches.contains { $0.matches(request, sourceNamespace: sourceNamespace) }
+            })
+        else { return .routeNotFound(key, virtualService: "\(virtualService.namespace)/\(virtualService.name)") }
         guard let destination = pickDestination(route.destinations, using: &generator) else { return .noHealthyUpstream(key) }
-        return target(of: destination, ruleNamespace: virtualService.namespace, request: request, sourceCluster: sourceCluster,
-                      sourceNamespace: sourceNamespace, in: view, cluster: cluster)
+        return target(
+            of: destination, ruleNamespace: virtualService.namespace, request: request, sourceCluster: sourceCluster,
+            sourceNamespace: sourceNamespace, in: view, cluster: cluster)
     }
 
     /// One destination, drawn with probability weight / (sum of weights). A route with a single destination
@@ -238,8 +248,12 @@ extension MeshRouting {
         where (rule.gateways.isEmpty || rule.gateways.contains("mesh")) && isExported(rule.exportTo, from: rule.namespace, to: sourceNamespace) {
             let ranks = rule.hosts.compactMap { hostRank($0, ruleNamespace: rule.namespace, fqdn: key.fqdn) }
             guard let rank = ranks.min() else { continue }
-            if let current = best, (current.rank, current.rule.creationTimestamp, current.rule.namespace, current.rule.name)
-                <= (rank, rule.creationTimestamp, rule.namespace, rule.name) { continue }
+            if let current = best,
+                (current.rank, current.rule.creationTimestamp, current.rule.namespace, current.rule.name)
+                    <= (rank, rule.creationTimestamp, rule.namespace, rule.name)
+            {
+                continue
+            }
             best = (rank, rule)
         }
         return best?.rule
@@ -283,12 +297,13 @@ extension MeshRouting {
         let port = destination.port ?? request.port
         let host = destination.host.contains(".") ? destination.host : "\(destination.host).\(ruleNamespace).svc.cluster.local"
         let envoyCluster = "outbound|\(port)|\(destination.subset ?? "")|\(host.lowercased())"
-        let resolution = resolve(host: host, port: port, sourceCluster: sourceCluster, sourceNamespace: ruleNamespace,
-                                 sourceHasSidecar: true, in: view)
+        let resolution = resolve(
+            host: host, port: port, sourceCluster: sourceCluster, sourceNamespace: ruleNamespace,
+            sourceHasSidecar: true, in: view)
         guard case .service(let key, var endpoints) = resolution else { return .clusterNotFound(cluster: envoyCluster) }
         if let subsetName = destination.subset {
             guard let rule = destinationRule(for: key, in: cluster, sourceNamespace: sourceNamespace),
-                  let subset = rule.subsets.first(where: { $0.name == subsetName })
+                let subset = rule.subsets.first(where: { $0.name == subsetName })
             else { return .clusterNotFound(cluster: envoyCluster) }
             endpoints = endpoints.filter { endpoint in subset.labels.allSatisfy { endpoint.labels[$0.key] == $0.value } }
         }

@@ -50,8 +50,9 @@ package struct RunningPod: Sendable {
     /// This pod as a service endpoint (HelloWorld pods only).
     package var endpoint: MeshEndpoint? {
         guard let helloWorld else { return nil }
-        return MeshEndpoint(pod: pod.name, cluster: pod.cluster, host: helloWorld.host, port: helloWorld.port,
-                            version: helloWorld.version, hasSidecar: pod.hasSidecar)
+        return MeshEndpoint(
+            pod: pod.name, cluster: pod.cluster, host: helloWorld.host, port: helloWorld.port,
+            version: helloWorld.version, hasSidecar: pod.hasSidecar)
     }
 }
 
@@ -62,8 +63,10 @@ package struct PodRuntimeSettings: Sendable {
     /// Sidecar retries (nil: Istio's default of 2).
     package var sidecarRetries: Int?
 
-    package init(crossClusterLatency: CrossClusterLatency = CrossClusterLatency(), helloWorldServiceTime: Duration = .milliseconds(2),
-                sidecarRetries: Int? = nil) {
+    package init(
+        crossClusterLatency: CrossClusterLatency = CrossClusterLatency(), helloWorldServiceTime: Duration = .milliseconds(2),
+        sidecarRetries: Int? = nil
+    ) {
         self.crossClusterLatency = crossClusterLatency
         self.helloWorldServiceTime = helloWorldServiceTime
         self.sidecarRetries = sidecarRetries
@@ -77,8 +80,10 @@ package final class PodRuntimes: Sendable {
     private let group: EventLoopGroup
     private let pods = Mutex<[String: RunningPod]>([:])
 
-    package init(view: any MeshViewProvider, faults: RuntimeFaultControl, settings: PodRuntimeSettings = PodRuntimeSettings(),
-                group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    package init(
+        view: any MeshViewProvider, faults: RuntimeFaultControl, settings: PodRuntimeSettings = PodRuntimeSettings(),
+        group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.view = view
         self.faults = faults
         self.settings = settings
@@ -98,9 +103,10 @@ package final class PodRuntimes: Sendable {
         do {
             proxy = try await SidecarProxy.start(
                 source: ProxySource(cluster: pod.cluster, namespace: pod.namespace, pod: pod.name),
-                settings: ProxySettings(mode: pod.hasSidecar ? .sidecar : .plainForwarder,
-                                        crossClusterLatency: settings.crossClusterLatency,
-                                        retries: pod.hasSidecar ? settings.sidecarRetries : 0),
+                settings: ProxySettings(
+                    mode: pod.hasSidecar ? .sidecar : .plainForwarder,
+                    crossClusterLatency: settings.crossClusterLatency,
+                    retries: pod.hasSidecar ? settings.sidecarRetries : 0),
                 view: view, faults: faults, group: group)
         } catch {
             await helloWorld?.stop()

@@ -1,12 +1,13 @@
+import Synchronization
+
 // Starting a simulated container's process: PATH lookup with the container's PATH and the runtime's error
 // texts, posix_spawn in a new process group (so the whole group can be killed), pipes for the standard
 // streams, signals reset to their defaults (the simulator ignores SIGPIPE; a container process must not).
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import Synchronization
 
 /// A started process and the parent's ends of its pipes (non-blocking, close-on-exec).
 struct LaunchedProcess {
@@ -68,8 +69,9 @@ enum ProcessLauncher {
         workingDirectory: String?, connectStdin: Bool, mergeStderrIntoStdout: Bool, execIdentifier: String
     ) -> Result<LaunchedProcess, LaunchFailure> {
         spawnLock.withLock { _ in
-            launchLocked(argv: argv, environment: environment, workingDirectory: workingDirectory, connectStdin: connectStdin,
-                         mergeStderrIntoStdout: mergeStderrIntoStdout, execIdentifier: execIdentifier)
+            launchLocked(
+                argv: argv, environment: environment, workingDirectory: workingDirectory, connectStdin: connectStdin,
+                mergeStderrIntoStdout: mergeStderrIntoStdout, execIdentifier: execIdentifier)
         }
     }
 
@@ -166,8 +168,9 @@ enum ProcessLauncher {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         }
         lowerPriority(ofGroup: pid)
-        return .success(LaunchedProcess(
-            pid: pid, stdinWriter: stdinPipe?.write, stdoutReader: stdoutPipe.read, stderrReader: stderrPipe?.read))
+        return .success(
+            LaunchedProcess(
+                pid: pid, stdinWriter: stdinPipe?.write, stdoutReader: stdoutPipe.read, stderrReader: stderrPipe?.read))
     }
 
     /// How much nicer than the simulator a container's processes run. In a real cluster they run on nodes, not
@@ -207,8 +210,9 @@ enum ProcessLauncher {
 
     /// containerd's wrapping of a runc start failure, as `kubectl exec` shows it.
     static func runtimeFailure(_ reason: String, execIdentifier: String) -> LaunchFailure {
-        LaunchFailure(reason: "failed to exec in container: failed to start exec \"\(execIdentifier)\": "
-            + "OCI runtime exec failed: exec failed: unable to start container process: \(reason): unknown")
+        LaunchFailure(
+            reason: "failed to exec in container: failed to start exec \"\(execIdentifier)\": "
+                + "OCI runtime exec failed: exec failed: unable to start container process: \(reason): unknown")
     }
 
     /// Sends SIGKILL to the process group led by `pid`.

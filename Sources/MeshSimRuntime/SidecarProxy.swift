@@ -132,7 +132,8 @@ package final class LeastRequestBalancer: Sendable {
         let first = Int.random(in: 0..<candidates.count, using: &generator)
         var second = Int.random(in: 0..<(candidates.count - 1), using: &generator)
         if second >= first { second += 1 }
-        let a = candidates[first], b = candidates[second]
+        let a = candidates[first]
+        let b = candidates[second]
         return activeRequests(b) < activeRequests(a) ? b : a
     }
 
@@ -281,15 +282,17 @@ final class ForwardProxyHandler: ChannelInboundHandler {
             return
         }
         if target.isLoopback {
-            let loopback = MeshEndpoint(pod: target.host, cluster: context.source.cluster, host: target.host,
-                                        port: target.port, version: nil, hasSidecar: false)
+            let loopback = MeshEndpoint(
+                pod: target.host, cluster: context.source.cluster, host: target.host,
+                port: target.port, version: nil, hasSidecar: false)
             forward(head, target: target, endpoints: [loopback], attempt: 0, tried: [], context: channelContext)
             return
         }
         var headers: [String: String] = [:]
         for (name, value) in head.headers { headers[name.lowercased()] = value }
-        let request = MeshRequest(host: target.host, port: target.port, path: target.pathAndQuery,
-                                  method: head.method.rawValue, headers: headers)
+        let request = MeshRequest(
+            host: target.host, port: target.port, path: target.pathAndQuery,
+            method: head.method.rawValue, headers: headers)
         var generator = SystemRandomNumberGenerator()
         let sidecar = context.settings.mode == .sidecar
         let decision = MeshRouting.decide(
@@ -299,9 +302,10 @@ final class ForwardProxyHandler: ChannelInboundHandler {
         case .notAService:
             respondPlain(channelContext, .badGateway, "could not resolve host: \(target.host)\n", keepAlive: keepAlive)
         case .noHealthyUpstream:
-            respondPlain(channelContext, .serviceUnavailable,
-                         sidecar ? "no healthy upstream" : "no endpoints available for service \(target.host)\n",
-                         keepAlive: keepAlive)
+            respondPlain(
+                channelContext, .serviceUnavailable,
+                sidecar ? "no healthy upstream" : "no endpoints available for service \(target.host)\n",
+                keepAlive: keepAlive)
         case .clusterNotFound:
             respondPlain(channelContext, .serviceUnavailable, "", keepAlive: keepAlive)
         case .routeNotFound:
@@ -343,8 +347,9 @@ final class ForwardProxyHandler: ChannelInboundHandler {
             if retriable && attempt < settings.retries {
                 let backoff = Self.retryBackoff(base: settings.retryBackoffBase, retryNumber: attempt + 1)
                 eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(backoff)) {
-                    self.forward(head, target: target, endpoints: endpoints, attempt: attempt + 1,
-                                 tried: tried.union([LeastRequestBalancer.key(endpoint)]), context: channelContext)
+                    self.forward(
+                        head, target: target, endpoints: endpoints, attempt: attempt + 1,
+                        tried: tried.union([LeastRequestBalancer.key(endpoint)]), context: channelContext)
                 }
                 return
             }
@@ -420,15 +425,18 @@ final class ForwardProxyHandler: ChannelInboundHandler {
         let sidecar = context.settings.mode == .sidecar
         switch result {
         case .success(let upstream):
-            var headers: [(String, String)] = upstream.head.headers.filter { !Self.isHopByHop($0.name) && $0.name.lowercased() != "content-length" && $0.name.lowercased() != "server" }
+            var headers: [(String, String)] = upstream.head.headers.filter {
+                !Self.isHopByHop($0.name) && $0.name.lowercased() != "content-length" && $0.name.lowercased() != "server"
+            }
             if sidecar {
                 headers.append(("x-envoy-upstream-service-time", String(upstreamMilliseconds)))
                 headers.append(("server", "envoy"))
             } else if let server = upstream.head.headers.first(name: "Server") {
                 headers.append(("Server", server))
             }
-            writeResponse(context: channelContext, status: upstream.head.status, headers: headers, body: upstream.body,
-                          keepAlive: keepAlive, version: head.version)
+            writeResponse(
+                context: channelContext, status: upstream.head.status, headers: headers, body: upstream.body,
+                keepAlive: keepAlive, version: head.version)
         case .failure(UpstreamFailure.responseTooLarge):
             respondPlain(channelContext, .badGateway, "upstream response larger than \(context.settings.maxResponseBytes) bytes\n", keepAlive: false)
         case .failure(let failure):
@@ -443,7 +451,8 @@ final class ForwardProxyHandler: ChannelInboundHandler {
             default:
                 reason = "connection termination"
             }
-            let text = "upstream connect error or disconnect/reset before headers. "
+            let text =
+                "upstream connect error or disconnect/reset before headers. "
                 + (retried ? "retried and the latest reset reason: " : "reset reason: ") + reason
             respondPlain(channelContext, .serviceUnavailable, text, keepAlive: keepAlive)
         }
@@ -452,14 +461,15 @@ final class ForwardProxyHandler: ChannelInboundHandler {
     private func respondPlain(_ channelContext: ChannelHandlerContext, _ status: HTTPResponseStatus, _ text: String, keepAlive: Bool) {
         var headers: [(String, String)] = [("content-type", "text/plain")]
         if context.settings.mode == .sidecar { headers.append(("server", "envoy")) }
-        writeResponse(context: channelContext, status: status, headers: headers, body: ByteBuffer(string: text),
-                      keepAlive: keepAlive, version: head?.version ?? .http1_1)
+        writeResponse(
+            context: channelContext, status: status, headers: headers, body: ByteBuffer(string: text),
+            keepAlive: keepAlive, version: head?.version ?? .http1_1)
     }
 
     static func isHopByHop(_ name: String) -> Bool {
         switch name.lowercased() {
         case "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te",
-             "trailer", "transfer-encoding", "upgrade":
+            "trailer", "transfer-encoding", "upgrade":
             return true
         default:
             return false

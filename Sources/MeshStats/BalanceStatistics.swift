@@ -1,4 +1,4 @@
-import Foundation  // log, exp, pow; not a hot path
+import Foundation // log, exp, pow; not a hot path
 
 /// A confidence interval for a share (a proportion in [0, 1]).
 public struct ShareInterval: Sendable, Equatable {
@@ -17,7 +17,9 @@ public struct ShareInterval: Sendable, Equatable {
         precondition(confidence > 0 && confidence < 1, "confidence must be in (0, 1)")
         guard trials > 0 else { return ShareInterval(share: 0, lower: 0, upper: 1) }
         let z = SpecialFunctions.normalQuantile(1 - (1 - confidence) / 2)
-        let n = Double(trials), p = Double(successes) / n, z2 = z * z
+        let n = Double(trials)
+        let p = Double(successes) / n
+        let z2 = z * z
         let scale = 1 + z2 / n
         let centre = (p + z2 / (2 * n)) / scale
         let half = z * (p * (1 - p) / n + z2 / (4 * n * n)).squareRoot() / scale
@@ -69,7 +71,8 @@ public struct GoodnessOfFit: Sendable, Equatable {
         let shareSum = expectedShares.reduce(0, +)
         let total = observed.reduce(0, +)
         let n = Double(total)
-        var counts: [UInt64] = [], shares: [Double] = []
+        var counts: [UInt64] = []
+        var shares: [Double] = []
         var impossible = false
         for (count, share) in zip(observed, expectedShares) {
             if share > 0 {
@@ -153,7 +156,7 @@ public struct GoodnessOfFit: Sendable, Equatable {
             return value
         }
         let observedLog = logProbability(counts.map { Int($0) })
-        let threshold = observedLog + log1p(1e-7)  // ties within rounding count as "no more likely"
+        let threshold = observedLog + log1p(1e-7) // ties within rounding count as "no more likely"
         var outcome = [Int](repeating: 0, count: counts.count)
         var pValue = 0.0
         func visit(_ category: Int, _ remaining: Int) {
@@ -180,7 +183,8 @@ public enum BalanceTests {
     /// (SciPy's `binomtest` definition, with the same 1e-7 relative tie tolerance).
     public static func binomialTwoSidedPValue(successes: UInt64, trials: UInt64, share: Double) -> Double {
         precondition(successes <= trials && share >= 0 && share <= 1, "need successes ≤ trials and 0 ≤ share ≤ 1")
-        let n = Int(trials), k = Int(successes)
+        let n = Int(trials)
+        let k = Int(successes)
         if share == 0 { return k == 0 ? 1 : 0 }
         if share == 1 { return k == n ? 1 : 0 }
         let observed = SpecialFunctions.logBinomialProbability(k, n, share)
@@ -211,7 +215,8 @@ public enum BalanceTests {
     public static func power(requests: Int, p0: Double, p1: Double, alpha: Double) -> Double {
         precondition(requests >= 0 && p0 > 0 && p0 < 1 && p1 > 0 && p1 < 1, "need n ≥ 0 and shares in (0, 1)")
         let zAlpha = SpecialFunctions.normalQuantile(1 - alpha / 2)
-        let z = (abs(p1 - p0) * Double(requests).squareRoot() - zAlpha * (p0 * (1 - p0)).squareRoot())
+        let z =
+            (abs(p1 - p0) * Double(requests).squareRoot() - zAlpha * (p0 * (1 - p0)).squareRoot())
             / (p1 * (1 - p1)).squareRoot()
         return SpecialFunctions.normalCDF(z)
     }

@@ -1,4 +1,4 @@
-import Foundation  // String(format:) for the fixed-width numbers; export is not a hot path
+import Foundation // String(format:) for the fixed-width numbers; export is not a hot path
 
 extension LatencyHistogram {
     /// One row of the percentile distribution: the value (µs) reached at a percentile level.
@@ -51,7 +51,8 @@ extension LatencyHistogram {
         func padded(_ text: String, to width: Int) -> String {
             String(repeating: " ", count: Swift.max(0, width - text.count)) + text
         }
-        var text = "\(padded("Value", to: 12)) \(padded("Percentile", to: 14)) "
+        var text =
+            "\(padded("Value", to: 12)) \(padded("Percentile", to: 14)) "
             + "\(padded("TotalCount", to: 10)) \(padded("1/(1-Percentile)", to: 14))\n\n"
         for step in percentileSteps(ticksPerHalfDistance: ticksPerHalfDistance) {
             let value = Double(step.value) / valueUnitScalingRatio

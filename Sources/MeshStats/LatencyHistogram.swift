@@ -107,8 +107,9 @@ public struct LatencyHistogram: Sendable, Equatable {
     @inlinable @inline(__always)
     public mutating func record(_ value: UInt64) {
         counts.withUnsafeMutableBufferPointer { buckets in
-            Self.tally(value, into: buckets.baseAddress!, count: &totalCount, sum: &valueSum, squares: &squareSum,
-                       minimum: &minimumValue, maximum: &maximumValue, clamped: &clampedTotal)
+            Self.tally(
+                value, into: buckets.baseAddress!, count: &totalCount, sum: &valueSum, squares: &squareSum,
+                minimum: &minimumValue, maximum: &maximumValue, clamped: &clampedTotal)
         }
     }
 
@@ -184,7 +185,7 @@ public struct LatencyHistogram: Sendable, Equatable {
         let clamped = Swift.min(value, Self.highestTrackableValue)
         guard expectedInterval > 0, clamped > expectedInterval else { return }
         let step = expectedInterval
-        var next = clamped - step  // the largest synthetic value still to record
+        var next = clamped - step // the largest synthetic value still to record
         while next >= step {
             let index = Self.bucketIndex(of: next)
             let floor = Swift.max(Self.lowerBound(ofBucket: index), step)
@@ -207,7 +208,9 @@ public struct LatencyHistogram: Sendable, Equatable {
         // Σ (a − j·i)² = c·a² − a·i·c(c−1) + i²·(c−1)c(2c−1)/6.
         var squares = Wide128.product(c &* a, a)
         squares.subtract(Wide128.product(a &* (i &* c), c - 1))
-        var f1 = c - 1, f2 = c, f3 = 2 * c - 1
+        var f1 = c - 1
+        var f2 = c
+        var f3 = 2 * c - 1
         if f1 % 2 == 0 { f1 /= 2 } else { f2 /= 2 }
         if f1 % 3 == 0 { f1 /= 3 } else if f2 % 3 == 0 { f2 /= 3 } else { f3 /= 3 }
         // (i·f1)·(i·f2) ≤ (i·c)² < 2⁶⁴, and the product with f3 < 2³³ fits 128 bits.
@@ -371,7 +374,9 @@ public struct LatencyHistogram: Sendable, Equatable {
                 cumulative &+= buckets[index]
                 while position < order.count && ranks[order[position]] <= cumulative {
                     let rank = ranks[order[position]]
-                    result[order[position]] = rank == 1 ? minimumValue
+                    result[order[position]] =
+                        rank == 1
+                        ? minimumValue
                         : rank == count ? maximumValue : representativeValue(ofBucket: index)
                     position += 1
                 }
@@ -416,10 +421,11 @@ public struct LatencyHistogram: Sendable, Equatable {
         let first = Self.bucketIndex(of: minimumValue)
         let last = Self.bucketIndex(of: maximumValue)
         for index in first...last where counts[index] > 0 {
-            result.append(Bucket(
-                lowerBound: Self.lowerBound(ofBucket: index),
-                upperBound: Self.upperBound(ofBucket: index),
-                count: counts[index]))
+            result.append(
+                Bucket(
+                    lowerBound: Self.lowerBound(ofBucket: index),
+                    upperBound: Self.upperBound(ofBucket: index),
+                    count: counts[index]))
         }
         return result
     }

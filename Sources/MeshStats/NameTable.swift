@@ -35,7 +35,7 @@ public struct NameTable: Sendable {
     /// Where each id's bytes lie in `bytes`; index 0 unused.
     @usableFromInline var entries: [Entry] = [Entry(hash: 0, start: 0, length: 0, isRecordToken: false)]
     @usableFromInline var bytes: [UInt8] = []
-    @usableFromInline var strings: [String] = [""]  // by id; index 0 unused
+    @usableFromInline var strings: [String] = [""] // by id; index 0 unused
 
     @usableFromInline
     struct Entry: Sendable {
@@ -107,7 +107,9 @@ public struct NameTable: Sendable {
     @inlinable @inline(__always)
     static func hash(_ base: UnsafeRawPointer?, _ count: Int) -> UInt64 {
         guard let base, count > 0 else { return 0x9E37_79B9_7F4A_7C15 }
-        let first: UInt64, middle: UInt64, last: UInt64
+        let first: UInt64
+        let middle: UInt64
+        let last: UInt64
         if count >= 8 {
             first = base.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
             middle = base.loadUnaligned(fromByteOffset: (count - 8) / 2, as: UInt64.self)
@@ -143,7 +145,8 @@ public struct NameTable: Sendable {
                             let id = Int(truncatingIfNeeded: occupant & 0xFFFF_FFFF)
                             let entry = entries[id]
                             if entry.hash == hash && entry.length == token.count
-                                && Self.equalBytes(stored.baseAddress! + entry.start, token.baseAddress, token.count) {
+                                && Self.equalBytes(stored.baseAddress! + entry.start, token.baseAddress, token.count)
+                            {
                                 return NameID(rawValue: UInt32(id))
                             }
                         }
@@ -165,7 +168,7 @@ public struct NameTable: Sendable {
             }
             offset += 8
         }
-        if offset < count && count >= 8 {  // the rest, as an overlapping last word
+        if offset < count && count >= 8 { // the rest, as an overlapping last word
             return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
                 == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
         }
@@ -191,7 +194,8 @@ public struct NameTable: Sendable {
     static func isRecordTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"): true
+            UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            true
         default: false
         }
     }

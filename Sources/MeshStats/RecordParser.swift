@@ -244,7 +244,7 @@ public struct RecordStreamParser: Sendable {
 
     @usableFromInline
     mutating func appendPending(_ bytes: UnsafeBufferPointer<UInt8>) {
-        let room = Self.maximumLineLength - 1 - pending.count  // keep one byte for the newline
+        let room = Self.maximumLineLength - 1 - pending.count // keep one byte for the newline
         if bytes.count > room {
             pendingIsOverlong = true
             if room > 0 { pending.append(contentsOf: bytes.prefix(room)) }
@@ -341,7 +341,8 @@ public struct RecordStreamParser: Sendable {
             guard head == RecordParserWords.framing else { return .malformed(.notARecord) }
             index += 4
             if limit - index >= 6 && word(at: index) == RecordParserWords.begin
-                && base[index + 4] == UInt8(ascii: "N") && base[index + 5] == UInt8(ascii: " ") {
+                && base[index + 4] == UInt8(ascii: "N") && base[index + 5] == UInt8(ascii: " ")
+            {
                 index += 6
                 guard let burst = counter(.burst, then: 0x20) else { return blame(.burst, next: .worker) }
                 guard let worker = counter(.worker, then: 0x0A) else { return .malformed(.invalidField(.worker)) }
@@ -383,10 +384,11 @@ public struct RecordStreamParser: Sendable {
                 return .malformed(base[index] == 0x20 && length > 0 && length <= 253 ? .trailingBytes : .invalidField(.instance))
             }
             // Intern only once the whole line is valid, so noise never grows the table.
-            return .sample(RequestSample(
-                burst: burst, worker: worker, sequence: sequence, status: status, curlExit: UInt16(curlExit),
-                connectMicros: connect, firstByteMicros: firstByte, totalMicros: total,
-                version: intern(version, names: &names), instance: intern(instance, names: &names)))
+            return .sample(
+                RequestSample(
+                    burst: burst, worker: worker, sequence: sequence, status: status, curlExit: UInt16(curlExit),
+                    connectMicros: connect, firstByteMicros: firstByte, totalMicros: total,
+                    version: intern(version, names: &names), instance: intern(instance, names: &names)))
         }
 
         /// The field to blame for a failed read of `field`: when its value was fine but the line
@@ -487,8 +489,9 @@ public struct RecordStreamParser: Sendable {
                 let raised = value | highBits
                 return (raised &- ones &* UInt64(low)) & ~(raised &- ones &* UInt64(high &+ 1)) & highBits
             }
-            let folded = word | (ones &* 0x20)  // 'A'…'Z' → 'a'…'z'; only letters land in 'a'…'z'
-            let valid = within(word, 0x2D, 0x2E) | within(word, 0x30, 0x39) | within(word, 0x5F, 0x5F)
+            let folded = word | (ones &* 0x20) // 'A'…'Z' → 'a'…'z'; only letters land in 'a'…'z'
+            let valid =
+                within(word, 0x2D, 0x2E) | within(word, 0x30, 0x39) | within(word, 0x5F, 0x5F)
                 | within(folded, 0x61, 0x7A)
             return (~valid & highBits) | (word & highBits)
         }
@@ -501,8 +504,8 @@ public struct RecordStreamParser: Sendable {
 
         @inlinable @inline(__always) static func isTokenByte(_ byte: UInt8) -> Bool {
             // Bitmaps of [A-Za-z0-9._-] for bytes 0…63 and 64…127.
-            let low: UInt64 = 0x03FF_6000_0000_0000   // '-' 45, '.' 46, '0'…'9' 48…57
-            let high: UInt64 = 0x07FF_FFFE_87FF_FFFE  // 'A'…'Z' 65…90, '_' 95, 'a'…'z' 97…122
+            let low: UInt64 = 0x03FF_6000_0000_0000 // '-' 45, '.' 46, '0'…'9' 48…57
+            let high: UInt64 = 0x07FF_FFFE_87FF_FFFE // 'A'…'Z' 65…90, '_' 95, 'a'…'z' 97…122
             let map = byte < 64 ? low : high
             return byte < 128 && (map >> UInt64(byte & 63)) & 1 == 1
         }
@@ -514,7 +517,7 @@ public struct RecordStreamParser: Sendable {
             }
             let atLineEnd = base[index] == 0x0A || (base[index] == 0x0D && base[index + 1] == 0x0A)
             if terminator == 0x0A && atLineEnd {
-                index += 2  // the "\r\n" case; a bare "\n" matched above
+                index += 2 // the "\r\n" case; a bare "\n" matched above
                 return true
             }
             lineEndedBeforeSeparator = atLineEnd
@@ -526,9 +529,9 @@ public struct RecordStreamParser: Sendable {
 /// The four-byte words the line parser compares (little-endian).
 @usableFromInline
 enum RecordParserWords {
-    @inlinable static var record: UInt32 { 0x2031_434D }   // "MC1 "
-    @inlinable static var framing: UInt32 { 0x2D31_434D }  // "MC1-"
-    @inlinable static var begin: UInt32 { 0x4947_4542 }    // "BEGI"
-    @inlinable static var end: UInt32 { 0x2044_4E45 }      // "END "
-    @inlinable static var late: UInt32 { 0x4554_414C }     // "LATE"
+    @inlinable static var record: UInt32 { 0x2031_434D } // "MC1 "
+    @inlinable static var framing: UInt32 { 0x2D31_434D } // "MC1-"
+    @inlinable static var begin: UInt32 { 0x4947_4542 } // "BEGI"
+    @inlinable static var end: UInt32 { 0x2044_4E45 } // "END "
+    @inlinable static var late: UInt32 { 0x4554_414C } // "LATE"
 }

@@ -32,33 +32,42 @@ extension RecordStreamParser.LineScanner {
         }
         guard spaces.nonzeroBitCount >= 9 else { return nil }
         var ends = (0, 0, 0, 0, 0, 0, 0, 0, 0)
-        ends.0 = spaces.trailingZeroBitCount; spaces &= spaces &- 1
-        ends.1 = spaces.trailingZeroBitCount; spaces &= spaces &- 1
-        ends.2 = spaces.trailingZeroBitCount; spaces &= spaces &- 1
-        ends.3 = spaces.trailingZeroBitCount; spaces &= spaces &- 1
-        ends.4 = spaces.trailingZeroBitCount; spaces &= spaces &- 1
-        ends.5 = spaces.trailingZeroBitCount; spaces &= spaces &- 1
-        ends.6 = spaces.trailingZeroBitCount; spaces &= spaces &- 1
-        ends.7 = spaces.trailingZeroBitCount; spaces &= spaces &- 1
+        ends.0 = spaces.trailingZeroBitCount
+        spaces &= spaces &- 1
+        ends.1 = spaces.trailingZeroBitCount
+        spaces &= spaces &- 1
+        ends.2 = spaces.trailingZeroBitCount
+        spaces &= spaces &- 1
+        ends.3 = spaces.trailingZeroBitCount
+        spaces &= spaces &- 1
+        ends.4 = spaces.trailingZeroBitCount
+        spaces &= spaces &- 1
+        ends.5 = spaces.trailingZeroBitCount
+        spaces &= spaces &- 1
+        ends.6 = spaces.trailingZeroBitCount
+        spaces &= spaces &- 1
+        ends.7 = spaces.trailingZeroBitCount
+        spaces &= spaces &- 1
         ends.8 = spaces.trailingZeroBitCount
         guard let burst = fastCounter(at: fields, end: fields &+ ends.0),
-              let worker = fastCounter(at: fields &+ ends.0 &+ 1, end: fields &+ ends.1),
-              let sequence = fastCounter(at: fields &+ ends.1 &+ 1, end: fields &+ ends.2),
-              ends.3 &- ends.2 == 4, let status = fastStatus(at: fields &+ ends.2 &+ 1),
-              let curlExit = fastCounter(at: fields &+ ends.3 &+ 1, end: fields &+ ends.4), curlExit <= UInt64(UInt16.max),
-              ends.5 &- ends.4 == 9, let connect = fastSeconds(at: fields &+ ends.4 &+ 1),
-              ends.6 &- ends.5 == 9, let firstByte = fastSeconds(at: fields &+ ends.5 &+ 1),
-              ends.7 &- ends.6 == 9, let total = fastSeconds(at: fields &+ ends.6 &+ 1)
+            let worker = fastCounter(at: fields &+ ends.0 &+ 1, end: fields &+ ends.1),
+            let sequence = fastCounter(at: fields &+ ends.1 &+ 1, end: fields &+ ends.2),
+            ends.3 &- ends.2 == 4, let status = fastStatus(at: fields &+ ends.2 &+ 1),
+            let curlExit = fastCounter(at: fields &+ ends.3 &+ 1, end: fields &+ ends.4), curlExit <= UInt64(UInt16.max),
+            ends.5 &- ends.4 == 9, let connect = fastSeconds(at: fields &+ ends.4 &+ 1),
+            ends.6 &- ends.5 == 9, let firstByte = fastSeconds(at: fields &+ ends.5 &+ 1),
+            ends.7 &- ends.6 == 9, let total = fastSeconds(at: fields &+ ends.6 &+ 1)
         else { return nil }
         guard ends.8 &- ends.7 > 1,
-              let version = fastName(UnsafeRawBufferPointer(start: base + (fields &+ ends.7 &+ 1), count: ends.8 &- ends.7 &- 1), names: names)
+            let version = fastName(UnsafeRawBufferPointer(start: base + (fields &+ ends.7 &+ 1), count: ends.8 &- ends.7 &- 1), names: names)
         else { return nil }
         index = fields &+ ends.8 &+ 1
         guard let instance = fastToken(terminator: 0x0A, windowEnd: fields &- 4 &+ Self.fastPathWindow, names: &names) else { return nil }
-        return .sample(RequestSample(
-            burst: UInt32(truncatingIfNeeded: burst), worker: UInt32(truncatingIfNeeded: worker),
-            sequence: UInt32(truncatingIfNeeded: sequence), status: status, curlExit: UInt16(truncatingIfNeeded: curlExit),
-            connectMicros: connect, firstByteMicros: firstByte, totalMicros: total, version: version, instance: instance))
+        return .sample(
+            RequestSample(
+                burst: UInt32(truncatingIfNeeded: burst), worker: UInt32(truncatingIfNeeded: worker),
+                sequence: UInt32(truncatingIfNeeded: sequence), status: status, curlExit: UInt16(truncatingIfNeeded: curlExit),
+                connectMicros: connect, firstByteMicros: firstByte, totalMicros: total, version: version, instance: instance))
     }
 
     /// 1…7 digits in `start..<end`.
@@ -136,8 +145,9 @@ extension RecordStreamParser.LineScanner {
 
     /// The high bit of each byte of `word` that is not an ASCII digit, all other bits 0.
     @inlinable @inline(__always) static func nonDigitBytes(_ word: UInt64) -> UInt64 {
-        let highBits: UInt64 = 0x8080_8080_8080_8080, ones: UInt64 = 0x0101_0101_0101_0101
-        let raised = word | highBits  // per-byte subtraction below cannot borrow across bytes
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let raised = word | highBits // per-byte subtraction below cannot borrow across bytes
         let digits = (raised &- ones &* 0x30) & ~(raised &- ones &* 0x3A) & highBits
         return (~digits & highBits) | (word & highBits)
     }
@@ -145,7 +155,8 @@ extension RecordStreamParser.LineScanner {
     /// The high bit of each byte of `word` that is a control byte, a space or not ASCII (what ends
     /// a token), all other bits 0.
     @inlinable @inline(__always) static func separatorBytes(_ word: UInt64) -> UInt64 {
-        let highBits: UInt64 = 0x8080_8080_8080_8080, ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let ones: UInt64 = 0x0101_0101_0101_0101
         return (~((word | highBits) &- ones &* 0x21) & highBits) | (word & highBits)
     }
 

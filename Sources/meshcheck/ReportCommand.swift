@@ -48,7 +48,10 @@ struct ReportCommand: ParsableCommand {
                     let stored = RecordsReplay.read(try Self.readText(path))
                     if !stored.unreadableLines.isEmpty {
                         let lines = stored.unreadableLines.prefix(5).map(String.init).joined(separator: ", ")
-                        FileHandle.standardError.write(Data("meshcheck: \(path): skipped \(stored.unreadableLines.count) unreadable lines (\(lines)\(stored.unreadableLines.count > 5 ? ", ..." : ""))\n".utf8))
+                        FileHandle.standardError.write(
+                            Data(
+                                "meshcheck: \(path): skipped \(stored.unreadableLines.count) unreadable lines (\(lines)\(stored.unreadableLines.count > 5 ? ", ..." : ""))\n"
+                                    .utf8))
                     }
                     records += stored.records
                 }

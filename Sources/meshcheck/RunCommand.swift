@@ -33,9 +33,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("context"), help: "A kubeconfig context, one per cluster, in order (repeatable).")
     var contexts: [String] = []
 
-    @Option(name: .customLong("simulate"),
-            help: ArgumentHelp("Start the simulated mesh in-process with N clusters (bare --simulate: as many as needed, at least 2).",
-                               valueName: "N"))
+    @Option(
+        name: .customLong("simulate"),
+        help: ArgumentHelp(
+            "Start the simulated mesh in-process with N clusters (bare --simulate: as many as needed, at least 2).",
+            valueName: "N"))
     var simulate: Int?
 
     @Option(help: "Namespace to create in every cluster (default: meshcheck-<short run id>).")
@@ -84,9 +86,10 @@ struct RunCommand: AsyncParsableCommand {
             let identity = RunIdentity.fresh(now: Int64(Date().timeIntervalSince1970))
             let directory = outputDirectory ?? "reports/\(identity.runID)"
             try Self.makeDirectory(directory)
-            let settings = RunSettings(scenario: resolved, kubeconfig: loaded, identity: identity,
-                                       recordsPath: directory + "/records.jsonl", progress: console.progress,
-                                       warning: { console.error("warning: \($0)") })
+            let settings = RunSettings(
+                scenario: resolved, kubeconfig: loaded, identity: identity,
+                recordsPath: directory + "/records.jsonl", progress: console.progress,
+                warning: { console.error("warning: \($0)") })
             let run = MeshCheckRun(settings: settings)
             try run.validateContexts()
             console.note("run \(identity.runID): \(resolved.clusters.count) clusters, namespace \(settings.namespace), reports in \(directory)")
@@ -219,8 +222,9 @@ struct Console: Sendable {
 
     init(verbose: Bool) {
         self.verbose = verbose
-        summaryOptions = .forOutput(isTerminal: isatty(STDOUT_FILENO) == 1,
-                                    noColorVariable: ProcessInfo.processInfo.environment["NO_COLOR"])
+        summaryOptions = .forOutput(
+            isTerminal: isatty(STDOUT_FILENO) == 1,
+            noColorVariable: ProcessInfo.processInfo.environment["NO_COLOR"])
     }
 
     var progress: @Sendable (String) -> Void {

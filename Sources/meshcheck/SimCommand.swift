@@ -102,8 +102,9 @@ struct SimCommand: AsyncParsableCommand {
         let elapsed = Date().timeIntervalSince(began)
         var lines = ["meshcheck sim: \(mesh.contexts.count) cluster(s) ready in \(String(format: "%.2f", elapsed)) s"]
         for cluster in mesh.clusterInfo {
-            lines.append("  \(cluster.name)  context \(cluster.context)  \(cluster.server)  \(cluster.network)  "
-                + "revision \(cluster.revision)")
+            lines.append(
+                "  \(cluster.name)  context \(cluster.context)  \(cluster.server)  \(cluster.network)  "
+                    + "revision \(cluster.revision)")
         }
         lines.append("kubeconfig: \(mesh.kubeconfigPath)")
         if let control = mesh.controlURL {

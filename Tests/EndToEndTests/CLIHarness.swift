@@ -15,8 +15,10 @@ enum CLI {
     /// `meshcheck` sits next to the test bundle in the build folder.
     static var binary: String {
         let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [bundleDirectory.appendingPathComponent("meshcheck").path,
-                          Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("meshcheck").path]
+        let candidates = [
+            bundleDirectory.appendingPathComponent("meshcheck").path,
+            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("meshcheck").path,
+        ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }
 

@@ -29,20 +29,20 @@ final class FaultMatrixTests: XCTestCase {
         func scenario(_ extra: String = "", requests: Int = 20, cleanupTimeout: String = "30s") throws -> String {
             let path = directory + "/scenario.yaml"
             try """
-                name: fault
-                clusters:
-                  - context: \(mesh.contexts[0])
-                    serves: v1
-                  - context: \(mesh.contexts[1])
-                    serves: v2
-                load:
-                  requestsPerBurst: \(requests)
-                timeouts:
-                  deploy: 60s
-                  converge: 4s
-                  cleanup: \(cleanupTimeout)
-                \(extra)
-                """.write(toFile: path, atomically: true, encoding: .utf8)
+            name: fault
+            clusters:
+              - context: \(mesh.contexts[0])
+                serves: v1
+              - context: \(mesh.contexts[1])
+                serves: v2
+            load:
+              requestsPerBurst: \(requests)
+            timeouts:
+              deploy: 60s
+              converge: 4s
+              cleanup: \(cleanupTimeout)
+            \(extra)
+            """.write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }
 
@@ -68,9 +68,14 @@ final class FaultMatrixTests: XCTestCase {
         }
     }
 
+    /// How a test's mesh differs from the default one.
+    struct Options {
+        var configure: (inout SimulatedMeshOptions) -> Void = { _ in }
+    }
+
     /// Starts a mesh, runs `body`, and stops the mesh whether `body` succeeded or not.
-    func withBed(_ label: String, _ configure: (inout SimulatedMeshOptions) -> Void = { _ in }, _ body: (Bed) async throws -> Void) async throws {
-        let bed = try await Bed.start(label, configure)
+    func withBed(_ label: String, options: Options = Options(), _ body: (Bed) async throws -> Void) async throws {
+        let bed = try await Bed.start(label, options.configure)
         do {
             try await body(bed)
         } catch {
@@ -132,8 +137,9 @@ final class FaultMatrixTests: XCTestCase {
             let cause = reached.string("cause") ?? ""
             XCTAssertTrue(cause.contains("0 of") && cause.contains("answers from cluster-2"), cause)
             XCTAssertTrue(cause.contains("east-west-gateway (cluster-2)") && cause.contains("scaled to 0"), cause)
-            XCTAssertEqual(Self.checks(report, "all-clusters-reached", source: "cluster-2").first?.string("status"), "pass",
-                           "traffic out of cluster-2 goes through cluster-1's gateway, which is up")
+            XCTAssertEqual(
+                Self.checks(report, "all-clusters-reached", source: "cluster-2").first?.string("status"), "pass",
+                "traffic out of cluster-2 goes through cluster-1's gateway, which is up")
         }
     }
 
@@ -167,16 +173,20 @@ final class FaultMatrixTests: XCTestCase {
             XCTAssertEqual(sidecars.string("status"), "fail")
             let message = sidecars.string("message") ?? ""
             XCTAssertTrue(message.contains("cluster-1/helloworld-v1-") && message.contains("cluster-1/sleep-"), "the pods are named: \(message)")
-            XCTAssertTrue((sidecars.string("cause") ?? "").contains("revision asm-0-0 is not installed (installed revisions: asm-1-23)"),
-                          sidecars.string("cause") ?? "")
+            XCTAssertTrue(
+                (sidecars.string("cause") ?? "").contains("revision asm-0-0 is not installed (installed revisions: asm-1-23)"),
+                sidecars.string("cause") ?? "")
             XCTAssertEqual(Self.checks(report, "revision").first?.string("status"), "fail")
         }
     }
 
     func testManagedControlPlanePassesPreflightAndTheRun() async throws {
-        try await withBed("managed", { $0.managedControlPlane = true }) { bed in
-            let preflight = try CLI.run(["preflight", "--kubeconfig", bed.mesh.kubeconfigPath,
-                                         "--context", bed.mesh.contexts[0], "--context", bed.mesh.contexts[1]], timeout: 60)
+        try await withBed("managed", options: Options { $0.managedControlPlane = true }) { bed in
+            let preflight = try CLI.run(
+                [
+                    "preflight", "--kubeconfig", bed.mesh.kubeconfigPath,
+                    "--context", bed.mesh.contexts[0], "--context", bed.mesh.contexts[1],
+                ], timeout: 60)
             XCTAssertEqual(preflight.exitCode, 0, "stdout: \(preflight.stdout)\nstderr: \(preflight.stderr)")
             XCTAssertTrue(preflight.stdout.contains("managed ControlPlaneRevision asm-managed is Reconciled"), preflight.stdout)
             let (result, report) = try bed.run(try bed.scenario())
@@ -207,7 +217,7 @@ final class FaultMatrixTests: XCTestCase {
     }
 
     func testCrossClusterLatencyFailsTheSLOForTheCrossClusterDirectionOnly() async throws {
-        try await withBed("latency", { $0.crossClusterLatency = .milliseconds(200) }) { bed in
+        try await withBed("latency", options: Options { $0.crossClusterLatency = .milliseconds(200) }) { bed in
             // Only the injected delay decides the outcome, not this machine's speed: every cross-cluster
             // request takes at least 200 ms, so a 100 ms p99 fails; local requests get a bound that only
             // a hang could break, so the local direction passes on however loaded a machine.
@@ -251,7 +261,7 @@ final class FaultMatrixTests: XCTestCase {
     }
 
     func testHangingNamespaceDeletionEndsCleanupAtItsDeadlineWithExit4() async throws {
-        try await withBed("ns-hang", { $0.hangNamespaceDeletion = true }) { bed in
+        try await withBed("ns-hang", options: Options { $0.hangNamespaceDeletion = true }) { bed in
             let (result, report) = try bed.run(try bed.scenario(cleanupTimeout: "3s"))
             XCTAssertEqual(result.exitCode, 4, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
             let cleanup = try XCTUnwrap(report?["cleanup"] as? [String: Any])

@@ -20,8 +20,10 @@ final class PreflightEndToEndTests: XCTestCase {
             let checks = lines.dropFirst().filter { !$0.isEmpty }
             XCTAssertFalse(checks.isEmpty)
             XCTAssertTrue(checks.allSatisfy { $0.hasPrefix("PASS  ") }, text.stdout)
-            for name in ["api", "rbac", "control-plane", "revision", "remote-secret", "east-west-gateway", "cross-network-gateway",
-                         "network-label", "root-ca", "destination-rules", "sidecars"] {
+            for name in [
+                "api", "rbac", "control-plane", "revision", "remote-secret", "east-west-gateway", "cross-network-gateway",
+                "network-label", "root-ca", "destination-rules", "sidecars",
+            ] {
                 XCTAssertTrue(checks.contains { $0.hasPrefix("PASS  \(name) ") }, "\(name) missing from\n\(text.stdout)")
             }
             XCTAssertTrue(text.stdout.contains("cluster-1 → cluster-2") && text.stdout.contains("cluster-2 → cluster-1"), text.stdout)

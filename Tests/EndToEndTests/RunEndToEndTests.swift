@@ -2,9 +2,9 @@
 // curl in the simulated pods, and the reports it leaves behind.
 
 import Foundation
-import MeshTestSupport
 import KubeClient
 import MeshSim
+import MeshTestSupport
 import XCTest
 
 final class RunEndToEndTests: XCTestCase {
@@ -20,8 +20,9 @@ final class RunEndToEndTests: XCTestCase {
         XCTAssertEqual(clusters.count, 2)
         let traffic = report.array("traffic")
         for source in clusters {
-            let reached = Set(traffic.filter { $0.string("source") == source && ($0["requests"] as? Int ?? 0) > 0 }
-                .compactMap { $0.string("target") })
+            let reached = Set(
+                traffic.filter { $0.string("source") == source && ($0["requests"] as? Int ?? 0) > 0 }
+                    .compactMap { $0.string("target") })
             XCTAssertEqual(reached, Set(clusters), "source \(source) reached \(reached)")
         }
         let checks = report.array("checks")
@@ -50,13 +51,17 @@ final class RunEndToEndTests: XCTestCase {
     /// report builder as the run: traffic, sources, checks (with their causes and hints) and verdict are identical.
     func assertReplayReproducesTheRun(_ directory: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let replayed = try CLI.temporaryDirectory("replay")
-        let result = try CLI.run(["report", "--from-records", directory + "/records.jsonl", "--report", directory + "/report.json",
-                                  "--format", "json", "--output-dir", replayed])
+        let result = try CLI.run([
+            "report", "--from-records", directory + "/records.jsonl", "--report", directory + "/report.json",
+            "--format", "json", "--output-dir", replayed,
+        ])
         XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)", file: file, line: line)
-        let run = try CLI.report(in: directory), replay = try CLI.report(in: replayed)
+        let run = try CLI.report(in: directory)
+        let replay = try CLI.report(in: replayed)
         for key in ["verdict", "traffic", "sources", "checks", "clusters"] {
-            XCTAssertEqual(run[key].map { $0 as AnyObject } as? NSObject, replay[key].map { $0 as AnyObject } as? NSObject,
-                           "\(key) differs between the run and its replay", file: file, line: line)
+            XCTAssertEqual(
+                run[key].map { $0 as AnyObject } as? NSObject, replay[key].map { $0 as AnyObject } as? NSObject,
+                "\(key) differs between the run and its replay", file: file, line: line)
         }
     }
 
@@ -110,15 +115,15 @@ final class RunEndToEndTests: XCTestCase {
         let directory = try CLI.temporaryDirectory("malformed")
         let path = directory + "/bad.yaml"
         try """
-            name: bad
-            clusters:
-              - context: a
-                serves: v1
-              - context: b
-                serves: v2
-            load:
-              requestsPerBurst: lots
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        name: bad
+        clusters:
+          - context: a
+            serves: v1
+          - context: b
+            serves: v2
+        load:
+          requestsPerBurst: lots
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let result = try CLI.run(["run", path, "--output-dir", directory + "/out"], timeout: 30)
         XCTAssertEqual(result.exitCode, 2, result.stderr)
         XCTAssertTrue(result.stderr.contains("bad.yaml:8"), result.stderr)
@@ -132,8 +137,11 @@ final class RunEndToEndTests: XCTestCase {
     }
 
     func testUnreadableKubeconfigIsBadInput() throws {
-        let result = try CLI.run(["run", "--kubeconfig", "/nonexistent/kubeconfig", "--context", "a", "--context", "b",
-                                  "--output-dir", CLI.temporaryDirectory("nokubeconfig")], timeout: 30)
+        let result = try CLI.run(
+            [
+                "run", "--kubeconfig", "/nonexistent/kubeconfig", "--context", "a", "--context", "b",
+                "--output-dir", CLI.temporaryDirectory("nokubeconfig"),
+            ], timeout: 30)
         XCTAssertEqual(result.exitCode, 2, result.stderr)
         XCTAssertTrue(result.stderr.contains("/nonexistent/kubeconfig"), result.stderr)
     }
@@ -159,16 +167,23 @@ final class RunAgainstExternalMeshTests: XCTestCase {
         let mesh = try await SimulatedMesh.start(SimulatedMeshOptions())
         defer { Task { await mesh.stop() } }
         let clients = try Self.clients(mesh)
-        let namespace = JSONValue.object(["apiVersion": .string("v1"), "kind": .string("Namespace"),
-                                          "metadata": .object(["name": .string("sample")])])
-        let configMap = JSONValue.object(["apiVersion": .string("v1"), "kind": .string("ConfigMap"),
-                                          "metadata": .object(["name": .string("keep-me")]),
-                                          "data": .object(["owner": .string("someone else")])])
+        let namespace = JSONValue.object([
+            "apiVersion": .string("v1"), "kind": .string("Namespace"),
+            "metadata": .object(["name": .string("sample")]),
+        ])
+        let configMap = JSONValue.object([
+            "apiVersion": .string("v1"), "kind": .string("ConfigMap"),
+            "metadata": .object(["name": .string("keep-me")]),
+            "data": .object(["owner": .string("someone else")]),
+        ])
         let _: JSONValue = try await clients[0].create(.namespaces(), namespace)
         let created: ConfigMap = try await clients[0].create(.configMaps(in: "sample"), configMap)
 
-        let result = try CLI.run(["run", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0], "--context", mesh.contexts[1],
-                                  "--namespace", "sample", "--output-dir", CLI.temporaryDirectory("foreign")], timeout: 60)
+        let result = try CLI.run(
+            [
+                "run", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0], "--context", mesh.contexts[1],
+                "--namespace", "sample", "--output-dir", CLI.temporaryDirectory("foreign"),
+            ], timeout: 60)
         XCTAssertEqual(result.exitCode, 2, result.stderr)
         XCTAssertTrue(result.stderr.contains("sample"), result.stderr)
 
@@ -184,8 +199,11 @@ final class RunAgainstExternalMeshTests: XCTestCase {
     func testUnknownContextIsBadInputAndCreatesNothing() async throws {
         let mesh = try await SimulatedMesh.start(SimulatedMeshOptions())
         defer { Task { await mesh.stop() } }
-        let result = try CLI.run(["run", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0], "--context", "no-such-context",
-                                  "--output-dir", CLI.temporaryDirectory("unknown-context")], timeout: 60)
+        let result = try CLI.run(
+            [
+                "run", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0], "--context", "no-such-context",
+                "--output-dir", CLI.temporaryDirectory("unknown-context"),
+            ], timeout: 60)
         XCTAssertEqual(result.exitCode, 2, result.stderr)
         XCTAssertTrue(result.stderr.contains("no-such-context"), result.stderr)
         let managed = try await Self.managedNamespaces(try Self.clients(mesh))
@@ -198,24 +216,27 @@ final class RunAgainstExternalMeshTests: XCTestCase {
         let directory = try CLI.temporaryDirectory("unreachable")
         let unreachable = directory + "/unreachable.yaml"
         try """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: gone
-              cluster:
-                server: https://127.0.0.1:1
-                insecure-skip-tls-verify: true
-            users:
-            - name: gone
-              user:
-                token: not-a-real-token
-            contexts:
-            - name: gke_meshcheck-sim_us-central1-a_gone
-              context: {cluster: gone, user: gone}
-            """.write(toFile: unreachable, atomically: true, encoding: .utf8)
-        let result = try CLI.run(["run", "--context", mesh.contexts[0], "--context", "gke_meshcheck-sim_us-central1-a_gone",
-                                  "--output-dir", directory + "/out"],
-                                 environment: ["KUBECONFIG": "\(mesh.kubeconfigPath):\(unreachable)"], timeout: 120)
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: gone
+          cluster:
+            server: https://127.0.0.1:1
+            insecure-skip-tls-verify: true
+        users:
+        - name: gone
+          user:
+            token: not-a-real-token
+        contexts:
+        - name: gke_meshcheck-sim_us-central1-a_gone
+          context: {cluster: gone, user: gone}
+        """.write(toFile: unreachable, atomically: true, encoding: .utf8)
+        let result = try CLI.run(
+            [
+                "run", "--context", mesh.contexts[0], "--context", "gke_meshcheck-sim_us-central1-a_gone",
+                "--output-dir", directory + "/out",
+            ],
+            environment: ["KUBECONFIG": "\(mesh.kubeconfigPath):\(unreachable)"], timeout: 120)
         XCTAssertEqual(result.exitCode, 3, result.stderr)
         XCTAssertTrue(result.stderr.contains("gke_meshcheck-sim_us-central1-a_gone"), result.stderr)
         XCTAssertFalse(result.stderr.contains("not-a-real-token"), "a token leaked into the output")
@@ -231,9 +252,11 @@ final class RunAgainstExternalMeshTests: XCTestCase {
         let mesh = try await SimulatedMesh.start(SimulatedMeshOptions())
         defer { Task { await mesh.stop() } }
         let directory = try CLI.temporaryDirectory("interrupt")
-        let child = try CLI.launch(["run", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0],
-                                    "--context", mesh.contexts[1], "--requests", "200", "--bursts", "50",
-                                    "--output-dir", directory])
+        let child = try CLI.launch([
+            "run", "--kubeconfig", mesh.kubeconfigPath, "--context", mesh.contexts[0],
+            "--context", mesh.contexts[1], "--requests", "200", "--bursts", "50",
+            "--output-dir", directory,
+        ])
         let process = child.process
         let records = directory + "/records.jsonl"
         // Wait (bounded) until records are arriving, then interrupt in the middle of the bursts.

@@ -29,8 +29,9 @@ final class ScaleEndToEndTests: XCTestCase {
     func testThousandConcurrentBurstsFromOneProcess() throws {
         let directory = try CLI.temporaryDirectory("burst-1000")
         // The soft limit many machines start processes with: meshcheck must raise its own (it needs several thousand).
-        let run = try WatchedRun.start(["run", CLI.scenario("burst-1000.yaml"), "--simulate", "--output-dir", directory],
-                                       softDescriptorLimit: 1024, timeout: 600)
+        let run = try WatchedRun.start(
+            ["run", CLI.scenario("burst-1000.yaml"), "--simulate", "--output-dir", directory],
+            softDescriptorLimit: 1024, timeout: 600)
         print("burst-1000.yaml: \(run.summary)")
         XCTAssertEqual(run.result.exitCode, 0, "stderr: \(run.result.stderr)\nstdout: \(run.result.stdout)")
         XCTAssertFalse(run.result.stderr.contains("open-file limit"), run.result.stderr)
@@ -50,8 +51,10 @@ final class ScaleEndToEndTests: XCTestCase {
     }
 
     /// Every source reached every cluster and got answers to its requests, all but at most `allowedErrors`.
-    static func assertEveryPairReached(_ report: [String: Any], clusters: [String], requestsPerSource: Int, allowedErrors: Int = 0,
-                                       file: StaticString = #filePath, line: UInt = #line) {
+    static func assertEveryPairReached(
+        _ report: [String: Any], clusters: [String], requestsPerSource: Int, allowedErrors: Int = 0,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let traffic = report.array("traffic")
         for source in clusters {
             let rows = traffic.filter { $0.string("source") == source }
@@ -60,8 +63,9 @@ final class ScaleEndToEndTests: XCTestCase {
             let answered = rows.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }
             let errors = rows.reduce(0) { $0 + ($1["errors"] as? Int ?? 0) }
             XCTAssertLessThanOrEqual(errors, allowedErrors, "errors from \(source)", file: file, line: line)
-            XCTAssertTrue((requestsPerSource - allowedErrors...requestsPerSource).contains(answered),
-                          "requests from \(source): \(answered)", file: file, line: line)
+            XCTAssertTrue(
+                (requestsPerSource - allowedErrors...requestsPerSource).contains(answered),
+                "requests from \(source): \(answered)", file: file, line: line)
         }
     }
 
@@ -75,8 +79,9 @@ final class ScaleEndToEndTests: XCTestCase {
         XCTAssertEqual(cleanup.string("status"), "done", file: file, line: line)
         XCTAssertEqual((cleanup["leftovers"] as? [Any])?.count, 0, file: file, line: line)
         let namespace = try XCTUnwrap(report.string("namespace"), file: file, line: line)
-        XCTAssertEqual(ProcessTable.processes(mentioning: "helloworld.\(namespace):"), [], "in-pod processes left running",
-                       file: file, line: line)
+        XCTAssertEqual(
+            ProcessTable.processes(mentioning: "helloworld.\(namespace):"), [], "in-pod processes left running",
+            file: file, line: line)
     }
 }
 
@@ -99,12 +104,14 @@ struct WatchedRun {
     /// Runs the CLI to completion (killing it after `timeout`), optionally under a lower soft RLIMIT_NOFILE.
     static func start(_ arguments: [String], softDescriptorLimit: Int? = nil, timeout: TimeInterval) throws -> WatchedRun {
         let started = Date()
-        let child = if let softDescriptorLimit {
-            try ChildProcess.launch("/bin/sh", ["-c", "ulimit -Sn \(softDescriptorLimit) && exec \"$0\" \"$@\"", CLI.binary] + arguments,
-                                    environment: CLI.environment())
-        } else {
-            try ChildProcess.launch(CLI.binary, arguments, environment: CLI.environment())
-        }
+        let child =
+            if let softDescriptorLimit {
+                try ChildProcess.launch(
+                    "/bin/sh", ["-c", "ulimit -Sn \(softDescriptorLimit) && exec \"$0\" \"$@\"", CLI.binary] + arguments,
+                    environment: CLI.environment())
+            } else {
+                try ChildProcess.launch(CLI.binary, arguments, environment: CLI.environment())
+            }
         let process = child.process
         let pid = process.processIdentifier
         var watched = WatchedRun(result: CLIResult(exitCode: -1, stdout: "", stderr: ""), seconds: 0)

@@ -5,9 +5,9 @@
 // always announced; cleanup deletes only the namespace this run created.
 
 import Foundation
-import MeshTestSupport
 import KubeClient
 import MeshSim
+import MeshTestSupport
 import XCTest
 
 final class SecurityEndToEndTests: XCTestCase {
@@ -48,7 +48,7 @@ final class SecurityEndToEndTests: XCTestCase {
         var forms = [secret]
         for offset in 0..<3 {
             let encoded = Data(bytes.dropFirst(offset)).base64EncodedString()
-            let core = String(encoded.dropLast(4))   // the last group depends on the bytes that follow
+            let core = String(encoded.dropLast(4)) // the last group depends on the bytes that follow
             guard core.count >= 16 else { continue }
             forms += [core, core.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")]
         }
@@ -57,8 +57,10 @@ final class SecurityEndToEndTests: XCTestCase {
     }
 
     /// Fails for every leak form of every secret found in any of the texts.
-    static func assertNoSecrets(_ secrets: [(label: String, value: String)], in texts: [(source: String, text: String)],
-                                file: StaticString = #filePath, line: UInt = #line) {
+    static func assertNoSecrets(
+        _ secrets: [(label: String, value: String)], in texts: [(source: String, text: String)],
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         for (label, value) in secrets {
             for form in leakForms(of: value) {
                 for (source, text) in texts where text.contains(form) {
@@ -96,9 +98,11 @@ final class SecurityEndToEndTests: XCTestCase {
             XCTAssertEqual(keys.count, 2)
             XCTAssertTrue(keys.allSatisfy { $0.contains("PRIVATE KEY") })
             let wrongVersionToken = "plugin-wrong-version-token-\(UUID().uuidString)"
-            var secrets = [("cluster-1 token", tokens[0]), ("cluster-2 token (also the exec plugin's output)", tokens[1]),
-                           ("cluster-1 client key", keys[0]), ("cluster-2 client key", keys[1]),
-                           ("the wrong-version plugin's token", wrongVersionToken)]
+            var secrets = [
+                ("cluster-1 token", tokens[0]), ("cluster-2 token (also the exec plugin's output)", tokens[1]),
+                ("cluster-1 client key", keys[0]), ("cluster-2 client key", keys[1]),
+                ("the wrong-version plugin's token", wrongVersionToken),
+            ]
             // Preflight decodes the remote secrets (kubeconfigs with tokens for the peer clusters).
             for client in bed.clients {
                 let remote: [Secret] = try await client.list(ResourcePath.secrets(in: "istio-system").labelSelector("istio/multiCluster=true"))
@@ -117,59 +121,60 @@ final class SecurityEndToEndTests: XCTestCase {
             func plugin(_ name: String, answers version: String, token: String) throws -> String {
                 let path = bed.directory + "/" + name
                 try """
-                    #!/bin/sh
-                    printf '%s' '{"apiVersion":"client.authentication.k8s.io/\(version)","kind":"ExecCredential","status":{"token":"\(token)"}}'
-                    """.write(toFile: path, atomically: true, encoding: .utf8)
+                #!/bin/sh
+                printf '%s' '{"apiVersion":"client.authentication.k8s.io/\(version)","kind":"ExecCredential","status":{"token":"\(token)"}}'
+                """.write(toFile: path, atomically: true, encoding: .utf8)
                 try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
                 return path
             }
             let variants = bed.directory + "/variants.yaml"
             try """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                - name: wrong-ca
-                  cluster: {server: "\(bed.mesh.clusterInfo[1].server)", certificate-authority-data: \(authorities[0])}
-                - name: insecure
-                  cluster: {server: "\(bed.mesh.clusterInfo[1].server)", insecure-skip-tls-verify: true}
-                users:
-                - name: plugin-v1
-                  user:
-                    exec: {apiVersion: client.authentication.k8s.io/v1, command: \(try plugin("plugin-v1", answers: "v1", token: tokens[1])), interactiveMode: Never}
-                - name: plugin-wrong-version
-                  user:
-                    exec: {apiVersion: client.authentication.k8s.io/v1, command: \(try plugin("plugin-v1beta1", answers: "v1beta1", token: wrongVersionToken)), interactiveMode: Never}
-                contexts:
-                - name: \(try Self.yamlQuoted(hostileContext))
-                  context: {cluster: \(context2), user: \(context2)-token}
-                - name: plugin-v1
-                  context: {cluster: \(context2), user: plugin-v1}
-                - name: plugin-wrong-version
-                  context: {cluster: \(context2), user: plugin-wrong-version}
-                - name: wrong-ca
-                  context: {cluster: wrong-ca, user: \(context2)-token}
-                - name: insecure-401
-                  context: {cluster: insecure, user: \(context1)-token}
-                """.write(toFile: variants, atomically: true, encoding: .utf8)
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: wrong-ca
+              cluster: {server: "\(bed.mesh.clusterInfo[1].server)", certificate-authority-data: \(authorities[0])}
+            - name: insecure
+              cluster: {server: "\(bed.mesh.clusterInfo[1].server)", insecure-skip-tls-verify: true}
+            users:
+            - name: plugin-v1
+              user:
+                exec: {apiVersion: client.authentication.k8s.io/v1, command: \(try plugin("plugin-v1", answers: "v1", token: tokens[1])), interactiveMode: Never}
+            - name: plugin-wrong-version
+              user:
+                exec: {apiVersion: client.authentication.k8s.io/v1, command: \(try plugin("plugin-v1beta1", answers: "v1beta1", token: wrongVersionToken)), interactiveMode: Never}
+            contexts:
+            - name: \(try Self.yamlQuoted(hostileContext))
+              context: {cluster: \(context2), user: \(context2)-token}
+            - name: plugin-v1
+              context: {cluster: \(context2), user: plugin-v1}
+            - name: plugin-wrong-version
+              context: {cluster: \(context2), user: plugin-wrong-version}
+            - name: wrong-ca
+              context: {cluster: wrong-ca, user: \(context2)-token}
+            - name: insecure-401
+              context: {cluster: insecure, user: \(context1)-token}
+            """.write(toFile: variants, atomically: true, encoding: .utf8)
             let environment = ["KUBECONFIG": "\(bed.mesh.kubeconfigPath):\(variants)"]
             let failing = bed.directory + "/failing.yaml"
             try """
-                name: leak-failing
-                clusters:
-                  - context: \(context1)
-                    serves: v1
-                  - context: plugin-v1
-                    serves: v2
-                expectations:
-                  latencySLO:
-                    local: {p50: 0.001}
-                """.write(toFile: failing, atomically: true, encoding: .utf8)
+            name: leak-failing
+            clusters:
+              - context: \(context1)
+                serves: v1
+              - context: plugin-v1
+                serves: v2
+            expectations:
+              latencySLO:
+                local: {p50: 0.001}
+            """.write(toFile: failing, atomically: true, encoding: .utf8)
 
             var texts: [(source: String, text: String)] = []
             func run(_ name: String, _ arguments: [String], verbose: Bool = true, expect exitCode: Int32) throws -> CLIResult {
                 let output = bed.directory + "/" + name
-                let result = try CLI.run(["run"] + arguments + ["--output-dir", output] + (verbose ? ["--verbose"] : []),
-                                         environment: environment, timeout: 180)
+                let result = try CLI.run(
+                    ["run"] + arguments + ["--output-dir", output] + (verbose ? ["--verbose"] : []),
+                    environment: environment, timeout: 180)
                 XCTAssertEqual(result.exitCode, exitCode, "\(name): \(result.stderr)")
                 texts += Self.outputs(name, result, directory: output)
                 return result
@@ -182,35 +187,45 @@ final class SecurityEndToEndTests: XCTestCase {
             XCTAssertTrue(failed.stdout.contains("latency"), failed.stdout)
             // A plugin answering v1beta1 when v1 was asked for: refused, bad input, nothing created.
             let wrongVersion = try run("plugin-wrong-version", ["--context", context1, "--context", "plugin-wrong-version"], expect: 2)
-            XCTAssertTrue(wrongVersion.stderr.contains("context plugin-wrong-version: user: exec plugin is configured to use API version "
-                                                       + "client.authentication.k8s.io/v1, plugin returned version client.authentication.k8s.io/v1beta1"),
-                          wrongVersion.stderr)
+            XCTAssertTrue(
+                wrongVersion.stderr.contains(
+                    "context plugin-wrong-version: user: exec plugin is configured to use API version "
+                        + "client.authentication.k8s.io/v1, plugin returned version client.authentication.k8s.io/v1beta1"),
+                wrongVersion.stderr)
             // A CA that did not sign the server's certificate: fails closed, naming the context and the field.
             let wrongCA = try run("wrong-ca", ["--context", context1, "--context", "wrong-ca"], expect: 3)
-            XCTAssertTrue(wrongCA.stderr.contains("context wrong-ca: API server unreachable: TLS: certificate signed by unknown authority "
-                                                  + "— check certificate-authority-data"), wrongCA.stderr)
+            XCTAssertTrue(
+                wrongCA.stderr.contains(
+                    "context wrong-ca: API server unreachable: TLS: certificate signed by unknown authority "
+                        + "— check certificate-authority-data"), wrongCA.stderr)
             // Without --verbose (not a terminal): the disabled TLS check is still announced; the token is rejected.
             let insecure = try run("insecure-401", ["--context", context1, "--context", "insecure-401"], verbose: false, expect: 3)
-            XCTAssertTrue(insecure.stderr.contains("warning: context insecure-401: TLS certificate verification is disabled (insecure-skip-tls-verify)"),
-                          insecure.stderr)
+            XCTAssertTrue(
+                insecure.stderr.contains("warning: context insecure-401: TLS certificate verification is disabled (insecure-skip-tls-verify)"),
+                insecure.stderr)
             XCTAssertTrue(insecure.stderr.contains("context insecure-401: API server refused the request: Unauthorized (HTTP 401)"), insecure.stderr)
-            let preflight = try CLI.run(["preflight", "--context", context1, "--context", hostileContext, "-o", "json"],
-                                        environment: environment, timeout: 120)
+            let preflight = try CLI.run(
+                ["preflight", "--context", context1, "--context", hostileContext, "-o", "json"],
+                environment: environment, timeout: 120)
             XCTAssertEqual(preflight.exitCode, 0, preflight.stderr)
             texts += Self.outputs("preflight", preflight, directory: nil)
             // Preflight tells the three failures apart as the run does: the plugin is bad input (2)
             // and outranks the refused token and the untrusted server (3).
-            let broken = try CLI.run(["preflight", "--context", "plugin-wrong-version", "--context", "wrong-ca", "--context", "insecure-401"],
-                                     environment: environment, timeout: 120)
+            let broken = try CLI.run(
+                ["preflight", "--context", "plugin-wrong-version", "--context", "wrong-ca", "--context", "insecure-401"],
+                environment: environment, timeout: 120)
             XCTAssertEqual(broken.exitCode, 2, broken.stdout + broken.stderr)
-            for line in ["  no credentials: context plugin-wrong-version", "  unreachable: context wrong-ca", "  rejected: context insecure-401",
-                         "context plugin-wrong-version: user: exec plugin is configured to use API version",
-                         "context wrong-ca: API server unreachable: TLS: certificate signed by unknown authority",
-                         "context insecure-401: API server refused the request: Unauthorized (HTTP 401)"] {
+            for line in [
+                "  no credentials: context plugin-wrong-version", "  unreachable: context wrong-ca", "  rejected: context insecure-401",
+                "context plugin-wrong-version: user: exec plugin is configured to use API version",
+                "context wrong-ca: API server unreachable: TLS: certificate signed by unknown authority",
+                "context insecure-401: API server refused the request: Unauthorized (HTTP 401)",
+            ] {
                 XCTAssertTrue(broken.stdout.contains(line), "\(line) missing from\n\(broken.stdout)")
             }
-            let environmentOnly = try CLI.run(["preflight", "--context", "wrong-ca", "--context", "insecure-401", "-o", "json"],
-                                              environment: environment, timeout: 120)
+            let environmentOnly = try CLI.run(
+                ["preflight", "--context", "wrong-ca", "--context", "insecure-401", "-o", "json"],
+                environment: environment, timeout: 120)
             XCTAssertEqual(environmentOnly.exitCode, 3, environmentOnly.stdout + environmentOnly.stderr)
             XCTAssertTrue(environmentOnly.stdout.contains("\"failure\" : \"rejected\""), environmentOnly.stdout)
             texts += Self.outputs("preflight-broken", broken, directory: nil) + Self.outputs("preflight-environment", environmentOnly, directory: nil)
@@ -232,31 +247,33 @@ final class SecurityEndToEndTests: XCTestCase {
             var written = 0
             /// A scenario file on this mesh with the field at `path` set to `value`.
             func scenario(_ path: String, _ value: String) throws -> String {
-                var fields = ["name": "hostile-check", "clusters[0].name": "cluster-a", "clusters[0].serves": "v1",
-                              "clusters[1].context": bed.mesh.contexts[1], "namespace": "hostile-ns",
-                              "images.registry": "registry.istio.io/release", "images.sleep": "curlimages/curl:8.16.0",
-                              "images.helloworld.v1": "registry.istio.io/release/examples-helloworld-v1:1.0",
-                              "images.pullSecrets[0]": "regcred", "mesh.revision": "asm-1-23"]
+                var fields = [
+                    "name": "hostile-check", "clusters[0].name": "cluster-a", "clusters[0].serves": "v1",
+                    "clusters[1].context": bed.mesh.contexts[1], "namespace": "hostile-ns",
+                    "images.registry": "registry.istio.io/release", "images.sleep": "curlimages/curl:8.16.0",
+                    "images.helloworld.v1": "registry.istio.io/release/examples-helloworld-v1:1.0",
+                    "images.pullSecrets[0]": "regcred", "mesh.revision": "asm-1-23",
+                ]
                 fields[path] = value
                 let q = { try Self.yamlQuoted(fields[$0]!) }
                 written += 1
                 let file = bed.directory + "/scenario-\(written).yaml"
                 try """
-                    name: \(try q("name"))
-                    clusters:
-                      - context: \(bed.mesh.contexts[0])
-                        name: \(try q("clusters[0].name"))
-                        serves: \(try q("clusters[0].serves"))
-                      - context: \(try q("clusters[1].context"))
-                    namespace: \(try q("namespace"))
-                    images:
-                      registry: \(try q("images.registry"))
-                      sleep: \(try q("images.sleep"))
-                      helloworld: {v1: \(try q("images.helloworld.v1"))}
-                      pullSecrets: [\(try q("images.pullSecrets[0]"))]
-                    mesh:
-                      revision: \(try q("mesh.revision"))
-                    """.write(toFile: file, atomically: true, encoding: .utf8)
+                name: \(try q("name"))
+                clusters:
+                  - context: \(bed.mesh.contexts[0])
+                    name: \(try q("clusters[0].name"))
+                    serves: \(try q("clusters[0].serves"))
+                  - context: \(try q("clusters[1].context"))
+                namespace: \(try q("namespace"))
+                images:
+                  registry: \(try q("images.registry"))
+                  sleep: \(try q("images.sleep"))
+                  helloworld: {v1: \(try q("images.helloworld.v1"))}
+                  pullSecrets: [\(try q("images.pullSecrets[0]"))]
+                mesh:
+                  revision: \(try q("mesh.revision"))
+                """.write(toFile: file, atomically: true, encoding: .utf8)
                 return file
             }
             let cases: [(path: String, value: String)] = [
@@ -304,15 +321,15 @@ final class SecurityEndToEndTests: XCTestCase {
             let namespace = "guard-check"
             let scenario = bed.directory + "/scenario.yaml"
             try """
-                name: guard
-                clusters:
-                  - context: \(bed.mesh.contexts[0])
-                  - context: \(bed.mesh.contexts[1])
-                namespace: \(namespace)
-                timeouts:
-                  converge: 120s
-                  cleanup: 20s
-                """.write(toFile: scenario, atomically: true, encoding: .utf8)
+            name: guard
+            clusters:
+              - context: \(bed.mesh.contexts[0])
+              - context: \(bed.mesh.contexts[1])
+            namespace: \(namespace)
+            timeouts:
+              converge: 120s
+              cleanup: 20s
+            """.write(toFile: scenario, atomically: true, encoding: .utf8)
             let output = bed.directory + "/out"
             let child = try CLI.launch(["run", scenario, "--output-dir", output] + bed.kubeconfigArguments)
             let process = child.process
@@ -341,15 +358,19 @@ final class SecurityEndToEndTests: XCTestCase {
                 }
                 let labels = index == 0 ? [:] : original.metadata.labels ?? [:]
                 let metadata = JSONValue.object(["name": .string(namespace), "labels": .object(labels.mapValues { .string($0) })])
-                let created: Namespace = try await client.create(.namespaces(), JSONValue.object([
-                    "apiVersion": .string("v1"), "kind": .string("Namespace"), "metadata": metadata,
-                ]))
+                let created: Namespace = try await client.create(
+                    .namespaces(),
+                    JSONValue.object([
+                        "apiVersion": .string("v1"), "kind": .string("Namespace"), "metadata": metadata,
+                    ]))
                 XCTAssertNotEqual(created.metadata.uid, original.metadata.uid)
                 impostors.append(created.metadata.uid)
-                let _: JSONValue = try await client.create(.configMaps(in: namespace), JSONValue.object([
-                    "apiVersion": .string("v1"), "kind": .string("ConfigMap"), "metadata": .object(["name": .string("keep-me")]),
-                    "data": .object(["owner": .string("someone else")]),
-                ]))
+                let _: JSONValue = try await client.create(
+                    .configMaps(in: namespace),
+                    JSONValue.object([
+                        "apiVersion": .string("v1"), "kind": .string("ConfigMap"), "metadata": .object(["name": .string("keep-me")]),
+                        "data": .object(["owner": .string("someone else")]),
+                    ]))
             }
             kill(process.processIdentifier, SIGINT)
             let signalled = Date()

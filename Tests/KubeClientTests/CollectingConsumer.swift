@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import KubeClient
 
 /// Collects exec output (thread safe: called from the I/O engine thread).
@@ -23,8 +24,24 @@ final class CollectingConsumer: ExecOutputConsumer, @unchecked Sendable {
     }
 
     private var stdoutCount = 0
-    var stdout: [UInt8] { lock.lock(); defer { lock.unlock() }; return stdoutStorage }
-    var stderr: [UInt8] { lock.lock(); defer { lock.unlock() }; return stderrStorage }
-    var stdoutByteCount: Int { lock.lock(); defer { lock.unlock() }; return keep ? stdoutStorage.count : stdoutCount }
-    var chunkCount: Int { lock.lock(); defer { lock.unlock() }; return chunks }
+    var stdout: [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        return stdoutStorage
+    }
+    var stderr: [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        return stderrStorage
+    }
+    var stdoutByteCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return keep ? stdoutStorage.count : stdoutCount
+    }
+    var chunkCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return chunks
+    }
 }

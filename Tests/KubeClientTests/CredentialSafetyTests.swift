@@ -3,6 +3,7 @@
 import Foundation
 import MeshTestSupport
 import Testing
+
 @testable import KubeClient
 
 @Suite(.serialized) struct CredentialSafetyTests {
@@ -10,7 +11,8 @@ import Testing
 
     /// A token user against `server`, trusting `ca`.
     private func tokenClient(_ server: OpenSSLTestServer, ca: String) throws -> KubeClient {
-        let config = try Kubeconfig.parse("""
+        let config = try Kubeconfig.parse(
+            """
             current-context: gke_p_z_c
             contexts: [{name: gke_p_z_c, context: {cluster: c, user: u}}]
             clusters: [{name: c, cluster: {server: "https://127.0.0.1:\(server.port)", certificate-authority-data: \(base64(ca))}}]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KubeClient
 
 /// Builds server-to-client (unmasked) frames.
@@ -28,8 +29,16 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
         #expect(bytes[index + 1] & 0x80 != 0, "client frames are masked")
         var length = Int(bytes[index + 1] & 0x7F)
         index += 2
-        if length == 126 { length = Int(bytes[index]) << 8 | Int(bytes[index + 1]); index += 2 }
-        else if length == 127 { length = 0; for _ in 0..<8 { length = length << 8 | Int(bytes[index]); index += 1 } }
+        if length == 126 {
+            length = Int(bytes[index]) << 8 | Int(bytes[index + 1])
+            index += 2
+        } else if length == 127 {
+            length = 0
+            for _ in 0..<8 {
+                length = length << 8 | Int(bytes[index])
+                index += 1
+            }
+        }
         let mask = Array(bytes[index..<(index + 4)])
         index += 4
         frames.append((opcode, (0..<length).map { bytes[index + $0] ^ mask[$0 & 3] }))
@@ -50,7 +59,9 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
                     switch event {
                     case .frameStart(let header): current = (header, [])
                     case .payload(let bytes): current?.1.append(contentsOf: bytes)
-                    case .frameEnd: if let done = current { frames.append(done) }; current = nil
+                    case .frameEnd:
+                        if let done = current { frames.append(done) }
+                        current = nil
                     }
                 }
             }
@@ -61,7 +72,9 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
 
     /// All three length encodings decode identically whatever the split point of the input.
     @Test func lengthsSplitAtEveryBoundary() throws {
-        let small = [UInt8](repeating: 7, count: 5), medium = (0..<300).map { UInt8($0 & 0xFF) }, large = (0..<70_000).map { UInt8($0 % 251) }
+        let small = [UInt8](repeating: 7, count: 5)
+        let medium = (0..<300).map { UInt8($0 & 0xFF) }
+        let large = (0..<70_000).map { UInt8($0 % 251) }
         let stream = serverFrame(2, small) + serverFrame(2, medium) + serverFrame(0x9, []) + serverFrame(2, large) + serverFrame(2, small, forceLength: 127)
         let expected = try decodeAll([stream])
         #expect(expected.map(\.1.count) == [5, 300, 0, 70_000, 5])
@@ -117,7 +130,9 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
     static func status(_ json: String) -> [UInt8] { serverFrame(2, [3] + Array(json.utf8)) }
     static let success = status(#"{"metadata":{},"status":"Success"}"#)
     static func exit(_ code: Int) -> [UInt8] {
-        status(#"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: exit status \#(code)","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"\#(code)"}]}}"#)
+        status(
+            #"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: exit status \#(code)","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"\#(code)"}]}}"#
+        )
     }
     static let closeFrame = serverFrame(8, [0x03, 0xE8])
 
@@ -158,7 +173,8 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
     /// A whole v5 session (101 + ready frame + output + ping + fragmented stderr + status + close)
     /// gives the same transcript wherever the bytes are split.
     @Test func transcriptSplitAtEveryByte() {
-        let stream = Self.upgrade() + serverFrame(2, [1]) + serverFrame(2, [1] + Array("hello ".utf8))
+        let stream =
+            Self.upgrade() + serverFrame(2, [1]) + serverFrame(2, [1] + Array("hello ".utf8))
             + serverFrame(9, Array("p".utf8))
             + serverFrame(2, [2] + Array("er".utf8), fin: false) + serverFrame(0, Array("ror".utf8))
             + serverFrame(2, [1] + Array("world".utf8)) + serverFrame(2, [7, 1, 2]) + Self.exit(3) + Self.closeFrame
@@ -184,12 +200,18 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
         for (proto, expected) in [("v5.channel.k8s.io", ExecProtocol.v5), ("v4.channel.k8s.io", .v4)] {
             for code in [1, 127] {
                 let result = Self.run([Self.upgrade(protocol: proto) + Self.exit(code)], eof: true)
-                guard case .exited(let exit) = result.outcome else { Issue.record("no exit"); continue }
+                guard case .exited(let exit) = result.outcome else {
+                    Issue.record("no exit")
+                    continue
+                }
                 #expect(exit.exitCode == Int32(code))
                 #expect(exit.negotiatedProtocol == expected)
             }
             let ok = Self.run([Self.upgrade(protocol: proto) + Self.success + Self.closeFrame])
-            guard case .exited(let exit) = ok.outcome else { Issue.record("no exit"); continue }
+            guard case .exited(let exit) = ok.outcome else {
+                Issue.record("no exit")
+                continue
+            }
             #expect(exit.exitCode == 0)
         }
     }
@@ -198,48 +220,77 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
     @Test func upgradeFailures() {
         let body = #"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"pods \"x\" not found","reason":"NotFound","code":404}"#
         let notFound = Self.run([Array("HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)])
-        guard case .failed(.rejected(404, let status?, _)) = notFound.outcome else { Issue.record("\(String(describing: notFound.outcome))"); return }
+        guard case .failed(.rejected(404, let status?, _)) = notFound.outcome else {
+            Issue.record("\(String(describing: notFound.outcome))")
+            return
+        }
         #expect(status.reason == "NotFound")
 
         let chunkedBody = "\(String(body.utf8.count, radix: 16))\r\n\(body)\r\n0\r\n\r\n"
         let stream = Array("HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n\(chunkedBody)".utf8)
         for split in stride(from: 0, through: stream.count, by: 7) {
             let chunked = Self.run([Array(stream[..<split]), Array(stream[split...])])
-            guard case .failed(.rejected(400, _, _)) = chunked.outcome else { Issue.record("split \(split): \(String(describing: chunked.outcome))"); return }
+            guard case .failed(.rejected(400, _, _)) = chunked.outcome else {
+                Issue.record("split \(split): \(String(describing: chunked.outcome))")
+                return
+            }
         }
         let empty403 = Self.run([Array("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".utf8)])
         #expect(empty403.outcome == .failed(.protocolNotSupported(httpStatus: 403)))
         let closeDelimited = Self.run([Array("HTTP/1.1 502 Bad Gateway\r\n\r\nupstream down".utf8)], eof: true)
         #expect(closeDelimited.outcome == .failed(.upgradeFailed(httpStatus: 502, excerpt: "upstream down")))
         #expect(Self.run([Array("garbage\r\n\r\n".utf8)]).outcome == .failed(.invalidHandshake("response is not HTTP/1.1")))
-        #expect(Self.run([Array("HTTP/1.1 101 Sw".utf8)], eof: true).outcome == .failed(.streamBroken("connection closed before the upgrade response was complete")))
+        #expect(
+            Self.run([Array("HTTP/1.1 101 Sw".utf8)], eof: true).outcome == .failed(.streamBroken("connection closed before the upgrade response was complete"))
+        )
     }
 
     /// A wrong accept value or an unoffered subprotocol fails the handshake; no subprotocol means legacy semantics.
     @Test func handshakeChecks() {
         #expect(Self.run([Self.upgrade(accept: "AAAA")]).outcome == .failed(.invalidHandshake("Sec-WebSocket-Accept does not match the key we sent")))
-        #expect(Self.run([Self.upgrade(protocol: "v3.channel.k8s.io")]).outcome == .failed(.invalidHandshake("server chose subprotocol v3.channel.k8s.io, which was not offered")))
+        #expect(
+            Self.run([Self.upgrade(protocol: "v3.channel.k8s.io")]).outcome
+                == .failed(.invalidHandshake("server chose subprotocol v3.channel.k8s.io, which was not offered")))
         let legacyOK = Self.run([Self.upgrade(protocol: nil) + serverFrame(2, [1, 65])], eof: true)
-        guard case .exited(let result) = legacyOK.outcome else { Issue.record("legacy"); return }
+        guard case .exited(let result) = legacyOK.outcome else {
+            Issue.record("legacy")
+            return
+        }
         #expect(result.negotiatedProtocol == .legacy && result.exitCode == 0)
         let legacyFail = Self.run([Self.upgrade(protocol: nil) + serverFrame(2, [3] + Array("boom".utf8))], eof: true)
-        guard case .failed(.remoteFailure(let status)) = legacyFail.outcome else { Issue.record("legacy failure"); return }
+        guard case .failed(.remoteFailure(let status)) = legacyFail.outcome else {
+            Issue.record("legacy failure")
+            return
+        }
         #expect(status.message == "boom")
     }
 
     /// Failures after the 101: remote Status, broken stream, protocol violations.
     @Test func failuresAfterUpgrade() {
-        let notRunning = Self.run([Self.upgrade() + Self.status(#"{"status":"Failure","message":"container not running","reason":"InternalError","code":500}"#) + Self.closeFrame])
-        guard case .failed(.remoteFailure(let status)) = notRunning.outcome else { Issue.record("remote"); return }
+        let notRunning = Self.run([
+            Self.upgrade() + Self.status(#"{"status":"Failure","message":"container not running","reason":"InternalError","code":500}"#) + Self.closeFrame
+        ])
+        guard case .failed(.remoteFailure(let status)) = notRunning.outcome else {
+            Issue.record("remote")
+            return
+        }
         #expect(status.code == 500 && status.message == "container not running")
-        #expect(Self.run([Self.upgrade() + serverFrame(2, [1, 65])], eof: true).outcome == .failed(.streamBroken("the connection closed before the exit status arrived")))
-        #expect(Self.run([Self.upgrade() + Array(serverFrame(2, [1, 65, 66]).prefix(3))], eof: true).outcome == .failed(.streamBroken("connection closed in the middle of a frame")))
+        #expect(
+            Self.run([Self.upgrade() + serverFrame(2, [1, 65])], eof: true).outcome
+                == .failed(.streamBroken("the connection closed before the exit status arrived")))
+        #expect(
+            Self.run([Self.upgrade() + Array(serverFrame(2, [1, 65, 66]).prefix(3))], eof: true).outcome
+                == .failed(.streamBroken("connection closed in the middle of a frame")))
         #expect(Self.run([Self.upgrade() + Self.closeFrame]).outcome == .failed(.streamBroken("the connection closed before the exit status arrived")))
-        #expect(Self.run([Self.upgrade() + serverFrame(1, Array("1hi".utf8))]).outcome == .failed(.protocolViolation("unexpected text message; exec uses binary messages")))
+        #expect(
+            Self.run([Self.upgrade() + serverFrame(1, Array("1hi".utf8))]).outcome
+                == .failed(.protocolViolation("unexpected text message; exec uses binary messages")))
         #expect(Self.run([Self.upgrade() + serverFrame(0, [1])]).outcome == .failed(.protocolViolation("continuation frame without a message in progress")))
-        #expect(Self.run([Self.upgrade() + Self.status("not json") + Self.closeFrame]).outcome == .failed(.protocolViolation("error channel is not a JSON Status")))
-        #expect(Self.run([Self.upgrade() + Self.status(#"{"status":"Failure","reason":"NonZeroExitCode"}"#) + Self.closeFrame]).outcome
-            == .failed(.protocolViolation("NonZeroExitCode status without an ExitCode cause")))
+        #expect(
+            Self.run([Self.upgrade() + Self.status("not json") + Self.closeFrame]).outcome == .failed(.protocolViolation("error channel is not a JSON Status")))
+        #expect(
+            Self.run([Self.upgrade() + Self.status(#"{"status":"Failure","reason":"NonZeroExitCode"}"#) + Self.closeFrame]).outcome
+                == .failed(.protocolViolation("NonZeroExitCode status without an ExitCode cause")))
     }
 
     /// stdin goes out in ≤32 KiB channel-0 messages; EOF is `FF 00` on v5 and impossible on v4.
@@ -259,6 +310,9 @@ func decodeClientFrames(_ bytes: [UInt8]) -> [(WebSocketOpcode, [UInt8])] {
     /// Exec URLs carry argv in order, `+` escaped, every boolean explicit.
     @Test func execPath() {
         let request = ExecRequest(namespace: "ns", pod: "sleep-1", container: "sleep", command: ["sh", "-c", "echo a+b && exit 3"])
-        #expect(request.path == "/api/v1/namespaces/ns/pods/sleep-1/exec?command=sh&command=-c&command=echo%20a%2Bb%20%26%26%20exit%203&container=sleep&stdin=false&stdout=true&stderr=true&tty=false")
+        #expect(
+            request.path
+                == "/api/v1/namespaces/ns/pods/sleep-1/exec?command=sh&command=-c&command=echo%20a%2Bb%20%26%26%20exit%203&container=sleep&stdin=false&stdout=true&stderr=true&tty=false"
+        )
     }
 }

@@ -1,21 +1,24 @@
 import Foundation
 import MeshTestSupport
 import Testing
+
 @testable import KubeClient
 
 @Suite struct ExecPluginTests {
     /// A plugin script that records each run and its KUBERNETES_EXEC_INFO, then prints `output`.
     @discardableResult
     private func plugin(_ dir: TemporaryDirectory, output: String) throws -> String {
-        try dir.write("bin/plugin", """
-        #!/bin/sh
-        echo run >> "\(dir.path)/runs"
-        printf '%s' "$KUBERNETES_EXEC_INFO" > "\(dir.path)/info"
-        printf '%s' "$PLUGIN_GREETING" > "\(dir.path)/env"
-        cat <<'JSON'
-        \(output)
-        JSON
-        """, executable: true)
+        try dir.write(
+            "bin/plugin",
+            """
+            #!/bin/sh
+            echo run >> "\(dir.path)/runs"
+            printf '%s' "$KUBERNETES_EXEC_INFO" > "\(dir.path)/info"
+            printf '%s' "$PLUGIN_GREETING" > "\(dir.path)/env"
+            cat <<'JSON'
+            \(output)
+            JSON
+            """, executable: true)
     }
 
     private func runs(_ dir: TemporaryDirectory) -> Int {
@@ -24,27 +27,27 @@ import Testing
 
     private func provider(_ dir: TemporaryDirectory, apiVersion: String, extra: String = "") throws -> CredentialProvider {
         let yaml = """
-        current-context: c
-        contexts: [{name: c, context: {cluster: k, user: u}}]
-        clusters:
-        - name: k
-          cluster:
-            server: https://127.0.0.1:6443
-            certificate-authority-data: \(base64("CA"))
-            extensions:
-            - name: client.authentication.k8s.io/exec
-              extension: {audience: meshcheck}
-        users:
-        - name: u
-          user:
-            exec:
-              apiVersion: \(apiVersion)
-              command: ./bin/plugin
-              interactiveMode: Never
-              provideClusterInfo: true
-              env: [{name: PLUGIN_GREETING, value: hello}]
-        \(extra)
-        """
+            current-context: c
+            contexts: [{name: c, context: {cluster: k, user: u}}]
+            clusters:
+            - name: k
+              cluster:
+                server: https://127.0.0.1:6443
+                certificate-authority-data: \(base64("CA"))
+                extensions:
+                - name: client.authentication.k8s.io/exec
+                  extension: {audience: meshcheck}
+            users:
+            - name: u
+              user:
+                exec:
+                  apiVersion: \(apiVersion)
+                  command: ./bin/plugin
+                  interactiveMode: Never
+                  provideClusterInfo: true
+                  env: [{name: PLUGIN_GREETING, value: hello}]
+            \(extra)
+            """
         let context = try Kubeconfig.parse(yaml, directory: dir.path).resolve()
         return CredentialProvider(authentication: context.authentication, cluster: context.cluster, environment: ProcessInfo.processInfo.environment)
     }
@@ -97,18 +100,24 @@ import Testing
         let dir = try TemporaryDirectory()
         try plugin(dir, output: credential("client.authentication.k8s.io/v1beta1", token: "SECRET-TOKEN"))
         let credentials = try provider(dir, apiVersion: "client.authentication.k8s.io/v1")
-        await #expect(throws: KubeconfigError(.execPluginWrongAPIVersion(configured: "client.authentication.k8s.io/v1", returned: "client.authentication.k8s.io/v1beta1"))) {
+        await #expect(
+            throws: KubeconfigError(.execPluginWrongAPIVersion(configured: "client.authentication.k8s.io/v1", returned: "client.authentication.k8s.io/v1beta1"))
+        ) {
             _ = try await credentials.current()
         }
     }
 
     /// Client certificates from a plugin replace the kubeconfig's; half a pair or an empty status is an error.
     @Test func certificatesAndInvalidOutputs() throws {
-        let config = ExecPluginConfig(command: "p", arguments: [], environment: [], apiVersion: .v1, installHint: nil, provideClusterInfo: false, interactiveMode: .never)
-        let cert = try ExecPluginInvocation.parse(Data(#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"C","clientKeyData":"K"}}"#.utf8), config: config)
+        let config = ExecPluginConfig(
+            command: "p", arguments: [], environment: [], apiVersion: .v1, installHint: nil, provideClusterInfo: false, interactiveMode: .never)
+        let cert = try ExecPluginInvocation.parse(
+            Data(#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"C","clientKeyData":"K"}}"#.utf8),
+            config: config)
         #expect(cert.clientCertificate == ClientCertificate(certificatePEM: Array("C".utf8), keyPEM: Array("K".utf8)))
         #expect(throws: KubeconfigError(.execPluginInvalidOutput(command: "p", reason: "clientCertificateData is set without clientKeyData"))) {
-            try ExecPluginInvocation.parse(Data(#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"C"}}"#.utf8), config: config)
+            try ExecPluginInvocation.parse(
+                Data(#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"C"}}"#.utf8), config: config)
         }
         #expect(throws: KubeconfigError(.execPluginInvalidOutput(command: "p", reason: "status has neither token nor clientCertificateData/clientKeyData"))) {
             try ExecPluginInvocation.parse(Data(#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{}}"#.utf8), config: config)
@@ -122,14 +131,14 @@ import Testing
     @Test func missingAndFailingPlugins() async throws {
         let dir = try TemporaryDirectory()
         let yaml = """
-        current-context: c
-        contexts: [{name: c, context: {cluster: k, user: u}}]
-        clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]
-        users:
-        - name: u
-          user:
-            exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: gke-gcloud-auth-plugin-missing, installHint: "Install gke-gcloud-auth-plugin"}
-        """
+            current-context: c
+            contexts: [{name: c, context: {cluster: k, user: u}}]
+            clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]
+            users:
+            - name: u
+              user:
+                exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: gke-gcloud-auth-plugin-missing, installHint: "Install gke-gcloud-auth-plugin"}
+            """
         let context = try Kubeconfig.parse(yaml, directory: dir.path).resolve()
         let missing = CredentialProvider(authentication: context.authentication, cluster: context.cluster, environment: ["PATH": dir.path])
         await #expect {

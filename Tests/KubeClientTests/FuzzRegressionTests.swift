@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KubeClient
 
 /// The exec Status decoders and the kubeconfig loader on inputs found by their fuzz targets
@@ -65,10 +66,10 @@ import Testing
     /// alone (standardizingPath resolved symlinks, one readlink per path component, while fuzzing).
     @Test func referencedFilesAreJoinedWithoutTheFileSystem() throws {
         let text = """
-        clusters: [{name: c, cluster: {server: "https://h", certificate-authority: ../certs/./ca.pem}}]
-        users: [{name: u, user: {client-certificate: /abs/../crt.pem, client-key: key.pem}}]
-        contexts: [{name: x, context: {cluster: c, user: u}}]
-        """
+            clusters: [{name: c, cluster: {server: "https://h", certificate-authority: ../certs/./ca.pem}}]
+            users: [{name: u, user: {client-certificate: /abs/../crt.pem, client-key: key.pem}}]
+            contexts: [{name: x, context: {cluster: c, user: u}}]
+            """
         final class Requests { var paths: [String] = [] }
         let requests = Requests()
         let resolved = try Kubeconfig.parse(text, directory: "/cfg/sub").resolve(context: "x") { path in
@@ -84,12 +85,17 @@ import Testing
     @Test func channelThreeStatuses() {
         func decode(_ json: String) -> ExecExitStatus { ExecExitStatus(errorChannel: Array(json.utf8)) }
         #expect(decode(#"{"metadata":{},"status":"Success"}"#) == .exited(code: 0, message: nil))
-        let exit7 = #"{"status":"Failure","message":"exit status 7","reason":"NonZeroExitCode","details":{"causes":[{"reason":"Other","message":"1"},{"reason":"ExitCode","message":"7"}]}}"#
+        let exit7 =
+            #"{"status":"Failure","message":"exit status 7","reason":"NonZeroExitCode","details":{"causes":[{"reason":"Other","message":"1"},{"reason":"ExitCode","message":"7"}]}}"#
         #expect(decode(exit7) == .exited(code: 7, message: "exit status 7"))
-        #expect(decode(#"{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"seven"}]}}"#)
-            == .protocolViolation("NonZeroExitCode status without an ExitCode cause"))
+        #expect(
+            decode(#"{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"seven"}]}}"#)
+                == .protocolViolation("NonZeroExitCode status without an ExitCode cause"))
         let notRunning = Status(status: "Failure", message: "container not running", reason: "InternalError", code: 500)
-        guard case .remoteFailure(let status) = decode(#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"container not running","reason":"InternalError","code":500}"#) else {
+        guard
+            case .remoteFailure(let status) = decode(
+                #"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"container not running","reason":"InternalError","code":500}"#)
+        else {
             Issue.record("InternalError is not a remote failure")
             return
         }

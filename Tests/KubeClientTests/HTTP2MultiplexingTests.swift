@@ -1,6 +1,7 @@
 import Foundation
 import MeshTestSupport
 import Testing
+
 @testable import KubeClient
 
 /// `nghttpd` (Debian's nghttp2-server) on 127.0.0.1: an HTTP/2-only TLS server that selects h2 by
@@ -68,15 +69,16 @@ final class NGHTTPDTestServer {
     }
 
     func kubeconfig() throws -> Kubeconfig {
-        try Kubeconfig.parse("""
-        current-context: h2
-        contexts: [{name: h2, context: {cluster: c}}]
-        clusters:
-        - name: c
-          cluster:
-            server: https://127.0.0.1:\(port)
-            certificate-authority-data: \(base64(certificatePEM))
-        """, directory: directory.path)
+        try Kubeconfig.parse(
+            """
+            current-context: h2
+            contexts: [{name: h2, context: {cluster: c}}]
+            clusters:
+            - name: c
+              cluster:
+                server: https://127.0.0.1:\(port)
+                certificate-authority-data: \(base64(certificatePEM))
+            """, directory: directory.path)
     }
 }
 
@@ -112,7 +114,8 @@ struct NGHTTPDLog {
             } else if line.hasPrefix("Client did not advertise HTTP/2 protocol") {
                 refusedWithoutHTTP2 += 1
             } else if let match = line.firstMatch(of: /^\[id=(\d+)\] \[ *[0-9.]+\] recv \(stream_id=\d+\) :path: (\S+)$/),
-                      let connection = Int(match.1) {
+                let connection = Int(match.1)
+            {
                 pathsByConnection[connection, default: []].append(String(match.2))
             }
         }
@@ -136,8 +139,9 @@ struct NGHTTPDLog {
     /// over HTTP/2, one connection opened by the client's count and by the server's log, 50 streams
     /// on it. Then exec, which must offer only http/1.1 on a new connection (nghttpd refuses it).
     @Test func concurrentCallsShareOneHTTP2Connection() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: NGHTTPDTestServer.executable),
-                     "nghttpd is required: apt-get install -y nghttp2-server")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: NGHTTPDTestServer.executable),
+            "nghttpd is required: apt-get install -y nghttp2-server")
         var files: [String: String] = [:]
         for index in 0..<Self.calls { files[String(Self.configMapPath(index).requestPath.dropFirst())] = Self.configMapJSON(index) }
         let server = try NGHTTPDTestServer(files: files)
@@ -172,9 +176,11 @@ struct NGHTTPDLog {
         // Exec: its own connection offering only HTTP/1.1 (the upgrade needs it); this h2-only
         // server turns it away, and no stream of it reaches the REST connection.
         await #expect(throws: ExecError.self) {
-            _ = try await client.exec(ExecRequest(namespace: "default", pod: "p", command: ["true"],
-                                                  timeouts: ExecTimeouts(connect: .seconds(10), idle: .seconds(10), total: .seconds(20))),
-                                      consumer: CollectingConsumer())
+            _ = try await client.exec(
+                ExecRequest(
+                    namespace: "default", pod: "p", command: ["true"],
+                    timeouts: ExecTimeouts(connect: .seconds(10), idle: .seconds(10), total: .seconds(20))),
+                consumer: CollectingConsumer())
         }
         let afterExec = server.log { $0.refusedWithoutHTTP2 >= 1 }
         #expect(afterExec.alpnOffers == [["h2", "http/1.1"], ["http/1.1"]], "\(server.log.suffix(2000))")

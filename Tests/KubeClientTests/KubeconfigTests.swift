@@ -1,77 +1,86 @@
 import Foundation
 import MeshTestSupport
 import Testing
+
 @testable import KubeClient
 
 @Suite struct KubeconfigTests {
     private func fileA(_ dir: TemporaryDirectory) throws -> String {
-        try dir.write("a/config", """
-        apiVersion: v1
-        kind: Config
-        current-context: ctx-a
-        clusters:
-        - name: shared
-          cluster:
-            server: https://a.example:6443/prefix/
-            certificate-authority: certs/ca.pem
-        users:
-        - name: red-user
-          user:
-            tokenFile: tokens/red
-        contexts:
-        - name: ctx-a
-          context: {cluster: shared, user: red-user, namespace: team-a}
-        """)
+        try dir.write(
+            "a/config",
+            """
+            apiVersion: v1
+            kind: Config
+            current-context: ctx-a
+            clusters:
+            - name: shared
+              cluster:
+                server: https://a.example:6443/prefix/
+                certificate-authority: certs/ca.pem
+            users:
+            - name: red-user
+              user:
+                tokenFile: tokens/red
+            contexts:
+            - name: ctx-a
+              context: {cluster: shared, user: red-user, namespace: team-a}
+            """)
     }
 
     private func fileB(_ dir: TemporaryDirectory) throws -> String {
-        try dir.write("b/config", """
-        current-context: ctx-b
-        clusters:
-        - name: shared
-          cluster: {server: https://b.example}
-        - name: only-b
-          cluster:
-            server: https://only-b.example
-            insecure-skip-tls-verify: true
-        users:
-        - name: red-user
-          user: {token: from-b, username: ignored}
-        - name: blue-user
-          user:
-            client-certificate: client.crt
-            client-key: client.key
-        contexts:
-        - name: ctx-a
-          context: {cluster: only-b, user: blue-user}
-        - name: ctx-b
-          context: {cluster: only-b, user: blue-user}
-        """)
+        try dir.write(
+            "b/config",
+            """
+            current-context: ctx-b
+            clusters:
+            - name: shared
+              cluster: {server: https://b.example}
+            - name: only-b
+              cluster:
+                server: https://only-b.example
+                insecure-skip-tls-verify: true
+            users:
+            - name: red-user
+              user: {token: from-b, username: ignored}
+            - name: blue-user
+              user:
+                client-certificate: client.crt
+                client-key: client.key
+            contexts:
+            - name: ctx-a
+              context: {cluster: only-b, user: blue-user}
+            - name: ctx-b
+              context: {cluster: only-b, user: blue-user}
+            """)
     }
 
     private func fileC(_ dir: TemporaryDirectory) throws -> String {
-        try dir.write("c/config", """
-        clusters:
-        - name: cluster-c
-          cluster:
-            server: https://c.example
-            certificate-authority-data: \(base64("CA-C"))
-        users:
-        - name: user-c
-          user:
-            exec:
-              apiVersion: client.authentication.k8s.io/v1beta1
-              command: ./bin/plugin
-              provideClusterInfo: true
-        contexts:
-        - name: ctx-c
-          context: {cluster: cluster-c, user: user-c}
-        """)
+        try dir.write(
+            "c/config",
+            """
+            clusters:
+            - name: cluster-c
+              cluster:
+                server: https://c.example
+                certificate-authority-data: \(base64("CA-C"))
+            users:
+            - name: user-c
+              user:
+                exec:
+                  apiVersion: client.authentication.k8s.io/v1beta1
+                  command: ./bin/plugin
+                  provideClusterInfo: true
+            contexts:
+            - name: ctx-c
+              context: {cluster: cluster-c, user: user-c}
+            """)
     }
 
     private func threeFiles() throws -> (TemporaryDirectory, Kubeconfig) {
         let dir = try TemporaryDirectory()
-        let a = try fileA(dir), b = try fileB(dir), c = try fileC(dir)
+        let a = try fileA(dir)
+        let b = try fileB(dir)
+        let c = try fileC(dir)
         try dir.write("a/certs/ca.pem", "CA-A")
         try dir.write("a/tokens/red", "token-a\n")
         try dir.write("b/client.crt", "CERT-B")
@@ -124,7 +133,9 @@ import Testing
     /// Without KUBECONFIG, $HOME/.kube/config is used; with nothing at all, in-cluster config; else a clear error.
     @Test func homeInClusterAndNothing() throws {
         let dir = try TemporaryDirectory()
-        try dir.write("home/.kube/config", "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c}\nclusters:\n- name: c\n  cluster: {server: 'https://h:1'}\n")
+        try dir.write(
+            "home/.kube/config", "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c}\nclusters:\n- name: c\n  cluster: {server: 'https://h:1'}\n"
+        )
         let home = try Kubeconfig.load(KubeconfigLoadingRules(environment: ["HOME": dir.path + "/home"]))
         #expect(try home.resolve().cluster.server.port == 1)
 
@@ -158,7 +169,8 @@ import Testing
     }
 
     private func singleContext(user: String, cluster: String = "server: https://k.example") -> String {
-        "current-context: gke_p_z_c\ncontexts:\n- name: gke_p_z_c\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {\(cluster)}\nusers:\n- name: u\n  user:\n" + user
+        "current-context: gke_p_z_c\ncontexts:\n- name: gke_p_z_c\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {\(cluster)}\nusers:\n- name: u\n  user:\n"
+            + user
     }
 
     /// Errors name the context and the field and never echo secret values.
@@ -187,7 +199,9 @@ import Testing
         let alpha = resolveError(singleContext(user: "    exec: {apiVersion: client.authentication.k8s.io/v1alpha1, command: p}\n"))
         #expect(alpha?.code == .execPluginUnsupportedAPIVersion("client.authentication.k8s.io/v1alpha1"))
 
-        #expect(resolveError(singleContext(user: "    token: t\n", cluster: "server: ''"))?.description == "context gke_p_z_c: cluster has no server; set clusters[].cluster.server")
+        #expect(
+            resolveError(singleContext(user: "    token: t\n", cluster: "server: ''"))?.description
+                == "context gke_p_z_c: cluster has no server; set clusters[].cluster.server")
         #expect(resolveError(singleContext(user: "    token: t\n"), context: "other")?.code == .contextNotFound("other", available: ["gke_p_z_c"]))
         let badCA = resolveError(singleContext(user: "    token: t\n", cluster: "server: 'https://k', certificate-authority-data: '%%%'"))
         #expect(badCA?.description == "context gke_p_z_c: cluster c: certificate-authority-data is not valid base64")
@@ -196,12 +210,17 @@ import Testing
 
     /// Token wins over tokenFile; basic auth and impersonation produce the right headers.
     @Test func credentialHeaders() async throws {
-        let config = try Kubeconfig.parse(singleContext(user: "    username: alice\n    password: pw\n    as: bob\n    as-groups: [g1, g2]\n    as-user-extra: {scopes: [view]}\n"), directory: "/")
+        let config = try Kubeconfig.parse(
+            singleContext(user: "    username: alice\n    password: pw\n    as: bob\n    as-groups: [g1, g2]\n    as-user-extra: {scopes: [view]}\n"),
+            directory: "/")
         let resolved = try config.resolve()
         let provider = CredentialProvider(authentication: resolved.authentication, cluster: resolved.cluster, environment: [:])
         let headers = try await provider.current().headers
-        #expect(headers == ["Authorization: Basic \(base64("alice:pw"))", "Impersonate-User: bob", "Impersonate-Group: g1",
-                            "Impersonate-Group: g2", "Impersonate-Extra-scopes: view"])
+        #expect(
+            headers == [
+                "Authorization: Basic \(base64("alice:pw"))", "Impersonate-User: bob", "Impersonate-Group: g1",
+                "Impersonate-Group: g2", "Impersonate-Extra-scopes: view",
+            ])
         let both = try Kubeconfig.parse(singleContext(user: "    token: direct\n    tokenFile: /x\n"), directory: "/").resolve()
         #expect(both.authentication.credentials == .bearerToken(SecretString("direct")))
         #expect("\(both.authentication.credentials)".contains("direct") == false)
@@ -209,7 +228,9 @@ import Testing
 
     /// insecure-skip-tls-verify drops the CA (client-go would refuse) and warns.
     @Test func insecureDropsCA() throws {
-        let config = try Kubeconfig.parse(singleContext(user: "    token: t\n", cluster: "server: 'https://k', insecure-skip-tls-verify: true, certificate-authority-data: \(base64("CA"))"), directory: "/")
+        let config = try Kubeconfig.parse(
+            singleContext(user: "    token: t\n", cluster: "server: 'https://k', insecure-skip-tls-verify: true, certificate-authority-data: \(base64("CA"))"),
+            directory: "/")
         let resolved = try config.resolve()
         #expect(resolved.cluster.certificateAuthorityPEM == nil)
         #expect(resolved.warnings.count == 2)
@@ -221,7 +242,8 @@ import Testing
         #expect(ProxyChoice.fromEnvironment(["HTTPS_PROXY": "http://p:3128"], server: server) == .proxy("http://p:3128"))
         #expect(ProxyChoice.fromEnvironment(["https_proxy": "http://p:3128", "NO_PROXY": ".corp.example"], server: server) == .direct)
         #expect(ProxyChoice.fromEnvironment(["HTTPS_PROXY": "http://p", "no_proxy": "corp.example"], server: server) == .direct)
-        #expect(ProxyChoice.fromEnvironment(["HTTPS_PROXY": "http://p", "NO_PROXY": "other.example,api.corp.example:443"], server: server) == .proxy("http://p"))
+        #expect(
+            ProxyChoice.fromEnvironment(["HTTPS_PROXY": "http://p", "NO_PROXY": "other.example,api.corp.example:443"], server: server) == .proxy("http://p"))
         #expect(ProxyChoice.fromEnvironment(["HTTPS_PROXY": "http://p", "NO_PROXY": "api.corp.example:6443"], server: server) == .direct)
         #expect(ProxyChoice.fromEnvironment(["HTTPS_PROXY": "http://p"], server: try ServerURL.parse("https://127.0.0.1:1")) == .direct)
         #expect(NoProxyRule.exempts(host: "10.1.2.3", port: 443, noProxy: "10.0.0.0/8"))

@@ -1,8 +1,9 @@
 import Foundation
+import MeshSim
 import MeshTestSupport
 import Synchronization
-import MeshSim
 import Testing
+
 @testable import KubeClient
 
 /// One simulated mesh (two clusters) shared by the integration suite; the suite is serialized
@@ -33,12 +34,15 @@ private actor SleepPod {
         if let name { return name }
         let namespace = "kc-exec"
         _ = try? await client.create(.namespaces(), Namespace(metadata: ObjectMeta(name: namespace)), as: Namespace.self)
-        let deployment: JSONValue = try JSONDecoder().decode(JSONValue.self, from: Data(#"""
-        {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"sleep","labels":{"app":"sleep"}},
-         "spec":{"replicas":1,"selector":{"matchLabels":{"app":"sleep"}},
-                 "template":{"metadata":{"labels":{"app":"sleep"}},
-                             "spec":{"containers":[{"name":"sleep","image":"curlimages/curl","command":["/bin/sleep","infinity"]}]}}}}
-        """#.utf8))
+        let deployment: JSONValue = try JSONDecoder().decode(
+            JSONValue.self,
+            from: Data(
+                #"""
+                {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"sleep","labels":{"app":"sleep"}},
+                 "spec":{"replicas":1,"selector":{"matchLabels":{"app":"sleep"}},
+                         "template":{"metadata":{"labels":{"app":"sleep"}},
+                                     "spec":{"containers":[{"name":"sleep","image":"curlimages/curl","command":["/bin/sleep","infinity"]}]}}}}
+                """#.utf8))
         _ = try await client.create(.deployments(in: namespace), deployment, as: JSONValue.self)
         for _ in 0..<200 {
             let pods = try await client.list(.pods(in: namespace).labelSelector("app=sleep"), of: Pod.self)
@@ -79,7 +83,8 @@ private actor SleepPod {
     @Test func restRoundTrips() async throws {
         let (_, client) = try await client()
         let name = "kc-rest-\(UInt32.random(in: 0..<UInt32.max))"
-        let created = try await client.create(.namespaces(), Namespace(metadata: ObjectMeta(name: name, labels: ["app.kubernetes.io/managed-by": "meshcheck"])), as: Namespace.self)
+        let created = try await client.create(
+            .namespaces(), Namespace(metadata: ObjectMeta(name: name, labels: ["app.kubernetes.io/managed-by": "meshcheck"])), as: Namespace.self)
         #expect(created.metadata.name == name)
         let fetched = try await client.get(.namespaces(name), as: Namespace.self)
         #expect(fetched.status?.phase == "Active")
@@ -88,7 +93,8 @@ private actor SleepPod {
         let selected = try await client.list(ResourcePath.namespaces().labelSelector("meshcheck.io/run-id=r1"), of: Namespace.self)
         #expect(selected.compactMap(\.metadata.name).contains(name))
         for index in 0..<5 {
-            _ = try await client.create(.configMaps(in: name), ConfigMap(metadata: ObjectMeta(name: "cm-\(index)"), data: ["k": "\(index)"]), as: ConfigMap.self)
+            _ = try await client.create(
+                .configMaps(in: name), ConfigMap(metadata: ObjectMeta(name: "cm-\(index)"), data: ["k": "\(index)"]), as: ConfigMap.self)
         }
         let paged = try await client.list(.configMaps(in: name), of: ConfigMap.self, pageSize: 2)
         #expect(paged.compactMap(\.metadata.name).filter { $0.hasPrefix("cm-") }.sorted() == (0..<5).map { "cm-\($0)" })
@@ -107,7 +113,8 @@ private actor SleepPod {
         let name = "kc-warn-\(UInt32.random(in: 0..<UInt32.max))"
         _ = try await client.create(.namespaces(), Namespace(metadata: ObjectMeta(name: name)), as: Namespace.self)
         for index in 0..<3 {
-            let body = try JSONDecoder().decode(JSONValue.self, from: Data(#"{"metadata":{"name":"cm-\#(index)"},"data":{"k":"v"},"bogus":true,"spec":{"x":1}}"#.utf8))
+            let body = try JSONDecoder().decode(
+                JSONValue.self, from: Data(#"{"metadata":{"name":"cm-\#(index)"},"data":{"k":"v"},"bogus":true,"spec":{"x":1}}"#.utf8))
             _ = try await client.create(.configMaps(in: name), body, as: JSONValue.self)
         }
         let expected = [#"unknown field "bogus""#, #"unknown field "spec""#]
@@ -122,51 +129,56 @@ private actor SleepPod {
         let name = "kc-status-\(UInt32.random(in: 0..<UInt32.max))"
         _ = try await client.create(.namespaces(), Namespace(metadata: ObjectMeta(name: name)), as: Namespace.self)
 
-        await #expect { _ = try await client.create(.namespaces(), Namespace(metadata: ObjectMeta(name: name)), as: Namespace.self) }
-            throws: { ($0 as? KubeAPIError)?.reason == .alreadyExists && ($0 as? KubeAPIError)?.httpStatus == 409 }
-        await #expect { _ = try await client.get(.namespaces(name + "-missing"), as: Namespace.self) }
-            throws: { ($0 as? KubeAPIError)?.reason == .notFound }
-        let badDeployment: JSONValue = try JSONDecoder().decode(JSONValue.self, from: Data(#"""
-        {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"bad"},
-         "spec":{"selector":{"matchLabels":{"app":"a"}},"template":{"metadata":{"labels":{"app":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}
-        """#.utf8))
-        await #expect { _ = try await client.create(.deployments(in: name), badDeployment, as: JSONValue.self) }
-            throws: { error in
-                guard let error = error as? KubeAPIError else { return false }
-                return error.reason == .invalid && error.httpStatus == 422 && !error.causes.isEmpty
-            }
+        await #expect { _ = try await client.create(.namespaces(), Namespace(metadata: ObjectMeta(name: name)), as: Namespace.self) } throws: {
+            ($0 as? KubeAPIError)?.reason == .alreadyExists && ($0 as? KubeAPIError)?.httpStatus == 409
+        }
+        await #expect { _ = try await client.get(.namespaces(name + "-missing"), as: Namespace.self) } throws: { ($0 as? KubeAPIError)?.reason == .notFound }
+        let badDeployment: JSONValue = try JSONDecoder().decode(
+            JSONValue.self,
+            from: Data(
+                #"""
+                {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"bad"},
+                 "spec":{"selector":{"matchLabels":{"app":"a"}},"template":{"metadata":{"labels":{"app":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}
+                """#.utf8))
+        await #expect { _ = try await client.create(.deployments(in: name), badDeployment, as: JSONValue.self) } throws: { error in
+            guard let error = error as? KubeAPIError else { return false }
+            return error.reason == .invalid && error.httpStatus == 422 && !error.causes.isEmpty
+        }
         // Conflict: an update carrying a stale resourceVersion.
         let configMap = try await client.create(.configMaps(in: name), ConfigMap(metadata: ObjectMeta(name: "cm"), data: ["v": "1"]), as: ConfigMap.self)
         _ = try await client.patch(.configMaps(in: name, "cm"), merge: ["data": ["v": "2"]], as: ConfigMap.self)
         var stale = configMap
         stale.data = ["v": "3"]
         await #expect {
-            _ = try await client.request(method: "PUT", path: ResourcePath.configMaps(in: name, "cm").requestPath,
-                                         body: Array(try JSONEncoder().encode(stale)), contentType: "application/json")
+            _ = try await client.request(
+                method: "PUT", path: ResourcePath.configMaps(in: name, "cm").requestPath,
+                body: Array(try JSONEncoder().encode(stale)), contentType: "application/json")
         } throws: { ($0 as? KubeAPIError)?.reason == .conflict && ($0 as? KubeAPIError)?.httpStatus == 409 }
 
         // Forbidden with NamespaceTerminating while the namespace hangs in Terminating.
         try mesh.faults.setNamespaceDeletionHangs(true)
         defer { try? mesh.faults.setNamespaceDeletionHangs(false) }
         try await client.delete(.namespaces(name))
-        await #expect { _ = try await client.create(.configMaps(in: name), ConfigMap(metadata: ObjectMeta(name: "late")), as: ConfigMap.self) }
-            throws: { ($0 as? KubeAPIError)?.reason == .forbidden && ($0 as? KubeAPIError)?.isNamespaceTerminating == true }
-        await #expect { _ = try await client.create(.namespaces(), Namespace(metadata: ObjectMeta(name: name)), as: Namespace.self) }
-            throws: { ($0 as? KubeAPIError)?.isObjectBeingDeleted == true }
+        await #expect { _ = try await client.create(.configMaps(in: name), ConfigMap(metadata: ObjectMeta(name: "late")), as: ConfigMap.self) } throws: {
+            ($0 as? KubeAPIError)?.reason == .forbidden && ($0 as? KubeAPIError)?.isNamespaceTerminating == true
+        }
+        await #expect { _ = try await client.create(.namespaces(), Namespace(metadata: ObjectMeta(name: name)), as: Namespace.self) } throws: {
+            ($0 as? KubeAPIError)?.isObjectBeingDeleted == true
+        }
 
         // Unauthorized: a token the server does not know.
-        let config = try Kubeconfig.parse("""
-        current-context: bad
-        contexts: [{name: bad, context: {cluster: c, user: u}}]
-        clusters: [{name: c, cluster: {server: "\(mesh.clusterInfo[0].server)", insecure-skip-tls-verify: true}}]
-        users: [{name: u, user: {token: not-a-valid-token}}]
-        """, directory: "/")
+        let config = try Kubeconfig.parse(
+            """
+            current-context: bad
+            contexts: [{name: bad, context: {cluster: c, user: u}}]
+            clusters: [{name: c, cluster: {server: "\(mesh.clusterInfo[0].server)", insecure-skip-tls-verify: true}}]
+            users: [{name: u, user: {token: not-a-valid-token}}]
+            """, directory: "/")
         let unauthorized = try KubeClient(kubeconfig: config)
-        await #expect { _ = try await unauthorized.get(.namespaces("default"), as: Namespace.self) }
-            throws: { error in
-                guard let error = error as? KubeAPIError else { return false }
-                return error.reason == .unauthorized && !error.description.contains("not-a-valid-token")
-            }
+        await #expect { _ = try await unauthorized.get(.namespaces("default"), as: Namespace.self) } throws: { error in
+            guard let error = error as? KubeAPIError else { return false }
+            return error.reason == .unauthorized && !error.description.contains("not-a-valid-token")
+        }
     }
 
     /// 429 with Retry-After and 503 are retried a bounded number of times and counted.
@@ -177,14 +189,12 @@ private actor SleepPod {
         throttle.retryAfterSeconds = 0
         try mesh.faults.setAPIFaults(throttle, cluster: mesh.clusterInfo[0].name)
         defer { try? mesh.faults.setAPIFaults(.none) }
-        await #expect { _ = try await client.get(.namespaces("default"), as: Namespace.self) }
-            throws: { ($0 as? KubeAPIError)?.reason == .tooManyRequests }
+        await #expect { _ = try await client.get(.namespaces("default"), as: Namespace.self) } throws: { ($0 as? KubeAPIError)?.reason == .tooManyRequests }
         #expect(client.retryCount == 2)
         var unavailable = APIFaults()
         unavailable.serverErrorFraction = 1
         try mesh.faults.setAPIFaults(unavailable, cluster: mesh.clusterInfo[0].name)
-        await #expect { _ = try await client.get(.namespaces("default"), as: Namespace.self) }
-            throws: { ($0 as? KubeAPIError)?.httpStatus == 503 }
+        await #expect { _ = try await client.get(.namespaces("default"), as: Namespace.self) } throws: { ($0 as? KubeAPIError)?.httpStatus == 503 }
         #expect(client.retryCount == 4)
         try mesh.faults.setAPIFaults(.none)
         #expect(try await client.get(.namespaces("default"), as: Namespace.self).metadata.name == "default")
@@ -234,16 +244,18 @@ private actor SleepPod {
     @Test func execMissingPodAndContainer() async throws {
         let (_, client) = try await client()
         let pod = try await SleepPod.instance.name(using: client)
-        await #expect { _ = try await client.exec(ExecRequest(namespace: "kc-exec", pod: "no-such-pod", command: ["true"]), consumer: CollectingConsumer()) }
-            throws: { error in
-                guard let error = error as? ExecError, case .rejected(let apiError) = error.code else { return false }
-                return apiError.reason == .notFound && apiError.httpStatus == 404
-            }
-        await #expect { _ = try await client.exec(ExecRequest(namespace: "kc-exec", pod: pod, container: "nope", command: ["true"]), consumer: CollectingConsumer()) }
-            throws: { error in
-                guard let error = error as? ExecError, case .rejected(let apiError) = error.code else { return false }
-                return apiError.reason == .badRequest && apiError.httpStatus == 400
-            }
+        await #expect {
+            _ = try await client.exec(ExecRequest(namespace: "kc-exec", pod: "no-such-pod", command: ["true"]), consumer: CollectingConsumer())
+        } throws: { error in
+            guard let error = error as? ExecError, case .rejected(let apiError) = error.code else { return false }
+            return apiError.reason == .notFound && apiError.httpStatus == 404
+        }
+        await #expect {
+            _ = try await client.exec(ExecRequest(namespace: "kc-exec", pod: pod, container: "nope", command: ["true"]), consumer: CollectingConsumer())
+        } throws: { error in
+            guard let error = error as? ExecError, case .rejected(let apiError) = error.code else { return false }
+            return apiError.reason == .badRequest && apiError.httpStatus == 400
+        }
     }
 
     /// A server that drops the connection mid-stream gives a broken-stream error, not a hang or a success.
@@ -253,11 +265,12 @@ private actor SleepPod {
         mesh.faults.runtime.update { $0.allClustersExecStreamFault = .breakAfter(bytes: 100_000) }
         defer { mesh.faults.runtime.update { $0.allClustersExecStreamFault = nil } }
         let consumer = CollectingConsumer(keepBytes: false)
-        await #expect { _ = try await client.exec(ExecRequest(namespace: "kc-exec", pod: pod, command: ["head", "-c", "10000000", "/dev/zero"]), consumer: consumer) }
-            throws: { error in
-                guard let error = error as? ExecError, case .streamBroken = error.code else { return false }
-                return true
-            }
+        await #expect {
+            _ = try await client.exec(ExecRequest(namespace: "kc-exec", pod: pod, command: ["head", "-c", "10000000", "/dev/zero"]), consumer: consumer)
+        } throws: { error in
+            guard let error = error as? ExecError, case .streamBroken = error.code else { return false }
+            return true
+        }
         #expect(consumer.stdoutByteCount <= 10_000_000)
     }
 
@@ -265,9 +278,11 @@ private actor SleepPod {
     @Test func execManyConcurrentSessions() async throws {
         let (_, client) = try await client()
         let pod = try await SleepPod.instance.name(using: client)
-        let sessions = 200, size = 64 * 1024
-        let request = ExecRequest(namespace: "kc-exec", pod: pod, command: ["head", "-c", "\(size)", "/dev/zero"],
-                                  timeouts: ExecTimeouts(connect: .seconds(60), idle: .seconds(60), total: .seconds(120)))
+        let sessions = 200
+        let size = 64 * 1024
+        let request = ExecRequest(
+            namespace: "kc-exec", pod: pod, command: ["head", "-c", "\(size)", "/dev/zero"],
+            timeouts: ExecTimeouts(connect: .seconds(60), idle: .seconds(60), total: .seconds(120)))
         let complete = try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<sessions {
                 group.addTask {
@@ -303,16 +318,18 @@ private actor SleepPod {
 
         let dir = try TemporaryDirectory()
         try dir.write("creds/token", try token(mesh) + "\n")
-        let kubeconfig = try dir.write("conf/kubeconfig", """
-        current-context: file
-        contexts:
-        - {name: token, context: {cluster: c, user: token}}
-        - {name: file, context: {cluster: c, user: file}}
-        clusters: [{name: c, cluster: {server: "\(mesh.clusterInfo[0].server)", insecure-skip-tls-verify: true}}]
-        users:
-        - {name: token, user: {token: "\(try token(mesh))"}}
-        - {name: file, user: {tokenFile: ../creds/token}}
-        """)
+        let kubeconfig = try dir.write(
+            "conf/kubeconfig",
+            """
+            current-context: file
+            contexts:
+            - {name: token, context: {cluster: c, user: token}}
+            - {name: file, context: {cluster: c, user: file}}
+            clusters: [{name: c, cluster: {server: "\(mesh.clusterInfo[0].server)", insecure-skip-tls-verify: true}}]
+            users:
+            - {name: token, user: {token: "\(try token(mesh))"}}
+            - {name: file, user: {tokenFile: ../creds/token}}
+            """)
         let config = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: kubeconfig, environment: [:]))
         for context in ["token", "file"] {
             let client = try KubeClient(kubeconfig: config, context: context)
@@ -327,18 +344,22 @@ private actor SleepPod {
         for version in ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"] {
             let dir = try TemporaryDirectory()
             // First run hands out a stale token, later runs the real one: proves the re-run after 401.
-            try dir.write("plugin.sh", """
-            #!/bin/sh
-            echo run >> "\(dir.path)/runs"
-            if [ "$(wc -l < "\(dir.path)/runs")" -eq 1 ]; then token=stale; else token=\(good); fi
-            printf '{"apiVersion":"\(version)","kind":"ExecCredential","status":{"token":"%s"}}' "$token"
-            """, executable: true)
-            let kubeconfig = try dir.write("kubeconfig", """
-            current-context: p
-            contexts: [{name: p, context: {cluster: c, user: u}}]
-            clusters: [{name: c, cluster: {server: "\(mesh.clusterInfo[0].server)", insecure-skip-tls-verify: true}}]
-            users: [{name: u, user: {exec: {apiVersion: \(version), command: ./plugin.sh, interactiveMode: Never}}}]
-            """)
+            try dir.write(
+                "plugin.sh",
+                """
+                #!/bin/sh
+                echo run >> "\(dir.path)/runs"
+                if [ "$(wc -l < "\(dir.path)/runs")" -eq 1 ]; then token=stale; else token=\(good); fi
+                printf '{"apiVersion":"\(version)","kind":"ExecCredential","status":{"token":"%s"}}' "$token"
+                """, executable: true)
+            let kubeconfig = try dir.write(
+                "kubeconfig",
+                """
+                current-context: p
+                contexts: [{name: p, context: {cluster: c, user: u}}]
+                clusters: [{name: c, cluster: {server: "\(mesh.clusterInfo[0].server)", insecure-skip-tls-verify: true}}]
+                users: [{name: u, user: {exec: {apiVersion: \(version), command: ./plugin.sh, interactiveMode: Never}}}]
+                """)
             let client = try KubeClient(kubeconfig: try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: kubeconfig, environment: [:])))
             #expect(try await client.get(.namespaces("default"), as: Namespace.self).metadata.name == "default")
             let runs = try String(contentsOfFile: dir.path + "/runs", encoding: .utf8).split(separator: "\n").count
@@ -378,20 +399,21 @@ private actor SleepPod {
         var wrong = try source.resolve(context: mesh.contexts[0])
         wrong.cluster.certificateAuthorityPEM = try source.resolve(context: mesh.contexts[1]).cluster.certificateAuthorityPEM
         let wrongClient = KubeClient(context: wrong, options: KubeClientOptions(maxRetries: 0))
-        await #expect { _ = try await wrongClient.get(.namespaces("default"), as: Namespace.self) }
-            throws: { error in
-                "\(error)".hasPrefix("context \(mesh.contexts[0]): TLS: certificate signed by unknown authority — check certificate-authority-data")
-            }
+        await #expect { _ = try await wrongClient.get(.namespaces("default"), as: Namespace.self) } throws: { error in
+            "\(error)".hasPrefix("context \(mesh.contexts[0]): TLS: certificate signed by unknown authority — check certificate-authority-data")
+        }
         let pod = try await SleepPod.instance.name(using: try await client().1)
-        await #expect { _ = try await wrongClient.exec(ExecRequest(namespace: "kc-exec", pod: pod, command: ["true"]), consumer: CollectingConsumer()) }
-            throws: { "\($0)".contains("certificate signed by unknown authority — check certificate-authority-data") }
+        await #expect {
+            _ = try await wrongClient.exec(ExecRequest(namespace: "kc-exec", pod: pod, command: ["true"]), consumer: CollectingConsumer())
+        } throws: { "\($0)".contains("certificate signed by unknown authority — check certificate-authority-data") }
 
-        let insecure = try Kubeconfig.parse("""
-        current-context: i
-        contexts: [{name: i, context: {cluster: c, user: u}}]
-        clusters: [{name: c, cluster: {server: "\(mesh.clusterInfo[0].server)", insecure-skip-tls-verify: true}}]
-        users: [{name: u, user: {token: "\(try token(mesh))"}}]
-        """, directory: "/")
+        let insecure = try Kubeconfig.parse(
+            """
+            current-context: i
+            contexts: [{name: i, context: {cluster: c, user: u}}]
+            clusters: [{name: c, cluster: {server: "\(mesh.clusterInfo[0].server)", insecure-skip-tls-verify: true}}]
+            users: [{name: u, user: {token: "\(try token(mesh))"}}]
+            """, directory: "/")
         let insecureClient = try KubeClient(kubeconfig: insecure)
         #expect(insecureClient.warnings.contains { $0.contains("context i") && $0.contains("insecure-skip-tls-verify") })
         _ = try await insecureClient.get(.namespaces("default"), as: Namespace.self)

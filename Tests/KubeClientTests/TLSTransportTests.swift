@@ -1,6 +1,7 @@
 import Foundation
 import MeshTestSupport
 import Testing
+
 @testable import KubeClient
 
 /// `openssl s_server -www` on 127.0.0.1 with a fresh self-signed certificate: a real TLS peer for
@@ -22,13 +23,14 @@ final class OpenSSLTestServer {
             let candidate = 20_000 + Int.random(in: 0..<30_000) + attempt
             let server = Process()
             server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            server.arguments = ["s_server", "-accept", "127.0.0.1:\(candidate)", "-cert", cert, "-key", key]
+            server.arguments =
+                ["s_server", "-accept", "127.0.0.1:\(candidate)", "-cert", cert, "-key", key]
                 + (transcript == nil ? ["-www"] : []) + ["-quiet"]
             server.standardOutput = FileHandle.nullDevice
             if let transcript {
                 _ = FileManager.default.createFile(atPath: transcript, contents: nil)
                 server.standardOutput = FileHandle(forWritingAtPath: transcript)
-                server.standardInput = Pipe()   // held open: s_server in echo mode stops at end of input
+                server.standardInput = Pipe() // held open: s_server in echo mode stops at end of input
             }
             server.standardError = FileHandle.nullDevice
             do {
@@ -75,14 +77,15 @@ final class OpenSSLTestServer {
         var cluster = "server: https://127.0.0.1:\(port)"
         if let ca { cluster += "\n    certificate-authority-data: \(base64(ca))" }
         if insecure { cluster += "\n    insecure-skip-tls-verify: true" }
-        return try Kubeconfig.parse("""
-        current-context: \(context)
-        contexts: [{name: \(context), context: {cluster: c}}]
-        clusters:
-        - name: c
-          cluster:
-            \(cluster)
-        """, directory: directory.path)
+        return try Kubeconfig.parse(
+            """
+            current-context: \(context)
+            contexts: [{name: \(context), context: {cluster: c}}]
+            clusters:
+            - name: c
+              cluster:
+                \(cluster)
+            """, directory: directory.path)
     }
 }
 
@@ -120,7 +123,9 @@ final class OpenSSLTestServer {
 
     /// A refused connection is a typed transport error, retried (bounded) for idempotent calls.
     @Test func connectionRefused() async throws {
-        let config = try Kubeconfig.parse("current-context: x\ncontexts: [{name: x, context: {cluster: c}}]\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n", directory: "/")
+        let config = try Kubeconfig.parse(
+            "current-context: x\ncontexts: [{name: x, context: {cluster: c}}]\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n",
+            directory: "/")
         let client = try KubeClient(kubeconfig: config, options: KubeClientOptions(maxRetries: 2, retryBaseDelay: .milliseconds(1)))
         await #expect {
             _ = try await client.get(.namespaces("x"), as: Namespace.self)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KubeClient
 
 /// The nesting bound checked before Yams composes a document (its composer recurses per level and
@@ -25,8 +26,10 @@ import Testing
     /// Brackets inside quoted and block scalars and comments are text, not levels.
     @Test func textIsNotNesting() {
         let deep = String(repeating: "[", count: 500)
-        for text in ["a: '\(deep)'\n", "a: \"\(deep)\"\n", "a: x # \(deep)\n", "a: |\n  \(deep)\n  more\nb: c\n",
-                     "a: plain \(deep)\n", "a: \"multi\n  \(deep)\n  line\"\n", "a: x\n  continued \(deep)\n"] {
+        for text in [
+            "a: '\(deep)'\n", "a: \"\(deep)\"\n", "a: x # \(deep)\n", "a: |\n  \(deep)\n  more\nb: c\n",
+            "a: plain \(deep)\n", "a: \"multi\n  \(deep)\n  line\"\n", "a: x\n  continued \(deep)\n",
+        ] {
             #expect(YAMLNesting.depthBound(of: text) <= 4, "\(text.prefix(40).debugDescription)")
         }
     }

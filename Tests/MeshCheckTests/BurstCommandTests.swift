@@ -1,12 +1,14 @@
 import Foundation
 import MeshTestSupport
-@testable import MeshCheck
 import Testing
+
+@testable import MeshCheck
 
 /// One output line of the in-pod command, checked field by field against Contract 1 (docs/ARCHITECTURE.md).
 enum ContractLine: Equatable {
-    case record(burst: Int, worker: Int, seq: Int, status: String, curlExit: Int, connect: String, ttfb: String, total: String,
-                version: String, instance: String)
+    case record(
+        burst: Int, worker: Int, seq: Int, status: String, curlExit: Int, connect: String, ttfb: String, total: String,
+        version: String, instance: String)
     case begin(burst: Int, worker: Int)
     case end(burst: Int, worker: Int, count: Int)
     case late(burst: Int, worker: Int, lateStarts: Int, maxLagMicroseconds: Int)
@@ -23,16 +25,19 @@ enum ContractLine: Equatable {
             return parts.count == 1 || (parts[1].count <= 6 && unsigned(parts[1]) != nil)
         }
         func token(_ field: Substring) -> Bool {
-            field == "-" || (!field.isEmpty && field.utf8.count <= 253
-                             && field.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) })
+            field == "-"
+                || (!field.isEmpty && field.utf8.count <= 253
+                    && field.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) })
         }
         switch fields.first {
         case "MC1":
             guard fields.count == 11, let burst = unsigned(fields[1]), let worker = unsigned(fields[2]), let seq = unsigned(fields[3]),
-                  fields[4].count == 3, unsigned(fields[4]) != nil, let exit = unsigned(fields[5]),
-                  seconds(fields[6]), seconds(fields[7]), seconds(fields[8]), token(fields[9]), token(fields[10]) else { return nil }
-            self = .record(burst: burst, worker: worker, seq: seq, status: String(fields[4]), curlExit: exit, connect: String(fields[6]),
-                           ttfb: String(fields[7]), total: String(fields[8]), version: String(fields[9]), instance: String(fields[10]))
+                fields[4].count == 3, unsigned(fields[4]) != nil, let exit = unsigned(fields[5]),
+                seconds(fields[6]), seconds(fields[7]), seconds(fields[8]), token(fields[9]), token(fields[10])
+            else { return nil }
+            self = .record(
+                burst: burst, worker: worker, seq: seq, status: String(fields[4]), curlExit: exit, connect: String(fields[6]),
+                ttfb: String(fields[7]), total: String(fields[8]), version: String(fields[9]), instance: String(fields[10]))
         case "MC1-BEGIN":
             guard fields.count == 3, let burst = unsigned(fields[1]), let worker = unsigned(fields[2]) else { return nil }
             self = .begin(burst: burst, worker: worker)
@@ -41,7 +46,8 @@ enum ContractLine: Equatable {
             self = .end(burst: burst, worker: worker, count: count)
         case "MC1-LATE":
             guard fields.count == 5, let burst = unsigned(fields[1]), let worker = unsigned(fields[2]), let late = unsigned(fields[3]),
-                  let lag = unsigned(fields[4]) else { return nil }
+                let lag = unsigned(fields[4])
+            else { return nil }
             self = .late(burst: burst, worker: worker, lateStarts: late, maxLagMicroseconds: lag)
         default:
             return nil
@@ -79,11 +85,13 @@ struct BurstRun {
 func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = nil) throws -> BurstRun {
     let argv = try command.argv(shell: shell)
     // The sidecar's proxy is what `http_proxy` means in the simulated mesh; here requests go direct.
-    let result = try ChildProcess.run(argv[0], Array(argv.dropFirst()),
-                                      environment: ["PATH": (pathPrefix.map { $0 + ":" } ?? "") + "/usr/local/bin:/usr/bin:/bin"],
-                                      timeout: .processGroup(60))
+    let result = try ChildProcess.run(
+        argv[0], Array(argv.dropFirst()),
+        environment: ["PATH": (pathPrefix.map { $0 + ":" } ?? "") + "/usr/local/bin:/usr/bin:/bin"],
+        timeout: .processGroup(60))
     let text = result.stdoutText
-    var lines: [ContractLine] = [], broken: [String] = []
+    var lines: [ContractLine] = []
+    var broken: [String] = []
     #expect(text.isEmpty || text.hasSuffix("\n"), "output must end with a newline")
     for line in text.split(separator: "\n") {
         if let parsed = ContractLine(line) { lines.append(parsed) } else { broken.append(String(line)) }
@@ -92,18 +100,24 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
 }
 
 @Suite struct BurstCommandTests {
-    func command(port: Int, path: String = "/hello", burst: Int = 0, requests: Int, workers: Int = 1, interval: Int = 0,
-                 threshold: Int = 0, requestTimeout: Duration = .seconds(5)) -> BurstCommand {
-        BurstCommand(target: BurstTarget(host: "127.0.0.1", port: port, path: path), burst: burst, requests: requests, workers: workers,
-                     intervalMicroseconds: interval, lateThresholdMicroseconds: threshold, connectTimeout: .seconds(2),
-                     requestTimeout: requestTimeout)
+    func command(
+        port: Int, path: String = "/hello", burst: Int = 0, requests: Int, workers: Int = 1, interval: Int = 0,
+        threshold: Int = 0, requestTimeout: Duration = .seconds(5)
+    ) -> BurstCommand {
+        BurstCommand(
+            target: BurstTarget(host: "127.0.0.1", port: port, path: path), burst: burst, requests: requests, workers: workers,
+            intervalMicroseconds: interval, lateThresholdMicroseconds: threshold, connectTimeout: .seconds(2),
+            requestTimeout: requestTimeout)
     }
 
     @Test func argvPassesParametersAfterAConstantScript() throws {
         var load = LoadSettings(requestsPerBurst: 20)
         let sequential = try BurstCommand(target: .helloWorld(namespace: "meshcheck-ab12cd"), burst: 3, load: load).argv()
-        #expect(sequential == ["/bin/sh", "-c", BurstCommand.script, "meshcheck", "http://helloworld.meshcheck-ab12cd:5000/hello",
-                               "3", "20", "1", "0", "0", "5", "10"])
+        #expect(
+            sequential == [
+                "/bin/sh", "-c", BurstCommand.script, "meshcheck", "http://helloworld.meshcheck-ab12cd:5000/hello",
+                "3", "20", "1", "0", "0", "5", "10",
+            ])
         load.mode = .paced(ratePerSecond: 50, parallelism: 2)
         load.requestTimeout = .milliseconds(2500)
         load.connectTimeout = .milliseconds(250)
@@ -120,8 +134,9 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
         let burst = command(port: 1, requests: 10, workers: 4)
         #expect((0..<4).map(burst.requests(ofWorker:)) == [3, 3, 2, 2])
         #expect((0..<4).map(burst.requests(ofWorker:)).reduce(0, +) == 10)
-        let wide = BurstCommand(target: .helloWorld(namespace: "ns"), burst: 0,
-                                load: LoadSettings(requestsPerBurst: 3, mode: .parallelInPod(parallelism: 8)))
+        let wide = BurstCommand(
+            target: .helloWorld(namespace: "ns"), burst: 0,
+            load: LoadSettings(requestsPerBurst: 3, mode: .parallelInPod(parallelism: 8)))
         #expect(wide.workers == 3)
     }
 
@@ -263,8 +278,9 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
         try fakeBin.write("date", "#!/bin/sh\necho \(dateOutput)\n", executable: true)
         let server = try LoopbackHelloWorld()
         defer { server.stop() }
-        let run = try runBurst(command(port: server.port, path: "/slow", requests: 3, interval: 50_000, threshold: 5_000),
-                               shell: shellCommand, pathPrefix: fakeBin.path)
+        let run = try runBurst(
+            command(port: server.port, path: "/slow", requests: 3, interval: 50_000, threshold: 5_000),
+            shell: shellCommand, pathPrefix: fakeBin.path)
         #expect(run.brokenLines.isEmpty)
         #expect(run.records.count == 3)
         let late = run.lines.compactMap { line -> Int? in

@@ -1,8 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
+
 @testable import MeshCheck
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite struct DescriptorBudgetTests {
     private func scenario(clientPods: Int, concurrent: Int) -> Scenario {
@@ -37,14 +39,14 @@ import Testing
     }
 
     #if canImport(Glibc)
-    /// Lowering the soft limit here would starve tests running in parallel; the end-to-end burst test starts
-    /// meshcheck under `ulimit -Sn 1024` instead. Here: raising leaves soft = hard and says so.
-    @Test func raisingTheSoftLimitReachesTheHardLimit() {
-        let raised = DescriptorBudget.raiseSoftLimit()
-        var limits = rlimit()
-        #expect(getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits) == 0)
-        #expect(raised == UInt64(limits.rlim_cur))
-        #expect(limits.rlim_cur == limits.rlim_max)
-    }
+        /// Lowering the soft limit here would starve tests running in parallel; the end-to-end burst test starts
+        /// meshcheck under `ulimit -Sn 1024` instead. Here: raising leaves soft = hard and says so.
+        @Test func raisingTheSoftLimitReachesTheHardLimit() {
+            let raised = DescriptorBudget.raiseSoftLimit()
+            var limits = rlimit()
+            #expect(getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits) == 0)
+            #expect(raised == UInt64(limits.rlim_cur))
+            #expect(limits.rlim_cur == limits.rlim_max)
+        }
     #endif
 }

@@ -1,5 +1,6 @@
 import MeshStats
 import XCTest
+
 @testable import MeshCheck
 
 /// The verdict explains failing rows from the tally and the preflight findings (``Diagnosis``), once,
@@ -14,14 +15,22 @@ final class DiagnosisTests: XCTestCase {
     }
 
     private func pods(clientSidecar: Bool = true) -> [PodState] {
-        ["cluster-1", "cluster-2"].flatMap { [PodState(cluster: $0, name: "helloworld-x", role: .helloworld, hasSidecar: true),
-                                              PodState(cluster: $0, name: "sleep-x", role: .sleep, hasSidecar: clientSidecar)] }
+        ["cluster-1", "cluster-2"].flatMap {
+            [
+                PodState(cluster: $0, name: "helloworld-x", role: .helloworld, hasSidecar: true),
+                PodState(cluster: $0, name: "sleep-x", role: .sleep, hasSidecar: clientSidecar),
+            ]
+        }
     }
 
-    private func evaluate(_ builder: TallyBuilder, findings: [PreflightFinding], expectations: Expectations = Expectations(),
-                          pods: [PodState]? = nil) throws -> VerdictOutcome {
-        Verdict.evaluate(VerdictInput(scenario: try scenario(expectations), namespace: "meshcheck-t", tally: builder.tally,
-                                      readyEndpoints: ["cluster-1": 1, "cluster-2": 1], pods: pods ?? self.pods(), preflight: findings))
+    private func evaluate(
+        _ builder: TallyBuilder, findings: [PreflightFinding], expectations: Expectations = Expectations(),
+        pods: [PodState]? = nil
+    ) throws -> VerdictOutcome {
+        Verdict.evaluate(
+            VerdictInput(
+                scenario: try scenario(expectations), namespace: "meshcheck-t", tally: builder.tally,
+                readyEndpoints: ["cluster-1": 1, "cluster-2": 1], pods: pods ?? self.pods(), preflight: findings))
     }
 
     private func check(_ outcome: VerdictOutcome, _ name: String, source: String? = nil, target: String? = nil) throws -> CheckResult {
@@ -43,7 +52,10 @@ final class DiagnosisTests: XCTestCase {
         let outcome = try evaluate(oneSided(), findings: HealthyMesh.evaluate(clusters))
         let reached = try check(outcome, CheckName.allClustersReached, source: "cluster-1")
         XCTAssertEqual(reached.status, .fail)
-        XCTAssertTrue(reached.cause!.hasPrefix("cluster-1's clients reached only cluster-1 (0 of 200 answers from cluster-2); preflight remote-secret (cluster-1): no remote secret for cluster-2"), reached.cause!)
+        XCTAssertTrue(
+            reached.cause!.hasPrefix(
+                "cluster-1's clients reached only cluster-1 (0 of 200 answers from cluster-2); preflight remote-secret (cluster-1): no remote secret for cluster-2"
+            ), reached.cause!)
         XCTAssertTrue(reached.hint!.contains("istioctl create-remote-secret"), reached.hint!)
         let passing = try check(outcome, CheckName.allClustersReached, source: "cluster-2")
         XCTAssertEqual(passing.status, .pass)
@@ -51,8 +63,9 @@ final class DiagnosisTests: XCTestCase {
         let balance = try check(outcome, CheckName.balance, source: "cluster-1")
         XCTAssertEqual(balance.status, .fail)
         XCTAssertEqual(balance.cause, reached.cause, "a cluster never reached explains the skewed split the same way")
-        XCTAssertEqual(outcome.checks.filter { $0.name == PreflightCheckName.remoteSecret }.map(\.status), [.fail],
-                       "preflight rows lead the checks")
+        XCTAssertEqual(
+            outcome.checks.filter { $0.name == PreflightCheckName.remoteSecret }.map(\.status), [.fail],
+            "preflight rows lead the checks")
         XCTAssertEqual(outcome.verdict, .fail)
     }
 
@@ -63,8 +76,9 @@ final class DiagnosisTests: XCTestCase {
         let cause = try check(try evaluate(oneSided(), findings: HealthyMesh.evaluate(clusters)), CheckName.allClustersReached, source: "cluster-1").cause!
         XCTAssertTrue(cause.contains("preflight east-west-gateway (cluster-2): istio-eastwestgateway is scaled to 0 replicas"), cause)
         XCTAssertTrue(cause.contains("preflight root-ca (across clusters): istio-ca-root-cert differs"), cause)
-        XCTAssertLessThan(cause.range(of: "east-west-gateway")!.lowerBound, cause.range(of: "root-ca")!.lowerBound,
-                          "findings come in the order a request meets them")
+        XCTAssertLessThan(
+            cause.range(of: "east-west-gateway")!.lowerBound, cause.range(of: "root-ca")!.lowerBound,
+            "findings come in the order a request meets them")
     }
 
     func testFindingsAboutOtherPathsAreNotBlamed() throws {
@@ -114,7 +128,8 @@ final class DiagnosisTests: XCTestCase {
         builder.add(source: 0, instance: nil, count: 5, status: 0, curlExit: 7)
         builder.tally.recordMissing(source: 0, count: 3)
         let more = try check(try evaluate(builder, findings: findings), CheckName.errorRate, source: "cluster-1").cause!
-        XCTAssertTrue(more.hasSuffix("; 5 failed without naming the instance that answered (no HelloWorld body); 3 requests never reported (broken or cut bursts)"), more)
+        XCTAssertTrue(
+            more.hasSuffix("; 5 failed without naming the instance that answered (no HelloWorld body); 3 requests never reported (broken or cut bursts)"), more)
     }
 
     func testLatencyNamesTheCrossClusterDirection() throws {
@@ -129,7 +144,10 @@ final class DiagnosisTests: XCTestCase {
         let cross = try check(outcome, CheckName.latencySLO, source: "cluster-1", target: "cluster-2")
         XCTAssertEqual(local.status, .pass)
         XCTAssertEqual(cross.status, .fail)
-        XCTAssertTrue(cross.cause!.hasPrefix("the cross-cluster direction cluster-1 → cluster-2 breaches its bound while the local direction cluster-1 → cluster-1 meets its own (\(local.message))"), cross.cause!)
+        XCTAssertTrue(
+            cross.cause!.hasPrefix(
+                "the cross-cluster direction cluster-1 → cluster-2 breaches its bound while the local direction cluster-1 → cluster-1 meets its own (\(local.message))"
+            ), cross.cause!)
     }
 
     func testBalanceNamesDestinationRules() throws {

@@ -4,14 +4,17 @@
 
 import Foundation
 import MeshTestSupport
-@testable import MeshCheck
 import Testing
+
+@testable import MeshCheck
 
 @Suite struct InputSafetyTests {
     /// Shell metacharacters, quoting, whitespace, control bytes and non-ASCII, each appended to a
     /// value that is valid in every field below (`v1`).
-    static let payloads = [";id", "$(id)", "`id`", "'q'", "\"q\"", "\nid", "\rid", " id", "\tid", "|id", "&&id", ">x", "<x",
-                           "*", "?", "\\x", "#x", "${IFS}", "!x", "~x", "\u{0}", "\u{7f}", "é", "\u{ff11}"]
+    static let payloads = [
+        ";id", "$(id)", "`id`", "'q'", "\"q\"", "\nid", "\rid", " id", "\tid", "|id", "&&id", ">x", "<x",
+        "*", "?", "\\x", "#x", "${IFS}", "!x", "~x", "\u{0}", "\u{7f}", "é", "\u{ff11}",
+    ]
 
     /// A field of the scenario and how to put a value into it.
     struct Field: CustomStringConvertible, Sendable {
@@ -29,7 +32,10 @@ import Testing
         Field(path: "images.sleep") { $0.images.sleep = $1 },
         Field(path: "images.helloworld.v1") { $0.images.helloworldOverrides["v1"] = $1 },
         Field(path: "images.pullSecrets[0]") { $0.images.pullSecrets = [$1] },
-        Field(path: "images.pullSecretsFrom") { $0.images.pullSecrets = ["regcred"]; $0.images.pullSecretsFrom = $1 },
+        Field(path: "images.pullSecretsFrom") {
+            $0.images.pullSecrets = ["regcred"]
+            $0.images.pullSecretsFrom = $1
+        },
         Field(path: "mesh.revision") { $0.revision = .explicit($1) },
     ]
 
@@ -57,8 +63,10 @@ import Testing
             #expect(throws: ScenarioError.self) { try Self.base().applying(ScenarioOverrides(namespace: "ns" + payload)) }
         }
         // Out-of-range load values would crash the run after the namespaces exist; they are refused first.
-        for load in [LoadSettings(bursts: -1), LoadSettings(bursts: 0), LoadSettings(requestsPerBurst: 0),
-                     LoadSettings(concurrentBurstsPerClientPod: 0), LoadSettings(concurrentBurstsPerClientPod: 1001)] {
+        for load in [
+            LoadSettings(bursts: -1), LoadSettings(bursts: 0), LoadSettings(requestsPerBurst: 0),
+            LoadSettings(concurrentBurstsPerClientPod: 0), LoadSettings(concurrentBurstsPerClientPod: 1001),
+        ] {
             var scenario = try Self.base()
             scenario.load = load
             #expect(!ScenarioValidator.problems(in: scenario).isEmpty, "\(load) was accepted")
@@ -96,9 +104,10 @@ import Testing
             namespace = String(namespace.prefix(63))
             var scenario = try Self.base()
             scenario.namespace = namespace
-            scenario.load = LoadSettings(requestsPerBurst: Int.random(in: 4...10_000, using: &generator), mode: modes[round % modes.count],
-                                         requestTimeout: .milliseconds(Int.random(in: 1000...60_000, using: &generator)),
-                                         connectTimeout: .milliseconds(Int.random(in: 1...1000, using: &generator)))
+            scenario.load = LoadSettings(
+                requestsPerBurst: Int.random(in: 4...10_000, using: &generator), mode: modes[round % modes.count],
+                requestTimeout: .milliseconds(Int.random(in: 1000...60_000, using: &generator)),
+                connectTimeout: .milliseconds(Int.random(in: 1...1000, using: &generator)))
             guard ScenarioValidator.problems(in: scenario).isEmpty else { continue }
             let argv = try BurstCommand(target: .helloWorld(namespace: namespace), burst: round, load: scenario.load).argv()
             #expect(Array(argv.prefix(4)) == ["/bin/sh", "-c", BurstCommand.script, "meshcheck"])
@@ -128,10 +137,12 @@ import Testing
             for position in valid.indices {
                 var arguments = valid
                 arguments[position] = position == 0 ? valid[0] + injection : injection
-                _ = try ChildProcess.run(shellCommand[0], Array(shellCommand.dropFirst()) + ["-c", BurstCommand.script, "meshcheck"] + arguments,
-                                         environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"])
-                #expect(!FileManager.default.fileExists(atPath: marker),
-                        "argument \(position + 1) = \(NameRules.quoted(arguments[position])) was executed by \(shell)")
+                _ = try ChildProcess.run(
+                    shellCommand[0], Array(shellCommand.dropFirst()) + ["-c", BurstCommand.script, "meshcheck"] + arguments,
+                    environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"])
+                #expect(
+                    !FileManager.default.fileExists(atPath: marker),
+                    "argument \(position + 1) = \(NameRules.quoted(arguments[position])) was executed by \(shell)")
                 try? FileManager.default.removeItem(atPath: marker)
             }
         }
@@ -141,8 +152,9 @@ import Testing
     /// and user values appear only as whole JSON string values (image, names, labels).
     @Test func manifestsCarryValuesOnlyAsWholeFields() throws {
         var scenario = try Self.base()
-        scenario.images = ImageSettings(registry: "registry.example.com:5000/mirror", helloworldOverrides: ["v2": "example.com/hw@sha256:abc"],
-                                        sleep: "example.com/curl:8.1", pullSecrets: ["regcred"])
+        scenario.images = ImageSettings(
+            registry: "registry.example.com:5000/mirror", helloworldOverrides: ["v2": "example.com/hw@sha256:abc"],
+            sleep: "example.com/curl:8.1", pullSecrets: ["regcred"])
         for cluster in scenario.clusters {
             let manifests = Workloads.manifests(for: cluster, scenario: scenario, namespace: "ns-1", runID: "20261123-112000-ab12cd", revision: "asm-1-23")
             for item in manifests.items {

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A tiny HelloWorld stand-in on 127.0.0.1 for running the in-pod script for real. One thread accepts

@@ -1,7 +1,8 @@
 import Foundation
-@testable import MeshCheck
 import MeshSim
 import Testing
+
+@testable import MeshCheck
 
 @Suite struct ManifestTests {
     /// The JSON a manifest item would be POSTed as, decoded back into a dictionary for inspection.
@@ -44,13 +45,15 @@ import Testing
 
     @Test func namespaceCarriesOwnershipAndInjectionLabels() throws {
         let scenario = try scenario()
-        let revisioned = Workloads.manifests(for: scenario.clusters[0], scenario: scenario, namespace: "meshcheck-ab12cd",
-                                             runID: "20261123-112000-ab12cd", revision: "asm-managed")
+        let revisioned = Workloads.manifests(
+            for: scenario.clusters[0], scenario: scenario, namespace: "meshcheck-ab12cd",
+            runID: "20261123-112000-ab12cd", revision: "asm-managed")
         #expect(revisioned.namespace.metadata.name == "meshcheck-ab12cd")
-        #expect(revisioned.namespace.metadata.labels == [
-            "app.kubernetes.io/managed-by": "meshcheck", "meshcheck.io/run-id": "20261123-112000-ab12cd",
-            "meshcheck.io/scenario": "smoke", "istio.io/rev": "asm-managed",
-        ])
+        #expect(
+            revisioned.namespace.metadata.labels == [
+                "app.kubernetes.io/managed-by": "meshcheck", "meshcheck.io/run-id": "20261123-112000-ab12cd",
+                "meshcheck.io/scenario": "smoke", "istio.io/rev": "asm-managed",
+            ])
         let defaulted = Workloads.manifests(for: scenario.clusters[0], scenario: scenario, namespace: "ns", runID: "r", revision: "default")
         #expect(defaulted.namespace.metadata.labels["istio-injection"] == "enabled")
         #expect(defaulted.namespace.metadata.labels["istio.io/rev"] == nil)
@@ -59,10 +62,14 @@ import Testing
     @Test func servingClusterGetsHelloWorldAndSleep() throws {
         let scenario = try scenario()
         let manifests = Workloads.manifests(for: scenario.clusters[1], scenario: scenario, namespace: "ns", runID: "run-1", revision: "default")
-        #expect(manifests.items.map(\.reference) == ["Service/helloworld", "Deployment/helloworld-v2", "ServiceAccount/sleep", "Service/sleep", "Deployment/sleep"])
-        #expect(manifests.items.map(\.collectionPath) == ["/api/v1/namespaces/ns/services", "/apis/apps/v1/namespaces/ns/deployments",
-                                                          "/api/v1/namespaces/ns/serviceaccounts", "/api/v1/namespaces/ns/services",
-                                                          "/apis/apps/v1/namespaces/ns/deployments"])
+        #expect(
+            manifests.items.map(\.reference) == ["Service/helloworld", "Deployment/helloworld-v2", "ServiceAccount/sleep", "Service/sleep", "Deployment/sleep"])
+        #expect(
+            manifests.items.map(\.collectionPath) == [
+                "/api/v1/namespaces/ns/services", "/apis/apps/v1/namespaces/ns/deployments",
+                "/api/v1/namespaces/ns/serviceaccounts", "/api/v1/namespaces/ns/services",
+                "/apis/apps/v1/namespaces/ns/deployments",
+            ])
         for item in manifests.items {
             let object = try json(item)
             let metadata = try #require(object["metadata"] as? [String: Any])
@@ -131,8 +138,11 @@ import Testing
         #expect(rule["apiVersion"] as? String == "networking.istio.io/v1" && rule["kind"] as? String == "DestinationRule")
         let metadata = try #require(rule["metadata"] as? [String: Any])
         #expect(metadata["namespace"] as? String == "ns")
-        #expect(metadata["labels"] as? [String: String] == ["app.kubernetes.io/managed-by": "meshcheck", "meshcheck.io/run-id": "run-1",
-                                                             "meshcheck.io/scenario": "smoke", "app": "helloworld"])
+        #expect(
+            metadata["labels"] as? [String: String] == [
+                "app.kubernetes.io/managed-by": "meshcheck", "meshcheck.io/run-id": "run-1",
+                "meshcheck.io/scenario": "smoke", "app": "helloworld",
+            ])
         let ruleSpec = try #require(rule["spec"] as? [String: Any])
         #expect(ruleSpec["host"] as? String == fqdn)
         let subsets = try #require(ruleSpec["subsets"] as? [[String: Any]])
@@ -160,8 +170,9 @@ import Testing
         #expect(Ownership.runSelector(runID: "r1") == "app.kubernetes.io/managed-by=meshcheck,meshcheck.io/run-id=r1")
         #expect(Workloads.sleepSelector(runID: "r1") == "app=sleep,meshcheck.io/run-id=r1")
         #expect(Workloads.helloworldSelector(runID: "r1") == "app=helloworld,meshcheck.io/run-id=r1")
-        let secret = Workloads.copiedPullSecret(name: "regcred", type: "kubernetes.io/dockerconfigjson", data: [".dockerconfigjson": "e30="],
-                                                namespace: "ns", runID: "r1")
+        let secret = Workloads.copiedPullSecret(
+            name: "regcred", type: "kubernetes.io/dockerconfigjson", data: [".dockerconfigjson": "e30="],
+            namespace: "ns", runID: "r1")
         #expect(secret.collectionPath == "/api/v1/namespaces/ns/secrets")
         let object = try json(secret)
         #expect(object["type"] as? String == "kubernetes.io/dockerconfigjson")

@@ -1,6 +1,7 @@
 import Foundation
 import KubeClient
 import XCTest
+
 @testable import MeshCheck
 
 /// Facts of a healthy multi-network mesh, changed one at a time per test.
@@ -12,9 +13,11 @@ enum HealthyMesh {
         var facts = ClusterFacts(name: name, context: "gke_p_l_\(name)", server: server(index), version: "v1.31.2")
         for question in AccessQuestion.runNeeds { facts.access[question] = .allowed }
         facts.istiodPods = .value([IstiodPodFact(name: "istiod-asm-1-23-abc", revision: "asm-1-23", ready: true)])
-        facts.remoteSecrets = .value((1...clusters).filter { $0 != index }.map { peer in
-            RemoteSecretEntry(secretName: "istio-remote-secret-cluster-\(peer)", key: "cluster-\(peer)", clusterName: "cluster-\(peer)", server: server(peer))
-        })
+        facts.remoteSecrets = .value(
+            (1...clusters).filter { $0 != index }.map { peer in
+                RemoteSecretEntry(
+                    secretName: "istio-remote-secret-cluster-\(peer)", key: "cluster-\(peer)", clusterName: "cluster-\(peer)", server: server(peer))
+            })
         facts.eastWestDeployment = .value(GatewayDeploymentFact(replicas: 1, availableReplicas: 1, networkLabel: "network\(index)"))
         facts.eastWestService = .value(GatewayServiceFact(type: "LoadBalancer", addresses: ["192.0.2.\(index)"]))
         facts.crossNetworkGateways = .value([CrossNetworkGatewayFact(name: "cross-network-gateway", passthrough15443: true)])
@@ -45,9 +48,11 @@ final class PreflightChecksTests: XCTestCase {
         XCTAssertEqual(Set(findings.map(\.check)), Set(PreflightCheckName.all))
         XCTAssertEqual(only(findings, PreflightCheckName.remoteSecret).count, 6, "one per ordered pair of clusters")
         XCTAssertEqual(only(findings, PreflightCheckName.rootCA, cluster: nil).filter { $0.cluster == nil }.count, 1)
-        XCTAssertEqual(findings.map(\.check), findings.map(\.check).sorted {
-            PreflightCheckName.all.firstIndex(of: $0)! < PreflightCheckName.all.firstIndex(of: $1)!
-        }, "findings come in report order")
+        XCTAssertEqual(
+            findings.map(\.check),
+            findings.map(\.check).sorted {
+                PreflightCheckName.all.firstIndex(of: $0)! < PreflightCheckName.all.firstIndex(of: $1)!
+            }, "findings come in report order")
     }
 
     func testUnreachableClusterGetsOnlyItsAPIFailureAndPeersStillJudgeSecretsForIt() {
@@ -80,8 +85,9 @@ final class PreflightChecksTests: XCTestCase {
         var hints: [ClusterFailure: String] = [:]
         for failure in [ClusterFailure.credentials, .rejected, .unreachable] {
             var clusters = HealthyMesh.clusters()
-            clusters[1] = ClusterFacts(name: "cluster-2", context: "ctx-2", server: HealthyMesh.server(2), version: nil,
-                                       unreachable: "why", failure: failure)
+            clusters[1] = ClusterFacts(
+                name: "cluster-2", context: "ctx-2", server: HealthyMesh.server(2), version: nil,
+                unreachable: "why", failure: failure)
             hints[failure] = only(HealthyMesh.evaluate(clusters), PreflightCheckName.api, cluster: "cluster-2")[0].hint
         }
         XCTAssertEqual(Set(hints.values).count, 3, "each kind of failure gets its own advice: \(hints)")
@@ -148,8 +154,11 @@ final class PreflightChecksTests: XCTestCase {
 
     func testRemoteSecretFoundByServerWhateverItsName() {
         var clusters = HealthyMesh.clusters()
-        clusters[0].remoteSecrets = .value([RemoteSecretEntry(secretName: "istio-remote-secret-projects-1-locations-x-memberships-m2",
-                                                              key: "m2", clusterName: "m2", server: HealthyMesh.server(2))])
+        clusters[0].remoteSecrets = .value([
+            RemoteSecretEntry(
+                secretName: "istio-remote-secret-projects-1-locations-x-memberships-m2",
+                key: "m2", clusterName: "m2", server: HealthyMesh.server(2))
+        ])
         XCTAssertEqual(notPassing(only(HealthyMesh.evaluate(clusters), PreflightCheckName.remoteSecret)), [])
     }
 
@@ -268,13 +277,17 @@ final class PreflightChecksTests: XCTestCase {
 
     func testDestinationRuleSettingsThatChangeTheSplit() {
         XCTAssertEqual(DestinationRuleReader.splitChanges(.null), [])
-        XCTAssertEqual(DestinationRuleReader.splitChanges(.object([
-            "trafficPolicy": .object(["loadBalancer": .object(["localityLbSetting": .object(["enabled": .bool(true)])])]),
-            "subsets": .array([.object(["name": .string("v1")])]),
-        ])), ["localityLbSetting", "1 subsets"])
-        XCTAssertEqual(DestinationRuleReader.splitChanges(.object([
-            "trafficPolicy": .object(["outlierDetection": .object([:]), "loadBalancer": .object(["consistentHash": .object([:])])]),
-        ])), ["outlierDetection (locality failover becomes active)", "consistentHash"])
+        XCTAssertEqual(
+            DestinationRuleReader.splitChanges(
+                .object([
+                    "trafficPolicy": .object(["loadBalancer": .object(["localityLbSetting": .object(["enabled": .bool(true)])])]),
+                    "subsets": .array([.object(["name": .string("v1")])]),
+                ])), ["localityLbSetting", "1 subsets"])
+        XCTAssertEqual(
+            DestinationRuleReader.splitChanges(
+                .object([
+                    "trafficPolicy": .object(["outlierDetection": .object([:]), "loadBalancer": .object(["consistentHash": .object([:])])])
+                ])), ["outlierDetection (locality failover becomes active)", "consistentHash"])
     }
 
     func testNativeSidecarsAreCountedAsSidecars() {
@@ -321,8 +334,12 @@ final class PreflightChecksTests: XCTestCase {
         let unreachable = PreflightReport(clusters: [.init(name: "c", context: "ctx", server: "https://x", version: nil)], findings: [])
         XCTAssertEqual(unreachable.exitCode, 3)
         XCTAssertEqual(unreachable.unreachableContexts, ["ctx"])
-        let noCredentials = PreflightReport(clusters: unreachable.clusters + [.init(name: "d", context: "ctx-d", server: "https://y", version: nil,
-                                                                                   failure: .credentials)], findings: [])
+        let noCredentials = PreflightReport(
+            clusters: unreachable.clusters + [
+                .init(
+                    name: "d", context: "ctx-d", server: "https://y", version: nil,
+                    failure: .credentials)
+            ], findings: [])
         XCTAssertEqual(noCredentials.exitCode, 2, "a kubeconfig problem is bad input and outranks an unreachable cluster")
         XCTAssertTrue(PreflightOutput.checklist(noCredentials, width: nil).contains("  no credentials: context ctx-d\n"))
 

@@ -1,17 +1,22 @@
-@testable import MeshCheck
 import MeshStats
 import Testing
 
+@testable import MeshCheck
+
 @Suite struct RecordsReplayTests {
-    func record(_ source: String, _ target: String?, _ instance: String?, status: Int = 200, exit: Int = 0, total: UInt64 = 4000, seq: UInt32 = 0) -> StoredRecord {
-        StoredRecord(source: source, target: target, client: "sleep-\(source)", version: instance.map { _ in "v1" }, instance: instance, status: status,
-                     curlExit: exit, connectUs: 10, ttfbUs: total / 2, totalUs: total, burst: 0, worker: 0, seq: seq)
+    func record(_ source: String, _ target: String?, _ instance: String?, status: Int = 200, exit: Int = 0, total: UInt64 = 4000, seq: UInt32 = 0)
+        -> StoredRecord
+    {
+        StoredRecord(
+            source: source, target: target, client: "sleep-\(source)", version: instance.map { _ in "v1" }, instance: instance, status: status,
+            curlExit: exit, connectUs: 10, ttfbUs: total / 2, totalUs: total, burst: 0, worker: 0, seq: seq)
     }
 
     @Test func savedRecordsRebuildTheSameVerdict() throws {
         var records: [StoredRecord] = []
         for seq in 0..<30 {
-            records.append(record("cluster-1", seq % 3 == 0 ? "cluster-2" : "cluster-1", seq % 3 == 0 ? "hw-2" : "hw-1", total: UInt64(1000 + seq), seq: UInt32(seq)))
+            records.append(
+                record("cluster-1", seq % 3 == 0 ? "cluster-2" : "cluster-1", seq % 3 == 0 ? "hw-2" : "hw-1", total: UInt64(1000 + seq), seq: UInt32(seq)))
             records.append(record("cluster-2", seq % 2 == 0 ? "cluster-2" : "cluster-1", seq % 2 == 0 ? "hw-2b" : "hw-1", seq: UInt32(seq)))
         }
         records.append(record("cluster-1", nil, nil, status: 0, exit: 28))
@@ -32,35 +37,38 @@ import Testing
 
         var scenario = try Scenario.guideCheck(contexts: ["gke_p_z_cluster-1", "gke_p_z_cluster-2"])
         scenario.expectations.maxErrorRate = 0.05
-        let outcome = Verdict.evaluate(VerdictInput(scenario: scenario, namespace: "ns", tally: replay.tally,
-                                                    readyEndpoints: replay.instancesPerCluster, pods: []))
+        let outcome = Verdict.evaluate(
+            VerdictInput(
+                scenario: scenario, namespace: "ns", tally: replay.tally,
+                readyEndpoints: replay.instancesPerCluster, pods: []))
         // One endpoint vs two: cluster-1 is expected to get a third.
         #expect(outcome.checks.first { $0.name == "balance" && $0.source == "cluster-1" }?.balance?.shares.map(\.expectedShare) == [1.0 / 3, 2.0 / 3])
         #expect(outcome.traffic.map(\.requests) == [20, 10, 15, 15])
     }
 
     @Test func scenarioEchoRoundTrips() throws {
-        let full = try ScenarioLoader.parse(yaml: """
-            name: full
-            clusters:
-              - {context: ctx-a, name: east, serves: v1, clients: false, replicas: {helloworld: 2}}
-              - {context: ctx-b, name: west, serves: none, replicas: {sleep: 3}}
-              - {context: ctx-c, serves: v3}
-            namespace: meshcheck-fixed
-            images:
-              registry: mirror.example.com:5000/istio
-              helloworld: {v1: mirror.example.com:5000/hw@sha256:abc123}
-              pullSecrets: [regcred]
-              pullSecretsFrom: secrets-src
-            mesh: {revision: asm-managed}
-            load: {requestsPerBurst: 100, mode: paced, ratePerSecond: 12.5, parallelism: 2, requestTimeout: 1500ms}
-            expectations:
-              balance: {weights: {east: 1, ctx-c: 2}}
-              latencySLO:
-                local: {p50: 10}
-                pairs: [{source: west, target: east, p99: 900}]
-            cleanup: on-success
-            """, file: "full.yaml")
+        let full = try ScenarioLoader.parse(
+            yaml: """
+                name: full
+                clusters:
+                  - {context: ctx-a, name: east, serves: v1, clients: false, replicas: {helloworld: 2}}
+                  - {context: ctx-b, name: west, serves: none, replicas: {sleep: 3}}
+                  - {context: ctx-c, serves: v3}
+                namespace: meshcheck-fixed
+                images:
+                  registry: mirror.example.com:5000/istio
+                  helloworld: {v1: mirror.example.com:5000/hw@sha256:abc123}
+                  pullSecrets: [regcred]
+                  pullSecretsFrom: secrets-src
+                mesh: {revision: asm-managed}
+                load: {requestsPerBurst: 100, mode: paced, ratePerSecond: 12.5, parallelism: 2, requestTimeout: 1500ms}
+                expectations:
+                  balance: {weights: {east: 1, ctx-c: 2}}
+                  latencySLO:
+                    local: {p50: 10}
+                    pairs: [{source: west, target: east, p99: 900}]
+                cleanup: on-success
+                """, file: "full.yaml")
         for scenario in [full, try Scenario.guideCheck(contexts: ["a", "b", "c"])] {
             #expect(try ScenarioEcho(scenario).scenario() == scenario)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MeshCheck
 
 /// The scenario loader on the inputs kept by its fuzz target (Fuzz/ScenarioFuzz.swift): seeds and
@@ -36,8 +37,12 @@ import Testing
 
     @Test func deepNestingIsALocatedProblem() {
         let text = "name: deep\nclusters: " + String(repeating: "[", count: 100_000)
-        #expect(throws: ScenarioError(problems: [ScenarioProblem(
-            file: "deep.yaml", line: 2, path: "", message: "nests lists and mappings more than 100 levels deep; a scenario needs a handful")])) {
+        #expect(
+            throws: ScenarioError(problems: [
+                ScenarioProblem(
+                    file: "deep.yaml", line: 2, path: "", message: "nests lists and mappings more than 100 levels deep; a scenario needs a handful")
+            ])
+        ) {
             try ScenarioLoader.parse(yaml: text, file: "deep.yaml")
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import MeshCheck
 import Testing
+
+@testable import MeshCheck
 
 @Suite struct ScenarioLoaderTests {
     static let contexts = ["gke_meshcheck-sim_us-central1-a_cluster-1", "gke_meshcheck-sim_us-central1-a_cluster-2"]
@@ -38,7 +39,8 @@ import Testing
 
     @Test func aFileWithOnlyContextsEqualsTheGuidesCheck() throws {
         let bare = try parse("clusters: [\(Self.contexts[0]), \(Self.contexts[1])]\n")
-        let mapped = try parse("""
+        let mapped = try parse(
+            """
             clusters:
               - context: \(Self.contexts[0])
               - context: \(Self.contexts[1])
@@ -50,7 +52,8 @@ import Testing
     }
 
     @Test func everyFieldIsRead() throws {
-        let scenario = try parse("""
+        let scenario = try parse(
+            """
             name: full
             description: every field set
             clusters:
@@ -98,11 +101,12 @@ import Testing
             reuse: true
             """)
         #expect(scenario.name == "full")
-        #expect(scenario.clusters == [
-            ClusterSpec(context: "ctx-a", name: "east", serves: "v1", clients: false, helloworldReplicas: 2, sleepReplicas: 2),
-            ClusterSpec(context: "ctx-b", name: "west", serves: nil, clients: true, helloworldReplicas: 1, sleepReplicas: 3),
-            ClusterSpec(context: "ctx-c", name: "ctx-c", serves: "v1", clients: true, helloworldReplicas: 1, sleepReplicas: 2),
-        ])
+        #expect(
+            scenario.clusters == [
+                ClusterSpec(context: "ctx-a", name: "east", serves: "v1", clients: false, helloworldReplicas: 2, sleepReplicas: 2),
+                ClusterSpec(context: "ctx-b", name: "west", serves: nil, clients: true, helloworldReplicas: 1, sleepReplicas: 3),
+                ClusterSpec(context: "ctx-c", name: "ctx-c", serves: "v1", clients: true, helloworldReplicas: 1, sleepReplicas: 2),
+            ])
         #expect(scenario.versions == ["v1"])
         #expect(scenario.namespace == "meshcheck-fixed")
         #expect(scenario.images.registry == "mirror.example.com:5000/istio")
@@ -110,16 +114,21 @@ import Testing
         #expect(scenario.images.pullSecrets == ["regcred"])
         #expect(scenario.images.pullSecretsFrom == "secrets-src")
         #expect(scenario.revision == .explicit("asm-managed"))
-        #expect(scenario.load == LoadSettings(requestsPerBurst: 100, bursts: 3, concurrentBurstsPerClientPod: 2, clientReplicas: 2,
-                                              mode: .paced(ratePerSecond: 12.5, parallelism: 2),
-                                              requestTimeout: .milliseconds(1500), connectTimeout: .seconds(1)))
+        #expect(
+            scenario.load
+                == LoadSettings(
+                    requestsPerBurst: 100, bursts: 3, concurrentBurstsPerClientPod: 2, clientReplicas: 2,
+                    mode: .paced(ratePerSecond: 12.5, parallelism: 2),
+                    requestTimeout: .milliseconds(1500), connectTimeout: .seconds(1)))
         #expect(scenario.timeouts == PhaseTimeouts(deploy: .seconds(5400), converge: .seconds(90), bursts: .seconds(120), cleanup: .seconds(45)))
         #expect(scenario.expectations.balance == .localPreferred(minLocalShare: 0.8))
         #expect(scenario.expectations.significance == 0.01)
         #expect(scenario.expectations.maxErrorRate == 0.05)
-        #expect(scenario.expectations.latencySLO == LatencySLO(
-            local: LatencyBounds(p50: 10, p99: 100), crossCluster: LatencyBounds(p90: 250.5),
-            pairs: [PairLatencySLO(source: "west", target: "east", bounds: LatencyBounds(p99: 900))]))
+        #expect(
+            scenario.expectations.latencySLO
+                == LatencySLO(
+                    local: LatencyBounds(p50: 10, p99: 100), crossCluster: LatencyBounds(p90: 250.5),
+                    pairs: [PairLatencySLO(source: "west", target: "east", bounds: LatencyBounds(p99: 900))]))
         #expect(scenario.cleanup == .onSuccess)
         #expect(scenario.reuse)
     }
@@ -151,20 +160,26 @@ import Testing
               requests: 5
             expectation: {}
             """
-        #expect(problems(yaml) == [
-            "test.yaml:3: clusters[0].serve: unknown field; did you mean `serves`?",
-            "test.yaml:5: load.requests: unknown field; did you mean `requestsPerBurst`?",
-            "test.yaml:6: expectation: unknown field; did you mean `expectations`?",
-        ])
-        #expect(problems("clusters: [a]\nfoo: 1")
-            == ["test.yaml:2: foo: unknown field; known fields here: name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse"])
+        #expect(
+            problems(yaml) == [
+                "test.yaml:3: clusters[0].serve: unknown field; did you mean `serves`?",
+                "test.yaml:5: load.requests: unknown field; did you mean `requestsPerBurst`?",
+                "test.yaml:6: expectation: unknown field; did you mean `expectations`?",
+            ])
+        #expect(
+            problems("clusters: [a]\nfoo: 1")
+                == [
+                    "test.yaml:2: foo: unknown field; known fields here: name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse"
+                ])
     }
 
     @Test func choicesSuggestTheClosestValue() {
-        #expect(problems("clusters: [a]\nload: {mode: paralel-in-pod}")
-            == [#"test.yaml:2: load.mode: must be one of sequential, parallel-in-pod, paced, got "paralel-in-pod"; did you mean `parallel-in-pod`?"#])
-        #expect(problems("clusters: [a]\ncleanup: onsuccess")
-            == [#"test.yaml:2: cleanup: must be one of always, on-success, never, got "onsuccess"; did you mean `on-success`?"#])
+        #expect(
+            problems("clusters: [a]\nload: {mode: paralel-in-pod}")
+                == [#"test.yaml:2: load.mode: must be one of sequential, parallel-in-pod, paced, got "paralel-in-pod"; did you mean `parallel-in-pod`?"#])
+        #expect(
+            problems("clusters: [a]\ncleanup: onsuccess")
+                == [#"test.yaml:2: cleanup: must be one of always, on-success, never, got "onsuccess"; did you mean `on-success`?"#])
     }
 
     @Test func shellMetacharactersAndBadNamesAreRejected() {
@@ -181,7 +196,8 @@ import Testing
             """
         let found = problems(yaml)
         #expect(found.contains(#"test.yaml:3: clusters[0].name: must be a DNS-1123 label (lowercase letters, digits and '-'), got "Cluster_1""#))
-        #expect(found.contains(#"test.yaml:5: clusters[1].serves: must be a DNS-1123 label (lowercase letters, digits and '-'), got "v2; rm -rf /" (or `none`)"#))
+        #expect(
+            found.contains(#"test.yaml:5: clusters[1].serves: must be a DNS-1123 label (lowercase letters, digits and '-'), got "v2; rm -rf /" (or `none`)"#))
         #expect(found.contains(#"test.yaml:6: namespace: must be a DNS-1123 label (lowercase letters, digits and '-'), got "x$(id)""#))
         #expect(found.contains(#"test.yaml:8: images.sleep: must not contain shell metacharacters or whitespace (found " "), got "curl:8 && reboot""#))
         #expect(found.contains(#"test.yaml:9: images.registry: must not contain shell metacharacters or whitespace (found "|"), got "reg|x""#))
@@ -211,26 +227,44 @@ import Testing
         let found = problems(yaml)
         #expect(found.contains(#"test.yaml:5: clusters[1].context: "same" is already used by clusters[0]; each cluster needs its own context"#))
         #expect(found.contains("test.yaml:1: clusters: no cluster serves HelloWorld; give at least one cluster `serves: <version>`"))
-        #expect(found.contains(#"test.yaml:7: namespace: "kube-system" is a system namespace; meshcheck creates and deletes its own namespace, pick a new name"#))
+        #expect(
+            found.contains(#"test.yaml:7: namespace: "kube-system" is a system namespace; meshcheck creates and deletes its own namespace, pick a new name"#))
         #expect(found.contains("test.yaml:11: load.parallelism: is 3 but each burst has only 2 requests; use at most requestsPerBurst workers"))
         #expect(found.contains("test.yaml:13: load.connectTimeout: (2s) must not exceed load.requestTimeout (1s)"))
         #expect(found.contains("test.yaml:15: expectations.balance.weights.cluster-9: is not a cluster of this scenario; did you mean `cluster-1`?"))
         #expect(found.contains("test.yaml:15: expectations.balance.weights: must give at least one serving cluster a positive weight"))
-        #expect(found.contains("test.yaml:17: cleanup: `always` would delete the workloads that `reuse: true` keeps; use `never` (the default with reuse) or `on-success`"))
+        #expect(
+            found.contains(
+                "test.yaml:17: cleanup: `always` would delete the workloads that `reuse: true` keeps; use `never` (the default with reuse) or `on-success`"))
     }
 
     @Test func rangesAndModeSpecificFields() {
         #expect(problems("clusters: [a]\nload: {requestsPerBurst: 0}") == ["test.yaml:2: load.requestsPerBurst: must be between 1 and 10000000, got 0"])
         #expect(problems("clusters: [a]\nload: {requestsPerBurst: -3}") == [#"test.yaml:2: load.requestsPerBurst: must be a positive integer, got "-3""#])
         #expect(problems("clusters: [a]\nload: {requestsPerBurst: \"20\"}") == [#"test.yaml:2: load.requestsPerBurst: must be a positive integer, got "20""#])
-        #expect(problems("clusters: [a]\nload: {mode: paced}") == ["test.yaml:2: load.ratePerSecond: is required with mode: paced (target request starts per second per burst)"])
+        #expect(
+            problems("clusters: [a]\nload: {mode: paced}") == [
+                "test.yaml:2: load.ratePerSecond: is required with mode: paced (target request starts per second per burst)"
+            ])
         #expect(problems("clusters: [a]\nload: {parallelism: 2}") == ["test.yaml:2: load.parallelism: applies only to mode: parallel-in-pod or paced"])
-        #expect(problems("clusters: [a]\nexpectations: {significance: 0}") == ["test.yaml:2: expectations.significance: must be greater than 0 and at most 0.5, got 0"])
-        #expect(problems("clusters: [a]\nexpectations: {maxErrorRate: 1.5}") == ["test.yaml:2: expectations.maxErrorRate: must be at least 0 and at most 1, got 1.5"])
-        #expect(problems("clusters: [a]\ntimeouts: {deploy: soon}") == [#"test.yaml:2: timeouts.deploy: must be a duration such as 30s, 500ms, 5m or 1h30m, got "soon""#])
+        #expect(
+            problems("clusters: [a]\nexpectations: {significance: 0}") == [
+                "test.yaml:2: expectations.significance: must be greater than 0 and at most 0.5, got 0"
+            ])
+        #expect(
+            problems("clusters: [a]\nexpectations: {maxErrorRate: 1.5}") == [
+                "test.yaml:2: expectations.maxErrorRate: must be at least 0 and at most 1, got 1.5"
+            ])
+        #expect(
+            problems("clusters: [a]\ntimeouts: {deploy: soon}") == [
+                #"test.yaml:2: timeouts.deploy: must be a duration such as 30s, 500ms, 5m or 1h30m, got "soon""#
+            ])
         #expect(problems("clusters: [a]\ntimeouts: {deploy: 48h}") == ["test.yaml:2: timeouts.deploy: must be greater than 0 and at most 24h, got 48h"])
         #expect(problems("clusters: [a]\nreuse: yes") == [#"test.yaml:2: reuse: must be true or false, got "yes""#])
-        #expect(problems("clusters: [a]\nexpectations: {minLocalShare: 0.5}") == ["test.yaml:2: expectations.minLocalShare: applies only to balance: local-preferred"])
+        #expect(
+            problems("clusters: [a]\nexpectations: {minLocalShare: 0.5}") == [
+                "test.yaml:2: expectations.minLocalShare: applies only to balance: local-preferred"
+            ])
     }
 
     @Test func routingWeightsAreReadAndEchoed() throws {
@@ -245,19 +279,34 @@ import Testing
 
     @Test func routingWeightsAreCheckedAgainstServedVersions() {
         let base = "clusters: [{context: a}, {context: b}]\nrouting:\n  weights:\n"
-        #expect(problems(base + "    v1: 25\n    v3: 75")
-            == ["test.yaml:3: routing.weights: gives no weight to v2; list every served version (0 sends it nothing)",
-                #"test.yaml:5: routing.weights.v3: no cluster serves version "v3"; served versions: v1, v2; did you mean `v1`?"#])
+        #expect(
+            problems(base + "    v1: 25\n    v3: 75")
+                == [
+                    "test.yaml:3: routing.weights: gives no weight to v2; list every served version (0 sends it nothing)",
+                    #"test.yaml:5: routing.weights.v3: no cluster serves version "v3"; served versions: v1, v2; did you mean `v1`?"#,
+                ])
         #expect(problems(base + "    v1: 30\n    v2: 60") == ["test.yaml:3: routing.weights: must add up to 100 (percent of requests), got 90"])
-        #expect(problems(base + "    v1: 25.5\n    v2: 74.5") == [#"test.yaml:4: routing.weights.v1: must be a whole number, got "25.5""#,
-                                                            #"test.yaml:5: routing.weights.v2: must be a whole number, got "74.5""#])
-        #expect(problems(base + "    v1: -25\n    v2: 125") == [#"test.yaml:4: routing.weights.v1: must be a whole number, got "-25""#,
-                                                           "test.yaml:5: routing.weights.v2: must be between 0 and 100, got 125"])
+        #expect(
+            problems(base + "    v1: 25.5\n    v2: 74.5") == [
+                #"test.yaml:4: routing.weights.v1: must be a whole number, got "25.5""#,
+                #"test.yaml:5: routing.weights.v2: must be a whole number, got "74.5""#,
+            ])
+        #expect(
+            problems(base + "    v1: -25\n    v2: 125") == [
+                #"test.yaml:4: routing.weights.v1: must be a whole number, got "-25""#,
+                "test.yaml:5: routing.weights.v2: must be between 0 and 100, got 125",
+            ])
         #expect(problems("clusters: [a, b]\nrouting: {weights: [25, 75]}") == ["test.yaml:2: routing.weights: must be a mapping, got a list"])
-        #expect(problems("clusters: [a, b]\nrouting: {}") == ["test.yaml:2: routing.weights: is required: percent of requests per version, e.g. `weights: {v1: 25, v2: 75}`"])
-        #expect(problems("clusters: [a, b]\nrouting: {weight: {v1: 100}}")
-            == ["test.yaml:2: routing.weight: unknown field; did you mean `weights`?",
-                "test.yaml:2: routing.weights: is required: percent of requests per version, e.g. `weights: {v1: 25, v2: 75}`"])
+        #expect(
+            problems("clusters: [a, b]\nrouting: {}") == [
+                "test.yaml:2: routing.weights: is required: percent of requests per version, e.g. `weights: {v1: 25, v2: 75}`"
+            ])
+        #expect(
+            problems("clusters: [a, b]\nrouting: {weight: {v1: 100}}")
+                == [
+                    "test.yaml:2: routing.weight: unknown field; did you mean `weights`?",
+                    "test.yaml:2: routing.weights: is required: percent of requests per version, e.g. `weights: {v1: 25, v2: 75}`",
+                ])
     }
 
     @Test func latencySLOsAreChecked() {
@@ -270,12 +319,13 @@ import Testing
                 pairs:
                   - {source: two, target: nowhere, p50: 5}
             """
-        #expect(problems(yaml) == [
-            "test.yaml:4: expectations.latencySLO.local.p99: (50 ms) must not be below p50 (100 ms)",
-            "test.yaml:5: expectations.latencySLO.crossCluster: needs at least one of p50, p90, p99 (milliseconds)",
-            #"test.yaml:7: expectations.latencySLO.pairs[0].source: "two" is not a cluster that runs clients (one)"#,
-            #"test.yaml:7: expectations.latencySLO.pairs[0].target: "nowhere" is not a cluster that serves HelloWorld (one, two)"#,
-        ])
+        #expect(
+            problems(yaml) == [
+                "test.yaml:4: expectations.latencySLO.local.p99: (50 ms) must not be below p50 (100 ms)",
+                "test.yaml:5: expectations.latencySLO.crossCluster: needs at least one of p50, p90, p99 (milliseconds)",
+                #"test.yaml:7: expectations.latencySLO.pairs[0].source: "two" is not a cluster that runs clients (one)"#,
+                #"test.yaml:7: expectations.latencySLO.pairs[0].target: "nowhere" is not a cluster that serves HelloWorld (one, two)"#,
+            ])
     }
 
     @Test func syntaxErrorsAndEmptyInputsSayWhere() {
@@ -283,8 +333,14 @@ import Testing
         #expect(syntax.count == 1)
         #expect(syntax[0].hasPrefix("test.yaml:4: is not valid YAML:"))
         #expect(problems("") == ["test.yaml: is empty; a scenario needs at least `clusters`"])
-        #expect(problems("name: x") == ["test.yaml:1: clusters: is required: list each cluster's kubeconfig context, e.g. `clusters: [{context: ctx-1}, {context: ctx-2}]`"])
-        #expect(problems("- a\n- b") == ["test.yaml:1: must be a mapping with keys name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse, got a list"])
+        #expect(
+            problems("name: x") == [
+                "test.yaml:1: clusters: is required: list each cluster's kubeconfig context, e.g. `clusters: [{context: ctx-1}, {context: ctx-2}]`"
+            ])
+        #expect(
+            problems("- a\n- b") == [
+                "test.yaml:1: must be a mapping with keys name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse, got a list"
+            ])
         #expect(problems("clusters: [{name: x}]") == ["test.yaml:1: clusters[0].context: is required (the kubeconfig context of this cluster)"])
         #expect(problems("clusters: [a]\nload: {bursts: 2, bursts: 3}") == ["test.yaml:2: load.bursts: is given twice"])
     }
@@ -360,7 +416,10 @@ import Testing
                 #expect(error.problems.allSatisfy { $0.file == "mutated.yaml" && !$0.message.isEmpty })
             }
         }
-        #expect(problems("clusters: [a]\ntimeouts: {deploy: 1e300}") == [#"test.yaml:2: timeouts.deploy: must be a duration such as 30s, 500ms, 5m or 1h30m, got "1e300""#])
+        #expect(
+            problems("clusters: [a]\ntimeouts: {deploy: 1e300}") == [
+                #"test.yaml:2: timeouts.deploy: must be a duration such as 30s, 500ms, 5m or 1h30m, got "1e300""#
+            ])
     }
 
     @Test func durationsParseAndFormat() {

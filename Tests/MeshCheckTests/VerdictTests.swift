@@ -1,6 +1,7 @@
-@testable import MeshCheck
 import MeshStats
 import Testing
+
+@testable import MeshCheck
 
 /// Builds tallies the way the lifecycle does: instances interned in one NameTable and assigned to
 /// their clusters, samples recorded per source.
@@ -20,8 +21,9 @@ struct TallyBuilder {
     mutating func add(source: Int, instance: String?, count: Int, status: UInt16 = 200, curlExit: UInt16 = 0, totalMicros: UInt64 = 5_000) {
         let id = instance.map { names.intern($0) } ?? .absent
         for seq in 0..<count {
-            let sample = RequestSample(burst: 0, worker: 0, sequence: UInt32(seq), status: status, curlExit: curlExit, connectMicros: 100,
-                                       firstByteMicros: totalMicros / 2, totalMicros: totalMicros, version: .absent, instance: id)
+            let sample = RequestSample(
+                burst: 0, worker: 0, sequence: UInt32(seq), status: status, curlExit: curlExit, connectMicros: 100,
+                firstByteMicros: totalMicros / 2, totalMicros: totalMicros, version: .absent, instance: id)
             tally.record(sample, source: source)
         }
     }
@@ -37,15 +39,21 @@ struct TallyBuilder {
     }
 
     func pods(_ clusters: [String], sidecar: Bool = true) -> [PodState] {
-        clusters.flatMap { [PodState(cluster: $0, name: "helloworld-x", role: .helloworld, hasSidecar: sidecar),
-                            PodState(cluster: $0, name: "sleep-x", role: .sleep, hasSidecar: true)] }
+        clusters.flatMap {
+            [
+                PodState(cluster: $0, name: "helloworld-x", role: .helloworld, hasSidecar: sidecar),
+                PodState(cluster: $0, name: "sleep-x", role: .sleep, hasSidecar: true),
+            ]
+        }
     }
 
     func evaluate(_ scenario: Scenario, _ builder: TallyBuilder, ready: [String: Int]? = nil, pods: [PodState]? = nil) -> VerdictOutcome {
         let names = scenario.clusters.map(\.name)
         let endpoints = ready ?? Dictionary(uniqueKeysWithValues: names.map { ($0, 1) })
-        return Verdict.evaluate(VerdictInput(scenario: scenario, namespace: "meshcheck-t", tally: builder.tally, readyEndpoints: endpoints,
-                                             pods: pods ?? self.pods(names)))
+        return Verdict.evaluate(
+            VerdictInput(
+                scenario: scenario, namespace: "meshcheck-t", tally: builder.tally, readyEndpoints: endpoints,
+                pods: pods ?? self.pods(names)))
     }
 
     func check(_ outcome: VerdictOutcome, _ name: String, source: String? = nil, target: String? = nil) -> CheckResult? {
@@ -61,7 +69,9 @@ struct TallyBuilder {
         }
         let outcome = evaluate(scenario, builder)
         #expect(outcome.verdict == .pass)
-        #expect(outcome.checks.map(\.name) == ["sidecar-injection"] + Array(repeating: ["reachability", "error-rate", "all-clusters-reached", "balance"], count: 2).flatMap { $0 })
+        #expect(
+            outcome.checks.map(\.name) == ["sidecar-injection"]
+                + Array(repeating: ["reachability", "error-rate", "all-clusters-reached", "balance"], count: 2).flatMap { $0 })
         #expect(outcome.checks.allSatisfy { $0.status == .pass })
         let balance = try #require(check(outcome, "balance", source: "cluster-1"))
         #expect(balance.message == "split 55/45 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 0.65 ≥ α 0.001, n = 20)")
@@ -90,7 +100,9 @@ struct TallyBuilder {
         let reached = try #require(check(outcome, "all-clusters-reached", source: "cluster-2"))
         #expect(reached.status == .fail)
         // 0.5^20 ≈ 9.5e-7 (statistics.md: "every cluster reached").
-        #expect(reached.message == "cluster-1 never answered cluster-2's 20 successful requests (reached: cluster-2); by chance alone that happens with probability 9.5e-7")
+        #expect(
+            reached.message
+                == "cluster-1 never answered cluster-2's 20 successful requests (reached: cluster-2); by chance alone that happens with probability 9.5e-7")
         #expect(reached.cause?.contains("remote secret") == true)
         #expect(check(outcome, "balance", source: "cluster-2")?.status == .fail)
         #expect(outcome.verdict == .fail)
@@ -186,8 +198,10 @@ struct TallyBuilder {
     @Test func missingSidecarsFailWithNames() throws {
         var builder = TallyBuilder(clusters: ["cluster-1", "cluster-2"], instances: Self.instances)
         builder.add(source: 0, instance: "hw-1a", count: 10)
-        let pods = [PodState(cluster: "cluster-2", name: "helloworld-v2-abc", role: .helloworld, hasSidecar: false),
-                    PodState(cluster: "cluster-1", name: "sleep-1", role: .sleep, hasSidecar: true)]
+        let pods = [
+            PodState(cluster: "cluster-2", name: "helloworld-v2-abc", role: .helloworld, hasSidecar: false),
+            PodState(cluster: "cluster-1", name: "sleep-1", role: .sleep, hasSidecar: true),
+        ]
         let outcome = evaluate(try scenario(), builder, pods: pods)
         let sidecar = try #require(check(outcome, "sidecar-injection"))
         #expect(sidecar.status == .fail)
@@ -197,8 +211,9 @@ struct TallyBuilder {
     }
 
     @Test func latencySLOsPerDirectionAndPair() throws {
-        let slo = LatencySLO(local: LatencyBounds(p99: 10), crossCluster: LatencyBounds(p50: 50, p99: 100),
-                             pairs: [PairLatencySLO(source: "cluster-2", target: "cluster-1", bounds: LatencyBounds(p90: 1))])
+        let slo = LatencySLO(
+            local: LatencyBounds(p99: 10), crossCluster: LatencyBounds(p50: 50, p99: 100),
+            pairs: [PairLatencySLO(source: "cluster-2", target: "cluster-1", bounds: LatencyBounds(p90: 1))])
         var builder = TallyBuilder(clusters: ["cluster-1", "cluster-2"], instances: Self.instances)
         for source in 0..<2 {
             builder.add(source: source, instance: "hw-1a", count: 10, totalMicros: source == 0 ? 4_000 : 80_000)

@@ -17,44 +17,64 @@ enum Fixtures {
             ],
             checks: [
                 CheckResult(name: "sidecar-injection", status: .pass, message: "all 4 workload pods run an istio-proxy sidecar"),
-                CheckResult(name: "reachability", source: "cluster-1", status: .pass, message: "20 of 20 requests to helloworld.meshcheck-ab12cd:5000 were answered by HelloWorld"),
+                CheckResult(
+                    name: "reachability", source: "cluster-1", status: .pass,
+                    message: "20 of 20 requests to helloworld.meshcheck-ab12cd:5000 were answered by HelloWorld"),
                 CheckResult(name: "error-rate", source: "cluster-1", status: .pass, message: "0 of 20 requests failed (0 %, allowed 0 %)"),
-                CheckResult(name: "all-clusters-reached", source: "cluster-1", status: .pass, message: "reached every expected cluster (cluster-1, cluster-2) in 20 answers"),
-                CheckResult(name: "balance", source: "cluster-1", status: .pass,
-                            message: "split 55/45 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 0.65 ≥ α 0.001, n = 20)",
-                            balance: BalanceDetails(expectation: "proportional-to-endpoints", requests: 20, test: "chi-square", statistic: 0.2,
-                                                    degreesOfFreedom: 1, pValue: 0.6547, significance: 0.001,
-                                                    shares: [share("cluster-1", 11, 0.3421, 0.7418), share("cluster-2", 9, 0.2582, 0.6579)],
-                                                    power: "with 20 requests, a 60/40 skew (expected 50/50) would be detected with power 0.01; 517 requests give power 0.9 at α 0.001")),
-                CheckResult(name: "reachability", source: "cluster-2", status: .pass, message: "20 of 20 requests to helloworld.meshcheck-ab12cd:5000 were answered by HelloWorld"),
+                CheckResult(
+                    name: "all-clusters-reached", source: "cluster-1", status: .pass,
+                    message: "reached every expected cluster (cluster-1, cluster-2) in 20 answers"),
+                CheckResult(
+                    name: "balance", source: "cluster-1", status: .pass,
+                    message: "split 55/45 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 0.65 ≥ α 0.001, n = 20)",
+                    balance: BalanceDetails(
+                        expectation: "proportional-to-endpoints", requests: 20, test: "chi-square", statistic: 0.2,
+                        degreesOfFreedom: 1, pValue: 0.6547, significance: 0.001,
+                        shares: [share("cluster-1", 11, 0.3421, 0.7418), share("cluster-2", 9, 0.2582, 0.6579)],
+                        power: "with 20 requests, a 60/40 skew (expected 50/50) would be detected with power 0.01; 517 requests give power 0.9 at α 0.001")),
+                CheckResult(
+                    name: "reachability", source: "cluster-2", status: .pass,
+                    message: "20 of 20 requests to helloworld.meshcheck-ab12cd:5000 were answered by HelloWorld"),
                 CheckResult(name: "error-rate", source: "cluster-2", status: .pass, message: "0 of 20 requests failed (0 %, allowed 0 %)"),
-                CheckResult(name: "all-clusters-reached", source: "cluster-2", status: .pass, message: "reached every expected cluster (cluster-1, cluster-2) in 20 answers"),
-                CheckResult(name: "balance", source: "cluster-2", status: .pass,
-                            message: "split 50/50 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 1.00 ≥ α 0.001, n = 20)"),
+                CheckResult(
+                    name: "all-clusters-reached", source: "cluster-2", status: .pass,
+                    message: "reached every expected cluster (cluster-1, cluster-2) in 20 answers"),
+                CheckResult(
+                    name: "balance", source: "cluster-2", status: .pass,
+                    message: "split 50/50 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 1.00 ≥ α 0.001, n = 20)"),
             ],
             traffic: [
-                TrafficRow(source: "cluster-1", target: "cluster-1", requests: 11, errors: 0, share: 0.55, shareInterval: WilsonInterval(low: 0.3421, high: 0.7418),
-                           expectedShare: 0.5, latencyMs: LatencySummary(p50: 3.2, p90: 5.8, p99: 9.75, max: 10.1)),
-                TrafficRow(source: "cluster-1", target: "cluster-2", requests: 9, errors: 0, share: 0.45, shareInterval: WilsonInterval(low: 0.2582, high: 0.6579),
-                           expectedShare: 0.5, latencyMs: LatencySummary(p50: 25.4, p90: 31, p99: 48.25, max: 50)),
-                TrafficRow(source: "cluster-2", target: "cluster-1", requests: 10, errors: 0, share: 0.5, shareInterval: WilsonInterval(low: 0.2993, high: 0.7007),
-                           expectedShare: 0.5, latencyMs: LatencySummary(p50: 26, p90: 30.5, p99: 41, max: 41)),
-                TrafficRow(source: "cluster-2", target: "cluster-2", requests: 10, errors: 0, share: 0.5, shareInterval: WilsonInterval(low: 0.2993, high: 0.7007),
-                           expectedShare: 0.5, latencyMs: LatencySummary(p50: 2.9, p90: 4.1, p99: 6, max: 6)),
+                TrafficRow(
+                    source: "cluster-1", target: "cluster-1", requests: 11, errors: 0, share: 0.55, shareInterval: WilsonInterval(low: 0.3421, high: 0.7418),
+                    expectedShare: 0.5, latencyMs: LatencySummary(p50: 3.2, p90: 5.8, p99: 9.75, max: 10.1)),
+                TrafficRow(
+                    source: "cluster-1", target: "cluster-2", requests: 9, errors: 0, share: 0.45, shareInterval: WilsonInterval(low: 0.2582, high: 0.6579),
+                    expectedShare: 0.5, latencyMs: LatencySummary(p50: 25.4, p90: 31, p99: 48.25, max: 50)),
+                TrafficRow(
+                    source: "cluster-2", target: "cluster-1", requests: 10, errors: 0, share: 0.5, shareInterval: WilsonInterval(low: 0.2993, high: 0.7007),
+                    expectedShare: 0.5, latencyMs: LatencySummary(p50: 26, p90: 30.5, p99: 41, max: 41)),
+                TrafficRow(
+                    source: "cluster-2", target: "cluster-2", requests: 10, errors: 0, share: 0.5, shareInterval: WilsonInterval(low: 0.2993, high: 0.7007),
+                    expectedShare: 0.5, latencyMs: LatencySummary(p50: 2.9, p90: 4.1, p99: 6, max: 6)),
             ],
             sources: [
-                SourceSummary(source: "cluster-1", requests: 20, succeeded: 20, errors: 0, errorsByKind: [:], missingRecords: 0, malformedLines: 0, lateStarts: nil),
-                SourceSummary(source: "cluster-2", requests: 20, succeeded: 20, errors: 0, errorsByKind: [:], missingRecords: 0, malformedLines: 0, lateStarts: nil),
+                SourceSummary(
+                    source: "cluster-1", requests: 20, succeeded: 20, errors: 0, errorsByKind: [:], missingRecords: 0, malformedLines: 0, lateStarts: nil),
+                SourceSummary(
+                    source: "cluster-2", requests: 20, succeeded: 20, errors: 0, errorsByKind: [:], missingRecords: 0, malformedLines: 0, lateStarts: nil),
             ],
-            phases: [PhaseTiming(name: "validate", seconds: 0.004), PhaseTiming(name: "connect", seconds: 0.31), PhaseTiming(name: "deploy", seconds: 6.5),
-                     PhaseTiming(name: "converge", seconds: 1.2), PhaseTiming(name: "bursts", seconds: 1.75), PhaseTiming(name: "cleanup", seconds: 4.49)],
+            phases: [
+                PhaseTiming(name: "validate", seconds: 0.004), PhaseTiming(name: "connect", seconds: 0.31), PhaseTiming(name: "deploy", seconds: 6.5),
+                PhaseTiming(name: "converge", seconds: 1.2), PhaseTiming(name: "bursts", seconds: 1.75), PhaseTiming(name: "cleanup", seconds: 4.49),
+            ],
             convergeSeconds: 1.2, retries: [], exec: ExecStats(sessions: 2, failed: 0, roundTripMs: LatencySummary(p50: 420, p90: 510, p99: 515, max: 515)),
             cleanup: CleanupReport(status: .done, leftovers: []), scenario: ScenarioEcho(scenario))
     }
 
     static func failingThreeClusters() throws -> RunReport {
         let scenario = try Scenario.guideCheck(contexts: ["ctx-east", "ctx-west", "ctx-edge"])
-        let cut = "cluster-3's sidecars have no endpoints in the missing cluster(s): typically a missing remote secret, an east-west gateway without an address, a root CA that differs between clusters, or endpoints not yet propagated"
+        let cut =
+            "cluster-3's sidecars have no endpoints in the missing cluster(s): typically a missing remote secret, an east-west gateway without an address, a root CA that differs between clusters, or endpoints not yet propagated"
         return RunReport(
             runId: "20261123-113000-0f0f0f", verdict: .fail, startedAt: "2026-11-23T11:30:00Z", durationSeconds: 185.5,
             namespace: "meshcheck-0f0f0f", revision: "asm-managed",
@@ -64,36 +84,53 @@ enum Fixtures {
                 ClusterEntry(name: "ctx-edge", context: "ctx-edge", serves: "v3", clients: true, readyEndpoints: 0),
             ],
             checks: [
-                CheckResult(name: "sidecar-injection", status: .fail, message: "1 of 6 workload pods have no istio-proxy sidecar: ctx-edge/helloworld-v3-5d8f",
-                            cause: "sidecar injection did not happen in ctx-edge", hint: "compare `kubectl get namespace meshcheck-0f0f0f --show-labels` with the revision"),
+                CheckResult(
+                    name: "sidecar-injection", status: .fail, message: "1 of 6 workload pods have no istio-proxy sidecar: ctx-edge/helloworld-v3-5d8f",
+                    cause: "sidecar injection did not happen in ctx-edge",
+                    hint: "compare `kubectl get namespace meshcheck-0f0f0f --show-labels` with the revision"),
                 CheckResult(name: "reachability", source: "ctx-east", status: .pass, message: "98 of 100 requests were answered"),
-                CheckResult(name: "error-rate", source: "ctx-east", status: .fail, message: "2 of 100 requests failed (2 %, allowed 0 %): curl-28 ×2",
-                            cause: "requests timed out (curl exit 28)", hint: "raise load.requestTimeout if the backend is just slow"),
+                CheckResult(
+                    name: "error-rate", source: "ctx-east", status: .fail, message: "2 of 100 requests failed (2 %, allowed 0 %): curl-28 ×2",
+                    cause: "requests timed out (curl exit 28)", hint: "raise load.requestTimeout if the backend is just slow"),
                 CheckResult(name: "balance", source: "ctx-east", status: .warn, message: "split <50|50> & \"quoted\""),
-                CheckResult(name: "latency-slo", source: "ctx-east", target: "ctx-west", status: .fail, message: "cross-cluster ctx-east → ctx-west: p99 812.0 ms > 500 ms (n = 49)",
-                            cause: "cross-cluster requests are slow", hint: "compare with the other pairs"),
-                CheckResult(name: "all-clusters-reached", source: "ctx-edge", status: .fail, message: "ctx-east, ctx-west never answered ctx-edge's 0 successful requests",
-                            cause: cut, hint: "run `meshcheck preflight`"),
+                CheckResult(
+                    name: "latency-slo", source: "ctx-east", target: "ctx-west", status: .fail,
+                    message: "cross-cluster ctx-east → ctx-west: p99 812.0 ms > 500 ms (n = 49)",
+                    cause: "cross-cluster requests are slow", hint: "compare with the other pairs"),
+                CheckResult(
+                    name: "all-clusters-reached", source: "ctx-edge", status: .fail,
+                    message: "ctx-east, ctx-west never answered ctx-edge's 0 successful requests",
+                    cause: cut, hint: "run `meshcheck preflight`"),
                 CheckResult(name: "balance", source: "ctx-edge", status: .skip, message: "no successful requests from ctx-edge to judge"),
             ],
             traffic: [
-                TrafficRow(source: "ctx-east", target: "ctx-east", requests: 50, errors: 1, share: 0.5052, shareInterval: WilsonInterval(low: 0.4074, high: 0.6025),
-                           expectedShare: 0.5, latencyMs: LatencySummary(p50: 3, p90: 4, p99: 7.5, max: 9)),
-                TrafficRow(source: "ctx-east", target: "ctx-west", requests: 49, errors: 1, share: 0.4948, shareInterval: WilsonInterval(low: 0.3975, high: 0.5926),
-                           expectedShare: 0.5, latencyMs: LatencySummary(p50: 420, p90: 700, p99: 812, max: 930)),
-                TrafficRow(source: "ctx-edge", target: "ctx-east", requests: 0, errors: 0, share: 0, shareInterval: WilsonInterval(low: 0, high: 1),
-                           expectedShare: nil, latencyMs: nil),
+                TrafficRow(
+                    source: "ctx-east", target: "ctx-east", requests: 50, errors: 1, share: 0.5052, shareInterval: WilsonInterval(low: 0.4074, high: 0.6025),
+                    expectedShare: 0.5, latencyMs: LatencySummary(p50: 3, p90: 4, p99: 7.5, max: 9)),
+                TrafficRow(
+                    source: "ctx-east", target: "ctx-west", requests: 49, errors: 1, share: 0.4948, shareInterval: WilsonInterval(low: 0.3975, high: 0.5926),
+                    expectedShare: 0.5, latencyMs: LatencySummary(p50: 420, p90: 700, p99: 812, max: 930)),
+                TrafficRow(
+                    source: "ctx-edge", target: "ctx-east", requests: 0, errors: 0, share: 0, shareInterval: WilsonInterval(low: 0, high: 1),
+                    expectedShare: nil, latencyMs: nil),
             ],
             sources: [
-                SourceSummary(source: "ctx-east", requests: 100, succeeded: 97, errors: 3, errorsByKind: ["curl-28": 2, "http-503": 1], missingRecords: 0,
-                              malformedLines: 1, lateStarts: 4),
-                SourceSummary(source: "ctx-edge", requests: 20, succeeded: 0, errors: 20, errorsByKind: ["curl-7": 20], missingRecords: 5,
-                              malformedLines: 0, lateStarts: nil),
+                SourceSummary(
+                    source: "ctx-east", requests: 100, succeeded: 97, errors: 3, errorsByKind: ["curl-28": 2, "http-503": 1], missingRecords: 0,
+                    malformedLines: 1, lateStarts: 4),
+                SourceSummary(
+                    source: "ctx-edge", requests: 20, succeeded: 0, errors: 20, errorsByKind: ["curl-7": 20], missingRecords: 5,
+                    malformedLines: 0, lateStarts: nil),
             ],
             phases: [PhaseTiming(name: "deploy", seconds: 62), PhaseTiming(name: "converge", seconds: 120), PhaseTiming(name: "cleanup", seconds: 3.5)],
             convergeSeconds: nil, retries: [RetryCount(operation: "api-429", count: 3)], exec: ExecStats(sessions: 3, failed: 1, roundTripMs: nil),
-            cleanup: CleanupReport(status: .failed, leftovers: [Leftover(cluster: "ctx-edge", kind: "Namespace", name: "meshcheck-0f0f0f", namespace: nil,
-                                                                          reason: "still Terminating after 5m (finalizer kubernetes)")]),
+            cleanup: CleanupReport(
+                status: .failed,
+                leftovers: [
+                    Leftover(
+                        cluster: "ctx-edge", kind: "Namespace", name: "meshcheck-0f0f0f", namespace: nil,
+                        reason: "still Terminating after 5m (finalizer kubernetes)")
+                ]),
             scenario: ScenarioEcho(scenario))
     }
 }

@@ -1,10 +1,12 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import MeshCheck
-@testable import MeshReports
 import Testing
+
+@testable import MeshReports
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// Structure of report.html; how it looks in a browser is checked by Tests/scripts/report-html-chromium.sh.
 @Suite("report.html")

@@ -1,8 +1,9 @@
 import Foundation
-import MeshTestSupport
 import MeshCheck
-@testable import MeshReports
+import MeshTestSupport
 import Testing
+
+@testable import MeshReports
 
 /// junit.xml against Tests/scripts/report-junit.xsd with xmllint (Debian's libxml2-utils), for every kind of
 /// report the renderer handles: passing, failing, errored and interrupted runs, and hostile names.
@@ -29,8 +30,10 @@ struct JUnitSchemaTests {
         var hostile = try Fixtures.failingThreeClusters()
         hostile.checks[2].message = "bad \u{1}control \u{FFFE} and ]]> and \"quotes\"\nnew line"
         hostile.checks[2].cause = "cause with <tags> & \u{7}bell"
-        return [("pass", try Fixtures.passingSmoke()), ("fail", try Fixtures.failingThreeClusters()), ("error", errored),
-                ("interrupted", interrupted), ("hostile", hostile)]
+        return [
+            ("pass", try Fixtures.passingSmoke()), ("fail", try Fixtures.failingThreeClusters()), ("error", errored),
+            ("interrupted", interrupted), ("hostile", hostile),
+        ]
     }
 
     @Test func everyKindOfRunValidates() throws {
@@ -43,9 +46,11 @@ struct JUnitSchemaTests {
 
     @Test func theSchemaRejectsWhatCIReadersReject() throws {
         let valid = JUnitReport.render(try Fixtures.failingThreeClusters())
-        for broken in [valid.replacingOccurrences(of: "tests=\"4\"", with: "tests=\"four\""),
-                       valid.replacingOccurrences(of: "<testcase name=\"error-rate\"", with: "<testcase label=\"error-rate\""),
-                       valid.replacingOccurrences(of: "<properties>", with: "<properties><unexpected/>")] {
+        for broken in [
+            valid.replacingOccurrences(of: "tests=\"4\"", with: "tests=\"four\""),
+            valid.replacingOccurrences(of: "<testcase name=\"error-rate\"", with: "<testcase label=\"error-rate\""),
+            valid.replacingOccurrences(of: "<properties>", with: "<properties><unexpected/>"),
+        ] {
             #expect(broken != valid)
             #expect(!(try Self.validate(broken)).valid)
         }

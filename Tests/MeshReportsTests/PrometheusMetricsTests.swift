@@ -1,8 +1,9 @@
 import Foundation
 import MeshCheck
-@testable import MeshReports
 import MeshStats
 import Testing
+
+@testable import MeshReports
 
 /// Reports with latency histograms, as a run writes them: the fixtures' traffic rows get histograms
 /// drawn from a fixed generator, so counts match each row's successful requests.
@@ -15,7 +16,8 @@ enum HistogramFixtures {
             let successes = row.requests - row.errors
             guard successes > 0, let latency = row.latencyMs else { return row }
             var histogram = LatencyHistogram()
-            let low = UInt64(latency.p50 * 700), high = UInt64(latency.max * 1000)
+            let low = UInt64(latency.p50 * 700)
+            let high = UInt64(latency.max * 1000)
             for index in 0..<successes {
                 histogram.record(index == 0 ? high : UInt64.random(in: low...max(low, high), using: &generator))
             }
@@ -39,7 +41,8 @@ struct Sample {
     static func parse(_ text: String) -> [Sample] {
         text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
             guard let space = line.lastIndex(of: " ") else { return nil }
-            let series = line[..<space], value = Double(line[line.index(after: space)...].replacingOccurrences(of: "+Inf", with: "inf"))
+            let series = line[..<space]
+            let value = Double(line[line.index(after: space)...].replacingOccurrences(of: "+Inf", with: "inf"))
             var labels: [String: String] = [:]
             var name = String(series)
             if let brace = series.firstIndex(of: "{") {
@@ -48,7 +51,8 @@ struct Sample {
                 var rest = Substring(inner)
                 while let equals = rest.firstIndex(of: "=") {
                     let key = String(rest[..<equals])
-                    var value = "", index = rest.index(equals, offsetBy: 2)
+                    var value = ""
+                    var index = rest.index(equals, offsetBy: 2)
                     while rest[index] != "\"" {
                         if rest[index] == "\\" {
                             index = rest.index(after: index)
@@ -157,11 +161,13 @@ struct PrometheusMetricsTests {
 
     @Test func pushgatewayGroupKeyEncodesValuesThatAreNotPlain() throws {
         var report = try Fixtures.passingSmoke()
-        #expect(Pushgateway.groupURL(base: "http://127.0.0.1:9091/", report: report)
-            == "http://127.0.0.1:9091/metrics/job/meshcheck/scenario/smoke/run/20261123-112000-ab12cd")
+        #expect(
+            Pushgateway.groupURL(base: "http://127.0.0.1:9091/", report: report)
+                == "http://127.0.0.1:9091/metrics/job/meshcheck/scenario/smoke/run/20261123-112000-ab12cd")
         report.scenario.name = "a/b c"
-        #expect(Pushgateway.groupURL(base: "http://gw", report: report)
-            == "http://gw/metrics/job/meshcheck/scenario@base64/YS9iIGM=/run/20261123-112000-ab12cd")
+        #expect(
+            Pushgateway.groupURL(base: "http://gw", report: report)
+                == "http://gw/metrics/job/meshcheck/scenario@base64/YS9iIGM=/run/20261123-112000-ab12cd")
     }
 
     @Test func pushgatewayFailureSaysWhere() async throws {

@@ -1,10 +1,12 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import MeshCheck
-@testable import MeshReports
 import Testing
+
+@testable import MeshReports
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// Golden files live in Golden/ next to this file. Set MESHCHECK_UPDATE_GOLDEN=1 to rewrite them after an
 /// intended change, then review the diff.
@@ -38,8 +40,11 @@ final class XMLSummary: NSObject, XMLParserDelegate {
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
         elements[name, default: 0] += 1
         if name == "testsuite" {
-            suites.append((attributes["name"] ?? "", Int(attributes["tests"] ?? "") ?? -1, Int(attributes["failures"] ?? "") ?? -1,
-                           Int(attributes["skipped"] ?? "") ?? -1))
+            suites.append(
+                (
+                    attributes["name"] ?? "", Int(attributes["tests"] ?? "") ?? -1, Int(attributes["failures"] ?? "") ?? -1,
+                    Int(attributes["skipped"] ?? "") ?? -1
+                ))
         }
         if name == "failure" {
             inFailure = true

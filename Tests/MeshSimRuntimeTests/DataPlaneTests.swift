@@ -1,6 +1,7 @@
 import Foundation
 import MeshTestSupport
 import Testing
+
 @testable import MeshSimRuntime
 
 /// Runs the machine's curl (the client the simulated pods use) against loopback listeners.
@@ -10,8 +11,10 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
     let headerFile = scratch.path("headers")
     var environment: [String: String] = ["PATH": "/usr/bin:/bin"]
     if let proxy { environment["http_proxy"] = proxy }
-    let text = try ChildProcess.run("/usr/bin/curl", ["-sS", "--max-time", "10", "-D", headerFile, "-o", "-", "-w", "\n%{http_code}"] + arguments,
-                                    environment: environment).stdoutText
+    let text = try ChildProcess.run(
+        "/usr/bin/curl", ["-sS", "--max-time", "10", "-D", headerFile, "-o", "-", "-w", "\n%{http_code}"] + arguments,
+        environment: environment
+    ).stdoutText
     guard let split = text.lastIndex(of: "\n") else { throw TestError("curl printed nothing") }
     let headers = (try? String(contentsOfFile: headerFile, encoding: .utf8)) ?? ""
     return (Int(text[text.index(after: split)...]) ?? 0, String(text[..<split]), headers)
@@ -50,7 +53,12 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
         let faults = RuntimeFaultControl(RuntimeFaults(versionFaults: ["v1": VersionFault(errorRate: 1)]))
         let v1 = try await HelloWorldServer.start(podName: "hw-v1", version: "v1", faults: faults)
         let v2 = try await HelloWorldServer.start(podName: "hw-v2", version: "v2", faults: faults)
-        defer { Task { await v1.stop(); await v2.stop() } }
+        defer {
+            Task {
+                await v1.stop()
+                await v2.stop()
+            }
+        }
         #expect(try curl(["http://127.0.0.1:\(v1.port)/hello"]).status == 503)
         #expect(try curl(["http://127.0.0.1:\(v2.port)/hello"]).status == 200)
         faults.set(.none)
@@ -61,11 +69,14 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
 @Suite struct SidecarProxyTests {
     static let key = ServiceKey(namespace: "sample", name: "helloworld")
 
-    static func cluster(_ name: String, network: String, secrets: [String], gateway: Int = 1, endpoints: [MeshEndpoint],
-                        rules: [VirtualServiceView] = []) -> ClusterView {
-        ClusterView(name: name, network: network, rootCAFingerprint: "root", remoteSecrets: Dictionary(uniqueKeysWithValues: secrets.map { ($0, RemoteSecretView()) }),
-                    eastWestGatewayReadyPods: gateway, services: [key: ServiceView(ports: [5000], endpoints: endpoints)],
-                    virtualServices: rules, destinationRules: rules.isEmpty ? [] : [TrafficRulesTests.subsets])
+    static func cluster(
+        _ name: String, network: String, secrets: [String], gateway: Int = 1, endpoints: [MeshEndpoint],
+        rules: [VirtualServiceView] = []
+    ) -> ClusterView {
+        ClusterView(
+            name: name, network: network, rootCAFingerprint: "root", remoteSecrets: Dictionary(uniqueKeysWithValues: secrets.map { ($0, RemoteSecretView()) }),
+            eastWestGatewayReadyPods: gateway, services: [key: ServiceView(ports: [5000], endpoints: endpoints)],
+            virtualServices: rules, destinationRules: rules.isEmpty ? [] : [TrafficRulesTests.subsets])
     }
 
     /// Two clusters, one HelloWorld pod each, joined in a mesh.
@@ -83,19 +94,22 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
         }
 
         var e1: MeshEndpoint {
-            MeshEndpoint(pod: v1.podName, cluster: "cluster-1", host: "127.0.0.1", port: v1.port, version: "v1", hasSidecar: true,
-                         labels: ["version": "v1"])
+            MeshEndpoint(
+                pod: v1.podName, cluster: "cluster-1", host: "127.0.0.1", port: v1.port, version: "v1", hasSidecar: true,
+                labels: ["version": "v1"])
         }
         var e2: MeshEndpoint {
-            MeshEndpoint(pod: v2.podName, cluster: "cluster-2", host: "127.0.0.1", port: v2.port, version: "v2", hasSidecar: true,
-                         labels: ["version": "v2"])
+            MeshEndpoint(
+                pod: v2.podName, cluster: "cluster-2", host: "127.0.0.1", port: v2.port, version: "v2", hasSidecar: true,
+                labels: ["version": "v2"])
         }
 
         /// The mesh; `rules` are cluster 1's VirtualServices (with the v1/v2 subsets defined when there are any).
         func view(secretFor2: Bool = true, gateway2: Int = 1, rules: [VirtualServiceView] = []) -> MeshView {
             MeshView(clusters: [
-                SidecarProxyTests.cluster("cluster-1", network: "network1", secrets: secretFor2 ? ["cluster-2"] : [], endpoints: [e1],
-                                          rules: rules),
+                SidecarProxyTests.cluster(
+                    "cluster-1", network: "network1", secrets: secretFor2 ? ["cluster-2"] : [], endpoints: [e1],
+                    rules: rules),
                 SidecarProxyTests.cluster("cluster-2", network: "network2", secrets: ["cluster-1"], gateway: gateway2, endpoints: [e2]),
             ])
         }
@@ -103,7 +117,8 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
         func proxy(_ mode: ProxySettings.Mode, cluster: String = "cluster-1", retries: Int? = nil) async throws -> SidecarProxy {
             try await SidecarProxy.start(
                 source: ProxySource(cluster: cluster, namespace: "sample", pod: "sleep-x"),
-                settings: ProxySettings(mode: mode, crossClusterLatency: CrossClusterLatency(base: .milliseconds(5), jitter: .milliseconds(2)), retries: retries),
+                settings: ProxySettings(
+                    mode: mode, crossClusterLatency: CrossClusterLatency(base: .milliseconds(5), jitter: .milliseconds(2)), retries: retries),
                 view: store, faults: faults)
         }
 
@@ -127,7 +142,12 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
     @Test func sidecarBalancesAcrossClustersAndFollowsTheView() async throws {
         let mesh = try await TwoClusters()
         let proxy = try await mesh.proxy(.sidecar)
-        defer { Task { await proxy.stop(); await mesh.stop() } }
+        defer {
+            Task {
+                await proxy.stop()
+                await mesh.stop()
+            }
+        }
         let both = try versions(through: proxy, host: "helloworld.sample.svc.cluster.local:5000")
         #expect(Set(both.keys) == ["v1", "v2"])
         let response = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
@@ -145,7 +165,12 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
     @Test func sidecarAppliesTheClustersVirtualService() async throws {
         let mesh = try await TwoClusters()
         let proxy = try await mesh.proxy(.sidecar, retries: 0)
-        defer { Task { await proxy.stop(); await mesh.stop() } }
+        defer {
+            Task {
+                await proxy.stop()
+                await mesh.stop()
+            }
+        }
         mesh.store.set(mesh.view(rules: [TrafficRulesTests.weighted([("v1", 0), ("v2", 100)])]))
         #expect(try versions(through: proxy, count: 10) == ["v2": 10])
 
@@ -165,7 +190,12 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
     @Test func podWithoutSidecarReachesOnlyItsOwnCluster() async throws {
         let mesh = try await TwoClusters()
         let plain = try await mesh.proxy(.plainForwarder, cluster: "cluster-2")
-        defer { Task { await plain.stop(); await mesh.stop() } }
+        defer {
+            Task {
+                await plain.stop()
+                await mesh.stop()
+            }
+        }
         #expect(try versions(through: plain, host: "helloworld:5000", count: 10) == ["v2": 10])
         let response = try curl(["http://helloworld.sample:5000/hello"], proxy: plain.url)
         #expect(!response.headers.lowercased().contains("server: envoy"))
@@ -174,7 +204,12 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
     @Test func envoyAnswersWhenNothingIsReachable() async throws {
         let mesh = try await TwoClusters()
         let proxy = try await mesh.proxy(.sidecar, retries: 0)
-        defer { Task { await proxy.stop(); await mesh.stop() } }
+        defer {
+            Task {
+                await proxy.stop()
+                await mesh.stop()
+            }
+        }
         mesh.store.set(MeshView(clusters: [SidecarProxyTests.cluster("cluster-1", network: "network1", secrets: [], endpoints: [])]))
         let empty = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
         #expect(empty.status == 503 && empty.body == "no healthy upstream")
@@ -194,7 +229,12 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
     @Test func retriesMoveToAnotherHostAfterAConnectFailure() async throws {
         let mesh = try await TwoClusters()
         let proxy = try await mesh.proxy(.sidecar)
-        defer { Task { await proxy.stop(); await mesh.stop() } }
+        defer {
+            Task {
+                await proxy.stop()
+                await mesh.stop()
+            }
+        }
         await mesh.v2.stop()
         // cluster-2's endpoint refuses connections; with Istio's default retries every request still succeeds.
         #expect(try versions(through: proxy, count: 10) == ["v1": 10])
@@ -205,7 +245,12 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
     @Test func sidecarRetries503ButNot500() async throws {
         let mesh = try await TwoClusters()
         let proxy = try await mesh.proxy(.sidecar)
-        defer { Task { await proxy.stop(); await mesh.stop() } }
+        defer {
+            Task {
+                await proxy.stop()
+                await mesh.stop()
+            }
+        }
         mesh.faults.set(RuntimeFaults(versionFaults: ["v2": VersionFault(errorRate: 1)]))
         #expect(try versions(through: proxy, count: 10) == ["v1": 10])
         mesh.faults.set(RuntimeFaults(versionFaults: ["v2": VersionFault(errorRate: 1, errorStatus: 500)]))
@@ -218,7 +263,12 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
     @Test func loopbackTargetsPassStraightThrough() async throws {
         let mesh = try await TwoClusters()
         let proxy = try await mesh.proxy(.sidecar)
-        defer { Task { await proxy.stop(); await mesh.stop() } }
+        defer {
+            Task {
+                await proxy.stop()
+                await mesh.stop()
+            }
+        }
         let response = try curl(["http://127.0.0.1:\(mesh.v2.port)/health"], proxy: proxy.url)
         #expect(response.status == 200 && response.body == "Helloworld is healthy")
     }
@@ -239,13 +289,14 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
         #expect(LeastRequestBalancer.choose(from: [endpoints[0]], activeRequests: { _ in 9 }, using: &generator) == endpoints[0])
     }
 
-    @Test(arguments: [
-        ("http://helloworld.sample:5000/hello", nil, ProxyTarget(host: "helloworld.sample", port: 5000, pathAndQuery: "/hello")),
-        ("http://Example.svc/x?y=1", nil, ProxyTarget(host: "Example.svc", port: 80, pathAndQuery: "/x?y=1")),
-        ("http://a:5000?q", nil, ProxyTarget(host: "a", port: 5000, pathAndQuery: "/?q")),
-        ("http://[::1]:8080/", nil, ProxyTarget(host: "::1", port: 8080, pathAndQuery: "/")),
-        ("/hello", "helloworld:5000", ProxyTarget(host: "helloworld", port: 5000, pathAndQuery: "/hello")),
-    ] as [(String, String?, ProxyTarget)])
+    @Test(
+        arguments: [
+            ("http://helloworld.sample:5000/hello", nil, ProxyTarget(host: "helloworld.sample", port: 5000, pathAndQuery: "/hello")),
+            ("http://Example.svc/x?y=1", nil, ProxyTarget(host: "Example.svc", port: 80, pathAndQuery: "/x?y=1")),
+            ("http://a:5000?q", nil, ProxyTarget(host: "a", port: 5000, pathAndQuery: "/?q")),
+            ("http://[::1]:8080/", nil, ProxyTarget(host: "::1", port: 8080, pathAndQuery: "/")),
+            ("/hello", "helloworld:5000", ProxyTarget(host: "helloworld", port: 5000, pathAndQuery: "/hello")),
+        ] as [(String, String?, ProxyTarget)])
     func requestTargetsParse(uri: String, host: String?, expected: ProxyTarget) {
         #expect(ProxyTarget.parse(uri: uri, hostHeader: host) == expected)
     }
@@ -259,35 +310,42 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
 @Suite struct PodRuntimesTests {
     @Test func execInASleepPodReachesHelloWorldThroughItsSidecar() async throws {
         let store = MeshViewStore()
-        let runtimes = PodRuntimes(view: store, faults: RuntimeFaultControl(),
-                                   settings: PodRuntimeSettings(crossClusterLatency: CrossClusterLatency(base: .milliseconds(3))))
+        let runtimes = PodRuntimes(
+            view: store, faults: RuntimeFaultControl(),
+            settings: PodRuntimeSettings(crossClusterLatency: CrossClusterLatency(base: .milliseconds(3))))
         defer { Task { await runtimes.stopAll() } }
-        let helloWorld = try await runtimes.start(SimulatedPod(
-            cluster: "cluster-2", namespace: "sample", name: "helloworld-v2-xyz", uid: "u-hw",
-            containers: [SimulatedContainer(name: "helloworld", image: "registry.istio.io/release/examples-helloworld-v2:1.0", environment: [])],
-            hasSidecar: true))
-        let sleep = try await runtimes.start(SimulatedPod(
-            cluster: "cluster-1", namespace: "sample", name: "sleep-abc", uid: "u-sleep",
-            containers: [SimulatedContainer(name: "sleep", image: "curlimages/curl:8.16.0", environment: [])], hasSidecar: true))
+        let helloWorld = try await runtimes.start(
+            SimulatedPod(
+                cluster: "cluster-2", namespace: "sample", name: "helloworld-v2-xyz", uid: "u-hw",
+                containers: [SimulatedContainer(name: "helloworld", image: "registry.istio.io/release/examples-helloworld-v2:1.0", environment: [])],
+                hasSidecar: true))
+        let sleep = try await runtimes.start(
+            SimulatedPod(
+                cluster: "cluster-1", namespace: "sample", name: "sleep-abc", uid: "u-sleep",
+                containers: [SimulatedContainer(name: "sleep", image: "curlimages/curl:8.16.0", environment: [])], hasSidecar: true))
         #expect(sleep.helloWorld == nil && sleep.endpoint == nil)
         #expect(try await runtimes.start(sleep.pod).httpProxy == sleep.httpProxy)
         let endpoint = try #require(helloWorld.endpoint)
         #expect(endpoint.version == "v2" && endpoint.cluster == "cluster-2")
         let key = ServiceKey(namespace: "sample", name: "helloworld")
-        store.set(MeshView(clusters: [
-            ClusterView(name: "cluster-1", network: "n1", rootCAFingerprint: "ca", remoteSecrets: ["cluster-2": .init()],
-                        eastWestGatewayReadyPods: 1, services: [key: ServiceView(ports: [5000], endpoints: [])]),
-            ClusterView(name: "cluster-2", network: "n2", rootCAFingerprint: "ca", remoteSecrets: ["cluster-1": .init()],
-                        eastWestGatewayReadyPods: 1, services: [key: ServiceView(ports: [5000], endpoints: [endpoint])]),
-        ]))
+        store.set(
+            MeshView(clusters: [
+                ClusterView(
+                    name: "cluster-1", network: "n1", rootCAFingerprint: "ca", remoteSecrets: ["cluster-2": .init()],
+                    eastWestGatewayReadyPods: 1, services: [key: ServiceView(ports: [5000], endpoints: [])]),
+                ClusterView(
+                    name: "cluster-2", network: "n2", rootCAFingerprint: "ca", remoteSecrets: ["cluster-1": .init()],
+                    eastWestGatewayReadyPods: 1, services: [key: ServiceView(ports: [5000], endpoints: [endpoint])]),
+            ]))
 
         var request = makeRequest(["/bin/sh", "-c", "for i in 1 2 3; do curl -sS helloworld.sample:5000/hello; done"])
         request.environment = PodEnvironment.make(containerEnv: [], podName: "sleep-abc", httpProxy: sleep.httpProxy)
         let server = try await TestExecServer(request: request)
         defer { Task { await server.close() } }
         let transcript = try TestExecClient(port: server.port).finish()
-        #expect(String(decoding: transcript.stdout, as: UTF8.self)
-            == String(repeating: "Hello version: v2, instance: helloworld-v2-xyz\n", count: 3))
+        #expect(
+            String(decoding: transcript.stdout, as: UTF8.self)
+                == String(repeating: "Hello version: v2, instance: helloworld-v2-xyz\n", count: 3))
         #expect(transcript.status == #"{"metadata":{},"status":"Success"}"#)
 
         await runtimes.stop(uid: "u-hw")

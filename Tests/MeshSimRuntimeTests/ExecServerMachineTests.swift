@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MeshSimRuntime
 
 /// Session transcripts: client bytes are fed split at every byte boundary and the resulting actions must be
@@ -44,13 +45,15 @@ import Testing
 
     @Test func stdinIsIgnoredWhenNotRequestedOrAfterClose() {
         #expect(allSplits(makeRequest(["cat"]), clientFrame(opcode: 2, payload: [0, 1, 2])) == [])
-        let afterClose = clientFrame(opcode: 2, payload: [0xFF, 0]) + clientFrame(opcode: 2, payload: [0, 7])
+        let afterClose =
+            clientFrame(opcode: 2, payload: [0xFF, 0]) + clientFrame(opcode: 2, payload: [0, 7])
             + clientFrame(opcode: 2, payload: [0xFF, 0])
         #expect(allSplits(makeRequest(["cat"], stdin: true), afterClose) == [.closeStdin])
     }
 
     @Test func emptyResizeOutputChannelAndUnknownMessagesAreIgnored() {
-        let bytes = clientFrame(opcode: 2, payload: []) + clientFrame(opcode: 2, payload: [0])
+        let bytes =
+            clientFrame(opcode: 2, payload: []) + clientFrame(opcode: 2, payload: [0])
             + clientFrame(opcode: 2, payload: [4] + Array(#"{"Width":80,"Height":24}"#.utf8))
             + clientFrame(opcode: 2, payload: [1, 9]) + clientFrame(opcode: 2, payload: [3, 9])
             + clientFrame(opcode: 2, payload: [5, 9]) + clientFrame(opcode: 2, payload: [0xFF, 2])
@@ -70,29 +73,33 @@ import Testing
 
     @Test func pingIsAnsweredWithTheSamePayload() {
         let bytes = clientFrame(opcode: 9, payload: Array("keepalive".utf8)) + clientFrame(opcode: 9, payload: [])
-        #expect(allSplits(makeRequest(["cat"]), bytes) == [
-            .send(ServerOutboundFrame(opcode: .pong, payload: Array("keepalive".utf8))),
-            .send(ServerOutboundFrame(opcode: .pong, payload: [])),
-        ])
+        #expect(
+            allSplits(makeRequest(["cat"]), bytes) == [
+                .send(ServerOutboundFrame(opcode: .pong, payload: Array("keepalive".utf8))),
+                .send(ServerOutboundFrame(opcode: .pong, payload: [])),
+            ])
     }
 
     @Test func unsolicitedPongAbortsLikeXNet() {
         let bytes = clientFrame(opcode: 10, payload: []) + clientFrame(opcode: 2, payload: [0, 1])
-        #expect(allSplits(makeRequest(["cat"], stdin: true), bytes)
-            == [.killProcess, .send(.close(code: .normalClosure)), .closeConnection])
+        #expect(
+            allSplits(makeRequest(["cat"], stdin: true), bytes)
+                == [.killProcess, .send(.close(code: .normalClosure)), .closeConnection])
     }
 
     @Test func unmaskedFrameGetsProtocolErrorClose() {
         let bytes = clientFrame(opcode: 2, payload: [0, 1]) + clientFrame(opcode: 2, payload: [0, 2], masked: false)
-        #expect(allSplits(makeRequest(["cat"], stdin: true), bytes)
-            == [.writeStdin([1]), .killProcess, .send(.close(code: .protocolError)), .closeConnection])
+        #expect(
+            allSplits(makeRequest(["cat"], stdin: true), bytes)
+                == [.writeStdin([1]), .killProcess, .send(.close(code: .protocolError)), .closeConnection])
     }
 
     @Test func clientCloseWhileRunningTearsEverythingDown() {
         var machine = ExecServerMachine(request: makeRequest(["sleep", "60"], stdin: true))
         _ = machine.start()
-        #expect(machine.receive(clientFrame(opcode: 8, payload: [3, 232]) + clientFrame(opcode: 2, payload: [0, 1]))
-            == [.killProcess, .send(.close(code: .normalClosure)), .closeConnection])
+        #expect(
+            machine.receive(clientFrame(opcode: 8, payload: [3, 232]) + clientFrame(opcode: 2, payload: [0, 1]))
+                == [.killProcess, .send(.close(code: .normalClosure)), .closeConnection])
         #expect(machine.phase == .finished)
         #expect(machine.processOutput(.stdout, [1]) == [])
         #expect(machine.processFinished(.exited(code: 137)) == [])
@@ -110,9 +117,10 @@ import Testing
         var machine = ExecServerMachine(request: makeRequest(["sh", "-c", "exit 3"]))
         _ = machine.start()
         let status = ExecServerStatus.forOutcome(.exited(code: 3), command: ["sh", "-c", "exit 3"], subprotocol: .v5)
-        #expect(machine.processFinished(.exited(code: 3)) == [
-            .send(.binary([3] + Array(status.json.utf8))), .send(.close(code: .normalClosure)), .awaitClientClose,
-        ])
+        #expect(
+            machine.processFinished(.exited(code: 3)) == [
+                .send(.binary([3] + Array(status.json.utf8))), .send(.close(code: .normalClosure)), .awaitClientClose,
+            ])
         #expect(machine.phase == .closing)
         #expect(machine.processFinished(.exited(code: 3)) == [])
         // Data after the status is ignored; pings are still answered; the client's close ends it.
@@ -201,8 +209,9 @@ import Testing
             var bytes: [UInt8] = []
             if round % 3 != 0 {
                 let payload = (0..<Int.random(in: 0...200, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-                bytes = clientFrame(opcode: UInt8.random(in: 0...15, using: &generator), payload: payload,
-                                    fin: Bool.random(using: &generator))
+                bytes = clientFrame(
+                    opcode: UInt8.random(in: 0...15, using: &generator), payload: payload,
+                    fin: Bool.random(using: &generator))
             }
             bytes += (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             var offset = 0
@@ -223,8 +232,9 @@ import Testing
         var generator = SplitMix64(state: 99)
         var transcript: [UInt8] = []
         for index in 0..<40 {
-            transcript += clientFrame(opcode: 2, payload: [0] + Array(repeating: UInt8(index), count: index * 37),
-                                      mask: [UInt8(index), 3, 5, 7])
+            transcript += clientFrame(
+                opcode: 2, payload: [0] + Array(repeating: UInt8(index), count: index * 37),
+                mask: [UInt8(index), 3, 5, 7])
             if index % 7 == 0 { transcript += clientFrame(opcode: 9, payload: [UInt8(index)]) }
         }
         transcript += clientFrame(opcode: 2, payload: [0xFF, 0])

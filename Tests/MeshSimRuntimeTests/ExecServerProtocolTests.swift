@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MeshSimRuntime
 
 @Suite struct ExecServerProtocolTests {
@@ -13,20 +14,30 @@ import Testing
     }
 
     @Test func successStatusIsTheExactGoEncoding() {
-        #expect(ExecServerStatus.forOutcome(.exited(code: 0), command: ["true"], subprotocol: .v5).json
-            == #"{"metadata":{},"status":"Success"}"#)
+        #expect(
+            ExecServerStatus.forOutcome(.exited(code: 0), command: ["true"], subprotocol: .v5).json
+                == #"{"metadata":{},"status":"Success"}"#)
     }
 
     @Test func nonZeroExitCarriesTheCodeAsAReasonCause() {
         let v5 = ExecServerStatus.forOutcome(.exited(code: 3), command: ["sh", "-c", "exit 3"], subprotocol: .v5)
-        #expect(v5.json == #"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: command terminated with exit code 3","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}"#)
+        #expect(
+            v5.json
+                == #"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: command terminated with exit code 3","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}"#
+        )
         let v4 = ExecServerStatus.forOutcome(.exited(code: 137), command: ["sleep", "9"], subprotocol: .v4)
-        #expect(v4.json == #"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: command 'sleep 9' exited with 137","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"137"}]}}"#)
+        #expect(
+            v4.json
+                == #"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: command 'sleep 9' exited with 137","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"137"}]}}"#
+        )
     }
 
     @Test func startFailureIsAnInternalErrorWithGoEscaping() {
         let status = ExecServerStatus.forOutcome(.failedToStart(reason: #"exec: "a<b": not found"#), command: ["a<b"], subprotocol: .v5)
-        #expect(status.json == #"{"metadata":{},"status":"Failure","message":"Internal error occurred: error executing command in container: exec: \"a\u003cb\": not found","reason":"InternalError","details":{"causes":[{"message":"error executing command in container: exec: \"a\u003cb\": not found"}]},"code":500}"#)
+        #expect(
+            status.json
+                == #"{"metadata":{},"status":"Failure","message":"Internal error occurred: error executing command in container: exec: \"a\u003cb\": not found","reason":"InternalError","details":{"causes":[{"message":"error executing command in container: exec: \"a\u003cb\": not found"}]},"code":500}"#
+        )
     }
 
     @Test func goQuotingEscapesControlAndHTMLCharacters() {
@@ -50,11 +61,14 @@ import Testing
 
     @Test func executableLookupMirrorsTheRuntimesErrors() throws {
         #expect(try ProcessLauncher.resolveExecutable("sh", path: "/nonexistent:/bin").get() == "/bin/sh")
-        #expect(ProcessLauncher.resolveExecutable("no-such-tool-xyz", path: "/bin:/usr/bin")
-            == .failure(LaunchFailure(reason: #"exec: "no-such-tool-xyz": executable file not found in $PATH"#)))
-        #expect(ProcessLauncher.resolveExecutable("/bin/no-such-tool-xyz", path: "/bin")
-            == .failure(LaunchFailure(reason: #"exec: "/bin/no-such-tool-xyz": stat /bin/no-such-tool-xyz: no such file or directory"#)))
-        #expect(ProcessLauncher.resolveExecutable("/etc/passwd", path: "/bin")
-            == .failure(LaunchFailure(reason: #"exec: "/etc/passwd": permission denied"#)))
+        #expect(
+            ProcessLauncher.resolveExecutable("no-such-tool-xyz", path: "/bin:/usr/bin")
+                == .failure(LaunchFailure(reason: #"exec: "no-such-tool-xyz": executable file not found in $PATH"#)))
+        #expect(
+            ProcessLauncher.resolveExecutable("/bin/no-such-tool-xyz", path: "/bin")
+                == .failure(LaunchFailure(reason: #"exec: "/bin/no-such-tool-xyz": stat /bin/no-such-tool-xyz: no such file or directory"#)))
+        #expect(
+            ProcessLauncher.resolveExecutable("/etc/passwd", path: "/bin")
+                == .failure(LaunchFailure(reason: #"exec: "/etc/passwd": permission denied"#)))
     }
 }

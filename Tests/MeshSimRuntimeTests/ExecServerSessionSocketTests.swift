@@ -1,8 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
+
 @testable import MeshSimRuntime
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Exec sessions over real loopback TCP, with real processes.
 @Suite struct ExecServerSessionSocketTests {
@@ -215,10 +217,12 @@ extension String {
         for (index, client) in clients.enumerated() {
             let transcript = try client.finish()
             if String(decoding: transcript.stdout, as: UTF8.self) == "session \(index)\n"
-                && transcript.status == #"{"metadata":{},"status":"Success"}"# {
+                && transcript.status == #"{"metadata":{},"status":"Success"}"#
+            {
                 intact += 1
             } else if index == 0 {
-                Issue.record("session 0 got stdout \(String(decoding: transcript.stdout, as: UTF8.self).debugDescription) status \(transcript.status ?? "none")")
+                Issue.record(
+                    "session 0 got stdout \(String(decoding: transcript.stdout, as: UTF8.self).debugDescription) status \(transcript.status ?? "none")")
             }
         }
         #expect(intact == Self.sessionCount)

@@ -1,12 +1,14 @@
+import NIOCore
+import NIOPosix
+
+@testable import MeshSimRuntime
+
 // A loopback exec server (handing over the channel as MeshSim does: it writes the 101 itself, then passes
 // raw bytes to `ExecServerSession.start`) and a minimal masked WebSocket client on a non-blocking POSIX
 // socket, so tests drive ExecServerSession over real TCP with bounded waits.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import NIOCore
-import NIOPosix
-@testable import MeshSimRuntime
 
 struct TestError: Error, CustomStringConvertible {
     var description: String
@@ -76,14 +78,16 @@ final class RawUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
         let bytes = Array(buffered.readableBytesView)
         guard let end = headerEnd(bytes) else { return }
         buffered.moveReaderIndex(forwardBy: end)
-        let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        let response =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Protocol: \(request.subprotocol.rawValue)\r\n\r\n"
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response)), promise: nil)
         let channel = context.channel
         let leftover = buffered
         context.pipeline.syncOperations.removeHandler(self, promise: nil)
-        _ = ExecServerSession.start(on: channel, request: request, bufferedBytes: leftover, registry: registry,
-                              faults: faults, settings: settings)
+        _ = ExecServerSession.start(
+            on: channel, request: request, bufferedBytes: leftover, registry: registry,
+            faults: faults, settings: settings)
     }
 }
 
@@ -129,9 +133,13 @@ final class TestExecClient {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { close(fd); throw TestError("connect failed") }
+        guard connected == 0 else {
+            close(fd)
+            throw TestError("connect failed")
+        }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        let request = "GET /api/v1/namespaces/sample/pods/sleep-1/exec?command=x&stdout=true HTTP/1.1\r\n"
+        let request =
+            "GET /api/v1/namespaces/sample/pods/sleep-1/exec?command=x&stdout=true HTTP/1.1\r\n"
             + "Host: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
             + "Sec-WebSocket-Protocol: \(protocols)\r\n\r\n"
@@ -167,7 +175,11 @@ final class TestExecClient {
         while !done(transcript) {
             if transcript.sawEOF { return }
             let remaining = deadline - monotonicSeconds()
-            guard remaining > 0 else { throw TestError("timed out; transcript so far: status=\(transcript.status ?? "nil") stdout=\(transcript.stdoutByteCount)B close=\(transcript.closeCode.map(String.init) ?? "none") pendingOut=\(outgoing.count - outgoingIndex)") }
+            guard remaining > 0 else {
+                throw TestError(
+                    "timed out; transcript so far: status=\(transcript.status ?? "nil") stdout=\(transcript.stdoutByteCount)B close=\(transcript.closeCode.map(String.init) ?? "none") pendingOut=\(outgoing.count - outgoingIndex)"
+                )
+            }
             var events = Int16(POLLIN)
             if outgoingIndex < outgoing.count { events |= Int16(POLLOUT) }
             var pollfd = Glibc.pollfd(fd: fd, events: events, revents: 0)
@@ -178,7 +190,10 @@ final class TestExecClient {
                 }
                 if written > 0 {
                     outgoingIndex += written
-                    if outgoingIndex == outgoing.count { outgoing = []; outgoingIndex = 0 }
+                    if outgoingIndex == outgoing.count {
+                        outgoing = []
+                        outgoingIndex = 0
+                    }
                 }
             }
             let count = read(fd, &readBuffer, readBuffer.count)
@@ -202,8 +217,10 @@ final class TestExecClient {
                 transcript.closeCode = frame.payload.count >= 2 ? UInt16(frame.payload[0]) << 8 | UInt16(frame.payload[1]) : 0
                 sendFrame(opcode: 8, payload: [3, 232])
             case 2:
-                transcript.frames.append(ReceivedFrame(fin: frame.fin, opcode: frame.opcode, masked: frame.masked,
-                                                       payload: frame.payload.count > 64 ? [] : frame.payload))
+                transcript.frames.append(
+                    ReceivedFrame(
+                        fin: frame.fin, opcode: frame.opcode, masked: frame.masked,
+                        payload: frame.payload.count > 64 ? [] : frame.payload))
                 guard let channel = frame.payload.first else { continue }
                 let data = frame.payload.dropFirst()
                 switch channel {

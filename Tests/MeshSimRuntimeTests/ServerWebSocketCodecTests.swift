@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MeshSimRuntime
 
 @Suite struct ServerFrameDecoderTests {
@@ -45,15 +46,17 @@ import Testing
     }
 
     @Test func continuationAndUnknownOpcodesAreDeliveredAsTheyCame() throws {
-        let bytes = clientFrame(opcode: 2, payload: [0, 65], fin: false) + clientFrame(opcode: 0, payload: [66])
+        let bytes =
+            clientFrame(opcode: 2, payload: [0, 65], fin: false) + clientFrame(opcode: 0, payload: [66])
             + clientFrame(opcode: 3, payload: [9])
         for split in 0...bytes.count {
             let frames = try decode(bytes, splitAt: split)
-            #expect(frames == [
-                ServerInboundFrame(fin: false, opcode: 2, payload: [0, 65]),
-                ServerInboundFrame(fin: true, opcode: 0, payload: [66]),
-                ServerInboundFrame(fin: true, opcode: 3, payload: [9]),
-            ])
+            #expect(
+                frames == [
+                    ServerInboundFrame(fin: false, opcode: 2, payload: [0, 65]),
+                    ServerInboundFrame(fin: true, opcode: 0, payload: [66]),
+                    ServerInboundFrame(fin: true, opcode: 3, payload: [9]),
+                ])
         }
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MeshSimRuntime
 
 @Suite struct TrafficRulesTests {
@@ -6,21 +7,28 @@ import Testing
     static let fqdn = "helloworld.sample.svc.cluster.local"
 
     static func endpoint(_ pod: String, _ cluster: String, version: String) -> MeshEndpoint {
-        MeshEndpoint(pod: pod, cluster: cluster, host: "127.0.0.1", port: 40000, version: version, hasSidecar: true,
-                     labels: ["app": "helloworld", "version": version])
+        MeshEndpoint(
+            pod: pod, cluster: cluster, host: "127.0.0.1", port: 40000, version: version, hasSidecar: true,
+            labels: ["app": "helloworld", "version": version])
     }
 
     static let v1 = endpoint("helloworld-v1-a", "cluster-1", version: "v1")
     static let v2 = endpoint("helloworld-v2-b", "cluster-2", version: "v2")
 
-    static func weighted(_ weights: [(subset: String, weight: Int)], namespace: String = "sample", host: String = fqdn,
-                         created: String = "2026-11-23T10:00:00Z", name: String = "helloworld",
-                         matches: [HTTPMatchRule] = []) -> VirtualServiceView {
+    static func weighted(
+        _ weights: [(subset: String, weight: Int)], namespace: String = "sample", host: String = fqdn,
+        created: String = "2026-11-23T10:00:00Z", name: String = "helloworld",
+        matches: [HTTPMatchRule] = []
+    ) -> VirtualServiceView {
         VirtualServiceView(
             namespace: namespace, name: name, creationTimestamp: created, hosts: [host],
-            http: [HTTPRouteRule(matches: matches, destinations: weights.map {
-                RouteDestinationRule(host: fqdn, subset: $0.subset, port: 5000, weight: $0.weight)
-            })])
+            http: [
+                HTTPRouteRule(
+                    matches: matches,
+                    destinations: weights.map {
+                        RouteDestinationRule(host: fqdn, subset: $0.subset, port: 5000, weight: $0.weight)
+                    })
+            ])
     }
 
     static let subsets = DestinationRuleView(
@@ -28,25 +36,32 @@ import Testing
         subsets: [SubsetRule(name: "v1", labels: ["version": "v1"]), SubsetRule(name: "v2", labels: ["version": "v2"])])
 
     /// Two meshed clusters, v1 in the first and v2 in the second, with the given rules in each cluster.
-    static func mesh(rules1: [VirtualServiceView] = [], destinationRules1: [DestinationRuleView] = [subsets],
-                     rules2: [VirtualServiceView] = [], secretFor2: Bool = true) -> MeshView {
+    static func mesh(
+        rules1: [VirtualServiceView] = [], destinationRules1: [DestinationRuleView] = [subsets],
+        rules2: [VirtualServiceView] = [], secretFor2: Bool = true
+    ) -> MeshView {
         MeshView(clusters: [
-            ClusterView(name: "cluster-1", network: "network1", rootCAFingerprint: "ca",
-                        remoteSecrets: secretFor2 ? ["cluster-2": .init()] : [:], eastWestGatewayReadyPods: 1,
-                        services: [key: ServiceView(ports: [5000], endpoints: [v1])],
-                        virtualServices: rules1, destinationRules: destinationRules1),
-            ClusterView(name: "cluster-2", network: "network2", rootCAFingerprint: "ca", remoteSecrets: ["cluster-1": .init()],
-                        eastWestGatewayReadyPods: 1, services: [key: ServiceView(ports: [5000], endpoints: [v2])],
-                        virtualServices: rules2, destinationRules: [subsets]),
+            ClusterView(
+                name: "cluster-1", network: "network1", rootCAFingerprint: "ca",
+                remoteSecrets: secretFor2 ? ["cluster-2": .init()] : [:], eastWestGatewayReadyPods: 1,
+                services: [key: ServiceView(ports: [5000], endpoints: [v1])],
+                virtualServices: rules1, destinationRules: destinationRules1),
+            ClusterView(
+                name: "cluster-2", network: "network2", rootCAFingerprint: "ca", remoteSecrets: ["cluster-1": .init()],
+                eastWestGatewayReadyPods: 1, services: [key: ServiceView(ports: [5000], endpoints: [v2])],
+                virtualServices: rules2, destinationRules: [subsets]),
         ])
     }
 
-    static func decide(_ view: MeshView, host: String = "helloworld.sample", path: String = "/hello", headers: [String: String] = [:],
-                       from cluster: String = "cluster-1", namespace: String = "sample", sidecar: Bool = true,
-                       seed: UInt64 = 7) -> RoutingDecision {
+    static func decide(
+        _ view: MeshView, host: String = "helloworld.sample", path: String = "/hello", headers: [String: String] = [:],
+        from cluster: String = "cluster-1", namespace: String = "sample", sidecar: Bool = true,
+        seed: UInt64 = 7
+    ) -> RoutingDecision {
         var generator = SplitMix64(state: seed)
-        return MeshRouting.decide(MeshRequest(host: host, port: 5000, path: path, headers: headers), sourceCluster: cluster,
-                                  sourceNamespace: namespace, sourceHasSidecar: sidecar, in: view, using: &generator)
+        return MeshRouting.decide(
+            MeshRequest(host: host, port: 5000, path: path, headers: headers), sourceCluster: cluster,
+            sourceNamespace: namespace, sourceHasSidecar: sidecar, in: view, using: &generator)
     }
 
     /// Counts of the version each decision would forward to, over `count` requests from one generator.
@@ -54,9 +69,10 @@ import Testing
         var generator = SplitMix64(state: seed)
         var seen: [String: Int] = [:]
         for _ in 0..<count {
-            let decision = MeshRouting.decide(MeshRequest(host: "helloworld.sample", port: 5000, path: "/hello"),
-                                              sourceCluster: "cluster-1", sourceNamespace: "sample", sourceHasSidecar: true,
-                                              in: view, using: &generator)
+            let decision = MeshRouting.decide(
+                MeshRequest(host: "helloworld.sample", port: 5000, path: "/hello"),
+                sourceCluster: "cluster-1", sourceNamespace: "sample", sourceHasSidecar: true,
+                in: view, using: &generator)
             guard case .forward(_, let endpoints) = decision else {
                 Issue.record("expected a forward, got \(decision)")
                 return seen
@@ -79,8 +95,10 @@ import Testing
     }
 
     @Test func weightedPicksFollowTheWeightsExactlyInTheLimit() {
-        let destinations = [RouteDestinationRule(host: "a", weight: 1), RouteDestinationRule(host: "b", weight: 0),
-                            RouteDestinationRule(host: "c", weight: 3)]
+        let destinations = [
+            RouteDestinationRule(host: "a", weight: 1), RouteDestinationRule(host: "b", weight: 0),
+            RouteDestinationRule(host: "c", weight: 3),
+        ]
         var generator = SplitMix64(state: 1)
         var counts: [String: Int] = [:]
         for _ in 0..<8_000 {
@@ -116,15 +134,17 @@ import Testing
         let noRule = Self.mesh(rules1: [Self.weighted([("v1", 100)])], destinationRules1: [])
         #expect(Self.decide(noRule) == .clusterNotFound(cluster: "outbound|5000|v1|\(Self.fqdn)"))
         // A destination host that is no Service of the cluster.
-        let elsewhere = VirtualServiceView(namespace: "sample", name: "x", hosts: [Self.fqdn],
-                                           http: [HTTPRouteRule(destinations: [RouteDestinationRule(host: "nowhere", weight: 100)])])
+        let elsewhere = VirtualServiceView(
+            namespace: "sample", name: "x", hosts: [Self.fqdn],
+            http: [HTTPRouteRule(destinations: [RouteDestinationRule(host: "nowhere", weight: 100)])])
         #expect(Self.decide(Self.mesh(rules1: [elsewhere])) == .clusterNotFound(cluster: "outbound|5000||nowhere.sample.svc.cluster.local"))
     }
 
     @Test func withoutAVirtualServiceTheDefaultIsUnchanged() {
         let plain = Self.mesh()
-        let expected = MeshRouting.resolve(host: "helloworld.sample", port: 5000, sourceCluster: "cluster-1", sourceNamespace: "sample",
-                                           sourceHasSidecar: true, in: plain)
+        let expected = MeshRouting.resolve(
+            host: "helloworld.sample", port: 5000, sourceCluster: "cluster-1", sourceNamespace: "sample",
+            sourceHasSidecar: true, in: plain)
         #expect(expected == .service(Self.key, endpoints: [Self.v1, Self.v2]))
         #expect(Self.decide(plain) == .forward(Self.key, endpoints: [Self.v1, Self.v2]))
         #expect(Self.decide(Self.mesh(secretFor2: false)) == .forward(Self.key, endpoints: [Self.v1]))
@@ -141,10 +161,12 @@ import Testing
     }
 
     @Test func routesMatchInOrderAndUnmatchedRequestsGet404() {
-        let canary = HTTPRouteRule(matches: [HTTPMatchRule(headers: ["end-user": .exact("jason")])],
-                                   destinations: [RouteDestinationRule(host: "helloworld", subset: "v2")])
-        let rest = HTTPRouteRule(matches: [HTTPMatchRule(uri: .prefix("/hello"))],
-                                 destinations: [RouteDestinationRule(host: "helloworld", subset: "v1")])
+        let canary = HTTPRouteRule(
+            matches: [HTTPMatchRule(headers: ["end-user": .exact("jason")])],
+            destinations: [RouteDestinationRule(host: "helloworld", subset: "v2")])
+        let rest = HTTPRouteRule(
+            matches: [HTTPMatchRule(uri: .prefix("/hello"))],
+            destinations: [RouteDestinationRule(host: "helloworld", subset: "v1")])
         let rule = VirtualServiceView(namespace: "sample", name: "split", hosts: ["helloworld"], http: [canary, rest])
         let view = Self.mesh(rules1: [rule])
         #expect(Self.decide(view, headers: ["end-user": "jason"]) == .forward(Self.key, endpoints: [Self.v2]))
@@ -166,8 +188,9 @@ import Testing
         let view = { (rules: [VirtualServiceView]) in Self.mesh(rules1: rules) }
         // A short host name means the Service in the rule's own namespace.
         #expect(Self.decide(view([Self.weighted([("v1", 100)], host: "helloworld")])) == .forward(Self.key, endpoints: [Self.v1]))
-        #expect(Self.decide(view([Self.weighted([("v1", 100)], namespace: "other", host: "helloworld")]))
-            == .forward(Self.key, endpoints: [Self.v1, Self.v2]))
+        #expect(
+            Self.decide(view([Self.weighted([("v1", 100)], namespace: "other", host: "helloworld")]))
+                == .forward(Self.key, endpoints: [Self.v1, Self.v2]))
         // Dotted names are taken literally: Istio does not expand `helloworld.sample`.
         #expect(Self.decide(view([Self.weighted([("v1", 100)], host: "helloworld.sample")])) == .forward(Self.key, endpoints: [Self.v1, Self.v2]))
         #expect(Self.decide(view([Self.weighted([("v1", 100)], host: "*.sample.svc.cluster.local")])) == .forward(Self.key, endpoints: [Self.v1]))
@@ -191,10 +214,12 @@ import Testing
     }
 
     @Test func destinationRuleIsLookedUpInTheClientsNamespaceFirst() {
-        let swapped = DestinationRuleView(namespace: "client", name: "swapped", host: Self.fqdn,
-                                          subsets: [SubsetRule(name: "v1", labels: ["version": "v2"])])
-        let root = DestinationRuleView(namespace: "istio-system", name: "root", host: Self.fqdn,
-                                       subsets: [SubsetRule(name: "v9", labels: ["version": "v1"])])
+        let swapped = DestinationRuleView(
+            namespace: "client", name: "swapped", host: Self.fqdn,
+            subsets: [SubsetRule(name: "v1", labels: ["version": "v2"])])
+        let root = DestinationRuleView(
+            namespace: "istio-system", name: "root", host: Self.fqdn,
+            subsets: [SubsetRule(name: "v9", labels: ["version": "v1"])])
         let route = Self.weighted([("v1", 100)])
         let view = Self.mesh(rules1: [route], destinationRules1: [Self.subsets, swapped, root])
         #expect(Self.decide(view, namespace: "client") == .forward(Self.key, endpoints: [Self.v2]))

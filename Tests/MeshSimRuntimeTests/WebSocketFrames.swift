@@ -36,7 +36,8 @@ func decodeServerFrames(_ bytes: [UInt8]) -> (frames: [ReceivedFrame], rest: [UI
     var frames: [ReceivedFrame] = []
     var index = 0
     while bytes.count - index >= 2 {
-        let first = bytes[index], second = bytes[index + 1]
+        let first = bytes[index]
+        let second = bytes[index + 1]
         var length = Int(second & 0x7F)
         var header = 2
         if length == 126 {
@@ -52,8 +53,10 @@ func decodeServerFrames(_ bytes: [UInt8]) -> (frames: [ReceivedFrame], rest: [UI
         let masked = second & 0x80 != 0
         if masked { header += 4 }
         guard bytes.count - index >= header + length else { break }
-        frames.append(ReceivedFrame(fin: first & 0x80 != 0, opcode: first & 0x0F, masked: masked,
-                                    payload: Array(bytes[(index + header)..<(index + header + length)])))
+        frames.append(
+            ReceivedFrame(
+                fin: first & 0x80 != 0, opcode: first & 0x0F, masked: masked,
+                payload: Array(bytes[(index + header)..<(index + header + length)])))
         index += header + length
     }
     return (frames, Array(bytes[index...]))

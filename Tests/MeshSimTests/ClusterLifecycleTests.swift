@@ -1,5 +1,6 @@
-import Testing
 import MeshSimRuntime
+import Testing
+
 @testable import MeshSim
 
 /// Drives one cluster's state through its REST handler with a manual clock.
@@ -8,7 +9,8 @@ struct ClusterHarness {
     var now: Double = 1_795_432_819
 
     init(managed: Bool = false, logCapacity: Int? = nil) {
-        let identity = ClusterIdentity(name: "cluster-1", index: 1, revision: managed ? "asm-managed" : "asm-1-23",
+        let identity = ClusterIdentity(
+            name: "cluster-1", index: 1, revision: managed ? "asm-managed" : "asm-1-23",
             managedControlPlane: managed)
         state = ClusterState(identity: identity, timings: ClusterTimings(), meshRootCertificatePEM: "ROOT-PEM", seed: 42)
         if let logCapacity { state.store = ObjectStore(logCapacity: logCapacity) }
@@ -40,7 +42,8 @@ struct ClusterHarness {
         _ method: String, _ path: String, _ body: JSON? = nil, contentType: String = "application/json",
         accept: String = "application/json"
     ) -> APIResponse {
-        let request = APIRequest(method: method, uri: path, headers: ["content-type": contentType, "accept": accept],
+        let request = APIRequest(
+            method: method, uri: path, headers: ["content-type": contentType, "accept": accept],
             body: body?.serializedBytes() ?? [], user: "admin")
         let outcome = state.handle(request, now: now, serverAddress: "127.0.0.1:1")
         settle()
@@ -61,9 +64,10 @@ struct ClusterHarness {
         ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(name), "labels": JSON(stringMap: labels)]]
     }
 
-    static func deployment(_ name: String, labels: [String: String], image: String = "registry.istio.io/release/examples-helloworld-v1:1.0",
-        replicas: Int64 = 1) -> JSON
-    {
+    static func deployment(
+        _ name: String, labels: [String: String], image: String = "registry.istio.io/release/examples-helloworld-v1:1.0",
+        replicas: Int64 = 1
+    ) -> JSON {
         [
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": .string(name)],
             "spec": [
@@ -94,8 +98,9 @@ struct ClusterHarness {
         let cluster = ClusterHarness(managed: true)
         let revision = cluster.object(.controlPlaneRevisions, "istio-system", "asm-managed")
         #expect(revision?["status"]["conditions"].array?.contains { $0["type"] == "Reconciled" && $0["status"] == "True" } == true)
-        #expect(cluster.state.store.list(.deployments, namespace: "istio-system").map { $0["metadata"]["name"] }
-            == ["istio-eastwestgateway"])
+        #expect(
+            cluster.state.store.list(.deployments, namespace: "istio-system").map { $0["metadata"]["name"] }
+                == ["istio-eastwestgateway"])
     }
 
     @Test func createConflictsAndOptimisticConcurrency() {
@@ -113,17 +118,20 @@ struct ClusterHarness {
         #expect(conflict.status == 409 && conflict.json?["reason"] == "Conflict")
         let withVersion = cluster.call("POST", "/api/v1/namespaces/sample/configmaps", created)
         #expect(withVersion.status == 400)
-        #expect(cluster.call("GET", "/api/v1/namespaces/sample/configmaps/missing").json?["message"]
-            == #"configmaps "missing" not found"#)
+        #expect(
+            cluster.call("GET", "/api/v1/namespaces/sample/configmaps/missing").json?["message"]
+                == #"configmaps "missing" not found"#)
         #expect(cluster.call("POST", "/api/v1/namespaces/nowhere/configmaps", configMap).status == 404)
-        #expect(cluster.call("GET", "/apis/apps/v1/namespaces/sample/deployments/x").json?["message"]
-            == #"deployments.apps "x" not found"#)
+        #expect(
+            cluster.call("GET", "/apis/apps/v1/namespaces/sample/deployments/x").json?["message"]
+                == #"deployments.apps "x" not found"#)
     }
 
     @Test func deploymentRollsOutPodsAndScales() {
         var cluster = ClusterHarness()
         cluster.call("POST", "/api/v1/namespaces", ClusterHarness.namespace("sample"))
-        let created = cluster.call("POST", "/apis/apps/v1/namespaces/sample/deployments",
+        let created = cluster.call(
+            "POST", "/apis/apps/v1/namespaces/sample/deployments",
             ClusterHarness.deployment("helloworld-v1", labels: ["app": "helloworld", "version": "v1"]))
         #expect(created.status == 201)
         let pending = cluster.pods("sample")
@@ -136,13 +144,15 @@ struct ClusterHarness {
         #expect(status["observedGeneration"] == 1 && status["readyReplicas"] == 1 && status["updatedReplicas"] == 1)
         #expect(status["conditions"].array?.contains { $0["type"] == "Available" && $0["status"] == "True" } == true)
 
-        let scaled = cluster.call("PATCH", "/apis/apps/v1/namespaces/sample/deployments/helloworld-v1/scale",
+        let scaled = cluster.call(
+            "PATCH", "/apis/apps/v1/namespaces/sample/deployments/helloworld-v1/scale",
             ["spec": ["replicas": 3]], contentType: "application/merge-patch+json")
         #expect(scaled.json?["spec"]["replicas"] == 3 && scaled.json?["kind"] == "Scale")
         #expect(cluster.object(.deployments, "sample", "helloworld-v1")?["metadata"]["generation"] == 2)
         cluster.advance(0.5)
         #expect(cluster.pods("sample").filter { $0["status"]["phase"] == "Running" }.count == 3)
-        cluster.call("PATCH", "/apis/apps/v1/namespaces/sample/deployments/helloworld-v1/scale",
+        cluster.call(
+            "PATCH", "/apis/apps/v1/namespaces/sample/deployments/helloworld-v1/scale",
             ["spec": ["replicas": 0]], contentType: "application/merge-patch+json")
         #expect(cluster.pods("sample").allSatisfy { !$0["metadata"]["deletionTimestamp"].isNull })
         cluster.advance(2)
@@ -153,7 +163,8 @@ struct ClusterHarness {
     @Test func deletingADeploymentCollectsItsReplicaSetsAndPods() {
         var cluster = ClusterHarness()
         cluster.call("POST", "/api/v1/namespaces", ClusterHarness.namespace("sample"))
-        cluster.call("POST", "/apis/apps/v1/namespaces/sample/deployments",
+        cluster.call(
+            "POST", "/apis/apps/v1/namespaces/sample/deployments",
             ClusterHarness.deployment("d", labels: ["app": "d"]))
         cluster.advance(0.5)
         #expect(cluster.call("DELETE", "/apis/apps/v1/namespaces/sample/deployments/d").json?["status"] == "Success")
@@ -223,8 +234,9 @@ struct ClusterHarness {
             ([:], ["sidecar.istio.io/inject": "true"], true), ([:], [:], false), ([:], ["istio.io/rev": revision], true),
         ]
         for (namespaceLabels, podLabels, expected) in cases {
-            #expect(ClusterState.injectionApplies(podLabels: podLabels, namespaceLabels: namespaceLabels, revision: revision)
-                == expected, "\(namespaceLabels) \(podLabels)")
+            #expect(
+                ClusterState.injectionApplies(podLabels: podLabels, namespaceLabels: namespaceLabels, revision: revision)
+                    == expected, "\(namespaceLabels) \(podLabels)")
         }
     }
 
@@ -236,8 +248,11 @@ struct ClusterHarness {
         #expect(pod["metadata"]["annotations"]["sidecar.istio.io/status"].isNull == false)
         #expect(pod["spec"]["containers"].array?.map { $0["name"] } == ["app", "istio-proxy"])
         cluster.advance(0.5)
-        let table = cluster.call("GET", "/api/v1/namespaces/sample/pods",
-            accept: "application/json;as=Table;v=v1;g=meta.k8s.io,application/json").json ?? .null
+        let table =
+            cluster.call(
+                "GET", "/api/v1/namespaces/sample/pods",
+                accept: "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+            ).json ?? .null
         #expect(table["kind"] == "Table")
         let cells = table["rows"].array?.first?["cells"].array ?? []
         #expect(cells.count == 9 && cells[1] == "2/2" && cells[2] == "Running")
@@ -251,8 +266,10 @@ struct ClusterHarness {
             ],
             "status": [
                 "containerStatuses": [["name": "app", "ready": true]],
-                "initContainerStatuses": [["name": "istio-proxy", "ready": true, "started": true],
-                    ["name": "init", "ready": false]],
+                "initContainerStatuses": [
+                    ["name": "istio-proxy", "ready": true, "started": true],
+                    ["name": "init", "ready": false],
+                ],
             ],
         ]
         #expect(Tables.podReadiness(pod) == (2, 2))
@@ -261,20 +278,25 @@ struct ClusterHarness {
     @Test func patchesAsKubectlSendsThem() {
         var cluster = ClusterHarness()
         cluster.call("POST", "/api/v1/namespaces", ClusterHarness.namespace("sample", labels: ["istio-injection": "enabled"]))
-        let labelled = cluster.call("PATCH", "/api/v1/namespaces/sample",
+        let labelled = cluster.call(
+            "PATCH", "/api/v1/namespaces/sample",
             try! JSON.parse(#"{"metadata":{"labels":{"istio-injection":null,"istio.io/rev":"asm-1-23"}}}"#),
             contentType: "application/merge-patch+json")
-        #expect(labelled.json?["metadata"]["labels"].stringMap
-            == ["istio.io/rev": "asm-1-23", "kubernetes.io/metadata.name": "sample"])
+        #expect(
+            labelled.json?["metadata"]["labels"].stringMap
+                == ["istio.io/rev": "asm-1-23", "kubernetes.io/metadata.name": "sample"])
         cluster.call("POST", "/apis/apps/v1/namespaces/sample/deployments", ClusterHarness.deployment("d", labels: ["app": "d"]))
-        let strategic = cluster.call("PATCH", "/apis/apps/v1/namespaces/sample/deployments/d",
+        let strategic = cluster.call(
+            "PATCH", "/apis/apps/v1/namespaces/sample/deployments/d",
             ["spec": ["template": ["spec": ["containers": [["name": "app", "image": "other:2"]]]]]],
             contentType: "application/strategic-merge-patch+json")
         #expect(strategic.json?["spec"]["template"]["spec"]["containers"].array?.first?["image"] == "other:2")
-        let json = cluster.call("PATCH", "/apis/apps/v1/namespaces/sample/deployments/d",
+        let json = cluster.call(
+            "PATCH", "/apis/apps/v1/namespaces/sample/deployments/d",
             [["op": "replace", "path": "/spec/replicas", "value": 2]], contentType: "application/json-patch+json")
         #expect(json.json?["spec"]["replicas"] == 2)
-        let immutable = cluster.call("PATCH", "/apis/apps/v1/namespaces/sample/deployments/d",
+        let immutable = cluster.call(
+            "PATCH", "/apis/apps/v1/namespaces/sample/deployments/d",
             ["spec": ["selector": ["matchLabels": ["app": "e"]]]], contentType: "application/merge-patch+json")
         #expect(immutable.status == 422)
         #expect(cluster.call("PATCH", "/apis/apps/v1/namespaces/sample/deployments/d", ["x": 1]).status == 415)
@@ -303,9 +325,11 @@ struct ClusterHarness {
         cluster.call("POST", "/api/v1/namespaces", ClusterHarness.namespace("sample"))
         let version = cluster.state.store.resourceVersion
         cluster.call("POST", "/api/v1/namespaces/sample/configmaps", ["metadata": ["name": "x", "labels": ["w": "1"]]])
-        cluster.call("PATCH", "/api/v1/namespaces/sample/configmaps/x", ["metadata": ["labels": ["w": "2"]]],
+        cluster.call(
+            "PATCH", "/api/v1/namespaces/sample/configmaps/x", ["metadata": ["labels": ["w": "2"]]],
             contentType: "application/merge-patch+json")
-        let replay = cluster.state.addWatch(resource: .configMaps, namespace: "sample",
+        let replay = cluster.state.addWatch(
+            resource: .configMaps, namespace: "sample",
             labelSelector: try! LabelSelector.parse("w=1"), fieldSelector: .everything,
             resourceVersion: String(version), send: { _ in })
         guard case .success(let (_, initial)) = replay else {
@@ -316,7 +340,8 @@ struct ClusterHarness {
         for index in 0..<80 {
             cluster.call("POST", "/api/v1/namespaces/sample/configmaps", ["metadata": ["name": .string("c\(index)")]])
         }
-        let expired = cluster.state.addWatch(resource: .configMaps, namespace: nil, labelSelector: .everything,
+        let expired = cluster.state.addWatch(
+            resource: .configMaps, namespace: nil, labelSelector: .everything,
             fieldSelector: .everything, resourceVersion: String(version), send: { _ in })
         guard case .failure(let error) = expired else {
             Issue.record("a compacted resourceVersion was accepted")
@@ -331,8 +356,10 @@ struct ClusterHarness {
         let pod: JSON = ["metadata": ["name": "p"], "spec": ["containers": [["name": "c", "image": "curl:8", "env": [["name": "A", "value": "1"]]]]]]
         cluster.call("POST", "/api/v1/namespaces/sample/pods", pod)
         func exec(_ query: String) -> APIOutcome {
-            cluster.state.handle(APIRequest(method: "GET", uri: "/api/v1/namespaces/sample/pods/\(query)", headers: [:],
-                body: [], user: "admin"), now: cluster.now, serverAddress: "")
+            cluster.state.handle(
+                APIRequest(
+                    method: "GET", uri: "/api/v1/namespaces/sample/pods/\(query)", headers: [:],
+                    body: [], user: "admin"), now: cluster.now, serverAddress: "")
         }
         guard case .exec(let target) = exec("p/exec?command=sh&command=-c&command=echo%20a%2Bb&container=c&stdout=true&stdin=")
         else {
@@ -344,7 +371,10 @@ struct ClusterHarness {
         for (query, code, message) in [
             ("q/exec?command=true&stdout=true", 404, #"pods "q" not found"#),
             ("p/exec?command=true&stdout=true&container=zz", 400, "container zz is not valid for pod p"),
-            ("p/exec?command=true&stdout=true", 400, "a container name must be specified for pod p, choose one of: [c istio-proxy] or one of the init containers: [istio-init]"),
+            (
+                "p/exec?command=true&stdout=true", 400,
+                "a container name must be specified for pod p, choose one of: [c istio-proxy] or one of the init containers: [istio-init]"
+            ),
         ] {
             guard case .response(let response) = exec(query) else {
                 Issue.record("\(query) was accepted")
@@ -369,7 +399,8 @@ struct ClusterHarness {
         let patch = spec["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
         #expect(patch["x-kubernetes-group-version-kind"]["kind"] == "Deployment")
         #expect(patch["parameters"].array?.first?["name"] == "fieldValidation")
-        let review = cluster.call("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+        let review = cluster.call(
+            "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
             ["spec": ["resourceAttributes": ["verb": "create", "resource": "pods"]]])
         #expect(review.json?["status"]["allowed"] == true)
     }
@@ -394,12 +425,16 @@ struct ClusterHarness {
     @Test func clusterViewFollowsTheAPIObjects() {
         var cluster = ClusterHarness()
         let peerServer = "https://127.0.0.1:6443"
-        cluster.state.installRemoteSecret(peer: "cluster-2", kubeconfig: KubeconfigWriter.remoteSecretKubeconfig(
-            clusterName: "cluster-2", server: peerServer, certificateAuthorityPEM: "CA", token: "t"), now: cluster.now)
+        cluster.state.installRemoteSecret(
+            peer: "cluster-2",
+            kubeconfig: KubeconfigWriter.remoteSecretKubeconfig(
+                clusterName: "cluster-2", server: peerServer, certificateAuthorityPEM: "CA", token: "t"), now: cluster.now)
         cluster.call("POST", "/api/v1/namespaces", ClusterHarness.namespace("sample", labels: ["istio.io/rev": "asm-1-23"]))
-        cluster.call("POST", "/api/v1/namespaces/sample/services",
+        cluster.call(
+            "POST", "/api/v1/namespaces/sample/services",
             ["metadata": ["name": "helloworld"], "spec": ["selector": ["app": "hw"], "ports": [["port": 5000]]]])
-        cluster.call("POST", "/apis/apps/v1/namespaces/sample/deployments",
+        cluster.call(
+            "POST", "/apis/apps/v1/namespaces/sample/deployments",
             ClusterHarness.deployment("hw", labels: ["app": "hw"], replicas: 2))
         cluster.advance(0.5)
         let endpoint: (String) -> MeshEndpoint? = { uid in
@@ -417,7 +452,8 @@ struct ClusterHarness {
         #expect(moved.remoteSecrets["cluster-2"]?.serverMatchesPeer == false)
 
         cluster.call("DELETE", "/api/v1/namespaces/istio-system/secrets/istio-remote-secret-cluster-2")
-        cluster.call("PATCH", "/apis/apps/v1/namespaces/istio-system/deployments/istio-eastwestgateway/scale",
+        cluster.call(
+            "PATCH", "/apis/apps/v1/namespaces/istio-system/deployments/istio-eastwestgateway/scale",
             ["spec": ["replicas": 0]], contentType: "application/merge-patch+json")
         cluster.advance(2)
         view = ClusterMeshView.clusterView(cluster.state, peerServers: ["cluster-2": peerServer], endpoint: endpoint)

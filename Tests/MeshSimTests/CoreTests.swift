@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MeshSim
 
 @Suite struct JSONTests {
@@ -96,11 +97,13 @@ import Testing
     }
 
     @Test func strategicMergeMergesContainersByNameAndHonoursDirectives() throws {
-        let original = try JSON.parse(#"""
+        let original = try JSON.parse(
+            #"""
             {"spec":{"containers":[{"name":"app","image":"a:1","env":[{"name":"X","value":"1"}]},
             {"name":"side","image":"s:1"}],"finalizers":["a"],"tolerations":[{"key":"k"}]}}
             """#)
-        let patch = try JSON.parse(#"""
+        let patch = try JSON.parse(
+            #"""
             {"spec":{"containers":[{"name":"app","image":"a:2","env":[{"name":"Y","value":"2"}]},
             {"name":"side","$patch":"delete"}],"finalizers":["b"],"tolerations":[{"key":"n"}],
             "$setElementOrder/containers":[{"name":"app"}]}}
@@ -126,7 +129,8 @@ import Testing
 
     @Test func jsonPatchOperations() throws {
         let document = try JSON.parse(#"{"metadata":{"labels":{"a":"1"}},"list":[1,2,3]}"#)
-        let patch = try JSON.parse(#"""
+        let patch = try JSON.parse(
+            #"""
             [{"op":"add","path":"/metadata/labels/b~1c","value":"2"},{"op":"remove","path":"/list/0"},
              {"op":"replace","path":"/metadata/labels/a","value":"x"},{"op":"add","path":"/list/-","value":9},
              {"op":"copy","from":"/list/0","path":"/first"},{"op":"move","from":"/first","path":"/moved"},
@@ -209,8 +213,13 @@ import Testing
     }
 
     @Test func invalidErrorMessageNamesKindAndField() {
-        let error = APIError.invalid(.deployments, "d", causes: [StatusCause(reason: "FieldValueRequired",
-            message: "Required value", field: "spec.selector")])
+        let error = APIError.invalid(
+            .deployments, "d",
+            causes: [
+                StatusCause(
+                    reason: "FieldValueRequired",
+                    message: "Required value", field: "spec.selector")
+            ])
         #expect(error.message == "Deployment.apps \"d\" is invalid: spec.selector: Required value")
         #expect(error.status["details"]["causes"].array?.first?["field"] == "spec.selector")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import MeshTestSupport
 import Testing
+
 @testable import MeshSim
 
 /// Talks to a running simulated mesh with the machine's curl (a client written by others), over 127.0.0.1.
@@ -32,7 +33,7 @@ struct Curl {
         options.controlEndpoint = true
         options.startDelay = .milliseconds(50)
         let mesh = try await SimulatedMesh.start(options)
-        let curl = try Curl()   // its directory goes with it
+        let curl = try Curl() // its directory goes with it
         do {
             try await body(mesh, curl)
         } catch {
@@ -88,8 +89,10 @@ struct Curl {
             let pod = cluster.read { $0.store.list(.pods, namespace: "istio-system").first?["metadata"]["name"].string } ?? ""
             let base = cluster.serverURL + "/api/v1/namespaces/istio-system/pods/"
             let query = "/exec?command=true&stdout=true"
-            let websocket = ["-H", "Connection: Upgrade", "-H", "Upgrade: websocket", "-H", "Sec-WebSocket-Version: 13",
-                "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
+            let websocket = [
+                "-H", "Connection: Upgrade", "-H", "Upgrade: websocket", "-H", "Sec-WebSocket-Version: 13",
+                "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+            ]
 
             let plain = try curl.run(auth + [base + pod + query])
             #expect(plain.status == 400 && plain.body.contains("Upgrade request required"))
@@ -99,9 +102,12 @@ struct Curl {
             #expect(wrongContainer.status == 400)
             let unsupported = try curl.run(auth + websocket + ["-H", "Sec-WebSocket-Protocol: v3.channel.k8s.io", base + pod + query])
             #expect(unsupported.status == 403 && unsupported.body.isEmpty)
-            let badVersion = try curl.run(auth + ["-H", "Connection: Upgrade", "-H", "Upgrade: websocket",
-                "-H", "Sec-WebSocket-Version: 7", "-H", "Sec-WebSocket-Key: a2V5", "-H", "Sec-WebSocket-Protocol: v5.channel.k8s.io",
-                base + pod + query])
+            let badVersion = try curl.run(
+                auth + [
+                    "-H", "Connection: Upgrade", "-H", "Upgrade: websocket",
+                    "-H", "Sec-WebSocket-Version: 7", "-H", "Sec-WebSocket-Key: a2V5", "-H", "Sec-WebSocket-Protocol: v5.channel.k8s.io",
+                    base + pod + query,
+                ])
             #expect(badVersion.status == 400 && badVersion.headers.lowercased().contains("sec-websocket-version: 13"))
         }
     }
@@ -112,16 +118,22 @@ struct Curl {
             let ca = try curl.file("ca.pem", cluster.credentials.authority.certificatePEM)
             let version = cluster.read { $0.store.resourceVersion }
             cluster.withState { state in
-                _ = state.handle(APIRequest(method: "POST", path: "/api/v1/namespaces",
-                    body: ClusterHarness.namespace("watched").serializedBytes()), now: SimulatedCluster.now(), serverAddress: "")
+                _ = state.handle(
+                    APIRequest(
+                        method: "POST", path: "/api/v1/namespaces",
+                        body: ClusterHarness.namespace("watched").serializedBytes()), now: SimulatedCluster.now(), serverAddress: "")
             }
-            let watch = try curl.run(["--cacert", ca, "-H", "Authorization: Bearer \(cluster.credentials.bearerToken)",
-                cluster.serverURL + "/api/v1/namespaces?watch=true&timeoutSeconds=1&resourceVersion=\(version)"])
+            let watch = try curl.run([
+                "--cacert", ca, "-H", "Authorization: Bearer \(cluster.credentials.bearerToken)",
+                cluster.serverURL + "/api/v1/namespaces?watch=true&timeoutSeconds=1&resourceVersion=\(version)",
+            ])
             #expect(watch.status == 200)
             let events = watch.body.split(separator: "\n").compactMap { try? JSON.parse(String($0)) }
             #expect(events.contains { $0["type"] == "ADDED" && $0["object"]["metadata"]["name"] == "watched" })
-            let expired = try curl.run(["--cacert", ca, "-H", "Authorization: Bearer \(cluster.credentials.bearerToken)",
-                cluster.serverURL + "/api/v1/namespaces?watch=true&timeoutSeconds=1&resourceVersion=x"])
+            let expired = try curl.run([
+                "--cacert", ca, "-H", "Authorization: Bearer \(cluster.credentials.bearerToken)",
+                cluster.serverURL + "/api/v1/namespaces?watch=true&timeoutSeconds=1&resourceVersion=x",
+            ])
             #expect(expired.status == 400)
         }
     }
@@ -145,8 +157,10 @@ struct Curl {
             #expect(try curl.run(["-X", "PUT", "-d", #"{"api":{"cluster-9":{}}}"#, control]).status == 400)
             #expect(try curl.run(["-X", "PUT", "-d", #"{"bogus":1}"#, control]).status == 400)
 
-            let runtime = try curl.run(["-X", "PUT", "-d",
-                #"{"runtime":{"versions":{"v2":{"errorRate":0.5,"errorStatus":500}},"exec":{"*":{"breakAfterBytes":10}}}}"#, control])
+            let runtime = try curl.run([
+                "-X", "PUT", "-d",
+                #"{"runtime":{"versions":{"v2":{"errorRate":0.5,"errorStatus":500}},"exec":{"*":{"breakAfterBytes":10}}}}"#, control,
+            ])
             #expect((try JSON.parse(runtime.body))["runtime"]["exec"]["*"]["breakAfterBytes"] == 10)
             #expect(mesh.faults.runtime.current.versionFault("v2").errorRate == 0.5)
             #expect(mesh.faults.runtime.current.versionFault("v2").errorStatus == 500)

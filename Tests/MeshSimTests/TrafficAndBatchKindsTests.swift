@@ -1,5 +1,6 @@
-import Testing
 import MeshSimRuntime
+import Testing
+
 @testable import MeshSim
 
 /// VirtualServices reach the data plane's view; the canary's RBAC and batch kinds are served, defaulted and
@@ -9,8 +10,13 @@ import MeshSimRuntime
 
     static let destinationRule: JSON = [
         "apiVersion": "networking.istio.io/v1", "kind": "DestinationRule", "metadata": ["name": "helloworld"],
-        "spec": ["host": .string(fqdn), "subsets": [["name": "v1", "labels": ["version": "v1"]],
-                                                    ["name": "v2", "labels": ["version": "v2"]]]],
+        "spec": [
+            "host": .string(fqdn),
+            "subsets": [
+                ["name": "v1", "labels": ["version": "v1"]],
+                ["name": "v2", "labels": ["version": "v2"]],
+            ],
+        ],
     ]
 
     static func virtualService(weights: [Int64], hosts: [String] = [fqdn]) -> JSON {
@@ -19,8 +25,10 @@ import MeshSimRuntime
         }
         return [
             "apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": ["name": "helloworld"],
-            "spec": ["hosts": .array(hosts.map { .string($0) }),
-                     "http": [["match": [["uri": ["prefix": "/hello"], "queryParams": ["a": ["exact": "b"]]]], "route": .array(route)]]],
+            "spec": [
+                "hosts": .array(hosts.map { .string($0) }),
+                "http": [["match": [["uri": ["prefix": "/hello"], "queryParams": ["a": ["exact": "b"]]]], "route": .array(route)]],
+            ],
         ]
     }
 
@@ -32,36 +40,49 @@ import MeshSimRuntime
 
     @Test func virtualServicesAndSubsetsReachTheClusterView() {
         var cluster = Self.sampleCluster()
-        cluster.call("POST", "/api/v1/namespaces/sample/services",
+        cluster.call(
+            "POST", "/api/v1/namespaces/sample/services",
             ["metadata": ["name": "helloworld"], "spec": ["selector": ["app": "hw"], "ports": [["port": 5000]]]])
-        cluster.call("POST", "/apis/apps/v1/namespaces/sample/deployments",
+        cluster.call(
+            "POST", "/apis/apps/v1/namespaces/sample/deployments",
             ClusterHarness.deployment("hw-v2", labels: ["app": "hw", "version": "v2"]))
         #expect(cluster.call("POST", "/apis/networking.istio.io/v1/namespaces/sample/destinationrules", Self.destinationRule).status == 201)
-        #expect(cluster.call("POST", "/apis/networking.istio.io/v1/namespaces/sample/virtualservices",
-                             Self.virtualService(weights: [25, 75])).status == 201)
+        #expect(
+            cluster.call(
+                "POST", "/apis/networking.istio.io/v1/namespaces/sample/virtualservices",
+                Self.virtualService(weights: [25, 75])
+            ).status == 201)
         cluster.advance(0.5)
         let view = ClusterMeshView.clusterView(cluster.state, peerServers: [:]) { uid in
             MeshEndpoint(pod: uid, cluster: "cluster-1", host: "127.0.0.1", port: 1, version: "v2", hasSidecar: true)
         }
         let endpoints = view.services[ServiceKey(namespace: "sample", name: "helloworld")]?.endpoints ?? []
         #expect(endpoints.count == 1 && endpoints.first?.labels["version"] == "v2")
-        #expect(view.destinationRules == [DestinationRuleView(
-            namespace: "sample", name: "helloworld", creationTimestamp: TimeFormat.rfc3339(cluster.now - 0.5), host: Self.fqdn,
-            subsets: [SubsetRule(name: "v1", labels: ["version": "v1"]), SubsetRule(name: "v2", labels: ["version": "v2"])])])
+        #expect(
+            view.destinationRules == [
+                DestinationRuleView(
+                    namespace: "sample", name: "helloworld", creationTimestamp: TimeFormat.rfc3339(cluster.now - 0.5), host: Self.fqdn,
+                    subsets: [SubsetRule(name: "v1", labels: ["version": "v1"]), SubsetRule(name: "v2", labels: ["version": "v2"])])
+            ])
         let rule = view.virtualServices.first
         #expect(rule?.hosts == [Self.fqdn] && rule?.namespace == "sample")
         let route = rule?.http.first
-        #expect(route?.destinations == [RouteDestinationRule(host: Self.fqdn, subset: "v1", port: 5000, weight: 25),
-                                        RouteDestinationRule(host: Self.fqdn, subset: "v2", port: 5000, weight: 75)])
+        #expect(
+            route?.destinations == [
+                RouteDestinationRule(host: Self.fqdn, subset: "v1", port: 5000, weight: 25),
+                RouteDestinationRule(host: Self.fqdn, subset: "v2", port: 5000, weight: 75),
+            ])
         #expect(route?.matches == [HTTPMatchRule(uri: .prefix("/hello"), unmodelledConditions: ["queryParams"])])
     }
 
     @Test func istioWebhookRefusesRoutesItsValidationRejects() {
         var cluster = Self.sampleCluster()
         let path = "/apis/networking.istio.io/v1/namespaces/sample/virtualservices"
-        for (body, expected) in [(Self.virtualService(weights: [0, 0]), "total destination weight = 0"),
-                                 (Self.virtualService(weights: [-1, 101]), "weight -1 < 0"),
-                                 (Self.virtualService(weights: [100], hosts: []), "virtual service must have at least one host")] {
+        for (body, expected) in [
+            (Self.virtualService(weights: [0, 0]), "total destination weight = 0"),
+            (Self.virtualService(weights: [-1, 101]), "weight -1 < 0"),
+            (Self.virtualService(weights: [100], hosts: []), "virtual service must have at least one host"),
+        ] {
             let response = cluster.call("POST", path, body)
             #expect(response.status == 400)
             let message = response.json?["message"].string ?? ""
@@ -102,9 +123,15 @@ import MeshSimRuntime
         "apiVersion": "batch/v1", "kind": "CronJob", "metadata": ["name": "canary"],
         "spec": [
             "schedule": "*/15 * * * *", "concurrencyPolicy": "Forbid",
-            "jobTemplate": ["spec": ["template": ["spec": [
-                "restartPolicy": "Never", "containers": [["name": "meshcheck", "image": "meshcheck-canary:0.1.0"]],
-            ]]]],
+            "jobTemplate": [
+                "spec": [
+                    "template": [
+                        "spec": [
+                            "restartPolicy": "Never", "containers": [["name": "meshcheck", "image": "meshcheck-canary:0.1.0"]],
+                        ]
+                    ]
+                ]
+            ],
         ],
     ]
 
@@ -133,8 +160,9 @@ import MeshSimRuntime
         #expect(fields { $0["spec"]["schedule"] = .null } == ["spec.schedule"])
         #expect(fields { $0["spec"]["concurrencyPolicy"] = "Sometimes" } == ["spec.concurrencyPolicy"])
         #expect(fields { $0["spec"]["timeZone"] = "Mars/Olympus_Mons" } == ["spec.timeZone"])
-        #expect(fields { $0["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"] = .null }
-            == ["spec.jobTemplate.spec.template.spec.restartPolicy"])
+        #expect(
+            fields { $0["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"] = .null }
+                == ["spec.jobTemplate.spec.template.spec.restartPolicy"])
         #expect(fields { $0["metadata"]["name"] = .string(String(repeating: "c", count: 53)) } == ["metadata.name"])
         #expect(fields { $0["spec"]["failedJobsHistoryLimit"] = -1 } == ["spec.failedJobsHistoryLimit"])
     }
@@ -169,8 +197,10 @@ import MeshSimRuntime
         #expect(labels["job-name"] == "manual-1" && labels["controller-uid"] == uid && labels["app"] == "canary")
         #expect(created["metadata"]["labels"] == ["app": "canary"])
         #expect(created["spec"]["completions"] == 1 && created["spec"]["parallelism"] == 1 && created["spec"]["backoffLimit"] == 6)
-        let row = cluster.call("GET", "/apis/batch/v1/namespaces/sample/jobs/manual-1",
-                               accept: "application/json;as=Table;v=v1;g=meta.k8s.io").json?["rows"].array?.first?["cells"].array
+        let row = cluster.call(
+            "GET", "/apis/batch/v1/namespaces/sample/jobs/manual-1",
+            accept: "application/json;as=Table;v=v1;g=meta.k8s.io"
+        ).json?["rows"].array?.first?["cells"].array
         #expect(row?.prefix(4) == ["manual-1", "Running", "0/1", ""])
 
         var changed = created
@@ -187,8 +217,9 @@ import MeshSimRuntime
         #expect(cluster.call("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", role).status == 201)
         let bad: JSON = ["metadata": ["name": "bad"], "rules": [["nonResourceURLs": ["/healthz"], "verbs": []], ["verbs": ["get"]]]]
         let refused = cluster.call("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/sample/roles", bad).json ?? .null
-        #expect(refused["details"]["causes"].array?.compactMap { $0["field"].string }
-            == ["rules[0].verbs", "rules[0].nonResourceURLs", "rules[1].apiGroups", "rules[1].resources"])
+        #expect(
+            refused["details"]["causes"].array?.compactMap { $0["field"].string }
+                == ["rules[0].verbs", "rules[0].nonResourceURLs", "rules[1].apiGroups", "rules[1].resources"])
         #expect(refused["message"].string?.contains("rules[0].verbs: Required value: verbs must contain at least one value") == true)
 
         let subject: JSON = ["kind": "ServiceAccount", "name": "canary", "namespace": "sample"]
@@ -219,8 +250,9 @@ import MeshSimRuntime
         var cluster = Self.sampleCluster()
         cluster.call("POST", "/apis/networking.istio.io/v1/namespaces/sample/virtualservices", Self.virtualService(weights: [25, 75]))
         cluster.call("POST", "/apis/batch/v1/namespaces/sample/cronjobs", Self.cronJob)
-        cluster.call("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/sample/roles",
-                     ["metadata": ["name": "r"], "rules": [["apiGroups": [""], "resources": ["pods"], "verbs": ["get"]]]])
+        cluster.call(
+            "POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/sample/roles",
+            ["metadata": ["name": "r"], "rules": [["apiGroups": [""], "resources": ["pods"], "verbs": ["get"]]]])
         cluster.call("DELETE", "/api/v1/namespaces/sample")
         cluster.advance(5)
         #expect(cluster.object(.namespaces, "", "sample") == nil)

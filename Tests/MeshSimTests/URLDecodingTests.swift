@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MeshSim
 
 @Suite struct URLDecodingTests {
@@ -25,8 +26,9 @@ import Testing
             let hex = String(byte, radix: 16, uppercase: true)
             return "%" + (hex.count == 1 ? "0" + hex : hex)
         }.joined()
-        let request = APIRequest(method: "GET", uri: "/api/v1/namespaces/ns/pods/p/exec?command=%2Fbin%2Fsh&command=-c&command=\(encoded)&stdout=true",
-                                 headers: [:], body: [], user: "admin")
+        let request = APIRequest(
+            method: "GET", uri: "/api/v1/namespaces/ns/pods/p/exec?command=%2Fbin%2Fsh&command=-c&command=\(encoded)&stdout=true",
+            headers: [:], body: [], user: "admin")
         #expect(request.query["command"] == ["/bin/sh", "-c", script])
         #expect(request.parameter("stdout") == "true")
     }

@@ -1,5 +1,6 @@
-@testable import MeshStats
 import Testing
+
+@testable import MeshStats
 
 /// Reference values: the standard Wilson-interval, goodness-of-fit and sample-size values (the formulas
 /// are documented at each function of Sources/MeshStats/BalanceStatistics.swift), computed with SciPy 1.17.1 (`scipy.special.gammainc/gammaincc`, `scipy.stats.chi2.sf/isf`,
@@ -35,14 +36,18 @@ import Testing
         #expect(Self.close(SpecialFunctions.chiSquareUpperTail(statistic, degreesOfFreedom: df), expected))
     }
 
-    @Test(arguments: [(0.001, 1, 10.827566170662733), (0.001, 2, 13.815510557964274),
-                      (0.001, 15, 37.69729821835383), (0.05, 3, 7.814727903251178)])
+    @Test(arguments: [
+        (0.001, 1, 10.827566170662733), (0.001, 2, 13.815510557964274),
+        (0.001, 15, 37.69729821835383), (0.05, 3, 7.814727903251178),
+    ])
     func chiSquareCritical(alpha: Double, df: Int, expected: Double) {
         #expect(Self.close(SpecialFunctions.chiSquareCriticalValue(alpha: alpha, degreesOfFreedom: df), expected, relative: 1e-9))
     }
 
-    @Test(arguments: [(0.975, 1.959963984540054), (0.9, 1.2815515655446004), (0.9995, 3.2905267314919255),
-                      (0.001, -3.090232306167813), (0.5, 0), (1e-10, -6.361340902404056)])
+    @Test(arguments: [
+        (0.975, 1.959963984540054), (0.9, 1.2815515655446004), (0.9995, 3.2905267314919255),
+        (0.001, -3.090232306167813), (0.5, 0), (1e-10, -6.361340902404056),
+    ])
     func normalQuantile(p: Double, expected: Double) {
         #expect(Self.close(SpecialFunctions.normalQuantile(p), expected, relative: 1e-12, absolute: 1e-14))
     }
@@ -57,8 +62,9 @@ import Testing
     ])
     func wilsonInterval(k: UInt64, n: UInt64, confidence: Double, lower: Double, upper: Double) {
         let interval = ShareInterval.wilson(successes: k, trials: n, confidence: confidence)
-        #expect(Self.close(interval.lower, lower, absolute: 1e-12) && Self.close(interval.upper, upper, absolute: 1e-12),
-                "\(interval)")
+        #expect(
+            Self.close(interval.lower, lower, absolute: 1e-12) && Self.close(interval.upper, upper, absolute: 1e-12),
+            "\(interval)")
         #expect(interval.share == Double(k) / Double(n))
     }
 
@@ -93,8 +99,8 @@ import Testing
     }
 
     @Test func smallCountsSwitchToExactTests() {
-        let two = GoodnessOfFit.test(observed: [2, 18], expectedShares: [0.2, 0.8])  // expected 4 and 16
-        #expect(two.method == .exactBinomial && Self.close(two.pValue, 0.40187693348892484))  // binomtest(2, 20, 0.2)
+        let two = GoodnessOfFit.test(observed: [2, 18], expectedShares: [0.2, 0.8]) // expected 4 and 16
+        #expect(two.method == .exactBinomial && Self.close(two.pValue, 0.40187693348892484)) // binomtest(2, 20, 0.2)
         let three = GoodnessOfFit.test(observed: [5, 1, 0], expectedShares: [1, 1, 1])
         #expect(three.method == .exactMultinomial && Self.close(three.pValue, 0.053497942386831254, relative: 1e-9))
         let weighted = GoodnessOfFit.test(observed: [2, 3, 7], expectedShares: [0.5, 0.25, 0.25])
@@ -120,8 +126,10 @@ import Testing
         #expect(estimate == GoodnessOfFit.monteCarloPValue([10, 0, 30], [0.2, 0.1, 0.7], samples: 20_000, seed: 11))
     }
 
-    @Test(arguments: [(0.5, 0.6, 0.05, 0.9, 259), (0.5, 0.55, 0.05, 0.9, 1047), (0.5, 0.6, 0.001, 0.9, 517),
-                      (0.25, 0.35, 0.01, 0.8, 231)])
+    @Test(arguments: [
+        (0.5, 0.6, 0.05, 0.9, 259), (0.5, 0.55, 0.05, 0.9, 1047), (0.5, 0.6, 0.001, 0.9, 517),
+        (0.25, 0.35, 0.01, 0.8, 231),
+    ])
     func sampleSize(p0: Double, p1: Double, alpha: Double, power: Double, expected: Int) {
         #expect(BalanceTests.requiredSampleSize(p0: p0, p1: p1, alpha: alpha, power: power) == expected)
     }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import MeshStats
 import Testing
+
+@testable import MeshStats
 
 /// Replays the record parser's fuzz seeds and every input kept in
 /// Fuzz/regressions/RecordParserFuzz (inputs that once crashed or broke an invariant) with the

@@ -33,10 +33,19 @@ import Testing
     @Test func mergeEqualsRecordingTheUnion() {
         var generator = SeededGenerator(seed: 7)
         for _ in 0..<100 {
-            let a = Self.randomValues(&generator), b = Self.randomValues(&generator)
-            var left = LatencyHistogram(), right = LatencyHistogram(), union = LatencyHistogram()
-            for value in a { left.record(value); union.record(value) }
-            for value in b { right.record(value); union.record(value) }
+            let a = Self.randomValues(&generator)
+            let b = Self.randomValues(&generator)
+            var left = LatencyHistogram()
+            var right = LatencyHistogram()
+            var union = LatencyHistogram()
+            for value in a {
+                left.record(value)
+                union.record(value)
+            }
+            for value in b {
+                right.record(value)
+                union.record(value)
+            }
             var merged = left
             merged.merge(right)
             #expect(merged == union)
@@ -52,7 +61,8 @@ import Testing
         for _ in 0..<200 {
             let value = Distribution.heavyTailed.draw(&generator)
             let repeats = generator.next() % 20
-            var once = LatencyHistogram(), repeated = LatencyHistogram()
+            var once = LatencyHistogram()
+            var repeated = LatencyHistogram()
             once.record(value, count: repeats)
             for _ in 0..<repeats { repeated.record(value) }
             #expect(once == repeated)
@@ -66,7 +76,8 @@ import Testing
         for trial in 0..<400 {
             let value = trial < 200 ? generator.next() % 50_000 : Distribution.heavyTailed.draw(&generator) % 3_000_000
             let interval = [0, 1, 3, 7, 100, 1000, 4096, 20_000][Int(generator.next() % 8)]
-            var corrected = LatencyHistogram(), naive = LatencyHistogram()
+            var corrected = LatencyHistogram()
+            var naive = LatencyHistogram()
             corrected.record(value, expectedInterval: UInt64(interval))
             naive.record(value)
             if interval > 0 && value > UInt64(interval) {
@@ -103,7 +114,8 @@ import Testing
             let values = (0..<Int(generator.next() % 500)).map { _ in
                 generator.next() % 8 == 0 ? generator.next() : Distribution.heavyTailed.draw(&generator)
             }
-            var batch = LatencyHistogram(), single = LatencyHistogram()
+            var batch = LatencyHistogram()
+            var single = LatencyHistogram()
             batch.record(contentsOf: values)
             for value in values { single.record(value) }
             #expect(batch == single)

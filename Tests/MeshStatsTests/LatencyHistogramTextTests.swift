@@ -10,18 +10,18 @@ import Testing
         for value: UInt64 in [1000, 2000, 3000, 4000] { histogram.record(value) }
         let text = histogram.percentileDistributionText(valueUnitScalingRatio: 1000, ticksPerHalfDistance: 1)
         let expected = """
-               Value     Percentile TotalCount 1/(1-Percentile)
+                   Value     Percentile TotalCount 1/(1-Percentile)
 
-               1.000 0.000000000000          1           1.00
-               2.000 0.500000000000          2           2.00
-               3.001 0.750000000000          3           4.00
-               4.000 0.875000000000          4           8.00
-               4.000 1.000000000000          4
-        #[Mean    =        2.500, StdDeviation   =        1.118]
-        #[Max     =        4.000, Total count    =            4]
-        #[Buckets =           22, SubBuckets     =         2048]
+                   1.000 0.000000000000          1           1.00
+                   2.000 0.500000000000          2           2.00
+                   3.001 0.750000000000          3           4.00
+                   4.000 0.875000000000          4           8.00
+                   4.000 1.000000000000          4
+            #[Mean    =        2.500, StdDeviation   =        1.118]
+            #[Max     =        4.000, Total count    =            4]
+            #[Buckets =           22, SubBuckets     =         2048]
 
-        """
+            """
         #expect(text == expected)
     }
 

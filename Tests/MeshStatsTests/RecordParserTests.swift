@@ -1,12 +1,14 @@
-@testable import MeshStats
 import Testing
+
+@testable import MeshStats
 
 /// A slow, obviously-correct reading of Contract 1 (docs/ARCHITECTURE.md) written with Strings, to compare the byte-level
 /// parser against.
 enum ReferenceParser {
     enum Parsed: Equatable {
-        case sample(burst: UInt32, worker: UInt32, sequence: UInt32, status: UInt16, curlExit: UInt16,
-                    connect: UInt64, firstByte: UInt64, total: UInt64, version: String?, instance: String?)
+        case sample(
+            burst: UInt32, worker: UInt32, sequence: UInt32, status: UInt16, curlExit: UInt16,
+            connect: UInt64, firstByte: UInt64, total: UInt64, version: String?, instance: String?)
         case begin(UInt32, UInt32)
         case end(UInt32, UInt32, UInt32)
         case late(UInt32, UInt32, UInt32, UInt32)
@@ -21,7 +23,8 @@ enum ReferenceParser {
     static func seconds(_ text: Substring) -> UInt64? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2, let whole = parts.first, (1...9).contains(whole.count),
-              whole.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            whole.allSatisfy({ $0.isASCII && $0.isNumber })
+        else { return nil }
         var micros = UInt64(whole)! * 1_000_000
         if parts.count == 2 {
             let fraction = parts[1]
@@ -86,10 +89,11 @@ enum ReferenceParser {
                 }
             }
             if fields.count > order.count + 1 { return .malformed(.trailingBytes) }
-            return .sample(burst: values[0] as! UInt32, worker: values[1] as! UInt32, sequence: values[2] as! UInt32,
-                           status: values[3] as! UInt16, curlExit: values[4] as! UInt16, connect: values[5] as! UInt64,
-                           firstByte: values[6] as! UInt64, total: values[7] as! UInt64,
-                           version: values[8] as? String, instance: values[9] as? String)
+            return .sample(
+                burst: values[0] as! UInt32, worker: values[1] as! UInt32, sequence: values[2] as! UInt32,
+                status: values[3] as! UInt16, curlExit: values[4] as! UInt16, connect: values[5] as! UInt64,
+                firstByte: values[6] as! UInt64, total: values[7] as! UInt64,
+                version: values[8] as? String, instance: values[9] as? String)
         default:
             return .malformed(.notARecord)
         }
@@ -98,9 +102,10 @@ enum ReferenceParser {
     static func translate(_ event: RecordEvent, _ names: NameTable) -> Parsed {
         switch event {
         case .sample(let s):
-            return .sample(burst: s.burst, worker: s.worker, sequence: s.sequence, status: s.status, curlExit: s.curlExit,
-                           connect: s.connectMicros, firstByte: s.firstByteMicros, total: s.totalMicros,
-                           version: names.name(of: s.version), instance: names.name(of: s.instance))
+            return .sample(
+                burst: s.burst, worker: s.worker, sequence: s.sequence, status: s.status, curlExit: s.curlExit,
+                connect: s.connectMicros, firstByte: s.firstByteMicros, total: s.totalMicros,
+                version: names.name(of: s.version), instance: names.name(of: s.instance))
         case .begin(let burst, let worker): return .begin(burst, worker)
         case .end(let burst, let worker, let count): return .end(burst, worker, count)
         case .late(let burst, let worker, let late, let lag): return .late(burst, worker, late, lag)
@@ -163,23 +168,29 @@ struct LineGenerator {
 
     @Test func parsesRecordsAndFraming() {
         let text = """
-        MC1-BEGIN 3 1
-        MC1 3 1 0 200 0 0.001234 0.005 1.25 v2 helloworld-v2-5f7d-abcde
-        MC1 3 1 1 000 28 0.000000 0 10.000001 - -
-        MC1-END 3 1 2
+            MC1-BEGIN 3 1
+            MC1 3 1 0 200 0 0.001234 0.005 1.25 v2 helloworld-v2-5f7d-abcde
+            MC1 3 1 1 000 28 0.000000 0 10.000001 - -
+            MC1-END 3 1 2
 
-        """
+            """
         var names = NameTable()
         let (events, parser) = Self.parseAll([Array(text.utf8)], names: &names)
-        let v2 = names.id(of: "v2")!, pod = names.id(of: "helloworld-v2-5f7d-abcde")!
-        #expect(events == [
-            .begin(burst: 3, worker: 1),
-            .sample(RequestSample(burst: 3, worker: 1, sequence: 0, status: 200, curlExit: 0, connectMicros: 1234,
-                                  firstByteMicros: 5000, totalMicros: 1_250_000, version: v2, instance: pod)),
-            .sample(RequestSample(burst: 3, worker: 1, sequence: 1, status: 0, curlExit: 28, connectMicros: 0,
-                                  firstByteMicros: 0, totalMicros: 10_000_001, version: .absent, instance: .absent)),
-            .end(burst: 3, worker: 1, count: 2),
-        ])
+        let v2 = names.id(of: "v2")!
+        let pod = names.id(of: "helloworld-v2-5f7d-abcde")!
+        #expect(
+            events == [
+                .begin(burst: 3, worker: 1),
+                .sample(
+                    RequestSample(
+                        burst: 3, worker: 1, sequence: 0, status: 200, curlExit: 0, connectMicros: 1234,
+                        firstByteMicros: 5000, totalMicros: 1_250_000, version: v2, instance: pod)),
+                .sample(
+                    RequestSample(
+                        burst: 3, worker: 1, sequence: 1, status: 0, curlExit: 28, connectMicros: 0,
+                        firstByteMicros: 0, totalMicros: 10_000_001, version: .absent, instance: .absent)),
+                .end(burst: 3, worker: 1, count: 2),
+            ])
         #expect(parser.malformedLines.total == 0)
         #expect(parser.lineCount == 4)
         #expect(names.name(of: v2) == "v2" && names.name(of: .absent) == nil)
@@ -194,12 +205,13 @@ struct LineGenerator {
         ]
         var names = NameTable()
         let (events, parser) = Self.parseAll([Array(lines.joined(separator: "\n").utf8) + [0x0A]], names: &names)
-        #expect(events == [
-            .malformed(.notARecord), .malformed(.notARecord), .malformed(.invalidField(.sequence)),
-            .malformed(.invalidField(.status)), .malformed(.invalidField(.connect)), .malformed(.trailingBytes),
-            .malformed(.invalidField(.burst)), .malformed(.invalidField(.instance)), .malformed(.invalidField(.worker)),
-            .malformed(.invalidField(.count)), .malformed(.invalidField(.version)), .malformed(.invalidField(.connect)),
-        ])
+        #expect(
+            events == [
+                .malformed(.notARecord), .malformed(.notARecord), .malformed(.invalidField(.sequence)),
+                .malformed(.invalidField(.status)), .malformed(.invalidField(.connect)), .malformed(.trailingBytes),
+                .malformed(.invalidField(.burst)), .malformed(.invalidField(.instance)), .malformed(.invalidField(.worker)),
+                .malformed(.invalidField(.count)), .malformed(.invalidField(.version)), .malformed(.invalidField(.connect)),
+            ])
         #expect(parser.malformedLines.total == 12)
         #expect(parser.malformedLines[.notARecord] == 2)
         #expect(parser.malformedLines[.invalidField(.connect)] == 2)
@@ -254,7 +266,7 @@ struct LineGenerator {
         var names = NameTable()
         var collector = RecordEventCollector()
         let junk = [UInt8](repeating: UInt8(ascii: "x"), count: 64 * 1024)
-        for _ in 0..<64 {  // 4 MiB without a newline
+        for _ in 0..<64 { // 4 MiB without a newline
             parser.feed(junk, names: &names, into: &collector)
             #expect(parser.pending.count < RecordStreamParser.maximumLineLength)
         }
@@ -285,7 +297,9 @@ struct LineGenerator {
         let ok = "MC1 0 0 0 200 0 0 0 0 v1 \(longest)\nMC1 0 0 0 200 0 0 0 0 v1 \(longest)b\n"
         let events = Self.parseAll([Array(ok.utf8)], names: &names).events
         #expect(events.count == 2)
-        if case .sample(let sample) = events[0] { #expect(names.name(of: sample.instance) == longest) } else {
+        if case .sample(let sample) = events[0] {
+            #expect(names.name(of: sample.instance) == longest)
+        } else {
             Issue.record("expected a sample, got \(events[0])")
         }
         #expect(events[1] == .malformed(.invalidField(.instance)))
@@ -339,8 +353,10 @@ struct LineGenerator {
         for status in ["200", "000", "20", "2000", "2x0", "65535"] {
             lines.append("MC1 1 2 3 \(status) 0 0.001000 0.002000 0.003000 v1 pod-a")
         }
-        for tail in ["v1 pod-a", "- -", "v1 -", "v/1 pod-a", "v1 pod/a", "v1 pod-a ", "v1  pod-a", "v1 pod-a\r", "v1 unseen",
-                     "unseen pod-a", "v1", "v1 pod-a extra", "v1\tpod-a", "v1 pod-\u{e9}", String(repeating: "v", count: 120) + " pod-a"] {
+        for tail in [
+            "v1 pod-a", "- -", "v1 -", "v/1 pod-a", "v1 pod/a", "v1 pod-a ", "v1  pod-a", "v1 pod-a\r", "v1 unseen",
+            "unseen pod-a", "v1", "v1 pod-a extra", "v1\tpod-a", "v1 pod-\u{e9}", String(repeating: "v", count: 120) + " pod-a",
+        ] {
             lines.append("MC1 1 2 3 200 0 0.001000 0.002000 0.003000 \(tail)")
         }
         lines += ["MC1 1 2 3 200 0 0.001000 0.002000", "MC1 1 2 3 200 0 0.001000 0.002000 0.003000", "MC1 ", "MC1 1 2 3 4 5 6 7 8 9 10 11 12"]
@@ -356,7 +372,8 @@ struct LineGenerator {
         let padding = Array((String(repeating: "x", count: RecordStreamParser.LineScanner.fastPathWindow) + "\n").utf8)
         for line in lines {
             let bytes = Array((line + "\n").utf8)
-            var scannerNames = known, fastNames = known
+            var scannerNames = known
+            var fastNames = known
             let byScanner = RecordParserTests.parseAll([bytes], names: &scannerNames).events
             let byFastPath = RecordParserTests.parseAll([bytes + padding], names: &fastNames).events
             #expect(byFastPath.count == 2 && byFastPath.first == byScanner.first, "\(line.debugDescription)")

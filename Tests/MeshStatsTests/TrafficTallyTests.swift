@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MeshStats
 
 /// A pair's latencies stay raw values until they outnumber `rawLatencyLimit` (a histogram is 184 KiB and every
@@ -13,9 +14,11 @@ import Testing
         tally.assign(instance: NameID(rawValue: 2), toCluster: 1)
         for (target, values) in latencies.enumerated() {
             for (seq, micros) in values.enumerated() {
-                tally.record(RequestSample(burst: 0, worker: 0, sequence: UInt32(seq), status: 200, curlExit: 0, connectMicros: 1,
-                                           firstByteMicros: 1, totalMicros: micros, version: .absent,
-                                           instance: NameID(rawValue: UInt32(target + 1))), source: 0)
+                tally.record(
+                    RequestSample(
+                        burst: 0, worker: 0, sequence: UInt32(seq), status: 200, curlExit: 0, connectMicros: 1,
+                        firstByteMicros: 1, totalMicros: micros, version: .absent,
+                        instance: NameID(rawValue: UInt32(target + 1))), source: 0)
             }
         }
         return tally
@@ -49,7 +52,8 @@ import Testing
 
     @Test(arguments: [(0, 0), (0, 5), (5, 0), (5, 7), (TrafficTallyLatencyTests.limit, 1), (3, 600), (600, 3), (600, 900), (0, 600)])
     func mergingRawAndHistogramPairsEqualsOneHistogramOfEverything(counts: (Int, Int)) {
-        let first = values(counts.0, from: 50), second = values(counts.1, from: 3000)
+        let first = values(counts.0, from: 50)
+        let second = values(counts.1, from: 3000)
         var merged = tally([first, first])
         merged.merge(tally([second, []]))
         let all = first + second

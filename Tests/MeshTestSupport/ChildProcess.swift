@@ -36,7 +36,8 @@ package final class RunningChildProcess: @unchecked Sendable {
 
     fileprivate init(process: Process, stdin: Data?) throws {
         self.process = process
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         let input = stdin.map { _ in Pipe() }
@@ -74,8 +75,10 @@ package final class RunningChildProcess: @unchecked Sendable {
 package enum ChildProcess {
     /// Starts `executable` with `arguments`; `environment` nil inherits this process's. With `stdin` the child reads
     /// those bytes and then end of input; without, it inherits this process's stdin.
-    package static func launch(_ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil,
-                               stdin: Data? = nil) throws -> RunningChildProcess {
+    package static func launch(
+        _ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil,
+        stdin: Data? = nil
+    ) throws -> RunningChildProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -84,15 +87,19 @@ package enum ChildProcess {
     }
 
     /// Runs `executable` to completion (see `launch`) and returns its status and output.
-    package static func run(_ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil,
-                            stdin: Data? = nil, timeout: ChildProcessTimeout? = nil) throws -> ChildProcessResult {
+    package static func run(
+        _ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil,
+        stdin: Data? = nil, timeout: ChildProcessTimeout? = nil
+    ) throws -> ChildProcessResult {
         switch timeout {
         case nil:
             return try launch(executable, arguments, environment: environment, stdin: stdin).wait()
         case .processGroup(let seconds, let killAfter):
             let started = Date()
-            var result = try launch("/usr/bin/timeout", ["--kill-after=\(killAfter)", "\(seconds)", executable] + arguments,
-                                    environment: environment, stdin: stdin).wait()
+            var result = try launch(
+                "/usr/bin/timeout", ["--kill-after=\(killAfter)", "\(seconds)", executable] + arguments,
+                environment: environment, stdin: stdin
+            ).wait()
             result.timedOut = (result.status == 124 || result.status == 137) && Date().timeIntervalSince(started) >= seconds
             return result
         case .deadline(let seconds, let grace):

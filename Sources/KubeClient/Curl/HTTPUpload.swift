@@ -28,8 +28,10 @@ package enum HTTPUpload {
         try result.get()
     }
 
-    private static func transfer(url: String, body: String, contentType: String,
-                                 timeoutSeconds: Int) throws(CurlError) -> Result<Void, HTTPUploadError> {
+    private static func transfer(
+        url: String, body: String, contentType: String,
+        timeoutSeconds: Int
+    ) throws(CurlError) -> Result<Void, HTTPUploadError> {
         let easy = try CurlEasy()
         let response = ResponseStart()
         let unmanaged = Unmanaged.passRetained(response)
@@ -43,15 +45,16 @@ package enum HTTPUpload {
         try easy.set(CURLOPT_TIMEOUT_MS, timeoutSeconds * 1000)
         try easy.set(CURLOPT_CONNECTTIMEOUT_MS, min(timeoutSeconds, 5) * 1000)
         try easy.set(CURLOPT_HTTPHEADER, list: ["Content-Type: \(contentType)"])
-        try easy.check(mc_easy_setopt_write_callback(easy.handle) { data, size, count, user in
-            guard let data, let user else { return 0 }
-            let bytes = size * count
-            let box = Unmanaged<ResponseStart>.fromOpaque(user).takeUnretainedValue()
-            if box.bytes.count < ResponseStart.limit {
-                box.bytes += UnsafeRawBufferPointer(start: data, count: bytes).prefix(ResponseStart.limit - box.bytes.count)
-            }
-            return bytes
-        }, "curl_easy_setopt(WRITEFUNCTION)")
+        try easy.check(
+            mc_easy_setopt_write_callback(easy.handle) { data, size, count, user in
+                guard let data, let user else { return 0 }
+                let bytes = size * count
+                let box = Unmanaged<ResponseStart>.fromOpaque(user).takeUnretainedValue()
+                if box.bytes.count < ResponseStart.limit {
+                    box.bytes += UnsafeRawBufferPointer(start: data, count: bytes).prefix(ResponseStart.limit - box.bytes.count)
+                }
+                return bytes
+            }, "curl_easy_setopt(WRITEFUNCTION)")
         try easy.set(CURLOPT_WRITEDATA, pointer: unmanaged.toOpaque())
         try easy.check(curl_easy_perform(easy.handle), "curl_easy_perform")
         let status = easy.info(long: CURLINFO_RESPONSE_CODE)

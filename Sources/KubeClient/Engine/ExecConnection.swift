@@ -86,7 +86,7 @@ final class ExecConnection {
             connectTimeout: launch.timeouts.connect, forceHTTP1: true
         )
         try easy.set(CURLOPT_CONNECT_ONLY, 1)
-        try easy.set(CURLOPT_BUFFERSIZE, 1024)   // curl_easy_recv reads into our buffer, not libcurl's
+        try easy.set(CURLOPT_BUFFERSIZE, 1024) // curl_easy_recv reads into our buffer, not libcurl's
         if case .proxy = cluster.proxy { try easy.set(CURLOPT_HTTPPROXYTUNNEL, 1) }
     }
 
@@ -116,13 +116,19 @@ final class ExecConnection {
             let code = curl_easy_recv(easy.handle, buffer.baseAddress, buffer.count, &received)
             if code == CURLE_AGAIN { return }
             if code != CURLE_OK {
-                if pendingOutcome != nil { finalize(loop: loop); return }
+                if pendingOutcome != nil {
+                    finalize(loop: loop)
+                    return
+                }
                 let detail = easy.lastErrorText.isEmpty ? String(cString: curl_easy_strerror(code)) : easy.lastErrorText
                 deliver(.finished(machine.receiveEOF()), loop: loop, brokenDetail: detail)
                 return
             }
             if received == 0 {
-                if pendingOutcome != nil { finalize(loop: loop); return }
+                if pendingOutcome != nil {
+                    finalize(loop: loop)
+                    return
+                }
                 deliver(.finished(machine.receiveEOF()), loop: loop, brokenDetail: nil)
                 return
             }
@@ -211,7 +217,10 @@ final class ExecConnection {
             }
             if code != CURLE_OK {
                 outbound.removeAll()
-                if pendingOutcome != nil { finalize(loop: loop); return }
+                if pendingOutcome != nil {
+                    finalize(loop: loop)
+                    return
+                }
                 fail(.streamBroken("sending failed: \(String(cString: curl_easy_strerror(code)))"), loop: loop)
                 return
             }

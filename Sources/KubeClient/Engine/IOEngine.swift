@@ -1,10 +1,11 @@
 internal import CCurl
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The process's one libcurl thread.
@@ -50,7 +51,7 @@ package final class IOEngine: @unchecked Sendable {
         startIfNeeded()
         inbox.withLock { $0.append(work) }
         var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)   // a full pipe already means "wake up"
+        _ = write(wakeWrite, &byte, 1) // a full pipe already means "wake up"
     }
 
     private func startIfNeeded() {
@@ -60,7 +61,12 @@ package final class IOEngine: @unchecked Sendable {
         }
         guard start else { return }
         let thread = Thread { [self] in
-            loop.run { self.inbox.withLock { pending in defer { pending.removeAll() }; return pending } }
+            loop.run {
+                self.inbox.withLock { pending in
+                    defer { pending.removeAll() }
+                    return pending
+                }
+            }
         }
         thread.name = "meshcheck-io"
         thread.stackSize = 1 << 20
@@ -230,8 +236,9 @@ final class EngineLoop {
                 case .wake:
                     drainWakePipe()
                 case .curl(let driver, let fd):
-                    driver.act(on: fd, readable: revents & Int32(POLLIN) != 0 || revents & Int32(POLLHUP) != 0,
-                               writable: revents & Int32(POLLOUT) != 0, failed: revents & Int32(POLLERR) != 0)
+                    driver.act(
+                        on: fd, readable: revents & Int32(POLLIN) != 0 || revents & Int32(POLLHUP) != 0,
+                        writable: revents & Int32(POLLOUT) != 0, failed: revents & Int32(POLLERR) != 0)
                 case .session(let session):
                     if revents & Int32(POLLOUT) != 0 { session.flush(loop: self) }
                     if revents & (Int32(POLLIN) | Int32(POLLHUP) | Int32(POLLERR)) != 0 { session.readAvailable(loop: self) }

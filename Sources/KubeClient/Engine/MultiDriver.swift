@@ -1,8 +1,9 @@
 internal import CCurl
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Owner of one libcurl multi handle, driven by the I/O engine's poll loop through the

@@ -55,7 +55,7 @@ enum ConnectionSettings {
             try easy.set(CURLOPT_SSLKEY_BLOB, blob: clientCertificate.keyPEM)
         }
         switch cluster.proxy {
-        case .direct: try easy.set(CURLOPT_PROXY, "")   // "" also stops libcurl reading proxy env vars itself
+        case .direct: try easy.set(CURLOPT_PROXY, "") // "" also stops libcurl reading proxy env vars itself
         case .proxy(let url): try easy.set(CURLOPT_PROXY, url)
         }
         try easy.set(CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout.milliseconds))
@@ -102,7 +102,7 @@ final class RestTransfer {
             to: easy, cluster: cluster, clientCertificate: clientCertificate, path: request.path,
             connectTimeout: request.connectTimeout, forceHTTP1: false
         )
-        try easy.set(CURLOPT_PIPEWAIT, 1)   // wait for an HTTP/2 connection to multiplex on rather than open another
+        try easy.set(CURLOPT_PIPEWAIT, 1) // wait for an HTTP/2 connection to multiplex on rather than open another
         try easy.set(CURLOPT_TIMEOUT_MS, Int(request.timeout.milliseconds))
         if !cluster.disableCompression { try easy.set(CURLOPT_ACCEPT_ENCODING, "") }
         switch request.method {
@@ -129,7 +129,7 @@ final class RestTransfer {
 
     fileprivate func appendHeader(_ line: String) {
         if line.hasPrefix("HTTP/") {
-            headers.removeAll()   // a new response (after 100 Continue or a redirect) starts
+            headers.removeAll() // a new response (after 100 Continue or a redirect) starts
             warnings.removeAll()
             return
         }
@@ -141,9 +141,10 @@ final class RestTransfer {
     }
 
     func response() -> HTTPResponse {
-        HTTPResponse(status: easy.info(long: CURLINFO_RESPONSE_CODE), headers: headers, warnings: warnings, body: body,
-                     httpVersion: HTTPVersion(curl: easy.info(long: CURLINFO_HTTP_VERSION)),
-                     newConnections: easy.info(long: CURLINFO_NUM_CONNECTS))
+        HTTPResponse(
+            status: easy.info(long: CURLINFO_RESPONSE_CODE), headers: headers, warnings: warnings, body: body,
+            httpVersion: HTTPVersion(curl: easy.info(long: CURLINFO_HTTP_VERSION)),
+            newConnections: easy.info(long: CURLINFO_NUM_CONNECTS))
     }
 
     func complete(_ result: Result<HTTPResponse, CurlError>) { completion(result) }

@@ -101,7 +101,8 @@ struct ClientFrameDecoder {
     /// The header once enough bytes are buffered; validates everything a client must check.
     private func parsedHeader() throws(WebSocketProtocolError) -> Header? {
         guard headerCount >= 2 else { return nil }
-        let first = headerByte(0), second = headerByte(1)
+        let first = headerByte(0)
+        let second = headerByte(1)
         if first & 0x70 != 0 { throw WebSocketProtocolError(reason: "reserved bits set without a negotiated extension") }
         if second & 0x80 != 0 { throw WebSocketProtocolError(reason: "server frame is masked") }
         let opcode = WebSocketOpcode(rawValue: first & 0x0F)

@@ -118,7 +118,10 @@ struct ExecClientMachine {
         expectedAccept = webSocketAccept(forKey: key)
     }
 
-    var isOpen: Bool { if case .open = state { return true }; return false }
+    var isOpen: Bool {
+        if case .open = state { return true }
+        return false
+    }
     /// Neither the 101 nor a refusal has been read yet: the connect phase is not over.
     var awaitsUpgradeResponse: Bool {
         switch state {
@@ -346,7 +349,7 @@ struct ExecClientMachine {
             if session.errorChannel.count + data.count > errorChannelLimit { return "error channel message larger than 64 KiB" }
             session.errorChannel.append(contentsOf: data)
         default:
-            break   // unknown channels are dropped, as client-go does
+            break // unknown channels are dropped, as client-go does
         }
         return nil
     }
@@ -398,7 +401,8 @@ struct ExecClientMachine {
     }
 
     private static func result(of session: OpenSession, exitCode: Int32, message: String?) -> ExecResult {
-        ExecResult(exitCode: exitCode, negotiatedProtocol: session.negotiated, stdoutBytes: session.stdoutBytes, stderrBytes: session.stderrBytes, message: message)
+        ExecResult(
+            exitCode: exitCode, negotiatedProtocol: session.negotiated, stdoutBytes: session.stdoutBytes, stderrBytes: session.stderrBytes, message: message)
     }
 
     private mutating func finish(_ outcome: Outcome) -> Progress {

@@ -29,7 +29,8 @@ enum ExecExitStatus: Equatable {
             self = .exited(code: 0, message: nil)
         case "Failure" where status.reason == "NonZeroExitCode":
             guard let cause = status.details?.causes?.first(where: { $0.reason == "ExitCode" }),
-                  let code = cause.message.flatMap({ Int32($0) }) else {
+                let code = cause.message.flatMap({ Int32($0) })
+            else {
                 self = .protocolViolation("NonZeroExitCode status without an ExitCode cause")
                 return
             }

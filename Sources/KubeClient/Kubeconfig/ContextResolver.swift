@@ -62,14 +62,15 @@ struct ContextResolver {
                 caSource = nil
                 warnings.append("context \(contextName): insecure-skip-tls-verify is set, so the cluster's certificate authority is ignored")
             }
-            warnings.append("context \(contextName): TLS certificate verification is disabled (insecure-skip-tls-verify); "
-                + "the connection to \(server) can be intercepted")
+            warnings.append(
+                "context \(contextName): TLS certificate verification is disabled (insecure-skip-tls-verify); "
+                    + "the connection to \(server) can be intercepted")
         }
         let proxy: ProxyChoice
         if let proxyURL = fields.proxyURL, !proxyURL.isEmpty {
             guard let components = URLComponents(string: proxyURL),
-                  let scheme = components.scheme?.lowercased(), ["http", "https", "socks5", "socks5h"].contains(scheme),
-                  components.host?.isEmpty == false
+                let scheme = components.scheme?.lowercased(), ["http", "https", "socks5", "socks5h"].contains(scheme),
+                components.host?.isEmpty == false
             else { throw KubeconfigError(.invalidProxyURL(proxyURL)) }
             proxy = .proxy(proxyURL)
         } else {
@@ -104,7 +105,7 @@ struct ContextResolver {
         }
         let clientCertificate: ClientCertificate?
         switch (certificate, key) {
-        case let (cert?, key?): clientCertificate = ClientCertificate(certificatePEM: cert, keyPEM: key)
+        case (let cert?, let key?): clientCertificate = ClientCertificate(certificatePEM: cert, keyPEM: key)
         case (nil, nil): clientCertificate = nil
         case (nil, _): throw KubeconfigError(.incompleteClientCertificate(section: section, missing: "client-certificate"))
         case (_, nil): throw KubeconfigError(.incompleteClientCertificate(section: section, missing: "client-key"))
@@ -117,7 +118,7 @@ struct ContextResolver {
         }
         let credentials: CredentialSource
         if let token = fields.token, !token.isEmpty {
-            credentials = .bearerToken(SecretString(token))   // token wins over tokenFile and exec
+            credentials = .bearerToken(SecretString(token)) // token wins over tokenFile and exec
         } else if let file = fields.tokenFile, !file.isEmpty {
             credentials = .tokenFile(path: resolvePath(file, against: defined.directory))
         } else if hasBasic {
@@ -130,7 +131,8 @@ struct ContextResolver {
 
         var impersonation: Impersonation?
         if fields.impersonate != nil || fields.impersonateUID != nil || !(fields.impersonateGroups ?? []).isEmpty
-            || !(fields.impersonateUserExtra ?? [:]).isEmpty {
+            || !(fields.impersonateUserExtra ?? [:]).isEmpty
+        {
             impersonation = Impersonation(
                 user: fields.impersonate, uid: fields.impersonateUID,
                 groups: fields.impersonateGroups ?? [], extra: fields.impersonateUserExtra ?? [:]

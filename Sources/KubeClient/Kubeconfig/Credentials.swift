@@ -179,7 +179,7 @@ struct ExecPluginInvocation: Sendable {
         process.environment = processEnvironment
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.standardError   // the plugin talks to the user on stderr
+        process.standardError = FileHandle.standardError // the plugin talks to the user on stderr
         process.standardInput = interactive ? FileHandle.standardInput : FileHandle.nullDevice
         do {
             try process.run()
@@ -212,7 +212,7 @@ struct ExecPluginInvocation: Sendable {
         let key = status["clientKeyData"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         var certificate: ClientCertificate?
         switch (cert, key) {
-        case let (cert?, key?): certificate = ClientCertificate(certificatePEM: Array(cert.utf8), keyPEM: Array(key.utf8))
+        case (let cert?, let key?): certificate = ClientCertificate(certificatePEM: Array(cert.utf8), keyPEM: Array(key.utf8))
         case (nil, nil): certificate = nil
         case (nil, _): throw invalid("clientKeyData is set without clientCertificateData")
         case (_, nil): throw invalid("clientCertificateData is set without clientKeyData")

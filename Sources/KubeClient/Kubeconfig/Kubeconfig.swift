@@ -177,14 +177,16 @@ package struct Kubeconfig: Sendable {
 enum InClusterConfig {
     static func detect(_ rules: KubeconfigLoadingRules) throws(KubeconfigError) -> ResolvedContext? {
         guard let host = rules.environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty,
-              let port = rules.environment["KUBERNETES_SERVICE_PORT"], !port.isEmpty else { return nil }
+            let port = rules.environment["KUBERNETES_SERVICE_PORT"], !port.isEmpty
+        else { return nil }
         let tokenPath = (rules.serviceAccountDirectory as NSString).appendingPathComponent("token")
         guard FileManager.default.fileExists(atPath: tokenPath) else { return nil }
         let caPath = (rules.serviceAccountDirectory as NSString).appendingPathComponent("ca.crt")
         let hostPart = host.contains(":") ? "[\(host)]" : host
         let server = try ServerURL.parse("https://\(hostPart):\(port)")
         let namespacePath = (rules.serviceAccountDirectory as NSString).appendingPathComponent("namespace")
-        let namespace = (try? String(contentsOfFile: namespacePath, encoding: .utf8))?
+        let namespace =
+            (try? String(contentsOfFile: namespacePath, encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let ca = FileManager.default.contents(atPath: caPath).map { [UInt8]($0) }
         let name = Kubeconfig.inClusterContextName

@@ -6,10 +6,22 @@ import Yams
 /// Field names follow the file (hyphenated keys). `*-data` fields stay base64 text here; they are
 /// decoded during resolution so errors can name the context and the field.
 struct KubeconfigFile: Decodable {
-    struct NamedCluster: Decodable { var name: String; var cluster: ClusterFields? }
-    struct NamedUser: Decodable { var name: String; var user: UserFields? }
-    struct NamedContext: Decodable { var name: String; var context: ContextFields? }
-    struct NamedExtension: Decodable { var name: String; var `extension`: JSONValue? }
+    struct NamedCluster: Decodable {
+        var name: String
+        var cluster: ClusterFields?
+    }
+    struct NamedUser: Decodable {
+        var name: String
+        var user: UserFields?
+    }
+    struct NamedContext: Decodable {
+        var name: String
+        var context: ContextFields?
+    }
+    struct NamedExtension: Decodable {
+        var name: String
+        var `extension`: JSONValue?
+    }
 
     var clusters: [NamedCluster]?
     var users: [NamedUser]?
@@ -44,7 +56,10 @@ struct ClusterFields: Decodable, Sendable {
     }
 }
 
-struct ExecEnvVar: Decodable, Sendable { var name: String; var value: String }
+struct ExecEnvVar: Decodable, Sendable {
+    var name: String
+    var value: String
+}
 
 struct ExecFields: Decodable, Sendable {
     var command: String?
@@ -118,13 +133,13 @@ extension KubeconfigFile {
     /// Decoding errors name the key path, never the value, so no secret can leak through them.
     private static func describe(_ error: any Error) -> String {
         switch error {
-        case let DecodingError.typeMismatch(type, context):
+        case DecodingError.typeMismatch(let type, let context):
             return "\(keyPath(context.codingPath)): expected \(type)"
-        case let DecodingError.keyNotFound(key, context):
+        case DecodingError.keyNotFound(let key, let context):
             return "\(keyPath(context.codingPath + [key])): required"
-        case let DecodingError.valueNotFound(_, context):
+        case DecodingError.valueNotFound(_, let context):
             return "\(keyPath(context.codingPath)): missing value"
-        case let DecodingError.dataCorrupted(context):
+        case DecodingError.dataCorrupted(let context):
             return context.codingPath.isEmpty ? "not valid YAML" : "\(keyPath(context.codingPath)): invalid"
         default:
             return "not valid YAML"

@@ -179,7 +179,11 @@ package struct ExecPluginConfig: Sendable, Equatable {
         case v1 = "client.authentication.k8s.io/v1"
         case v1beta1 = "client.authentication.k8s.io/v1beta1"
     }
-    package enum InteractiveMode: String, Sendable, Equatable { case never = "Never", ifAvailable = "IfAvailable", always = "Always" }
+    package enum InteractiveMode: String, Sendable, Equatable {
+        case never = "Never"
+        case ifAvailable = "IfAvailable"
+        case always = "Always"
+    }
 
     package var command: String
     package var arguments: [String]

@@ -178,7 +178,7 @@ private struct NestingScanner {
                 continue
             }
             guard expectingNode else {
-                index += 1   // the rest of a scalar or junk after it
+                index += 1 // the rest of a scalar or junk after it
                 continue
             }
             nodeColumn = column
@@ -244,7 +244,8 @@ private struct NestingScanner {
         let isTag = bytes[index] == UInt8(ascii: "!")
         index += 1
         while let current = byte() {
-            let continues = isTag
+            let continues =
+                isTag
                 ? !isBlank() && !(flowDepth > 0 && ",[]{}".utf8.contains(current))
                 : (0x30...0x39).contains(current) || (0x41...0x5A).contains(current) || (0x61...0x7A).contains(current)
                     || current == UInt8(ascii: "-") || current == UInt8(ascii: "_")

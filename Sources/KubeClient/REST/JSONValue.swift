@@ -57,9 +57,24 @@ package enum JSONValue: Codable, Sendable, Equatable, Hashable {
         return nil
     }
 
-    package var stringValue: String? { if case .string(let value) = self { return value }; return nil }
-    package var boolValue: Bool? { if case .bool(let value) = self { return value }; return nil }
-    package var numberValue: Double? { if case .number(let value) = self { return value }; return nil }
-    package var arrayValue: [JSONValue]? { if case .array(let value) = self { return value }; return nil }
-    package var objectValue: [String: JSONValue]? { if case .object(let value) = self { return value }; return nil }
+    package var stringValue: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+    package var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+    package var numberValue: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+    package var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+    package var objectValue: [String: JSONValue]? {
+        if case .object(let value) = self { return value }
+        return nil
+    }
 }

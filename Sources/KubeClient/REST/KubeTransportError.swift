@@ -60,7 +60,8 @@ package struct KubeTransportError: Error, Sendable, CustomStringConvertible {
         let code: Code
         switch CURLcode(rawValue: UInt32(curl.code)) {
         case CURLE_PEER_FAILED_VERIFICATION:
-            code = detail.contains("subject name") || detail.contains("host name") || detail.contains("hostname")
+            code =
+                detail.contains("subject name") || detail.contains("host name") || detail.contains("hostname")
                 ? .hostnameMismatch
                 : .unknownAuthority(field: cluster.certificateAuthoritySource ?? "certificate-authority-data (the system trust store was used)")
         case CURLE_SSL_CACERT_BADFILE:

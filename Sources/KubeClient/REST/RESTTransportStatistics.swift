@@ -1,6 +1,9 @@
 /// The HTTP version a response travelled over, as libcurl negotiated it (ALPN for HTTPS).
 package enum HTTPVersion: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    // The version numbers are the names; `http10` would read as "HTTP ten".
     case http1_0 = "HTTP/1.0"
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     case http1_1 = "HTTP/1.1"
     case http2 = "HTTP/2"
     case http3 = "HTTP/3"

@@ -13,8 +13,10 @@ package struct ResourcePath: Sendable, Equatable, CustomStringConvertible {
     package var subresource: String?
     package var query: ListQuery
 
-    package init(group: String = "", version: String = "v1", resource: String, namespace: String? = nil, name: String? = nil,
-                subresource: String? = nil, query: ListQuery = ListQuery()) {
+    package init(
+        group: String = "", version: String = "v1", resource: String, namespace: String? = nil, name: String? = nil,
+        subresource: String? = nil, query: ListQuery = ListQuery()
+    ) {
         self.group = group
         self.version = version
         self.resource = resource
@@ -26,17 +28,31 @@ package struct ResourcePath: Sendable, Equatable, CustomStringConvertible {
 
     package static func namespaces(_ name: String? = nil) -> ResourcePath { ResourcePath(resource: "namespaces", name: name) }
     package static func pods(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "pods", namespace: namespace, name: name) }
-    package static func services(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "services", namespace: namespace, name: name) }
-    package static func secrets(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "secrets", namespace: namespace, name: name) }
-    package static func configMaps(in namespace: String, _ name: String? = nil) -> ResourcePath { ResourcePath(resource: "configmaps", namespace: namespace, name: name) }
+    package static func services(in namespace: String, _ name: String? = nil) -> ResourcePath {
+        ResourcePath(resource: "services", namespace: namespace, name: name)
+    }
+    package static func secrets(in namespace: String, _ name: String? = nil) -> ResourcePath {
+        ResourcePath(resource: "secrets", namespace: namespace, name: name)
+    }
+    package static func configMaps(in namespace: String, _ name: String? = nil) -> ResourcePath {
+        ResourcePath(resource: "configmaps", namespace: namespace, name: name)
+    }
     package static func deployments(in namespace: String, _ name: String? = nil) -> ResourcePath {
         ResourcePath(group: "apps", resource: "deployments", namespace: namespace, name: name)
     }
 
     /// The same path with a label selector (e.g. `app=helloworld,version in (v1,v2)`).
-    package func labelSelector(_ selector: String) -> ResourcePath { var copy = self; copy.query.labelSelector = selector; return copy }
+    package func labelSelector(_ selector: String) -> ResourcePath {
+        var copy = self
+        copy.query.labelSelector = selector
+        return copy
+    }
     /// The same path with a field selector (e.g. `status.phase=Running`).
-    package func fieldSelector(_ selector: String) -> ResourcePath { var copy = self; copy.query.fieldSelector = selector; return copy }
+    package func fieldSelector(_ selector: String) -> ResourcePath {
+        var copy = self
+        copy.query.fieldSelector = selector
+        return copy
+    }
 
     /// The request path (without the server's path prefix), query included.
     package var requestPath: String {

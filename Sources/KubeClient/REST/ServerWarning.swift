@@ -33,8 +33,9 @@ package enum ServerWarning {
         } else {
             text = value
         }
-        return String(text.unicodeScalars.map { scalar -> Character in
-            scalar.properties.generalCategory == .control ? " " : Character(scalar)
-        })
+        return String(
+            text.unicodeScalars.map { scalar -> Character in
+                scalar.properties.generalCategory == .control ? " " : Character(scalar)
+            })
     }
 }

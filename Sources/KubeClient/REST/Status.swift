@@ -143,7 +143,9 @@ package struct KubeAPIError: Error, Sendable, Equatable, CustomStringConvertible
     /// AlreadyExists because the previous object of that name is still being deleted: retry later.
     package var isObjectBeingDeleted: Bool { reason == .alreadyExists && message.hasPrefix("object is being deleted:") }
     /// Worth retrying as is (the server asked us to slow down or was briefly unavailable).
-    package var isRetryable: Bool { [.tooManyRequests, .serviceUnavailable, .timeout, .serverTimeout].contains(reason) || httpStatus == 503 || httpStatus == 504 || httpStatus == 429 }
+    package var isRetryable: Bool {
+        [.tooManyRequests, .serviceUnavailable, .timeout, .serverTimeout].contains(reason) || httpStatus == 503 || httpStatus == 504 || httpStatus == 429
+    }
 
     package var description: String {
         var text = (context.map { "context \($0): " } ?? "") + "\(reason) (HTTP \(httpStatus)): \(message)"
