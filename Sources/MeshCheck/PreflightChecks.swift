@@ -244,25 +244,57 @@ package enum PreflightChecks {
         case .value(let list): entries = list
         }
         var findings: [PreflightFinding] = []
+        let everyCluster = peers + [cluster]
         for peer in peers {
+            let recreate =
+                "recreate it: `istioctl create-remote-secret --context \(peer.context) --name \(peer.name) | kubectl apply --context \(cluster.context) -f -`"
+            // A secret is matched to its peer by what identifies the cluster, not by URL text: the guide's
+            // private-cluster procedure points secrets at the peer's private endpoint, which the user's
+            // kubeconfig does not use. The CA identifies the peer only if no other cluster shares it.
+            let identity = peer.certificateAuthority
+            let identityIsUnique =
+                identity.isKnown && !everyCluster.contains { $0.name != peer.name && $0.certificateAuthority.matches(identity) }
             let byServer = entries.first { $0.server != nil && $0.server == peer.server }
-            let byName = entries.first { $0.key == peer.name || $0.clusterName == peer.name || $0.secretName == "istio-remote-secret-\(peer.name)" }
+            // A secret named for another cluster of the mesh is that cluster's, whatever CA it carries.
+            func isNamed(_ entry: RemoteSecretEntry, for cluster: ClusterFacts) -> Bool {
+                entry.key == cluster.name || entry.clusterName == cluster.name || entry.secretName == "istio-remote-secret-\(cluster.name)"
+            }
+            let byIdentity =
+                identityIsUnique
+                ? entries.first { entry in
+                    entry.problem == nil && entry.certificateAuthority.matches(identity)
+                        && !everyCluster.contains { $0.name != peer.name && isNamed(entry, for: $0) }
+                } : nil
+            let byName = entries.first { isNamed($0, for: peer) }
             if let entry = byServer {
                 findings.append(
                     PreflightFinding(
                         check: name, cluster: cluster.name, peer: peer.name, status: .pass,
                         evidence: "\(entry.secretName) points at \(peer.name)'s API server \(peer.server)"))
+            } else if let entry = byIdentity {
+                findings.append(
+                    PreflightFinding(
+                        check: name, cluster: cluster.name, peer: peer.name, status: .pass,
+                        evidence:
+                            "\(entry.secretName) points at \(entry.server ?? "an endpoint") with \(peer.name)'s certificate authority: another endpoint of \(peer.name) than \(peer.server) (e.g. a private one), which meshcheck cannot reach from here"
+                    ))
             } else if let entry = byName {
-                let problem =
-                    entry.problem.map { "cannot be read: \($0)" }
-                    ?? "points at \(entry.server ?? "no server"), not at \(peer.name)'s API server \(peer.server)"
+                let problem: String
+                if let unreadable = entry.problem {
+                    problem = "cannot be read: \(unreadable)"
+                } else if entry.certificateAuthority.isKnown, !entry.certificateAuthority.matches(identity),
+                    let other = everyCluster.first(where: { $0.name != peer.name && $0.certificateAuthority.matches(entry.certificateAuthority) })
+                {
+                    problem = "points at another cluster: \(entry.server ?? "its server") presents \(other.name)'s certificate authority, not \(peer.name)'s"
+                } else {
+                    let distrusted = entry.certificateAuthority.isKnown && identity.isKnown && !entry.certificateAuthority.matches(identity)
+                    let trust = distrusted ? ", and its certificate authority is not \(peer.name)'s" : ""
+                    problem = "points at \(entry.server ?? "no server"), not at \(peer.name)'s API server \(peer.server)\(trust)"
+                }
                 findings.append(
                     PreflightFinding(
                         check: name, cluster: cluster.name, peer: peer.name, status: .fail,
-                        evidence: "\(entry.secretName) for \(peer.name) \(problem)",
-                        hint:
-                            "recreate it: `istioctl create-remote-secret --context \(peer.context) --name \(peer.name) | kubectl apply --context \(cluster.context) -f -`"
-                    ))
+                        evidence: "\(entry.secretName) for \(peer.name) \(problem)", hint: recreate))
             } else {
                 let others = entries.isEmpty ? "none at all" : entries.map(\.secretName).joined(separator: ", ")
                 findings.append(

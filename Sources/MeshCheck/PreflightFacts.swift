@@ -76,13 +76,49 @@ package struct RemoteSecretEntry: Sendable, Equatable {
     package var server: String?
     /// Why the value is not a usable kubeconfig, when it is not.
     package var problem: String?
+    /// The certificates of its `certificate-authority-data`: what identifies the cluster it points at,
+    /// whichever of that cluster's endpoints `server` names (empty when it carries none).
+    package var certificateAuthority: APIServerIdentity
 
-    package init(secretName: String, key: String, clusterName: String?, server: String?, problem: String? = nil) {
+    package init(
+        secretName: String, key: String, clusterName: String?, server: String?, problem: String? = nil,
+        certificateAuthority: APIServerIdentity = APIServerIdentity()
+    ) {
         self.secretName = secretName
         self.key = key
         self.clusterName = clusterName
         self.server = server
         self.problem = problem
+        self.certificateAuthority = certificateAuthority
+    }
+}
+
+/// A cluster's identity as TLS clients know it: the DER certificates of the CA its API server's
+/// certificate chains to. Each cluster has its own CA, so two kubeconfigs whose CAs share a certificate
+/// reach the same cluster even through different endpoints (a public and a private one).
+package struct APIServerIdentity: Sendable, Equatable {
+    package var certificates: Set<[UInt8]>
+
+    package init(certificates: Set<[UInt8]> = []) {
+        self.certificates = certificates
+    }
+
+    /// The certificates of a PEM bundle; empty when there is none or it does not decode.
+    package init(pem: [UInt8]?) {
+        guard let pem, let text = String(bytes: pem, encoding: .utf8),
+            let blocks = try? CertificateReader.derBlocks(pem: text)
+        else {
+            self.init()
+            return
+        }
+        self.init(certificates: Set(blocks))
+    }
+
+    package var isKnown: Bool { !certificates.isEmpty }
+
+    /// Whether both are known and name a common CA certificate.
+    package func matches(_ other: APIServerIdentity) -> Bool {
+        !certificates.isDisjoint(with: other.certificates)
     }
 }
 
@@ -156,6 +192,9 @@ package struct ClusterFacts: Sendable, Equatable {
     package var context: String
     /// The API server as this kubeconfig reaches it (normalised).
     package var server: String
+    /// The CA this kubeconfig trusts for it (`certificate-authority[-data]`); unknown when the context
+    /// relies on the system's trust store or skips verification.
+    package var certificateAuthority = APIServerIdentity()
     /// `gitVersion` from `/version`; nil when the cluster did not answer.
     package var version: String?
     /// Why the cluster did not answer; set exactly when `version` is nil.

@@ -116,6 +116,7 @@ package enum Preflight {
     static func fetch(_ target: PreflightTarget, expectations: PreflightExpectations) async -> ClusterFacts {
         let client = target.client
         var facts = ClusterFacts(name: target.name, context: client.name, server: client.context.cluster.server.description, version: nil)
+        facts.certificateAuthority = APIServerIdentity(pem: client.context.cluster.certificateAuthorityPEM)
         do {
             let body = try await client.request(method: "GET", path: "/version")
             facts.version = (try? JSONDecoder().decode(JSONValue.self, from: Data(body)))?["gitVersion"]?.stringValue ?? "(version unknown)"
@@ -314,7 +315,8 @@ enum RemoteSecretReader {
             let context = try kubeconfig.resolve(context: kubeconfig.currentContext ?? kubeconfig.contextNames.first)
             return RemoteSecretEntry(
                 secretName: secretName, key: key, clusterName: context.clusterName,
-                server: context.cluster.server.description)
+                server: context.cluster.server.description,
+                certificateAuthority: APIServerIdentity(pem: context.cluster.certificateAuthorityPEM))
         } catch {
             return RemoteSecretEntry(secretName: secretName, key: key, clusterName: nil, server: nil, problem: "\(error)")
         }

@@ -174,6 +174,68 @@ final class PreflightChecksTests: XCTestCase {
         XCTAssertTrue(failed[1].evidence.contains("cannot be read: not valid YAML"), failed[1].evidence)
     }
 
+    /// Each cluster its own CA (cluster-n gets the n-th test certificate), as on GKE.
+    private func clustersWithOwnCAs(_ count: Int) -> [ClusterFacts] {
+        let roots = [TestCertificates.meshRoot, TestCertificates.otherRoot, TestCertificates.farFuture]
+        var clusters = HealthyMesh.clusters(count)
+        for index in clusters.indices { clusters[index].certificateAuthority = APIServerIdentity(pem: Array(roots[index].utf8)) }
+        return clusters
+    }
+
+    /// The install guide's private-cluster procedure: the secret names the peer's private endpoint, which the
+    /// user's kubeconfig does not use; the peer's CA says it is the same cluster.
+    func testRemoteSecretToAnotherEndpointOfThePeerPasses() {
+        var clusters = clustersWithOwnCAs(2)
+        clusters[0].remoteSecrets = .value([
+            RemoteSecretEntry(
+                secretName: "istio-remote-secret-cluster-2", key: "cluster-2", clusterName: "cluster-2", server: "https://192.0.2.12:443",
+                certificateAuthority: clusters[1].certificateAuthority)
+        ])
+        let findings = only(HealthyMesh.evaluate(clusters), PreflightCheckName.remoteSecret, cluster: "cluster-1")
+        XCTAssertEqual(findings.map(\.status), [.pass])
+        XCTAssertTrue(
+            findings[0].evidence.contains("points at https://192.0.2.12:443 with cluster-2's certificate authority: another endpoint of cluster-2"),
+            findings[0].evidence)
+    }
+
+    func testRemoteSecretCarryingAnotherClustersCAFails() {
+        var clusters = clustersWithOwnCAs(3)
+        clusters[0].remoteSecrets = .value([
+            // Named for cluster-2, but made from cluster-3's kubeconfig.
+            RemoteSecretEntry(
+                secretName: "istio-remote-secret-cluster-2", key: "cluster-2", clusterName: "cluster-2", server: "https://192.0.2.13:443",
+                certificateAuthority: clusters[2].certificateAuthority),
+            // Named for cluster-3, an unknown endpoint with a CA nobody has.
+            RemoteSecretEntry(
+                secretName: "istio-remote-secret-cluster-3", key: "cluster-3", clusterName: "cluster-3", server: "https://192.0.2.19:443",
+                certificateAuthority: APIServerIdentity(certificates: [[1, 2, 3]])),
+        ])
+        let findings = only(HealthyMesh.evaluate(clusters), PreflightCheckName.remoteSecret, cluster: "cluster-1")
+        XCTAssertEqual(findings.map(\.status), [.fail, .fail])
+        XCTAssertTrue(
+            findings[0].evidence.contains("points at another cluster: https://192.0.2.13:443 presents cluster-3's certificate authority, not cluster-2's"),
+            findings[0].evidence)
+        XCTAssertTrue(
+            findings[1].evidence.contains("not at cluster-3's API server https://127.0.0.1:40003, and its certificate authority is not cluster-3's"),
+            findings[1].evidence)
+        XCTAssertTrue(findings[0].hint!.contains("istioctl create-remote-secret --context gke_p_l_cluster-2 --name cluster-2"), findings[0].hint!)
+    }
+
+    /// Clusters that share a CA cannot be told apart by it: another endpoint is then not trusted to be the peer.
+    func testSharedCADoesNotIdentifyThePeer() {
+        var clusters = clustersWithOwnCAs(2)
+        clusters[1].certificateAuthority = clusters[0].certificateAuthority
+        clusters[0].remoteSecrets = .value([
+            RemoteSecretEntry(
+                secretName: "istio-remote-secret-cluster-2", key: "cluster-2", clusterName: "cluster-2", server: "https://192.0.2.12:443",
+                certificateAuthority: clusters[1].certificateAuthority)
+        ])
+        let findings = only(HealthyMesh.evaluate(clusters), PreflightCheckName.remoteSecret, cluster: "cluster-1")
+        XCTAssertEqual(findings.map(\.status), [.fail])
+        XCTAssertTrue(
+            findings[0].evidence.hasSuffix("points at https://192.0.2.12:443, not at cluster-2's API server https://127.0.0.1:40002"), findings[0].evidence)
+    }
+
     func testEastWestGatewayStates() {
         var clusters = HealthyMesh.clusters(4)
         clusters[0].eastWestDeployment = .value(GatewayDeploymentFact(replicas: 0, availableReplicas: 0, networkLabel: "network1"))
@@ -318,6 +380,8 @@ final class PreflightChecksTests: XCTestCase {
         let entry = RemoteSecretReader.entry(secretName: "istio-remote-secret-cluster-2", key: "cluster-2", value: Array(kubeconfig.utf8))
         XCTAssertEqual(entry.clusterName, "cluster-2")
         XCTAssertEqual(entry.server, "https://127.0.0.1:40002")
+        XCTAssertEqual(entry.certificateAuthority, APIServerIdentity(pem: Array(TestCertificates.meshRoot.utf8)))
+        XCTAssertTrue(entry.certificateAuthority.isKnown)
         XCTAssertNil(entry.problem)
         let broken = RemoteSecretReader.entry(secretName: "s", key: "k", value: Array("clusters: [token: s3cr3t-token".utf8))
         XCTAssertNotNil(broken.problem)
