@@ -91,11 +91,12 @@ package struct ClusterCredentials: Sendable {
     /// Bearer token of the token user; kept out of logs.
     package let bearerToken: String
 
-    package static func make(clusterName: String) throws -> ClusterCredentials {
+    /// `extraAddresses`: more IPv4 addresses the server certificate must cover (a private endpoint).
+    package static func make(clusterName: String, extraAddresses: [[UInt8]] = []) throws -> ClusterCredentials {
         let authority = try CertificateAuthority.make(commonName: "\(clusterName)-ca")
         let server = try authority.issue(
             commonName: "kube-apiserver", serverNames: ["localhost", "kubernetes", "kubernetes.default"],
-            serverAddresses: [[127, 0, 0, 1]])
+            serverAddresses: [[127, 0, 0, 1]] + extraAddresses)
         let adminUser = "meshsim-admin"
         let client = try authority.issue(commonName: adminUser, organizations: ["system:masters"])
         var tokenBytes = [UInt8](repeating: 0, count: 24)

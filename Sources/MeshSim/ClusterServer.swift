@@ -42,6 +42,15 @@ final class SimulatedCluster: @unchecked Sendable {
 
     var serverURL: String { "https://127.0.0.1:\(port)" }
 
+    /// A second address of the same API server (`--private-endpoints`), like a private cluster's internal
+    /// endpoint: the peers' remote secrets name it, the written kubeconfig does not.
+    var privateAddress: String?
+    private(set) var privatePort = 0
+    private var privateChannel: Channel?
+
+    /// The endpoint the peers' control planes reach this cluster at (what their remote secrets name).
+    var discoveryServerURL: String { privateAddress.map { "https://\($0):\(privatePort)" } ?? serverURL }
+
     /// Runs `body` on the locked state, then lets the controllers react and the runtime act.
     func withState<T>(_ body: (inout ClusterState) throws -> T) rethrows -> T {
         let (result, actions) = try lock.withLock { () throws -> (T, [PodRuntimeAction]) in
@@ -105,7 +114,7 @@ final class SimulatedCluster: @unchecked Sendable {
         tls.applicationProtocols = ["http/1.1"]
         let sslContext = try NIOSSLContext(configuration: tls)
         let cluster = self
-        let channel = try await ServerBootstrap(group: group)
+        let bootstrap = ServerBootstrap(group: group)
             // As deep as the kernel allows (it caps the value at net.core.somaxconn), like Go's listeners and so
             // kube-apiserver: a thousand exec sessions opened at once must not overflow the accept queue, whose
             // dropped handshakes come back as multi-second SYN retransmits and connection resets.
@@ -126,9 +135,14 @@ final class SimulatedCluster: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(APIConnectionHandler(cluster: cluster), name: "api")
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
         serverChannel = channel
         port = channel.localAddress?.port ?? 0
+        if let privateAddress {
+            let second = try await bootstrap.bind(host: privateAddress, port: 0).get()
+            privateChannel = second
+            privatePort = second.localAddress?.port ?? 0
+        }
         runReconcile()
     }
 
@@ -139,6 +153,7 @@ final class SimulatedCluster: @unchecked Sendable {
             reconcileTimer = nil
         }
         try? await serverChannel?.close()
+        try? await privateChannel?.close()
     }
 
     // MARK: Authentication

@@ -115,7 +115,7 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
         let (clusters, generation) = cache.withLockedValue { ($0.clusters, $0.generation) }
         let key = [generation] + clusters.map { cluster in cluster.read { $0.store.resourceVersion } }
         if let cached = cache.withLockedValue({ $0.key == key ? $0.view : nil }) { return cached }
-        let servers = Dictionary(uniqueKeysWithValues: clusters.map { ($0.identity.name, $0.serverURL) })
+        let servers = Dictionary(uniqueKeysWithValues: clusters.map { ($0.identity.name, $0.discoveryServerURL) })
         let pods = running.withLockedValue { $0 }
         let endpoint: (String) -> MeshEndpoint? = { uid in pods?.running(uid: uid)?.endpoint }
         let view = MeshView(

@@ -21,6 +21,10 @@ package struct SimulatedMeshOptions: Sendable {
     package var startDelay: Duration = .milliseconds(300)
     package var crossClusterLatency: Duration = .zero
     package var crossClusterJitter: Duration = .zero
+    /// Private-cluster endpoints, as in the install guide's "endpoint discovery between private clusters":
+    /// each API server also listens on a second loopback address (`127.0.1.<n>` for cluster n), the peers'
+    /// remote secrets name that one, and the written kubeconfig keeps the first.
+    package var privateEndpoints = false
     /// Faults applied to every cluster's API server from the start.
     package var apiFaults = APIFaults.none
     package var hangNamespaceDeletion = false
@@ -125,7 +129,8 @@ package final class SimulatedMesh: Sendable {
                     name: name, index: index,
                     revision: options.managedControlPlane ? "asm-managed" : options.revision,
                     managedControlPlane: options.managedControlPlane)
-                let credentials = try ClusterCredentials.make(clusterName: name)
+                let privateAddress: [UInt8]? = options.privateEndpoints ? [127, 0, 1, UInt8(index)] : nil
+                let credentials = try ClusterCredentials.make(clusterName: name, extraAddresses: privateAddress.map { [$0] } ?? [])
                 var state = ClusterState(
                     identity: identity, timings: timings,
                     meshRootCertificatePEM: meshRoot.certificatePEM, seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
@@ -136,13 +141,14 @@ package final class SimulatedMesh: Sendable {
                     state: state, credentials: credentials, runtime: runtime,
                     eventLoop: group.next(), seed: UInt64(index) &* 0xBF58_476D_1CE4_E5B9)
                 cluster.apiFaults.faults = options.apiFaults
+                cluster.privateAddress = privateAddress.map { $0.map(String.init).joined(separator: ".") }
                 try await cluster.start(group: group)
                 clusters.append(cluster)
             }
             for cluster in clusters {
                 for peer in clusters where peer !== cluster {
                     let kubeconfig = KubeconfigWriter.remoteSecretKubeconfig(
-                        clusterName: peer.identity.name, server: peer.serverURL,
+                        clusterName: peer.identity.name, server: peer.discoveryServerURL,
                         certificateAuthorityPEM: peer.credentials.authority.certificatePEM,
                         token: peer.credentials.bearerToken)
                     cluster.withState {

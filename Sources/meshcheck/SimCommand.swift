@@ -25,6 +25,11 @@ struct SimCommand: AsyncParsableCommand {
     @Flag(help: "Install a managed control plane (ControlPlaneRevision asm-managed, no istiod) instead of istiod.")
     var managed = false
 
+    @Flag(
+        name: .customLong("private-endpoints"),
+        help: "Private-cluster endpoints: each API server also listens on 127.0.1.<n>, which the remote secrets name and the kubeconfig does not.")
+    var privateEndpoints = false
+
     @Option(help: "Revision of the in-cluster control plane (istio.io/rev).")
     var revision = "asm-1-23"
 
@@ -72,6 +77,7 @@ struct SimCommand: AsyncParsableCommand {
         options.clusters = clusters
         options.kubeconfigPath = kubeconfigOut
         options.managedControlPlane = managed
+        options.privateEndpoints = privateEndpoints
         options.revision = revision
         options.project = project
         options.location = location

@@ -180,6 +180,28 @@ final class FaultMatrixTests: XCTestCase {
         }
     }
 
+    /// The install guide's private-cluster procedure: remote secrets name each peer's private endpoint, the
+    /// user's kubeconfig the public one. The secrets carry the peers' CAs, so preflight matches them by
+    /// identity, says they point at another endpoint, and nothing fails.
+    func testPrivateEndpointsPassPreflightAndTheRun() async throws {
+        try await withBed("private", options: Options { $0.privateEndpoints = true }) { bed in
+            let secret: Secret = try await bed.clients[0].get(.secrets(in: "istio-system", "istio-remote-secret-cluster-2"))
+            let kubeconfig = String(decoding: secret.decodedValue("cluster-2") ?? [], as: UTF8.self)
+            XCTAssertTrue(kubeconfig.contains("server: https://127.0.1.2:"), "the secret names the private endpoint: \(kubeconfig.prefix(400))")
+            let preflight = try CLI.run(
+                [
+                    "preflight", "--kubeconfig", bed.mesh.kubeconfigPath,
+                    "--context", bed.mesh.contexts[0], "--context", bed.mesh.contexts[1],
+                ], timeout: 60)
+            XCTAssertEqual(preflight.exitCode, 0, "stdout: \(preflight.stdout)\nstderr: \(preflight.stderr)")
+            XCTAssertTrue(preflight.stdout.contains("another endpoint of cluster-2"), preflight.stdout)
+            let (result, report) = try bed.run(try bed.scenario())
+            XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            XCTAssertEqual(report?.string("verdict"), "pass")
+            XCTAssertEqual(Self.failing(report), [])
+        }
+    }
+
     func testManagedControlPlanePassesPreflightAndTheRun() async throws {
         try await withBed("managed", options: Options { $0.managedControlPlane = true }) { bed in
             let preflight = try CLI.run(

@@ -1,5 +1,5 @@
 # Sourced by the scripted tests: a scratch directory, step/fail helpers, and `start_simulated_mesh`, which
-# runs `meshcheck sim --clusters 2` in the background until the script exits (stopped by PID, its output
+# runs `meshcheck sim --clusters 2` (plus the arguments it is given) in the background until the script exits (stopped by PID, its output
 # shown when the script fails) and sets KUBECONFIG, ctx1 and ctx2. Needs MESHCHECK and kubectl.
 work=$(mktemp -d)
 sim_pid=""
@@ -27,8 +27,8 @@ export KUBECONFIG="$work/kubeconfig"
 export KUBECACHEDIR="$work/kube-cache"
 
 start_simulated_mesh() {
-  step "start meshcheck sim --clusters 2"
-  "$MESHCHECK" sim --clusters 2 --kubeconfig-out "$KUBECONFIG" >"$work/sim.log" 2>&1 &
+  step "start meshcheck sim --clusters 2 $*"
+  "$MESHCHECK" sim --clusters 2 "$@" --kubeconfig-out "$KUBECONFIG" >"$work/sim.log" 2>&1 &
   sim_pid=$!
   for _ in $(seq 1 100); do
     [[ -f "$KUBECONFIG.sim.json" ]] && break
