@@ -97,6 +97,16 @@ package struct APIError: Error, Sendable, Equatable {
             group: resource.group, kind: resource.kind, causes: causes)
     }
 
+    /// 422 for request options a real server refuses (apimachinery's `ValidatePatchOptions` and friends):
+    /// `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch`.
+    package static func invalidOptions(_ kind: String, causes: [StatusCause]) -> APIError {
+        let summary = causes.map { cause in cause.field.map { "\($0): \(cause.message)" } ?? cause.message }
+        let joined = summary.count == 1 ? summary[0] : "[" + summary.joined(separator: ", ") + "]"
+        return APIError(
+            code: 422, reason: "Invalid", message: "\(kind).meta.k8s.io \"\" is invalid: \(joined)", group: "meta.k8s.io",
+            kind: kind, causes: causes)
+    }
+
     package static func namespaceTerminating(_ resource: ResourceType, _ name: String, namespace: String) -> APIError {
         APIError(
             code: 403, reason: "Forbidden",

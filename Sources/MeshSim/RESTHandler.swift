@@ -507,6 +507,19 @@ extension ClusterState {
     {
         let contentType = request.headers["content-type"] ?? ""
         guard let type = PatchType(contentType: contentType) else { throw APIError.unsupportedMediaType(contentType) }
+        // The options are validated before the body is read, as the real server does: an apply patch must
+        // name its field manager (kubectl sends `kubectl`; controllers and client libraries must set one),
+        // and `force` belongs to apply patches only.
+        if type == .apply, (request.parameter("fieldManager") ?? "").isEmpty {
+            throw APIError.invalidOptions(
+                "PatchOptions",
+                causes: [StatusCause(reason: "FieldValueRequired", message: "Required value: is required for apply patch", field: "fieldManager")])
+        }
+        if type != .apply, request.parameter("force") != nil {
+            throw APIError.invalidOptions(
+                "PatchOptions",
+                causes: [StatusCause(reason: "FieldValueForbidden", message: "Forbidden: may not be specified for non-apply patch", field: "force")])
+        }
         let patchDocument: JSON
         do {
             patchDocument = try JSON.parse(request.body)

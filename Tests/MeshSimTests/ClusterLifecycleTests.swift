@@ -302,6 +302,31 @@ struct ClusterHarness {
         #expect(cluster.call("PATCH", "/apis/apps/v1/namespaces/sample/deployments/d", ["x": 1]).status == 415)
     }
 
+    /// What the Python clients found: server-side apply without `fieldManager` and `force` on a non-apply patch are
+    /// refused with 422 and apimachinery's PatchOptions messages before the body is looked at.
+    @Test func patchOptionsAreValidatedAsARealServerDoes() {
+        var cluster = ClusterHarness()
+        cluster.call("POST", "/api/v1/namespaces", ClusterHarness.namespace("sample"))
+        let configMap: JSON = ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "c"], "data": ["k": "v"]]
+        let apply = "application/apply-patch+yaml"
+        let unnamed = cluster.call("PATCH", "/api/v1/namespaces/sample/configmaps/c", configMap, contentType: apply)
+        #expect(unnamed.status == 422)
+        #expect(unnamed.json?["message"] == "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch")
+        #expect(unnamed.json?["details"]["kind"] == "PatchOptions" && unnamed.json?["details"]["group"] == "meta.k8s.io")
+        #expect(unnamed.json?["details"]["causes"].array?.first?["reason"] == "FieldValueRequired")
+        #expect(cluster.call("PATCH", "/api/v1/namespaces/sample/configmaps/c?fieldManager=", configMap, contentType: apply).status == 422)
+        let applied = cluster.call("PATCH", "/api/v1/namespaces/sample/configmaps/c?fieldManager=test&force=true", configMap, contentType: apply)
+        #expect(applied.status == 201 || applied.status == 200)
+        let forced = cluster.call(
+            "PATCH", "/api/v1/namespaces/sample/configmaps/c?force=false", ["data": ["k": "w"]], contentType: "application/merge-patch+json")
+        #expect(forced.status == 422)
+        #expect(forced.json?["message"] == "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch")
+        #expect(forced.json?["details"]["causes"].array?.first?["reason"] == "FieldValueForbidden")
+        let merged = cluster.call(
+            "PATCH", "/api/v1/namespaces/sample/configmaps/c?fieldManager=test", ["data": ["k": "w"]], contentType: "application/merge-patch+json")
+        #expect(merged.status == 200 && merged.json?["data"]["k"] == "w")
+    }
+
     @Test func listsFilterBySelectorsAndPaginate() {
         var cluster = ClusterHarness()
         cluster.call("POST", "/api/v1/namespaces", ClusterHarness.namespace("sample"))
