@@ -7,13 +7,19 @@ BIN      = $(SCRATCH)/debug/meshcheck
 
 .PHONY: prereqs build test unit-test script-test demo bench fuzz fuzz-smoke clean example-report install uninstall
 
-# What the machine needs beyond the Swift toolchain (Debian packages: libcurl and OpenSSL headers; for the
-# tests also busybox, xmllint, chromium, ...), listed once in scripts/prereqs.sh. Every target that builds
-# runs it first: as root it installs what is missing, otherwise it prints the apt-get command and stops.
+# What the machine needs beyond the Swift toolchain, listed here once. The build: libcurl and OpenSSL headers
+# and libraries (Sources/CCurl, Sources/COpenSSL) and pkg-config, which reads their flags. The tests, on top:
+# busybox (the in-pod script under busybox sh as well as dash), libxml2-utils (xmllint checks junit.xml),
+# chromium (report.html rendered headless), util-linux (unshare), nghttp2-server (an independent HTTP/2
+# server), python3 (the scripted tests' checkers; their modules come from scripts/prereqs.sh).
+# Every target that builds runs scripts/prereqs.sh first: as root it installs what is missing (apt-get
+# update, then apt-get install -y), otherwise it prints the exact command and stops before building.
 # Targets that run tests ask for the `test` group (target-specific, so their prerequisites inherit it).
+BUILD_PACKAGES = libcurl4-openssl-dev libssl-dev pkg-config
+TEST_PACKAGES = busybox libxml2-utils chromium util-linux nghttp2-server python3
 PREREQS ?= build
 prereqs:
-	@scripts/prereqs.sh $(PREREQS)
+	@MESHCHECK_BUILD_PACKAGES="$(BUILD_PACKAGES)" MESHCHECK_TEST_PACKAGES="$(TEST_PACKAGES)" scripts/prereqs.sh $(PREREQS)
 
 build: prereqs
 	$(SWIFT) build $(SPM) --product meshcheck

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What meshcheck needs from the machine beyond the Swift toolchain: the one list, in two groups.
 #
-#   scripts/prereqs.sh build    the build (make build, demo, install, bench, ...)
-#   scripts/prereqs.sh test     the build plus what the tests drive (make test, unit-test, script-test, .ci/run)
+#   make prereqs                the build (make build, demo, install, bench, ... run it first)
+#   make prereqs PREREQS=test   the build plus what the tests drive (make test, unit-test, script-test, .ci/run)
 #
 # Missing Debian packages are installed when run as root (apt-get update, then apt-get install -y);
 # otherwise the exact command is printed and the script exits 1, so make stops before building.
@@ -14,15 +14,10 @@ set -euo pipefail
 usage() { echo "usage: $0 build|test" >&2; exit 2; }
 [[ $# -eq 1 ]] || usage
 
-# The build: libcurl (Sources/CCurl) and OpenSSL (Sources/COpenSSL) headers and libraries. pkg-config
-# is how SwiftPM reads their flags (Package.swift's `pkgConfig:`); the build links without it on Debian,
-# but every build then warns that libcurl is missing ("you may be able to install libcurl ...").
-BUILD_PACKAGES=(libcurl4-openssl-dev libssl-dev pkg-config)
-# The tests, on top: busybox (the in-pod script runs under busybox sh as well as dash), xmllint
-# (libxml2-utils: junit.xml against its schema), chromium (report.html rendered headless), util-linux
-# (unshare: the canary test's private mount namespace), nghttp2-server (nghttpd, an independent HTTP/2
-# server), python3 (the scripted tests' checkers).
-TEST_PACKAGES=(busybox libxml2-utils chromium util-linux nghttp2-server python3)
+# The Debian package lists live in the Makefile (BUILD_PACKAGES, TEST_PACKAGES), which passes them here;
+# `make prereqs [PREREQS=test]` is how to run this script.
+read -r -a BUILD_PACKAGES <<<"${MESHCHECK_BUILD_PACKAGES:?run this through make prereqs, which passes the package lists of the Makefile}"
+read -r -a TEST_PACKAGES <<<"${MESHCHECK_TEST_PACKAGES?run this through make prereqs, which passes the package lists of the Makefile}"
 # Python modules the scripted tests import, as module:pip-name:Debian-package. Debian's own python3 is
 # externally managed (PEP 668), so there they come from apt; any other python3 (pyenv, venv) gets pip.
 TEST_PYTHON_MODULES=(prometheus_client:prometheus_client:python3-prometheus-client yaml:pyyaml:python3-yaml)

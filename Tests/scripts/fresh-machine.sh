@@ -61,11 +61,17 @@ EOF
 chmod +x "$fake"/*
 export FAKE_CALLS=$work/calls
 
+# The package lists as the Makefile passes them.
+build_packages=$(sed -n 's/^BUILD_PACKAGES *= *//p' "$root/Makefile")
+test_packages=$(sed -n 's/^TEST_PACKAGES *= *//p' "$root/Makefile")
+[[ "$build_packages" == *libcurl4-openssl-dev* ]] || fail "the Makefile's BUILD_PACKAGES does not name libcurl4-openssl-dev: $build_packages"
+
 # Only the fakes on PATH: nothing real can be installed, and kubectl is present only when linked.
 prereqs() {
   local group=$1; shift
   rm -f "$FAKE_CALLS"; touch "$FAKE_CALLS"
-  env -i PATH="$fake" FAKE_CALLS="$FAKE_CALLS" FAKE_PY_MANAGED=no FAKE_PY_MISSING= FAKE_MISSING= "$@" \
+  env -i PATH="$fake" FAKE_CALLS="$FAKE_CALLS" FAKE_PY_MANAGED=no FAKE_PY_MISSING= FAKE_MISSING= \
+    MESHCHECK_BUILD_PACKAGES="$build_packages" MESHCHECK_TEST_PACKAGES="$test_packages" "$@" \
     /bin/bash "$root/scripts/prereqs.sh" "$group" >"$work/out.log" 2>&1
 }
 
