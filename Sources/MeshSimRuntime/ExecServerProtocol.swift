@@ -149,7 +149,8 @@ package enum ExecServerStatus: Equatable, Sendable {
 
     /// The status for a finished process, with the error texts the real path produces: through the v5 stream
     /// translator the kubelet's error has already been turned into "command terminated with exit code N" by
-    /// client-go; on v4 the kubelet forwards containerd's "command '<argv>' exited with N".
+    /// client-go; on v4 the kubelet forwards the error of containerd's streaming server, which prints the argv
+    /// with Go's %v: "error executing command [sh -c exit 3], exit code 3".
     package static func forOutcome(
         _ outcome: ProcessOutcome, command: [String], subprotocol: ExecServerSubprotocol
     ) -> ExecServerStatus {
@@ -161,7 +162,7 @@ package enum ExecServerStatus: Equatable, Sendable {
             case .v5: return .nonZeroExit(code: code, message: "command terminated with exit code \(code)")
             case .v4:
                 return .nonZeroExit(
-                    code: code, message: "command '\(command.joined(separator: " "))' exited with \(code)")
+                    code: code, message: "error executing command [\(command.joined(separator: " "))], exit code \(code)")
             }
         case .failedToStart(let reason):
             return .internalError(message: "error executing command in container: \(reason)")

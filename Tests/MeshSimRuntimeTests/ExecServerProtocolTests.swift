@@ -28,7 +28,7 @@ import Testing
         let v4 = ExecServerStatus.forOutcome(.exited(code: 137), command: ["sleep", "9"], subprotocol: .v4)
         #expect(
             v4.json
-                == #"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: command 'sleep 9' exited with 137","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"137"}]}}"#
+                == #"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: error executing command [sleep 9], exit code 137","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"137"}]}}"#
         )
     }
 

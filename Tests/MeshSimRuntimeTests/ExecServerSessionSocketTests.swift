@@ -62,7 +62,7 @@ import Testing
 
     @Test func v4SessionReportsTheKubeletsExitMessage() async throws {
         let transcript = try await run(makeRequest(["sh", "-c", "exit 4"], subprotocol: .v4))
-        #expect(transcript.status?.contains("command 'sh -c exit 4' exited with 4") == true)
+        #expect(transcript.status?.contains("command terminated with non-zero exit code: error executing command [sh -c exit 4], exit code 4") == true)
     }
 
     @Test func oneMebibyteOfStdinComesBackIntact() async throws {
