@@ -127,10 +127,18 @@ package struct ClusterState {
     package var clusterCACertificatePEM = ""
     /// Namespaces whose deletion never completes (fault injection).
     package var hangNamespaceDeletion = false
+    /// Image pulls, scheduling, admission, crashes and sidecar readiness that fail (PodFaults.swift).
+    package var podFaults = PodFaults.none
 
     var podRunningAt: [String: Double] = [:]
     var podRemoveAt: [String: Double] = [:]
     var namespaceFinalizeAt: [String: Double] = [:]
+    /// The next step of a pod held back by a pod fault (pull retry, crash, restart, readiness probe), by uid.
+    var podFaultSteps: [String: PodFaultStep] = [:]
+    /// When a ReplicaSet whose pod creates are refused tries again, by uid.
+    var replicaSetRetryAt: [String: Double] = [:]
+    /// Events recorded so far (their names carry it).
+    var recordedEvents: UInt64 = 0
     var startedPods: Set<String> = []
     var nextPodIP = 2
     var nextServiceIP = 10
@@ -307,6 +315,7 @@ package struct ClusterState {
         }
     }
 
+    /// SetDefaults_PodSpec and friends: what the API server fills in on every pod spec, Pods' and templates' alike.
     static func defaultPodSpec(_ spec: inout JSON) {
         guard !spec.isNull else { return }
         if spec["restartPolicy"].isNull { spec["restartPolicy"] = "Always" }
@@ -314,29 +323,87 @@ package struct ClusterState {
         if spec["dnsPolicy"].isNull { spec["dnsPolicy"] = "ClusterFirst" }
         if spec["schedulerName"].isNull { spec["schedulerName"] = "default-scheduler" }
         if spec["securityContext"].isNull { spec["securityContext"] = .emptyObject }
-        if spec["serviceAccountName"].isNull {
-            spec["serviceAccountName"] = spec["serviceAccount"].isNull ? "default" : spec["serviceAccount"]
-        }
+        if spec["enableServiceLinks"].isNull { spec["enableServiceLinks"] = true }
         for field in ["containers", "initContainers"] {
             guard var containers = spec[field].array else { continue }
-            for index in containers.indices {
-                if containers[index]["imagePullPolicy"].isNull {
-                    let image = containers[index]["image"].string ?? ""
-                    containers[index]["imagePullPolicy"] =
-                        image.hasSuffix(":latest") || !image.contains(":") ? "Always" : "IfNotPresent"
-                }
-                if containers[index]["terminationMessagePath"].isNull {
-                    containers[index]["terminationMessagePath"] = "/dev/termination-log"
-                    containers[index]["terminationMessagePolicy"] = "File"
-                }
-                if var ports = containers[index]["ports"].array {
-                    for portIndex in ports.indices where ports[portIndex]["protocol"].isNull {
-                        ports[portIndex]["protocol"] = "TCP"
-                    }
-                    containers[index]["ports"] = .array(ports)
-                }
-            }
+            for index in containers.indices { defaultContainer(&containers[index]) }
             spec[field] = .array(containers)
+        }
+    }
+
+    static func defaultContainer(_ container: inout JSON) {
+        if container["imagePullPolicy"].isNull {
+            container["imagePullPolicy"] = imageHasLatestTag(container["image"].string ?? "") ? "Always" : "IfNotPresent"
+        }
+        if container["terminationMessagePath"].isNull { container["terminationMessagePath"] = "/dev/termination-log" }
+        if container["terminationMessagePolicy"].isNull { container["terminationMessagePolicy"] = "File" }
+        if var ports = container["ports"].array {
+            for index in ports.indices where ports[index]["protocol"].isNull { ports[index]["protocol"] = "TCP" }
+            container["ports"] = .array(ports)
+        }
+        for probe in ["livenessProbe", "readinessProbe", "startupProbe"] where !container[probe].isNull {
+            for (key, value) in [("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1), ("failureThreshold", 3)]
+            where container[probe][key].isNull {
+                container[probe][key] = .int(Int64(value))
+            }
+            if !container[probe]["httpGet"].isNull && container[probe]["httpGet"]["scheme"].isNull {
+                container[probe]["httpGet"]["scheme"] = "HTTP"
+            }
+        }
+    }
+
+    /// `:latest` or no tag at all (a digest pins the image); a registry port is not a tag.
+    static func imageHasLatestTag(_ image: String) -> Bool {
+        if image.contains("@") { return false }
+        let lastSegment = image.split(separator: "/").last.map(String.init) ?? image
+        guard let colon = lastSegment.lastIndex(of: ":") else { return true }
+        return lastSegment[lastSegment.index(after: colon)...] == "latest"
+    }
+
+    /// What admission adds to Pods only (never to templates): the ServiceAccount plugin's account and its token
+    /// volume mounted in every container, DefaultTolerationSeconds' tolerations, Priority's priority.
+    mutating func admitPodDefaults(_ pod: inout JSON) {
+        if pod["spec"]["serviceAccountName"].isNull {
+            pod["spec"]["serviceAccountName"] = pod["spec"]["serviceAccount"].isNull ? "default" : pod["spec"]["serviceAccount"]
+        }
+        pod["spec"]["serviceAccount"] = pod["spec"]["serviceAccountName"]
+        var tolerations = pod["spec"]["tolerations"].array ?? []
+        for key in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]
+        where !tolerations.contains(where: { $0["key"].string == key }) {
+            tolerations.append(["key": .string(key), "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300])
+        }
+        pod["spec"]["tolerations"] = .array(tolerations)
+        if pod["spec"]["priority"].isNull { pod["spec"]["priority"] = 0 }
+        if pod["spec"]["preemptionPolicy"].isNull { pod["spec"]["preemptionPolicy"] = "PreemptLowerPriority" }
+        guard pod["spec"]["automountServiceAccountToken"].bool != false else { return }
+        let volumeName = "kube-api-access-\(randomSuffix(5))"
+        let volume: JSON = [
+            "name": .string(volumeName),
+            "projected": [
+                "defaultMode": 420,
+                "sources": [
+                    ["serviceAccountToken": ["expirationSeconds": 3607, "path": "token"]],
+                    ["configMap": ["name": "kube-root-ca.crt", "items": [["key": "ca.crt", "path": "ca.crt"]]]],
+                    [
+                        "downwardAPI": [
+                            "items": [
+                                ["path": "namespace", "fieldRef": ["apiVersion": "v1", "fieldPath": "metadata.namespace"]]
+                            ]
+                        ]
+                    ],
+                ],
+            ],
+        ]
+        pod["spec"]["volumes"] = .array((pod["spec"]["volumes"].array ?? []) + [volume])
+        let mount: JSON = [
+            "name": .string(volumeName), "readOnly": true, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+        ]
+        for field in ["containers", "initContainers"] {
+            guard var containers = pod["spec"][field].array else { continue }
+            for index in containers.indices {
+                containers[index]["volumeMounts"] = .array((containers[index]["volumeMounts"].array ?? []) + [mount])
+            }
+            pod["spec"][field] = .array(containers)
         }
     }
 
@@ -400,10 +467,7 @@ package struct ClusterState {
         pod["metadata"]["annotations"]["sidecar.istio.io/status"] = .string(
             JSON.object([
                 "initContainers": ["istio-init"], "containers": ["istio-proxy"],
-                "volumes": [
-                    "workload-socket", "credential-socket", "workload-certs", "istio-envoy", "istio-data",
-                    "istio-podinfo", "istio-token", "istiod-ca-cert",
-                ],
+                "volumes": .array(Self.sidecarVolumes.map { $0["name"] }),
                 "imagePullSecrets": .null, "revision": .string(identity.revision),
             ]).serialized())
         pod["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"] = .string(firstApp)
@@ -426,6 +490,7 @@ package struct ClusterState {
             "readinessProbe": ["httpGet": ["path": "/healthz/ready", "port": 15021], "periodSeconds": 15],
             "resources": ["requests": ["cpu": "100m", "memory": "128Mi"]],
             "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
+            "volumeMounts": .array(Self.sidecarVolumeMounts.map { ["name": .string($0.0), "mountPath": .string($0.1)] }),
         ]
         let initContainer: JSON = [
             "name": "istio-init", "image": .string(identity.proxyImage), "imagePullPolicy": "IfNotPresent",
@@ -433,8 +498,41 @@ package struct ClusterState {
             "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
         ]
         pod["spec"]["containers"] = .array(appContainers + [proxy])
+        pod["spec"]["volumes"] = .array((pod["spec"]["volumes"].array ?? []) + Self.sidecarVolumes)
         pod["spec"]["initContainers"] = .array([initContainer] + (pod["spec"]["initContainers"].array ?? []))
     }
+
+    /// The volumes Istio's injection template adds (the status annotation lists their names).
+    static let sidecarVolumes: [JSON] = [
+        ["name": "workload-socket", "emptyDir": .emptyObject], ["name": "credential-socket", "emptyDir": .emptyObject],
+        ["name": "workload-certs", "emptyDir": .emptyObject], ["name": "istio-envoy", "emptyDir": ["medium": "Memory"]],
+        ["name": "istio-data", "emptyDir": .emptyObject],
+        [
+            "name": "istio-podinfo",
+            "downwardAPI": [
+                "defaultMode": 420,
+                "items": [
+                    ["path": "labels", "fieldRef": ["apiVersion": "v1", "fieldPath": "metadata.labels"]],
+                    ["path": "annotations", "fieldRef": ["apiVersion": "v1", "fieldPath": "metadata.annotations"]],
+                ],
+            ],
+        ],
+        [
+            "name": "istio-token",
+            "projected": [
+                "defaultMode": 420,
+                "sources": [["serviceAccountToken": ["audience": "istio-ca", "expirationSeconds": 43200, "path": "istio-token"]]],
+            ],
+        ],
+        ["name": "istiod-ca-cert", "configMap": ["name": "istio-ca-root-cert", "defaultMode": 420]],
+    ]
+
+    static let sidecarVolumeMounts = [
+        ("workload-socket", "/var/run/secrets/workload-spiffe-uds"), ("credential-socket", "/var/run/secrets/credential-uds"),
+        ("workload-certs", "/var/run/secrets/workload-spiffe-credentials"), ("istiod-ca-cert", "/var/run/secrets/istio"),
+        ("istio-data", "/var/lib/istio/data"), ("istio-envoy", "/etc/istio/proxy"), ("istio-token", "/var/run/secrets/tokens"),
+        ("istio-podinfo", "/etc/istio/pod"),
+    ]
 
     static func isInjected(_ pod: JSON) -> Bool {
         !pod["metadata"]["annotations"]["sidecar.istio.io/status"].isNull
@@ -442,23 +540,65 @@ package struct ClusterState {
 
     // MARK: Pods
 
-    /// Creates a pod as the API does after admission: defaulted, injected, scheduled, Pending.
+    /// Creates a pod as the API does after admission: defaulted, injected, Pending and not yet bound.
     mutating func admitNewPod(_ pod: inout JSON, now: Double) {
         applyDefaults(&pod, resource: .pods)
         inject(&pod)
+        // Built-in admission runs again after a webhook changed the pod, so the sidecar gets the token mount too.
+        admitPodDefaults(&pod)
+        // The server decodes the webhook's answer again, so the injected containers are defaulted too.
+        applyDefaults(&pod, resource: .pods)
         stampNewObject(&pod, resource: .pods, now: now)
-        pod["spec"]["nodeName"] = .string(nodeName)
-        pod["status"] = [
-            "phase": "Pending", "qosClass": "Burstable",
-            "conditions": [
-                ["type": "PodScheduled", "status": "True", "lastTransitionTime": .string(TimeFormat.rfc3339(now))]
-            ],
-        ]
+        pod["status"] = ["phase": "Pending", "qosClass": "Burstable"]
     }
 
-    /// Arms the timer that turns a stored Pending pod into a Running one.
-    mutating func schedulePodStart(_ pod: JSON, now: Double) {
+    /// Stores an admitted pod and lets the scheduler bind it at once, or record why no node fits it.
+    @discardableResult
+    mutating func storeNewPod(_ pod: JSON, now: Double) -> JSON {
+        var pod = pod
+        if podFaults.unschedulable == nil { bind(&pod, now: now) } else { markUnschedulable(&pod, now: now) }
+        let stored = put(.pods, pod)
+        if let message = podFaults.unschedulable {
+            recordEvent(about: stored, reason: "FailedScheduling", message: message, source: .scheduler, now: now)
+        } else {
+            recordScheduled(stored, now: now)
+        }
+        return stored
+    }
+
+    mutating func recordScheduled(_ pod: JSON, now: Double) {
+        let name = "\(pod["metadata"]["namespace"].string ?? "")/\(pod["metadata"]["name"].string ?? "")"
+        recordEvent(
+            about: pod, type: "Normal", reason: "Scheduled", message: "Successfully assigned \(name) to \(nodeName)",
+            source: .scheduler, now: now)
+    }
+
+    /// The scheduler binds the pod to the node; the kubelet reports its containers waiting and will start them.
+    mutating func bind(_ pod: inout JSON, now: Double) {
+        let stamp = JSON.string(TimeFormat.rfc3339(now))
+        pod["spec"]["nodeName"] = .string(nodeName)
+        pod["status"]["conditions"] = [["type": "PodScheduled", "status": "True", "lastTransitionTime": stamp]]
+        let initContainers = pod["spec"]["initContainers"].array ?? []
+        func waiting(_ container: JSON, _ reason: String) -> JSON {
+            [
+                "name": container["name"], "ready": false, "started": false, "restartCount": 0, "image": container["image"],
+                "imageID": "", "state": ["waiting": ["reason": .string(reason)]],
+            ]
+        }
+        if !initContainers.isEmpty { pod["status"]["initContainerStatuses"] = .array(initContainers.map { waiting($0, "PodInitializing") }) }
+        pod["status"]["containerStatuses"] = .array(
+            (pod["spec"]["containers"].array ?? []).map { waiting($0, initContainers.isEmpty ? "ContainerCreating" : "PodInitializing") })
         if let uid = pod["metadata"]["uid"].string { podRunningAt[uid] = now + timings.podStartDelay }
+    }
+
+    mutating func markUnschedulable(_ pod: inout JSON, now: Double) {
+        pod["status"]["conditions"] = [
+            [
+                "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                "message": .string(podFaults.unschedulable ?? ""), "lastProbeTime": .null,
+                "lastTransitionTime": .string(TimeFormat.rfc3339(now)),
+            ]
+        ]
     }
 
     var nodeName: String { "gke-\(identity.name)-default-pool-5f8e2d1c-\(identity.index)x4k" }
@@ -468,8 +608,9 @@ package struct ClusterState {
     mutating func markRunning(_ pod: inout JSON, now: Double) {
         let stamp = JSON.string(TimeFormat.rfc3339(now))
         let created = pod["metadata"]["creationTimestamp"]
-        let podIP = "10.\(identity.index).\(nextPodIP / 250).\(nextPodIP % 250 + 2)"
-        nextPodIP += 1
+        // A pod started again after a pod fault keeps the address of its sandbox.
+        let podIP = pod["status"]["podIP"].string ?? "10.\(identity.index).\(nextPodIP / 250).\(nextPodIP % 250 + 2)"
+        if pod["status"]["podIP"].isNull { nextPodIP += 1 }
         func status(_ container: JSON, ready: Bool) -> JSON {
             [
                 "name": container["name"], "ready": false, "started": .bool(ready), "restartCount": 0,
@@ -532,6 +673,11 @@ package struct ClusterState {
                 guard condition["type"] == "Ready" || condition["type"] == "ContainersReady" else { return condition }
                 return ["type": condition["type"], "status": "True", "lastTransitionTime": stamp]
             })
+        if podFaults.sidecarNotReady && Self.isInjected(pod) {
+            failSidecarProbe(&pod, now: now)
+            probeSidecar(put(.pods, pod), now: now)
+            return
+        }
         put(.pods, pod)
     }
 
@@ -580,6 +726,7 @@ package struct ClusterState {
         pod["metadata"]["deletionGracePeriodSeconds"] = .int(grace)
         podRemoveAt[uid] = now + effective
         podRunningAt.removeValue(forKey: uid)
+        podFaultSteps.removeValue(forKey: uid)
         return put(.pods, pod)
     }
 
@@ -587,6 +734,7 @@ package struct ClusterState {
         let uid = pod["metadata"]["uid"].string ?? ""
         podRemoveAt.removeValue(forKey: uid)
         podRunningAt.removeValue(forKey: uid)
+        podFaultSteps.removeValue(forKey: uid)
         if startedPods.remove(uid) != nil { runtimeActions.append(.stop(podUID: uid)) }
         removeObject(.pods, namespace: pod["metadata"]["namespace"].string ?? "", name: pod["metadata"]["name"].string ?? "")
     }

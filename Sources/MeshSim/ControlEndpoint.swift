@@ -11,7 +11,16 @@
 //    "rootCertificateMismatch": {"<cluster>": true},
 //    "runtime": {"pairLatencyMs": {"cluster-1>cluster-2": 40},
 //                "versions": {"v2": {"errorRate": 0.5, "extraDelayMs": 200, "errorStatus": 503}},
-//                "exec": {"<cluster>|*": {"stallAfterBytes": 4096} or {"breakAfterBytes": 4096}}}}
+//                "exec": {"<cluster>|*": {"stallAfterBytes": 4096} or {"breakAfterBytes": 4096}}},
+//    "images": {"pullErrors": ["*/helloworld:*", "docker.io/istio/examples-helloworld-v2*"]},
+//    "pods": {"<cluster>|*": {"unschedulable": "0/3 nodes are available: …" or true or null,
+//                             "crashLoop": ["helloworld"], "sidecarNotReady": true}},
+//    "admission": {"<cluster>|*": {"denyPods": "violates PodSecurity …" or true or null}}}
+//
+// `images.pullErrors` replaces the patterns; in a `pods` or `admission` entry only the fields present change.
+// A message of true takes the default one (PodFaults), null or false lifts the fault. Pod faults meet pods at
+// their next step: a pending pod is scheduled, a failing pull or a crashing container retried with the new
+// settings; new pods start with them.
 
 import MeshSimRuntime
 import NIOConcurrencyHelpers
@@ -24,7 +33,18 @@ enum FaultDocument {
         var api: [String: JSON] = [:]
         var hangs: [String: JSON] = [:]
         var mismatch: [String: JSON] = [:]
+        var pods: [String: JSON] = [:]
+        var admission: [String: JSON] = [:]
+        var pullErrors: [String] = []
         for name in control.clusterNames {
+            if let faults = try? control.podFaults(cluster: name) {
+                pods[name] = [
+                    "unschedulable": faults.unschedulable.map(JSON.string) ?? .null,
+                    "crashLoop": .array(faults.crashLoopApps.map(JSON.string)), "sidecarNotReady": .bool(faults.sidecarNotReady),
+                ]
+                admission[name] = ["denyPods": faults.denyPods.map(JSON.string) ?? .null]
+                pullErrors = faults.imagePullErrors
+            }
             if let faults = try? control.apiFaults(cluster: name) { api[name] = render(faults) }
             hangs[name] = .bool((try? control.namespaceDeletionHangs(cluster: name)) ?? false)
             mismatch[name] = .bool((try? control.rootCertificateMismatch(cluster: name)) ?? false)
@@ -32,6 +52,8 @@ enum FaultDocument {
         return [
             "api": .object(api), "namespaceDeletionHangs": .object(hangs),
             "rootCertificateMismatch": .object(mismatch), "runtime": render(control.runtime.current),
+            "images": ["pullErrors": .array(pullErrors.map(JSON.string))], "pods": .object(pods),
+            "admission": .object(admission),
         ]
     }
 
@@ -143,7 +165,8 @@ enum FaultDocument {
     /// Applies the sections present in `document`; `*` addresses every cluster.
     static func apply(_ document: JSON, to control: FaultControl) throws(SimulatedMeshError) {
         guard let sections = document.object else { throw SimulatedMeshError.invalidOptions("expected a JSON object") }
-        for key in sections.keys where !["api", "namespaceDeletionHangs", "rootCertificateMismatch", "runtime"].contains(key) {
+        let known = ["api", "namespaceDeletionHangs", "rootCertificateMismatch", "runtime", "images", "pods", "admission"]
+        for key in sections.keys where !known.contains(key) {
             throw SimulatedMeshError.invalidOptions("unknown section \(key)")
         }
         for (cluster, value) in document["api"].object ?? [:] {
@@ -162,6 +185,68 @@ enum FaultDocument {
             try control.setRootCertificateMismatch(mismatched, cluster: cluster)
         }
         if !document["runtime"].isNull { control.runtime.set(try parseRuntime(document["runtime"])) }
+        try applyPodSections(document, to: control)
+    }
+
+    static func applyPodSections(_ document: JSON, to control: FaultControl) throws(SimulatedMeshError) {
+        if let images = document["images"].object {
+            for key in images.keys where key != "pullErrors" {
+                throw SimulatedMeshError.invalidOptions("unknown field images.\(key); use images.pullErrors")
+            }
+            try control.setImagePullErrors(try strings(document["images"]["pullErrors"], "images.pullErrors"))
+        }
+        for (section, fields) in [("pods", ["unschedulable", "crashLoop", "sidecarNotReady"]), ("admission", ["denyPods"])] {
+            for (cluster, entry) in document[section].object ?? [:] {
+                guard let changes = entry.object else {
+                    throw SimulatedMeshError.invalidOptions("\(section).\(cluster) must be an object")
+                }
+                for key in changes.keys where !fields.contains(key) {
+                    throw SimulatedMeshError.invalidOptions(
+                        "unknown field \(section).\(cluster).\(key); known: \(fields.joined(separator: ", "))")
+                }
+                for name in cluster == "*" ? control.clusterNames : [cluster] {
+                    var faults = try control.podFaults(cluster: name)
+                    try change(&faults, with: changes, field: "\(section).\(cluster)")
+                    try control.setPodFaults(faults, cluster: name)
+                }
+            }
+        }
+    }
+
+    static func change(_ faults: inout PodFaults, with changes: [String: JSON], field: String) throws(SimulatedMeshError) {
+        if let value = changes["unschedulable"] {
+            faults.unschedulable = try message(value, "\(field).unschedulable", default: PodFaults.defaultUnschedulableMessage)
+        }
+        if let value = changes["crashLoop"] { faults.crashLoopApps = try strings(value, "\(field).crashLoop") }
+        if let value = changes["sidecarNotReady"] {
+            guard let flag = value.bool else { throw SimulatedMeshError.invalidOptions("\(field).sidecarNotReady must be true or false") }
+            faults.sidecarNotReady = flag
+        }
+        if let value = changes["denyPods"] {
+            faults.denyPods = try message(value, "\(field).denyPods", default: PodFaults.defaultDenyPodsMessage)
+        }
+    }
+
+    static func strings(_ value: JSON, _ field: String) throws(SimulatedMeshError) -> [String] {
+        guard let items = value.array else { throw SimulatedMeshError.invalidOptions("\(field) must be an array of strings") }
+        var result: [String] = []
+        for item in items {
+            guard let text = item.string, !text.isEmpty else {
+                throw SimulatedMeshError.invalidOptions("\(field) must hold non-empty strings")
+            }
+            result.append(text)
+        }
+        return result
+    }
+
+    /// A fault message: a string, true for the default wording, null or false for none.
+    static func message(_ value: JSON, _ field: String, default wording: String) throws(SimulatedMeshError) -> String? {
+        if value.isNull || value.bool == false { return nil }
+        if value.bool == true { return wording }
+        guard let text = value.string, !text.isEmpty else {
+            throw SimulatedMeshError.invalidOptions("\(field) must be a message, true (default message) or null")
+        }
+        return text
     }
 }
 

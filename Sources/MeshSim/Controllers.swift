@@ -18,7 +18,9 @@ extension ClusterState {
             if store.resourceVersion == before { break }
         }
         // Only future steps: a namespace held Terminating by a hang fault stays past due and must not spin.
-        let due = Array(podRunningAt.values) + Array(podRemoveAt.values) + Array(namespaceFinalizeAt.values)
+        let due =
+            Array(podRunningAt.values) + Array(podRemoveAt.values) + Array(namespaceFinalizeAt.values)
+            + podFaultSteps.values.map(\.due) + Array(replicaSetRetryAt.values)
         return due.filter { $0 > now }.min()
     }
 
@@ -225,6 +227,16 @@ extension ClusterState {
                         "Progressing", true, "ReplicaSetUpdated", "ReplicaSet \"\(currentName)\" is progressing."),
             ],
         ]
+        // The deployment controller copies the new ReplicaSet's ReplicaFailure into the Deployment.
+        let currentConditions =
+            owned(.replicaSets, by: deployment).first { $0["metadata"]["name"].string == currentName }?["status"]["conditions"]
+        let replicaSetFailure = (currentConditions?.array ?? []).first { $0["type"].string == "ReplicaFailure" }
+        if let replicaSetFailure {
+            let previous = (old["conditions"].array ?? []).first { $0["type"].string == "ReplicaFailure" }
+            var copied = replicaSetFailure
+            copied["lastUpdateTime"] = previous?["lastUpdateTime"] ?? .string(TimeFormat.rfc3339(now))
+            status["conditions"] = .array((status["conditions"].array ?? []) + [copied])
+        }
         if replicas - ready > 0 { status["unavailableReplicas"] = .int(replicas - ready) }
         if ready == 0 {
             status["readyReplicas"] = .null
@@ -247,7 +259,12 @@ extension ClusterState {
             guard namespacePhase(namespace) == "Active" else { continue }
             let desired = Int(replicaSet["spec"]["replicas"].int ?? 1)
             let pods = owned(.pods, by: replicaSet).filter { $0["metadata"]["deletionTimestamp"].isNull }
-            if pods.count < desired {
+            // Cleared by any pass that is not refused, as the ReplicaSet controller does.
+            var replicaFailure: JSON?
+            if pods.count < desired, let reason = podFaults.denyPods {
+                replicaFailure = refusePodCreates(replicaSet, reason: reason, now: now)
+            } else if pods.count < desired {
+                replicaSetRetryAt.removeValue(forKey: replicaSet["metadata"]["uid"].string ?? "")
                 for _ in pods.count..<desired {
                     let template = replicaSet["spec"]["template"]
                     let base = replicaSet["metadata"]["name"].string ?? "pod"
@@ -261,8 +278,7 @@ extension ClusterState {
                         "spec": template["spec"],
                     ]
                     admitNewPod(&pod, now: now)
-                    schedulePodStart(pod, now: now)
-                    put(.pods, pod)
+                    storeNewPod(pod, now: now)
                 }
             } else if pods.count > desired {
                 let newestFirst = pods.sorted {
@@ -285,8 +301,9 @@ extension ClusterState {
                 status["availableReplicas"] = .null
             }
             if live.isEmpty { status["fullyLabeledReplicas"] = .null }
+            if let replicaFailure { status["conditions"] = [replicaFailure] }
             if status != replicaSet["status"] {
-                var changed = replicaSet
+                var changed = store.get(.replicaSets, namespace: namespace, name: replicaSet["metadata"]["name"].string ?? "") ?? replicaSet
                 changed["status"] = status
                 put(.replicaSets, changed)
             }
@@ -303,16 +320,15 @@ extension ClusterState {
     // MARK: Pod lifecycle
 
     mutating func reconcilePods(now: Double) {
+        retryUnschedulablePods(now: now)
         for (uid, due) in podRunningAt where due <= now {
             podRunningAt.removeValue(forKey: uid)
-            guard var pod = store.list(.pods, namespace: nil).first(where: { $0["metadata"]["uid"].string == uid }),
+            guard let pod = store.list(.pods, namespace: nil).first(where: { $0["metadata"]["uid"].string == uid }),
                 pod["metadata"]["deletionTimestamp"].isNull
             else { continue }
-            markRunning(&pod, now: now)
-            let stored = put(.pods, pod)
-            startedPods.insert(uid)
-            runtimeActions.append(.start(launch(for: stored)))
+            startContainers(pod, now: now)
         }
+        advancePodFaults(now: now)
         for (uid, due) in podRemoveAt where due <= now {
             if let pod = store.list(.pods, namespace: nil).first(where: { $0["metadata"]["uid"].string == uid }) {
                 finishPodDeletion(pod)

@@ -375,6 +375,11 @@ extension ClusterState {
             }
             object["metadata"]["namespace"] = .string(namespace)
         }
+        if resource == .pods, let reason = podFaults.denyPods {
+            // Admission runs before the name is generated, so it names the pod by its generateName.
+            let name = object["metadata"]["name"].string ?? ""
+            throw APIError.forbidden(.pods, name.isEmpty ? object["metadata"]["generateName"].string ?? "" : name, reason)
+        }
         if (object["metadata"]["name"].string ?? "").isEmpty, let prefix = object["metadata"]["generateName"].string {
             object["metadata"]["name"] = .string(prefix + randomSuffix(5))
         }
@@ -399,7 +404,7 @@ extension ClusterState {
                 beingDeleted: !existing["metadata"]["deletionTimestamp"].isNull)
         }
         if request.parameter("dryRun") != nil { return .json(201, object) }
-        if resource == .pods { schedulePodStart(object, now: now) }
+        if resource == .pods { return .json(201, storeNewPod(object, now: now)) }
         return .json(201, put(resource, object))
     }
 
@@ -652,8 +657,12 @@ extension ClusterState {
             return .exec(try execTarget(request, namespace: namespace, name: name))
         case "log":
             let pod = try get(.pods, namespace: namespace, name: name)
-            _ = try containerName(pod, requested: request.parameter("container"), verb: "logs")
-            return .response(APIResponse(status: 200, headers: [("Content-Type", "text/plain")], body: []))
+            let container = try containerName(pod, requested: request.parameter("container"), verb: "logs")
+            // A sidecar held unready says why, as pilot-agent logs it when istiod cannot be reached.
+            let log =
+                container == Self.sidecarName && sidecarProbeFails(podUID: pod["metadata"]["uid"].string ?? "")
+                ? PodFaultWording.sidecarUnreachableLog(revision: identity.revision) : ""
+            return .response(APIResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Array(log.utf8)))
         case "scale":
             return .response(try scale(request, resource: resource, namespace: namespace, name: name, now: now))
         case "status":

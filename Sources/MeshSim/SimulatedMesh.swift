@@ -29,6 +29,11 @@ package struct SimulatedMeshOptions: Sendable {
     package var apiFaults = APIFaults.none
     package var hangNamespaceDeletion = false
     package var runtimeFaults = RuntimeFaults.none
+    /// Pod faults by cluster name (unschedulable, crash loops, unready sidecars, refused creates), applied once
+    /// the mesh's own control plane and gateways run, so that they meet the workloads deployed after.
+    package var podFaults: [String: PodFaults] = [:]
+    /// Globs over image references whose pulls fail, in every cluster (applied with `podFaults`).
+    package var imagePullErrors: [String] = []
     /// Where to write the kubeconfig; nil writes `kubeconfig` into a fresh temporary directory.
     package var kubeconfigPath: String?
     /// Also serve the fault-control endpoint (JSON over HTTP on 127.0.0.1) and write `<kubeconfig>.sim.json`.
@@ -108,6 +113,12 @@ package final class SimulatedMesh: Sendable {
         guard NameRules.isDNS1123Label(options.clusterPrefix + "1") else {
             throw SimulatedMeshError.invalidOptions("cluster prefix \"\(options.clusterPrefix)\" does not make DNS-1123 names")
         }
+        let names = (1...options.clusters).map { "\(options.clusterPrefix)\($0)" }
+        for cluster in options.podFaults.keys where !names.contains(cluster) {
+            throw SimulatedMeshError.invalidOptions(
+                "pod faults name no cluster \(cluster); the clusters are \(names.joined(separator: ", "))")
+        }
+        try PodFaults.validate(imagePullErrors: options.imagePullErrors)
         let meshRoot = try CertificateAuthority.make(commonName: "Istio Mesh Root CA", organization: "cluster.local")
         let mismatchedRoot = try CertificateAuthority.make(commonName: "Istio Mesh Root CA", organization: "cluster.local")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))
@@ -212,6 +223,8 @@ package final class SimulatedMesh: Sendable {
             clusters: clusters, group: group, runtime: runtime, control: control, ownedDirectory: ownedDirectory)
         do {
             try await mesh.waitUntilReady(timeout: 10 + options.startDelaySeconds * 4)
+            try faults.setImagePullErrors(options.imagePullErrors)
+            for (cluster, podFaults) in options.podFaults { try faults.setPodFaults(podFaults, cluster: cluster) }
             // Written last, so that its existence tells scripts the mesh is ready.
             if let control {
                 try writePrivateFile(path + ".sim.json", control.describe(kubeconfigPath: path).serialized() + "\n")
@@ -327,5 +340,27 @@ package final class FaultControl: Sendable {
 
     package func rootCertificateMismatch(cluster: String) throws(SimulatedMeshError) -> Bool {
         try selected(cluster)[0].read { $0.meshRootCertificatePEM != meshRoot }
+    }
+
+    /// Images whose pulls fail, in every cluster (a registry is shared); replaces the previous patterns.
+    package func setImagePullErrors(_ patterns: [String]) throws(SimulatedMeshError) {
+        try PodFaults.validate(imagePullErrors: patterns)
+        for target in clusters { target.withState { $0.podFaults.imagePullErrors = patterns } }
+    }
+
+    /// One cluster's (or, with nil, every cluster's) scheduling, crash, sidecar and admission faults; the
+    /// image pull patterns stay as they are.
+    package func setPodFaults(_ faults: PodFaults, cluster: String? = nil) throws(SimulatedMeshError) {
+        for target in try selected(cluster) {
+            target.withState { state in
+                let patterns = state.podFaults.imagePullErrors
+                state.podFaults = faults
+                state.podFaults.imagePullErrors = patterns
+            }
+        }
+    }
+
+    package func podFaults(cluster: String) throws(SimulatedMeshError) -> PodFaults {
+        try selected(cluster)[0].read { $0.podFaults }
     }
 }

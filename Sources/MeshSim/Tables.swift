@@ -118,6 +118,8 @@ enum Tables {
             ]
         case .destinationRules:
             return [name, Column(name: "Host", description: "The name of a service from the service registry"), age]
+        case .events:
+            return eventColumns
         default:
             return [name, age]
         }
@@ -173,7 +175,7 @@ enum Tables {
         case .pods:
             let (ready, total) = podReadiness(object)
             return [
-                name, .string("\(ready)/\(total)"), .string(podStatus(object)), .int(restarts(object)), age,
+                name, .string("\(ready)/\(total)"), .string(podStatus(object)), .string(restarts(object, now: now)), age,
                 .string(object["status"]["podIP"].string ?? "<none>"),
                 .string(object["spec"]["nodeName"].string ?? "<none>"), "<none>", "<none>",
             ]
@@ -249,6 +251,8 @@ enum Tables {
             return [name, compactJSON(object["spec"]["gateways"]), compactJSON(object["spec"]["hosts"]), age]
         case .destinationRules:
             return [name, object["spec"]["host"], age]
+        case .events:
+            return eventCells(object, now: now)
         default:
             return [name, age]
         }
@@ -307,22 +311,68 @@ enum Tables {
         return (ready, total)
     }
 
+    /// STATUS as the pod printer derives it: the pod's reason, else the first init container still initialising,
+    /// else the waiting or terminated reason of the containers (the first container's wins), else the phase.
     static func podStatus(_ pod: JSON) -> String {
-        if !pod["metadata"]["deletionTimestamp"].isNull { return "Terminating" }
-        if let reason = pod["status"]["reason"].string { return reason }
-        let phase = pod["status"]["phase"].string ?? "Pending"
-        if phase == "Pending" {
-            for status in pod["status"]["containerStatuses"].array ?? [] {
-                if let reason = status["state"]["waiting"]["reason"].string { return reason }
+        var reason = pod["status"]["reason"].string ?? pod["status"]["phase"].string ?? "Pending"
+        let initContainers = pod["spec"]["initContainers"].array ?? []
+        let sidecars = Set(initContainers.filter { $0["restartPolicy"].string == "Always" }.compactMap { $0["name"].string })
+        var initializing = false
+        for (index, status) in (pod["status"]["initContainerStatuses"].array ?? []).enumerated() {
+            let terminated = status["state"]["terminated"]
+            let waitingReason = status["state"]["waiting"]["reason"].string ?? ""
+            if !terminated.isNull && terminated["exitCode"].int == 0 { continue }
+            if sidecars.contains(status["name"].string ?? "") && status["started"].bool == true { continue }
+            initializing = true
+            if !terminated.isNull {
+                reason = terminated["reason"].string.map { "Init:" + $0 } ?? "Init:ExitCode:\(terminated["exitCode"].int ?? 0)"
+            } else if !waitingReason.isEmpty && waitingReason != "PodInitializing" {
+                reason = "Init:" + waitingReason
+            } else {
+                reason = "Init:\(index)/\(initContainers.count)"
             }
-            if pod["spec"]["nodeName"].isNull { return "Pending" }
-            return (pod["spec"]["initContainers"].array?.isEmpty == false) ? "Init:0/\(pod["spec"]["initContainers"].array!.count)" : "ContainerCreating"
+            break
         }
-        return phase
+        let initialized = (pod["status"]["conditions"].array ?? []).contains {
+            $0["type"].string == "Initialized" && $0["status"].string == "True"
+        }
+        if !initializing || initialized {
+            var hasRunning = false
+            for status in (pod["status"]["containerStatuses"].array ?? []).reversed() {
+                if let waiting = status["state"]["waiting"]["reason"].string, !waiting.isEmpty {
+                    reason = waiting
+                } else if let terminated = status["state"]["terminated"]["reason"].string, !terminated.isEmpty {
+                    reason = terminated
+                } else if !status["state"]["terminated"].isNull {
+                    reason = "ExitCode:\(status["state"]["terminated"]["exitCode"].int ?? 0)"
+                } else if status["ready"].bool == true && !status["state"]["running"].isNull {
+                    hasRunning = true
+                }
+            }
+            if reason == "Completed" && hasRunning {
+                let ready = (pod["status"]["conditions"].array ?? []).contains {
+                    $0["type"].string == "Ready" && $0["status"].string == "True"
+                }
+                reason = ready ? "Running" : "NotReady"
+            }
+        }
+        let phase = pod["status"]["phase"].string ?? "Pending"
+        if !pod["metadata"]["deletionTimestamp"].isNull && phase != "Succeeded" && phase != "Failed" { return "Terminating" }
+        return reason
     }
 
-    static func restarts(_ pod: JSON) -> Int64 {
-        (pod["status"]["containerStatuses"].array ?? []).reduce(0) { $0 + ($1["restartCount"].int ?? 0) }
+    /// RESTARTS: the count, with the age of the latest restart (`3 (12s ago)`) once there was one.
+    static func restarts(_ pod: JSON, now: Double) -> String {
+        var count: Int64 = 0
+        var latest: Double?
+        for status in pod["status"]["containerStatuses"].array ?? [] {
+            count += status["restartCount"].int ?? 0
+            if let finished = status["lastState"]["terminated"]["finishedAt"].string.flatMap(TimeFormat.parse) {
+                latest = max(latest ?? finished, finished)
+            }
+        }
+        guard count > 0, let latest else { return String(count) }
+        return "\(count) (\(TimeFormat.age(now - latest)) ago)"
     }
 
     static func selectorText(_ selector: JSON, none: String = "") -> String {

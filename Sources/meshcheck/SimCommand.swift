@@ -72,6 +72,31 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .customLong("exec-break-after"), help: "Exec connections break after this many output bytes.")
     var execBreakAfter: Int?
 
+    @Option(
+        name: .customLong("image-pull-error"),
+        help: "Image references matching this glob cannot be pulled (ErrImagePull, ImagePullBackOff), e.g. '*/helloworld:*' (repeatable).")
+    var imagePullErrors: [String] = []
+
+    @Option(
+        name: .customLong("unschedulable"),
+        help: "New pods of a cluster stay Pending, unschedulable: CLUSTER or CLUSTER=MESSAGE (default: 3 Insufficient cpu) (repeatable).")
+    var unschedulable: [String] = []
+
+    @Option(
+        name: .customLong("crash-loop"),
+        help: "App containers of pods labelled app=APP exit with code 1 at every start (CrashLoopBackOff): CLUSTER=APP (repeatable).")
+    var crashLoop: [String] = []
+
+    @Option(
+        name: .customLong("sidecar-not-ready"),
+        help: "Sidecars of a cluster's new pods never become ready, as when istiod cannot be reached: CLUSTER (repeatable).")
+    var sidecarNotReady: [String] = []
+
+    @Option(
+        name: .customLong("deny-pods"),
+        help: "Admission refuses pod creates in a cluster (FailedCreate): CLUSTER or CLUSTER=REASON (default: PodSecurity restricted) (repeatable).")
+    var denyPods: [String] = []
+
     func run() async throws {
         var options = SimulatedMeshOptions()
         options.clusters = clusters
@@ -88,6 +113,8 @@ struct SimCommand: AsyncParsableCommand {
         options.hangNamespaceDeletion = hangNamespaceDeletion
         options.controlEndpoint = true
         options.runtimeFaults = try runtimeFaults()
+        options.imagePullErrors = imagePullErrors
+        options.podFaults = try podFaults()
         for fraction in [apiThrottle, apiErrors, apiDrop] where !(0...1).contains(fraction) {
             throw ValidationError("API fault fractions must be between 0 and 1")
         }
@@ -156,6 +183,35 @@ struct SimCommand: AsyncParsableCommand {
         if let execStallAfter { faults.allClustersExecStreamFault = .stallAfter(bytes: execStallAfter) }
         if let execBreakAfter { faults.allClustersExecStreamFault = .breakAfter(bytes: execBreakAfter) }
         return faults
+    }
+
+    /// Pod faults by cluster; which clusters exist is checked when the mesh starts, before anything runs.
+    func podFaults() throws -> [String: PodFaults] {
+        var faults: [String: PodFaults] = [:]
+        for entry in unschedulable {
+            let (cluster, message) = Self.clusterAndText(entry)
+            faults[cluster, default: PodFaults()].unschedulable = message ?? PodFaults.defaultUnschedulableMessage
+        }
+        for entry in crashLoop {
+            let (cluster, app) = try Self.keyValue(entry, option: "--crash-loop")
+            faults[cluster, default: PodFaults()].crashLoopApps.append(app)
+        }
+        for cluster in sidecarNotReady { faults[cluster, default: PodFaults()].sidecarNotReady = true }
+        for entry in denyPods {
+            let (cluster, reason) = Self.clusterAndText(entry)
+            faults[cluster, default: PodFaults()].denyPods = reason ?? PodFaults.defaultDenyPodsMessage
+        }
+        for cluster in faults.keys where cluster.isEmpty {
+            throw ValidationError("--unschedulable, --crash-loop, --sidecar-not-ready and --deny-pods need a cluster name, e.g. cluster-1")
+        }
+        return faults
+    }
+
+    /// `cluster-1` or `cluster-1=some text` (the text may hold `=` itself).
+    static func clusterAndText(_ entry: String) -> (String, String?) {
+        guard let separator = entry.firstIndex(of: "=") else { return (entry, nil) }
+        let text = String(entry[entry.index(after: separator)...])
+        return (String(entry[..<separator]), text.isEmpty ? nil : text)
     }
 
     static func keyValue(_ text: String, option: String) throws -> (String, String) {
