@@ -189,29 +189,33 @@ struct SimCommand: AsyncParsableCommand {
     func podFaults() throws -> [String: PodFaults] {
         var faults: [String: PodFaults] = [:]
         for entry in unschedulable {
-            let (cluster, message) = Self.clusterAndText(entry)
+            let (cluster, message) = try Self.clusterAndText(entry, option: "--unschedulable", shape: "CLUSTER[=MESSAGE]")
             faults[cluster, default: PodFaults()].unschedulable = message ?? PodFaults.defaultUnschedulableMessage
         }
         for entry in crashLoop {
-            let (cluster, app) = try Self.keyValue(entry, option: "--crash-loop")
+            let (cluster, app) = try Self.clusterAndText(entry, option: "--crash-loop", shape: "CLUSTER=APP")
+            guard let app else { throw ValidationError("--crash-loop expects CLUSTER=APP (the pods' app label), e.g. cluster-1=helloworld") }
             faults[cluster, default: PodFaults()].crashLoopApps.append(app)
         }
-        for cluster in sidecarNotReady { faults[cluster, default: PodFaults()].sidecarNotReady = true }
-        for entry in denyPods {
-            let (cluster, reason) = Self.clusterAndText(entry)
-            faults[cluster, default: PodFaults()].denyPods = reason ?? PodFaults.defaultDenyPodsMessage
+        for entry in sidecarNotReady {
+            let (cluster, extra) = try Self.clusterAndText(entry, option: "--sidecar-not-ready", shape: "CLUSTER")
+            guard extra == nil else { throw ValidationError("--sidecar-not-ready expects a cluster name, e.g. cluster-1, got \(entry)") }
+            faults[cluster, default: PodFaults()].sidecarNotReady = true
         }
-        for cluster in faults.keys where cluster.isEmpty {
-            throw ValidationError("--unschedulable, --crash-loop, --sidecar-not-ready and --deny-pods need a cluster name, e.g. cluster-1")
+        for entry in denyPods {
+            let (cluster, reason) = try Self.clusterAndText(entry, option: "--deny-pods", shape: "CLUSTER[=REASON]")
+            faults[cluster, default: PodFaults()].denyPods = reason ?? PodFaults.defaultDenyPodsMessage
         }
         return faults
     }
 
     /// `cluster-1` or `cluster-1=some text` (the text may hold `=` itself).
-    static func clusterAndText(_ entry: String) -> (String, String?) {
-        guard let separator = entry.firstIndex(of: "=") else { return (entry, nil) }
-        let text = String(entry[entry.index(after: separator)...])
-        return (String(entry[..<separator]), text.isEmpty ? nil : text)
+    static func clusterAndText(_ entry: String, option: String, shape: String) throws -> (String, String?) {
+        let separator = entry.firstIndex(of: "=") ?? entry.endIndex
+        let cluster = String(entry[..<separator])
+        guard !cluster.isEmpty else { throw ValidationError("\(option) expects \(shape) with a cluster name such as cluster-1, got \(entry)") }
+        let text = separator == entry.endIndex ? "" : String(entry[entry.index(after: separator)...])
+        return (cluster, text.isEmpty ? nil : text)
     }
 
     static func keyValue(_ text: String, option: String) throws -> (String, String) {

@@ -174,6 +174,47 @@ struct Curl {
         }
     }
 
+    @Test func podFaultSectionsChangeThroughTheFaultEndpoint() async throws {
+        try await withMesh { mesh, curl in
+            let control = try #require(mesh.controlURL) + "/v1/faults"
+            func put(_ document: String) throws -> (status: Int, document: JSON) {
+                let answer = try curl.run(["-X", "PUT", "-d", document, control])
+                return (answer.status, (try? JSON.parse(answer.body)) ?? .null)
+            }
+            let images = try put(#"{"images":{"pullErrors":["*/helloworld:*"]}}"#)
+            #expect(images.status == 200 && images.document["images"]["pullErrors"] == ["*/helloworld:*"])
+            #expect(try mesh.faults.podFaults(cluster: "cluster-2").imagePullErrors == ["*/helloworld:*"])
+
+            let pods = try put(#"{"pods":{"cluster-1":{"unschedulable":true,"crashLoop":["helloworld"]}}}"#)
+            #expect(pods.document["pods"]["cluster-1"]["unschedulable"].string == PodFaults.defaultUnschedulableMessage)
+            #expect(pods.document["pods"]["cluster-1"]["crashLoop"] == ["helloworld"])
+            #expect(pods.document["pods"]["cluster-2"]["unschedulable"].isNull)
+            let everywhere = try put(#"{"pods":{"*":{"sidecarNotReady":true}}}"#)
+            #expect(everywhere.document["pods"]["cluster-2"]["sidecarNotReady"] == true)
+            #expect(everywhere.document["pods"]["cluster-1"]["crashLoop"] == ["helloworld"], "only the fields sent change")
+            let admission = try put(#"{"admission":{"cluster-2":{"denyPods":"exceeded quota: q, requested: pods=1"}}}"#)
+            #expect(admission.document["admission"]["cluster-2"]["denyPods"] == "exceeded quota: q, requested: pods=1")
+            #expect(try put(#"{"pods":{"cluster-1":{"unschedulable":null}}}"#).document["pods"]["cluster-1"]["unschedulable"].isNull)
+
+            for bad in [
+                #"{"pods":{"cluster-1":{"bogus":true}}}"#, #"{"pods":{"cluster-9":{"sidecarNotReady":true}}}"#,
+                #"{"images":{"pullErrors":["has space"]}}"#, #"{"images":{"pattern":[]}}"#,
+                #"{"admission":{"cluster-1":{"denyPods":5}}}"#, #"{"pods":{"cluster-1":{"crashLoop":"helloworld"}}}"#,
+            ] {
+                #expect(try put(bad).status == 400, "\(bad)")
+            }
+        }
+    }
+
+    @Test func podFaultsForAnUnknownClusterAreRefusedBeforeAnythingStarts() async throws {
+        var options = SimulatedMeshOptions()
+        options.podFaults = ["cluster-3": PodFaults()]
+        await #expect(throws: SimulatedMeshError.self) { try await SimulatedMesh.start(options) }
+        options.podFaults = [:]
+        options.imagePullErrors = [""]
+        await #expect(throws: SimulatedMeshError.self) { try await SimulatedMesh.start(options) }
+    }
+
     @Test func stopClosesTheServers() async throws {
         let mesh = try await SimulatedMesh.start(SimulatedMeshOptions())
         let url = mesh.clusters[0].serverURL
