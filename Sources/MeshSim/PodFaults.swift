@@ -202,7 +202,8 @@ extension ClusterState {
         var running = pod
         markRunning(&running, now: now)
         if crashes(running) {
-            podFaultSteps[uid] = PodFaultStep(stage: .crashRunning, due: now + Self.faultStepSeconds, attempt: podFaultSteps[uid]?.attempt ?? 0)
+            // Counting restarts starts here, whatever pulls it took to get here.
+            podFaultSteps[uid] = PodFaultStep(stage: .crashRunning, due: now + Self.faultStepSeconds, attempt: 0)
             markAppContainersUnready(&running, now: now)
             put(.pods, running)
             return
@@ -353,7 +354,7 @@ extension ClusterState {
     }
 
     /// Initialized / Ready / ContainersReady as the kubelet words them for the containers named.
-    mutating func setPodConditions(_ pod: inout JSON, initializing: [String], unready: [String], now: Double) {
+    func setPodConditions(_ pod: inout JSON, initializing: [String], unready: [String], now: Double) {
         let stamp = JSON.string(TimeFormat.rfc3339(now))
         pod["status"]["conditions"] = .array(
             (pod["status"]["conditions"].array ?? []).map { condition in
