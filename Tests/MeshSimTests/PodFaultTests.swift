@@ -217,6 +217,35 @@ extension ClusterHarness {
         #expect(cells[5] == "default-scheduler" && cells[6] == "0/1 nodes are available: 1 Too many pods." && cells[8] == 1)
     }
 
+    @Test func statusColumnIsDerivedAsThePodPrinterDoes() {
+        func pod(phase: String, initStatuses: [JSON] = [], statuses: [JSON], ready: Bool = false, deleting: Bool = false) -> JSON {
+            [
+                "metadata": ["deletionTimestamp": deleting ? "2026-01-01T00:00:00Z" : .null],
+                "spec": ["initContainers": .array(initStatuses.map { ["name": $0["name"]] })],
+                "status": [
+                    "phase": .string(phase), "initContainerStatuses": .array(initStatuses), "containerStatuses": .array(statuses),
+                    "conditions": [["type": "Ready", "status": ready ? "True" : "False"], ["type": "Initialized", "status": "True"]],
+                ],
+            ]
+        }
+        let running: JSON = ["name": "a", "ready": true, "state": ["running": ["startedAt": "x"]]]
+        let completed: JSON = ["name": "b", "state": ["terminated": ["exitCode": 0, "reason": "Completed"]]]
+        let failedInit: JSON = ["name": "i", "state": ["terminated": ["exitCode": 2]]]
+        let waitingInit: JSON = ["name": "i", "state": ["waiting": ["reason": "PodInitializing"]]]
+        #expect(Tables.podStatus(pod(phase: "Running", statuses: [running])) == "Running")
+        #expect(Tables.podStatus(pod(phase: "Running", statuses: [running, completed])) == "NotReady")
+        #expect(Tables.podStatus(pod(phase: "Running", statuses: [running, completed], ready: true)) == "Running")
+        var initializing = pod(phase: "Pending", initStatuses: [waitingInit], statuses: [])
+        initializing["status"]["conditions"] = []
+        #expect(Tables.podStatus(initializing) == "Init:0/1")
+        var initFailed = pod(phase: "Pending", initStatuses: [failedInit], statuses: [])
+        initFailed["status"]["conditions"] = []
+        #expect(Tables.podStatus(initFailed) == "Init:ExitCode:2")
+        #expect(Tables.podStatus(pod(phase: "Running", statuses: [running], deleting: true)) == "Terminating")
+        #expect(Tables.podStatus(pod(phase: "Succeeded", statuses: [completed], deleting: true)) == "Completed")
+        #expect(Tables.restarts(pod(phase: "Running", statuses: [running]), now: 0) == "0")
+    }
+
     @Test func globsMatchImageReferences() {
         #expect(Glob.matches("*/helloworld:*", "docker.io/istio/helloworld:1.0"))
         #expect(Glob.matches("docker.io/istio/examples-helloworld-v2*", "docker.io/istio/examples-helloworld-v2:1.0"))
