@@ -254,6 +254,10 @@ extension ClusterState {
     // MARK: ReplicaSets → Pods
 
     mutating func reconcileReplicaSets(now: Double) {
+        if !replicaSetRetryAt.isEmpty {
+            let live = Set(store.list(.replicaSets, namespace: nil).compactMap { $0["metadata"]["uid"].string })
+            replicaSetRetryAt = replicaSetRetryAt.filter { live.contains($0.key) }
+        }
         for replicaSet in store.list(.replicaSets, namespace: nil) {
             let namespace = replicaSet["metadata"]["namespace"].string ?? ""
             guard namespacePhase(namespace) == "Active" else { continue }

@@ -505,13 +505,17 @@ extension ClusterState {
 
     // MARK: Admission
 
-    /// A ReplicaSet whose pod creates admission refuses: `FailedCreate` events, retried on a back-off, and
-    /// the ReplicaFailure condition carrying the error.
+    /// How often a ReplicaSet whose creates are refused tries again (the real controller's rate limiter
+    /// backs off further; a fixed pace keeps the event count moving in tests and demos).
+    static let refusedCreateRetrySeconds = 10.0
+
+    /// A ReplicaSet whose pod creates admission refuses: a `FailedCreate` event per try, and the ReplicaFailure
+    /// condition carrying the error.
     mutating func refusePodCreates(_ replicaSet: JSON, reason: String, now: Double) -> JSON {
         let uid = replicaSet["metadata"]["uid"].string ?? ""
         let message = PodFaultWording.forbiddenPod("\(replicaSet["metadata"]["name"].string ?? "")-", reason)
         if let retry = replicaSetRetryAt[uid], retry > now { return Self.replicaFailure(replicaSet, message: message, now: now) }
-        replicaSetRetryAt[uid] = now + 10
+        replicaSetRetryAt[uid] = now + Self.refusedCreateRetrySeconds
         recordEvent(
             about: replicaSet, reason: "FailedCreate", message: "Error creating: \(message)", source: .replicaSetController, now: now)
         return Self.replicaFailure(replicaSet, message: message, now: now)
