@@ -174,37 +174,41 @@ package struct MeshCheckRun: Sendable {
     }
 
     /// Polls the pods until every expected one is ready. A ready pod without a sidecar is a finding
-    /// for the `sidecar-injection` check, not something to wait for.
+    /// for the `sidecar-injection` check, not something to wait for. Each round also reads why the
+    /// rest are not ready; a reason waiting will not cure (``DeployBlocker/grace(_:)``) ends the wait
+    /// early, with the same exit as the deploy timeout.
     private func waitForWorkloads(_ operations: [ClusterOperations], state: RunState, deadline: ContinuousClock.Instant) async throws {
         let scenario = settings.scenario
+        let started = ContinuousClock.now
+        var clock = DeployBlockerClock(timeouts: scenario.timeouts)
+        var lastLine = ""
         for attempt in 0..<100_000 {
-            var missing: [String] = []
-            var lists: [[RunPod]] = []
-            for op in operations {
-                let spec = op.cluster.spec
-                let pods = try await op.pods().filter { !$0.terminating }
-                lists.append(pods)
-                let wantHello = spec.serves == nil ? 0 : spec.helloworldReplicas
-                let wantSleep = spec.clients ? spec.sleepReplicas : 0
-                let readyHello = pods.filter { $0.app == Workloads.helloworldApp && $0.ready }.count
-                let readySleep = pods.filter { $0.app == Workloads.sleepApp && $0.ready }.count
-                if readyHello < wantHello { missing.append("\(spec.name): \(readyHello)/\(wantHello) helloworld ready") }
-                if readySleep < wantSleep { missing.append("\(spec.name): \(readySleep)/\(wantSleep) sleep ready") }
-            }
-            if missing.isEmpty {
+            var observations: [DeployObservation] = []
+            for op in operations { observations.append(try await op.observeDeploy()) }
+            let progress = observations.map { DeployDiagnosis.progress($0) }
+            if progress.joined().allSatisfy(\.isReady) {
+                let lists = observations.map { ClusterOperations.runPods($0.pods).filter { !$0.terminating } }
                 state.pods = lists
                 let bare = lists.joined().filter { !$0.hasSidecar }.count
                 settings.progress("workloads ready" + (bare > 0 ? " (\(bare) pods without a sidecar)" : ""))
                 return
             }
-            guard ContinuousClock.now < deadline else {
-                throw RunAbort(
-                    .environment,
-                    "workloads not ready within the deploy timeout of "
-                        + "\(scenario.timeouts.deploy): " + missing.joined(separator: "; "))
+            let judged = clock.judge(progress.joined().flatMap(\.blockers), at: ContinuousClock.now - started)
+            let certain = judged.filter(\.certain)
+            let timedOut = ContinuousClock.now >= deadline
+            if !certain.isEmpty || timedOut {
+                let shown = certain.isEmpty ? judged : certain
+                state.deployChecks = DeployDiagnosis.checks(shown, namespace: settings.namespace)
+                let reasons = shown.map { "\($0.blocker.cluster) \($0.blocker.object): \($0.blocker.reason): \($0.blocker.message)" }
+                let why = certain.isEmpty ? "within the deploy timeout of \(formatDuration(scenario.timeouts.deploy))" : "and will not be by waiting"
+                throw RunAbort(.environment, "workloads not ready \(why): " + reasons.joined(separator: "; "))
             }
-            if attempt % 20 == 19 { settings.progress("waiting: " + missing.joined(separator: "; ")) }
-            try await Task.sleep(for: .milliseconds(250))
+            let line = zip(observations, progress).flatMap { DeployDiagnosis.progressLine(cluster: $0.cluster, $1) }.joined(separator: "; ")
+            if line != lastLine || attempt % 20 == 19 {
+                settings.progress("deploying: " + line)
+                lastLine = line
+            }
+            try await Task.sleep(for: .milliseconds(500))
         }
     }
 
@@ -391,4 +395,10 @@ extension Duration {
     var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
+}
+
+/// A measured time for a progress line or a report row, in whole seconds: `1m42s`, `0s`.
+package func formatWholeSeconds(_ duration: Duration, rounding: FloatingPointRoundingRule = .toNearestOrAwayFromZero) -> String {
+    let seconds = Int64(max(0, duration.seconds.rounded(rounding)))
+    return seconds == 0 ? "0s" : formatDuration(.seconds(seconds))
 }
