@@ -5,6 +5,7 @@
 import Foundation
 import KubeClient
 import MeshStats
+import Synchronization
 
 /// Everything a run needs, validated.
 package struct RunSettings: Sendable {
@@ -220,41 +221,60 @@ package struct MeshCheckRun: Sendable {
     }
 
     /// Small uncounted bursts until every client has reached every cluster it is expected to reach,
-    /// or the converge deadline passes (then the checks tell what is missing).
+    /// or the deadline of each cluster it still lacks has passed (the converge timeout, or the short
+    /// grace of a pair preflight already failed); then the checks tell what is missing.
     private func converge(_ operations: [ClusterOperations], state: RunState, base: AttributionBase) async throws {
         let scenario = settings.scenario
-        let deadline = ContinuousClock.now + scenario.timeouts.converge
-        let expected = state.expectations(scenario: scenario)
-        let withEndpoints = state.clustersWithEndpoints(scenario: scenario)
+        let started = ContinuousClock.now
+        let deadline = started + scenario.timeouts.converge
+        let plan = ConvergePlan(
+            scenario: scenario, expected: state.expectations(scenario: scenario),
+            withEndpoints: state.clustersWithEndpoints(scenario: scenario), preflight: state.preflight)
         let namespace = settings.namespace
         let load = scenario.load
         let pods = clientPods(operations, state: state)
-        settings.progress("converging: \(pods.count) clients")
-        let late = try await withThrowingTaskGroup(of: String?.self) { group in
-            for (op, pod) in pods {
+        let clients = ConvergeClients(pods.map { ConvergeClient(source: $0.0.cluster.index, pod: $0.1) })
+        let progress = settings.progress
+        progress(plan.progressLine(clients.all, at: .zero))
+        let unfinished = try await withThrowingTaskGroup(of: String?.self) { group in
+            for (index, (op, pod)) in pods.enumerated() {
                 group.addTask {
-                    let source = op.cluster.index
-                    var reached = Set<Int>()
                     for round in 0..<10_000 {
-                        if expected[source].isSatisfied(by: reached, source: source, withEndpoints: withEndpoints) { return nil }
+                        let client = clients[index]
+                        if plan.isDone(client, at: ContinuousClock.now - started) { break }
                         guard ContinuousClock.now < deadline else { break }
                         if round > 0 { try await Task.sleep(for: .milliseconds(300)) }
                         var probe = load
                         probe.requestsPerBurst = 10
                         probe.mode = .sequential
                         let command = BurstCommand(target: .helloWorld(namespace: namespace), burst: round, load: probe)
-                        let session = BurstSession(source: source, clientPod: pod, command: command, base: base, records: nil)
+                        let session = BurstSession(source: client.source, clientPod: pod, command: command, base: base, records: nil)
                         _ = await Self.runBurst(session, op: op, pod: pod, namespace: namespace, deadline: deadline)
-                        reached.formUnion(session.reached)
+                        clients.record(index, reached: session.reached)
                     }
-                    return "\(op.cluster.spec.name)/\(pod)"
+                    let client = clients[index]
+                    let missing = plan.awaiting(client, at: ContinuousClock.now - started)
+                    let lacking = missing.awaited + missing.givenUp
+                    return lacking.isEmpty ? nil : "\(pod)@\(plan.names[client.source]) without \(lacking.map { plan.names[$0] }.joined(separator: ","))"
                 }
             }
-            var late: [String] = []
-            for try await name in group { if let name { late.append(name) } }
-            return late
+            // The progress line every few seconds until the clients are done.
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(5))
+                    if Task.isCancelled { break }
+                    progress(plan.progressLine(clients.all, at: ContinuousClock.now - started))
+                }
+                return nil
+            }
+            var unfinished: [String] = []
+            for _ in pods.indices {
+                if let name = try await group.next(), let name { unfinished.append(name) }
+            }
+            group.cancelAll()
+            return unfinished
         }
-        if !late.isEmpty { settings.progress("converge deadline passed for \(late.joined(separator: ", ")); measuring anyway") }
+        if !unfinished.isEmpty { progress("converge ended for \(unfinished.joined(separator: ", ")); measuring anyway") }
     }
 
     /// The measured bursts: every client pod runs `concurrentBurstsPerClientPod` lanes, each lane
@@ -374,6 +394,23 @@ package struct MeshCheckRun: Sendable {
         }
         state.addPhase("cleanup", seconds: (ContinuousClock.now - started).seconds)
         return CleanupReport(status: leftovers.isEmpty ? .done : .failed, leftovers: leftovers)
+    }
+}
+
+/// Converge's client pods and what each has reached so far, shared by their probing tasks and the
+/// progress line.
+final class ConvergeClients: Sendable {
+    private let clients: Mutex<[ConvergeClient]>
+
+    init(_ clients: [ConvergeClient]) {
+        self.clients = Mutex(clients)
+    }
+
+    var all: [ConvergeClient] { clients.withLock { $0 } }
+    subscript(index: Int) -> ConvergeClient { clients.withLock { $0[index] } }
+
+    func record(_ index: Int, reached: Set<Int>) {
+        clients.withLock { $0[index].reached.formUnion(reached) }
     }
 }
 
