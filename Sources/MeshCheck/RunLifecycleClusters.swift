@@ -184,12 +184,19 @@ struct ClusterOperations: Sendable {
 
     /// What `kubectl describe` would show about the run's workloads: their pods, ReplicaSets and the
     /// namespace's Events. Pods must be readable; the ReplicaSets and Events only explain, so a
-    /// client not allowed to list them still waits (with less to say).
+    /// client the API server does not allow to list them still waits (with less to say).
     func observeDeploy() async throws -> DeployObservation {
         let selector = "app in (\(Workloads.helloworldApp),\(Workloads.sleepApp))"
         let pods: [Pod] = try await cluster.client.list(ResourcePath.pods(in: namespace).labelSelector(selector))
-        let replicaSets = (try? await cluster.client.list(ResourcePath.replicaSets(in: namespace).labelSelector(selector), of: ReplicaSet.self)) ?? []
-        let events = (try? await cluster.client.list(ResourcePath.events(in: namespace), of: Event.self)) ?? []
+        func explaining<Item: Decodable & Sendable>(_ path: ResourcePath, _ type: Item.Type) async throws -> [Item] {
+            do {
+                return try await cluster.client.list(path, of: type)
+            } catch is KubeAPIError {
+                return []
+            }
+        }
+        let replicaSets = try await explaining(ResourcePath.replicaSets(in: namespace).labelSelector(selector), ReplicaSet.self)
+        let events = try await explaining(ResourcePath.events(in: namespace), Event.self)
         return DeployObservation(
             cluster: cluster.spec.name, context: cluster.context, expected: ExpectedWorkload.all(in: cluster.spec), pods: pods,
             replicaSets: replicaSets, events: events)
