@@ -406,4 +406,23 @@ import Testing
         #expect(hint(.crashLoop).contains("kubectl logs --previous helloworld-v1-7d9f8c-abcde -c helloworld -n \(Self.namespace)"))
         #expect(hint(.sidecarNotReady).contains("istiod"))
     }
+
+    /// An early end reports as the deploy timeout does: verdict `error`, exit 3, and the `deploy` rows
+    /// after preflight's (RunState hands them to the one report builder this way).
+    @Test func aCertainFailureIsReportedWithTheDeployTimeoutsExitCode() throws {
+        let scenario = try Scenario.guideCheck(contexts: ["ctx-1", "ctx-2"])
+        let facts = RunFacts(
+            runId: "r", startedAt: "2026-12-02T09:00:00Z", durationSeconds: 70, namespace: Self.namespace, revision: "default",
+            scenario: scenario, readyEndpoints: [:], phases: [PhaseTiming(name: "deploy", seconds: 62)], convergeSeconds: nil, retries: [],
+            exec: ExecStats(sessions: 0, failed: 0, roundTripMs: nil), cleanup: CleanupReport(status: .done, leftovers: []))
+        let rows = DeployDiagnosis.checks([JudgedBlocker(blocker: imagePullBlocker(), seenFor: .seconds(61), certain: true)], namespace: Self.namespace)
+        let preflight = [CheckResult(name: "api", status: .pass, message: "ok")]
+        let abort = RunAbort(.environment, "workloads not ready and will not be by waiting")
+        let outcome = RunReportBuilder.report(
+            facts: facts, judged: nil, unjudgedChecks: preflight + rows, end: .failed(message: abort.message, exitCode: abort.exitCode))
+        #expect(outcome.exitCode == 3)
+        #expect(outcome.report.verdict == .error)
+        #expect(outcome.report.checks.map(\.name) == ["api", CheckName.deploy])
+        #expect(outcome.report.checks.last?.hint?.contains("images.registry") == true)
+    }
 }
