@@ -168,7 +168,9 @@ package enum DeployDiagnosis {
             blockers += replicaSetBlockers(workload, owned: owned, observation)
             if blockers.isEmpty {
                 let reason = owned.isEmpty ? "NoPods" : "NotReady"
-                let message = owned.isEmpty ? "no pod created yet" : "waiting for the pods to become ready"
+                let message =
+                    owned.count < workload.replicas
+                    ? "\(owned.count) of \(workload.replicas) pods created so far" : "waiting for the pods to become ready"
                 blockers.append(
                     DeployBlocker(
                         kind: .pending, cluster: observation.cluster, context: observation.context, workload: workload.name,

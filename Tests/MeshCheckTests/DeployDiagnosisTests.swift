@@ -291,6 +291,13 @@ import Testing
         #expect(blockers(nothing).map { $0.grace(PhaseTimeouts()) } == [nil])
     }
 
+    @Test func aWorkloadShortOfPodsSaysHowManyExist() throws {
+        var observation = try observe(pods: [Self.waitingPod("ContainerCreating", "")])
+        observation.expected = [ExpectedWorkload(name: "helloworld-v1", selector: Self.helloworld.selector, replicas: 2)]
+        observation.pods[0].status = nil
+        #expect(blockers(observation).map(\.message) == ["1 of 2 pods created so far"])
+    }
+
     @Test func readyPodsAndPodsOfOtherWorkloadsAreNotBlockers() throws {
         let ready = """
             [{"name": "helloworld", "ready": true, "state": {"running": {}}}, {"name": "istio-proxy", "ready": true, "state": {"running": {}}}]
