@@ -236,7 +236,8 @@ package enum DeployDiagnosis {
     }
 
     /// `FailedCreate` from the ReplicaSets of the workload that have fewer pods than they want: the
-    /// `ReplicaFailure` condition, else the ReplicaSet's latest `FailedCreate` event.
+    /// ReplicaSet's latest `FailedCreate` event (the controller's newest refusal), else its
+    /// `ReplicaFailure` condition, which keeps the first one's message.
     static func replicaSetBlockers(_ workload: ExpectedWorkload, owned: [Pod], _ observation: DeployObservation) -> [DeployBlocker] {
         observation.replicaSets.filter { workload.owns($0.metadata.labels) && ($0.spec?.replicas ?? 0) > 0 }.compactMap { set in
             guard let name = set.metadata.name else { return nil }
