@@ -351,8 +351,9 @@ extension DeployDiagnosis {
                 + "in `images.pullSecrets` (copied into the run's namespace from `images.pullSecretsFrom`)"
         case .unschedulable:
             return "no node has room for the pod's resource requests (HelloWorld requests cpu 100m, plus the sidecar's): "
-                + "free capacity, add nodes (or let the cluster autoscaler add them), or lower the sidecar's requests "
-                + "(`sidecar.istio.io/proxyCPU` / the mesh's proxy resources); `kubectl describe pod \(pod ?? "…") -n \(namespace)` lists the scheduler's reasons"
+                + "free capacity, add nodes (or let the cluster autoscaler add them), or lower the sidecar's requests in "
+                + "the mesh's proxy settings (`values.global.proxy.resources`); `kubectl describe pod \(pod ?? "…") -n \(namespace)` "
+                + "lists the scheduler's reasons"
         case .failedCreate:
             switch AdmissionDenial(blocker.message) {
             case .podSecurity(let level):
