@@ -5,6 +5,7 @@
 import Foundation
 import KubeClient
 import MeshStats
+import Synchronization
 
 /// Everything a run needs, validated.
 package struct RunSettings: Sendable {
@@ -174,37 +175,41 @@ package struct MeshCheckRun: Sendable {
     }
 
     /// Polls the pods until every expected one is ready. A ready pod without a sidecar is a finding
-    /// for the `sidecar-injection` check, not something to wait for.
+    /// for the `sidecar-injection` check, not something to wait for. Each round also reads why the
+    /// rest are not ready; a reason waiting will not cure (``DeployBlocker/grace(_:)``) ends the wait
+    /// early, with the same exit as the deploy timeout.
     private func waitForWorkloads(_ operations: [ClusterOperations], state: RunState, deadline: ContinuousClock.Instant) async throws {
         let scenario = settings.scenario
+        let started = ContinuousClock.now
+        var clock = DeployBlockerClock(timeouts: scenario.timeouts)
+        var lastLine = ""
         for attempt in 0..<100_000 {
-            var missing: [String] = []
-            var lists: [[RunPod]] = []
-            for op in operations {
-                let spec = op.cluster.spec
-                let pods = try await op.pods().filter { !$0.terminating }
-                lists.append(pods)
-                let wantHello = spec.serves == nil ? 0 : spec.helloworldReplicas
-                let wantSleep = spec.clients ? spec.sleepReplicas : 0
-                let readyHello = pods.filter { $0.app == Workloads.helloworldApp && $0.ready }.count
-                let readySleep = pods.filter { $0.app == Workloads.sleepApp && $0.ready }.count
-                if readyHello < wantHello { missing.append("\(spec.name): \(readyHello)/\(wantHello) helloworld ready") }
-                if readySleep < wantSleep { missing.append("\(spec.name): \(readySleep)/\(wantSleep) sleep ready") }
-            }
-            if missing.isEmpty {
+            var observations: [DeployObservation] = []
+            for op in operations { observations.append(try await op.observeDeploy()) }
+            let progress = observations.map { DeployDiagnosis.progress($0) }
+            if progress.joined().allSatisfy(\.isReady) {
+                let lists = observations.map { ClusterOperations.runPods($0.pods).filter { !$0.terminating } }
                 state.pods = lists
                 let bare = lists.joined().filter { !$0.hasSidecar }.count
                 settings.progress("workloads ready" + (bare > 0 ? " (\(bare) pods without a sidecar)" : ""))
                 return
             }
-            guard ContinuousClock.now < deadline else {
-                throw RunAbort(
-                    .environment,
-                    "workloads not ready within the deploy timeout of "
-                        + "\(scenario.timeouts.deploy): " + missing.joined(separator: "; "))
+            let judged = clock.judge(progress.joined().flatMap(\.blockers), at: ContinuousClock.now - started)
+            let certain = judged.filter(\.certain)
+            let timedOut = ContinuousClock.now >= deadline
+            if !certain.isEmpty || timedOut {
+                let shown = certain.isEmpty ? judged : certain
+                state.deployChecks = DeployDiagnosis.checks(shown, namespace: settings.namespace)
+                let reasons = shown.map { "\($0.blocker.cluster) \($0.blocker.object): \($0.blocker.reason): \($0.blocker.message)" }
+                let why = certain.isEmpty ? "within the deploy timeout of \(formatDuration(scenario.timeouts.deploy))" : "and will not be by waiting"
+                throw RunAbort(.environment, "workloads not ready \(why): " + reasons.joined(separator: "; "))
             }
-            if attempt % 20 == 19 { settings.progress("waiting: " + missing.joined(separator: "; ")) }
-            try await Task.sleep(for: .milliseconds(250))
+            let line = zip(observations, progress).flatMap { DeployDiagnosis.progressLine(cluster: $0.cluster, $1) }.joined(separator: "; ")
+            if line != lastLine || attempt % 20 == 19 {
+                settings.progress("deploying: " + line)
+                lastLine = line
+            }
+            try await Task.sleep(for: .milliseconds(500))
         }
     }
 
@@ -216,41 +221,60 @@ package struct MeshCheckRun: Sendable {
     }
 
     /// Small uncounted bursts until every client has reached every cluster it is expected to reach,
-    /// or the converge deadline passes (then the checks tell what is missing).
+    /// or the deadline of each cluster it still lacks has passed (the converge timeout, or the short
+    /// grace of a pair preflight already failed); then the checks tell what is missing.
     private func converge(_ operations: [ClusterOperations], state: RunState, base: AttributionBase) async throws {
         let scenario = settings.scenario
-        let deadline = ContinuousClock.now + scenario.timeouts.converge
-        let expected = state.expectations(scenario: scenario)
-        let withEndpoints = state.clustersWithEndpoints(scenario: scenario)
+        let started = ContinuousClock.now
+        let deadline = started + scenario.timeouts.converge
+        let plan = ConvergePlan(
+            scenario: scenario, expected: state.expectations(scenario: scenario),
+            withEndpoints: state.clustersWithEndpoints(scenario: scenario), preflight: state.preflight)
         let namespace = settings.namespace
         let load = scenario.load
         let pods = clientPods(operations, state: state)
-        settings.progress("converging: \(pods.count) clients")
-        let late = try await withThrowingTaskGroup(of: String?.self) { group in
-            for (op, pod) in pods {
+        let clients = ConvergeClients(pods.map { ConvergeClient(source: $0.0.cluster.index, pod: $0.1) })
+        let progress = settings.progress
+        progress(plan.progressLine(clients.all, at: .zero))
+        let unfinished = try await withThrowingTaskGroup(of: String?.self) { group in
+            for (index, (op, pod)) in pods.enumerated() {
                 group.addTask {
-                    let source = op.cluster.index
-                    var reached = Set<Int>()
                     for round in 0..<10_000 {
-                        if expected[source].isSatisfied(by: reached, source: source, withEndpoints: withEndpoints) { return nil }
+                        let client = clients[index]
+                        if plan.isDone(client, at: ContinuousClock.now - started) { break }
                         guard ContinuousClock.now < deadline else { break }
                         if round > 0 { try await Task.sleep(for: .milliseconds(300)) }
                         var probe = load
                         probe.requestsPerBurst = 10
                         probe.mode = .sequential
                         let command = BurstCommand(target: .helloWorld(namespace: namespace), burst: round, load: probe)
-                        let session = BurstSession(source: source, clientPod: pod, command: command, base: base, records: nil)
+                        let session = BurstSession(source: client.source, clientPod: pod, command: command, base: base, records: nil)
                         _ = await Self.runBurst(session, op: op, pod: pod, namespace: namespace, deadline: deadline)
-                        reached.formUnion(session.reached)
+                        clients.record(index, reached: session.reached)
                     }
-                    return "\(op.cluster.spec.name)/\(pod)"
+                    let client = clients[index]
+                    let missing = plan.awaiting(client, at: ContinuousClock.now - started)
+                    let lacking = missing.awaited + missing.givenUp
+                    return lacking.isEmpty ? nil : "\(pod)@\(plan.names[client.source]) without \(lacking.map { plan.names[$0] }.joined(separator: ","))"
                 }
             }
-            var late: [String] = []
-            for try await name in group { if let name { late.append(name) } }
-            return late
+            // The progress line every few seconds until the clients are done.
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(5))
+                    if Task.isCancelled { break }
+                    progress(plan.progressLine(clients.all, at: ContinuousClock.now - started))
+                }
+                return nil
+            }
+            var unfinished: [String] = []
+            for _ in pods.indices {
+                if let name = try await group.next(), let name { unfinished.append(name) }
+            }
+            group.cancelAll()
+            return unfinished
         }
-        if !late.isEmpty { settings.progress("converge deadline passed for \(late.joined(separator: ", ")); measuring anyway") }
+        if !unfinished.isEmpty { progress("converge ended for \(unfinished.joined(separator: ", ")); measuring anyway") }
     }
 
     /// The measured bursts: every client pod runs `concurrentBurstsPerClientPod` lanes, each lane
@@ -373,6 +397,23 @@ package struct MeshCheckRun: Sendable {
     }
 }
 
+/// Converge's client pods and what each has reached so far, shared by their probing tasks and the
+/// progress line.
+final class ConvergeClients: Sendable {
+    private let clients: Mutex<[ConvergeClient]>
+
+    init(_ clients: [ConvergeClient]) {
+        self.clients = Mutex(clients)
+    }
+
+    var all: [ConvergeClient] { clients.withLock { $0 } }
+    subscript(index: Int) -> ConvergeClient { clients.withLock { $0[index] } }
+
+    func record(_ index: Int, reached: Set<Int>) {
+        clients.withLock { $0[index].reached.formUnion(reached) }
+    }
+}
+
 /// A burst whose command ran but did not succeed as a whole (non-zero exit).
 struct BurstFailure: Error, CustomStringConvertible {
     var message: String
@@ -391,4 +432,10 @@ extension Duration {
     var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
+}
+
+/// A measured time for a progress line or a report row, in whole seconds: `1m42s`, `0s`.
+package func formatWholeSeconds(_ duration: Duration, rounding: FloatingPointRoundingRule = .toNearestOrAwayFromZero) -> String {
+    let seconds = Int64(max(0, duration.seconds.rounded(rounding)))
+    return seconds == 0 ? "0s" : formatDuration(.seconds(seconds))
 }

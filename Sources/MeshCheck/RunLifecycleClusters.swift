@@ -182,11 +182,29 @@ struct ClusterOperations: Sendable {
         }
     }
 
-    /// HelloWorld and Sleep pods of the namespace.
-    func pods() async throws -> [RunPod] {
-        let pods: [Pod] = try await cluster.client.list(
-            ResourcePath.pods(in: namespace).labelSelector("app in (\(Workloads.helloworldApp),\(Workloads.sleepApp))"))
-        return pods.compactMap { pod in
+    /// What `kubectl describe` would show about the run's workloads: their pods, ReplicaSets and the
+    /// namespace's Events. Pods must be readable; the ReplicaSets and Events only explain, so a
+    /// client the API server does not allow to list them still waits (with less to say).
+    func observeDeploy() async throws -> DeployObservation {
+        let selector = "app in (\(Workloads.helloworldApp),\(Workloads.sleepApp))"
+        let pods: [Pod] = try await cluster.client.list(ResourcePath.pods(in: namespace).labelSelector(selector))
+        func explaining<Item: Decodable & Sendable>(_ path: ResourcePath, _ type: Item.Type) async throws -> [Item] {
+            do {
+                return try await cluster.client.list(path, of: type)
+            } catch is KubeAPIError {
+                return []
+            }
+        }
+        let replicaSets = try await explaining(ResourcePath.replicaSets(in: namespace).labelSelector(selector), ReplicaSet.self)
+        let events = try await explaining(ResourcePath.events(in: namespace), Event.self)
+        return DeployObservation(
+            cluster: cluster.spec.name, context: cluster.context, expected: ExpectedWorkload.all(in: cluster.spec), pods: pods,
+            replicaSets: replicaSets, events: events)
+    }
+
+    /// HelloWorld and Sleep pods as the run keeps them.
+    static func runPods(_ pods: [Pod]) -> [RunPod] {
+        pods.compactMap { pod in
             guard let name = pod.metadata.name, let app = pod.metadata.labels?["app"] else { return nil }
             return RunPod(
                 name: name, app: app, ready: pod.isReady, hasSidecar: Self.hasSidecar(pod),

@@ -20,6 +20,8 @@ final class RunState: Sendable {
         var execRoundTrips = LatencyHistogram()
         var outcome: VerdictOutcome?
         var preflight: [PreflightFinding] = []
+        /// Failed `deploy` rows when the workloads never became ready.
+        var deployChecks: [CheckResult] = []
     }
 
     private let facts = Mutex(Facts())
@@ -46,6 +48,10 @@ final class RunState: Sendable {
     var preflight: [PreflightFinding] {
         get { facts.withLock { $0.preflight } }
         set { facts.withLock { $0.preflight = newValue } }
+    }
+    var deployChecks: [CheckResult] {
+        get { facts.withLock { $0.deployChecks } }
+        set { facts.withLock { $0.deployChecks = newValue } }
     }
     var convergeSeconds: Double? {
         get { facts.withLock { $0.convergeSeconds } }
@@ -179,6 +185,7 @@ final class RunState: Sendable {
                 sessions: snapshot.execSessions, failed: snapshot.execFailures.count,
                 roundTripMs: snapshot.execRoundTrips.count > 0 ? Verdict.latencySummary(snapshot.execRoundTrips) : nil),
             cleanup: cleanup)
-        return RunReportBuilder.report(facts: runFacts, judged: snapshot.outcome, unjudgedChecks: PreflightSummary.checks(snapshot.preflight), end: end)
+        return RunReportBuilder.report(
+            facts: runFacts, judged: snapshot.outcome, unjudgedChecks: PreflightSummary.checks(snapshot.preflight) + snapshot.deployChecks, end: end)
     }
 }

@@ -133,21 +133,41 @@ package struct LoadSettings: Sendable, Equatable {
     }
 }
 
-/// Deadlines per lifecycle phase.
+/// Deadlines per lifecycle phase, and the graces after which a deploy blocker or a pair preflight
+/// already failed is taken as certain rather than waited out.
 package struct PhaseTimeouts: Sendable, Equatable {
     package var deploy: Duration
     package var converge: Duration
     package var bursts: Duration
     package var cleanup: Duration
+    /// How long a container may fail to pull its image (`ErrImagePull`, `ImagePullBackOff`) before the
+    /// deploy wait gives up: long enough for a slow registry's transient error, short of the deploy timeout.
+    package var imagePullGrace: Duration
+    /// How long a pod may stay `Unschedulable` (a cluster autoscaler may still add a node).
+    package var unschedulableGrace: Duration
+    /// How long a ReplicaSet may fail to create pods for a reason that can pass (a webhook that cannot be
+    /// called yet, a ServiceAccount not yet created); PodSecurity and ResourceQuota denials end the wait at once.
+    package var failedCreateGrace: Duration
+    /// How long a running `istio-proxy` may stay not ready (it is ready once istiod has sent its configuration).
+    package var sidecarReadyGrace: Duration
+    /// How long converge waits for a (source, target) pair that preflight has already failed.
+    package var convergeFailedPairGrace: Duration
 
     package init(
         deploy: Duration = .seconds(300), converge: Duration = .seconds(120), bursts: Duration = .seconds(600),
-        cleanup: Duration = .seconds(300)
+        cleanup: Duration = .seconds(300), imagePullGrace: Duration = .seconds(60), unschedulableGrace: Duration = .seconds(30),
+        failedCreateGrace: Duration = .seconds(30), sidecarReadyGrace: Duration = .seconds(90),
+        convergeFailedPairGrace: Duration = .seconds(15)
     ) {
         self.deploy = deploy
         self.converge = converge
         self.bursts = bursts
         self.cleanup = cleanup
+        self.imagePullGrace = imagePullGrace
+        self.unschedulableGrace = unschedulableGrace
+        self.failedCreateGrace = failedCreateGrace
+        self.sidecarReadyGrace = sidecarReadyGrace
+        self.convergeFailedPairGrace = convergeFailedPairGrace
     }
 }
 

@@ -38,6 +38,24 @@ package struct ScenarioEcho: Codable, Sendable, Equatable {
         package var convergeSeconds: Double
         package var burstsSeconds: Double
         package var cleanupSeconds: Double
+        // Optional: reports written before these settings existed carry none (the defaults applied).
+        package var imagePullGraceSeconds: Double?
+        package var unschedulableGraceSeconds: Double?
+        package var failedCreateGraceSeconds: Double?
+        package var sidecarReadyGraceSeconds: Double?
+        package var convergeFailedPairGraceSeconds: Double?
+
+        /// The settings echoed, with the defaults for those an older report does not carry.
+        func phaseTimeouts(_ duration: (Double) -> Duration) -> PhaseTimeouts {
+            let defaults = PhaseTimeouts()
+            return PhaseTimeouts(
+                deploy: duration(deploySeconds), converge: duration(convergeSeconds), bursts: duration(burstsSeconds),
+                cleanup: duration(cleanupSeconds), imagePullGrace: imagePullGraceSeconds.map(duration) ?? defaults.imagePullGrace,
+                unschedulableGrace: unschedulableGraceSeconds.map(duration) ?? defaults.unschedulableGrace,
+                failedCreateGrace: failedCreateGraceSeconds.map(duration) ?? defaults.failedCreateGrace,
+                sidecarReadyGrace: sidecarReadyGraceSeconds.map(duration) ?? defaults.sidecarReadyGrace,
+                convergeFailedPairGrace: convergeFailedPairGraceSeconds.map(duration) ?? defaults.convergeFailedPairGrace)
+        }
     }
 
     package struct Bounds: Codable, Sendable, Equatable {
@@ -100,9 +118,13 @@ package struct ScenarioEcho: Codable, Sendable, Equatable {
             concurrentBurstsPerClientPod: scenario.load.concurrentBurstsPerClientPod, clientReplicas: scenario.load.clientReplicas,
             mode: scenario.load.mode.name, parallelism: scenario.load.mode.workers, ratePerSecond: rate,
             requestTimeoutSeconds: seconds(scenario.load.requestTimeout), connectTimeoutSeconds: seconds(scenario.load.connectTimeout))
+        let phase = scenario.timeouts
         timeouts = Timeouts(
-            deploySeconds: seconds(scenario.timeouts.deploy), convergeSeconds: seconds(scenario.timeouts.converge),
-            burstsSeconds: seconds(scenario.timeouts.bursts), cleanupSeconds: seconds(scenario.timeouts.cleanup))
+            deploySeconds: seconds(phase.deploy), convergeSeconds: seconds(phase.converge),
+            burstsSeconds: seconds(phase.bursts), cleanupSeconds: seconds(phase.cleanup),
+            imagePullGraceSeconds: seconds(phase.imagePullGrace), unschedulableGraceSeconds: seconds(phase.unschedulableGrace),
+            failedCreateGraceSeconds: seconds(phase.failedCreateGrace), sidecarReadyGraceSeconds: seconds(phase.sidecarReadyGrace),
+            convergeFailedPairGraceSeconds: seconds(phase.convergeFailedPairGrace))
         let expected = scenario.expectations
         var weights: [String: Double]?
         var minLocalShare: Double?
@@ -188,9 +210,7 @@ extension ScenarioEcho {
                 requestsPerBurst: load.requestsPerBurst, bursts: load.bursts,
                 concurrentBurstsPerClientPod: load.concurrentBurstsPerClientPod, clientReplicas: load.clientReplicas,
                 mode: mode, requestTimeout: duration(load.requestTimeoutSeconds), connectTimeout: duration(load.connectTimeoutSeconds)),
-            timeouts: PhaseTimeouts(
-                deploy: duration(timeouts.deploySeconds), converge: duration(timeouts.convergeSeconds),
-                bursts: duration(timeouts.burstsSeconds), cleanup: duration(timeouts.cleanupSeconds)),
+            timeouts: timeouts.phaseTimeouts(duration),
             expectations: ScenarioExpectations(
                 balance: balance, significance: expectations.significance, maxErrorRate: expectations.maxErrorRate,
                 latencySLO: slo),

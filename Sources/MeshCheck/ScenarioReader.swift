@@ -20,7 +20,10 @@ struct ScenarioReader {
         "requestsPerBurst", "bursts", "concurrentBurstsPerClientPod", "clientReplicas", "mode",
         "parallelism", "ratePerSecond", "requestTimeout", "connectTimeout",
     ]
-    static let timeoutKeys = ["deploy", "converge", "bursts", "cleanup"]
+    static let timeoutKeys = [
+        "deploy", "converge", "bursts", "cleanup", "imagePullGrace", "unschedulableGrace", "failedCreateGrace",
+        "sidecarReadyGrace", "convergeFailedPairGrace",
+    ]
     static let expectationKeys = ["balance", "minLocalShare", "significance", "maxErrorRate", "latencySLO"]
     static let balanceMappingKeys = ["weights"]
     static let sloKeys = ["local", "crossCluster", "pairs"]
@@ -181,11 +184,17 @@ struct ScenarioReader {
     private func timeouts(_ node: Node) -> PhaseTimeouts? {
         guard let fields = Fields(node, path: "timeouts", log: log, allowed: Self.timeoutKeys) else { return nil }
         var timeouts = PhaseTimeouts()
-        let max = Self.maxPhaseTimeout
-        if let node = fields["deploy"] { timeouts.deploy = read.duration(node, "timeouts.deploy", max: max) ?? timeouts.deploy }
-        if let node = fields["converge"] { timeouts.converge = read.duration(node, "timeouts.converge", max: max) ?? timeouts.converge }
-        if let node = fields["bursts"] { timeouts.bursts = read.duration(node, "timeouts.bursts", max: max) ?? timeouts.bursts }
-        if let node = fields["cleanup"] { timeouts.cleanup = read.duration(node, "timeouts.cleanup", max: max) ?? timeouts.cleanup }
+        let settings: [(key: String, field: WritableKeyPath<PhaseTimeouts, Duration>)] = [
+            ("deploy", \.deploy), ("converge", \.converge), ("bursts", \.bursts), ("cleanup", \.cleanup),
+            ("imagePullGrace", \.imagePullGrace), ("unschedulableGrace", \.unschedulableGrace),
+            ("failedCreateGrace", \.failedCreateGrace), ("sidecarReadyGrace", \.sidecarReadyGrace),
+            ("convergeFailedPairGrace", \.convergeFailedPairGrace),
+        ]
+        for setting in settings {
+            if let node = fields[setting.key], let value = read.duration(node, "timeouts.\(setting.key)", max: Self.maxPhaseTimeout) {
+                timeouts[keyPath: setting.field] = value
+            }
+        }
         return timeouts
     }
 

@@ -69,6 +69,7 @@ package enum ScenarioValidator {
             )
         }
 
+        out += timeoutProblems(scenario.timeouts)
         checkExpectations(scenario, &out)
         out += routingProblems(scenario)
 
@@ -81,6 +82,30 @@ package enum ScenarioValidator {
             }
         }
         return out
+    }
+
+    /// A grace is only worth setting if it can end its wait before the phase's own deadline does. A
+    /// default grace is exempt: with a short deadline (`deploy: 45s`) the deadline simply decides.
+    static func timeoutProblems(_ timeouts: PhaseTimeouts) -> [(path: String, message: String)] {
+        let defaults = PhaseTimeouts()
+        let graces: [(key: String, field: KeyPath<PhaseTimeouts, Duration>, phase: String, deadline: Duration)] = [
+            ("imagePullGrace", \.imagePullGrace, "deploy", timeouts.deploy),
+            ("unschedulableGrace", \.unschedulableGrace, "deploy", timeouts.deploy),
+            ("failedCreateGrace", \.failedCreateGrace, "deploy", timeouts.deploy),
+            ("sidecarReadyGrace", \.sidecarReadyGrace, "deploy", timeouts.deploy),
+            ("convergeFailedPairGrace", \.convergeFailedPairGrace, "converge", timeouts.converge),
+        ]
+        return graces.compactMap { grace in
+            let path = "timeouts.\(grace.key)"
+            let value = timeouts[keyPath: grace.field]
+            if value <= .zero { return (path, "must be greater than 0, got \(formatDuration(value))") }
+            guard value >= grace.deadline, value != defaults[keyPath: grace.field] else { return nil }
+            return (
+                path,
+                "(\(formatDuration(value))) must be shorter than timeouts.\(grace.phase) (\(formatDuration(grace.deadline))), "
+                    + "or the \(grace.phase) timeout always ends the wait first; lower it or raise timeouts.\(grace.phase)"
+            )
+        }
     }
 
     private static func checkClusters(_ scenario: Scenario, _ out: inout [(String, String)]) {

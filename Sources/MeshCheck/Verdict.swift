@@ -73,6 +73,8 @@ package enum CheckName {
     package static let latencySLO = "latency-slo"
     /// Added by the run when cleanup left objects behind.
     package static let cleanup = "cleanup"
+    /// Added by the run when workloads did not become ready: one row per reason (``DeployDiagnosis``).
+    package static let deploy = "deploy"
 }
 
 /// The judge. A check is a function here that turns the ``Context`` (tally, expectations, preflight

@@ -26,7 +26,7 @@ final class FaultMatrixTests: XCTestCase {
         }
 
         /// A two-cluster scenario on this mesh's contexts with short deadlines; `extra` is appended YAML.
-        func scenario(_ extra: String = "", requests: Int = 20, cleanupTimeout: String = "30s") throws -> String {
+        func scenario(_ extra: String = "", requests: Int = 20, convergeTimeout: String = "4s", cleanupTimeout: String = "30s") throws -> String {
             let path = directory + "/scenario.yaml"
             try """
             name: fault
@@ -39,16 +39,16 @@ final class FaultMatrixTests: XCTestCase {
               requestsPerBurst: \(requests)
             timeouts:
               deploy: 60s
-              converge: 4s
+              converge: \(convergeTimeout)
               cleanup: \(cleanupTimeout)
             \(extra)
             """.write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }
 
-        func run(_ scenario: String, timeout: TimeInterval = 180) throws -> (CLIResult, [String: Any]?) {
+        func run(_ scenario: String, timeout: TimeInterval = 180, arguments: [String] = []) throws -> (CLIResult, [String: Any]?) {
             let output = directory + "/out"
-            let result = try CLI.run(["run", scenario, "--kubeconfig", mesh.kubeconfigPath, "--output-dir", output], timeout: timeout)
+            let result = try CLI.run(["run", scenario, "--kubeconfig", mesh.kubeconfigPath, "--output-dir", output] + arguments, timeout: timeout)
             return (result, try? CLI.report(in: output))
         }
 
@@ -107,7 +107,10 @@ final class FaultMatrixTests: XCTestCase {
     func testMissingRemoteSecretFailsAllClustersReachedNamingTheSecret() async throws {
         try await withBed("remote-secret") { bed in
             try await bed.clients[0].delete(.secrets(in: "istio-system", "istio-remote-secret-cluster-2"))
-            let (result, report) = try bed.run(try bed.scenario())
+            // Converge may wait 10 minutes, yet the run must end within the CLI's 180 s: the pair
+            // cluster-1 → cluster-2 that preflight failed is awaited only for its short grace.
+            let (result, report) = try bed.run(
+                try bed.scenario("", convergeTimeout: "10m"), timeout: 180, arguments: ["--verbose"])
             XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
             let reached = try XCTUnwrap(Self.checks(report, "all-clusters-reached", source: "cluster-1").first)
             XCTAssertEqual(reached.string("status"), "fail")
@@ -119,6 +122,10 @@ final class FaultMatrixTests: XCTestCase {
             XCTAssertTrue(result.stdout.contains("no remote secret for cluster-2"), "the terminal summary shows the cause")
             let junit = try String(contentsOfFile: bed.directory + "/out/junit.xml", encoding: .utf8)
             XCTAssertTrue(junit.contains("no remote secret for cluster-2"), "JUnit carries the cause")
+            XCTAssertTrue(result.stderr.contains("cluster-2 (preflight failed)"), result.stderr)
+            XCTAssertTrue(result.stderr.contains("@cluster-1 without cluster-2; measuring anyway"), result.stderr)
+            let converge = try XCTUnwrap(report?["convergeSeconds"] as? Double)
+            XCTAssertLessThan(converge, 120, "converge ended after the failed pair's grace, not its 10 min timeout")
         }
     }
 

@@ -200,6 +200,22 @@ private actor SleepPod {
         #expect(try await client.get(.namespaces("default"), as: Namespace.self).metadata.name == "default")
     }
 
+    /// The objects the deploy diagnosis reads decode as a server sends them: a ReplicaSet with its
+    /// owner and replicas, a running pod's typed container states, and the namespace's Events.
+    @Test func deployDiagnosisObjectsDecode() async throws {
+        let (_, client) = try await client()
+        let podName = try await SleepPod.instance.name(using: client)
+        let sets = try await client.list(.replicaSets(in: "kc-exec").labelSelector("app=sleep"), of: ReplicaSet.self)
+        #expect(sets.count == 1)
+        #expect(sets.first?.spec?.replicas == 1)
+        #expect(sets.first?.metadata.ownerReferences?.first?.kind == "Deployment")
+        let pod = try await client.get(.pods(in: "kc-exec", podName), as: Pod.self)
+        #expect(pod.status?.containerStatuses?.first?.state?.running != nil)
+        #expect(pod.metadata.ownerReferences?.first?.name == sets.first?.metadata.name)
+        let events = try await client.list(.events(in: "kc-exec"), of: Event.self)
+        #expect(events.allSatisfy { $0.metadata.namespace == "kc-exec" })
+    }
+
     // MARK: Exec
 
     /// ≥64 MiB of stdout arrives complete, chunk by chunk, with exit code 0.

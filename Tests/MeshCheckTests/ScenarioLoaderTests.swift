@@ -422,6 +422,61 @@ import Testing
             ])
     }
 
+    @Test func deployAndConvergeGracesHaveDefaultsAndAreRead() throws {
+        let defaults = try parse("clusters: [a]").timeouts
+        #expect(defaults.imagePullGrace == .seconds(60))
+        #expect(defaults.unschedulableGrace == .seconds(30))
+        #expect(defaults.failedCreateGrace == .seconds(30))
+        #expect(defaults.sidecarReadyGrace == .seconds(90))
+        #expect(defaults.convergeFailedPairGrace == .seconds(15))
+        let set = try parse(
+            """
+            clusters: [a]
+            timeouts: {deploy: 10m, converge: 10m, imagePullGrace: 2m, unschedulableGrace: 45s, failedCreateGrace: 5s, sidecarReadyGrace: 3m, convergeFailedPairGrace: 20s}
+            """
+        ).timeouts
+        #expect(
+            set
+                == PhaseTimeouts(
+                    deploy: .seconds(600), converge: .seconds(600), imagePullGrace: .seconds(120), unschedulableGrace: .seconds(45),
+                    failedCreateGrace: .seconds(5), sidecarReadyGrace: .seconds(180), convergeFailedPairGrace: .seconds(20)))
+        // A short deploy timeout with the default graces is fine: the timeout simply decides first.
+        #expect(try parse("clusters: [a]\ntimeouts: {deploy: 30s, converge: 10s}").timeouts.imagePullGrace == .seconds(60))
+    }
+
+    @Test func aGraceThatCouldNeverEndItsWaitIsRefused() {
+        #expect(
+            problems("clusters: [a]\ntimeouts: {deploy: 1m, imagePullGrace: 2m}") == [
+                "test.yaml:2: timeouts.imagePullGrace: (2m) must be shorter than timeouts.deploy (1m), or the deploy timeout always ends the wait first; lower it or raise timeouts.deploy"
+            ])
+        #expect(
+            problems("clusters: [a]\ntimeouts: {converge: 30s, convergeFailedPairGrace: 30s}") == [
+                "test.yaml:2: timeouts.convergeFailedPairGrace: (30s) must be shorter than timeouts.converge (30s), or the converge timeout always ends the wait first; lower it or raise timeouts.converge"
+            ])
+        #expect(
+            problems("clusters: [a]\ntimeouts: {sidecarReadyGrace: 0s}") == [
+                "test.yaml:2: timeouts.sidecarReadyGrace: must be greater than 0 and at most 24h, got 0s"
+            ])
+        #expect(problems("clusters: [a]\ntimeouts: {imagePullGrce: 1m}").first?.contains("imagePullGrace") == true)
+        var scenario = Scenario(
+            name: "x", clusters: [ClusterSpec(context: "a", name: "a", serves: "v1", clients: true, helloworldReplicas: 1, sleepReplicas: 1)])
+        scenario.timeouts.unschedulableGrace = .zero
+        #expect(ScenarioValidator.problems(in: scenario).map(\.path) == ["timeouts.unschedulableGrace"])
+    }
+
+    @Test func gracesAreEchoedAndReplayed() throws {
+        let scenario = try parse("clusters: [a]\ntimeouts: {imagePullGrace: 2m, convergeFailedPairGrace: 5s}")
+        let echo = ScenarioEcho(scenario)
+        #expect(echo.timeouts.imagePullGraceSeconds == 120)
+        #expect(echo.timeouts.convergeFailedPairGraceSeconds == 5)
+        #expect(try echo.scenario() == scenario)
+        // A report written before the graces existed replays with the defaults.
+        var old = echo
+        old.timeouts.imagePullGraceSeconds = nil
+        old.timeouts.convergeFailedPairGraceSeconds = nil
+        #expect(try old.scenario().timeouts == PhaseTimeouts())
+    }
+
     @Test func durationsParseAndFormat() {
         #expect(parseDuration("1h30m") == .seconds(5400))
         #expect(parseDuration("250ms") == .milliseconds(250))

@@ -124,7 +124,34 @@ package struct ContainerStatus: Codable, Sendable, Equatable {
     package var started: Bool?
     package var restartCount: Int?
     package var image: String?
-    package var state: JSONValue?
+    package var state: ContainerState?
+    /// The previous run of the container (what `kubectl describe` shows as "Last State").
+    package var lastState: ContainerState?
+}
+
+/// At most one of the three is set by the kubelet; all are absent before the first status.
+package struct ContainerState: Codable, Sendable, Equatable {
+    package var waiting: ContainerStateWaiting?
+    package var running: ContainerStateRunning?
+    package var terminated: ContainerStateTerminated?
+}
+
+package struct ContainerStateWaiting: Codable, Sendable, Equatable {
+    /// e.g. `ContainerCreating`, `ErrImagePull`, `ImagePullBackOff`, `CrashLoopBackOff`.
+    package var reason: String?
+    package var message: String?
+}
+
+package struct ContainerStateRunning: Codable, Sendable, Equatable {
+    package var startedAt: String?
+}
+
+package struct ContainerStateTerminated: Codable, Sendable, Equatable {
+    package var exitCode: Int?
+    /// e.g. `Error`, `OOMKilled`, `Completed`.
+    package var reason: String?
+    package var message: String?
+    package var finishedAt: String?
 }
 
 // MARK: Service
@@ -195,6 +222,54 @@ package struct DeploymentStatus: Codable, Sendable, Equatable {
     package var availableReplicas: Int?
     package var unavailableReplicas: Int?
     package var conditions: [Condition]?
+}
+
+// MARK: ReplicaSet
+
+package struct ReplicaSet: Codable, Sendable, Equatable {
+    package var apiVersion: String? = "apps/v1"
+    package var kind: String? = "ReplicaSet"
+    package var metadata: ObjectMeta
+    package var spec: ReplicaSetSpec?
+    package var status: ReplicaSetStatus?
+}
+
+package struct ReplicaSetSpec: Codable, Sendable, Equatable {
+    package var replicas: Int?
+}
+
+package struct ReplicaSetStatus: Codable, Sendable, Equatable {
+    package var replicas: Int?
+    package var readyReplicas: Int?
+    /// `ReplicaFailure` (reason `FailedCreate`) while the controller cannot create pods.
+    package var conditions: [Condition]?
+}
+
+// MARK: Event (core v1)
+
+/// A core/v1 Event, as `kubectl describe` and `kubectl get events` show them.
+package struct Event: Codable, Sendable, Equatable {
+    package var metadata: ObjectMeta
+    package var involvedObject: ObjectReference?
+    /// e.g. `FailedCreate`, `FailedScheduling`, `Failed`, `BackOff`, `Unhealthy`.
+    package var reason: String?
+    package var message: String?
+    /// `Normal` or `Warning`.
+    package var type: String?
+    package var count: Int?
+    package var firstTimestamp: String?
+    package var lastTimestamp: String?
+    /// Set instead of the two timestamps by clients of the events.k8s.io API.
+    package var eventTime: String?
+}
+
+package struct ObjectReference: Codable, Sendable, Equatable {
+    package var kind: String?
+    package var namespace: String?
+    package var name: String?
+    package var uid: String?
+    /// e.g. `spec.containers{helloworld}` for a container's events.
+    package var fieldPath: String?
 }
 
 // MARK: Secret and ConfigMap

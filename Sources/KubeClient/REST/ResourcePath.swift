@@ -41,6 +41,12 @@ package struct ResourcePath: Sendable, Equatable, CustomStringConvertible {
         ResourcePath(group: "apps", resource: "deployments", namespace: namespace, name: name)
     }
 
+    package static func replicaSets(in namespace: String, _ name: String? = nil) -> ResourcePath {
+        ResourcePath(group: "apps", resource: "replicasets", namespace: namespace, name: name)
+    }
+    /// Core v1 Events (what `kubectl describe` and `kubectl get events` show).
+    package static func events(in namespace: String) -> ResourcePath { ResourcePath(resource: "events", namespace: namespace) }
+
     /// The same path with a label selector (e.g. `app=helloworld,version in (v1,v2)`).
     package func labelSelector(_ selector: String) -> ResourcePath {
         var copy = self
