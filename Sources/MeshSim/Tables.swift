@@ -118,6 +118,8 @@ enum Tables {
             ]
         case .destinationRules:
             return [name, Column(name: "Host", description: "The name of a service from the service registry"), age]
+        case .mutatingWebhookConfigurations:
+            return [name, Column(name: "Webhooks", type: "integer", description: "Webhooks indicates the number of webhooks."), age]
         default:
             return [name, age]
         }
@@ -249,6 +251,8 @@ enum Tables {
             return [name, compactJSON(object["spec"]["gateways"]), compactJSON(object["spec"]["hosts"]), age]
         case .destinationRules:
             return [name, object["spec"]["host"], age]
+        case .mutatingWebhookConfigurations:
+            return [name, .int(Int64((object["webhooks"].array ?? []).count)), age]
         default:
             return [name, age]
         }
