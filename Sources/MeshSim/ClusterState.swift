@@ -19,6 +19,12 @@ package struct ClusterIdentity: Sendable, Equatable {
     /// `multicluster_mode` of a managed control plane's `asm-options` (`connected` or `manual`).
     package var managedDiscovery = "connected"
 
+    /// `primary`, `remote of cluster-1` or `managed (connected discovery)`, for `meshcheck sim`'s listing.
+    package var role: String {
+        if managedControlPlane { return "managed (\(managedDiscovery) discovery)" }
+        return primaryCluster.map { "remote of \($0)" } ?? "primary"
+    }
+
     /// Whether the install gives this cluster remote secrets for its peers: every control plane that
     /// discovers through them (not a remote, not a managed one in connected mode).
     package var holdsRemoteSecrets: Bool {

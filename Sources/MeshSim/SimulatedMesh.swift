@@ -89,6 +89,8 @@ package struct SimulatedClusterInfo: Sendable, Equatable {
     package var server: String
     package var network: String
     package var revision: String
+    /// `primary`, `remote of cluster-1` or `managed (connected discovery)`.
+    package var role: String
 }
 
 package final class SimulatedMesh: Sendable {
@@ -235,7 +237,7 @@ package final class SimulatedMesh: Sendable {
         let info = clusters.map { cluster in
             SimulatedClusterInfo(
                 name: cluster.identity.name, context: contextName(cluster), server: cluster.serverURL,
-                network: cluster.identity.network, revision: cluster.identity.revision)
+                network: cluster.identity.network, revision: cluster.identity.revision, role: cluster.identity.role)
         }
         var control: ControlEndpoint?
         do {

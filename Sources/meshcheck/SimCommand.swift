@@ -132,7 +132,7 @@ struct SimCommand: AsyncParsableCommand {
         for cluster in mesh.clusterInfo {
             lines.append(
                 "  \(cluster.name)  context \(cluster.context)  \(cluster.server)  \(cluster.network)  "
-                    + "revision \(cluster.revision)")
+                    + "revision \(cluster.revision)  \(cluster.role)")
         }
         lines.append("kubeconfig: \(mesh.kubeconfigPath)")
         if let control = mesh.controlURL {

@@ -234,6 +234,14 @@ final class FaultMatrixTests: XCTestCase {
             XCTAssertTrue((topology.string("message") ?? "").contains("primary-remote (primary cluster-1; remotes cluster-2)"), "\(topology)")
             let html = try String(contentsOfFile: bed.directory + "/out/report.html", encoding: .utf8)
             XCTAssertTrue(html.contains("primary-remote (primary cluster-1; remotes cluster-2)"), "the HTML report names the topology")
+            // With the remote as the first context, the revision comes from its injector webhook (it runs no istiod).
+            let remoteFirst = try CLI.run(
+                [
+                    "run", "--kubeconfig", bed.mesh.kubeconfigPath, "--context", bed.mesh.contexts[1], "--context", bed.mesh.contexts[0],
+                    "--output-dir", bed.directory + "/remote-first",
+                ], timeout: 180)
+            XCTAssertEqual(remoteFirst.exitCode, 0, "stderr: \(remoteFirst.stderr)\nstdout: \(remoteFirst.stdout)")
+            XCTAssertEqual(try CLI.report(in: bed.directory + "/remote-first").string("revision"), "asm-1-23")
         }
     }
 
