@@ -63,13 +63,14 @@ struct Diagnosis {
     }
 
     /// Non-passing findings that break requests from `source` to `target`, in the order a request
-    /// meets them: the source's control plane and discovery, the network split, the target's
-    /// gateway, then mTLS trust.
+    /// meets them: the source's control plane and discovery (a remote's is its primary's), the network
+    /// split, the target's gateway, then mTLS trust.
     static func pathFindings(source: String, target: String, findings: [PreflightFinding]) -> [PreflightFinding] {
         let bad = findings.filter { $0.status != .pass }
+        let discovering = findings.first { $0.check == PreflightCheckName.topology && $0.cluster == source }?.peer ?? source
         var path: [PreflightFinding] = []
         path += bad.filter { $0.check == PreflightCheckName.controlPlane && $0.cluster == source }
-        path += bad.filter { $0.check == PreflightCheckName.remoteSecret && $0.cluster == source && $0.peer == target }
+        path += bad.filter { $0.check == PreflightCheckName.remoteSecret && $0.cluster == discovering && $0.peer == target }
         path += bad.filter { $0.check == PreflightCheckName.networkLabel && ($0.cluster == source || $0.cluster == target || $0.cluster == nil) }
         path += bad.filter { ($0.check == PreflightCheckName.eastWestGateway || $0.check == PreflightCheckName.crossNetworkGateway) && $0.cluster == target }
         path += bad.filter { $0.check == PreflightCheckName.rootCA && ($0.cluster == nil || $0.cluster == source || $0.cluster == target) }

@@ -15,7 +15,8 @@ package enum PreflightStatus: String, Codable, Sendable, Equatable, Comparable {
 package struct PreflightFinding: Codable, Sendable, Equatable {
     package var check: String
     package var cluster: String?
-    /// For per-peer checks (`remote-secret`): the peer the finding is about.
+    /// The peer the finding is about: for `remote-secret` the secret's peer, for a remote's `topology` row
+    /// its primary (whose control plane configures it).
     package var peer: String?
     package var status: PreflightStatus
     /// One line: what was found.
@@ -149,15 +150,16 @@ package enum PreflightChecks {
                         "`kubectl --context \(cluster.context) annotate namespace istio-system \(annotation)=<primary cluster>` (Istio's primary-remote guide)")
             }
             let evidence = "remote of \(primaries.joined(separator: ", ")): istio-system \(annotation)=\(primaries.joined(separator: ","))\(injector)"
+            let primary = primaries.first { $0 != "*" }
             let unknown = primaries.filter { primary in primary != "*" && topology.role(of: primary) == nil }
             if !unknown.isEmpty {
                 return PreflightFinding(
-                    check: name, cluster: cluster.name, status: .warn,
+                    check: name, cluster: cluster.name, peer: primary, status: .warn,
                     evidence: evidence
                         + "; \(unknown.joined(separator: ", ")) is not among the checked clusters, so its control plane and remote secrets are not checked",
                     hint: "add the primary's context to the scenario (or `--context`) so that its discovery of \(cluster.name) is checked too")
             }
-            return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: evidence)
+            return PreflightFinding(check: name, cluster: cluster.name, peer: primary, status: .pass, evidence: evidence)
         case .managed(let discovery):
             let evidence = "managed control plane, \(discovery.setting)"
             let connected = topology.connectedClusters

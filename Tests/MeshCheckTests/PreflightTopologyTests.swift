@@ -85,6 +85,19 @@ final class PreflightTopologyTests: XCTestCase {
         XCTAssertTrue(failed[0].hint!.contains("istioctl create-remote-secret --context gke_p_l_cluster-3 --name cluster-3"), failed[0].hint!)
     }
 
+    /// A remote's sidecars know what its primary discovers, so traffic from a remote to a peer is explained
+    /// by the primary's missing secret for that peer.
+    func testRemotesTrafficIsExplainedByItsPrimarysSecrets() {
+        var clusters = Self.primaryRemote(3)
+        clusters[0].remoteSecrets = .value(clusters[0].remoteSecrets.value!.filter { $0.key != "cluster-3" })
+        let findings = HealthyMesh.evaluate(clusters)
+        XCTAssertEqual(only(findings, PreflightCheckName.topology, cluster: "cluster-2").map(\.peer), ["cluster-1"])
+        let path = Diagnosis.pathFindings(source: "cluster-2", target: "cluster-3", findings: findings)
+        XCTAssertEqual(path.map(\.check), [PreflightCheckName.remoteSecret])
+        XCTAssertEqual(path.map(\.cluster), ["cluster-1"])
+        XCTAssertEqual(Diagnosis.pathFindings(source: "cluster-2", target: "cluster-1", findings: findings), [])
+    }
+
     func testRemoteWhosePrimaryHasNoReadyIstiodFailsControlPlane() {
         var clusters = Self.primaryRemote(2)
         clusters[0].istiodPods = .value([IstiodPodFact(name: "istiod-asm-1-23-abc", revision: "asm-1-23", ready: false)])

@@ -19,6 +19,9 @@ grep -q "multi-primary, primary-remote" "$work/invalid.log" || fail "no allowed 
 
 start_simulated_mesh --topology primary-remote
 
+step "the simulator's cluster list names the roles"
+grep -q '"remote of cluster-1"' "$KUBECONFIG.sim.json" || fail "no remote role in $(cat "$KUBECONFIG.sim.json")"
+
 step "the remote (cluster-2) runs no istiod; the primary does"
 [[ -z "$(kubectl --context "$ctx2" -n istio-system get deployments -l app=istiod -o name)" ]] || fail "cluster-2 has an istiod Deployment"
 [[ -z "$(kubectl --context "$ctx2" -n istio-system get pods -l app=istiod -o name)" ]] || fail "cluster-2 has istiod pods"
