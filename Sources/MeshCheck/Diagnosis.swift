@@ -35,9 +35,11 @@ struct Diagnosis {
     /// Why serving clusters never answered `source`: the preflight findings on each missing path, and
     /// client pods without a sidecar. `cause`/`hint`: the check's own, used when preflight found nothing.
     func crossCluster(source: Int, cause: String?, hint: String?) -> Explanation? {
-        let missing = context.servingIndexes.filter { $0 != source && answered(source, $0) == 0 }
-        guard !missing.isEmpty else { return nil }
         let sourceName = names[source]
+        // A remote's sidecars learn even their own cluster's endpoints from its primary (the topology row's peer).
+        let isRemote = findings.contains { $0.check == PreflightCheckName.topology && $0.cluster == sourceName && $0.peer != nil }
+        let missing = context.servingIndexes.filter { ($0 != source || isRemote) && answered(source, $0) == 0 }
+        guard !missing.isEmpty else { return nil }
         var reasons: [(text: String, hint: String?)] = []
         for target in missing {
             for finding in Self.pathFindings(source: sourceName, target: names[target], findings: findings)

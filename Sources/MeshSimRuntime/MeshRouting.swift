@@ -148,12 +148,14 @@ package enum MeshRouting {
     package static func reachability(from source: String, to target: String, sourceHasSidecar: Bool, in view: MeshView)
         -> ClusterReachability
     {
-        if source == target { return .sameCluster }
+        // A sidecar knows the endpoints its control plane discovers: a remote's is its primary's, which
+        // knows its own cluster and the clusters it holds remote secrets for (or all, in connected mode) —
+        // the remote itself included, so without the primary's secret for it a remote's sidecars do not
+        // know even their own cluster's endpoints.
+        let controlPlane = sourceHasSidecar ? view.clusters[source]?.configuredBy ?? source : source
+        if source == target, controlPlane == source { return .sameCluster }
         guard sourceHasSidecar else { return .noSidecar }
         guard let from = view.clusters[source], let to = view.clusters[target] else { return .unknownCluster }
-        // A sidecar knows the endpoints its control plane discovers: a remote's is its primary's, which
-        // knows its own cluster and the clusters it holds remote secrets for (or all, in connected mode).
-        let controlPlane = from.configuredBy ?? source
         if controlPlane != target {
             guard let discovering = view.clusters[controlPlane] else { return .unknownCluster }
             if !discovering.discoversFleet {
@@ -161,6 +163,7 @@ package enum MeshRouting {
                 guard secret.serverMatchesPeer else { return .remoteSecretPointsElsewhere }
             }
         }
+        if source == target { return .sameCluster }
         guard let fromNetwork = from.network, let toNetwork = to.network, !fromNetwork.isEmpty, fromNetwork != toNetwork
         else { return .networkNotDistinguished }
         guard to.eastWestGatewayReadyPods > 0 else { return .eastWestGatewayDown }

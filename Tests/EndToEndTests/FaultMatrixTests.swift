@@ -245,6 +245,24 @@ final class FaultMatrixTests: XCTestCase {
         }
     }
 
+    /// The primary discovers its remote only through its remote secret: without it neither cluster's
+    /// clients reach the remote's endpoints — not even the remote's own, whose sidecars the primary configures.
+    func testPrimaryRemoteWithoutThePrimarysSecretForTheRemoteFailsBothSources() async throws {
+        try await withBed("primary-remote-secret", options: Options { $0.topology = .primaryRemote }) { bed in
+            try await bed.clients[0].delete(.secrets(in: "istio-system", "istio-remote-secret-cluster-2"))
+            let (result, report) = try bed.run(try bed.scenario())
+            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            XCTAssertEqual(Self.checks(report, "remote-secret").first?.string("status"), "fail")
+            for source in ["cluster-1", "cluster-2"] {
+                let reached = try XCTUnwrap(Self.checks(report, "all-clusters-reached", source: source).first)
+                XCTAssertEqual(reached.string("status"), "fail", source)
+                let cause = reached.string("cause") ?? ""
+                XCTAssertTrue(cause.contains("reached only cluster-1"), cause)
+                XCTAssertTrue(cause.contains("preflight remote-secret (cluster-1): no remote secret for cluster-2"), cause)
+            }
+        }
+    }
+
     /// An operator turns connected discovery off on one cluster (asm-options patched to manual) and there
     /// are no secrets: that cluster's control plane stops seeing its peer.
     func testManagedClusterPatchedToManualWithoutSecretsFailsWithThePatchHint() async throws {

@@ -105,8 +105,14 @@ import Testing
         #expect(MeshRouting.reachability(from: "c2", to: "c1", sourceHasSidecar: true, in: view) == .throughEastWestGateway)
         #expect(MeshRouting.reachability(from: "c2", to: "c3", sourceHasSidecar: true, in: view) == .throughEastWestGateway)
         #expect(MeshRouting.reachability(from: "c1", to: "c3", sourceHasSidecar: true, in: view) == .throughEastWestGateway)
+        #expect(MeshRouting.reachability(from: "c2", to: "c2", sourceHasSidecar: true, in: view) == .sameCluster)
         view.clusters["c1"]?.remoteSecrets["c3"] = nil
         #expect(MeshRouting.reachability(from: "c2", to: "c3", sourceHasSidecar: true, in: view) == .noRemoteSecret)
+        // Without the primary's secret for c2, c2's sidecars do not know even c2's endpoints.
+        view.clusters["c1"]?.remoteSecrets["c2"] = nil
+        #expect(MeshRouting.reachability(from: "c2", to: "c2", sourceHasSidecar: true, in: view) == .noRemoteSecret)
+        #expect(MeshRouting.reachability(from: "c2", to: "c2", sourceHasSidecar: false, in: view) == .sameCluster)
+        #expect(MeshRouting.reachability(from: "c2", to: "c1", sourceHasSidecar: true, in: view) == .throughEastWestGateway)
 
         let fleet = MeshView(clusters: [cluster("m1", secrets: [], fleet: true), cluster("m2", secrets: [], fleet: false)])
         #expect(MeshRouting.reachability(from: "m1", to: "m2", sourceHasSidecar: true, in: fleet) == .throughEastWestGateway)
