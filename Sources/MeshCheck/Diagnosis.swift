@@ -35,9 +35,11 @@ struct Diagnosis {
     /// Why serving clusters never answered `source`: the preflight findings on each missing path, and
     /// client pods without a sidecar. `cause`/`hint`: the check's own, used when preflight found nothing.
     func crossCluster(source: Int, cause: String?, hint: String?) -> Explanation? {
-        let missing = context.servingIndexes.filter { $0 != source && answered(source, $0) == 0 }
-        guard !missing.isEmpty else { return nil }
         let sourceName = names[source]
+        // A remote's sidecars learn even their own cluster's endpoints from its primary (the topology row's peer).
+        let isRemote = findings.contains { $0.check == PreflightCheckName.topology && $0.cluster == sourceName && $0.peer != nil }
+        let missing = context.servingIndexes.filter { ($0 != source || isRemote) && answered(source, $0) == 0 }
+        guard !missing.isEmpty else { return nil }
         var reasons: [(text: String, hint: String?)] = []
         for target in missing {
             for finding in Self.pathFindings(source: sourceName, target: names[target], findings: findings)
@@ -63,13 +65,14 @@ struct Diagnosis {
     }
 
     /// Non-passing findings that break requests from `source` to `target`, in the order a request
-    /// meets them: the source's control plane and discovery, the network split, the target's
-    /// gateway, then mTLS trust.
+    /// meets them: the source's control plane and discovery (a remote's is its primary's), the network
+    /// split, the target's gateway, then mTLS trust.
     static func pathFindings(source: String, target: String, findings: [PreflightFinding]) -> [PreflightFinding] {
         let bad = findings.filter { $0.status != .pass }
+        let discovering = findings.first { $0.check == PreflightCheckName.topology && $0.cluster == source }?.peer ?? source
         var path: [PreflightFinding] = []
         path += bad.filter { $0.check == PreflightCheckName.controlPlane && $0.cluster == source }
-        path += bad.filter { $0.check == PreflightCheckName.remoteSecret && $0.cluster == source && $0.peer == target }
+        path += bad.filter { $0.check == PreflightCheckName.remoteSecret && $0.cluster == discovering && $0.peer == target }
         path += bad.filter { $0.check == PreflightCheckName.networkLabel && ($0.cluster == source || $0.cluster == target || $0.cluster == nil) }
         path += bad.filter { ($0.check == PreflightCheckName.eastWestGateway || $0.check == PreflightCheckName.crossNetworkGateway) && $0.cluster == target }
         path += bad.filter { $0.check == PreflightCheckName.rootCA && ($0.cluster == nil || $0.cluster == source || $0.cluster == target) }

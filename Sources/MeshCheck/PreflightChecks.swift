@@ -15,7 +15,8 @@ package enum PreflightStatus: String, Codable, Sendable, Equatable, Comparable {
 package struct PreflightFinding: Codable, Sendable, Equatable {
     package var check: String
     package var cluster: String?
-    /// For per-peer checks (`remote-secret`): the peer the finding is about.
+    /// The peer the finding is about: for `remote-secret` the secret's peer, for a remote's `topology` row
+    /// its primary (whose control plane configures it).
     package var peer: String?
     package var status: PreflightStatus
     /// One line: what was found.
@@ -36,6 +37,7 @@ package struct PreflightFinding: Codable, Sendable, Equatable {
 package enum PreflightCheckName {
     package static let api = "api"
     package static let rbac = "rbac"
+    package static let topology = "topology"
     package static let controlPlane = "control-plane"
     package static let revision = "revision"
     package static let remoteSecret = "remote-secret"
@@ -48,7 +50,7 @@ package enum PreflightCheckName {
 
     /// Report order.
     package static let all = [
-        api, rbac, controlPlane, revision, remoteSecret, eastWestGateway, crossNetworkGateway,
+        api, rbac, topology, controlPlane, revision, remoteSecret, eastWestGateway, crossNetworkGateway,
         networkLabel, rootCA, destinationRules, sidecars,
     ]
 }
@@ -87,14 +89,18 @@ package enum PreflightChecks {
         let reachable = clusters.filter { $0.version != nil }
         let multiNetwork = Set(reachable.compactMap { $0.networkLabel.value ?? nil }).count > 1
         let revision = expected.revision ?? reachable.first.flatMap { detectedRevision($0) }
+        let topology = MeshTopology(clusters)
         for cluster in clusters {
             findings.append(api(cluster))
             guard cluster.version != nil else { continue }
+            let role = topology.role(of: cluster.name) ?? .primary
+            let peers = clusters.filter { $0.name != cluster.name }
             findings.append(rbac(cluster))
-            findings.append(controlPlane(cluster))
-            if let revision { findings.append(revisionCheck(cluster, revision: revision)) }
-            findings += remoteSecrets(cluster, peers: clusters.filter { $0.name != cluster.name })
+            findings.append(controlPlane(cluster, role: role, peers: peers))
+            if let revision { findings.append(revisionCheck(cluster, revision: revision, role: role, peers: peers)) }
+            findings += remoteSecrets(cluster, role: role, topology: topology, peers: peers)
             if clusters.count > 1 {
+                findings.append(clusterRole(cluster, role: role, topology: topology))
                 findings.append(eastWestGateway(cluster, required: multiNetwork))
                 findings.append(crossNetworkGateway(cluster, required: multiNetwork))
                 findings.append(networkLabel(cluster))
@@ -104,6 +110,8 @@ package enum PreflightChecks {
             findings.append(sidecars(cluster))
         }
         if reachable.count > 1 {
+            findings.append(
+                PreflightFinding(check: PreflightCheckName.topology, cluster: nil, status: .pass, evidence: topology.summary))
             findings.append(networksAcrossClusters(reachable))
             if let shared = sharedRoot(reachable) { findings.append(shared) }
         }
@@ -114,9 +122,59 @@ package enum PreflightChecks {
         }
     }
 
-    /// The revision the run would detect: istiod's `istio.io/rev`, else a ControlPlaneRevision's name.
+    /// The revision the run would detect: istiod's `istio.io/rev`, else a ControlPlaneRevision's name, else
+    /// (a remote cluster) the revision its sidecar injector serves.
     package static func detectedRevision(_ cluster: ClusterFacts) -> String? {
         cluster.istiodPods.value?.first?.revision ?? cluster.controlPlaneRevisions.value?.first?.name
+            ?? cluster.injectorWebhooks.value?.lazy.compactMap(\.revision).first
+    }
+
+    // MARK: topology
+
+    /// The cluster's role as its objects show it, and what is inconsistent about it.
+    static func clusterRole(_ cluster: ClusterFacts, role: ClusterRole, topology: MeshTopology) -> PreflightFinding {
+        let name = PreflightCheckName.topology
+        let annotation = "topology.istio.io/controlPlaneClusters"
+        switch role {
+        case .primary:
+            let remotes = topology.remotes(of: cluster.name)
+            let evidence = "primary: istiod runs here" + (remotes.isEmpty ? "" : " and configures the remotes \(remotes.joined(separator: ", "))")
+            return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: evidence)
+        case .remote(let primaries, let url):
+            let injector = url.map { "; its sidecar injector calls \($0)" } ?? ""
+            guard !primaries.isEmpty else {
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, status: .warn,
+                    evidence: "remote: no istiod runs here\(injector), but namespace istio-system has no \(annotation) annotation naming its primary",
+                    hint:
+                        "`kubectl --context \(cluster.context) annotate namespace istio-system \(annotation)=<primary cluster>` (Istio's primary-remote guide)")
+            }
+            let evidence = "remote of \(primaries.joined(separator: ", ")): istio-system \(annotation)=\(primaries.joined(separator: ","))\(injector)"
+            let primary = primaries.first { $0 != "*" }
+            let unknown = primaries.filter { primary in primary != "*" && topology.role(of: primary) == nil }
+            if !unknown.isEmpty {
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, peer: primary, status: .warn,
+                    evidence: evidence
+                        + "; \(unknown.joined(separator: ", ")) is not among the checked clusters, so its control plane and remote secrets are not checked",
+                    hint: "add the primary's context to the scenario (or `--context`) so that its discovery of \(cluster.name) is checked too")
+            }
+            return PreflightFinding(check: name, cluster: cluster.name, peer: primary, status: .pass, evidence: evidence)
+        case .managed(let discovery):
+            let evidence = "managed control plane, \(discovery.setting)"
+            let connected = topology.connectedClusters
+            if discovery != .connected, !connected.isEmpty {
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, status: .fail,
+                    evidence:
+                        "\(evidence) while \(connected.joined(separator: ", ")) use connected discovery: the fleet does not make remote secrets for \(cluster.name), so its control plane sees only the peers it holds remote secrets for",
+                    hint: MeshTopology.connectHint(context: cluster.context))
+            }
+            let means =
+                discovery == .connected
+                ? ": the fleet discovers every cluster's endpoints, no remote secrets needed" : ": remote secrets make the peers' endpoints known"
+            return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: evidence + means)
+        }
     }
 
     // MARK: api
@@ -170,8 +228,11 @@ package enum PreflightChecks {
 
     // MARK: control plane and revision
 
-    static func controlPlane(_ cluster: ClusterFacts) -> PreflightFinding {
+    static func controlPlane(_ cluster: ClusterFacts, role: ClusterRole, peers: [ClusterFacts]) -> PreflightFinding {
         let name = PreflightCheckName.controlPlane
+        if case .remote(let primaries, _) = role {
+            return remoteControlPlane(cluster, primaries: primaries, peers: peers)
+        }
         let pods = cluster.istiodPods.value ?? []
         let revisions = cluster.controlPlaneRevisions.value ?? []
         let readyPods = pods.filter(\.ready)
@@ -206,9 +267,32 @@ package enum PreflightChecks {
             hint: "install the mesh in this cluster (istioctl install, or enable managed Cloud Service Mesh)")
     }
 
-    static func revisionCheck(_ cluster: ClusterFacts, revision: String) -> PreflightFinding {
+    /// A remote runs no istiod: its primary's must be ready (when the primary is among the checked clusters).
+    static func remoteControlPlane(_ cluster: ClusterFacts, primaries: [String], peers: [ClusterFacts]) -> PreflightFinding {
+        let name = PreflightCheckName.controlPlane
+        let checked = peers.filter { primaries.contains($0.name) && $0.version != nil }
+        let ready = checked.filter { peer in (peer.istiodPods.value ?? []).contains(where: \.ready) }
+        let configuredBy = primaries.isEmpty ? "its primary's control plane" : "the control plane of \(primaries.joined(separator: ", "))"
+        if !checked.isEmpty, ready.isEmpty {
+            return PreflightFinding(
+                check: name, cluster: cluster.name, status: .fail,
+                evidence: "remote cluster: no istiod here, and \(checked.map(\.name).joined(separator: ", ")) has no ready istiod pod to configure it",
+                hint: "`kubectl --context \(checked[0].context) -n istio-system describe pods -l app=istiod` shows why")
+        }
+        let state = ready.isEmpty ? "" : " (\(ready.map(\.name).joined(separator: ", ")): istiod ready)"
+        return PreflightFinding(
+            check: name, cluster: cluster.name, status: .pass,
+            evidence: "remote cluster: no istiod needed here, its sidecars are configured by \(configuredBy)\(state)")
+    }
+
+    static func revisionCheck(_ cluster: ClusterFacts, revision: String, role: ClusterRole, peers: [ClusterFacts]) -> PreflightFinding {
         let name = PreflightCheckName.revision
-        let istiod = Set((cluster.istiodPods.value ?? []).map(\.revision))
+        var istiod = Set((cluster.istiodPods.value ?? []).map(\.revision))
+        if case .remote(let primaries, _) = role {
+            // A remote's sidecars come from its primary's istiod, through the injector webhook it calls.
+            istiod.formUnion((cluster.injectorWebhooks.value ?? []).compactMap(\.revision))
+            istiod.formUnion(peers.filter { primaries.contains($0.name) }.flatMap { ($0.istiodPods.value ?? []).map(\.revision) })
+        }
         let managed = Set((cluster.controlPlaneRevisions.value ?? []).map(\.name))
         let installed = istiod.union(managed)
         if installed.contains(revision) {
@@ -227,6 +311,38 @@ package enum PreflightChecks {
     }
 
     // MARK: remote secrets
+
+    /// What remote secrets a cluster needs by its role: a remote none (its primary holds one for it); a
+    /// managed cluster with connected discovery none (the fleet discovers its peers); every other control
+    /// plane — a primary, of multi-primary or of remotes, and a managed one with manual discovery — one per
+    /// peer.
+    static func remoteSecrets(_ cluster: ClusterFacts, role: ClusterRole, topology: MeshTopology, peers: [ClusterFacts]) -> [PreflightFinding] {
+        let name = PreflightCheckName.remoteSecret
+        switch role {
+        case .remote(let primaries, _):
+            let holders = primaries.isEmpty ? "its primary holds" : "\(primaries.joined(separator: ", ")) holds"
+            return [
+                PreflightFinding(
+                    check: name, cluster: cluster.name, status: .pass,
+                    evidence: "remote cluster: needs no remote secrets of its own (\(holders) the secret for it)")
+            ]
+        case .managed(.connected):
+            return [
+                PreflightFinding(
+                    check: name, cluster: cluster.name, status: .pass,
+                    evidence: "asm-options multicluster_mode=connected: the fleet discovers the peers' endpoints, no remote secrets needed")
+            ]
+        case .managed, .primary:
+            // Where the rest of the mesh uses connected discovery, the fix for a missing secret here is to
+            // connect this cluster too.
+            let connectHint = role != .primary && !topology.connectedClusters.isEmpty ? MeshTopology.connectHint(context: cluster.context) : nil
+            return remoteSecrets(cluster, peers: peers).map { finding in
+                var finding = finding
+                if finding.status != .pass, let connectHint { finding.hint = connectHint }
+                return finding
+            }
+        }
+    }
 
     /// For every peer: a remote-secret entry whose kubeconfig points at the peer's API server (as our
     /// kubeconfig reaches it), or at least names it.

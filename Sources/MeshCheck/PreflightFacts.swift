@@ -122,6 +122,39 @@ package struct APIServerIdentity: Sendable, Equatable {
     }
 }
 
+/// A sidecar injector webhook (a MutatingWebhookConfiguration whose webhooks end in
+/// `sidecar-injector.istio.io`): a primary's calls its in-cluster istiod Service, a remote's calls a URL,
+/// the primary's istiod through its east-west gateway.
+package struct InjectorWebhookFact: Sendable, Equatable {
+    package var name: String
+    /// `istio.io/rev` on the configuration: the revision it injects.
+    package var revision: String?
+    /// `clientConfig.url` of its first injector webhook.
+    package var url: String?
+    /// `clientConfig.service` of its first injector webhook, as `namespace/name`.
+    package var service: String?
+
+    package init(name: String, revision: String? = nil, url: String? = nil, service: String? = nil) {
+        self.name = name
+        self.revision = revision
+        self.url = url
+        self.service = service
+    }
+}
+
+/// The istio-system namespace's mesh metadata.
+package struct IstioSystemNamespaceFact: Sendable, Equatable {
+    /// `topology.istio.io/network` label; nil when unset or empty.
+    package var network: String?
+    /// `topology.istio.io/controlPlaneClusters` annotation: the clusters whose istiod configures this one.
+    package var controlPlaneClusters: String?
+
+    package init(network: String? = nil, controlPlaneClusters: String? = nil) {
+        self.network = network
+        self.controlPlaneClusters = controlPlaneClusters
+    }
+}
+
 package struct GatewayDeploymentFact: Sendable, Equatable {
     package var replicas: Int
     package var availableReplicas: Int
@@ -183,6 +216,13 @@ package enum Fetched<Value: Sendable & Equatable>: Sendable, Equatable {
         if case .value(let value) = self { return value }
         return nil
     }
+
+    package func map<Other: Sendable & Equatable>(_ transform: (Value) -> Other) -> Fetched<Other> {
+        switch self {
+        case .value(let value): .value(transform(value))
+        case .failed(let why): .failed(why)
+        }
+    }
 }
 
 /// Everything preflight learned about one cluster.
@@ -211,6 +251,13 @@ package struct ClusterFacts: Sendable, Equatable {
     package var crossNetworkGateways: Fetched<[CrossNetworkGatewayFact]> = .value([])
     /// `topology.istio.io/network` on istio-system; nil when unset or istio-system is missing.
     package var networkLabel: Fetched<String?> = .value(nil)
+    /// `topology.istio.io/controlPlaneClusters` on istio-system: set on a primary-remote mesh's remotes.
+    package var controlPlaneClusters: Fetched<String?> = .value(nil)
+    /// Sidecar injector webhooks (MutatingWebhookConfigurations).
+    package var injectorWebhooks: Fetched<[InjectorWebhookFact]> = .value([])
+    /// `multicluster_mode` of istio-system's ConfigMap `asm-options` (managed Cloud Service Mesh's endpoint
+    /// discovery: `connected` or `manual`); nil when the ConfigMap or the key is absent.
+    package var multiclusterMode: Fetched<String?> = .value(nil)
     /// `root-cert.pem` of `istio-system/istio-ca-root-cert`; nil when the ConfigMap or key is missing.
     package var rootCertificatePEM: Fetched<String?> = .value(nil)
     package var destinationRules: Fetched<[DestinationRuleFact]> = .value([])

@@ -131,7 +131,9 @@ package enum Preflight {
         async let deployment = fetched { try await eastWestDeployment(client) }
         async let service = fetched { try await eastWestService(client) }
         async let gateways = fetched { try await crossNetworkGateways(client) }
-        async let network = fetched { try await networkLabel(client) }
+        async let namespace = fetched { try await istioSystemNamespace(client) }
+        async let webhooks = fetched { try await injectorWebhooks(client) }
+        async let mode = fetched { try await multiclusterMode(client) }
         async let root = fetched { try await rootCertificate(client) }
         async let rules = fetched { try await destinationRules(client, expectations) }
         async let sidecars = fetched { try await sidecarCount(client) }
@@ -142,7 +144,11 @@ package enum Preflight {
         facts.eastWestDeployment = await deployment
         facts.eastWestService = await service
         facts.crossNetworkGateways = await gateways
-        facts.networkLabel = await network
+        let istioSystem = await namespace
+        facts.networkLabel = istioSystem.map(\.network)
+        facts.controlPlaneClusters = istioSystem.map(\.controlPlaneClusters)
+        facts.injectorWebhooks = await webhooks
+        facts.multiclusterMode = await mode
         facts.rootCertificatePEM = await root
         facts.destinationRules = await rules
         facts.sidecars = await sidecars
@@ -268,9 +274,34 @@ package enum Preflight {
         }
     }
 
-    static func networkLabel(_ client: KubeClient) async throws -> String? {
-        let namespace = try await getOrNil(client, .namespaces(istioSystem), as: Namespace.self)
-        return namespace?.metadata.labels?["topology.istio.io/network"].flatMap { $0.isEmpty ? nil : $0 }
+    static func istioSystemNamespace(_ client: KubeClient) async throws -> IstioSystemNamespaceFact {
+        let metadata = try await getOrNil(client, .namespaces(istioSystem), as: Namespace.self)?.metadata
+        func nonEmpty(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
+        return IstioSystemNamespaceFact(
+            network: nonEmpty(metadata?.labels?["topology.istio.io/network"]),
+            controlPlaneClusters: nonEmpty(metadata?.annotations?["topology.istio.io/controlPlaneClusters"]))
+    }
+
+    static func injectorWebhooks(_ client: KubeClient) async throws -> [InjectorWebhookFact] {
+        let path = ResourcePath(group: "admissionregistration.k8s.io", version: "v1", resource: "mutatingwebhookconfigurations")
+        return try await listOrEmpty(client, path, of: JSONValue.self).compactMap { configuration in
+            let webhooks = configuration["webhooks"]?.arrayValue ?? []
+            guard let injector = webhooks.first(where: { $0["name"]?.stringValue?.hasSuffix("sidecar-injector.istio.io") == true }) else {
+                return nil
+            }
+            let clientConfig = injector["clientConfig"] ?? .null
+            let service = clientConfig["service"].flatMap { service in
+                service["name"]?.stringValue.map { "\(service["namespace"]?.stringValue ?? "default")/\($0)" }
+            }
+            return InjectorWebhookFact(
+                name: configuration["metadata"]?["name"]?.stringValue ?? "?",
+                revision: configuration["metadata"]?["labels"]?["istio.io/rev"]?.stringValue,
+                url: clientConfig["url"]?.stringValue, service: service)
+        }
+    }
+
+    static func multiclusterMode(_ client: KubeClient) async throws -> String? {
+        try await getOrNil(client, .configMaps(in: istioSystem, "asm-options"), as: ConfigMap.self)?.data?["multicluster_mode"]
     }
 
     static func rootCertificate(_ client: KubeClient) async throws -> String? {

@@ -76,7 +76,8 @@ struct ClusterOperations: Sendable {
     }
 
     /// The revision to label the namespace with: istiod's `istio.io/rev`, else a managed
-    /// `ControlPlaneRevision`'s name.
+    /// `ControlPlaneRevision`'s name, else (a primary-remote mesh's remote, which runs no istiod) the
+    /// `istio.io/rev` of its sidecar injector webhook.
     func detectRevision() async throws -> String {
         let istiod: [Pod]
         do {
@@ -97,10 +98,16 @@ struct ClusterOperations: Sendable {
         {
             return name
         }
+        let injectors = ResourcePath(group: "admissionregistration.k8s.io", version: "v1", resource: "mutatingwebhookconfigurations")
+        if let webhooks = try? await cluster.client.list(injectors.labelSelector("istio.io/rev"), of: JSONValue.self),
+            let revision = webhooks.lazy.compactMap({ $0["metadata"]?["labels"]?["istio.io/rev"]?.stringValue }).first
+        {
+            return revision
+        }
         throw RunAbort(
             .environment,
             "context \(cluster.context): no mesh control plane found (no istiod pod labelled "
-                + "istio.io/rev in \(Self.istioSystem), no ControlPlaneRevision) — install the mesh, or set "
+                + "istio.io/rev in \(Self.istioSystem), no ControlPlaneRevision, no sidecar injector labelled istio.io/rev) — install the mesh, or set "
                 + "mesh.revision in the scenario")
     }
 

@@ -25,6 +25,9 @@ final class SimulatedCluster: @unchecked Sendable {
     private var reconcileDue: Double?
     private var reconcileTimer: Scheduled<Void>?
     private var stopped = false
+    /// Guarded by `lock`: the clusters whose sidecars this cluster's istiod configures (a primary's remotes),
+    /// which get the root CA it publishes, as istiod writes istio-ca-root-cert into its remotes.
+    private var remotes: [SimulatedCluster] = []
 
     private(set) var serverChannel: Channel?
     private(set) var port = 0
@@ -53,13 +56,33 @@ final class SimulatedCluster: @unchecked Sendable {
 
     /// Runs `body` on the locked state, then lets the controllers react and the runtime act.
     func withState<T>(_ body: (inout ClusterState) throws -> T) rethrows -> T {
-        let (result, actions) = try lock.withLock { () throws -> (T, [PodRuntimeAction]) in
+        let (result, actions, root) = try lock.withLock { () throws -> (T, [PodRuntimeAction], RootChange?) in
+            let before = state.meshRootCertificatePEM
             let result = try body(&state)
-            return (result, state.takeRuntimeActions())
+            return (result, state.takeRuntimeActions(), rootChange(from: before))
         }
         performRuntime(actions)
+        publishToRemotes(root)
         scheduleReconcile(at: Self.now())
         return result
+    }
+
+    func setRemotes(_ remotes: [SimulatedCluster]) { lock.withLock { self.remotes = remotes } }
+
+    /// The new root and who must get it, when the locked state's root moved away from `before`.
+    private struct RootChange {
+        var pem: String
+        var remotes: [SimulatedCluster]
+    }
+
+    private func rootChange(from before: String) -> RootChange? {
+        state.meshRootCertificatePEM == before || remotes.isEmpty ? nil : RootChange(pem: state.meshRootCertificatePEM, remotes: remotes)
+    }
+
+    /// Outside the lock: each remote takes its own lock.
+    private func publishToRemotes(_ change: RootChange?) {
+        guard let change else { return }
+        for remote in change.remotes { remote.withState { $0.meshRootCertificatePEM = change.pem } }
     }
 
     func read<T>(_ body: (ClusterState) -> T) -> T { lock.withLock { body(state) } }
@@ -90,14 +113,16 @@ final class SimulatedCluster: @unchecked Sendable {
     }
 
     func runReconcile() {
-        let (next, actions) = lock.withLock { () -> (Double?, [PodRuntimeAction]) in
+        let (next, actions, root) = lock.withLock { () -> (Double?, [PodRuntimeAction], RootChange?) in
             reconcileDue = nil
             reconcileTimer = nil
-            if stopped { return (nil, []) }
+            if stopped { return (nil, [], nil) }
+            let before = state.meshRootCertificatePEM
             let next = state.reconcile(now: Self.now())
-            return (next, state.takeRuntimeActions())
+            return (next, state.takeRuntimeActions(), rootChange(from: before))
         }
         performRuntime(actions)
+        publishToRemotes(root)
         if let next { scheduleReconcile(at: next) }
     }
 

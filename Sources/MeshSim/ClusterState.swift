@@ -13,6 +13,23 @@ package struct ClusterIdentity: Sendable, Equatable {
     package var revision: String
     package var managedControlPlane: Bool
     package var proxyImage: String
+    /// The primary whose istiod configures this cluster's sidecars (a primary-remote mesh's remote); nil when
+    /// the cluster runs its own control plane.
+    package var primaryCluster: String?
+    /// `multicluster_mode` of a managed control plane's `asm-options` (`connected` or `manual`).
+    package var managedDiscovery = "connected"
+
+    /// `primary`, `remote of cluster-1` or `managed (connected discovery)`, for `meshcheck sim`'s listing.
+    package var role: String {
+        if managedControlPlane { return "managed (\(managedDiscovery) discovery)" }
+        return primaryCluster.map { "remote of \($0)" } ?? "primary"
+    }
+
+    /// Whether the install gives this cluster remote secrets for its peers: every control plane that
+    /// discovers through them (not a remote, not a managed one in connected mode).
+    package var holdsRemoteSecrets: Bool {
+        primaryCluster == nil && !(managedControlPlane && managedDiscovery == "connected")
+    }
 
     package init(name: String, index: Int, revision: String, managedControlPlane: Bool) {
         self.name = name
@@ -270,7 +287,7 @@ package struct ClusterState {
     static func tracksGeneration(_ resource: ResourceType) -> Bool {
         switch resource {
         case .deployments, .replicaSets, .jobs, .cronJobs, .gateways, .destinationRules, .virtualServices,
-            .controlPlaneRevisions:
+            .controlPlaneRevisions, .mutatingWebhookConfigurations:
             return true
         default: return false
         }

@@ -2,7 +2,8 @@
 //
 //   GET /v1/faults   → the current faults (document below)
 //   PUT /v1/faults   → change faults; only the sections present are changed; answers the new document
-//   GET /v1/clusters → the clusters with their contexts and API server URLs
+//   GET /v1/clusters → the clusters with their contexts, API server URLs, networks, revisions and roles
+//                      (`primary`, `remote of cluster-1`, `managed (connected discovery)`)
 //
 // Fault document:
 //   {"api": {"<cluster>|*": {"throttleFraction": 0.2, "retryAfterSeconds": 1, "serverErrorFraction": 0,
@@ -267,7 +268,7 @@ final class ControlEndpoint: Sendable {
             clusters.map {
                 [
                     "name": .string($0.name), "context": .string($0.context), "server": .string($0.server),
-                    "network": .string($0.network), "revision": .string($0.revision),
+                    "network": .string($0.network), "revision": .string($0.revision), "role": .string($0.role),
                 ]
             })
     }

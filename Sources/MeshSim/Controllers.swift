@@ -392,6 +392,24 @@ extension ClusterState {
         }
     }
 
+    // MARK: Plug-in CA
+
+    static func isIstiod(_ pod: JSON) -> Bool {
+        pod["metadata"]["namespace"].string == "istio-system" && pod["metadata"]["labels"]["app"].string == "istiod"
+    }
+
+    /// The root of istio-system's `cacerts`, which istiod reads once, when it starts (Istio's plug-in CA):
+    /// creating or changing the Secret takes effect at the next istiod start (`kubectl rollout restart
+    /// deployment/<istiod> -n istio-system`). Without a complete `cacerts` istiod keeps the CA it has.
+    func pluggedInRootCertificate() -> String? {
+        guard let data = store.get(.secrets, namespace: "istio-system", name: "cacerts")?["data"],
+            ["ca-cert.pem", "ca-key.pem", "cert-chain.pem"].allSatisfy({ !data[$0].isNull }),
+            let encoded = data["root-cert.pem"].string, let root = Base64.decode(encoded),
+            let pem = String(bytes: root, encoding: .utf8), pem.contains("-----BEGIN CERTIFICATE-----")
+        else { return nil }
+        return pem
+    }
+
     // MARK: istio-ca-root-cert in every namespace
 
     mutating func publishRootCertificate(now: Double) {

@@ -95,6 +95,7 @@ enum FieldSchemas {
                     "schedule timeZone startingDeadlineSeconds concurrencyPolicy suspend successfulJobsHistoryLimit failedJobsHistoryLimit",
                     ["jobTemplate": .fields("", ["metadata": objectMeta, "spec": jobSpec])]))
         case .events: return .open
+        case .mutatingWebhookConfigurations: return .fields("apiVersion kind", ["metadata": objectMeta, "webhooks": .list(.open)])
         default:
             // Custom resources (Istio, ControlPlaneRevision): the envelope is fixed, the spec is the CRD's.
             return object(spec: .open)

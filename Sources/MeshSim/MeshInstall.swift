@@ -9,13 +9,14 @@ extension ClusterState {
         for name in ["default", "kube-system", "kube-package", "kube-node-lease"] {
             createInstalled(.namespaces, ["metadata": ["name": .string(name)]], now: now)
         }
-        createInstalled(
-            .namespaces,
-            [
-                "metadata": [
-                    "name": "istio-system", "labels": ["topology.istio.io/network": .string(identity.network)],
-                ]
-            ], now: now)
+        var istioSystem: JSON = [
+            "metadata": ["name": "istio-system", "labels": ["topology.istio.io/network": .string(identity.network)]]
+        ]
+        if let primary = identity.primaryCluster {
+            // Istio's primary-remote guide: `kubectl annotate namespace istio-system topology.istio.io/controlPlaneClusters=<primary>`.
+            istioSystem["metadata"]["annotations"] = ["topology.istio.io/controlPlaneClusters": .string(primary)]
+        }
+        createInstalled(.namespaces, istioSystem, now: now)
         createInstalled(
             .serviceAccounts,
             [
@@ -23,7 +24,7 @@ extension ClusterState {
             ], now: now)
         if identity.managedControlPlane {
             installManagedControlPlane(now: now)
-        } else {
+        } else if identity.primaryCluster == nil {
             installIstiod(now: now)
         }
         installEastWestGateway(now: now)
@@ -95,6 +96,47 @@ extension ClusterState {
                 ],
             ], now: now)
         createInstalled(.serviceAccounts, ["metadata": ["name": "istiod", "namespace": "istio-system"]], now: now)
+        installInjectorWebhook(
+            clientConfig: ["service": ["name": .string(name), "namespace": "istio-system", "path": "/inject", "port": 443]], now: now)
+    }
+
+    /// A remote's injector: the primary's istiod through the primary's east-west gateway (port 15017), at the
+    /// path `istioctl install --set profile=remote` configures (`/inject/cluster/<name>/net/<network>`).
+    package mutating func installRemoteInjectorWebhook(discoveryAddress: String, now: Double) {
+        let url = "https://\(discoveryAddress):15017/inject/cluster/\(identity.name)/net/\(identity.network)"
+        installInjectorWebhook(clientConfig: ["url": .string(url)], now: now)
+    }
+
+    /// The MutatingWebhookConfiguration `istio-sidecar-injector-<revision>` for namespaces labelled with the revision.
+    mutating func installInjectorWebhook(clientConfig: JSON, now: Double) {
+        let revision = identity.revision
+        createInstalled(
+            .mutatingWebhookConfigurations,
+            [
+                "metadata": [
+                    "name": .string("istio-sidecar-injector-\(revision)"),
+                    "labels": ["app": "sidecar-injector", "istio.io/rev": .string(revision)],
+                ],
+                "webhooks": [
+                    [
+                        "name": "rev.namespace.sidecar-injector.istio.io", "clientConfig": clientConfig,
+                        "namespaceSelector": [
+                            "matchExpressions": [
+                                ["key": "istio.io/rev", "operator": "In", "values": [.string(revision)]],
+                                ["key": "istio-injection", "operator": "DoesNotExist"],
+                            ]
+                        ],
+                        "admissionReviewVersions": ["v1beta1", "v1"], "sideEffects": "None", "failurePolicy": "Fail",
+                        "reinvocationPolicy": "Never", "timeoutSeconds": 10,
+                    ]
+                ],
+            ], now: now)
+    }
+
+    /// The east-west gateway Service's load-balancer address, once the cloud controller gave it one.
+    var eastWestGatewayAddress: String? {
+        let service = store.get(.services, namespace: "istio-system", name: "istio-eastwestgateway")
+        return service?["status"]["loadBalancer"]["ingress"].array?.first?["ip"].string
     }
 
     mutating func installManagedControlPlane(now: Double) {
@@ -127,7 +169,7 @@ extension ClusterState {
             .configMaps,
             [
                 "metadata": ["name": "asm-options", "namespace": "istio-system"],
-                "data": ["multicluster_mode": "connected"],
+                "data": ["multicluster_mode": .string(identity.managedDiscovery)],
             ], now: now)
     }
 

@@ -209,6 +209,8 @@ extension ClusterState {
             return
         }
         podFaultSteps.removeValue(forKey: uid)
+        // Istio's plug-in CA: istiod reads `cacerts` when it starts, never while it runs.
+        if Self.isIstiod(running), let root = pluggedInRootCertificate() { meshRootCertificatePEM = root }
         let stored = put(.pods, running)
         startedPods.insert(uid)
         runtimeActions.append(.start(launch(for: stored)))

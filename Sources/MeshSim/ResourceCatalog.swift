@@ -90,6 +90,9 @@ extension ResourceType {
     package static let controlPlaneRevisions = ResourceType(
         group: "mesh.cloud.google.com", version: "v1beta1", kind: "ControlPlaneRevision",
         plural: "controlplanerevisions", shortNames: ["cpr"], subresources: ["status"])
+    package static let mutatingWebhookConfigurations = ResourceType(
+        group: "admissionregistration.k8s.io", version: "v1", kind: "MutatingWebhookConfiguration",
+        plural: "mutatingwebhookconfigurations", namespaced: false, categories: ["api-extensions"])
     package static let selfSubjectAccessReviews = ResourceType(
         group: "authorization.k8s.io", version: "v1", kind: "SelfSubjectAccessReview",
         plural: "selfsubjectaccessreviews", namespaced: false, verbs: ["create"])
@@ -100,7 +103,7 @@ extension ResourceType {
     package static let all: [ResourceType] = [
         .namespaces, .pods, .services, .endpoints, .serviceAccounts, .configMaps, .secrets, .events,
         .deployments, .replicaSets, .jobs, .cronJobs, .roles, .clusterRoles, .roleBindings, .clusterRoleBindings,
-        .gateways, .destinationRules, .virtualServices, .controlPlaneRevisions,
+        .gateways, .destinationRules, .virtualServices, .controlPlaneRevisions, .mutatingWebhookConfigurations,
         .selfSubjectAccessReviews, .selfSubjectReviews,
     ]
 

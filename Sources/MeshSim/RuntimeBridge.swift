@@ -130,13 +130,14 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
     }
 
     /// One cluster as its control plane sees it (docs/PROTOCOL-NOTES.md §D): network label, root CA, remote secrets,
-    /// east-west gateway readiness, each Service's ready endpoints (with the pods' labels, for subsets) and the
+    /// the primary configuring it (a remote), connected discovery (managed), east-west gateway readiness, each Service's ready endpoints (with the pods' labels, for subsets) and the
     /// cluster's VirtualServices and DestinationRules.
     static func clusterView(_ state: ClusterState, peerServers: [String: String], endpoint: (String) -> MeshEndpoint?)
         -> ClusterView
     {
         let store = state.store
-        let network = store.get(.namespaces, namespace: "", name: "istio-system")?["metadata"]["labels"]["topology.istio.io/network"].string
+        let istioSystem = store.get(.namespaces, namespace: "", name: "istio-system")?["metadata"] ?? .null
+        let network = istioSystem["labels"]["topology.istio.io/network"].string
         let rootPEM = store.get(.configMaps, namespace: "istio-system", name: "istio-ca-root-cert")?["data"]["root-cert.pem"].string
         let fingerprint = rootPEM.map { hexString(SHA256.hash(data: Array($0.utf8))) }
         var secrets: [String: RemoteSecretView] = [:]
@@ -170,10 +171,18 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
             services[ServiceKey(namespace: namespace, name: service["metadata"]["name"].string ?? "")] =
                 ServiceView(ports: ports, endpoints: endpoints)
         }
+        // A cluster without istiod whose istio-system names a primary is configured by that primary.
+        let runsIstiod = store.list(.pods, namespace: "istio-system").contains { ClusterState.isIstiod($0) && $0["metadata"]["deletionTimestamp"].isNull }
+        let primary = istioSystem["annotations"]["topology.istio.io/controlPlaneClusters"].string.flatMap {
+            $0.split(separator: ",").first.map { String($0).trimmingSpaces }
+        }
+        let mode = store.get(.configMaps, namespace: "istio-system", name: "asm-options")?["data"]["multicluster_mode"].string
         return ClusterView(
             name: state.identity.name, network: network, rootCAFingerprint: fingerprint, remoteSecrets: secrets,
             eastWestGatewayReadyPods: gatewayPods, services: services,
             virtualServices: store.list(.virtualServices, namespace: nil).map(TrafficRuleViews.virtualService),
-            destinationRules: store.list(.destinationRules, namespace: nil).map(TrafficRuleViews.destinationRule))
+            destinationRules: store.list(.destinationRules, namespace: nil).map(TrafficRuleViews.destinationRule),
+            configuredBy: runsIstiod ? nil : primary,
+            discoversFleet: state.identity.managedControlPlane && mode == "connected")
     }
 }

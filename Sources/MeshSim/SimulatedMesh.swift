@@ -7,6 +7,25 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
+/// How the simulated clusters' control planes are arranged (Istio's multicluster install guides).
+package enum SimulatedTopology: String, Sendable, CaseIterable {
+    /// istiod in every cluster, each holding a remote secret for every peer.
+    case multiPrimary = "multi-primary"
+    /// istiod in cluster 1 only; the others are its remotes (no istiod, istio-system annotated
+    /// `topology.istio.io/controlPlaneClusters`, an injector webhook that calls the primary through its
+    /// east-west gateway), and only the primary holds remote secrets.
+    case primaryRemote = "primary-remote"
+}
+
+/// How a managed control plane discovers its peers: the `multicluster_mode` it is installed with in
+/// istio-system's ConfigMap `asm-options`.
+package enum SimulatedManagedDiscovery: String, Sendable, CaseIterable {
+    /// The fleet discovers every cluster's endpoints; no remote secrets are created.
+    case connected
+    /// Remote secrets, created as for multi-primary.
+    case manual
+}
+
 package struct SimulatedMeshOptions: Sendable {
     package var clusters: Int = 2
     /// gcloud-style context names: `gke_<project>_<location>_<clusterPrefix><n>`.
@@ -15,6 +34,9 @@ package struct SimulatedMeshOptions: Sendable {
     package var clusterPrefix = "cluster-"
     /// A managed control plane (ControlPlaneRevision `asm-managed`, no istiod pod) instead of in-cluster istiod.
     package var managedControlPlane = false
+    /// How a managed control plane discovers its peers; ignored without `managedControlPlane`.
+    package var managedDiscovery = SimulatedManagedDiscovery.connected
+    package var topology = SimulatedTopology.multiPrimary
     /// Revision label of the in-cluster control plane; ignored for the managed one (`asm-managed`).
     package var revision = "asm-1-23"
     /// From pod creation to Running/Ready.
@@ -72,6 +94,8 @@ package struct SimulatedClusterInfo: Sendable, Equatable {
     package var server: String
     package var network: String
     package var revision: String
+    /// `primary`, `remote of cluster-1` or `managed (connected discovery)`.
+    package var role: String
 }
 
 package final class SimulatedMesh: Sendable {
@@ -119,6 +143,15 @@ package final class SimulatedMesh: Sendable {
                 "pod faults name no cluster \(cluster); the clusters are \(names.joined(separator: ", "))")
         }
         try PodFaults.validate(imagePullErrors: options.imagePullErrors)
+        if options.topology == .primaryRemote {
+            guard !options.managedControlPlane else {
+                throw SimulatedMeshError.invalidOptions(
+                    "--topology primary-remote needs an in-cluster istiod in the primary; drop --managed (managed control planes are multi-primary)")
+            }
+            guard options.clusters >= 2 else {
+                throw SimulatedMeshError.invalidOptions("--topology primary-remote needs at least 2 clusters (a primary and a remote)")
+            }
+        }
         let meshRoot = try CertificateAuthority.make(commonName: "Istio Mesh Root CA", organization: "cluster.local")
         let mismatchedRoot = try CertificateAuthority.make(commonName: "Istio Mesh Root CA", organization: "cluster.local")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))
@@ -136,10 +169,12 @@ package final class SimulatedMesh: Sendable {
             let now = SimulatedCluster.now()
             for index in 1...options.clusters {
                 let name = "\(options.clusterPrefix)\(index)"
-                let identity = ClusterIdentity(
+                var identity = ClusterIdentity(
                     name: name, index: index,
                     revision: options.managedControlPlane ? "asm-managed" : options.revision,
                     managedControlPlane: options.managedControlPlane)
+                identity.managedDiscovery = options.managedDiscovery.rawValue
+                if options.topology == .primaryRemote, index > 1 { identity.primaryCluster = "\(options.clusterPrefix)1" }
                 let privateAddress: [UInt8]? = options.privateEndpoints ? [127, 0, 1, UInt8(index)] : nil
                 let credentials = try ClusterCredentials.make(clusterName: name, extraAddresses: privateAddress.map { [$0] } ?? [])
                 var state = ClusterState(
@@ -156,7 +191,19 @@ package final class SimulatedMesh: Sendable {
                 try await cluster.start(group: group)
                 clusters.append(cluster)
             }
-            for cluster in clusters {
+            if let primary = clusters.first, options.topology == .primaryRemote {
+                // The remotes' injector calls the primary's istiod through the primary's east-west gateway.
+                let address = primary.withState { state -> String in
+                    state.assignLoadBalancerAddresses()
+                    return state.eastWestGatewayAddress ?? "istio-eastwestgateway.\(primary.identity.name).invalid"
+                }
+                let remotes = clusters.filter { $0.identity.primaryCluster == primary.identity.name }
+                for remote in remotes {
+                    remote.withState { $0.installRemoteInjectorWebhook(discoveryAddress: address, now: SimulatedCluster.now()) }
+                }
+                primary.setRemotes(remotes)
+            }
+            for cluster in clusters where cluster.identity.holdsRemoteSecrets {
                 for peer in clusters where peer !== cluster {
                     let kubeconfig = KubeconfigWriter.remoteSecretKubeconfig(
                         clusterName: peer.identity.name, server: peer.discoveryServerURL,
@@ -201,7 +248,7 @@ package final class SimulatedMesh: Sendable {
         let info = clusters.map { cluster in
             SimulatedClusterInfo(
                 name: cluster.identity.name, context: contextName(cluster), server: cluster.serverURL,
-                network: cluster.identity.network, revision: cluster.identity.revision)
+                network: cluster.identity.network, revision: cluster.identity.revision, role: cluster.identity.role)
         }
         var control: ControlEndpoint?
         do {

@@ -120,6 +120,8 @@ enum Tables {
             return [name, Column(name: "Host", description: "The name of a service from the service registry"), age]
         case .events:
             return eventColumns
+        case .mutatingWebhookConfigurations:
+            return [name, Column(name: "Webhooks", type: "integer", description: "Webhooks indicates the number of webhooks."), age]
         default:
             return [name, age]
         }
@@ -253,6 +255,8 @@ enum Tables {
             return [name, object["spec"]["host"], age]
         case .events:
             return eventCells(object, now: now)
+        case .mutatingWebhookConfigurations:
+            return [name, .int(Int64((object["webhooks"].array ?? []).count)), age]
         default:
             return [name, age]
         }

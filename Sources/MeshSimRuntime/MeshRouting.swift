@@ -1,5 +1,6 @@
 // Which endpoints a pod can reach, decided from a snapshot of the clusters' API objects the way a
-// multi-primary, multi-network Istio mesh (the install guide's topology) decides it. Pure: no I/O.
+// multi-network Istio mesh (multi-primary, primary-remote, or managed with connected discovery) decides
+// it. Pure: no I/O.
 
 /// An endpoint of a service: one ready pod's listener.
 package struct MeshEndpoint: Hashable, Sendable {
@@ -75,6 +76,12 @@ package struct ClusterView: Equatable, Sendable {
     package var rootCAFingerprint: String?
     /// Peers this cluster's control plane holds remote secrets for, by cluster name.
     package var remoteSecrets: [String: RemoteSecretView]
+    /// The cluster whose control plane configures this cluster's sidecars (a primary-remote mesh's
+    /// remote names its primary); nil when it has its own.
+    package var configuredBy: String?
+    /// This cluster's control plane discovers every cluster's endpoints without remote secrets (managed
+    /// Cloud Service Mesh with `multicluster_mode: connected`).
+    package var discoversFleet: Bool
     package var eastWestGatewayReadyPods: Int
     package var services: [ServiceKey: ServiceView]
     /// This cluster's VirtualServices and DestinationRules: in a multi-primary mesh each istiod configures
@@ -85,12 +92,14 @@ package struct ClusterView: Equatable, Sendable {
     package init(
         name: String, network: String?, rootCAFingerprint: String?, remoteSecrets: [String: RemoteSecretView],
         eastWestGatewayReadyPods: Int, services: [ServiceKey: ServiceView], virtualServices: [VirtualServiceView] = [],
-        destinationRules: [DestinationRuleView] = []
+        destinationRules: [DestinationRuleView] = [], configuredBy: String? = nil, discoversFleet: Bool = false
     ) {
         self.name = name
         self.network = network
         self.rootCAFingerprint = rootCAFingerprint
         self.remoteSecrets = remoteSecrets
+        self.configuredBy = configuredBy
+        self.discoversFleet = discoversFleet
         self.eastWestGatewayReadyPods = eastWestGatewayReadyPods
         self.services = services
         self.virtualServices = virtualServices
@@ -139,11 +148,22 @@ package enum MeshRouting {
     package static func reachability(from source: String, to target: String, sourceHasSidecar: Bool, in view: MeshView)
         -> ClusterReachability
     {
-        if source == target { return .sameCluster }
+        // A sidecar knows the endpoints its control plane discovers: a remote's is its primary's, which
+        // knows its own cluster and the clusters it holds remote secrets for (or all, in connected mode) —
+        // the remote itself included, so without the primary's secret for it a remote's sidecars do not
+        // know even their own cluster's endpoints.
+        let controlPlane = sourceHasSidecar ? view.clusters[source]?.configuredBy ?? source : source
+        if source == target, controlPlane == source { return .sameCluster }
         guard sourceHasSidecar else { return .noSidecar }
         guard let from = view.clusters[source], let to = view.clusters[target] else { return .unknownCluster }
-        guard let secret = from.remoteSecrets[target] else { return .noRemoteSecret }
-        guard secret.serverMatchesPeer else { return .remoteSecretPointsElsewhere }
+        if controlPlane != target {
+            guard let discovering = view.clusters[controlPlane] else { return .unknownCluster }
+            if !discovering.discoversFleet {
+                guard let secret = discovering.remoteSecrets[target] else { return .noRemoteSecret }
+                guard secret.serverMatchesPeer else { return .remoteSecretPointsElsewhere }
+            }
+        }
+        if source == target { return .sameCluster }
         guard let fromNetwork = from.network, let toNetwork = to.network, !fromNetwork.isEmpty, fromNetwork != toNetwork
         else { return .networkNotDistinguished }
         guard to.eastWestGatewayReadyPods > 0 else { return .eastWestGatewayDown }

@@ -25,6 +25,15 @@ struct SimCommand: AsyncParsableCommand {
     @Flag(help: "Install a managed control plane (ControlPlaneRevision asm-managed, no istiod) instead of istiod.")
     var managed = false
 
+    @Option(
+        name: .customLong("managed-discovery"),
+        help: "With --managed: asm-options multicluster_mode, connected (the fleet discovers endpoints, no remote secrets) or manual (remote secrets).")
+    var managedDiscovery: String?
+
+    @Option(
+        help: "multi-primary (istiod in every cluster) or primary-remote (istiod in cluster-1 only; the others are its remotes).")
+    var topology = SimulatedTopology.multiPrimary.rawValue
+
     @Flag(
         name: .customLong("private-endpoints"),
         help: "Private-cluster endpoints: each API server also listens on 127.0.1.<n>, which the remote secrets name and the kubeconfig does not.")
@@ -102,6 +111,19 @@ struct SimCommand: AsyncParsableCommand {
         options.clusters = clusters
         options.kubeconfigPath = kubeconfigOut
         options.managedControlPlane = managed
+        guard let topology = SimulatedTopology(rawValue: topology) else {
+            throw ValidationError(
+                "--topology must be one of \(SimulatedTopology.allCases.map(\.rawValue).joined(separator: ", ")), got \(topology)")
+        }
+        options.topology = topology
+        if let managedDiscovery {
+            guard managed else { throw ValidationError("--managed-discovery applies to a managed control plane: add --managed") }
+            guard let discovery = SimulatedManagedDiscovery(rawValue: managedDiscovery) else {
+                throw ValidationError(
+                    "--managed-discovery must be one of \(SimulatedManagedDiscovery.allCases.map(\.rawValue).joined(separator: ", ")), got \(managedDiscovery)")
+            }
+            options.managedDiscovery = discovery
+        }
         options.privateEndpoints = privateEndpoints
         options.revision = revision
         options.project = project
@@ -137,7 +159,7 @@ struct SimCommand: AsyncParsableCommand {
         for cluster in mesh.clusterInfo {
             lines.append(
                 "  \(cluster.name)  context \(cluster.context)  \(cluster.server)  \(cluster.network)  "
-                    + "revision \(cluster.revision)")
+                    + "revision \(cluster.revision)  \(cluster.role)")
         }
         lines.append("kubeconfig: \(mesh.kubeconfigPath)")
         if let control = mesh.controlURL {

@@ -102,6 +102,20 @@ final class FaultMatrixTests: XCTestCase {
         XCTFail("timed out waiting until \(what)")
     }
 
+    /// Two roots in the mesh: preflight's root-ca fails and explains why neither cluster reaches the other.
+    static func assertRootMismatchFailsTheRun(_ bed: Bed) throws {
+        let (result, report) = try bed.run(try bed.scenario())
+        XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+        let root = try XCTUnwrap(Self.checks(report, "root-ca").first)
+        XCTAssertEqual(root.string("status"), "fail")
+        XCTAssertTrue((root.string("message") ?? "").contains("istio-ca-root-cert differs between clusters"), "\(root)")
+        for source in ["cluster-1", "cluster-2"] {
+            let reached = try XCTUnwrap(Self.checks(report, "all-clusters-reached", source: source).first)
+            XCTAssertEqual(reached.string("status"), "fail", source)
+            XCTAssertTrue((reached.string("cause") ?? "").contains("preflight root-ca"), reached.string("cause") ?? "")
+        }
+    }
+
     // MARK: Rows
 
     func testMissingRemoteSecretFailsAllClustersReachedNamingTheSecret() async throws {
@@ -159,16 +173,7 @@ final class FaultMatrixTests: XCTestCase {
                 let now: ConfigMap = try await bed.clients[1].get(.configMaps(in: "istio-system", "istio-ca-root-cert"))
                 return now.data?["root-cert.pem"] != before.data?["root-cert.pem"]
             }
-            let (result, report) = try bed.run(try bed.scenario())
-            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
-            let root = try XCTUnwrap(Self.checks(report, "root-ca").first)
-            XCTAssertEqual(root.string("status"), "fail")
-            XCTAssertTrue((root.string("message") ?? "").contains("istio-ca-root-cert differs between clusters"), "\(root)")
-            for source in ["cluster-1", "cluster-2"] {
-                let reached = try XCTUnwrap(Self.checks(report, "all-clusters-reached", source: source).first)
-                XCTAssertEqual(reached.string("status"), "fail", source)
-                XCTAssertTrue((reached.string("cause") ?? "").contains("preflight root-ca"), reached.string("cause") ?? "")
-            }
+            try Self.assertRootMismatchFailsTheRun(bed)
         }
     }
 
@@ -195,34 +200,129 @@ final class FaultMatrixTests: XCTestCase {
             let secret: Secret = try await bed.clients[0].get(.secrets(in: "istio-system", "istio-remote-secret-cluster-2"))
             let kubeconfig = String(decoding: secret.decodedValue("cluster-2") ?? [], as: UTF8.self)
             XCTAssertTrue(kubeconfig.contains("server: https://127.0.1.2:"), "the secret names the private endpoint: \(kubeconfig.prefix(400))")
-            let preflight = try CLI.run(
-                [
-                    "preflight", "--kubeconfig", bed.mesh.kubeconfigPath,
-                    "--context", bed.mesh.contexts[0], "--context", bed.mesh.contexts[1],
-                ], timeout: 60)
-            XCTAssertEqual(preflight.exitCode, 0, "stdout: \(preflight.stdout)\nstderr: \(preflight.stderr)")
-            XCTAssertTrue(preflight.stdout.contains("another endpoint of cluster-2"), preflight.stdout)
-            let (result, report) = try bed.run(try bed.scenario())
-            XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
-            XCTAssertEqual(report?.string("verdict"), "pass")
-            XCTAssertEqual(Self.failing(report), [])
+            try Self.assertPreflightAndRunPass(bed, preflightSays: "another endpoint of cluster-2")
         }
     }
 
     func testManagedControlPlanePassesPreflightAndTheRun() async throws {
         try await withBed("managed", options: Options { $0.managedControlPlane = true }) { bed in
-            let preflight = try CLI.run(
-                [
-                    "preflight", "--kubeconfig", bed.mesh.kubeconfigPath,
-                    "--context", bed.mesh.contexts[0], "--context", bed.mesh.contexts[1],
-                ], timeout: 60)
-            XCTAssertEqual(preflight.exitCode, 0, "stdout: \(preflight.stdout)\nstderr: \(preflight.stderr)")
-            XCTAssertTrue(preflight.stdout.contains("managed ControlPlaneRevision asm-managed is Reconciled"), preflight.stdout)
-            let (result, report) = try bed.run(try bed.scenario())
-            XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
-            XCTAssertEqual(report?.string("verdict"), "pass")
+            let remoteSecrets: [Secret] = try await bed.clients[0].list(ResourcePath.secrets(in: "istio-system").labelSelector("istio/multiCluster=true"))
+            XCTAssertEqual(remoteSecrets.count, 0, "connected mode (the default): the fleet discovers the peers")
+            let report = try Self.assertPreflightAndRunPass(bed, preflightSays: "managed ControlPlaneRevision asm-managed is Reconciled")
             XCTAssertEqual(report?.string("revision"), "asm-managed")
-            XCTAssertEqual(Self.failing(report), [])
+            XCTAssertTrue((Self.checks(report, "topology").first?.string("message") ?? "").contains("managed, connected discovery"))
+        }
+    }
+
+    /// A healthy mesh of this shape: `meshcheck preflight` on both contexts exits 0 and its checklist says
+    /// `preflightSays`, and the run passes. Returns the run's report.
+    @discardableResult
+    static func assertPreflightAndRunPass(_ bed: Bed, preflightSays: String) throws -> [String: Any]? {
+        let preflight = try CLI.run(
+            ["preflight", "--kubeconfig", bed.mesh.kubeconfigPath, "--context", bed.mesh.contexts[0], "--context", bed.mesh.contexts[1]],
+            timeout: 60)
+        XCTAssertEqual(preflight.exitCode, 0, "stdout: \(preflight.stdout)\nstderr: \(preflight.stderr)")
+        XCTAssertTrue(preflight.stdout.contains(preflightSays), preflight.stdout)
+        let (result, report) = try bed.run(try bed.scenario())
+        XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+        XCTAssertEqual(report?.string("verdict"), "pass")
+        XCTAssertEqual(Self.failing(report), [])
+        return report
+    }
+
+    func testPrimaryRemotePassesPreflightAndTheRun() async throws {
+        try await withBed("primary-remote", options: Options { $0.topology = .primaryRemote }) { bed in
+            let istiod: [Pod] = try await bed.clients[1].list(ResourcePath.pods(in: "istio-system").labelSelector("app=istiod"))
+            XCTAssertEqual(istiod.count, 0, "the remote runs no istiod")
+            let remoteSecrets: [Secret] = try await bed.clients[1].list(ResourcePath.secrets(in: "istio-system").labelSelector("istio/multiCluster=true"))
+            XCTAssertEqual(remoteSecrets.count, 0, "only the primary holds remote secrets")
+            let report = try Self.assertPreflightAndRunPass(bed, preflightSays: "primary-remote (primary cluster-1; remotes cluster-2)")
+            let topology = try XCTUnwrap(Self.checks(report, "topology").first)
+            XCTAssertTrue((topology.string("message") ?? "").contains("primary-remote (primary cluster-1; remotes cluster-2)"), "\(topology)")
+            let html = try String(contentsOfFile: bed.directory + "/out/report.html", encoding: .utf8)
+            XCTAssertTrue(html.contains("primary-remote (primary cluster-1; remotes cluster-2)"), "the HTML report names the topology")
+            // With the remote as the first context, the revision comes from its injector webhook (it runs no istiod).
+            let remoteFirst = try CLI.run(
+                [
+                    "run", "--kubeconfig", bed.mesh.kubeconfigPath, "--context", bed.mesh.contexts[1], "--context", bed.mesh.contexts[0],
+                    "--output-dir", bed.directory + "/remote-first",
+                ], timeout: 180)
+            XCTAssertEqual(remoteFirst.exitCode, 0, "stderr: \(remoteFirst.stderr)\nstdout: \(remoteFirst.stdout)")
+            XCTAssertEqual(try CLI.report(in: bed.directory + "/remote-first").string("revision"), "asm-1-23")
+        }
+    }
+
+    /// The primary discovers its remote only through its remote secret: without it neither cluster's
+    /// clients reach the remote's endpoints — not even the remote's own, whose sidecars the primary configures.
+    func testPrimaryRemoteWithoutThePrimarysSecretForTheRemoteFailsBothSources() async throws {
+        try await withBed("primary-remote-secret", options: Options { $0.topology = .primaryRemote }) { bed in
+            try await bed.clients[0].delete(.secrets(in: "istio-system", "istio-remote-secret-cluster-2"))
+            let (result, report) = try bed.run(try bed.scenario())
+            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            XCTAssertEqual(Self.checks(report, "remote-secret").first?.string("status"), "fail")
+            for source in ["cluster-1", "cluster-2"] {
+                let reached = try XCTUnwrap(Self.checks(report, "all-clusters-reached", source: source).first)
+                XCTAssertEqual(reached.string("status"), "fail", source)
+                let cause = reached.string("cause") ?? ""
+                XCTAssertTrue(cause.contains("reached only cluster-1"), cause)
+                XCTAssertTrue(cause.contains("preflight remote-secret (cluster-1): no remote secret for cluster-2"), cause)
+            }
+        }
+    }
+
+    /// An operator turns connected discovery off on one cluster (asm-options patched to manual) and there
+    /// are no secrets: that cluster's control plane stops seeing its peer.
+    func testManagedClusterPatchedToManualWithoutSecretsFailsWithThePatchHint() async throws {
+        try await withBed("managed-manual", options: Options { $0.managedControlPlane = true }) { bed in
+            let manual = JSONValue.object(["data": .object(["multicluster_mode": .string("manual")])])
+            let _: JSONValue = try await bed.clients[1].patch(.configMaps(in: "istio-system", "asm-options"), merge: manual)
+            let (result, report) = try bed.run(try bed.scenario())
+            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            let patch = "kubectl --context \(bed.mesh.contexts[1]) patch configmap/asm-options -n istio-system --type merge"
+            for name in ["topology", "remote-secret"] {
+                let row = try XCTUnwrap(Self.checks(report, name).first, name)
+                XCTAssertEqual(row.string("status"), "fail", "\(row)")
+                XCTAssertTrue((row.string("hint") ?? "").contains(patch), "\(row)")
+            }
+            XCTAssertEqual(Self.checks(report, "all-clusters-reached", source: "cluster-2").first?.string("status"), "fail")
+            XCTAssertEqual(
+                Self.checks(report, "all-clusters-reached", source: "cluster-1").first?.string("status"), "pass",
+                "cluster-1 is still connected")
+        }
+    }
+
+    /// The operator's way to a root mismatch: a different plug-in CA (`cacerts`) in cluster-2, picked up
+    /// when istiod restarts (`kubectl rollout restart` patches the pod template's restartedAt annotation).
+    func testPluggedInRootMismatchAfterIstiodRestartFailsRootCA() async throws {
+        try await withBed("plugin-ca") { bed in
+            let client = bed.clients[1]
+            let before: ConfigMap = try await client.get(.configMaps(in: "istio-system", "istio-ca-root-cert"))
+            let other = try CertificateAuthority.make(commonName: "Plug-in Root CA", organization: "example.com")
+            let pem = JSONValue.string(other.certificatePEM)
+            let cacerts = JSONValue.object([
+                "apiVersion": .string("v1"), "kind": .string("Secret"), "metadata": .object(["name": .string("cacerts")]),
+                "stringData": .object([
+                    "ca-cert.pem": pem, "ca-key.pem": .string(other.privateKey.pemRepresentation), "root-cert.pem": pem,
+                    "cert-chain.pem": pem,
+                ]),
+            ])
+            let _: JSONValue = try await client.create(ResourcePath.secrets(in: "istio-system"), cacerts)
+            try await Task.sleep(for: .milliseconds(500))
+            let unchanged: ConfigMap = try await client.get(.configMaps(in: "istio-system", "istio-ca-root-cert"))
+            XCTAssertEqual(unchanged.data?["root-cert.pem"], before.data?["root-cert.pem"], "istiod reads cacerts only when it starts")
+            let restart = JSONValue.object([
+                "spec": .object([
+                    "template": .object([
+                        "metadata": .object(["annotations": .object(["kubectl.kubernetes.io/restartedAt": .string("2026-12-02T09:30:00Z")])])
+                    ])
+                ])
+            ])
+            let _: JSONValue = try await client.patch(.deployments(in: "istio-system", "istiod-\(bed.mesh.clusterInfo[1].revision)"), merge: restart)
+            try await Self.waitUntil("the restarted istiod publishes the plugged-in root") {
+                let now: ConfigMap = try await client.get(.configMaps(in: "istio-system", "istio-ca-root-cert"))
+                return now.data?["root-cert.pem"] == other.certificatePEM
+            }
+            try Self.assertRootMismatchFailsTheRun(bed)
         }
     }
 

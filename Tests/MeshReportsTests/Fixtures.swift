@@ -16,6 +16,8 @@ enum Fixtures {
                 ClusterEntry(name: "cluster-2", context: "gke_meshcheck-sim_us-central1-a_cluster-2", serves: "v2", clients: true, readyEndpoints: 1),
             ],
             checks: [
+                // Preflight rows lead; the topology row names the mesh's detected shape.
+                CheckResult(name: "topology", status: .pass, message: "all clusters: multi-primary (+2 more passing)"),
                 CheckResult(name: "sidecar-injection", status: .pass, message: "all 4 workload pods run an istio-proxy sidecar"),
                 CheckResult(
                     name: "reachability", source: "cluster-1", status: .pass,

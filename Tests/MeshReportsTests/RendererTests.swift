@@ -101,7 +101,7 @@ final class XMLSummary: NSObject, XMLParserDelegate {
         var report = try Fixtures.passingSmoke()
         report.verdict = .interrupted
         let xml = JUnitReport.render(report)
-        #expect(xml.contains("<testsuites name=\"meshcheck smoke\" tests=\"10\" failures=\"0\" errors=\"1\""))
+        #expect(xml.contains("<testsuites name=\"meshcheck smoke\" tests=\"11\" failures=\"0\" errors=\"1\""))
         #expect(xml.contains("<error message=\"the run was interrupted before it finished\" type=\"interrupted\">"))
         report.verdict = .error
         report.error = "cluster gke_x unreachable: connection refused"

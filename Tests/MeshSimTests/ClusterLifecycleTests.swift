@@ -8,10 +8,12 @@ struct ClusterHarness {
     var state: ClusterState
     var now: Double = 1_795_432_819
 
-    init(managed: Bool = false, logCapacity: Int? = nil) {
-        let identity = ClusterIdentity(
-            name: "cluster-1", index: 1, revision: managed ? "asm-managed" : "asm-1-23",
+    /// `configure` changes the identity before the install (a remote's primary, a managed discovery mode).
+    init(managed: Bool = false, logCapacity: Int? = nil, name: String = "cluster-1", configure: (inout ClusterIdentity) -> Void = { _ in }) {
+        var identity = ClusterIdentity(
+            name: name, index: Int(name.split(separator: "-").last ?? "1") ?? 1, revision: managed ? "asm-managed" : "asm-1-23",
             managedControlPlane: managed)
+        configure(&identity)
         state = ClusterState(identity: identity, timings: ClusterTimings(), meshRootCertificatePEM: "ROOT-PEM", seed: 42)
         if let logCapacity { state.store = ObjectStore(logCapacity: logCapacity) }
         state.installBaseAndMesh(now: now)
