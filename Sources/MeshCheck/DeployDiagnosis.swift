@@ -208,7 +208,10 @@ package enum DeployDiagnosis {
                 let message = waiting.message ?? ""
                 switch reason {
                 case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull":
-                    let failed = latest(podEvents.filter { $0.reason == "Failed" && $0.involvedObject?.fieldPath?.contains("{\(status.name)}") == true })
+                    // The kubelet records `Failed` twice per attempt: `Failed to pull image "…": <the registry's
+                    // answer>` and a bare `Error: ErrImagePull` / `Error: ImagePullBackOff`; the first says why.
+                    let failures = podEvents.filter { $0.reason == "Failed" && $0.involvedObject?.fieldPath?.contains("{\(status.name)}") == true }
+                    let failed = latest(failures.filter { $0.message?.hasPrefix("Error: ") == false }) ?? latest(failures)
                     let detail = (failed?.message).flatMap { $0 == message ? nil : $0 }
                     return blocker(.imagePull, container: status.name, reason: reason, message: message, detail: detail)
                 case "CrashLoopBackOff":
@@ -324,15 +327,19 @@ extension DeployDiagnosis {
     }
 
     /// The failed `deploy` rows: one per blocker, each naming the cluster and context, the object, the
-    /// server's reason and message verbatim, and what to do.
-    package static func checks(_ blockers: [JudgedBlocker], namespace: String) -> [CheckResult] {
+    /// server's reason and message verbatim, and what to do. `stoppedEarly` says the wait ended on a
+    /// certain failure, so the other blockers were cut short, not outlasted by the deploy timeout.
+    package static func checks(_ blockers: [JudgedBlocker], namespace: String, stoppedEarly: Bool = false) -> [CheckResult] {
         blockers.map { judged in
             let blocker = judged.blocker
             var subject = "\(blocker.cluster) (context \(blocker.context)): \(blocker.object)"
             if let container = blocker.container { subject += " container \(container)" }
             if let image = blocker.image, blocker.kind == .imagePull { subject += " image \(image)" }
             let lasted = judged.seenFor > .zero ? " for \(formatWholeSeconds(judged.seenFor))" : ""
-            let verdict = judged.certain ? "will not become ready by waiting" : "still not ready when the deploy timeout passed"
+            let verdict =
+                judged.certain
+                ? "will not become ready by waiting"
+                : stoppedEarly ? "not ready yet when the wait stopped" : "still not ready when the deploy timeout passed"
             var cause = "\(blocker.reason): \(blocker.message)"
             if let detail = blocker.detail { cause += " (\(detail))" }
             return CheckResult(
@@ -343,6 +350,8 @@ extension DeployDiagnosis {
 
     static func hint(_ blocker: DeployBlocker, namespace: String) -> String {
         let pod = blocker.object.hasPrefix("pod/") ? String(blocker.object.dropFirst(4)) : nil
+        // Every command names the context: a run spans clusters, and the current context is any of them.
+        let kubectl = "kubectl --context \(blocker.context) -n \(namespace)"
         switch blocker.kind {
         case .imagePull:
             return "check that the image reference exists and the nodes can pull it: set `images.registry` (HelloWorld "
@@ -352,7 +361,7 @@ extension DeployDiagnosis {
         case .unschedulable:
             return "no node has room for the pod's resource requests (HelloWorld requests cpu 100m, plus the sidecar's): "
                 + "free capacity, add nodes (or let the cluster autoscaler add them), or lower the sidecar's requests in "
-                + "the mesh's proxy settings (`values.global.proxy.resources`); `kubectl describe pod \(pod ?? "…") -n \(namespace)` "
+                + "the mesh's proxy settings (`values.global.proxy.resources`); `\(kubectl) describe pod \(pod ?? "…")` "
                 + "lists the scheduler's reasons"
         case .failedCreate:
             switch AdmissionDenial(blocker.message) {
@@ -368,20 +377,20 @@ extension DeployDiagnosis {
                 return "the admission webhook \"\(name)\" refuses the pods: read its message above and allow the run's "
                     + "namespace or pods in that policy"
             case nil:
-                return "the ReplicaSet controller cannot create the pods: `kubectl describe \(blocker.object) -n \(namespace)` "
+                return "the ReplicaSet controller cannot create the pods: `\(kubectl) describe \(blocker.object)` "
                     + "shows its FailedCreate events; a webhook that cannot be called needs its service running"
             }
         case .crashLoop:
-            var hint = "`kubectl logs --previous \(pod ?? "…") -c \(blocker.container ?? "…") -n \(namespace)` shows why the container exits"
+            var hint = "`\(kubectl) logs --previous \(pod ?? "…") -c \(blocker.container ?? "…")` shows why the container exits"
             if blocker.container == "istio-init" {
                 hint += "; istio-init failing means the pod cannot set up its traffic redirection (iptables): consider istio-cni"
             }
             return hint
         case .sidecarNotReady:
             return "istio-proxy gets its configuration from istiod: check that istiod runs in istio-system and is reachable "
-                + "from this cluster (`istioctl proxy-status`, `kubectl logs \(pod ?? "…") -c istio-proxy -n \(namespace)`)"
+                + "from this cluster (`istioctl proxy-status`, `\(kubectl) logs \(pod ?? "…") -c istio-proxy`)"
         case .pending:
-            return "`kubectl describe \(blocker.object) -n \(namespace)` and `kubectl get events -n \(namespace)` show what it waits for; "
+            return "`\(kubectl) describe \(blocker.object)` and `\(kubectl) get events` show what it waits for; "
                 + "raise timeouts.deploy if the cluster is only slow"
         }
     }

@@ -199,10 +199,16 @@ package struct MeshCheckRun: Sendable {
             let timedOut = ContinuousClock.now >= deadline
             if !certain.isEmpty || timedOut {
                 let shown = certain.isEmpty ? judged : certain
-                state.deployChecks = DeployDiagnosis.checks(shown, namespace: settings.namespace)
-                let reasons = shown.map { "\($0.blocker.cluster) \($0.blocker.object): \($0.blocker.reason): \($0.blocker.message)" }
+                // Every blocker gets its row, the ones still within their grace too: the report says all
+                // that stood in the way, and the error line the ones that ended the wait.
+                state.deployChecks = DeployDiagnosis.checks(judged, namespace: settings.namespace, stoppedEarly: !certain.isEmpty)
+                // One line per run, not per blocker: the server's messages (often paragraphs, such as
+                // PodSecurity's) are in the deploy checks, each with its hint.
+                let reasons = shown.map { "\($0.blocker.cluster) \($0.blocker.object): \($0.blocker.reason)" }
                 let why = certain.isEmpty ? "within the deploy timeout of \(formatDuration(scenario.timeouts.deploy))" : "and will not be by waiting"
-                throw RunAbort(.environment, "workloads not ready \(why): " + reasons.joined(separator: "; "))
+                throw RunAbort(
+                    .environment, "workloads not ready \(why): " + reasons.joined(separator: "; ") + " (the deploy checks give the server's messages and hints)"
+                )
             }
             let line = zip(observations, progress).flatMap { DeployDiagnosis.progressLine(cluster: $0.cluster, $1) }.joined(separator: "; ")
             if line != lastLine || attempt % 20 == 19 {

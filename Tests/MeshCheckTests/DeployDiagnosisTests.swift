@@ -97,6 +97,10 @@ import Testing
                 Self.event(
                     kind: "Pod", name: "helloworld-v1-7d9f8c-abcde", reason: "BackOff", message: "Back-off pulling image",
                     fieldPath: "spec.containers{helloworld}"),
+                // Newer, and says nothing the waiting reason does not: the registry's answer above is the detail.
+                Self.event(
+                    kind: "Pod", name: "helloworld-v1-7d9f8c-abcde", reason: "Failed", message: "Error: ImagePullBackOff",
+                    fieldPath: "spec.containers{helloworld}", last: "2026-12-02T09:00:40Z"),
             ])
         let found = blockers(observation)
         #expect(found.count == 1)
@@ -410,7 +414,10 @@ import Testing
         #expect(hint(.failedCreate, Self.podSecurityDenial).contains("istio-cni"))
         #expect(hint(.failedCreate, "exceeded quota: pods-limit, requested: pods=1").contains("ResourceQuota pods-limit"))
         #expect(hint(.failedCreate, #"admission webhook "deny.example.com" denied the request: no"#).contains("deny.example.com"))
-        #expect(hint(.crashLoop).contains("kubectl logs --previous helloworld-v1-7d9f8c-abcde -c helloworld -n \(Self.namespace)"))
+        let blocker = imagePullBlocker()
+        #expect(
+            hint(.crashLoop).contains(
+                "kubectl --context \(blocker.context) -n \(Self.namespace) logs --previous helloworld-v1-7d9f8c-abcde -c helloworld"))
         #expect(hint(.sidecarNotReady).contains("istiod"))
     }
 
@@ -431,5 +438,22 @@ import Testing
         #expect(outcome.report.verdict == .error)
         #expect(outcome.report.checks.map(\.name) == ["api", CheckName.deploy])
         #expect(outcome.report.checks.last?.hint?.contains("images.registry") == true)
+    }
+
+    /// When one blocker ends the wait, the others still get rows, worded as cut short rather than timed out.
+    @Test func blockersStillWithinTheirGraceAreReportedAsCutShort() {
+        var crash = imagePullBlocker()
+        crash.kind = .crashLoop
+        crash.reason = "CrashLoopBackOff"
+        let rows = DeployDiagnosis.checks(
+            [
+                JudgedBlocker(blocker: crash, seenFor: .seconds(3), certain: true),
+                JudgedBlocker(blocker: imagePullBlocker(), seenFor: .seconds(3), certain: false),
+            ],
+            namespace: Self.namespace, stoppedEarly: true)
+        #expect(rows.count == 2)
+        #expect(rows[0].message.hasSuffix("will not become ready by waiting"))
+        #expect(rows[1].message.hasSuffix("not ready yet when the wait stopped"))
+        #expect(rows.allSatisfy { $0.status == .fail })
     }
 }
