@@ -208,7 +208,13 @@ package enum DeployDiagnosis {
                 let message = waiting.message ?? ""
                 switch reason {
                 case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull":
-                    let failed = latest(podEvents.filter { $0.reason == "Failed" && $0.involvedObject?.fieldPath?.contains("{\(status.name)}") == true })
+                    // The kubelet follows the registry's error with `Failed` events that only repeat the
+                    // reason (`Error: ImagePullBackOff`); the newest of those would hide the error.
+                    let failed = latest(
+                        podEvents.filter {
+                            $0.reason == "Failed" && $0.involvedObject?.fieldPath?.contains("{\(status.name)}") == true
+                                && $0.message?.hasPrefix("Error: ") != true
+                        })
                     let detail = (failed?.message).flatMap { $0 == message ? nil : $0 }
                     return blocker(.imagePull, container: status.name, reason: reason, message: message, detail: detail)
                 case "CrashLoopBackOff":

@@ -111,6 +111,25 @@ import Testing
         #expect(blocker.grace(PhaseTimeouts()) == .seconds(60))
     }
 
+    /// The kubelet's events after a failed pull, in order: the registry's error, then `Failed` events that
+    /// only repeat the reason. The newest of those must not stand in for the registry's error.
+    @Test func theRegistrysErrorOutlivesTheKubeletsReasonOnlyEvents() throws {
+        func failed(_ message: String, at second: Int) -> String {
+            Self.event(
+                kind: "Pod", name: "helloworld-v1-7d9f8c-abcde", reason: "Failed", message: message, fieldPath: "spec.containers{helloworld}",
+                last: "2026-12-02T09:00:\(second)Z")
+        }
+        let observation = try observe(
+            pods: [Self.waitingPod("ImagePullBackOff", Self.backOff)],
+            events: [
+                failed(#"Failed to pull image "docker.io/istio/examples-helloworld-v1:1.0": rpc error: code = NotFound desc = "# + Self.pullError, at: 11),
+                failed("Error: ErrImagePull", at: 11),
+                failed("Error: ImagePullBackOff", at: 12),
+            ])
+        let blocker = try #require(blockers(observation).first)
+        #expect(blocker.detail?.hasSuffix(Self.pullError) == true, "\(blocker.detail ?? "no detail")")
+    }
+
     @Test func errImagePullCarriesTheMessageVerbatim() throws {
         let observation = try observe(pods: [Self.waitingPod("ErrImagePull", Self.pullError)])
         let blocker = try #require(blockers(observation).first)
