@@ -330,7 +330,8 @@ extension DeployDiagnosis {
     }
 
     /// The failed `deploy` rows: one per blocker, each naming the cluster and context, the object, the
-    /// server's reason and message verbatim, and what to do.
+    /// server's reason and message verbatim, and what to do. The cluster is the row's `source`, so
+    /// reports group the rows by cluster (a JUnit suite per cluster).
     package static func checks(_ blockers: [JudgedBlocker], namespace: String) -> [CheckResult] {
         blockers.map { judged in
             let blocker = judged.blocker
@@ -342,7 +343,7 @@ extension DeployDiagnosis {
             var cause = "\(blocker.reason): \(blocker.message)"
             if let detail = blocker.detail { cause += " (\(detail))" }
             return CheckResult(
-                name: CheckName.deploy, status: .fail, message: "\(subject): \(blocker.reason)\(lasted), \(verdict)", cause: cause,
+                name: CheckName.deploy, source: blocker.cluster, status: .fail, message: "\(subject): \(blocker.reason)\(lasted), \(verdict)", cause: cause,
                 hint: hint(blocker, namespace: namespace))
         }
     }

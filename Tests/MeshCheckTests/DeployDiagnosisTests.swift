@@ -403,6 +403,7 @@ import Testing
         #expect(rows.count == 1)
         let row = rows[0]
         #expect(row.name == CheckName.deploy)
+        #expect(row.source == "cluster-1", "reports group the row under its cluster")
         #expect(row.status == .fail)
         #expect(
             row.message
