@@ -327,10 +327,14 @@ extension DeployDiagnosis {
     }
 
     /// The failed `deploy` rows: one per blocker, each naming the cluster and context, the object, the
-    /// server's reason and message verbatim, and what to do. `stoppedEarly` says the wait ended on a
-    /// certain failure, so the other blockers were cut short, not outlasted by the deploy timeout.
+    /// server's reason and message verbatim, and what to do. The cluster is the row's `source`, so
+    /// reports group the rows by cluster (a JUnit suite per cluster). `stoppedEarly` says the wait ended
+    /// on a certain failure, so the other blockers were cut short, not outlasted by the deploy timeout:
+    /// faults still within their grace get rows too (the report says all that stood in the way), pods
+    /// merely on their way to ready do not.
     package static func checks(_ blockers: [JudgedBlocker], namespace: String, stoppedEarly: Bool = false) -> [CheckResult] {
-        blockers.map { judged in
+        let reported = stoppedEarly ? blockers.filter { $0.certain || $0.blocker.kind != .pending } : blockers
+        return reported.map { judged in
             let blocker = judged.blocker
             var subject = "\(blocker.cluster) (context \(blocker.context)): \(blocker.object)"
             if let container = blocker.container { subject += " container \(container)" }
@@ -340,10 +344,11 @@ extension DeployDiagnosis {
                 judged.certain
                 ? "will not become ready by waiting"
                 : stoppedEarly ? "not ready yet when the wait stopped" : "still not ready when the deploy timeout passed"
-            var cause = "\(blocker.reason): \(blocker.message)"
+            // The cause stands alone too (JUnit shows it without the message): object, then the server's words.
+            var cause = "\(blocker.object)\(blocker.container.map { " container \($0)" } ?? ""): \(blocker.reason): \(blocker.message)"
             if let detail = blocker.detail { cause += " (\(detail))" }
             return CheckResult(
-                name: CheckName.deploy, status: .fail, message: "\(subject): \(blocker.reason)\(lasted), \(verdict)", cause: cause,
+                name: CheckName.deploy, source: blocker.cluster, status: .fail, message: "\(subject): \(blocker.reason)\(lasted), \(verdict)", cause: cause,
                 hint: hint(blocker, namespace: namespace))
         }
     }

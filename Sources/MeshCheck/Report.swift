@@ -27,7 +27,8 @@ package struct CheckResult: Codable, Sendable, Equatable {
     /// `sidecar-injection`, `reachability`, `error-rate`, `all-clusters-reached`, `balance`, `latency-slo`, or a
     /// preflight check's name.
     package var name: String
-    /// The source (client) cluster for per-source checks; nil for run-wide and preflight checks.
+    /// The source (client) cluster for per-source checks, the cluster of a `deploy` row; nil for run-wide
+    /// and preflight checks.
     package var source: String?
     /// The serving cluster for per-pair checks (`latency-slo`).
     package var target: String?

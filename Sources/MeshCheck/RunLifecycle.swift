@@ -199,8 +199,6 @@ package struct MeshCheckRun: Sendable {
             let timedOut = ContinuousClock.now >= deadline
             if !certain.isEmpty || timedOut {
                 let shown = certain.isEmpty ? judged : certain
-                // Every blocker gets its row, the ones still within their grace too: the report says all
-                // that stood in the way, and the error line the ones that ended the wait.
                 state.deployChecks = DeployDiagnosis.checks(judged, namespace: settings.namespace, stoppedEarly: !certain.isEmpty)
                 // One line per run, not per blocker: the server's messages (often paragraphs, such as
                 // PodSecurity's) are in the deploy checks, each with its hint.

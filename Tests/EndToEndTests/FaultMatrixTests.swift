@@ -1,7 +1,8 @@
-// The fault matrix of issue 6: each test breaks the simulated mesh the way the real world breaks
+// The fault matrix of issues 6 and 14: each test breaks the simulated mesh the way the real world breaks
 // (through the Kubernetes API where that is how it happens, through the simulator's fault control for
 // what the API cannot express), runs the built CLI against it and checks the failing check, the named
-// cause and the exit code.
+// cause and the exit code. The deploy faults (pods that cannot start) also check that the run ends long
+// before its deploy timeout and still cleans up.
 
 import Foundation
 import KubeClient
@@ -25,9 +26,14 @@ final class FaultMatrixTests: XCTestCase {
             return Bed(mesh: mesh, clients: clients, directory: try CLI.temporaryDirectory("fault-\(label)"))
         }
 
-        /// A two-cluster scenario on this mesh's contexts with short deadlines; `extra` is appended YAML.
-        func scenario(_ extra: String = "", requests: Int = 20, convergeTimeout: String = "4s", cleanupTimeout: String = "30s") throws -> String {
+        /// A two-cluster scenario on this mesh's contexts with short deadlines; `extra` is appended YAML,
+        /// `graces` more `timeouts` (`imagePullGrace: 5s`).
+        func scenario(
+            _ extra: String = "", requests: Int = 20, deployTimeout: String = "60s", convergeTimeout: String = "4s",
+            cleanupTimeout: String = "30s", graces: [String: String] = [:]
+        ) throws -> String {
             let path = directory + "/scenario.yaml"
+            let graceLines = graces.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }.joined(separator: "\n")
             try """
             name: fault
             clusters:
@@ -38,9 +44,10 @@ final class FaultMatrixTests: XCTestCase {
             load:
               requestsPerBurst: \(requests)
             timeouts:
-              deploy: 60s
+              deploy: \(deployTimeout)
               converge: \(convergeTimeout)
               cleanup: \(cleanupTimeout)
+            \(graceLines)
             \(extra)
             """.write(toFile: path, atomically: true, encoding: .utf8)
             return path
@@ -91,6 +98,55 @@ final class FaultMatrixTests: XCTestCase {
 
     static func failing(_ report: [String: Any]?) -> [String] {
         (report ?? [:]).array("checks").filter { $0.string("status") == "fail" }.map { "\($0.string("name") ?? "?")@\($0.string("source") ?? "-")" }
+    }
+
+    /// Pod faults for one cluster (simulator options, applied once the mesh is up).
+    static func podFaults(_ cluster: String, _ change: @escaping (inout PodFaults) -> Void) -> Options {
+        Options { options in
+            var faults = PodFaults()
+            change(&faults)
+            options.podFaults[cluster] = faults
+        }
+    }
+
+    /// Runs a scenario whose deploy timeout is 10 minutes against a mesh where cluster-2's pods cannot
+    /// become ready. The run must end within the CLI's bounded wait, far below those 10 minutes, because
+    /// the failure is certain: exit 3 (as the deploy timeout), the error says waiting will not help, every
+    /// failed row is a `deploy` row of cluster-2 with a hint, and cleanup removed the namespaces. Returns
+    /// the `deploy` rows for the fault's own assertions.
+    func runDeployFault(_ bed: Bed, graces: [String: String] = [:]) async throws -> [[String: Any]] {
+        let (result, report) = try bed.run(try bed.scenario(deployTimeout: "10m", graces: graces), timeout: 180)
+        XCTAssertEqual(result.exitCode, 3, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+        XCTAssertEqual(report?.string("verdict"), "error")
+        let error = report?.string("error") ?? ""
+        XCTAssertTrue(error.contains("workloads not ready and will not be by waiting"), error)
+        let timeouts = ((report?["scenario"] as? [String: Any])?["timeouts"] as? [String: Any]) ?? [:]
+        XCTAssertEqual(timeouts["deploySeconds"] as? Double, 600)
+        let deploy = try XCTUnwrap((report ?? [:]).array("phases").first { $0.string("name") == "deploy" }?["seconds"] as? Double)
+        XCTAssertLessThan(deploy, 600, "the deploy wait ended before its timeout")
+        let rows = Self.checks(report, "deploy")
+        XCTAssertFalse(rows.isEmpty, "failing: \(Self.failing(report))")
+        XCTAssertEqual(Set(Self.failing(report)), ["deploy@cluster-2"])
+        for row in rows {
+            XCTAssertTrue((row.string("message") ?? "").hasPrefix("cluster-2 (context \(bed.mesh.contexts[1])): "), "\(row)")
+            XCTAssertTrue((row.string("message") ?? "").contains("will not become ready by waiting"), "\(row)")
+            XCTAssertFalse((row.string("hint") ?? "").isEmpty, "\(row)")
+        }
+        XCTAssertEqual((report?["cleanup"] as? [String: Any])?.string("status"), "done")
+        let left = try await bed.managedNamespaces()
+        XCTAssertEqual(left, [], "cleanup ran after the early end")
+        return rows
+    }
+
+    /// A `deploy` row's message, cause and hint.
+    typealias DeployRow = (message: String, cause: String, hint: String)
+
+    /// The rows as (message, cause, hint), after checking that one is about HelloWorld v2 (the wait ends at
+    /// the first certain reason, so cluster-2's sleep may or may not have its own row by then).
+    static func deployRows(_ rows: [[String: Any]]) -> [DeployRow] {
+        let parsed = rows.map { (message: $0.string("message") ?? "", cause: $0.string("cause") ?? "", hint: $0.string("hint") ?? "") }
+        XCTAssertTrue(parsed.contains { $0.message.contains("/helloworld-v2-") }, "a row names HelloWorld v2's object: \(rows)")
+        return parsed
     }
 
     /// Polls `condition` every 100 ms for at most `seconds`.
@@ -428,6 +484,76 @@ final class FaultMatrixTests: XCTestCase {
             XCTAssertGreaterThan(retries, 0, "the throttled requests must show up as retries in the report")
             let managed = try await bed.managedNamespaces()
             XCTAssertEqual(managed, [])
+        }
+    }
+
+    // MARK: Deploy faults (each ends the run long before its 10-minute deploy timeout)
+
+    func testImagePullFailureEndsTheDeployWaitNamingThePodTheImageAndTheRegistrysError() async throws {
+        let image = "registry.istio.io/release/examples-helloworld-v2:1.0"
+        try await withBed("image-pull", options: Options { $0.imagePullErrors = ["*/examples-helloworld-v2:*"] }) { bed in
+            let rows = Self.deployRows(try await runDeployFault(bed, graces: ["imagePullGrace": "5s"]))
+            XCTAssertEqual(rows.count, 1, "only the v2 image fails: \(rows)")
+            for row in rows {
+                XCTAssertTrue(row.message.contains("pod/helloworld-v2-") && row.message.contains("container helloworld image \(image)"), row.message)
+                XCTAssertTrue(row.cause.hasPrefix("pod/helloworld-v2-"), "the cause names the pod: \(row.cause)")
+                XCTAssertTrue(
+                    row.cause.contains(" container helloworld: ErrImagePull: ") || row.cause.contains(" container helloworld: ImagePullBackOff: "), row.cause)
+                XCTAssertTrue(row.cause.contains("failed to resolve reference \"\(image)\": \(image): not found"), "the registry's error: \(row.cause)")
+                XCTAssertTrue(row.hint.contains("images.registry") && row.hint.contains("images.pullSecrets"), row.hint)
+            }
+        }
+    }
+
+    func testUnschedulablePodsEndTheDeployWaitWithTheSchedulersMessage() async throws {
+        try await withBed("unschedulable", options: Self.podFaults("cluster-2") { $0.unschedulable = PodFaults.defaultUnschedulableMessage }) { bed in
+            for row in Self.deployRows(try await runDeployFault(bed, graces: ["unschedulableGrace": "3s"])) {
+                XCTAssertTrue(row.message.contains(": pod/"), row.message)
+                XCTAssertTrue(row.cause.hasPrefix("pod/") && row.cause.hasSuffix(": Unschedulable: \(PodFaults.defaultUnschedulableMessage)"), row.cause)
+                XCTAssertTrue(row.cause.contains("Insufficient cpu"), row.cause)
+                XCTAssertTrue(row.hint.contains("resource requests") && row.hint.contains("values.global.proxy.resources"), row.hint)
+            }
+        }
+    }
+
+    func testPodSecurityDenialEndsTheDeployWaitAtOnceNamingTheReplicaSet() async throws {
+        try await withBed("admission", options: Self.podFaults("cluster-2") { $0.denyPods = PodFaults.defaultDenyPodsMessage }) { bed in
+            for row in Self.deployRows(try await runDeployFault(bed)) {
+                let replicaSet = try XCTUnwrap(row.message.split(separator: " ").first { $0.hasPrefix("replicaset/") }, row.message)
+                let name = replicaSet.dropFirst("replicaset/".count).prefix { $0 != ":" }
+                XCTAssertTrue(row.cause.hasPrefix("replicaset/\(name): FailedCreate: Error creating: pods \"\(name)-\" is forbidden: "), row.cause)
+                XCTAssertTrue(row.cause.contains("violates PodSecurity \"restricted:latest\""), row.cause)
+                XCTAssertTrue(row.hint.contains("PodSecurity \"restricted:latest\"") && row.hint.contains("istio-cni"), row.hint)
+            }
+        }
+    }
+
+    func testCrashLoopEndsTheDeployWaitAtOnceWithTheLastExit() async throws {
+        try await withBed("crash-loop", options: Self.podFaults("cluster-2") { $0.crashLoopApps = ["helloworld"] }) { bed in
+            let rows = Self.deployRows(try await runDeployFault(bed))
+            XCTAssertEqual(rows.count, 1, "only helloworld crashes: \(rows)")
+            for row in rows {
+                XCTAssertTrue(row.message.contains("pod/helloworld-v2-") && row.message.contains("container helloworld"), row.message)
+                XCTAssertTrue(row.cause.hasPrefix("pod/helloworld-v2-"), "the cause names the pod: \(row.cause)")
+                XCTAssertTrue(
+                    row.cause.contains(" container helloworld: CrashLoopBackOff: back-off 10s restarting failed container=helloworld pod=helloworld-v2-"),
+                    row.cause)
+                XCTAssertTrue(row.cause.contains("last exit: Error, exit code 1"), row.cause)
+                XCTAssertTrue(row.hint.contains("kubectl --context \(bed.mesh.contexts[1]) -n "), "the command names the cluster's context: \(row.hint)")
+                XCTAssertTrue(row.hint.contains(" logs --previous helloworld-v2-") && row.hint.contains("-c helloworld"), row.hint)
+            }
+        }
+    }
+
+    func testSidecarThatNeverBecomesReadyEndsTheDeployWaitAfterItsGrace() async throws {
+        try await withBed("sidecar", options: Self.podFaults("cluster-2") { $0.sidecarNotReady = true }) { bed in
+            for row in Self.deployRows(try await runDeployFault(bed, graces: ["sidecarReadyGrace": "5s"])) {
+                XCTAssertTrue(row.message.contains(": pod/") && row.message.contains("container istio-proxy"), row.message)
+                XCTAssertTrue(row.cause.hasPrefix("pod/") && row.cause.contains(" container istio-proxy: "), row.cause)
+                XCTAssertTrue(row.cause.contains("istio-proxy is running but not ready"), row.cause)
+                XCTAssertTrue(row.cause.contains("Readiness probe failed: HTTP probe failed with statuscode: 503"), row.cause)
+                XCTAssertTrue(row.hint.contains("istiod") && row.hint.contains("-c istio-proxy"), row.hint)
+            }
         }
     }
 }

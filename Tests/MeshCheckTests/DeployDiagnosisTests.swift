@@ -115,6 +115,25 @@ import Testing
         #expect(blocker.grace(PhaseTimeouts()) == .seconds(60))
     }
 
+    /// The kubelet's events after a failed pull, in order: the registry's error, then `Failed` events that
+    /// only repeat the reason. The newest of those must not stand in for the registry's error.
+    @Test func theRegistrysErrorOutlivesTheKubeletsReasonOnlyEvents() throws {
+        func failed(_ message: String, at second: Int) -> String {
+            Self.event(
+                kind: "Pod", name: "helloworld-v1-7d9f8c-abcde", reason: "Failed", message: message, fieldPath: "spec.containers{helloworld}",
+                last: "2026-12-02T09:00:\(second)Z")
+        }
+        let observation = try observe(
+            pods: [Self.waitingPod("ImagePullBackOff", Self.backOff)],
+            events: [
+                failed(#"Failed to pull image "docker.io/istio/examples-helloworld-v1:1.0": rpc error: code = NotFound desc = "# + Self.pullError, at: 11),
+                failed("Error: ErrImagePull", at: 11),
+                failed("Error: ImagePullBackOff", at: 12),
+            ])
+        let blocker = try #require(blockers(observation).first)
+        #expect(blocker.detail?.hasSuffix(Self.pullError) == true, "\(blocker.detail ?? "no detail")")
+    }
+
     @Test func errImagePullCarriesTheMessageVerbatim() throws {
         let observation = try observe(pods: [Self.waitingPod("ErrImagePull", Self.pullError)])
         let blocker = try #require(blockers(observation).first)
@@ -388,12 +407,13 @@ import Testing
         #expect(rows.count == 1)
         let row = rows[0]
         #expect(row.name == CheckName.deploy)
+        #expect(row.source == "cluster-1", "reports group the row under its cluster")
         #expect(row.status == .fail)
         #expect(
             row.message
                 == "cluster-1 (context kind-cluster-1): pod/helloworld-v1-7d9f8c-abcde container helloworld image docker.io/istio/examples-helloworld-v1:1.0: ImagePullBackOff for 1m1s, will not become ready by waiting"
         )
-        #expect(row.cause == "ImagePullBackOff: Back-off pulling image (Failed to pull image: not found)")
+        #expect(row.cause == "pod/helloworld-v1-7d9f8c-abcde container helloworld: ImagePullBackOff: Back-off pulling image (Failed to pull image: not found)")
         for setting in ["images.registry", "images.pullSecrets", "images.helloworld.<version>", "images.sleep"] {
             #expect(row.hint?.contains(setting) == true)
         }
@@ -445,13 +465,17 @@ import Testing
         var crash = imagePullBlocker()
         crash.kind = .crashLoop
         crash.reason = "CrashLoopBackOff"
+        var starting = imagePullBlocker()
+        starting.kind = .pending
+        starting.reason = "ContainerCreating"
         let rows = DeployDiagnosis.checks(
             [
                 JudgedBlocker(blocker: crash, seenFor: .seconds(3), certain: true),
                 JudgedBlocker(blocker: imagePullBlocker(), seenFor: .seconds(3), certain: false),
+                JudgedBlocker(blocker: starting, seenFor: .seconds(3), certain: false),
             ],
             namespace: Self.namespace, stoppedEarly: true)
-        #expect(rows.count == 2)
+        #expect(rows.count == 2, "a pod on its way to ready is no fault: \(rows.map(\.message))")
         #expect(rows[0].message.hasSuffix("will not become ready by waiting"))
         #expect(rows[1].message.hasSuffix("not ready yet when the wait stopped"))
         #expect(rows.allSatisfy { $0.status == .fail })

@@ -109,6 +109,24 @@ final class XMLSummary: NSObject, XMLParserDelegate {
         #expect(XMLSummary.parse(JUnitReport.render(report)) != nil)
     }
 
+    /// A run stopped in the deploy wait has no traffic; its `deploy` rows still get their cluster's suite.
+    @Test func deployRowsGoInTheirClustersSuite() throws {
+        var report = try Fixtures.passingSmoke()
+        report.verdict = .error
+        report.error = "workloads not ready and will not be by waiting"
+        report.traffic = []
+        report.sources = []
+        report.checks = [
+            CheckResult(name: "api", status: .pass, message: "ok"),
+            CheckResult(name: CheckName.deploy, source: "cluster-2", status: .fail, message: "pod/p: ImagePullBackOff", cause: "c", hint: "h"),
+        ]
+        let summary = try #require(XMLSummary.parse(JUnitReport.render(report)))
+        #expect(summary.suites.map(\.name) == ["preflight", "cluster-2"])
+        #expect(summary.suites.map(\.tests) == [2, 1], "the run's error is a case of the preflight suite")
+        #expect(summary.suites.map(\.failures) == [0, 1])
+        #expect(summary.elements["error"] == 1)
+    }
+
     @Test func xmlEscaping() {
         #expect(JUnitReport.escape("a<b>&\"c'\n\u{1}") == "a&lt;b&gt;&amp;&quot;c&apos;&#10;\u{FFFD}")
         #expect(JUnitReport.escape("x\ny", inAttribute: false) == "x\ny")

@@ -281,6 +281,7 @@ extension ClusterHarness {
         #expect(spec["enableServiceLinks"] == true && spec["serviceAccountName"] == "default" && spec["serviceAccount"] == "default")
         #expect(spec["tolerations"].array?.map { $0["key"] } == ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"])
         #expect(spec["tolerations"].array?.allSatisfy { $0["tolerationSeconds"] == 300 && $0["effect"] == "NoExecute" } == true)
+        #expect(spec["priority"] == 0 && spec["preemptionPolicy"] == "PreemptLowerPriority")
         let volumes = Set((spec["volumes"].array ?? []).compactMap { $0["name"].string })
         let status = (try? JSON.parse(created["metadata"]["annotations"]["sidecar.istio.io/status"].string ?? "")) ?? .null
         let listed = (status["volumes"].array ?? []).compactMap(\.string)
@@ -293,5 +294,6 @@ extension ClusterHarness {
         cluster.call("POST", "/apis/apps/v1/namespaces/sample/deployments", ClusterHarness.deployment("d", labels: ["app": "d"]))
         let template = cluster.object(.deployments, "sample", "d")?["spec"]["template"]["spec"] ?? .null
         #expect(template["serviceAccountName"].isNull && template["tolerations"].isNull && template["enableServiceLinks"] == true)
+        #expect(template["priority"].isNull, "priority is admission's, for Pods only")
     }
 }
