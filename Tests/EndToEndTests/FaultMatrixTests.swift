@@ -260,7 +260,7 @@ final class FaultMatrixTests: XCTestCase {
         }
     }
 
-    func testManagedControlPlanePassesPreflightAndTheRun() async throws {
+    func testManagedControlPlaneInConnectedModePassesPreflightAndTheRun() async throws {
         try await withBed("managed", options: Options { $0.managedControlPlane = true }) { bed in
             let remoteSecrets: [Secret] = try await bed.clients[0].list(ResourcePath.secrets(in: "istio-system").labelSelector("istio/multiCluster=true"))
             XCTAssertEqual(remoteSecrets.count, 0, "connected mode (the default): the fleet discovers the peers")
