@@ -9,6 +9,38 @@ struct HTTPRequest: Sendable {
     var body: [UInt8]?
     var timeout: Duration
     var connectTimeout: Duration
+    var limits: ResponseLimits
+}
+
+/// The most a REST answer may hold; passing either ends the transfer at once.
+struct ResponseLimits: Sendable {
+    /// Body bytes after decompression, so a small compressed answer cannot expand without bound.
+    var body: Int
+    /// All header bytes of the answer, status lines included.
+    var headers: Int
+}
+
+/// What a REST transfer got before it failed: it tells "no connection" from "connected but no
+/// answer", "answer too slow" and "answer too large".
+struct TransferProgress: Sendable, Equatable {
+    /// TLS (or TCP for plain HTTP) was established.
+    var connected = false
+    /// A status line arrived.
+    var answered = false
+    /// Header and body bytes received.
+    var bytesReceived = 0
+    /// The bound that ended the transfer, if one did.
+    var exceeded: ResponsePart?
+    /// The limit of that bound.
+    var limit = 0
+    /// The whole-request timeout the transfer ran under.
+    var timeout: Duration = .zero
+}
+
+/// A REST transfer that ended without a complete answer.
+struct TransferFailure: Error {
+    var curl: CurlError
+    var progress: TransferProgress?
 }
 
 /// A complete HTTP response.
@@ -90,13 +122,17 @@ final class RestTransfer {
     private var body: [UInt8] = []
     private var headers: [String: String] = [:]
     private var warnings: [String] = []
-    private let completion: @Sendable (Result<HTTPResponse, CurlError>) -> Void
+    private let limits: ResponseLimits
+    private var progress: TransferProgress
+    private let completion: @Sendable (Result<HTTPResponse, TransferFailure>) -> Void
 
     init(
         request: HTTPRequest, cluster: ClusterConnection, clientCertificate: ClientCertificate?,
-        completion: @escaping @Sendable (Result<HTTPResponse, CurlError>) -> Void
+        completion: @escaping @Sendable (Result<HTTPResponse, TransferFailure>) -> Void
     ) throws(CurlError) {
         self.completion = completion
+        limits = request.limits
+        progress = TransferProgress(timeout: request.timeout)
         easy = try CurlEasy()
         try ConnectionSettings.apply(
             to: easy, cluster: cluster, clientCertificate: clientCertificate, path: request.path,
@@ -104,6 +140,9 @@ final class RestTransfer {
         )
         try easy.set(CURLOPT_PIPEWAIT, 1) // wait for an HTTP/2 connection to multiplex on rather than open another
         try easy.set(CURLOPT_TIMEOUT_MS, Int(request.timeout.milliseconds))
+        // A Content-Length over the limit fails before the first body byte (CURLE_FILESIZE_EXCEEDED);
+        // bodies without one are stopped by the write callback.
+        try easy.set(CURLOPT_MAXFILESIZE_LARGE, offset: Int64(request.limits.body))
         if !cluster.disableCompression { try easy.set(CURLOPT_ACCEPT_ENCODING, "") }
         switch request.method {
         case "GET": try easy.set(CURLOPT_HTTPGET, 1)
@@ -125,10 +164,38 @@ final class RestTransfer {
         try easy.set(CURLOPT_HEADERDATA, pointer: me)
     }
 
-    fileprivate func appendBody(_ bytes: UnsafeRawBufferPointer) { body.append(contentsOf: bytes) }
+    /// False once the body would pass its limit: the callback's short count makes libcurl stop
+    /// the transfer (CURLE_WRITE_ERROR) before anything more is read.
+    fileprivate func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        progress.bytesReceived += bytes.count
+        let needed = body.count + bytes.count
+        guard needed <= limits.body else { return exceed(.body, limit: limits.body) }
+        // Grow by doubling, but never past the limit: a body just under it holds no more than it.
+        if needed > body.capacity { body.reserveCapacity(min(limits.body, max(needed, body.capacity * 2))) }
+        body.append(contentsOf: bytes)
+        return true
+    }
 
-    fileprivate func appendHeader(_ line: String) {
+    /// Counts the header bytes against their limit, as for the body.
+    fileprivate func acceptHeader(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        progress.bytesReceived += bytes.count
+        headerBytes += bytes.count
+        guard headerBytes <= limits.headers else { return exceed(.headers, limit: limits.headers) }
+        appendHeader(String(decoding: bytes, as: UTF8.self))
+        return true
+    }
+
+    private var headerBytes = 0
+
+    private func exceed(_ part: ResponsePart, limit: Int) -> Bool {
+        progress.exceeded = part
+        progress.limit = limit
+        return false
+    }
+
+    private func appendHeader(_ line: String) {
         if line.hasPrefix("HTTP/") {
+            progress.answered = true
             headers.removeAll() // a new response (after 100 Continue or a redirect) starts
             warnings.removeAll()
             return
@@ -147,7 +214,20 @@ final class RestTransfer {
             newConnections: easy.info(long: CURLINFO_NUM_CONNECTS))
     }
 
-    func complete(_ result: Result<HTTPResponse, CurlError>) { completion(result) }
+    func complete(_ result: Result<HTTPResponse, CurlError>) {
+        completion(
+            result.mapError { curl in
+                var progress = progress
+                // PRETRANSFER_TIME is set once the request is about to be sent: the connection (TLS
+                // included, new or reused) was there. It stays 0 when connecting failed.
+                progress.connected = easy.info(double: CURLINFO_PRETRANSFER_TIME) > 0 || progress.answered
+                if progress.exceeded == nil && CURLcode(rawValue: UInt32(curl.code)) == CURLE_FILESIZE_EXCEEDED {
+                    progress.exceeded = .body
+                    progress.limit = limits.body
+                }
+                return TransferFailure(curl: curl, progress: progress)
+            })
+    }
 }
 
 @available(*, unavailable)
@@ -156,13 +236,11 @@ extension RestTransfer: Sendable {}
 private func restTransferWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
     guard let data, let userdata else { return 0 }
     let transfer = Unmanaged<RestTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    transfer.appendBody(UnsafeRawBufferPointer(start: data, count: size * count))
-    return size * count
+    return transfer.appendBody(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
 }
 
 private func restTransferHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
     guard let data, let userdata else { return 0 }
     let transfer = Unmanaged<RestTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    transfer.appendHeader(String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self))
-    return size * count
+    return transfer.acceptHeader(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
 }
