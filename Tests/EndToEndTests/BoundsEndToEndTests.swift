@@ -10,11 +10,13 @@ final class BoundsEndToEndTests: XCTestCase {
 
     /// Runs `meshcheck preflight` for both contexts against `server` and returns the result, the seconds it took, and
     /// the peak resident memory of the children waited for so far (an upper bound for meshcheck's).
-    private func preflight(_ server: HostileServer, _ extra: [String] = [], timeout: TimeInterval = 120) throws -> (CLIResult, TimeInterval, Int) {
-        let kubeconfig = try server.directory.write("kubeconfig", server.kubeconfig(contexts: Self.contexts))
+    private func preflight(
+        _ server: HostileServer, _ extra: [String] = [], contexts: [String] = BoundsEndToEndTests.contexts, timeout: TimeInterval = 120
+    ) throws -> (CLIResult, TimeInterval, Int) {
+        let kubeconfig = try server.directory.write("kubeconfig", server.kubeconfig(contexts: contexts))
         let started = Date()
         let result = try CLI.run(
-            ["preflight", "--kubeconfig", kubeconfig] + Self.contexts.flatMap { ["--context", $0] } + extra, timeout: timeout)
+            ["preflight", "--kubeconfig", kubeconfig] + contexts.flatMap { ["--context", $0] } + extra, timeout: timeout)
         return (result, Date().timeIntervalSince(started), PeakMemory.ofWaitedChildren)
     }
 
@@ -35,6 +37,19 @@ final class BoundsEndToEndTests: XCTestCase {
         XCTAssertFalse(output.contains("not-a-real-token"), output)
         XCTAssertLessThan(seconds, 30, "the size limit, not the 30 s request timeout, must end it")
         print("endless body: preflight ended in \(String(format: "%.1f", seconds)) s, peak resident \(peak >> 20) MiB")
+        XCTAssertLessThan(peak, 256 << 20, "peak resident \(peak >> 20) MiB")
+    }
+
+    /// More contexts do not multiply the memory: the answers in flight share one budget (128 MiB), so eight contexts
+    /// on the same endless body stay under the same ceiling as two.
+    func testManyContextsShareOneBudget() throws {
+        let server = try HostileServer(.endlessBody)
+        let contexts = (1...8).map { "hostile-\($0)" }
+        let (result, _, peak) = try preflight(server, contexts: contexts)
+        XCTAssertEqual(result.exitCode, 3, result.stdout + result.stderr)
+        for context in contexts { XCTAssertTrue(result.stdout.contains("answer too large: context \(context)\n"), result.stdout) }
+        XCTAssertTrue(result.stdout.contains("the most meshcheck holds at once"), result.stdout)
+        print("endless body, 8 contexts: peak resident \(peak >> 20) MiB")
         XCTAssertLessThan(peak, 256 << 20, "peak resident \(peak >> 20) MiB")
     }
 

@@ -103,6 +103,18 @@ import Testing
         if let peak = PeakMemory.ofThisProcess { #expect(peak < 512 << 20, "peak resident \(peak >> 20) MiB") }
     }
 
+    /// The budget all answers in flight share: refused past it, unless one answer's own (raised) limit is higher.
+    @Test func answersInFlightShareOneBudget() {
+        let budget = BodyBudget(limit: 100)
+        #expect(budget.take(60, own: 64))
+        #expect(!budget.take(41, own: 64))
+        #expect(budget.take(40, own: 64))
+        #expect(budget.take(50, own: 1000)) // a limit raised above the budget is honoured
+        budget.release(150)
+        #expect(budget.held == 0)
+        #expect(BodyBudget.defaultLimit == 2 * KubeClientOptions.defaultMaxResponseBytes)
+    }
+
     @Test func sizesAndDurationsReadAsPeopleWriteThem() {
         #expect(KubeTransportError.format(bytes: 64 << 20) == "64 MiB")
         #expect(KubeTransportError.format(bytes: 1536) == "1.5 KiB")

@@ -20,6 +20,35 @@ struct ResponseLimits: Sendable {
     var headers: Int
 }
 
+/// Body bytes held by every REST transfer in flight, against one budget for the process, so that many
+/// contexts answered by the same endless body cannot add up to their limits times their number. Engine
+/// thread only.
+final class BodyBudget {
+    /// 128 MiB: two answers at the default per-answer limit.
+    static let defaultLimit = 128 << 20
+
+    let limit: Int
+    private(set) var held = 0
+
+    init(limit: Int = BodyBudget.defaultLimit) {
+        self.limit = limit
+    }
+
+    /// Takes `count` bytes for a transfer whose own limit is `own`; false when the answers in flight
+    /// would pass the budget — or `own` when that is larger, so an answer the user allowed is never
+    /// refused for the budget alone.
+    func take(_ count: Int, own: Int) -> Bool {
+        guard held + count <= max(limit, own) else { return false }
+        held += count
+        return true
+    }
+
+    func release(_ count: Int) { held -= count }
+}
+
+@available(*, unavailable)
+extension BodyBudget: Sendable {}
+
 /// What a REST transfer got before it failed: it tells "no connection" from "connected but no
 /// answer", "answer too slow" and "answer too large".
 struct TransferProgress: Sendable, Equatable {
@@ -119,11 +148,16 @@ extension Duration {
 /// One REST transfer on the engine thread: owns its easy handle and collects the response.
 final class RestTransfer {
     let easy: CurlEasy
-    private var body: [UInt8] = []
+    /// The body so far, in chunks that are never reallocated: a growing array would copy itself and leave
+    /// its earlier buffers to the allocator, holding up to twice the body while it grows.
+    private var chunks: [[UInt8]] = []
+    private var bodyCount = 0
     private var headers: [String: String] = [:]
     private var warnings: [String] = []
     private let limits: ResponseLimits
     private var progress: TransferProgress
+    /// The engine's budget for all answers in flight; set when the transfer starts.
+    var budget: BodyBudget?
     private let completion: @Sendable (Result<HTTPResponse, TransferFailure>) -> Void
 
     init(
@@ -168,12 +202,35 @@ final class RestTransfer {
     /// the transfer (CURLE_WRITE_ERROR) before anything more is read.
     fileprivate func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         progress.bytesReceived += bytes.count
-        let needed = body.count + bytes.count
-        guard needed <= limits.body else { return exceed(.body, limit: limits.body) }
-        // Grow by doubling, but never past the limit: a body just under it holds no more than it.
-        if needed > body.capacity { body.reserveCapacity(min(limits.body, max(needed, body.capacity * 2))) }
-        body.append(contentsOf: bytes)
+        guard bodyCount + bytes.count <= limits.body else { return exceed(.body, limit: limits.body) }
+        if let budget, !budget.take(bytes.count, own: limits.body) { return exceed(.answersInFlight, limit: budget.limit) }
+        bodyCount += bytes.count
+        var offset = 0
+        while offset < bytes.count {
+            // Only numbers out of the last chunk: a binding to it would make the append below copy it.
+            let room = chunks.last.map { $0.capacity - $0.count } ?? 0
+            if room > 0 {
+                let count = min(bytes.count - offset, room)
+                // A raw buffer (not a slice of one) keeps append a memcpy.
+                chunks[chunks.count - 1].append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count]))
+                offset += count
+            } else {
+                // 16 KiB first (most answers are small), doubling to 1 MiB.
+                var chunk: [UInt8] = []
+                chunk.reserveCapacity(min(max(16 << 10, 2 * (chunks.last.map { $0.capacity } ?? 0)), 1 << 20))
+                chunks.append(chunk)
+            }
+        }
         return true
+    }
+
+    /// The body in one piece (a copy only when it took more than one chunk).
+    private var body: [UInt8] {
+        if chunks.count == 1 { return chunks[0] }
+        var whole: [UInt8] = []
+        whole.reserveCapacity(bodyCount)
+        for chunk in chunks { whole.append(contentsOf: chunk) }
+        return whole
     }
 
     /// Counts the header bytes against their limit, as for the body.
@@ -215,6 +272,9 @@ final class RestTransfer {
     }
 
     func complete(_ result: Result<HTTPResponse, CurlError>) {
+        budget?.release(bodyCount)
+        budget = nil
+        chunks.removeAll()
         completion(
             result.mapError { curl in
                 var progress = progress

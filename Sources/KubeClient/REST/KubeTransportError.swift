@@ -5,6 +5,8 @@ import Foundation
 package enum ResponsePart: String, Sendable, Equatable {
     case headers
     case body
+    /// The bodies of every answer being received at once, which share one budget.
+    case answersInFlight
 }
 
 /// A request that never got a complete HTTP answer: no connection (TLS, refused, DNS, proxy, connect
@@ -93,6 +95,10 @@ package struct KubeTransportError: Error, Sendable, CustomStringConvertible {
             return "\(requestName) the answer from \(server) is too large: it passed the response limit of \(Self.format(bytes: limit)) "
                 + "and was stopped there — raise --max-response-size (scenario api.maxResponseSize) if the answer is legitimate, "
                 + "or check what answers at this address"
+        case .tooLarge(.answersInFlight, let limit):
+            return "\(requestName) the answer from \(server) is too large: with the answers received at the same time it passed "
+                + "\(Self.format(bytes: limit)), the most meshcheck holds at once, and was stopped there — several servers are "
+                + "sending large answers: check what answers at these addresses"
         case .tooLarge(.headers, let limit):
             return "\(requestName) the answer from \(server) is too large: its headers passed \(Self.format(bytes: limit)) and were "
                 + "stopped there — no API server sends that many; check what answers at this address"
