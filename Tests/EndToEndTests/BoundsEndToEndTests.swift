@@ -8,16 +8,18 @@ import XCTest
 final class BoundsEndToEndTests: XCTestCase {
     static let contexts = ["hostile-1", "hostile-2"]
 
-    /// Runs `meshcheck preflight` for both contexts against `server` and returns the result, the seconds it took, and
-    /// the peak resident memory of the children waited for so far (an upper bound for meshcheck's).
+    /// Runs `meshcheck preflight` for `contexts` against `server` and returns the result, the seconds it took, and
+    /// meshcheck's own peak resident memory (wait4).
     private func preflight(
         _ server: HostileServer, _ extra: [String] = [], contexts: [String] = BoundsEndToEndTests.contexts, timeout: TimeInterval = 120
     ) throws -> (CLIResult, TimeInterval, Int) {
         let kubeconfig = try server.directory.write("kubeconfig", server.kubeconfig(contexts: contexts))
         let started = Date()
-        let result = try CLI.run(
-            ["preflight", "--kubeconfig", kubeconfig] + contexts.flatMap { ["--context", $0] } + extra, timeout: timeout)
-        return (result, Date().timeIntervalSince(started), PeakMemory.ofWaitedChildren)
+        let (result, peak) = try PeakMemory.run(
+            CLI.binary, ["preflight", "--kubeconfig", kubeconfig] + contexts.flatMap { ["--context", $0] } + extra,
+            environment: CLI.environment(), timeout: .deadline(timeout))
+        XCTAssertFalse(result.timedOut, "meshcheck preflight did not finish within \(Int(timeout)) s")
+        return (CLIResult(result), Date().timeIntervalSince(started), peak)
     }
 
     /// The acceptance: an endless body ends as "answer too large" for each context, exit 3, under 256 MB,

@@ -187,12 +187,11 @@ import Testing
         )
     }
 
-    /// A plugin printing without end is stopped at the default output limit, under a memory ceiling.
+    /// A plugin printing without end is stopped at the default output limit.
     @Test func floodingPluginIsStoppedAtItsOutputLimit() throws {
         let dir = try TemporaryDirectory()
         let flooding = try invocation(dir, script: "exec yes token\n", limits: ExecPluginLimits())
         #expect(throws: KubeconfigError(.execPluginOutputTooLarge(command: dir.path + "/bin/plugin", limitKiB: 1024))) { try flooding.run() }
-        if let peak = PeakMemory.ofThisProcess { #expect(peak < 512 << 20, "peak resident \(peak >> 20) MiB") }
         // Output up to the limit is still read whole.
         let large = try invocation(
             dir,

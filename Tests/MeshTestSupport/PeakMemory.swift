@@ -1,22 +1,23 @@
 import Foundation
 
-/// Peak resident memory, for memory ceilings in tests (a ceiling is not a speed assertion).
+/// Peak resident memory of one child process, for memory ceilings in tests (a ceiling is not a speed assertion).
 package enum PeakMemory {
-    /// The largest peak resident set of any child this process has waited for (getrusage RUSAGE_CHILDREN), in
-    /// bytes: an upper bound for the peak of the child a test just ran.
-    package static var ofWaitedChildren: Int {
-        var usage = rusage()
-        guard getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0 else { return 0 }
-        return Int(usage.ru_maxrss) * 1024 // kilobytes on Linux
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/peak-rss.py").path
     }
 
-    /// This process's own peak resident set (VmHWM in /proc/self/status), in bytes; nil where /proc is missing.
-    package static var ofThisProcess: Int? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
-            return kilobytes.map { $0 * 1024 }
-        }
-        return nil
+    /// Runs `executable` under Tests/scripts/peak-rss.py, which waits for it with wait4: its result, and its own peak
+    /// resident set in bytes (not that of any other child of the test process).
+    package static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String], timeout: ChildProcessTimeout
+    ) throws -> (result: ChildProcessResult, peakBytes: Int) {
+        let directory = try TemporaryDirectory(prefix: "meshcheck-peak")
+        let file = directory.path("peak")
+        let result = try ChildProcess.run(
+            "/bin/sh", ["-c", "exec python3 \"$0\" \"$@\"", script, file, executable] + arguments, environment: environment,
+            timeout: timeout)
+        let kilobytes = (try? String(contentsOfFile: file, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return (result, (kilobytes ?? 0) * 1024)
     }
 }
