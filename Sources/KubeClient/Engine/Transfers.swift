@@ -152,6 +152,7 @@ final class RestTransfer {
     /// its earlier buffers to the allocator, holding up to twice the body while it grows.
     private var chunks: [[UInt8]] = []
     private var bodyCount = 0
+    private var headerBytes = 0
     private var headers: [String: String] = [:]
     private var warnings: [String] = []
     private let limits: ResponseLimits
@@ -241,8 +242,6 @@ final class RestTransfer {
         appendHeader(String(decoding: bytes, as: UTF8.self))
         return true
     }
-
-    private var headerBytes = 0
 
     private func exceed(_ part: ResponsePart, limit: Int) -> Bool {
         progress.exceeded = part
