@@ -17,6 +17,12 @@ package struct KubeClientOptions: Sendable {
     package var retryBaseDelay: Duration
     package var retryMaxDelay: Duration
     package var userAgent: String
+    /// The most body bytes one REST answer may hold (after decompression); a larger answer is stopped
+    /// there and fails as ``KubeTransportError/Code/tooLarge(part:limit:)``. Lists are paged, so
+    /// this bounds one page, never what a list may hold in total.
+    package var maxResponseBytes: Int
+    /// The most header bytes one REST answer may hold (libcurl stops at 300 KiB on its own).
+    package var maxHeaderBytes: Int
     /// Called once per distinct API server warning (``ServerWarning``), with this client's context
     /// name; nil keeps them in ``KubeClient/serverWarnings`` only.
     package var serverWarningHandler: (@Sendable (_ context: String, _ text: String) -> Void)?
@@ -24,8 +30,10 @@ package struct KubeClientOptions: Sendable {
     package init(
         requestTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10), maxRetries: Int = 10,
         maxConnectionRetries: Int = 3, retryBaseDelay: Duration = .milliseconds(200), retryMaxDelay: Duration = .seconds(10),
-        userAgent: String = "meshcheck/0.1"
+        userAgent: String = "meshcheck/0.1", maxResponseBytes: Int = KubeClientOptions.defaultMaxResponseBytes
     ) {
+        self.maxResponseBytes = maxResponseBytes
+        maxHeaderBytes = Self.defaultMaxHeaderBytes
         self.requestTimeout = requestTimeout
         self.connectTimeout = connectTimeout
         self.maxRetries = maxRetries
@@ -34,6 +42,14 @@ package struct KubeClientOptions: Sendable {
         self.retryMaxDelay = retryMaxDelay
         self.userAgent = userAgent
     }
+}
+
+extension KubeClientOptions {
+    /// 64 MiB: far above anything meshcheck asks for (one page of at most 500 objects of its own
+    /// namespace or istio-system, `/version`), far below what would strain the machine.
+    package static let defaultMaxResponseBytes = 64 << 20
+    /// 256 KiB: below libcurl's own 300 KiB, so ours is the bound that speaks.
+    package static let defaultMaxHeaderBytes = 256 << 10
 }
 
 /// `propagationPolicy` of a delete.
@@ -204,14 +220,15 @@ package final class KubeClient: Sendable {
             if let contentType { headers.append("Content-Type: \(contentType)") }
             let request = HTTPRequest(
                 method: method, path: path, headers: headers, body: body,
-                timeout: options.requestTimeout, connectTimeout: options.connectTimeout)
+                timeout: options.requestTimeout, connectTimeout: options.connectTimeout,
+                limits: ResponseLimits(body: options.maxResponseBytes, headers: options.maxHeaderBytes))
             let response: HTTPResponse
             do {
                 response = try await perform(request, clientCertificate: current.clientCertificate)
                 restTransport.withLock { $0.record(response.httpVersion, newConnections: response.newConnections) }
                 if !response.warnings.isEmpty { receive(response.warnings) }
-            } catch let error as CurlError {
-                let transport = KubeTransportError.from(error, cluster: context.cluster, context: name)
+            } catch let error as TransferFailure {
+                let transport = KubeTransportError.from(error, cluster: context.cluster, context: name, request: "\(method) \(Self.pathWithoutQuery(path))")
                 if idempotent && transport.isRetryable && attempt < min(options.maxRetries, options.maxConnectionRetries) {
                     attempt += 1
                     try await backoff(attempt: attempt, retryAfter: nil)
@@ -239,6 +256,11 @@ package final class KubeClient: Sendable {
         }
     }
 
+    /// A request path as error messages show it: continue tokens and selectors stay out.
+    private static func pathWithoutQuery(_ path: String) -> String {
+        path.firstIndex(of: "?").map { String(path[..<$0]) } ?? path
+    }
+
     /// Keeps the warnings not seen before and hands each to the options' handler once.
     private func receive(_ warnings: [String]) {
         let new = receivedWarnings.withLock { seen -> [String] in
@@ -262,13 +284,13 @@ package final class KubeClient: Sendable {
         let cluster = context.cluster
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
             engine.submit { loop in
-                do {
+                do throws(CurlError) {
                     let transfer = try RestTransfer(request: request, cluster: cluster, clientCertificate: clientCertificate) { result in
                         continuation.resume(with: result.mapError { $0 as any Error })
                     }
                     loop.start(transfer)
                 } catch {
-                    continuation.resume(throwing: error)
+                    continuation.resume(throwing: TransferFailure(curl: error, progress: nil))
                 }
             }
         }

@@ -190,6 +190,11 @@ package enum PreflightChecks {
             case .credentials: "fix the context's user entry or its credential plugin; `kubectl --context \(cluster.context) version` runs the same plugin"
             case .rejected: "the API server refused the context's credentials: refresh them (e.g. log in again) and check the user's RBAC"
             case .unreachable: "check the context's server, certificate authority and network path with `kubectl --context \(cluster.context) version`"
+            case .noAnswer:
+                "the address accepts connections but does not answer: check the API server's health and any proxy or load balancer in front of it (`kubectl --context \(cluster.context) get --raw /version`)"
+            case .tooSlow: "the answer arrived too slowly: check for a throttling proxy or a saturated link between here and the API server"
+            case .tooLarge:
+                "no API server answers /version with that much: check that the context's server is the API server; raise --max-response-size only for a legitimately large answer"
             }
         return PreflightFinding(
             check: PreflightCheckName.api, cluster: cluster.name, status: .fail,

@@ -285,8 +285,14 @@ package enum ClusterFailure: String, Codable, Sendable, Equatable {
     case credentials
     /// The API server answered with an error (401, 403, …): an environment problem (exit 3).
     case rejected
-    /// No answer: refused, timed out, or TLS failed (an untrusted server): exit 3.
+    /// No connection: refused, DNS, connect timeout, or TLS failed (an untrusted server): exit 3.
     case unreachable
+    /// Connected, but nothing answered within the request timeout: exit 3.
+    case noAnswer = "no-answer"
+    /// An answer started but did not finish within the request timeout: exit 3.
+    case tooSlow = "too-slow"
+    /// The answer passed its size limit and was stopped: exit 3.
+    case tooLarge = "too-large"
 
     /// How the checklist names a cluster with this failure.
     package var label: String {
@@ -294,6 +300,9 @@ package enum ClusterFailure: String, Codable, Sendable, Equatable {
         case .credentials: "no credentials"
         case .rejected: "rejected"
         case .unreachable: "unreachable"
+        case .noAnswer: "no answer"
+        case .tooSlow: "answer too slow"
+        case .tooLarge: "answer too large"
         }
     }
 }

@@ -43,7 +43,7 @@ package struct PreflightReport: Codable, Sendable, Equatable {
         self.findings = findings
     }
 
-    /// Contexts whose API server did not answer.
+    /// Contexts whose API server could not be examined (no connection, or no usable answer).
     package var unreachableContexts: [String] { clusters.filter { $0.version == nil }.map(\.context) }
 
     /// 0 nothing failed, 1 a check failed, 2 a context has no usable credentials (its kubeconfig
@@ -108,6 +108,10 @@ package enum Preflight {
         switch error {
         case is KubeconfigError: return (.credentials, message)
         case is KubeAPIError: return (.rejected, "API server refused the request: \(message)")
+        // A server that answered, however badly, is not unreachable: its message says what it did.
+        case let transport as KubeTransportError where transport.kind == .noAnswer: return (.noAnswer, message)
+        case let transport as KubeTransportError where transport.kind == .tooSlow: return (.tooSlow, message)
+        case let transport as KubeTransportError where transport.kind == .tooLarge: return (.tooLarge, message)
         default: return (.unreachable, "API server unreachable: \(message)")
         }
     }

@@ -21,16 +21,17 @@ package struct RunSettings: Sendable {
     package var warning: @Sendable (String) -> Void
     package var clientOptions: KubeClientOptions
 
+    /// Without `clientOptions`, the clients get the scenario's `api` bounds.
     package init(
         scenario: Scenario, kubeconfig: Kubeconfig, identity: RunIdentity, recordsPath: String?,
-        clientOptions: KubeClientOptions = KubeClientOptions(), progress: @escaping @Sendable (String) -> Void,
+        clientOptions: KubeClientOptions? = nil, progress: @escaping @Sendable (String) -> Void,
         warning: (@Sendable (String) -> Void)? = nil
     ) {
         self.scenario = scenario
         self.kubeconfig = kubeconfig
         self.identity = identity
         self.recordsPath = recordsPath
-        self.clientOptions = clientOptions
+        self.clientOptions = clientOptions ?? scenario.api.applied()
         self.progress = progress
         self.warning = warning ?? { progress("warning: \($0)") }
     }

@@ -133,6 +133,27 @@ package struct LoadSettings: Sendable, Equatable {
     }
 }
 
+/// How meshcheck itself talks to the API servers: every REST answer is bounded in time and size, so a
+/// broken or hostile server (or something else at its address) can neither hang a run nor exhaust memory.
+package struct APISettings: Sendable, Equatable {
+    /// The longest one REST request may take, answer included (30s, as for kubectl's usual calls).
+    package var requestTimeout: Duration
+    /// The most body bytes one REST answer may hold (lists are paged, so this bounds one page).
+    package var maxResponseBytes: Int
+
+    // KubeClientOptions' defaults (this file is also compiled without KubeClient, by the scenario fuzz target).
+    package static let defaultRequestTimeout: Duration = .seconds(30)
+    package static let defaultMaxResponseBytes = 64 << 20
+    package static let maxRequestTimeout: Duration = .seconds(600)
+    /// 1 MiB (a page of a few hundred objects) to 4 GiB (more would only postpone running out of memory).
+    package static let responseBytesRange = (1 << 20)...(4 << 30)
+
+    package init(requestTimeout: Duration = APISettings.defaultRequestTimeout, maxResponseBytes: Int = APISettings.defaultMaxResponseBytes) {
+        self.requestTimeout = requestTimeout
+        self.maxResponseBytes = maxResponseBytes
+    }
+}
+
 /// Deadlines per lifecycle phase, and the graces after which a deploy blocker or a pair preflight
 /// already failed is taken as certain rather than waited out.
 package struct PhaseTimeouts: Sendable, Equatable {
@@ -314,13 +335,16 @@ package struct Scenario: Sendable, Equatable {
     package var reuse: Bool
     /// Weighted routing by version; nil leaves the split to the mesh's default balancing.
     package var routing: RoutingSettings?
+    /// Bounds on meshcheck's own API requests.
+    package var api: APISettings
 
     package init(
         name: String, clusters: [ClusterSpec], namespace: String? = nil, images: ImageSettings = ImageSettings(),
         revision: RevisionSetting = .auto, load: LoadSettings = LoadSettings(), timeouts: PhaseTimeouts = PhaseTimeouts(),
         expectations: Expectations = Expectations(), cleanup: CleanupPolicy = .always, reuse: Bool = false,
-        routing: RoutingSettings? = nil
+        routing: RoutingSettings? = nil, api: APISettings = APISettings()
     ) {
+        self.api = api
         self.name = name
         self.clusters = clusters
         self.namespace = namespace

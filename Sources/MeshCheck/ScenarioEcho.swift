@@ -93,6 +93,13 @@ package struct ScenarioEcho: Codable, Sendable, Equatable {
     package var reuse: Bool
     /// Absent when the scenario leaves the split to the mesh.
     package var routing: Routing?
+    package struct API: Codable, Sendable, Equatable {
+        package var requestTimeoutSeconds: Double
+        package var maxResponseBytes: Int
+    }
+
+    /// Optional: reports written before the setting existed carry none (the defaults applied).
+    package var api: API?
 
     package init(_ scenario: Scenario) {
         name = scenario.name
@@ -148,6 +155,7 @@ package struct ScenarioEcho: Codable, Sendable, Equatable {
         cleanup = scenario.cleanup.rawValue
         reuse = scenario.reuse
         routing = scenario.routing.map { Routing(weights: $0.weights) }
+        api = API(requestTimeoutSeconds: seconds(scenario.api.requestTimeout), maxResponseBytes: scenario.api.maxResponseBytes)
     }
 }
 
@@ -215,7 +223,8 @@ extension ScenarioEcho {
                 balance: balance, significance: expectations.significance, maxErrorRate: expectations.maxErrorRate,
                 latencySLO: slo),
             cleanup: CleanupPolicy(rawValue: cleanup) ?? .always,
-            reuse: reuse)
+            reuse: reuse,
+            api: api.map { APISettings(requestTimeout: duration($0.requestTimeoutSeconds), maxResponseBytes: $0.maxResponseBytes) } ?? APISettings())
         try scenario.validated(source: "report.json scenario")
         return scenario
     }

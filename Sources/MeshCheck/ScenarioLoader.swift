@@ -280,6 +280,19 @@ struct ValueReader {
         return value
     }
 
+    func size(_ node: Node, _ path: String, in range: ClosedRange<Int>) -> Int? {
+        guard let text = string(node, path) else { return nil }
+        guard let value = parseByteSize(text) else {
+            log.add(node, path, "must be a size such as 64Mi, 512Ki or 1Gi (or a number of bytes), got \(NameRules.quoted(text))")
+            return nil
+        }
+        if let problem = byteSizeRangeProblem(value, in: range) {
+            log.add(node, path, "\(problem), got \(text)")
+            return nil
+        }
+        return value
+    }
+
     func choice(_ node: Node, _ path: String, among options: [String]) -> String? {
         guard let text = string(node, path) else { return nil }
         guard options.contains(text) else {
@@ -324,7 +337,7 @@ struct ValueReader {
 }
 
 /// Parses `1h30m`, `90s`, `250ms`, `2m`, or a bare number of seconds (`1.5`).
-func parseDuration(_ text: String) -> Duration? {
+package func parseDuration(_ text: String) -> Duration? {
     if let seconds = Double(text) {
         guard seconds.isFinite, seconds >= 0, seconds < 1e9 else { return nil }
         return .milliseconds(Int64((seconds * 1000).rounded()))
@@ -353,6 +366,28 @@ func parseDuration(_ text: String) -> Duration? {
 }
 
 /// `90s` → `1m30s`, `0.25s` → `250ms`.
+/// A size as Kubernetes quantities write bytes: a plain number of bytes, or a number with Ki, Mi or Gi.
+package func parseByteSize(_ text: String) -> Int? {
+    let units: [(suffix: String, shift: Int)] = [("Ki", 10), ("Mi", 20), ("Gi", 30)]
+    let unit = units.first { text.hasSuffix($0.suffix) }
+    let digits = unit.map { String(text.dropLast($0.suffix.count)) } ?? text
+    guard !digits.isEmpty, digits.count <= 12, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int(digits) else { return nil }
+    return number << (unit?.shift ?? 0)
+}
+
+/// `64Mi`, `1536Ki`, `1000` (bytes): the largest unit that divides the size.
+package func formatByteSize(_ bytes: Int) -> String {
+    for (suffix, shift) in [("Gi", 30), ("Mi", 20), ("Ki", 10)] where bytes > 0 && bytes % (1 << shift) == 0 {
+        return "\(bytes >> shift)\(suffix)"
+    }
+    return "\(bytes)"
+}
+
+/// Why `value` is outside `range`, in the units people write; nil when it is inside.
+package func byteSizeRangeProblem(_ value: Int, in range: ClosedRange<Int>) -> String? {
+    range.contains(value) ? nil : "must be between \(formatByteSize(range.lowerBound)) and \(formatByteSize(range.upperBound))"
+}
+
 package func formatDuration(_ duration: Duration) -> String {
     let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     if milliseconds < 1000 { return "\(milliseconds)ms" }

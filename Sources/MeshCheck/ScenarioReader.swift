@@ -10,7 +10,7 @@ struct ScenarioReader {
 
     static let topLevelKeys = [
         "name", "description", "clusters", "namespace", "images", "mesh", "routing", "load", "timeouts",
-        "expectations", "cleanup", "reuse",
+        "expectations", "cleanup", "reuse", "api",
     ]
     static let clusterKeys = ["context", "name", "serves", "clients", "replicas"]
     static let replicaKeys = ["helloworld", "sleep"]
@@ -24,6 +24,7 @@ struct ScenarioReader {
         "deploy", "converge", "bursts", "cleanup", "imagePullGrace", "unschedulableGrace", "failedCreateGrace",
         "sidecarReadyGrace", "convergeFailedPairGrace",
     ]
+    static let apiKeys = ["requestTimeout", "maxResponseSize"]
     static let expectationKeys = ["balance", "minLocalShare", "significance", "maxErrorRate", "latencySLO"]
     static let balanceMappingKeys = ["weights"]
     static let sloKeys = ["local", "crossCluster", "pairs"]
@@ -58,6 +59,7 @@ struct ScenarioReader {
         if let node = top["expectations"] { scenario.expectations = expectations(node) ?? scenario.expectations }
         if let node = top["reuse"] { scenario.reuse = read.boolean(node, "reuse") ?? false }
         if let node = top["routing"] { scenario.routing = routing(node) }
+        if let node = top["api"] { scenario.api = api(node) ?? scenario.api }
         if let node = top["cleanup"] {
             let options = CleanupPolicy.allCases.map(\.rawValue)
             scenario.cleanup = read.choice(node, "cleanup", among: options).flatMap(CleanupPolicy.init(rawValue:)) ?? .always
@@ -196,6 +198,18 @@ struct ScenarioReader {
             }
         }
         return timeouts
+    }
+
+    private func api(_ node: Node) -> APISettings? {
+        guard let fields = Fields(node, path: "api", log: log, allowed: Self.apiKeys) else { return nil }
+        var api = APISettings()
+        if let node = fields["requestTimeout"] {
+            api.requestTimeout = read.duration(node, "api.requestTimeout", max: APISettings.maxRequestTimeout) ?? api.requestTimeout
+        }
+        if let node = fields["maxResponseSize"] {
+            api.maxResponseBytes = read.size(node, "api.maxResponseSize", in: APISettings.responseBytesRange) ?? api.maxResponseBytes
+        }
+        return api
     }
 
     private func expectations(_ node: Node) -> Expectations? {

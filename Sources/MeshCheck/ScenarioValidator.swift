@@ -69,6 +69,7 @@ package enum ScenarioValidator {
             )
         }
 
+        out += apiProblems(scenario.api)
         out += timeoutProblems(scenario.timeouts)
         checkExpectations(scenario, &out)
         out += routingProblems(scenario)
@@ -80,6 +81,19 @@ package enum ScenarioValidator {
             if scenario.cleanup == .always {
                 out.append(("cleanup", "`always` would delete the workloads that `reuse: true` keeps; use `never` (the default with reuse) or `on-success`"))
             }
+        }
+        return out
+    }
+
+    /// The YAML reader checks these ranges too; --api-timeout and --max-response-size arrive only here.
+    package static func apiProblems(_ api: APISettings) -> [(path: String, message: String)] {
+        var out: [(String, String)] = []
+        if let problem = byteSizeRangeProblem(api.maxResponseBytes, in: APISettings.responseBytesRange) {
+            out.append(("api.maxResponseSize", "\(problem), got \(formatByteSize(api.maxResponseBytes))"))
+        }
+        if api.requestTimeout <= .zero || api.requestTimeout > APISettings.maxRequestTimeout {
+            let limit = formatDuration(APISettings.maxRequestTimeout)
+            out.append(("api.requestTimeout", "must be greater than 0 and at most \(limit), got \(formatDuration(api.requestTimeout))"))
         }
         return out
     }

@@ -34,6 +34,8 @@ struct PreflightCommand: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .customLong("output")], help: "Output format: text (a checklist) or json.")
     var format: Format = .text
 
+    @OptionGroup var api: APIOptions
+
     mutating func run() async throws {
         let problem = { (message: String) -> ExitCode in
             FileHandle.standardError.write(Data("meshcheck: \(message)\n".utf8))
@@ -42,6 +44,7 @@ struct PreflightCommand: AsyncParsableCommand {
         let loaded: Kubeconfig
         var clusters: [(name: String, context: String?)]
         var expectations = PreflightExpectations(now: Date().timeIntervalSince1970)
+        var bounds = APISettings()
         do {
             loaded = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: kubeconfig))
             if let scenario {
@@ -54,11 +57,13 @@ struct PreflightCommand: AsyncParsableCommand {
                 }
                 if case .explicit(let revision) = parsed.revision { expectations.revision = revision }
                 expectations.namespace = parsed.namespace
+                bounds = parsed.api
             } else if !contexts.isEmpty {
                 clusters = zip(Scenario.defaultClusterNames(contexts: contexts), contexts).map { ($0, $1) }
             } else {
                 clusters = [(loaded.currentContext ?? "current", nil)]
             }
+            bounds = try api.applied(to: bounds)
         } catch let exit as ExitCode {
             throw exit
         } catch {
@@ -67,7 +72,7 @@ struct PreflightCommand: AsyncParsableCommand {
         var targets: [PreflightTarget] = []
         for cluster in clusters {
             do {
-                var options = KubeClientOptions()
+                var options = bounds.applied()
                 options.serverWarningHandler = { context, text in
                     FileHandle.standardError.write(Data("meshcheck: warning: \(ServerWarning.line(context: context, text: text))\n".utf8))
                 }

@@ -58,6 +58,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Push metrics.prom to this Prometheus Pushgateway (job meshcheck, grouped by scenario and run).")
     var pushgateway: String?
 
+    @OptionGroup var api: APIOptions
+
     @Flag(help: "Print every phase event, also when not on a terminal.")
     var verbose = false
 
@@ -159,6 +161,7 @@ struct RunCommand: AsyncParsableCommand {
         if let requests { scenario.load.requestsPerBurst = requests }
         if let concurrency { scenario.load.concurrentBurstsPerClientPod = concurrency }
         if let bursts { scenario.load.bursts = bursts }
+        scenario.api = try api.applied(to: scenario.api)
         let problems = ScenarioValidator.problems(in: scenario)
         if !problems.isEmpty {
             throw RunAbort(.badInput, problems.map { "\($0.path): \($0.message)" }.joined(separator: "\n"))

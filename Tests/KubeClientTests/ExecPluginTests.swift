@@ -130,16 +130,10 @@ import Testing
     /// A missing plugin names the command and shows the install hint; a failing plugin reports its status.
     @Test func missingAndFailingPlugins() async throws {
         let dir = try TemporaryDirectory()
-        let yaml = """
-            current-context: c
-            contexts: [{name: c, context: {cluster: k, user: u}}]
-            clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]
-            users:
-            - name: u
-              user:
-                exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: gke-gcloud-auth-plugin-missing, installHint: "Install gke-gcloud-auth-plugin"}
-            """
-        let context = try Kubeconfig.parse(yaml, directory: dir.path).resolve()
+        let context = try execContext(
+            dir,
+            exec: #"{apiVersion: client.authentication.k8s.io/v1beta1, command: gke-gcloud-auth-plugin-missing, installHint: "Install gke-gcloud-auth-plugin"}"#
+        )
         let missing = CredentialProvider(authentication: context.authentication, cluster: context.cluster, environment: ["PATH": dir.path])
         await #expect {
             _ = try await missing.current()
@@ -151,5 +145,59 @@ import Testing
         await #expect(throws: KubeconfigError(.execPluginFailed(command: dir.path + "/bin/plugin", status: 7))) {
             _ = try await failing.current()
         }
+    }
+
+    /// The one context of a kubeconfig whose user is the `exec` mapping given (YAML flow style).
+    private func execContext(_ dir: TemporaryDirectory, exec: String) throws -> ResolvedContext {
+        let yaml = """
+            current-context: c
+            contexts: [{name: c, context: {cluster: k, user: u}}]
+            clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]
+            users:
+            - name: u
+              user:
+                exec: \(exec)
+            """
+        return try Kubeconfig.parse(yaml, directory: dir.path).resolve()
+    }
+
+    /// An invocation of `bin/plugin` (written with `script`) with `limits`.
+    private func invocation(_ dir: TemporaryDirectory, script: String, limits: ExecPluginLimits) throws -> ExecPluginInvocation {
+        try dir.write("bin/plugin", "#!/bin/sh\n" + script, executable: true)
+        let context = try execContext(dir, exec: "{apiVersion: client.authentication.k8s.io/v1, command: \(dir.path)/bin/plugin, interactiveMode: Never}")
+        guard case .execPlugin(let config) = context.authentication.credentials else { throw KubeconfigError(.missingServer) }
+        return ExecPluginInvocation(config: config, cluster: context.cluster, environment: ProcessInfo.processInfo.environment, limits: limits)
+    }
+
+    /// A plugin that never finishes is stopped at its deadline with its own message (plus a margin, never a speed
+    /// assertion), whether it holds stdout open or closed it and keeps running.
+    @Test func hangingPluginIsStoppedAtItsDeadline() throws {
+        let dir = try TemporaryDirectory()
+        var limits = ExecPluginLimits()
+        limits.timeout = .seconds(1)
+        for script in ["exec sleep 30\n", "exec sleep 30 >/dev/null\n"] {
+            let hanging = try invocation(dir, script: script, limits: limits)
+            let started = ContinuousClock.now
+            #expect(throws: KubeconfigError(.execPluginTimedOut(command: dir.path + "/bin/plugin", seconds: 1))) { try hanging.run() }
+            #expect(started.duration(to: .now) < .seconds(1) + .seconds(10))
+        }
+        #expect(
+            KubeconfigError(.execPluginTimedOut(command: "p", seconds: 60)).description
+                == "user: exec plugin p did not finish within 60s and was stopped; run it by hand to see where it waits (a login prompt, a network call) and fix users[].user.exec"
+        )
+    }
+
+    /// A plugin printing without end is stopped at the default output limit.
+    @Test func floodingPluginIsStoppedAtItsOutputLimit() throws {
+        let dir = try TemporaryDirectory()
+        let flooding = try invocation(dir, script: "exec yes token\n", limits: ExecPluginLimits())
+        #expect(throws: KubeconfigError(.execPluginOutputTooLarge(command: dir.path + "/bin/plugin", limitKiB: 1024))) { try flooding.run() }
+        // Output up to the limit is still read whole.
+        let large = try invocation(
+            dir,
+            script:
+                #"head -c 900000 /dev/zero | tr '\0' ' '; echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'"#
+                + "\n", limits: ExecPluginLimits())
+        #expect(try large.run().token?.value == "t")
     }
 }

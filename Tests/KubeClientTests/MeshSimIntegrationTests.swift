@@ -103,6 +103,27 @@ private actor SleepPod {
         try await client.delete(.namespaces(name), propagation: .foreground)
     }
 
+    /// A list larger than the response limit still arrives whole, page by page (`limit`/`continue`), while one
+    /// unpaged answer of the same list passes the limit and is stopped as "answer too large".
+    @Test func pagedListsStayUnderTheResponseLimit() async throws {
+        let (_, client) = try await client(options: KubeClientOptions(maxRetries: 0, maxResponseBytes: 1 << 20))
+        let name = "kc-paged-\(UInt32.random(in: 0..<UInt32.max))"
+        _ = try await client.create(.namespaces(), Namespace(metadata: ObjectMeta(name: name)), as: Namespace.self)
+        let filler = String(repeating: "x", count: 300 << 10)
+        for index in 0..<6 {
+            _ = try await client.create(
+                .configMaps(in: name), ConfigMap(metadata: ObjectMeta(name: "big-\(index)"), data: ["k": filler]), as: ConfigMap.self)
+        }
+        let paged = try await client.list(.configMaps(in: name), of: ConfigMap.self, pageSize: 2)
+        #expect(paged.compactMap(\.metadata.name).filter { $0.hasPrefix("big-") }.count == 6)
+        await #expect {
+            _ = try await client.request(method: "GET", path: ResourcePath.configMaps(in: name).requestPath)
+        } throws: { error in
+            (error as? KubeTransportError)?.code == .tooLarge(part: .body, limit: 1 << 20)
+        }
+        try await client.delete(.namespaces(name), propagation: .foreground)
+    }
+
     /// A server's `Warning` headers (here: unknown fields it dropped) reach the handler once each,
     /// with the context, and stay listed in `serverWarnings`.
     @Test func serverWarningsArriveOnceEach() async throws {

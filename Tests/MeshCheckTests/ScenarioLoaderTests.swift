@@ -1,4 +1,5 @@
 import Foundation
+import KubeClient
 import Testing
 
 @testable import MeshCheck
@@ -169,7 +170,7 @@ import Testing
         #expect(
             problems("clusters: [a]\nfoo: 1")
                 == [
-                    "test.yaml:2: foo: unknown field; known fields here: name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse"
+                    "test.yaml:2: foo: unknown field; known fields here: name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse, api"
                 ])
     }
 
@@ -339,7 +340,7 @@ import Testing
             ])
         #expect(
             problems("- a\n- b") == [
-                "test.yaml:1: must be a mapping with keys name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse, got a list"
+                "test.yaml:1: must be a mapping with keys name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse, api, got a list"
             ])
         #expect(problems("clusters: [{name: x}]") == ["test.yaml:1: clusters[0].context: is required (the kubeconfig context of this cluster)"])
         #expect(problems("clusters: [a]\nload: {bursts: 2, bursts: 3}") == ["test.yaml:2: load.bursts: is given twice"])
@@ -475,6 +476,45 @@ import Testing
         old.timeouts.imagePullGraceSeconds = nil
         old.timeouts.convergeFailedPairGraceSeconds = nil
         #expect(try old.scenario().timeouts == PhaseTimeouts())
+    }
+
+    @Test func apiBoundsHaveDefaultsAreReadCheckedAndEchoed() throws {
+        #expect(try parse("clusters: [a]").api == APISettings(requestTimeout: .seconds(30), maxResponseBytes: 64 << 20))
+        // The scenario's defaults are KubeClient's (Scenario.swift is compiled without KubeClient by the fuzz target).
+        #expect(APISettings.defaultMaxResponseBytes == KubeClientOptions.defaultMaxResponseBytes)
+        #expect(APISettings.defaultRequestTimeout == KubeClientOptions().requestTimeout)
+        let scenario = try parse("clusters: [a]\napi: {requestTimeout: 2m, maxResponseSize: 1Gi}")
+        #expect(scenario.api == APISettings(requestTimeout: .seconds(120), maxResponseBytes: 1 << 30))
+        let options = scenario.api.applied()
+        #expect(options.requestTimeout == .seconds(120) && options.maxResponseBytes == 1 << 30)
+        // A request timeout shorter than the connect timeout shortens that too.
+        #expect(try parse("clusters: [a]\napi: {requestTimeout: 3s}").api.applied().connectTimeout == .seconds(3))
+        #expect(
+            problems("clusters: [a]\napi: {maxResponseSize: 512Ki}") == ["test.yaml:2: api.maxResponseSize: must be between 1Mi and 4Gi, got 512Ki"])
+        #expect(
+            problems("clusters: [a]\napi: {maxResponseSize: 64MB}") == [
+                #"test.yaml:2: api.maxResponseSize: must be a size such as 64Mi, 512Ki or 1Gi (or a number of bytes), got "64MB""#
+            ])
+        #expect(problems("clusters: [a]\napi: {requestTimeout: 11m}") == ["test.yaml:2: api.requestTimeout: must be greater than 0 and at most 10m, got 11m"])
+        #expect(problems("clusters: [a]\napi: {maxResponsSize: 1Gi}").first?.contains("maxResponseSize") == true)
+        let echo = ScenarioEcho(scenario)
+        #expect(echo.api == ScenarioEcho.API(requestTimeoutSeconds: 120, maxResponseBytes: 1 << 30))
+        #expect(try echo.scenario() == scenario)
+        // A report written before the setting existed replays with the defaults.
+        var old = echo
+        old.api = nil
+        #expect(try old.scenario().api == APISettings())
+    }
+
+    @Test func sizesParseAndFormat() {
+        #expect(parseByteSize("64Mi") == 64 << 20)
+        #expect(parseByteSize("512Ki") == 512 << 10)
+        #expect(parseByteSize("2Gi") == 2 << 30)
+        #expect(parseByteSize("1048576") == 1 << 20)
+        for bad in ["", "Mi", "1.5Mi", "-1Mi", "64MB", "1 Mi", "9999999999999Gi"] { #expect(parseByteSize(bad) == nil, "\(bad)") }
+        #expect(formatByteSize(64 << 20) == "64Mi")
+        #expect(formatByteSize(1536 << 10) == "1536Ki")
+        #expect(formatByteSize(1000) == "1000")
     }
 
     @Test func durationsParseAndFormat() {

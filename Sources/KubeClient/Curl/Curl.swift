@@ -125,6 +125,12 @@ final class CurlEasy {
         return value
     }
 
+    func info(double what: CURLINFO) -> Double {
+        var value = 0.0
+        _ = mc_easy_getinfo_double(handle, what, &value)
+        return value
+    }
+
     func activeSocket() throws(CurlError) -> Int32 {
         var socket: curl_socket_t = mc_socket_bad()
         try check(mc_easy_getinfo_socket(handle, CURLINFO_ACTIVESOCKET, &socket), "curl_easy_getinfo(ACTIVESOCKET)")

@@ -82,6 +82,7 @@ final class EngineLoop {
     let restMulti: MultiDriver
     private let wakeFD: Int32
     private var transfers: [UnsafeMutableRawPointer: RestTransfer] = [:]
+    private let bodyBudget = BodyBudget()
     private var connecting: [ObjectIdentifier: ExecConnection] = [:]
     private(set) var sessions: [UInt64: ExecConnection] = [:]
     let activeSessionCount = Atomic<Int>(0)
@@ -102,6 +103,7 @@ final class EngineLoop {
 
     func start(_ transfer: RestTransfer) {
         do {
+            transfer.budget = bodyBudget
             try restMulti.add(transfer.easy)
             transfers[transfer.easy.handle] = transfer
         } catch {

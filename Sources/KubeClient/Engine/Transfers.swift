@@ -9,6 +9,67 @@ struct HTTPRequest: Sendable {
     var body: [UInt8]?
     var timeout: Duration
     var connectTimeout: Duration
+    var limits: ResponseLimits
+}
+
+/// The most a REST answer may hold; passing either ends the transfer at once.
+struct ResponseLimits: Sendable {
+    /// Body bytes after decompression, so a small compressed answer cannot expand without bound.
+    var body: Int
+    /// All header bytes of the answer, status lines included.
+    var headers: Int
+}
+
+/// Body bytes held by every REST transfer in flight, against one budget for the process, so that many
+/// contexts answered by the same endless body cannot add up to their limits times their number. Engine
+/// thread only.
+final class BodyBudget {
+    /// 128 MiB: two answers at the default per-answer limit.
+    static let defaultLimit = 128 << 20
+
+    let limit: Int
+    private(set) var held = 0
+
+    init(limit: Int = BodyBudget.defaultLimit) {
+        self.limit = limit
+    }
+
+    /// Takes `count` bytes for a transfer whose own limit is `own`; false when the answers in flight
+    /// would pass the budget — or `own` when that is larger, so an answer the user allowed is never
+    /// refused for the budget alone.
+    func take(_ count: Int, own: Int) -> Bool {
+        guard held + count <= max(limit, own) else { return false }
+        held += count
+        return true
+    }
+
+    func release(_ count: Int) { held -= count }
+}
+
+@available(*, unavailable)
+extension BodyBudget: Sendable {}
+
+/// What a REST transfer got before it failed: it tells "no connection" from "connected but no
+/// answer", "answer too slow" and "answer too large".
+struct TransferProgress: Sendable, Equatable {
+    /// TLS (or TCP for plain HTTP) was established.
+    var connected = false
+    /// A status line arrived.
+    var answered = false
+    /// Header and body bytes received.
+    var bytesReceived = 0
+    /// The bound that ended the transfer, if one did.
+    var exceeded: ResponsePart?
+    /// The limit of that bound.
+    var limit = 0
+    /// The whole-request timeout the transfer ran under.
+    var timeout: Duration = .zero
+}
+
+/// A REST transfer that ended without a complete answer.
+struct TransferFailure: Error {
+    var curl: CurlError
+    var progress: TransferProgress?
 }
 
 /// A complete HTTP response.
@@ -87,16 +148,26 @@ extension Duration {
 /// One REST transfer on the engine thread: owns its easy handle and collects the response.
 final class RestTransfer {
     let easy: CurlEasy
-    private var body: [UInt8] = []
+    /// The body so far, in chunks that are never reallocated: a growing array would copy itself and leave
+    /// its earlier buffers to the allocator, holding up to twice the body while it grows.
+    private var chunks: [[UInt8]] = []
+    private var bodyCount = 0
+    private var headerBytes = 0
     private var headers: [String: String] = [:]
     private var warnings: [String] = []
-    private let completion: @Sendable (Result<HTTPResponse, CurlError>) -> Void
+    private let limits: ResponseLimits
+    private var progress: TransferProgress
+    /// The engine's budget for all answers in flight; set when the transfer starts.
+    var budget: BodyBudget?
+    private let completion: @Sendable (Result<HTTPResponse, TransferFailure>) -> Void
 
     init(
         request: HTTPRequest, cluster: ClusterConnection, clientCertificate: ClientCertificate?,
-        completion: @escaping @Sendable (Result<HTTPResponse, CurlError>) -> Void
+        completion: @escaping @Sendable (Result<HTTPResponse, TransferFailure>) -> Void
     ) throws(CurlError) {
         self.completion = completion
+        limits = request.limits
+        progress = TransferProgress(timeout: request.timeout)
         easy = try CurlEasy()
         try ConnectionSettings.apply(
             to: easy, cluster: cluster, clientCertificate: clientCertificate, path: request.path,
@@ -104,6 +175,9 @@ final class RestTransfer {
         )
         try easy.set(CURLOPT_PIPEWAIT, 1) // wait for an HTTP/2 connection to multiplex on rather than open another
         try easy.set(CURLOPT_TIMEOUT_MS, Int(request.timeout.milliseconds))
+        // A Content-Length over the limit fails before the first body byte (CURLE_FILESIZE_EXCEEDED);
+        // bodies without one are stopped by the write callback.
+        try easy.set(CURLOPT_MAXFILESIZE_LARGE, offset: Int64(request.limits.body))
         if !cluster.disableCompression { try easy.set(CURLOPT_ACCEPT_ENCODING, "") }
         switch request.method {
         case "GET": try easy.set(CURLOPT_HTTPGET, 1)
@@ -125,10 +199,59 @@ final class RestTransfer {
         try easy.set(CURLOPT_HEADERDATA, pointer: me)
     }
 
-    fileprivate func appendBody(_ bytes: UnsafeRawBufferPointer) { body.append(contentsOf: bytes) }
+    /// False once the body would pass its limit: the callback's short count makes libcurl stop
+    /// the transfer (CURLE_WRITE_ERROR) before anything more is read.
+    fileprivate func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        progress.bytesReceived += bytes.count
+        guard bodyCount + bytes.count <= limits.body else { return exceed(.body, limit: limits.body) }
+        if let budget, !budget.take(bytes.count, own: limits.body) { return exceed(.answersInFlight, limit: budget.limit) }
+        bodyCount += bytes.count
+        var offset = 0
+        while offset < bytes.count {
+            // Only numbers out of the last chunk: a binding to it would make the append below copy it.
+            let room = chunks.last.map { $0.capacity - $0.count } ?? 0
+            if room > 0 {
+                let count = min(bytes.count - offset, room)
+                // A raw buffer (not a slice of one) keeps append a memcpy.
+                chunks[chunks.count - 1].append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count]))
+                offset += count
+            } else {
+                // 16 KiB first (most answers are small), doubling to 1 MiB.
+                var chunk: [UInt8] = []
+                chunk.reserveCapacity(min(max(16 << 10, 2 * (chunks.last.map { $0.capacity } ?? 0)), 1 << 20))
+                chunks.append(chunk)
+            }
+        }
+        return true
+    }
 
-    fileprivate func appendHeader(_ line: String) {
+    /// The body in one piece (a copy only when it took more than one chunk).
+    private var body: [UInt8] {
+        if chunks.count == 1 { return chunks[0] }
+        var whole: [UInt8] = []
+        whole.reserveCapacity(bodyCount)
+        for chunk in chunks { whole.append(contentsOf: chunk) }
+        return whole
+    }
+
+    /// Counts the header bytes against their limit, as for the body.
+    fileprivate func acceptHeader(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        progress.bytesReceived += bytes.count
+        headerBytes += bytes.count
+        guard headerBytes <= limits.headers else { return exceed(.headers, limit: limits.headers) }
+        appendHeader(String(decoding: bytes, as: UTF8.self))
+        return true
+    }
+
+    private func exceed(_ part: ResponsePart, limit: Int) -> Bool {
+        progress.exceeded = part
+        progress.limit = limit
+        return false
+    }
+
+    private func appendHeader(_ line: String) {
         if line.hasPrefix("HTTP/") {
+            progress.answered = true
             headers.removeAll() // a new response (after 100 Continue or a redirect) starts
             warnings.removeAll()
             return
@@ -147,7 +270,23 @@ final class RestTransfer {
             newConnections: easy.info(long: CURLINFO_NUM_CONNECTS))
     }
 
-    func complete(_ result: Result<HTTPResponse, CurlError>) { completion(result) }
+    func complete(_ result: Result<HTTPResponse, CurlError>) {
+        budget?.release(bodyCount)
+        budget = nil
+        chunks.removeAll()
+        completion(
+            result.mapError { curl in
+                var progress = progress
+                // PRETRANSFER_TIME is set once the request is about to be sent: the connection (TLS
+                // included, new or reused) was there. It stays 0 when connecting failed.
+                progress.connected = easy.info(double: CURLINFO_PRETRANSFER_TIME) > 0 || progress.answered
+                if progress.exceeded == nil && CURLcode(rawValue: UInt32(curl.code)) == CURLE_FILESIZE_EXCEEDED {
+                    progress.exceeded = .body
+                    progress.limit = limits.body
+                }
+                return TransferFailure(curl: curl, progress: progress)
+            })
+    }
 }
 
 @available(*, unavailable)
@@ -156,13 +295,11 @@ extension RestTransfer: Sendable {}
 private func restTransferWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
     guard let data, let userdata else { return 0 }
     let transfer = Unmanaged<RestTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    transfer.appendBody(UnsafeRawBufferPointer(start: data, count: size * count))
-    return size * count
+    return transfer.appendBody(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
 }
 
 private func restTransferHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
     guard let data, let userdata else { return 0 }
     let transfer = Unmanaged<RestTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    transfer.appendHeader(String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self))
-    return size * count
+    return transfer.acceptHeader(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
 }

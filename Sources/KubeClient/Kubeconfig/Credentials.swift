@@ -113,11 +113,23 @@ struct ExecCredential: Sendable {
     }
 }
 
+/// How long an exec credential plugin may run and how much it may print on stdout: a plugin that hangs
+/// or floods fails with its own message instead of hanging the run or filling memory.
+struct ExecPluginLimits: Sendable {
+    /// Non-interactive plugins fetch a token, usually within seconds (gke-gcloud-auth-plugin, aws eks get-token).
+    var timeout: Duration = .seconds(60)
+    /// A plugin talking to the user (a login prompt) gets longer.
+    var interactiveTimeout: Duration = .seconds(600)
+    /// An ExecCredential is a token or a certificate and key: a few KiB.
+    var maxOutputBytes = 1 << 20
+}
+
 /// One run of an exec credential plugin (client.authentication.k8s.io v1 / v1beta1).
 struct ExecPluginInvocation: Sendable {
     var config: ExecPluginConfig
     var cluster: ClusterConnection
     var environment: [String: String]
+    var limits = ExecPluginLimits()
 
     /// The `KUBERNETES_EXEC_INFO` document.
     func execInfo(interactive: Bool) -> String {
@@ -186,12 +198,59 @@ struct ExecPluginInvocation: Sendable {
         } catch {
             throw KubeconfigError(.execPluginNotFound(command: config.command, installHint: config.installHint))
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let timeout = interactive ? limits.interactiveTimeout : limits.timeout
+        let deadline = ContinuousClock.now + timeout
+        let data = try readOutput(output.fileHandleForReading.fileDescriptor, of: process, until: deadline, timeout: timeout)
+        // Its stdout is closed; the plugin should exit now, within the same deadline.
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { throw stop(process, .timedOut(timeout)) }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw KubeconfigError(.execPluginFailed(command: config.command, status: process.terminationStatus))
         }
         return try Self.parse(data, config: config)
+    }
+
+    private enum Overrun {
+        case timedOut(Duration)
+        case tooLarge
+    }
+
+    /// Stdout until end of file, the deadline, or the size limit (blocking: the caller's dedicated thread).
+    private func readOutput(
+        _ fd: Int32, of process: Process, until deadline: ContinuousClock.Instant, timeout: Duration
+    ) throws(KubeconfigError) -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero else { throw stop(process, .timedOut(timeout)) }
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&entry, 1, Int32(min(remaining.milliseconds + 1, 1000)))
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { continue }
+            let count = read(fd, &buffer, buffer.count)
+            if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            guard count > 0 else { return data } // end of file (or a broken pipe: the exit status tells)
+            guard data.count + count <= limits.maxOutputBytes else { throw stop(process, .tooLarge) }
+            data.append(contentsOf: buffer[0..<count])
+        }
+    }
+
+    /// Ends the plugin (SIGTERM, then SIGKILL a second later) and says why.
+    private func stop(_ process: Process, _ overrun: Overrun) -> KubeconfigError {
+        process.terminate()
+        for _ in 0..<100 where process.isRunning { Thread.sleep(forTimeInterval: 0.01) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        switch overrun {
+        case .timedOut(let timeout):
+            return KubeconfigError(.execPluginTimedOut(command: config.command, seconds: Int(timeout.milliseconds / 1000)))
+        case .tooLarge:
+            return KubeconfigError(.execPluginOutputTooLarge(command: config.command, limitKiB: limits.maxOutputBytes / 1024))
+        }
     }
 
     static func parse(_ data: Data, config: ExecPluginConfig) throws(KubeconfigError) -> ExecCredential {

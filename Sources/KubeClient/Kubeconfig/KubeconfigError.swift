@@ -24,6 +24,10 @@ package struct KubeconfigError: Error, CustomStringConvertible, Sendable, Equata
         case execPluginUnsupportedAPIVersion(String)
         case execPluginInvalidOutput(command: String, reason: String)
         case execPluginNeedsTerminal(command: String)
+        /// The plugin did not finish within its deadline and was stopped.
+        case execPluginTimedOut(command: String, seconds: Int)
+        /// The plugin printed more than the limit on stdout and was stopped.
+        case execPluginOutputTooLarge(command: String, limitKiB: Int)
         case invalidInteractiveMode(String)
         case invalidProxyURL(String)
     }
@@ -93,6 +97,12 @@ package struct KubeconfigError: Error, CustomStringConvertible, Sendable, Equata
             return "user: exec plugin \(command) returned an unusable ExecCredential: \(reason)"
         case .execPluginNeedsTerminal(let command):
             return "user: exec plugin \(command) has interactiveMode Always but standard input is not a terminal"
+        case .execPluginTimedOut(let command, let seconds):
+            return "user: exec plugin \(command) did not finish within \(seconds)s and was stopped; run it by hand to see "
+                + "where it waits (a login prompt, a network call) and fix users[].user.exec"
+        case .execPluginOutputTooLarge(let command, let limit):
+            return "user: exec plugin \(command) printed more than \(limit) KiB on stdout and was stopped (an ExecCredential "
+                + "is a few KiB); check users[].user.exec.command"
         case .invalidInteractiveMode(let mode) where mode.isEmpty:
             return "user: exec interactiveMode must be set (Never, IfAvailable or Always) with client.authentication.k8s.io/v1"
         case .invalidInteractiveMode(let mode):

@@ -1,6 +1,16 @@
 internal import CCurl
+import Foundation
 
-/// A request that never got an HTTP answer: TLS, connection, proxy, timeout.
+/// The part of an answer a size limit applies to.
+package enum ResponsePart: String, Sendable, Equatable {
+    case headers
+    case body
+    /// The bodies of every answer being received at once, which share one budget.
+    case answersInFlight
+}
+
+/// A request that never got a complete HTTP answer: no connection (TLS, refused, DNS, proxy, connect
+/// timeout), connected but no answer, an answer too slow or too large, a broken connection.
 package struct KubeTransportError: Error, Sendable, CustomStringConvertible {
     package enum Code: Sendable, Equatable {
         /// The server certificate does not chain to the configured CA; `field` names where the CA came from.
@@ -13,7 +23,14 @@ package struct KubeTransportError: Error, Sendable, CustomStringConvertible {
         case connectionRefused
         case hostNotFound
         case proxyFailed
+        /// No connection within the connect timeout (or the request timeout, when shorter).
         case timedOut
+        /// Connected, but no status line arrived within the request timeout.
+        case noAnswer(timeout: Duration)
+        /// The answer started but did not finish within the request timeout.
+        case tooSlow(bytesReceived: Int, timeout: Duration)
+        /// The answer passed its size limit; the transfer was stopped there.
+        case tooLarge(part: ResponsePart, limit: Int)
         /// The connection broke mid-request (reset, empty reply).
         case connectionReset
         case other
@@ -22,8 +39,31 @@ package struct KubeTransportError: Error, Sendable, CustomStringConvertible {
     package let code: Code
     package let context: String?
     package let server: String
+    /// Method and path of the request (`GET /version`); nil for exec connects.
+    package let request: String?
     /// libcurl's own report (never contains credentials).
     package let curl: CurlError
+
+    /// The broad kind of failure, for callers that tell an unreachable server from one that answered badly.
+    package enum Kind: Sendable, Equatable {
+        /// No connection: refused, DNS, TLS, proxy, connect timeout, or broken before an answer.
+        case noConnection
+        /// Connected, but nothing answered.
+        case noAnswer
+        /// The answer came too slowly.
+        case tooSlow
+        /// The answer was too large.
+        case tooLarge
+    }
+
+    package var kind: Kind {
+        switch code {
+        case .noAnswer: .noAnswer
+        case .tooSlow: .tooSlow
+        case .tooLarge: .tooLarge
+        default: .noConnection
+        }
+    }
 
     package var description: String { (context.map { "context \($0): " } ?? "") + descriptionWithoutContext }
 
@@ -45,6 +85,23 @@ package struct KubeTransportError: Error, Sendable, CustomStringConvertible {
             return "the proxy for \(server) failed (\(curl.detail)); check proxy-url / HTTPS_PROXY / NO_PROXY"
         case .timedOut:
             return "request to \(server) timed out (\(curl.detail))"
+        case .noAnswer(let timeout):
+            return "\(requestName) connected to \(server) but got no answer within \(Self.format(timeout)) — "
+                + "something accepts connections there and does not answer: check the API server's health and any proxy or load balancer in between"
+        case .tooSlow(let received, let timeout):
+            return "\(requestName) the answer from \(server) was too slow: \(Self.format(bytes: received)) received before the "
+                + "request timeout of \(Self.format(timeout)) — the server or a proxy in between is trickling its answer: check the network path"
+        case .tooLarge(.body, let limit):
+            return "\(requestName) the answer from \(server) is too large: it passed the response limit of \(Self.format(bytes: limit)) "
+                + "and was stopped there — raise --max-response-size (scenario api.maxResponseSize) if the answer is legitimate, "
+                + "or check what answers at this address"
+        case .tooLarge(.answersInFlight, let limit):
+            return "\(requestName) the answer from \(server) is too large: with the answers received at the same time it passed "
+                + "\(Self.format(bytes: limit)), the most meshcheck holds at once, and was stopped there — several servers are "
+                + "sending large answers: check what answers at these addresses"
+        case .tooLarge(.headers, let limit):
+            return "\(requestName) the answer from \(server) is too large: its headers passed \(Self.format(bytes: limit)) and were "
+                + "stopped there — no API server sends that many; check what answers at this address"
         case .connectionReset:
             return "connection to \(server) broke (\(curl.detail))"
         case .other:
@@ -52,10 +109,46 @@ package struct KubeTransportError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    private var requestName: String { request.map { "\($0):" } ?? "request:" }
+
+    /// `64 MiB`, `1.5 KiB`, `17 bytes`.
+    static func format(bytes: Int) -> String {
+        let units: [(Int, String)] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
+        for (size, unit) in units where bytes >= size {
+            let value = Double(bytes) / Double(size)
+            let text = value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+            return "\(text) \(unit)"
+        }
+        return bytes == 1 ? "1 byte" : "\(bytes) bytes"
+    }
+
+    /// `30s`, `1.5s`.
+    static func format(_ duration: Duration) -> String {
+        let milliseconds = duration.milliseconds
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : String(format: "%.1fs", Double(milliseconds) / 1000)
+    }
+
     /// Safe to repeat for idempotent requests.
     package var isRetryable: Bool { code == .connectionReset || code == .connectionRefused }
 
-    static func from(_ curl: CurlError, cluster: ClusterConnection, context: String?) -> KubeTransportError {
+    /// Classifies a failed REST transfer from libcurl's code and what arrived before it ended.
+    static func from(_ failure: TransferFailure, cluster: ClusterConnection, context: String?, request: String) -> KubeTransportError {
+        let code: Code
+        let progress = failure.progress ?? TransferProgress()
+        let result = CURLcode(rawValue: UInt32(failure.curl.code))
+        if let part = progress.exceeded, result == CURLE_WRITE_ERROR || result == CURLE_FILESIZE_EXCEEDED {
+            code = .tooLarge(part: part, limit: progress.limit)
+        } else if result == CURLE_OPERATION_TIMEDOUT && progress.answered {
+            code = .tooSlow(bytesReceived: progress.bytesReceived, timeout: progress.timeout)
+        } else if result == CURLE_OPERATION_TIMEDOUT && progress.connected {
+            code = .noAnswer(timeout: progress.timeout)
+        } else {
+            return from(failure.curl, cluster: cluster, context: context, request: request)
+        }
+        return KubeTransportError(code: code, context: context, server: cluster.server.description, request: request, curl: failure.curl)
+    }
+
+    static func from(_ curl: CurlError, cluster: ClusterConnection, context: String?, request: String? = nil) -> KubeTransportError {
         let detail = curl.detail.lowercased()
         let code: Code
         switch CURLcode(rawValue: UInt32(curl.code)) {
@@ -77,6 +170,6 @@ package struct KubeTransportError: Error, Sendable, CustomStringConvertible {
         case CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE, CURLE_HTTP2, CURLE_HTTP2_STREAM: code = .connectionReset
         default: code = .other
         }
-        return KubeTransportError(code: code, context: context, server: cluster.server.description, curl: curl)
+        return KubeTransportError(code: code, context: context, server: cluster.server.description, request: request, curl: curl)
     }
 }
