@@ -1,3 +1,4 @@
+import Foundation
 import KubeClient
 import MeshStats
 import Testing
@@ -55,5 +56,42 @@ import Testing
         #expect(session.stderrTail.count == BurstSession.stderrTailLimit)
         session.finish(execFailed: false)
         #expect(session.tally.sources[0].malformedLines == 1)
+    }
+
+    /// This process's resident memory, from /proc/self/statm.
+    static func residentBytes() -> Int {
+        let fields = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8))?.split(separator: " ") ?? []
+        return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+    }
+
+    /// 1,000 sessions alive at once, each flooded with 1,000 distinct 253-byte instance names, a 1 MiB line
+    /// without a newline and 1 MiB of stderr, grow this process by far less than 256 MB (unbounded, the
+    /// names alone would hold about 750 MB). Resident growth of the whole test process: a ceiling, not
+    /// an exact measure.
+    @Test func thousandFloodingSessionsStayUnderTheCeiling() {
+        let before = Self.residentBytes()
+        let sessions = (0..<1000).map { _ in Self.session() }
+        let padding = String(repeating: "a", count: 253 - 12)
+        let endless = [UInt8](repeating: UInt8(ascii: "x"), count: 256 * 1024)
+        for (number, session) in sessions.enumerated() {
+            var text = ""
+            for index in 0..<1000 {
+                text += "MC1 0 0 \(index) 200 0 0 0 0 v1 \(padding)\(String(format: "%06d%06d", number, index))\n"
+            }
+            Self.feed(session, text)
+            for _ in 0..<4 {
+                endless.withUnsafeBytes {
+                    session.receive($0, from: .stdout)
+                    session.receive($0, from: .stderr)
+                }
+            }
+        }
+        let grown = Self.residentBytes() - before
+        print("1000 flooding sessions: resident growth \(grown / 1_048_576) MiB")
+        #expect(grown < 256 * 1_048_576)
+        for session in sessions {
+            session.finish(execFailed: false)
+            #expect(session.tally.sources[0].malformedLines == 1000 - NameTable.maximumRecordInstances + 1)
+        }
     }
 }
