@@ -381,7 +381,8 @@ public struct RecordStreamParser: Sendable {
             guard let worker = counter(.worker, then: 0x20) else { return blame(.worker, next: .sequence) }
             guard let sequence = counter(.sequence, then: 0x20) else { return blame(.sequence, next: .status) }
             guard let status = threeDigitStatus() else { return blame(.status, next: .curlExit) }
-            guard let curlExit = counter(.curlExit, then: 0x20), curlExit <= UInt16.max else {
+            // An exit status is 0…255; the bound also keeps a session's error kinds few (see TrafficTally).
+            guard let curlExit = counter(.curlExit, then: 0x20), curlExit <= 255 else {
                 return blame(.curlExit, next: .connect)
             }
             guard let connect = seconds(then: 0x20) else { return blame(.connect, next: .firstByte) }

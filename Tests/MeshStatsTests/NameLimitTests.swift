@@ -52,6 +52,24 @@ import Testing
         #expect(MalformedLineReason.tooManyNames(.instance).description == "more than 128 distinct instance names")
     }
 
+    /// An exit status is 0…255: larger curl exit codes are invalid, so a session tallies at most
+    /// 256 curl and 1,000 HTTP error kinds however many distinct codes a pod prints.
+    @Test func curlExitCodesAboveAByteAreInvalid() {
+        var names = NameTable()
+        var parser = RecordStreamParser()
+        var collector = RecordEventCollector()
+        for code in [255, 256, 65535] {
+            let line = "MC1 0 0 0 000 \(code) 0.001000 0.002000 0.003000 - -\n"
+            parser.feed(Array(line.utf8), names: &names, into: &collector)
+        }
+        #expect(parser.malformedLines[.invalidField(.curlExit)] == 2)
+        guard case .sample(let sample) = collector.events.first else {
+            Issue.record("expected a sample, got \(String(describing: collector.events.first))")
+            return
+        }
+        #expect(sample.curlExit == 255)
+    }
+
     @Test func knownNamesDoNotCountAgainstTheLimit() {
         var names = NameTable()
         for index in 0..<(2 * NameTable.maximumRecordInstances) { names.intern("listed-\(index)") }
