@@ -69,9 +69,14 @@ package struct AttributionBase: Sendable {
 }
 
 /// Collects a chunk's parse events so they can be tallied once the parser has let go of the name table.
+/// Malformed lines are left out: the parser counts them, and a chunk of bare newlines would otherwise
+/// hold an event per byte.
 struct PendingEvents: RecordSink {
     var events: [RecordEvent] = []
-    mutating func receive(_ event: RecordEvent) { events.append(event) }
+    mutating func receive(_ event: RecordEvent) {
+        if case .malformed = event { return }
+        events.append(event)
+    }
 }
 
 /// One exec session's consumer: parser, tally and record buffer, touched only by the I/O engine
@@ -85,17 +90,20 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
     private let records: RecordsFile?
     private var parser = RecordStreamParser()
     private var names: NameTable
-    private var pending = PendingEvents()
+    private(set) var pending = PendingEvents()
     package private(set) var tally: TrafficTally
     private var buffer: [UInt8] = []
-    /// Records per worker, and each worker's END count once seen.
-    private var samplesPerWorker: [UInt32: Int] = [:]
-    private var endCount: [UInt32: Int] = [:]
+    /// Records per worker, and each worker's END count once seen, for the command's workers only: lines
+    /// naming other workers are tallied but cannot grow these.
+    private var samplesPerWorker: [Int]
+    private var endCount: [Int?]
     private(set) var stderrTail: [UInt8] = []
     /// Serving clusters this session's successful requests reached.
     private(set) var reached = Set<Int>()
 
     static let flushThreshold = 64 * 1024
+    /// Parse events whose room a session keeps between chunks (about 30 KiB).
+    static let retainedEvents = 512
     static let stderrTailLimit = 2048
 
     package init(source: Int, clientPod: String, command: BurstCommand, base: AttributionBase, records: RecordsFile?) {
@@ -106,6 +114,8 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
         names = base.names
         tally = base.tally
         clientJSON = JSONStringBytes(clientPod)
+        samplesPerWorker = Array(repeating: 0, count: command.workers)
+        endCount = Array(repeating: nil, count: command.workers)
     }
 
     package func receive(_ bytes: UnsafeRawBufferPointer, from channel: ExecChannel) {
@@ -124,17 +134,19 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
             case .sample(let sample):
                 let target = tally.record(sample, source: source)
                 if let target, sample.status == 200, sample.curlExit == 0 { reached.insert(target) }
-                samplesPerWorker[sample.worker, default: 0] += 1
+                if sample.worker < samplesPerWorker.count { samplesPerWorker[Int(sample.worker)] += 1 }
                 guard records != nil else { continue }
                 RecordsJSONL.append(
                     source: base.clusterJSON[source], target: target.map { base.clusterJSON[$0] } ?? .null, client: clientJSON,
                     version: json(for: sample.version), instance: json(for: sample.instance), status: sample.status,
                     curlExit: sample.curlExit, connectUs: sample.connectMicros, ttfbUs: sample.firstByteMicros,
                     totalUs: sample.totalMicros, burst: sample.burst, worker: sample.worker, seq: sample.sequence, to: &buffer)
+                // Within the chunk: a 256 KiB chunk of short records is megabytes of JSON.
+                if buffer.count >= Self.flushThreshold { flush() }
             case .begin:
                 break
             case .end(_, let worker, let count):
-                endCount[worker] = Int(count)
+                if worker < endCount.count { endCount[Int(worker)] = Int(count) }
             case .late(_, _, let lateStarts, _):
                 // Recorded even when 0: it says lateness was measured for this source.
                 tally.recordLateStarts(source: source, count: Int(lateStarts))
@@ -142,8 +154,12 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
                 break
             }
         }
-        pending.events.removeAll(keepingCapacity: true)
-        if buffer.count >= Self.flushThreshold { flush() }
+        // A chunk of short lines can hold thousands of events; a session keeps room for a few only.
+        if pending.events.capacity > Self.retainedEvents {
+            pending.events = []
+        } else {
+            pending.events.removeAll(keepingCapacity: true)
+        }
     }
 
     private func json(for id: NameID) -> JSONStringBytes {
@@ -166,12 +182,18 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
         var missing = 0
         for worker in 0..<command.workers {
             let expected = command.requests(ofWorker: worker)
-            let got = samplesPerWorker[UInt32(worker)] ?? 0
-            if endCount[UInt32(worker)] == nil || execFailed { missing += max(0, expected - got) }
+            let got = samplesPerWorker[worker]
+            if endCount[worker] == nil || execFailed { missing += max(0, expected - got) }
         }
         if missing > 0 { tally.recordMissing(source: source, count: missing) }
         let malformed = Int(parser.malformedLines.total)
         if malformed > 0 { tally.recordMalformed(source: source, count: malformed) }
         flush()
+        // The run keeps every finished session until it merges them: keep only what it reads (the
+        // tally, `reached`, the stderr tail), not the session's names, buffers or partial line.
+        names = base.names
+        parser = RecordStreamParser()
+        buffer = []
+        pending = PendingEvents()
     }
 }

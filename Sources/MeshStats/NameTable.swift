@@ -36,6 +36,19 @@ public struct NameTable: Sendable {
     @usableFromInline var entries: [Entry] = [Entry(hash: 0, start: 0, length: 0, isRecordToken: false)]
     @usableFromInline var bytes: [UInt8] = []
     @usableFromInline var strings: [String] = [""] // by id; index 0 unused
+    /// Names added by record lines (``internRecordToken(_:field:)``), per field: versions, instances.
+    @usableFromInline var recordVersionsAdded = 0
+    @usableFromInline var recordInstancesAdded = 0
+
+    /// The most distinct versions record lines may add to a table. Names interned with
+    /// ``intern(_:)-(String)`` (the versions and pods the run listed) do not count; a mesh has a
+    /// handful of versions.
+    public static let maximumRecordVersions = 16
+    /// The most distinct instances record lines may add to a table. Listed pods do not count, however
+    /// many; a burst that meets pods the run did not list (started since) meets a few. Each exec session
+    /// has its own table, and a 253-byte name costs about 750 bytes held, so this keeps a session under
+    /// about 110 KiB of names and 1,000 flooding sessions near 110 MB.
+    public static let maximumRecordInstances = 128
 
     @usableFromInline
     struct Entry: Sendable {
@@ -86,6 +99,29 @@ public struct NameTable: Sendable {
     public mutating func intern(_ token: UnsafeRawBufferPointer) -> NameID {
         let hash = Self.hash(token.baseAddress, token.count)
         if let existing = find(token, hash: hash) { return existing }
+        return insert(token, hash: hash)
+    }
+
+    /// The id of the name a record line carries in `field` (``RecordField/version`` or
+    /// ``RecordField/instance``), interning it if new; `nil`, and nothing stored, when it is new and
+    /// the field already added its maximum (``maximumRecordVersions``, ``maximumRecordInstances``).
+    /// A pod printing endless distinct names cannot grow the table without bound.
+    @inlinable @inline(__always)
+    public mutating func internRecordToken(_ token: UnsafeRawBufferPointer, field: RecordField) -> NameID? {
+        let hash = Self.hash(token.baseAddress, token.count)
+        if let existing = find(token, hash: hash) { return existing }
+        return insertRecordToken(token, hash: hash, field: field)
+    }
+
+    /// Whether record lines added as many names in `field` as they may.
+    public func isFull(_ field: RecordField) -> Bool {
+        field == .version ? recordVersionsAdded >= Self.maximumRecordVersions : recordInstancesAdded >= Self.maximumRecordInstances
+    }
+
+    @usableFromInline
+    mutating func insertRecordToken(_ token: UnsafeRawBufferPointer, hash: UInt64, field: RecordField) -> NameID? {
+        guard !isFull(field) else { return nil }
+        if field == .version { recordVersionsAdded += 1 } else { recordInstancesAdded += 1 }
         return insert(token, hash: hash)
     }
 

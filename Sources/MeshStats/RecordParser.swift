@@ -75,10 +75,16 @@ public enum MalformedLineReason: Hashable, Sendable, CustomStringConvertible {
     case overlongLine
     /// The stream ended in the middle of a line (no final newline).
     case truncatedAtEndOfStream
+    /// A valid record whose version or instance is new while record lines already added the most
+    /// names of that field the table takes (``NameTable/maximumRecordVersions``,
+    /// ``NameTable/maximumRecordInstances``); the record is not tallied.
+    case tooManyNames(RecordField)
 
     /// Every reason, in a fixed order.
     public static let allReasons: [MalformedLineReason] =
-        [.notARecord] + RecordField.allCases.map { .invalidField($0) } + [.trailingBytes, .overlongLine, .truncatedAtEndOfStream]
+        [.notARecord] + RecordField.allCases.map { .invalidField($0) } + [
+            .trailingBytes, .overlongLine, .truncatedAtEndOfStream, .tooManyNames(.version), .tooManyNames(.instance),
+        ]
 
     @usableFromInline
     var ordinal: Int {
@@ -88,6 +94,7 @@ public enum MalformedLineReason: Hashable, Sendable, CustomStringConvertible {
         case .trailingBytes: 1 + RecordField.allCases.count
         case .overlongLine: 2 + RecordField.allCases.count
         case .truncatedAtEndOfStream: 3 + RecordField.allCases.count
+        case .tooManyNames(let field): field == .version ? 4 + RecordField.allCases.count : 5 + RecordField.allCases.count
         }
     }
 
@@ -98,6 +105,8 @@ public enum MalformedLineReason: Hashable, Sendable, CustomStringConvertible {
         case .trailingBytes: "trailing bytes after the last field"
         case .overlongLine: "line longer than \(RecordStreamParser.maximumLineLength) bytes"
         case .truncatedAtEndOfStream: "stream ended mid-line"
+        case .tooManyNames(let field):
+            "more than \(field == .version ? NameTable.maximumRecordVersions : NameTable.maximumRecordInstances) distinct \(field) names"
         }
     }
 }
@@ -290,7 +299,8 @@ public struct RecordStreamParser: Sendable {
         var event = scanner.parse(limit: limit, names: &names)
         linesSeen &+= 1
         if case .malformed(var reason) = event {
-            scanner.skipPastNewline()
+            // A record refused for its names was read to its end; any other stopped mid-line.
+            if case .tooManyNames = reason {} else { scanner.skipPastNewline() }
             // Over-long lines get the same reason whether they arrived whole or split across
             // chunks (valid lines are never this long).
             if scanner.index - start > Self.maximumLineLength {
@@ -371,7 +381,8 @@ public struct RecordStreamParser: Sendable {
             guard let worker = counter(.worker, then: 0x20) else { return blame(.worker, next: .sequence) }
             guard let sequence = counter(.sequence, then: 0x20) else { return blame(.sequence, next: .status) }
             guard let status = threeDigitStatus() else { return blame(.status, next: .curlExit) }
-            guard let curlExit = counter(.curlExit, then: 0x20), curlExit <= UInt16.max else {
+            // An exit status is 0…255; the bound also keeps a session's error kinds few (see TrafficTally).
+            guard let curlExit = counter(.curlExit, then: 0x20), curlExit <= 255 else {
                 return blame(.curlExit, next: .connect)
             }
             guard let connect = seconds(then: 0x20) else { return blame(.connect, next: .firstByte) }
@@ -383,12 +394,16 @@ public struct RecordStreamParser: Sendable {
                 let length = index - instanceStart
                 return .malformed(base[index] == 0x20 && length > 0 && length <= 253 ? .trailingBytes : .invalidField(.instance))
             }
-            // Intern only once the whole line is valid, so noise never grows the table.
+            // Intern only once the whole line is valid, so noise never grows the table; past a
+            // field's name limit the record is dropped (a version admitted just before a refused
+            // instance stays, within its own limit).
+            guard let versionID = intern(version, .version, names: &names) else { return .malformed(.tooManyNames(.version)) }
+            guard let instanceID = intern(instance, .instance, names: &names) else { return .malformed(.tooManyNames(.instance)) }
             return .sample(
                 RequestSample(
                     burst: burst, worker: worker, sequence: sequence, status: status, curlExit: UInt16(curlExit),
                     connectMicros: connect, firstByteMicros: firstByte, totalMicros: total,
-                    version: intern(version, names: &names), instance: intern(instance, names: &names)))
+                    version: versionID, instance: instanceID))
         }
 
         /// The field to blame for a failed read of `field`: when its value was fine but the line
@@ -496,10 +511,11 @@ public struct RecordStreamParser: Sendable {
             return (~valid & highBits) | (word & highBits)
         }
 
-        /// The id of a token; `-` alone is absent.
-        @inlinable @inline(__always) func intern(_ token: (start: Int, length: Int), names: inout NameTable) -> NameID {
+        /// The id of a token; `-` alone is absent; `nil` when it is new and `field` has no room left.
+        @inlinable @inline(__always)
+        func intern(_ token: (start: Int, length: Int), _ field: RecordField, names: inout NameTable) -> NameID? {
             if token.length == 1 && base[token.start] == UInt8(ascii: "-") { return .absent }
-            return names.intern(UnsafeRawBufferPointer(start: base + token.start, count: token.length))
+            return names.internRecordToken(UnsafeRawBufferPointer(start: base + token.start, count: token.length), field: field)
         }
 
         @inlinable @inline(__always) static func isTokenByte(_ byte: UInt8) -> Bool {

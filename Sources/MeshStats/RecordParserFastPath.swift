@@ -53,7 +53,7 @@ extension RecordStreamParser.LineScanner {
             let worker = fastCounter(at: fields &+ ends.0 &+ 1, end: fields &+ ends.1),
             let sequence = fastCounter(at: fields &+ ends.1 &+ 1, end: fields &+ ends.2),
             ends.3 &- ends.2 == 4, let status = fastStatus(at: fields &+ ends.2 &+ 1),
-            let curlExit = fastCounter(at: fields &+ ends.3 &+ 1, end: fields &+ ends.4), curlExit <= UInt64(UInt16.max),
+            let curlExit = fastCounter(at: fields &+ ends.3 &+ 1, end: fields &+ ends.4), curlExit <= 255,
             ends.5 &- ends.4 == 9, let connect = fastSeconds(at: fields &+ ends.4 &+ 1),
             ends.6 &- ends.5 == 9, let firstByte = fastSeconds(at: fields &+ ends.5 &+ 1),
             ends.7 &- ends.6 == 9, let total = fastSeconds(at: fields &+ ends.6 &+ 1)

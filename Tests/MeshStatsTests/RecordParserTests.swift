@@ -76,7 +76,7 @@ enum ReferenceParser {
                     guard text.count == 3, let value = UInt16(text), text.allSatisfy(\.isNumber) else { return .malformed(.invalidField(field)) }
                     values.append(value)
                 case .curlExit:
-                    guard let value = counter(text), value <= UInt16.max else { return .malformed(.invalidField(field)) }
+                    guard let value = counter(text), value <= 255 else { return .malformed(.invalidField(field)) }
                     values.append(UInt16(value))
                 case .connect, .firstByte, .total:
                     guard let value = seconds(text) else { return .malformed(.invalidField(field)) }
@@ -352,6 +352,9 @@ struct LineGenerator {
         }
         for status in ["200", "000", "20", "2000", "2x0", "65535"] {
             lines.append("MC1 1 2 3 \(status) 0 0.001000 0.002000 0.003000 v1 pod-a")
+        }
+        for curlExit in ["7", "255", "256", "65535"] {
+            lines.append("MC1 1 2 3 200 \(curlExit) 0.001000 0.002000 0.003000 v1 pod-a")
         }
         for tail in [
             "v1 pod-a", "- -", "v1 -", "v/1 pod-a", "v1 pod/a", "v1 pod-a ", "v1  pod-a", "v1 pod-a\r", "v1 unseen",
