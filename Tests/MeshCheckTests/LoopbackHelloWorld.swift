@@ -12,6 +12,8 @@ final class LoopbackHelloWorld: @unchecked Sendable {
     let port: Int
     private let listener: Int32
     private let thread: Thread
+    /// Signalled when the accept loop has ended; only then may the listening descriptor be closed.
+    private let loopEnded = DispatchSemaphore(value: 0)
 
     init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -35,7 +37,9 @@ final class LoopbackHelloWorld: @unchecked Sendable {
         }
         port = Int(UInt16(bigEndian: address.sin_port))
         listener = fd
+        let loopEnded = self.loopEnded
         thread = Thread {
+            defer { loopEnded.signal() }
             while true {
                 let connection = accept(fd, nil, nil)
                 if connection < 0 { return }
@@ -46,10 +50,15 @@ final class LoopbackHelloWorld: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops accepting; the accept loop ends when the listening socket is shut down.
+    /// Stops accepting. The shutdown ends the accept loop (accept fails on a socket no longer listening);
+    /// the descriptor is closed only after the loop has ended. Closed earlier, its number can be handed to
+    /// another test's listening socket, whose connections this loop would then accept and answer: that is
+    /// how ExecConcurrencyTests once got this server's "HTTP/1.1 200 OK" instead of its 101.
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+        // Bounded: one request is answered at a time and each read ends with its peer; if the loop is still
+        // stuck after this, leaking the descriptor is the safe choice.
+        if loopEnded.wait(timeout: .now() + 30) == .success { close(listener) }
     }
 
     private static func answer(_ connection: Int32) {
