@@ -228,7 +228,7 @@ struct ExecPluginInvocation: Sendable {
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero else { throw stop(process, .timedOut(timeout)) }
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&entry, 1, Int32(min(remaining.milliseconds + 1, 1000)))
+            let ready = poll(&entry, 1, Int32(min(Self.wholeMilliseconds(remaining) + 1, 1000)))
             if ready < 0 && errno == EINTR { continue }
             guard ready > 0 else { continue }
             let count = read(fd, &buffer, buffer.count)
@@ -239,6 +239,12 @@ struct ExecPluginInvocation: Sendable {
         }
     }
 
+    /// Kept here rather than shared with the engine's: the Kubeconfig sources are also built alone (KubeconfigFuzz).
+    static func wholeMilliseconds(_ duration: Duration) -> Int64 {
+        let parts = duration.components
+        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
+    }
+
     /// Ends the plugin (SIGTERM, then SIGKILL a second later) and says why.
     private func stop(_ process: Process, _ overrun: Overrun) -> KubeconfigError {
         process.terminate()
@@ -247,7 +253,7 @@ struct ExecPluginInvocation: Sendable {
         process.waitUntilExit()
         switch overrun {
         case .timedOut(let timeout):
-            return KubeconfigError(.execPluginTimedOut(command: config.command, seconds: Int(timeout.milliseconds / 1000)))
+            return KubeconfigError(.execPluginTimedOut(command: config.command, seconds: Int(Self.wholeMilliseconds(timeout) / 1000)))
         case .tooLarge:
             return KubeconfigError(.execPluginOutputTooLarge(command: config.command, limitKiB: limits.maxOutputBytes / 1024))
         }
