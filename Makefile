@@ -10,13 +10,14 @@ BIN      = $(SCRATCH)/debug/meshcheck
 # What the machine needs beyond the Swift toolchain, listed here once. The build: libcurl and OpenSSL headers
 # and libraries (Sources/CCurl, Sources/COpenSSL) and pkg-config, which reads their flags. The tests, on top:
 # busybox (the in-pod script under busybox sh as well as dash), libxml2-utils (xmllint checks junit.xml),
-# chromium (report.html rendered headless), util-linux (unshare), nghttp2-server (an independent HTTP/2
-# server), python3 (the scripted tests' checkers; their modules come from scripts/prereqs.sh).
+# chromium (report.html rendered headless), util-linux (unshare), iproute2 (loopback up in a test network
+# namespace), nghttp2-server (an independent HTTP/2 server), python3 (the scripted tests' checkers; their
+# modules come from scripts/prereqs.sh).
 # Every target that builds runs scripts/prereqs.sh first: as root it installs what is missing (apt-get
 # update, then apt-get install -y), otherwise it prints the exact command and stops before building.
 # Targets that run tests ask for the `test` group (target-specific, so their prerequisites inherit it).
 BUILD_PACKAGES = libcurl4-openssl-dev libssl-dev pkg-config
-TEST_PACKAGES = busybox libxml2-utils chromium util-linux nghttp2-server python3
+TEST_PACKAGES = busybox libxml2-utils chromium util-linux iproute2 nghttp2-server python3
 PREREQS ?= build
 prereqs:
 	@MESHCHECK_BUILD_PACKAGES="$(BUILD_PACKAGES)" MESHCHECK_TEST_PACKAGES="$(TEST_PACKAGES)" scripts/prereqs.sh $(PREREQS)

@@ -87,6 +87,27 @@ final class BoundsEndToEndTests: XCTestCase {
         XCTAssertLessThan(seconds, 2 + 20)
     }
 
+    /// A proxy that accepts the connection and never opens the tunnel: the connect timeout ends it, and the message
+    /// names the proxy rather than the API server.
+    func testSilentProxyEndsAtTheConnectTimeoutNamingTheProxy() throws {
+        let proxy = try HostileServer(.silentProxy)
+        let server = "https://127.0.0.1:1"
+        let kubeconfig = try proxy.directory.write("kubeconfig", proxy.kubeconfig(contexts: Self.contexts, proxyFor: server))
+        let started = Date()
+        let (result, _) = try PeakMemory.run(
+            CLI.binary, ["preflight", "--kubeconfig", kubeconfig, "--api-timeout", "3s"] + Self.contexts.flatMap { ["--context", $0] },
+            environment: CLI.environment(), timeout: .deadline(120))
+        let seconds = Date().timeIntervalSince(started)
+        let cli = CLIResult(result)
+        let stdout = cli.stdout
+        XCTAssertEqual(cli.exitCode, 3, stdout + cli.stderr)
+        for context in Self.contexts { XCTAssertTrue(stdout.contains("unreachable: context \(context)\n"), stdout) }
+        XCTAssertTrue(
+            stdout.contains("no connection to \(server) through the proxy within the connect timeout of 3s"), stdout)
+        XCTAssertTrue(stdout.contains("check proxy-url / HTTPS_PROXY / NO_PROXY"), stdout)
+        XCTAssertLessThan(seconds, 3 + 20)
+    }
+
     /// `meshcheck run` stops at its connect phase with the same words and exit code, having created nothing.
     func testRunStopsOnAnAnswerTooLarge() throws {
         let server = try HostileServer(.endlessBody)

@@ -31,6 +31,8 @@ package enum HostileBehaviour: String, Sendable, CaseIterable {
     case garbage
     /// 200 with `Content-Length: 1 TiB`.
     case declaredHuge = "declared-huge"
+    /// Plain TCP: an HTTP proxy that reads the CONNECT request and never opens the tunnel.
+    case silentProxy = "silent-proxy"
 }
 
 /// One hostile server process; it stops when the value goes away, and on its own after `lifetime` seconds.
@@ -72,11 +74,13 @@ package final class HostileServer {
         _ = child.wait(pipeGrace: 1)
     }
 
-    /// A kubeconfig with one context per name, all pointing at this server and trusting its certificate.
-    package func kubeconfig(contexts: [String]) -> String {
+    /// A kubeconfig with one context per name, all pointing at this server and trusting its certificate; with
+    /// `proxyFor`, the contexts point at that server instead and reach it through this one as their `proxy-url`.
+    package func kubeconfig(contexts: [String], proxyFor server: String? = nil) -> String {
         let ca = Data(certificatePEM.utf8).base64EncodedString()
         var text = "apiVersion: v1\nkind: Config\ncurrent-context: \(contexts[0])\nclusters:\n"
-        text += "- name: hostile\n  cluster:\n    server: https://127.0.0.1:\(port)\n    certificate-authority-data: \(ca)\n"
+        text += "- name: hostile\n  cluster:\n    server: \(server ?? "https://127.0.0.1:\(port)")\n    certificate-authority-data: \(ca)\n"
+        if server != nil { text += "    proxy-url: http://127.0.0.1:\(port)\n" }
         text += "users:\n- name: nobody\n  user:\n    token: not-a-real-token\ncontexts:\n"
         for name in contexts { text += "- name: \(name)\n  context:\n    cluster: hostile\n    user: nobody\n" }
         return text

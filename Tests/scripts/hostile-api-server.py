@@ -12,6 +12,7 @@ or it is killed; every connection ends by then too, so a test can never hang on 
   silent           completes TLS, reads the request, never answers
   garbage          200 with a Content-Length body that is not JSON
   declared-huge    200 with Content-Length: 1 TiB, then body bytes without end
+  silent-proxy     plain TCP (no TLS), as an HTTP proxy that reads the CONNECT request and never opens the tunnel
 """
 
 import socket
@@ -20,7 +21,7 @@ import sys
 import threading
 import time
 
-BEHAVIOURS = {"endless-body", "trickle", "endless-headers", "silent", "garbage", "declared-huge"}
+BEHAVIOURS = {"endless-body", "trickle", "endless-headers", "silent", "garbage", "declared-huge", "silent-proxy"}
 
 
 def read_request_head(conn):
@@ -54,7 +55,7 @@ def serve(conn, behaviour, deadline):
             line = b"X-Filler: " + b"a" * 1000 + b"\r\n"
             while time.monotonic() < deadline:
                 conn.sendall(line * 16)
-        elif behaviour == "silent":
+        elif behaviour in ("silent", "silent-proxy"):
             while time.monotonic() < deadline:
                 time.sleep(0.2)
         elif behaviour == "garbage":
@@ -93,6 +94,9 @@ def main():
         except socket.timeout:
             continue
         raw.settimeout(5)
+        if behaviour == "silent-proxy":
+            threading.Thread(target=serve, args=(raw, behaviour, deadline), daemon=True).start()
+            continue
         try:
             conn = context.wrap_socket(raw, server_side=True)
         except (OSError, ssl.SSLError):

@@ -52,6 +52,8 @@ extension BodyBudget: Sendable {}
 /// What a REST transfer got before it failed: it tells "no connection" from "connected but no
 /// answer", "answer too slow" and "answer too large".
 struct TransferProgress: Sendable, Equatable {
+    /// The host name (the proxy's, when there is one) was resolved.
+    var resolved = false
     /// TLS (or TCP for plain HTTP) was established.
     var connected = false
     /// A status line arrived.
@@ -64,6 +66,8 @@ struct TransferProgress: Sendable, Equatable {
     var limit = 0
     /// The whole-request timeout the transfer ran under.
     var timeout: Duration = .zero
+    /// The connect timeout (name resolution, TCP, proxy tunnel and TLS) it ran under.
+    var connectTimeout: Duration = .zero
 }
 
 /// A REST transfer that ended without a complete answer.
@@ -120,6 +124,10 @@ enum ConnectionSettings {
         case .proxy(let url): try easy.set(CURLOPT_PROXY, url)
         }
         try easy.set(CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout.milliseconds))
+        // A timed-out transfer whose resolver thread still waits on DNS would otherwise be joined when the handle
+        // is cleaned up, blocking the engine thread (and every other transfer) until the resolver gives up; with
+        // quick exit the thread is left to finish on its own.
+        try easy.set(CURLOPT_QUICK_EXIT, 1)
         try easy.set(CURLOPT_TCP_KEEPALIVE, 1)
         try easy.set(CURLOPT_HTTP_VERSION, forceHTTP1 ? CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_2TLS)
     }
@@ -167,7 +175,7 @@ final class RestTransfer {
     ) throws(CurlError) {
         self.completion = completion
         limits = request.limits
-        progress = TransferProgress(timeout: request.timeout)
+        progress = TransferProgress(timeout: request.timeout, connectTimeout: min(request.connectTimeout, request.timeout))
         easy = try CurlEasy()
         try ConnectionSettings.apply(
             to: easy, cluster: cluster, clientCertificate: clientCertificate, path: request.path,
@@ -280,6 +288,8 @@ final class RestTransfer {
                 // PRETRANSFER_TIME is set once the request is about to be sent: the connection (TLS
                 // included, new or reused) was there. It stays 0 when connecting failed.
                 progress.connected = easy.info(double: CURLINFO_PRETRANSFER_TIME) > 0 || progress.answered
+                // NAMELOOKUP_TIME stays 0 while the resolver has not answered (an IP address takes microseconds).
+                progress.resolved = easy.info(double: CURLINFO_NAMELOOKUP_TIME) > 0 || progress.connected
                 if progress.exceeded == nil && CURLcode(rawValue: UInt32(curl.code)) == CURLE_FILESIZE_EXCEEDED {
                     progress.exceeded = .body
                     progress.limit = limits.body

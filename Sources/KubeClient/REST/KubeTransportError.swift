@@ -25,6 +25,10 @@ package struct KubeTransportError: Error, Sendable, CustomStringConvertible {
         case proxyFailed
         /// No connection within the connect timeout (or the request timeout, when shorter).
         case timedOut
+        /// The resolver did not answer for the server's (or the proxy's) host within the connect timeout.
+        case resolveTimedOut(timeout: Duration)
+        /// The proxy did not open a tunnel to the server within the connect timeout.
+        case proxyTimedOut(timeout: Duration)
         /// Connected, but no status line arrived within the request timeout.
         case noAnswer(timeout: Duration)
         /// The answer started but did not finish within the request timeout.
@@ -85,6 +89,12 @@ package struct KubeTransportError: Error, Sendable, CustomStringConvertible {
             return "the proxy for \(server) failed (\(curl.detail)); check proxy-url / HTTPS_PROXY / NO_PROXY"
         case .timedOut:
             return "request to \(server) timed out (\(curl.detail))"
+        case .resolveTimedOut(let timeout):
+            return "cannot resolve the host of \(server) (or of its proxy): the DNS resolver gave no answer within the connect "
+                + "timeout of \(Self.format(timeout)) — check the resolver (/etc/resolv.conf) and the server name in the kubeconfig"
+        case .proxyTimedOut(let timeout):
+            return "no connection to \(server) through the proxy within the connect timeout of \(Self.format(timeout)) "
+                + "(\(curl.detail)) — the proxy accepts connections but does not open the tunnel: check proxy-url / HTTPS_PROXY / NO_PROXY"
         case .noAnswer(let timeout):
             return "\(requestName) connected to \(server) but got no answer within \(Self.format(timeout)) — "
                 + "something accepts connections there and does not answer: check the API server's health and any proxy or load balancer in between"
@@ -142,6 +152,10 @@ package struct KubeTransportError: Error, Sendable, CustomStringConvertible {
             code = .tooSlow(bytesReceived: progress.bytesReceived, timeout: progress.timeout)
         } else if result == CURLE_OPERATION_TIMEDOUT && progress.connected {
             code = .noAnswer(timeout: progress.timeout)
+        } else if result == CURLE_OPERATION_TIMEDOUT && !progress.resolved {
+            code = .resolveTimedOut(timeout: progress.connectTimeout)
+        } else if result == CURLE_OPERATION_TIMEDOUT, case .proxy = cluster.proxy {
+            code = .proxyTimedOut(timeout: progress.connectTimeout)
         } else {
             return from(failure.curl, cluster: cluster, context: context, request: request)
         }
