@@ -27,6 +27,20 @@ typedef int (*mc_multi_timer_callback)(CURLM *multi, long timeout_ms, void *user
 static inline CURLMcode mc_multi_setopt_socket_callback(CURLM *m, mc_multi_socket_callback f) { return curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, f); }
 static inline CURLMcode mc_multi_setopt_timer_callback(CURLM *m, mc_multi_timer_callback f) { return curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, f); }
 
+// OpenSSL keeps a read and a write buffer (about 34 KiB) per TLS connection for its whole life; a paced exec
+// session is idle most of the time, so ask OpenSSL to free them between records (SSL_MODE_RELEASE_BUFFERS), set
+// from libcurl's SSL_CTX hook because libcurl has no option for it.
+#include <openssl/ssl.h>
+static inline CURLcode mc_release_idle_tls_buffers(CURL *h, void *ssl_ctx, void *userp) {
+    (void)h;
+    (void)userp;
+    SSL_CTX_set_mode((SSL_CTX *)ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+    return CURLE_OK;
+}
+static inline CURLcode mc_easy_setopt_release_idle_tls_buffers(CURL *h) {
+    return curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, mc_release_idle_tls_buffers);
+}
+
 // CURLMsg keeps the result in a union, which Swift imports awkwardly; read it here.
 static inline CURLcode mc_msg_result(const CURLMsg *m) { return m->data.result; }
 

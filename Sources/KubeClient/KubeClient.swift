@@ -71,10 +71,13 @@ package struct ExecRequest: Sendable {
     package var stdin: [UInt8]?
     package var stderr: Bool
     package var timeouts: ExecTimeouts
+    /// Most stdout and stderr bytes the session may deliver; past it the session is stopped with
+    /// ``ExecError/Code/outputTooLarge(limit:)``. nil = unlimited (the consumer bounds what it keeps).
+    package var maxOutputBytes: Int?
 
     package init(
         namespace: String, pod: String, container: String? = nil, command: [String], stdin: [UInt8]? = nil,
-        stderr: Bool = true, timeouts: ExecTimeouts = ExecTimeouts()
+        stderr: Bool = true, timeouts: ExecTimeouts = ExecTimeouts(), maxOutputBytes: Int? = nil
     ) {
         self.namespace = namespace
         self.pod = pod
@@ -83,6 +86,7 @@ package struct ExecRequest: Sendable {
         self.stdin = stdin
         self.stderr = stderr
         self.timeouts = timeouts
+        self.maxOutputBytes = maxOutputBytes
     }
 
     /// `/api/v1/namespaces/NS/pods/POD/exec?command=...` with every boolean sent explicitly.
@@ -345,7 +349,8 @@ package final class KubeClient: Sendable {
                 let launch = ExecLaunch(
                     id: id, contextName: contextName, pod: "\(request.namespace)/\(request.pod)", cluster: cluster,
                     clientCertificate: current.clientCertificate, requestHead: requestHead, key: key, stdin: request.stdin,
-                    timeouts: request.timeouts, consumer: consumer, completion: { continuation.resume(with: $0) }
+                    timeouts: request.timeouts, maxOutputBytes: request.maxOutputBytes, consumer: consumer,
+                    completion: { continuation.resume(with: $0) }
                 )
                 engine.submit { loop in loop.launch(launch) }
             }

@@ -2,6 +2,8 @@
 // lines. The shell program is a constant; every run-specific value travels as a positional argument
 // (after validation here), so nothing a user typed is ever parsed as shell syntax.
 
+import MeshStats
+
 /// Where the burst's requests go.
 package struct BurstTarget: Sendable, Equatable {
     package var host: String
@@ -99,6 +101,15 @@ package struct BurstCommand: Sendable, Equatable {
     }
 
     package var isPaced: Bool { intervalMicroseconds > 0 }
+
+    /// The most output (stdout and stderr) an exec of this command is allowed before meshcheck stops it. The program
+    /// prints a record line per request and a few framing lines per worker, none longer than the parser's 1 KiB,
+    /// plus at most a line of curl's stderr per request; four times that and 1 MiB more leaves a wide margin. A
+    /// session past it is not running this program, and reading on would only burn CPU to the burst deadline.
+    package var maxOutputBytes: Int {
+        let lines = requests + 4 * workers
+        return (1 << 20) + lines * 4 * 2 * RecordStreamParser.maximumLineLength
+    }
 
     /// Requests worker `worker` runs: an even share, the first `requests % workers` workers one more.
     package func requests(ofWorker worker: Int) -> Int {

@@ -292,11 +292,17 @@ package struct ExecStats: Codable, Sendable, Equatable {
     package var sessions: Int
     package var failed: Int
     package var roundTripMs: LatencySummary?
+    /// The first failed sessions' messages (at most ``firstFailuresKept``, source clusters in order); absent when
+    /// none failed.
+    package var firstFailures: [String]?
 
-    package init(sessions: Int, failed: Int, roundTripMs: LatencySummary?) {
+    package static let firstFailuresKept = 5
+
+    package init(sessions: Int, failed: Int, roundTripMs: LatencySummary?, firstFailures: [String] = []) {
         self.sessions = sessions
         self.failed = failed
         self.roundTripMs = roundTripMs
+        self.firstFailures = firstFailures.isEmpty ? nil : firstFailures
     }
 }
 

@@ -338,7 +338,8 @@ package struct MeshCheckRun: Sendable {
             let remaining = deadline - ContinuousClock.now
             let request = ExecRequest(
                 namespace: namespace, pod: pod, container: Workloads.sleepContainer, command: argv,
-                timeouts: ExecTimeouts(connect: .seconds(30), idle: .seconds(120), total: max(remaining, .seconds(1))))
+                timeouts: ExecTimeouts(connect: .seconds(30), idle: .seconds(120), total: max(remaining, .seconds(1))),
+                maxOutputBytes: session.command.maxOutputBytes)
             let result = try await op.cluster.client.exec(request, consumer: session)
             if result.exitCode != 0 {
                 failed = true

@@ -16,7 +16,8 @@ final class RunState: Sendable {
         var convergeSeconds: Double?
         var tally: TrafficTally?
         var execSessions = 0
-        var execFailures: [String] = []
+        /// Failed bursts' messages, by source cluster index.
+        var execFailures: [Int: [String]] = [:]
         var execRoundTrips = LatencyHistogram()
         var outcome: VerdictOutcome?
         var preflight: [PreflightFinding] = []
@@ -116,31 +117,38 @@ final class RunState: Sendable {
     func record(bursts: [BurstResult], base: AttributionBase) {
         var tally = base.tally
         var roundTrips = LatencyHistogram()
-        var failures: [String] = []
+        var failures: [(source: Int, message: String)] = []
         for result in bursts {
             tally.merge(result.session.tally)
             roundTrips.record(UInt64(max(1, result.roundTrip.seconds * 1_000_000)))
             if let error = result.error {
                 var message = "\(result.cluster)/\(result.pod) burst \(result.session.command.burst): \(error)"
                 let stderr = String(decoding: result.session.stderrTail, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                if !stderr.isEmpty { message += " (stderr: \(stderr.split(separator: "\n").last ?? ""))" }
-                failures.append(message)
+                if let last = stderr.split(separator: "\n").last { message += " (stderr: \(Self.excerpt(last)))" }
+                failures.append((result.session.source, message))
             }
         }
         facts.withLock {
             $0.tally = tally
             $0.execSessions += bursts.count
-            $0.execFailures += failures
+            for failure in failures { $0.execFailures[failure.source, default: []].append(failure.message) }
             $0.execRoundTrips.merge(roundTrips)
         }
-        for failure in failures.prefix(5) { settings.progress("burst failed: \(failure)") }
+        for failure in failures.prefix(5) { settings.progress("burst failed: \(failure.message)") }
         if failures.count > 5 { settings.progress("... and \(failures.count - 5) more failed bursts") }
+    }
+
+    /// A line of a pod's stderr as it may appear in a message: printable, at most 160 characters.
+    static func excerpt(_ line: Substring) -> String {
+        let printable = String(
+            String.UnicodeScalarView(line.unicodeScalars.map { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+        return printable.count > 160 ? printable.prefix(160) + "…" : printable
     }
 
     /// Judges the traffic; called once the bursts are done.
     func evaluate() {
         let scenario = settings.scenario
-        let (tally, lists, findings) = facts.withLock { ($0.tally, $0.pods, $0.preflight) }
+        let (tally, lists, findings, execFailures) = facts.withLock { ($0.tally, $0.pods, $0.preflight, $0.execFailures) }
         guard let tally else { return }
         var podStates: [PodState] = []
         for (index, list) in lists.enumerated() {
@@ -155,7 +163,7 @@ final class RunState: Sendable {
         let outcome = Verdict.evaluate(
             VerdictInput(
                 scenario: scenario, namespace: settings.namespace, tally: tally,
-                readyEndpoints: readyEndpoints, pods: podStates, preflight: findings))
+                readyEndpoints: readyEndpoints, pods: podStates, preflight: findings, execFailures: execFailures))
         facts.withLock { $0.outcome = outcome }
     }
 
@@ -182,8 +190,9 @@ final class RunState: Sendable {
             namespace: settings.namespace, revision: snapshot.revision, scenario: settings.scenario, readyEndpoints: readyEndpoints,
             phases: snapshot.phases, convergeSeconds: snapshot.convergeSeconds, retries: [RetryCount(operation: "api-request", count: retries)],
             exec: ExecStats(
-                sessions: snapshot.execSessions, failed: snapshot.execFailures.count,
-                roundTripMs: snapshot.execRoundTrips.count > 0 ? Verdict.latencySummary(snapshot.execRoundTrips) : nil),
+                sessions: snapshot.execSessions, failed: snapshot.execFailures.values.reduce(0) { $0 + $1.count },
+                roundTripMs: snapshot.execRoundTrips.count > 0 ? Verdict.latencySummary(snapshot.execRoundTrips) : nil,
+                firstFailures: Array(snapshot.execFailures.sorted { $0.key < $1.key }.flatMap(\.value).prefix(ExecStats.firstFailuresKept))),
             cleanup: cleanup)
         return RunReportBuilder.report(
             facts: runFacts, judged: snapshot.outcome, unjudgedChecks: PreflightSummary.checks(snapshot.preflight) + snapshot.deployChecks, end: end)

@@ -39,10 +39,13 @@ package struct VerdictInput: Sendable {
     /// traffic does not decide (preflight, cleanup) are kept as they were, and a traffic check judged
     /// exactly as before keeps the explanation the run gave it from evidence this input lacks.
     package var previousChecks: [CheckResult]
+    /// Failed bursts' exec errors by source cluster index: a failing traffic row names them first, since whatever
+    /// the records say, a session that failed is why requests went unreported (or why its records cannot be trusted).
+    package var execFailures: [Int: [String]]
 
     package init(
         scenario: Scenario, namespace: String, tally: TrafficTally, readyEndpoints: [String: Int], pods: [PodState],
-        preflight: [PreflightFinding] = [], previousChecks: [CheckResult] = []
+        preflight: [PreflightFinding] = [], previousChecks: [CheckResult] = [], execFailures: [Int: [String]] = [:]
     ) {
         self.scenario = scenario
         self.namespace = namespace
@@ -51,6 +54,7 @@ package struct VerdictInput: Sendable {
         self.pods = pods
         self.preflight = preflight
         self.previousChecks = previousChecks
+        self.execFailures = execFailures
     }
 }
 
@@ -162,10 +166,16 @@ package enum Verdict {
             names.indices.map { ($0, tally.pair(source: source, target: $0).successes) }
         }
 
-        /// The explanation for a failing row: the diagnosis's when preflight evidence gives one, else the check's own.
-        func explained(_ diagnosis: (Diagnosis) -> Diagnosis.Explanation?, cause: String?, hint: String?) -> (cause: String?, hint: String?) {
-            guard !findings.isEmpty, let explanation = diagnosis(Diagnosis(self)) else { return (cause, hint) }
-            return (explanation.cause, explanation.hint ?? hint)
+        /// The explanation for a failing row: the diagnosis's when preflight evidence gives one, else the check's own;
+        /// led by the source's failed exec sessions, if any.
+        func explained(
+            _ diagnosis: (Diagnosis) -> Diagnosis.Explanation?, source: Int? = nil, cause: String?, hint: String?
+        ) -> (cause: String?, hint: String?) {
+            var (cause, hint) = (cause, hint)
+            if !findings.isEmpty, let explanation = diagnosis(Diagnosis(self)) { (cause, hint) = (explanation.cause, explanation.hint ?? hint) }
+            guard let source, let failures = input.execFailures[source], let first = failures.first else { return (cause, hint) }
+            let bursts = failures.count == 1 ? "a burst's exec session failed" : "\(failures.count) bursts' exec sessions failed"
+            return ("\(bursts) (first: \(first))" + (cause.map { "; \($0)" } ?? ""), hint)
         }
     }
 
@@ -223,7 +233,8 @@ package enum Verdict {
             message = "none of \(counters.records) requests from \(sourceName) to \(host) succeeded (mostly \(dominant))"
             (ownCause, ownHint) = explain(dominant, host: host)
         }
-        let (cause, hint) = context.explained({ $0.crossCluster(source: source, cause: ownCause, hint: ownHint) }, cause: ownCause, hint: ownHint)
+        let (cause, hint) = context.explained(
+            { $0.crossCluster(source: source, cause: ownCause, hint: ownHint) }, source: source, cause: ownCause, hint: ownHint)
         return CheckResult(name: name, source: sourceName, status: .fail, message: message, cause: cause, hint: hint)
     }
 
@@ -288,7 +299,7 @@ package enum Verdict {
         let dominant = counters.errorsByKind.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
         let own = dominant.map { explain($0, host: context.host) }
         let (cause, hint) = context.explained(
-            { $0.errors(source: source) },
+            { $0.errors(source: source) }, source: source,
             cause: own?.cause ?? "bursts ended before reporting every request (exec sessions broke or were cut)",
             hint: own?.hint ?? "look for exec errors in the run log; `records.jsonl` lists every request that did report")
         return CheckResult(
@@ -310,7 +321,7 @@ package enum Verdict {
         let notReached: () -> CheckResult = {
             let (cause, hint) = context.explained(
                 { $0.crossCluster(source: source, cause: crossClusterCause(sourceName), hint: crossClusterHint(sourceName, context.input.namespace)) },
-                cause: crossClusterCause(sourceName), hint: crossClusterHint(sourceName, context.input.namespace))
+                source: source, cause: crossClusterCause(sourceName), hint: crossClusterHint(sourceName, context.input.namespace))
             return CheckResult(name: name, source: sourceName, status: .fail, message: "", cause: cause, hint: hint)
         }
         if expected.anyOther {
@@ -357,7 +368,8 @@ package enum Verdict {
         let expected = context.expected[source].shares
         // A cluster that never answered skews the split for the same reason it was not reached.
         func explained(cause: String, hint: String) -> (cause: String?, hint: String?) {
-            context.explained({ $0.balance() ?? $0.crossCluster(source: source, cause: cause, hint: hint) }, cause: cause, hint: hint)
+            context.explained(
+                { $0.balance() ?? $0.crossCluster(source: source, cause: cause, hint: hint) }, source: source, cause: cause, hint: hint)
         }
         let balance = context.expectations.balance
         let alpha = context.expectations.significance

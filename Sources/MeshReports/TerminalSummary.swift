@@ -65,6 +65,9 @@ package enum TerminalSummary {
                 exec += "; round trip p50 \(NumberFormat.milliseconds(roundTrip.p50)) ms, p99 \(NumberFormat.milliseconds(roundTrip.p99)) ms"
             }
             lines.append(paint.bold("Exec") + "    " + exec)
+            if let first = report.exec.firstFailures?.first {
+                lines.append("  first failure: \(first)")
+            }
         }
         lines.append(paint.bold("Cleanup") + " " + cleanupLine(report.cleanup, paint: paint))
         for leftover in report.cleanup.leftovers {

@@ -91,6 +91,7 @@ enum FaultDocument {
         switch fault {
         case .stallAfter(let bytes): return ["stallAfterBytes": .int(Int64(bytes))]
         case .breakAfter(let bytes): return ["breakAfterBytes": .int(Int64(bytes))]
+        case .hostile(let kind): return ["hostile": .string(kind.rawValue)]
         }
     }
 
@@ -126,7 +127,14 @@ enum FaultDocument {
         if json.isNull || json == .emptyObject { return nil }
         if let bytes = json["stallAfterBytes"].int { return .stallAfter(bytes: Int(bytes)) }
         if let bytes = json["breakAfterBytes"].int { return .breakAfter(bytes: Int(bytes)) }
-        throw SimulatedMeshError.invalidOptions("\(field) needs stallAfterBytes or breakAfterBytes")
+        if let name = json["hostile"].string {
+            guard let kind = HostileExecKind(rawValue: name) else {
+                let kinds = HostileExecKind.allCases.map(\.rawValue).joined(separator: ", ")
+                throw SimulatedMeshError.invalidOptions("\(field).hostile must be one of \(kinds)")
+            }
+            return .hostile(kind)
+        }
+        throw SimulatedMeshError.invalidOptions("\(field) needs stallAfterBytes, breakAfterBytes or hostile")
     }
 
     static func parseRuntime(_ json: JSON) throws(SimulatedMeshError) -> RuntimeFaults {

@@ -15,6 +15,8 @@ package enum ExecStreamFault: Equatable, Sendable {
     case stallAfter(bytes: Int)
     /// After this many output bytes, drop the TCP connection without status or close frame.
     case breakAfter(bytes: Int)
+    /// The command is not run: the server sends hostile output (HostileExecOutput) until the client leaves.
+    case hostile(HostileExecKind)
 }
 
 package struct ExecServerMachine: Sendable {
@@ -150,6 +152,7 @@ package struct ExecServerMachine: Sendable {
             let limit: Int
             switch fault {
             case .stallAfter(let bytes), .breakAfter(let bytes): limit = bytes
+            case .hostile: limit = .max
             }
             let room = max(0, limit - forwardedOutputBytes)
             if chunk.count >= room {
@@ -167,7 +170,7 @@ package struct ExecServerMachine: Sendable {
             case .breakAfter:
                 phase = .finished
                 actions += [.killProcess, .closeConnection]
-            case .stallAfter, nil:
+            case .stallAfter, .hostile, nil:
                 phase = .stalled
             }
         }

@@ -120,6 +120,8 @@ final class ExecServerDriver: @unchecked Sendable {
     private var reapDelay: TimeAmount = .milliseconds(1)
     private var socketReadPausedForStdin = false
     private var lastStdinWrite: EventLoopFuture<Void>?
+    /// Set for a hostile exec fault: what is sent instead of the command's output.
+    private var hostileOutput: HostileExecOutput?
 
     init(channel: Channel, request: ExecServerRequest, registry: ExecServerRegistry, fault: ExecStreamFault?, settings: ExecServerSettings) {
         self.socket = channel
@@ -136,6 +138,15 @@ final class ExecServerDriver: @unchecked Sendable {
         eventLoop.assertInEventLoop()
         registry.add(self, key: .init(cluster: request.cluster, namespace: request.namespace, pod: request.pod))
         perform(machine.start())
+        if case .hostile(let kind) = machine.fault {
+            // No process: the client's frames are still read (its close ends the session), stdin goes nowhere.
+            pipesReady = true
+            hostileOutput = HostileExecOutput(kind)
+            // From the next turn: this runs inside the HTTP decoder's loop that handed the channel over, which must
+            // finish before anything (a write error, a close) can reach the handlers it is removing.
+            eventLoop.execute { self.sendHostileOutput() }
+            return
+        }
         // Nothing is read from the client until the pipes exist, so stdin never piles up in memory.
         socket.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let launch = ProcessLauncher.launch(
@@ -218,7 +229,26 @@ final class ExecServerDriver: @unchecked Sendable {
     }
 
     func socketWritabilityChanged() {
-        if socket.isWritable && machine.phase != .stalled { setOutputReading(true) }
+        if hostileOutput != nil {
+            sendHostileOutput()
+        } else if socket.isWritable && machine.phase != .stalled {
+            setOutputReading(true)
+        }
+    }
+
+    /// Writes hostile output while the connection drains: a few chunks per event-loop turn, then the next turn
+    /// (or, when the socket is full, its writability change) goes on. Ends when the session does.
+    private func sendHostileOutput() {
+        guard !socketIsClosed, machine.phase == .running, socket.isWritable else { return }
+        var wrote = false
+        for _ in 0..<4 {
+            guard let bytes = hostileOutput?.next() else { break }
+            socket.write(ByteBuffer(bytes: bytes), promise: nil)
+            wrote = true
+        }
+        guard wrote else { return }
+        socket.flush()
+        eventLoop.execute { self.sendHostileOutput() }
     }
 
     /// The stdin pipe is gone (process exited or closed its end): input is discarded from now on, so the
@@ -246,7 +276,14 @@ final class ExecServerDriver: @unchecked Sendable {
     }
 
     func podDeleted() {
-        eventLoop.execute { self.perform(self.machine.podDeleted()) }
+        eventLoop.execute {
+            // A hostile session has no process whose exit would end it: the pod going away closes it.
+            if self.hostileOutput != nil {
+                self.perform(self.machine.clientDisconnected())
+            } else {
+                self.perform(self.machine.podDeleted())
+            }
+        }
     }
 
     // MARK: Actions

@@ -82,6 +82,11 @@ struct SimCommand: AsyncParsableCommand {
     var execBreakAfter: Int?
 
     @Option(
+        name: .customLong("exec-hostile"),
+        help: "Exec sessions run nothing and send hostile output until the client leaves: flood, endless-frame or invalid-frame-length.")
+    var execHostile: String?
+
+    @Option(
         name: .customLong("image-pull-error"),
         help: "Image references matching this glob cannot be pulled (ErrImagePull, ImagePullBackOff), e.g. '*/helloworld:*' (repeatable).")
     var imagePullErrors: [String] = []
@@ -204,6 +209,12 @@ struct SimCommand: AsyncParsableCommand {
         }
         if let execStallAfter { faults.allClustersExecStreamFault = .stallAfter(bytes: execStallAfter) }
         if let execBreakAfter { faults.allClustersExecStreamFault = .breakAfter(bytes: execBreakAfter) }
+        if let execHostile {
+            guard let kind = HostileExecKind(rawValue: execHostile) else {
+                throw ValidationError("--exec-hostile expects one of \(HostileExecKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            faults.allClustersExecStreamFault = .hostile(kind)
+        }
         return faults
     }
 

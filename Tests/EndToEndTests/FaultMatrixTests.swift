@@ -82,6 +82,10 @@ final class FaultMatrixTests: XCTestCase {
 
     /// Starts a mesh, runs `body`, and stops the mesh whether `body` succeeded or not.
     func withBed(_ label: String, options: Options = Options(), _ body: (Bed) async throws -> Void) async throws {
+        try await Self.withBed(label, options: options, body)
+    }
+
+    static func withBed(_ label: String, options: Options = Options(), _ body: (Bed) async throws -> Void) async throws {
         let bed = try await Bed.start(label, options.configure)
         do {
             try await body(bed)

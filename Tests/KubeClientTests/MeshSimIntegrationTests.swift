@@ -311,6 +311,34 @@ private actor SleepPod {
         #expect(consumer.stdoutByteCount <= 10_000_000)
     }
 
+    /// `maxOutputBytes` stops a session whose output passes it, with its own error, having delivered no byte past it;
+    /// output within it arrives whole. The same holds when the server's single frame never ends.
+    @Test func execOutputLimit() async throws {
+        let (mesh, client) = try await client()
+        let pod = try await SleepPod.instance.name(using: client)
+        let limit = 1 << 20
+        let within = CollectingConsumer(keepBytes: false)
+        let result = try await client.exec(
+            ExecRequest(namespace: "kc-exec", pod: pod, command: ["head", "-c", "\(limit)", "/dev/zero"], maxOutputBytes: limit), consumer: within)
+        #expect(result.exitCode == 0)
+        #expect(within.stdoutByteCount == limit)
+
+        func expectStopped(_ command: [String]) async {
+            let consumer = CollectingConsumer(keepBytes: false)
+            await #expect {
+                _ = try await client.exec(ExecRequest(namespace: "kc-exec", pod: pod, command: command, maxOutputBytes: limit), consumer: consumer)
+            } throws: { error in
+                guard let error = error as? ExecError, case .outputTooLarge(limit) = error.code else { return false }
+                return "\(error)".contains("the output passed 1 MiB, far more than the command prints, and the session was stopped")
+            }
+            #expect(consumer.stdoutByteCount <= limit)
+        }
+        await expectStopped(["head", "-c", "10000000", "/dev/zero"])
+        mesh.faults.runtime.update { $0.allClustersExecStreamFault = .hostile(.endlessFrame) }
+        defer { mesh.faults.runtime.update { $0.allClustersExecStreamFault = nil } }
+        await expectStopped(["true"])
+    }
+
     /// Many concurrent sessions share the one I/O engine thread; every one delivers all its bytes.
     @Test func execManyConcurrentSessions() async throws {
         let (_, client) = try await client()

@@ -18,6 +18,7 @@ struct ExecLaunch: Sendable {
     var key: String
     var stdin: [UInt8]?
     var timeouts: ExecTimeouts
+    var maxOutputBytes: Int?
     var consumer: any ExecOutputConsumer
     var completion: @Sendable (Result<ExecResult, any Error>) -> Void
 }
@@ -57,6 +58,11 @@ final class ExecConnection {
     private let consumer: any ExecOutputConsumer
     private var stdin: [UInt8]?
     private let timeouts: ExecTimeouts
+    private let maxOutputBytes: Int?
+    /// stdout and stderr payload bytes delivered to the consumer so far.
+    private var outputBytes = 0
+    /// Set inside the machine's callback when output passed `maxOutputBytes`; acted on once it returns.
+    private var outputLimitPassed = false
     private let startedAt = ContinuousClock.now
     private var lastActivity = ContinuousClock.now
     private var pendingOutcome: Result<ExecResult, any Error>?
@@ -76,6 +82,7 @@ final class ExecConnection {
         consumer = launch.consumer
         stdin = launch.stdin
         timeouts = launch.timeouts
+        maxOutputBytes = launch.maxOutputBytes
         completion = launch.completion
         machine = ExecClientMachine(key: launch.key)
         outbound = [launch.requestHead]
@@ -87,6 +94,9 @@ final class ExecConnection {
         )
         try easy.set(CURLOPT_CONNECT_ONLY, 1)
         try easy.set(CURLOPT_BUFFERSIZE, 1024) // curl_easy_recv reads into our buffer, not libcurl's
+        if cluster.server.scheme == "https" {
+            try easy.check(mc_easy_setopt_release_idle_tls_buffers(easy.handle), "curl_easy_setopt(SSL_CTX_FUNCTION)")
+        }
         if case .proxy = cluster.proxy { try easy.set(CURLOPT_HTTPPROXYTUNNEL, 1) }
     }
 
@@ -143,6 +153,10 @@ final class ExecConnection {
             let progress = machine.receive(UnsafeRawBufferPointer(rebasing: buffer[0..<received])) { action in
                 handle(action)
             }
+            if outputLimitPassed, let maxOutputBytes {
+                fail(.outputTooLarge(limit: maxOutputBytes), loop: loop)
+                return
+            }
             deliver(progress, loop: loop, brokenDetail: nil)
             if completion == nil || pendingOutcome != nil { return }
         }
@@ -152,6 +166,12 @@ final class ExecConnection {
     private func handle(_ action: ExecClientMachine.Action) {
         switch action {
         case .output(let channel, let bytes):
+            guard !outputLimitPassed else { return }
+            outputBytes += bytes.count
+            if let maxOutputBytes, outputBytes > maxOutputBytes {
+                outputLimitPassed = true
+                return
+            }
             consumer.receive(bytes, from: channel)
         case .send(let frame):
             enqueue(frame)

@@ -85,6 +85,8 @@ package struct ExecError: Error, Sendable, CustomStringConvertible {
         case remoteFailure(KubeAPIError)
         case timedOut(ExecTimeout)
         case transport(KubeTransportError)
+        /// stdout and stderr together passed the request's `maxOutputBytes`; the session was stopped there.
+        case outputTooLarge(limit: Int)
     }
 
     package enum ExecTimeout: String, Sendable { case connect, idle, total }
@@ -116,6 +118,10 @@ package struct ExecError: Error, Sendable, CustomStringConvertible {
             return target + "\(phase.rawValue) timeout expired"
         case .transport(let error):
             return target + error.descriptionWithoutContext
+        case .outputTooLarge(let limit):
+            return target + "the output passed \(KubeTransportError.format(bytes: limit)), far more than the command prints, "
+                + "and the session was stopped — something other than the command is writing to this stream: check what "
+                + "runs in the container and any proxy in front of the API server"
         }
     }
 }
