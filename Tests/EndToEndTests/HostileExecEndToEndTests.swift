@@ -13,8 +13,18 @@ final class HostileExecEndToEndTests: XCTestCase {
     static let memoryCeiling = 256 << 20
 
     /// `meshcheck run` on `bed` with peak resident memory measured.
-    static func runMeasured(_ bed: FaultMatrixTests.Bed, _ scenario: String, timeout: TimeInterval) throws -> (CLIResult, [String: Any]?, Int) {
+    /// Also fails the test when the run outlasts `deadline` (the scenario's bursts timeout) plus a margin for the rest
+    /// of the run: a bound that did not fire would leave the sessions to that deadline or beyond.
+    static func runMeasured(
+        _ bed: FaultMatrixTests.Bed, _ scenario: String, deadline: TimeInterval, timeout: TimeInterval,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> (CLIResult, [String: Any]?, Int) {
         let output = bed.directory + "/out"
+        let started = Date()
+        defer {
+            let seconds = Date().timeIntervalSince(started)
+            XCTAssertLessThan(seconds, deadline + 120, "the run took \(Int(seconds)) s", file: file, line: line)
+        }
         let (child, peak) = try PeakMemory.run(
             CLI.binary, ["run", scenario, "--kubeconfig", bed.mesh.kubeconfigPath, "--output-dir", output],
             environment: CLI.environment(), timeout: .deadline(timeout))
@@ -34,7 +44,8 @@ final class HostileExecEndToEndTests: XCTestCase {
         for (kind, words) in cases {
             try await FaultMatrixTests.withBed("hostile-\(kind.rawValue)") { bed in
                 bed.mesh.faults.runtime.update { $0.execStreamFaults["cluster-1"] = .hostile(kind) }
-                let (result, report, peak) = try Self.runMeasured(bed, try bed.scenario(graces: ["bursts": "2m"]), timeout: 300)
+                let (result, report, peak) = try Self.runMeasured(
+                    bed, try bed.scenario(graces: ["bursts": "2m"]), deadline: 120, timeout: 400)
                 let output = "\(kind): stderr: \(result.stderr)\nstdout: \(result.stdout)"
                 XCTAssertEqual(result.exitCode, 1, output)
                 let errors = try XCTUnwrap(FaultMatrixTests.checks(report, "error-rate", source: "cluster-1").first, output)
@@ -81,7 +92,7 @@ final class HostileExecEndToEndTests: XCTestCase {
             expectations:
               balance: any-cross-cluster
             """.write(toFile: scenario, atomically: true, encoding: .utf8)
-            let (result, report, peak) = try Self.runMeasured(bed, scenario, timeout: 600)
+            let (result, report, peak) = try Self.runMeasured(bed, scenario, deadline: 300, timeout: 600)
             let output = "stderr: \(result.stderr)\nstdout: \(result.stdout)"
             XCTAssertEqual(result.exitCode, 1, output)
             let exec = try XCTUnwrap(report?["exec"] as? [String: Any], output)
