@@ -22,6 +22,9 @@ final class RunState: Sendable {
         var preflight: [PreflightFinding] = []
         /// Failed `deploy` rows when the workloads never became ready.
         var deployChecks: [CheckResult] = []
+        /// Cluster name → east-west gateway addresses, as preflight read them.
+        var eastWestGatewayAddresses: [String: [String]] = [:]
+        var sidecarReadings: [SidecarEndpointsReading] = []
     }
 
     private let facts = Mutex(Facts())
@@ -53,6 +56,10 @@ final class RunState: Sendable {
         get { facts.withLock { $0.deployChecks } }
         set { facts.withLock { $0.deployChecks = newValue } }
     }
+    var eastWestGatewayAddresses: [String: [String]] {
+        get { facts.withLock { $0.eastWestGatewayAddresses } }
+        set { facts.withLock { $0.eastWestGatewayAddresses = newValue } }
+    }
     var convergeSeconds: Double? {
         get { facts.withLock { $0.convergeSeconds } }
         set { facts.withLock { $0.convergeSeconds = newValue } }
@@ -66,6 +73,10 @@ final class RunState: Sendable {
 
     func markCreated(_ cluster: Int, uid: String?) {
         facts.withLock { $0.created[cluster] = .some(uid) }
+    }
+
+    func addSidecarReadings(_ readings: [SidecarEndpointsReading]) {
+        facts.withLock { $0.sidecarReadings += readings }
     }
 
     func addPhase(_ name: String, seconds: Double) {
@@ -184,7 +195,7 @@ final class RunState: Sendable {
             exec: ExecStats(
                 sessions: snapshot.execSessions, failed: snapshot.execFailures.count,
                 roundTripMs: snapshot.execRoundTrips.count > 0 ? Verdict.latencySummary(snapshot.execRoundTrips) : nil),
-            cleanup: cleanup)
+            cleanup: cleanup, sidecarEndpoints: snapshot.sidecarReadings.isEmpty ? nil : snapshot.sidecarReadings)
         return RunReportBuilder.report(
             facts: runFacts, judged: snapshot.outcome, unjudgedChecks: PreflightSummary.checks(snapshot.preflight) + snapshot.deployChecks, end: end)
     }
