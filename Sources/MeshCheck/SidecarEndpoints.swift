@@ -108,7 +108,8 @@ package enum SidecarView {
         let what: String
         switch exitCode {
         case 7: what = "nothing answers on localhost:15000 (no sidecar in the pod, or its admin port is closed)"
-        case 22: what = "the admin endpoint answered with an HTTP error"
+        // Also what a pod without a sidecar gets when an HTTP proxy in its environment answers for localhost.
+        case 22: what = "localhost:15000 answered with an HTTP error (no Envoy admin endpoint there?)"
         case 28: what = "the admin endpoint did not answer within \(maxSeconds)s"
         case 63: what = "the answer is larger than \(EnvoyClusters.maxBytes) bytes"
         case 126, 127: what = "curl is not available in the sleep container"
