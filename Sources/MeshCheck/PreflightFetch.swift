@@ -37,10 +37,16 @@ package struct PreflightReport: Codable, Sendable, Equatable {
 
     package var clusters: [Cluster]
     package var findings: [PreflightFinding]
+    /// Cluster name → its east-west gateway Service's load-balancer addresses, for classifying the
+    /// endpoints a sidecar lists (not part of preflight's output).
+    package var eastWestGatewayAddresses: [String: [String]] = [:]
 
-    package init(clusters: [Cluster], findings: [PreflightFinding]) {
+    private enum CodingKeys: String, CodingKey { case clusters, findings }
+
+    package init(clusters: [Cluster], findings: [PreflightFinding], eastWestGatewayAddresses: [String: [String]] = [:]) {
         self.clusters = clusters
         self.findings = findings
+        self.eastWestGatewayAddresses = eastWestGatewayAddresses
     }
 
     /// Contexts whose API server could not be examined (no connection, or no usable answer).
@@ -80,7 +86,10 @@ package enum Preflight {
         let clusters = facts.map {
             PreflightReport.Cluster(name: $0.name, context: $0.context, server: $0.server, version: $0.version, failure: $0.failure)
         }
-        return PreflightReport(clusters: clusters, findings: PreflightChecks.evaluate(facts, expectations))
+        var addresses: [String: [String]] = [:]
+        for fact in facts { addresses[fact.name] = fact.eastWestService.value??.addresses ?? [] }
+        return PreflightReport(
+            clusters: clusters, findings: PreflightChecks.evaluate(facts, expectations), eastWestGatewayAddresses: addresses)
     }
 
     /// What a run's preflight expects: the scenario's explicit revision (else auto) and the run's namespace.

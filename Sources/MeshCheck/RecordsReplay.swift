@@ -93,7 +93,7 @@ package enum RecordsReplay {
             runId: base?.runId ?? "from-records", startedAt: base?.startedAt ?? RunFacts.timestamp(now), durationSeconds: base?.durationSeconds ?? 0,
             namespace: namespace, revision: base?.revision, scenario: scenario, readyEndpoints: instances, phases: base?.phases ?? [],
             convergeSeconds: base?.convergeSeconds, retries: base?.retries ?? [], exec: base?.exec ?? ExecStats(sessions: 0, failed: 0, roundTripMs: nil),
-            cleanup: base?.cleanup ?? CleanupReport(status: .skipped, leftovers: []))
+            cleanup: base?.cleanup ?? CleanupReport(status: .skipped, leftovers: []), sidecarEndpoints: base?.sidecarEndpoints)
         return RunReportBuilder.report(facts: facts, judged: judged, end: .completed).report
     }
 

@@ -342,12 +342,15 @@ package struct RunReport: Codable, Sendable, Equatable {
     package var exec: ExecStats
     package var cleanup: CleanupReport
     package var scenario: ScenarioEcho
+    /// Per client pod and phase, the endpoints its sidecar listed for HelloWorld (Envoy admin `/clusters`);
+    /// absent when not read (replays, runs that stopped before converge). Added within schema 1.
+    package var sidecarEndpoints: [SidecarEndpointsReading]?
 
     package init(
         runId: String, verdict: RunVerdict, error: String? = nil, startedAt: String, durationSeconds: Double, namespace: String,
         revision: String?, clusters: [ClusterEntry], checks: [CheckResult], traffic: [TrafficRow], sources: [SourceSummary],
         phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats, cleanup: CleanupReport,
-        scenario: ScenarioEcho
+        scenario: ScenarioEcho, sidecarEndpoints: [SidecarEndpointsReading]? = nil
     ) {
         self.schemaVersion = RunReport.currentSchemaVersion
         self.runId = runId
@@ -367,5 +370,6 @@ package struct RunReport: Codable, Sendable, Equatable {
         self.exec = exec
         self.cleanup = cleanup
         self.scenario = scenario
+        self.sidecarEndpoints = sidecarEndpoints
     }
 }

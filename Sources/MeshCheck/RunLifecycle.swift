@@ -118,6 +118,7 @@ package struct MeshCheckRun: Sendable {
                 clusters.map { PreflightTarget(name: $0.spec.name, client: $0.client) },
                 expectations: Preflight.expectations(for: scenario, namespace: namespace))
             state.preflight = preflight.findings
+            state.eastWestGatewayAddresses = preflight.eastWestGatewayAddresses
             settings.progress(Preflight.progressLine(preflight))
             let revision: String
             switch scenario.revision {
@@ -159,9 +160,11 @@ package struct MeshCheckRun: Sendable {
             try await converge(operations, state: state, base: base)
             state.convergeSeconds = (ContinuousClock.now - started).seconds
         }
+        await readSidecars(operations, state: state, phase: .afterConverge)
         try await state.phase("bursts") {
             try await bursts(operations, state: state, base: base)
         }
+        await readSidecars(operations, state: state, phase: .afterBursts)
     }
 
     /// Runs `body` for every cluster concurrently; the first error wins.
@@ -219,7 +222,7 @@ package struct MeshCheckRun: Sendable {
     }
 
     /// Client pods, as (cluster operations, pod name).
-    private func clientPods(_ operations: [ClusterOperations], state: RunState) -> [(ClusterOperations, String)] {
+    func clientPods(_ operations: [ClusterOperations], state: RunState) -> [(ClusterOperations, String)] {
         operations.flatMap { op in
             state.pods[op.cluster.index].filter { $0.app == Workloads.sleepApp && $0.ready }.map { (op, $0.name) }
         }

@@ -48,6 +48,8 @@ struct RunPod: Sendable, Equatable {
     var ready: Bool
     var hasSidecar: Bool
     var terminating: Bool
+    /// `status.podIP`: how the pod's cluster's sidecars list it as an endpoint.
+    var podIP: String? = nil
 }
 
 /// Talks to one cluster on behalf of the run.
@@ -215,7 +217,7 @@ struct ClusterOperations: Sendable {
             guard let name = pod.metadata.name, let app = pod.metadata.labels?["app"] else { return nil }
             return RunPod(
                 name: name, app: app, ready: pod.isReady, hasSidecar: Self.hasSidecar(pod),
-                terminating: pod.metadata.deletionTimestamp != nil)
+                terminating: pod.metadata.deletionTimestamp != nil, podIP: pod.status?.podIP)
         }
     }
 

@@ -23,6 +23,9 @@ final class RunState: Sendable {
         var preflight: [PreflightFinding] = []
         /// Failed `deploy` rows when the workloads never became ready.
         var deployChecks: [CheckResult] = []
+        /// Cluster name → east-west gateway addresses, as preflight read them.
+        var eastWestGatewayAddresses: [String: [String]] = [:]
+        var sidecarReadings: [SidecarEndpointsReading] = []
     }
 
     private let facts = Mutex(Facts())
@@ -54,6 +57,10 @@ final class RunState: Sendable {
         get { facts.withLock { $0.deployChecks } }
         set { facts.withLock { $0.deployChecks = newValue } }
     }
+    var eastWestGatewayAddresses: [String: [String]] {
+        get { facts.withLock { $0.eastWestGatewayAddresses } }
+        set { facts.withLock { $0.eastWestGatewayAddresses = newValue } }
+    }
     var convergeSeconds: Double? {
         get { facts.withLock { $0.convergeSeconds } }
         set { facts.withLock { $0.convergeSeconds = newValue } }
@@ -67,6 +74,10 @@ final class RunState: Sendable {
 
     func markCreated(_ cluster: Int, uid: String?) {
         facts.withLock { $0.created[cluster] = .some(uid) }
+    }
+
+    func addSidecarReadings(_ readings: [SidecarEndpointsReading]) {
+        facts.withLock { $0.sidecarReadings += readings }
     }
 
     func addPhase(_ name: String, seconds: Double) {
@@ -193,7 +204,7 @@ final class RunState: Sendable {
                 sessions: snapshot.execSessions, failed: snapshot.execFailures.values.reduce(0) { $0 + $1.count },
                 roundTripMs: snapshot.execRoundTrips.count > 0 ? Verdict.latencySummary(snapshot.execRoundTrips) : nil,
                 firstFailures: Array(snapshot.execFailures.sorted { $0.key < $1.key }.flatMap(\.value).prefix(ExecStats.firstFailuresKept))),
-            cleanup: cleanup)
+            cleanup: cleanup, sidecarEndpoints: snapshot.sidecarReadings.isEmpty ? nil : snapshot.sidecarReadings)
         return RunReportBuilder.report(
             facts: runFacts, judged: snapshot.outcome, unjudgedChecks: PreflightSummary.checks(snapshot.preflight) + snapshot.deployChecks, end: end)
     }

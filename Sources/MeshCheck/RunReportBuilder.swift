@@ -23,11 +23,13 @@ package struct RunFacts: Sendable {
     package var retries: [RetryCount]
     package var exec: ExecStats
     package var cleanup: CleanupReport
+    /// What the client sidecars listed for HelloWorld (nil when not read, e.g. a replay without it).
+    package var sidecarEndpoints: [SidecarEndpointsReading]?
 
     package init(
         runId: String, startedAt: String, durationSeconds: Double, namespace: String, revision: String?, scenario: Scenario,
         readyEndpoints: [String: Int], phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats,
-        cleanup: CleanupReport
+        cleanup: CleanupReport, sidecarEndpoints: [SidecarEndpointsReading]? = nil
     ) {
         self.runId = runId
         self.startedAt = startedAt
@@ -41,6 +43,7 @@ package struct RunFacts: Sendable {
         self.retries = retries
         self.exec = exec
         self.cleanup = cleanup
+        self.sidecarEndpoints = sidecarEndpoints
     }
 
     /// `2026-12-02T05:44:12Z`.
@@ -100,7 +103,7 @@ package enum RunReportBuilder {
             runId: facts.runId, verdict: verdict, error: errorText, startedAt: facts.startedAt, durationSeconds: facts.durationSeconds,
             namespace: facts.namespace, revision: facts.revision, clusters: clusters, checks: checks, traffic: judged?.traffic ?? [],
             sources: judged?.sources ?? [], phases: facts.phases, convergeSeconds: facts.convergeSeconds, retries: facts.retries,
-            exec: facts.exec, cleanup: facts.cleanup, scenario: ScenarioEcho(facts.scenario))
+            exec: facts.exec, cleanup: facts.cleanup, scenario: ScenarioEcho(facts.scenario), sidecarEndpoints: facts.sidecarEndpoints)
         return RunOutcome(report: report, exitCode: exitCode)
     }
 }

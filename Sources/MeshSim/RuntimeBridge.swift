@@ -165,11 +165,18 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
                         var found = endpoint(pod["metadata"]["uid"].string ?? "")
                     else { continue }
                     found.labels = labels
+                    found.podIP = pod["status"]["podIP"].string
                     endpoints.append(found)
                 }
             }
+            var targetPorts: [Int: Int] = [:]
+            for port in service["spec"]["ports"].array ?? [] {
+                if let number = port["port"].int, let target = port["targetPort"].int, target != number {
+                    targetPorts[Int(number)] = Int(target)
+                }
+            }
             services[ServiceKey(namespace: namespace, name: service["metadata"]["name"].string ?? "")] =
-                ServiceView(ports: ports, endpoints: endpoints)
+                ServiceView(ports: ports, endpoints: endpoints, targetPorts: targetPorts)
         }
         // A cluster without istiod whose istio-system names a primary is configured by that primary.
         let runsIstiod = store.list(.pods, namespace: "istio-system").contains { ClusterState.isIstiod($0) && $0["metadata"]["deletionTimestamp"].isNull }
@@ -183,6 +190,7 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
             virtualServices: store.list(.virtualServices, namespace: nil).map(TrafficRuleViews.virtualService),
             destinationRules: store.list(.destinationRules, namespace: nil).map(TrafficRuleViews.destinationRule),
             configuredBy: runsIstiod ? nil : primary,
-            discoversFleet: state.identity.managedControlPlane && mode == "connected")
+            discoversFleet: state.identity.managedControlPlane && mode == "connected",
+            eastWestGatewayAddress: state.eastWestGatewayAddress)
     }
 }

@@ -16,10 +16,12 @@ package struct MeshEndpoint: Hashable, Sendable {
     package var hasSidecar: Bool
     /// The pod's labels, which DestinationRule subsets select by.
     package var labels: [String: String]
+    /// The pod's `status.podIP`: the address its cluster's sidecars list it by (Envoy's admin `/clusters`).
+    package var podIP: String?
 
     package init(
         pod: String, cluster: String, host: String, port: Int, version: String?, hasSidecar: Bool,
-        labels: [String: String] = [:]
+        labels: [String: String] = [:], podIP: String? = nil
     ) {
         self.pod = pod
         self.cluster = cluster
@@ -28,6 +30,7 @@ package struct MeshEndpoint: Hashable, Sendable {
         self.version = version
         self.hasSidecar = hasSidecar
         self.labels = labels
+        self.podIP = podIP
     }
 }
 
@@ -50,10 +53,13 @@ package struct ServiceKey: Hashable, Sendable, CustomStringConvertible {
 package struct ServiceView: Equatable, Sendable {
     package var ports: Set<Int>
     package var endpoints: [MeshEndpoint]
+    /// Service port → numeric `targetPort`, where they differ (the pod port an endpoint is listed with).
+    package var targetPorts: [Int: Int]
 
-    package init(ports: Set<Int>, endpoints: [MeshEndpoint]) {
+    package init(ports: Set<Int>, endpoints: [MeshEndpoint], targetPorts: [Int: Int] = [:]) {
         self.ports = ports
         self.endpoints = endpoints
+        self.targetPorts = targetPorts
     }
 }
 
@@ -83,6 +89,9 @@ package struct ClusterView: Equatable, Sendable {
     /// Cloud Service Mesh with `multicluster_mode: connected`).
     package var discoversFleet: Bool
     package var eastWestGatewayReadyPods: Int
+    /// The east-west gateway Service's load-balancer address: where peers' sidecars send this cluster's
+    /// traffic (port 15443), and how they list its endpoints. Nil until the cloud controller assigns one.
+    package var eastWestGatewayAddress: String?
     package var services: [ServiceKey: ServiceView]
     /// This cluster's VirtualServices and DestinationRules: in a multi-primary mesh each istiod configures
     /// its own cluster's sidecars from its own cluster's objects.
@@ -92,7 +101,8 @@ package struct ClusterView: Equatable, Sendable {
     package init(
         name: String, network: String?, rootCAFingerprint: String?, remoteSecrets: [String: RemoteSecretView],
         eastWestGatewayReadyPods: Int, services: [ServiceKey: ServiceView], virtualServices: [VirtualServiceView] = [],
-        destinationRules: [DestinationRuleView] = [], configuredBy: String? = nil, discoversFleet: Bool = false
+        destinationRules: [DestinationRuleView] = [], configuredBy: String? = nil, discoversFleet: Bool = false,
+        eastWestGatewayAddress: String? = nil
     ) {
         self.name = name
         self.network = network
@@ -101,6 +111,7 @@ package struct ClusterView: Equatable, Sendable {
         self.configuredBy = configuredBy
         self.discoversFleet = discoversFleet
         self.eastWestGatewayReadyPods = eastWestGatewayReadyPods
+        self.eastWestGatewayAddress = eastWestGatewayAddress
         self.services = services
         self.virtualServices = virtualServices
         self.destinationRules = destinationRules

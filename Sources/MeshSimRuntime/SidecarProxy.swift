@@ -281,6 +281,10 @@ final class ForwardProxyHandler: ChannelInboundHandler {
             respondPlain(channelContext, .badRequest, "bad request target\n", keepAlive: false)
             return
         }
+        if target.isLoopback, target.port == EnvoyAdmin.port {
+            answerAdmin(head, target: target, context: channelContext)
+            return
+        }
         if target.isLoopback {
             let loopback = MeshEndpoint(
                 pod: target.host, cluster: context.source.cluster, host: target.host,
@@ -313,6 +317,35 @@ final class ForwardProxyHandler: ChannelInboundHandler {
         case .forward(_, let endpoints):
             forward(head, target: target, endpoints: endpoints, attempt: 0, tried: [], context: channelContext)
         }
+    }
+
+    /// The pod's own localhost:15000: Envoy's admin endpoint in a sidecar (read-only `GET /clusters`, as
+    /// text or `?format=json`); in a pod without a sidecar nothing listens there, so the connection fails.
+    private func answerAdmin(_ head: HTTPRequestHead, target: ProxyTarget, context channelContext: ChannelHandlerContext) {
+        guard context.settings.mode == .sidecar else {
+            respondPlain(channelContext, .badGateway, "connection to the endpoint failed\n", keepAlive: false)
+            return
+        }
+        let path = target.pathAndQuery.prefix { $0 != "?" }
+        let query = target.pathAndQuery.drop { $0 != "?" }.dropFirst().split(separator: "&")
+        guard path == "/clusters" else {
+            respondPlain(channelContext, .notFound, "invalid path. admin commands are:\n  /clusters: upstream cluster status\n", keepAlive: head.isKeepAlive)
+            return
+        }
+        guard head.method == .GET else {
+            respondPlain(channelContext, .methodNotAllowed, "Method Not Allowed\n", keepAlive: head.isKeepAlive)
+            return
+        }
+        let clusters = EnvoyAdmin.clusters(source: context.source, in: context.view.currentMeshView())
+        let json = query.contains("format=json")
+        let body = json ? EnvoyAdmin.json(clusters) : EnvoyAdmin.text(clusters)
+        writeResponse(
+            context: channelContext, status: .ok,
+            headers: [
+                ("content-type", json ? "application/json" : "text/plain; charset=UTF-8"), ("cache-control", "no-cache, max-age=0"),
+                ("x-content-type-options", "nosniff"), ("server", "envoy"),
+            ],
+            body: ByteBuffer(string: body), keepAlive: head.isKeepAlive, version: head.version)
     }
 
     /// One attempt: pick, wait the cross-cluster latency, send, then relay or retry.

@@ -221,6 +221,13 @@ final class FaultMatrixTests: XCTestCase {
             XCTAssertEqual(
                 Self.checks(report, "all-clusters-reached", source: "cluster-2").first?.string("status"), "pass",
                 "traffic out of cluster-2 goes through cluster-1's gateway, which is up")
+            // The sidecars' own view agrees: cluster-1's list no peer, cluster-2's list cluster-1's gateway.
+            let readings = report?["sidecarEndpoints"] as? [[String: Any]] ?? []
+            XCTAssertFalse(readings.isEmpty)
+            for reading in readings {
+                let peers = (reading["endpoints"] as? [[String: Any]] ?? []).filter { $0.string("origin") == "peer" }.compactMap { $0.string("peer") }
+                XCTAssertEqual(peers, reading.string("source") == "cluster-1" ? [] : ["cluster-1"], "\(reading)")
+            }
         }
     }
 
@@ -248,6 +255,13 @@ final class FaultMatrixTests: XCTestCase {
             XCTAssertTrue(
                 (sidecars.string("cause") ?? "").contains("revision asm-0-0 is not installed (installed revisions: asm-1-23)"),
                 sidecars.string("cause") ?? "")
+            // Without a sidecar there is no Envoy to ask: every reading is "not visible", with its reason.
+            let readings = report?["sidecarEndpoints"] as? [[String: Any]] ?? []
+            XCTAssertFalse(readings.isEmpty)
+            for reading in readings {
+                XCTAssertEqual(reading["visible"] as? Bool, false, "\(reading)")
+                XCTAssertTrue((reading.string("reason") ?? "").contains("localhost:15000"), "\(reading)")
+            }
             XCTAssertEqual(Self.checks(report, "revision").first?.string("status"), "fail")
         }
     }

@@ -44,7 +44,31 @@ final class RunEndToEndTests: XCTestCase {
         for file in ["summary.md", "junit.xml"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/" + file), "\(file) missing")
         }
+        try assertSidecarsListBothClusters(report, clusters: clusters)
         try assertReplayReproducesTheRun(directory)
+    }
+
+    /// Every client pod's sidecar, read after converge and after the bursts, lists its own cluster's HelloWorld
+    /// pod as `local` and the other cluster as `peer` (its east-west gateway on 15443, weighted by its one pod).
+    func assertSidecarsListBothClusters(_ report: [String: Any], clusters: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let readings = report.array("sidecarEndpoints")
+        XCTAssertEqual(Set(readings.compactMap { $0.string("phase") }), ["afterConverge", "afterBursts"], file: file, line: line)
+        XCTAssertEqual(Set(readings.compactMap { $0.string("source") }), Set(clusters), file: file, line: line)
+        for reading in readings {
+            XCTAssertEqual(reading["visible"] as? Bool, true, "\(reading)", file: file, line: line)
+            XCTAssertEqual(
+                reading.string("envoyCluster"), "outbound|5000||helloworld.\(report.string("namespace") ?? "").svc.cluster.local", file: file, line: line)
+            let endpoints = reading.array("endpoints")
+            let source = reading.string("source") ?? ""
+            let local = endpoints.filter { $0.string("origin") == "local" }
+            let peers = endpoints.filter { $0.string("origin") == "peer" }
+            XCTAssertEqual(local.count, 1, "\(reading)", file: file, line: line)
+            XCTAssertEqual(local.first?["port"] as? Int, 5000, file: file, line: line)
+            XCTAssertEqual(peers.compactMap { $0.string("peer") }, clusters.filter { $0 != source }, "\(reading)", file: file, line: line)
+            XCTAssertEqual(peers.first?["port"] as? Int, 15443, file: file, line: line)
+            XCTAssertEqual(peers.first?["weight"] as? Int, 1, file: file, line: line)
+            XCTAssertTrue(endpoints.allSatisfy { $0.string("health") == "healthy" }, "\(reading)", file: file, line: line)
+        }
     }
 
     /// `report --from-records` on a run's records (with its report.json) goes through the same verdict and
@@ -58,7 +82,7 @@ final class RunEndToEndTests: XCTestCase {
         XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)", file: file, line: line)
         let run = try CLI.report(in: directory)
         let replay = try CLI.report(in: replayed)
-        for key in ["verdict", "traffic", "sources", "checks", "clusters"] {
+        for key in ["verdict", "traffic", "sources", "checks", "clusters", "sidecarEndpoints"] {
             XCTAssertEqual(
                 run[key].map { $0 as AnyObject } as? NSObject, replay[key].map { $0 as AnyObject } as? NSObject,
                 "\(key) differs between the run and its replay", file: file, line: line)

@@ -1,0 +1,56 @@
+// Reading the client sidecars' endpoints (SidecarEndpoints.swift) during a run: every ready client pod
+// concurrently, one short exec each, bounded in time and size; failures become "not visible" readings.
+
+import KubeClient
+
+extension MeshCheckRun {
+    /// One reading per ready client pod, stored in the run state.
+    func readSidecars(_ operations: [ClusterOperations], state: RunState, phase: SidecarEndpointsReading.Phase) async {
+        let namespace = settings.namespace
+        let envoyCluster = EnvoyClusters.outboundClusterName(service: Workloads.helloworldApp, namespace: namespace, port: Workloads.helloworldPort)
+        let names = settings.scenario.clusters.map(\.name)
+        let lists = state.pods
+        let gateways = state.eastWestGatewayAddresses
+        let readings = await withTaskGroup(of: SidecarEndpointsReading.self) { group in
+            for (op, pod) in clientPods(operations, state: state) {
+                let source = op.cluster.index
+                let localIPs = source < lists.count ? lists[source].filter { $0.app == Workloads.helloworldApp }.compactMap(\.podIP) : []
+                let classifier = EndpointClassifier(
+                    localPodIPs: localIPs, peerGateways: gateways.filter { $0.key != names[source] })
+                group.addTask {
+                    await Self.readSidecar(
+                        op: op, pod: pod, namespace: namespace, phase: phase, envoyCluster: envoyCluster, classifier: classifier)
+                }
+            }
+            var all: [SidecarEndpointsReading] = []
+            for await reading in group { all.append(reading) }
+            return all
+        }
+        state.addSidecarReadings(readings.sorted { ($0.source, $0.pod) < ($1.source, $1.pod) })
+    }
+
+    static func readSidecar(
+        op: ClusterOperations, pod: String, namespace: String, phase: SidecarEndpointsReading.Phase, envoyCluster: String,
+        classifier: EndpointClassifier
+    ) async -> SidecarEndpointsReading {
+        let source = op.cluster.spec.name
+        // One byte over the parser's limit, so an oversized answer is refused rather than cut to a valid prefix.
+        let collector = ExecOutputCollector(limit: EnvoyClusters.maxBytes + 1)
+        let seconds = Duration.seconds(SidecarView.maxSeconds)
+        let request = ExecRequest(
+            namespace: namespace, pod: pod, container: Workloads.sleepContainer, command: SidecarView.command,
+            timeouts: ExecTimeouts(connect: seconds, idle: seconds + .seconds(5), total: seconds * 2))
+        do {
+            let result = try await op.cluster.client.exec(request, consumer: collector)
+            guard result.exitCode == 0 else {
+                return .notVisible(
+                    source: source, pod: pod, phase: phase, envoyCluster: envoyCluster,
+                    SidecarView.failure(exitCode: result.exitCode, stderr: collector.stderrText))
+            }
+        } catch {
+            return .notVisible(source: source, pod: pod, phase: phase, envoyCluster: envoyCluster, "exec failed: \(error)")
+        }
+        return .from(
+            answer: collector.stdout, source: source, pod: pod, phase: phase, envoyCluster: envoyCluster, classifier: classifier)
+    }
+}
