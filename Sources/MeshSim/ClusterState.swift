@@ -146,6 +146,12 @@ package struct ClusterState {
     package var hangNamespaceDeletion = false
     /// Image pulls, scheduling, admission, crashes and sidecar readiness that fail (PodFaults.swift).
     package var podFaults = PodFaults.none
+    /// Peers whose API server this cluster's istiod cannot reach (fault injection): their remote clusters
+    /// never sync, and this cluster's sidecars never learn their endpoints.
+    package var istiodUnreachablePeers: Set<String> = []
+    /// Resources (`pods`, `pods/proxy`) RBAC refuses to the simulated user, every verb (fault injection):
+    /// requests get 403 Forbidden and SelfSubjectAccessReview says no.
+    package var deniedResources: Set<String> = []
 
     var podRunningAt: [String: Double] = [:]
     var podRemoveAt: [String: Double] = [:]

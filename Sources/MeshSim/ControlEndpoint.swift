@@ -16,9 +16,14 @@
 //    "images": {"pullErrors": ["*/helloworld:*", "docker.io/istio/examples-helloworld-v2*"]},
 //    "pods": {"<cluster>|*": {"unschedulable": "0/3 nodes are available: …" or true or null,
 //                             "crashLoop": ["helloworld"], "sidecarNotReady": true}},
-//    "admission": {"<cluster>|*": {"denyPods": "violates PodSecurity …" or true or null}}}
+//    "admission": {"<cluster>|*": {"denyPods": "violates PodSecurity …" or true or null}},
+//    "controlPlane": {"<cluster>": {"unreachablePeers": ["cluster-2"]}},
+//    "rbac": {"<cluster>": {"deny": ["pods/proxy"]}}}
 //
 // `images.pullErrors` replaces the patterns; in a `pods` or `admission` entry only the fields present change.
+// `controlPlane.<cluster>.unreachablePeers` replaces the peers that cluster's istiod cannot reach (its
+// `/debug/clusterz` shows them `timeout`, its sidecars lose their endpoints); `rbac.<cluster>.deny` replaces
+// the resources RBAC refuses there (403 Forbidden and a SelfSubjectAccessReview that says no).
 // A message of true takes the default one (PodFaults), null or false lifts the fault. Pod faults meet pods at
 // their next step: a pending pod is scheduled, a failing pull or a crashing container retried with the new
 // settings; new pods start with them.
@@ -37,7 +42,12 @@ enum FaultDocument {
         var pods: [String: JSON] = [:]
         var admission: [String: JSON] = [:]
         var pullErrors: [String] = []
+        var controlPlane: [String: JSON] = [:]
+        var rbac: [String: JSON] = [:]
         for name in control.clusterNames {
+            let unreachable = (try? control.istiodUnreachablePeers(cluster: name)) ?? []
+            controlPlane[name] = ["unreachablePeers": .array(unreachable.sorted().map(JSON.string))]
+            rbac[name] = ["deny": .array(((try? control.deniedResources(cluster: name)) ?? []).sorted().map(JSON.string))]
             if let faults = try? control.podFaults(cluster: name) {
                 pods[name] = [
                     "unschedulable": faults.unschedulable.map(JSON.string) ?? .null,
@@ -54,7 +64,7 @@ enum FaultDocument {
             "api": .object(api), "namespaceDeletionHangs": .object(hangs),
             "rootCertificateMismatch": .object(mismatch), "runtime": render(control.runtime.current),
             "images": ["pullErrors": .array(pullErrors.map(JSON.string))], "pods": .object(pods),
-            "admission": .object(admission),
+            "admission": .object(admission), "controlPlane": .object(controlPlane), "rbac": .object(rbac),
         ]
     }
 
@@ -166,7 +176,10 @@ enum FaultDocument {
     /// Applies the sections present in `document`; `*` addresses every cluster.
     static func apply(_ document: JSON, to control: FaultControl) throws(SimulatedMeshError) {
         guard let sections = document.object else { throw SimulatedMeshError.invalidOptions("expected a JSON object") }
-        let known = ["api", "namespaceDeletionHangs", "rootCertificateMismatch", "runtime", "images", "pods", "admission"]
+        let known = [
+            "api", "namespaceDeletionHangs", "rootCertificateMismatch", "runtime", "images", "pods", "admission", "controlPlane",
+            "rbac",
+        ]
         for key in sections.keys where !known.contains(key) {
             throw SimulatedMeshError.invalidOptions("unknown section \(key)")
         }
@@ -187,6 +200,24 @@ enum FaultDocument {
         }
         if !document["runtime"].isNull { control.runtime.set(try parseRuntime(document["runtime"])) }
         try applyPodSections(document, to: control)
+        for (cluster, entry) in document["controlPlane"].object ?? [:] {
+            let peers = try listField(entry, "unreachablePeers", section: "controlPlane", cluster: cluster)
+            try control.setIstiodUnreachablePeers(Set(peers), cluster: cluster)
+        }
+        for (cluster, entry) in document["rbac"].object ?? [:] {
+            try control.setDeniedResources(Set(try listField(entry, "deny", section: "rbac", cluster: cluster)), cluster: cluster)
+        }
+    }
+
+    /// The one list field of a `section.<cluster>` entry (`controlPlane`, `rbac`).
+    static func listField(_ entry: JSON, _ field: String, section: String, cluster: String) throws(SimulatedMeshError) -> [String] {
+        guard let changes = entry.object else { throw SimulatedMeshError.invalidOptions("\(section).\(cluster) must be an object") }
+        for key in changes.keys where key != field {
+            throw SimulatedMeshError.invalidOptions("unknown field \(section).\(cluster).\(key); known: \(field)")
+        }
+        let items = changes[field] ?? .array([])
+        if items.array?.isEmpty == true { return [] }
+        return try strings(items, "\(section).\(cluster).\(field)")
     }
 
     static func applyPodSections(_ document: JSON, to control: FaultControl) throws(SimulatedMeshError) {

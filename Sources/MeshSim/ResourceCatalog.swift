@@ -44,7 +44,7 @@ extension ResourceType {
         verbs: ["create", "delete", "get", "list", "patch", "update", "watch"], subresources: ["status"])
     package static let pods = ResourceType(
         group: "", version: "v1", kind: "Pod", plural: "pods", shortNames: ["po"], categories: ["all"],
-        subresources: ["exec", "log", "status"])
+        subresources: ["exec", "log", "proxy", "status"])
     package static let services = ResourceType(
         group: "", version: "v1", kind: "Service", plural: "services", shortNames: ["svc"], categories: ["all"],
         subresources: ["status"])

@@ -82,6 +82,9 @@ package struct ClusterView: Equatable, Sendable {
     /// This cluster's control plane discovers every cluster's endpoints without remote secrets (managed
     /// Cloud Service Mesh with `multicluster_mode: connected`).
     package var discoversFleet: Bool
+    /// Peers whose API server this cluster's istiod cannot reach (a firewall, private-cluster authorized
+    /// networks): it holds their secret but never learns their endpoints.
+    package var unreachablePeers: Set<String>
     package var eastWestGatewayReadyPods: Int
     package var services: [ServiceKey: ServiceView]
     /// This cluster's VirtualServices and DestinationRules: in a multi-primary mesh each istiod configures
@@ -92,7 +95,8 @@ package struct ClusterView: Equatable, Sendable {
     package init(
         name: String, network: String?, rootCAFingerprint: String?, remoteSecrets: [String: RemoteSecretView],
         eastWestGatewayReadyPods: Int, services: [ServiceKey: ServiceView], virtualServices: [VirtualServiceView] = [],
-        destinationRules: [DestinationRuleView] = [], configuredBy: String? = nil, discoversFleet: Bool = false
+        destinationRules: [DestinationRuleView] = [], configuredBy: String? = nil, discoversFleet: Bool = false,
+        unreachablePeers: Set<String> = []
     ) {
         self.name = name
         self.network = network
@@ -100,6 +104,7 @@ package struct ClusterView: Equatable, Sendable {
         self.remoteSecrets = remoteSecrets
         self.configuredBy = configuredBy
         self.discoversFleet = discoversFleet
+        self.unreachablePeers = unreachablePeers
         self.eastWestGatewayReadyPods = eastWestGatewayReadyPods
         self.services = services
         self.virtualServices = virtualServices
@@ -124,6 +129,9 @@ package enum ClusterReachability: Equatable, Sendable {
     case noSidecar
     case noRemoteSecret
     case remoteSecretPointsElsewhere
+    /// The control plane holds the peer's secret but cannot reach its API server, so it never learns the
+    /// peer's endpoints.
+    case peerAPIServerUnreachable
     /// Istio treats an unlabelled or equal network as flat and dials pod addresses, which do not route
     /// between the clusters' separate networks.
     case networkNotDistinguished
@@ -162,6 +170,7 @@ package enum MeshRouting {
                 guard let secret = discovering.remoteSecrets[target] else { return .noRemoteSecret }
                 guard secret.serverMatchesPeer else { return .remoteSecretPointsElsewhere }
             }
+            guard !discovering.unreachablePeers.contains(target) else { return .peerAPIServerUnreachable }
         }
         if source == target { return .sameCluster }
         guard let fromNetwork = from.network, let toNetwork = to.network, !fromNetwork.isEmpty, fromNetwork != toNetwork
