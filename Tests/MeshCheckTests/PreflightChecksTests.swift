@@ -23,6 +23,13 @@ enum HealthyMesh {
         facts.crossNetworkGateways = .value([CrossNetworkGatewayFact(name: "cross-network-gateway", passthrough15443: true)])
         facts.networkLabel = .value("network\(index)")
         facts.rootCertificatePEM = .value(TestCertificates.meshRoot)
+        facts.controlPlaneView = .clusters(
+            pod: "istiod-asm-1-23-abc",
+            [RemoteClusterStatus(id: name, secretName: "", syncStatus: "synced")]
+                + (1...clusters).filter { $0 != index }.map { peer in
+                    RemoteClusterStatus(
+                        id: "cluster-\(peer)", secretName: "istio-system/istio-remote-secret-cluster-\(peer)", syncStatus: "synced")
+                })
         return facts
     }
 
