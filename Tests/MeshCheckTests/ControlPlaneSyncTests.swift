@@ -84,12 +84,7 @@ final class ControlPlaneSyncTests: XCTestCase {
 
     func testAPeerThatNeverSyncedFailsNamingItWithTheReachabilityHint() throws {
         var clusters = HealthyMesh.clusters()
-        clusters[0].controlPlaneView = .clusters(
-            pod: "istiod-asm-1-23-abc",
-            [
-                RemoteClusterStatus(id: "cluster-1", secretName: "", syncStatus: "synced"),
-                RemoteClusterStatus(id: "cluster-2", secretName: "istio-system/istio-remote-secret-cluster-2", syncStatus: "timeout"),
-            ])
+        clusters[0].controlPlaneView = HealthyMesh.clusterz("cluster-1", peers: [("cluster-2", "timeout")])
         let findings = HealthyMesh.evaluate(clusters)
         let row = try XCTUnwrap(sync(findings, "cluster-1"))
         XCTAssertEqual(row.status, .fail)
@@ -107,8 +102,7 @@ final class ControlPlaneSyncTests: XCTestCase {
 
     func testAPeerIstiodDoesNotWatchIsTheRemoteSecretChecksToReport() throws {
         var clusters = HealthyMesh.clusters()
-        clusters[0].controlPlaneView = .clusters(
-            pod: "istiod-1", [RemoteClusterStatus(id: "cluster-1", secretName: "", syncStatus: "synced")])
+        clusters[0].controlPlaneView = HealthyMesh.clusterz("cluster-1", pod: "istiod-1", peers: [])
         let row = try XCTUnwrap(sync(HealthyMesh.evaluate(clusters), "cluster-1"))
         XCTAssertEqual(row.status, .pass)
         XCTAssertEqual(row.evidence, "istiod istiod-1 watches no peer; not watched: cluster-2 (see remote-secret)")

@@ -73,12 +73,7 @@ final class DiagnosisTests: XCTestCase {
     /// cluster-1's clients never reach cluster-2; a view meshcheck could not read explains nothing.
     func testAPeerIstiodNeverSyncedIsNamedWithTheReachabilityHint() throws {
         var clusters = HealthyMesh.clusters()
-        clusters[0].controlPlaneView = .clusters(
-            pod: "istiod-1",
-            [
-                RemoteClusterStatus(id: "cluster-1", secretName: "", syncStatus: "synced"),
-                RemoteClusterStatus(id: "cluster-2", secretName: "istio-system/istio-remote-secret-cluster-2", syncStatus: "timeout"),
-            ])
+        clusters[0].controlPlaneView = HealthyMesh.clusterz("cluster-1", pod: "istiod-1", peers: [("cluster-2", "timeout")])
         let reached = try check(
             try evaluate(oneSided(), findings: HealthyMesh.evaluate(clusters)), CheckName.allClustersReached, source: "cluster-1")
         XCTAssertEqual(reached.status, .fail)
