@@ -108,7 +108,7 @@ enum Discovery {
                     sub["kind"] = "Pod"
                     sub["verbs"] = ["get"]
                 case "proxy":
-                    sub["kind"] = "PodProxyOptions"
+                    sub["kind"] = .string(resource == .services ? "ServiceProxyOptions" : "PodProxyOptions")
                     sub["verbs"] = ["create", "delete", "get", "patch", "update"]
                 case "scale":
                     sub["kind"] = "Scale"

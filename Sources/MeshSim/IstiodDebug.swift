@@ -1,9 +1,11 @@
-// The API server's proxy subresource (`pods/<pod>[:<port>]/proxy/<path>`) as far as the simulated mesh has
+// The API server's proxy subresource (`pods/<pod>[:<port>]/proxy/<path>`, and `services/<svc>[:<port>]/proxy/<path>`
+// through a ready endpoint) as far as the simulated mesh has
 // something behind it: istiod's debug endpoint `/debug/clusterz` on its monitoring port 15014, the JSON
 // `istioctl remote-clusters` prints (docs/PROTOCOL-NOTES.md §D7). Other pods and ports answer as a real
 // API server does when nothing listens there: 503 with the dial error.
 
-/// A validated `pods/<name>/proxy` request; the server layer answers it with the whole mesh in view.
+/// A validated `pods/<name>/proxy` request (a Service's resolved to one of its pods); the server layer answers
+/// it with the whole mesh in view.
 package struct ProxyTarget: Sendable, Equatable {
     package var namespace: String
     package var pod: String

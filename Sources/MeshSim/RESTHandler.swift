@@ -681,13 +681,16 @@ extension ClusterState {
                 ? PodFaultWording.sidecarUnreachableLog(revision: identity.revision) : ""
             return .response(APIResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Array(log.utf8)))
         case "proxy":
-            guard resource == .pods else { throw APIError.notFoundPath() }
             guard request.method == "GET" || request.method == "HEAD" else { throw APIError.methodNotAllowed(request.method) }
+            let path = target.proxyPath ?? "/"
+            if resource == .services {
+                return .proxy(try serviceProxyTarget(namespace: namespace, name: name, path: path))
+            }
             guard let (pod, port) = IstiodDebug.parseName(name) else {
                 throw APIError.badRequest("invalid pod proxy name \"\(name)\"")
             }
             _ = try get(.pods, namespace: namespace, name: pod)
-            return .proxy(ProxyTarget(namespace: namespace, pod: pod, port: port, path: target.proxyPath ?? "/"))
+            return .proxy(ProxyTarget(namespace: namespace, pod: pod, port: port, path: path))
         case "scale":
             return .response(try scale(request, resource: resource, namespace: namespace, name: name, now: now))
         case "status":
@@ -714,6 +717,37 @@ extension ClusterState {
         default:
             throw APIError.notFoundPath()
         }
+    }
+
+    /// `services/<svc>[:<port name or number>]/proxy/<path>`: a ready pod behind the Service, at the port's
+    /// target port (the first port when none is named), as the API server picks an endpoint.
+    func serviceProxyTarget(namespace: String, name: String, path: String) throws(APIError) -> ProxyTarget {
+        var parts = name.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 3, parts[0] == "http" || parts[0] == "https" { parts.removeFirst() }
+        guard (1...2).contains(parts.count), !parts[0].isEmpty else {
+            throw APIError.badRequest("invalid service proxy name \"\(name)\"")
+        }
+        let service = try get(.services, namespace: namespace, name: parts[0])
+        let ports = service["spec"]["ports"].array ?? []
+        let wanted = parts.count == 2 ? parts[1] : nil
+        guard
+            let port = wanted.map({ wanted in ports.first { $0["name"].string == wanted || $0["port"].int.map(String.init) == wanted } })
+                ?? ports.first,
+            let number = port["targetPort"].int ?? port["port"].int
+        else {
+            throw APIError(
+                code: 503, reason: "ServiceUnavailable", message: "no endpoints available for service \"\(parts[0])\"")
+        }
+        let selector = service["spec"]["selector"].stringMap
+        let ready = store.list(.pods, namespace: namespace).first { pod in
+            let labels = pod["metadata"]["labels"].stringMap
+            return !selector.isEmpty && selector.allSatisfy { labels[$0.key] == $0.value } && Self.isReady(pod)
+        }
+        guard let pod = ready?["metadata"]["name"].string else {
+            throw APIError(
+                code: 503, reason: "ServiceUnavailable", message: "no endpoints available for service \"\(parts[0])\"")
+        }
+        return ProxyTarget(namespace: namespace, pod: pod, port: Int(number), path: path)
     }
 
     /// RBAC as far as the simulator enforces it: the resources a fault denies are refused for every verb,

@@ -47,7 +47,7 @@ extension ResourceType {
         subresources: ["exec", "log", "proxy", "status"])
     package static let services = ResourceType(
         group: "", version: "v1", kind: "Service", plural: "services", shortNames: ["svc"], categories: ["all"],
-        subresources: ["status"])
+        subresources: ["proxy", "status"])
     package static let endpoints = ResourceType(
         group: "", version: "v1", kind: "Endpoints", plural: "endpoints", shortNames: ["ep"])
     package static let serviceAccounts = ResourceType(

@@ -91,6 +91,22 @@ import Testing
         #expect(IstiodDebug.parseName("ftp:\(pod):15014") == nil)
     }
 
+    /// The istiod Service's proxy reaches a ready istiod pod at the named port's target port.
+    @Test func theServiceProxyResolvesToAReadyIstiodPod() {
+        var primary = Self.primary()
+        let pod = Self.istiod(primary)
+        let base = "/api/v1/namespaces/istio-system/services"
+        for name in ["istiod-asm-1-23:http-monitoring", "istiod-asm-1-23:15014", "http:istiod-asm-1-23:15014"] {
+            guard case .proxy(let target) = Self.proxy(&primary, "\(base)/\(name)/proxy/debug/clusterz") else {
+                Issue.record("\(name) did not reach the proxy")
+                continue
+            }
+            #expect(target == ProxyTarget(namespace: "istio-system", pod: pod, port: 15014, path: "/debug/clusterz"), "\(name)")
+        }
+        #expect(primary.call("GET", "\(base)/nope:15014/proxy/debug/clusterz").status == 404)
+        #expect(primary.call("GET", "\(base)/istiod-asm-1-23:9999/proxy/debug/clusterz").status == 503)
+    }
+
     @Test func deniedPodsProxyIsForbiddenAndSelfSubjectAccessReviewSaysNo() throws {
         var primary = Self.primary()
         primary.state.deniedResources = ["pods/proxy"]

@@ -27,8 +27,15 @@ kubectl --request-timeout=10s --context "$ctx1" get --raw "$raw" >"$work/cluster
 expected=$'cluster-1 - synced\ncluster-2 istio-system/istio-remote-secret-cluster-2 synced'
 [[ "$(entries <"$work/clusterz.json")" == "$expected" ]] || fail "clusterz: $(cat "$work/clusterz.json")"
 
-step "the pod proxy subresource is in discovery, as kubectl api-resources shows it"
-kubectl --request-timeout=10s --context "$ctx1" get --raw /api/v1 | grep -q '"name":"pods/proxy"' || fail "no pods/proxy in /api/v1"
+step "the proxy subresources are in discovery, as kubectl api-resources shows them"
+kubectl --request-timeout=10s --context "$ctx1" get --raw /api/v1 >"$work/discovery.json"
+grep -q '"name":"pods/proxy"' "$work/discovery.json" || fail "no pods/proxy in /api/v1"
+grep -q '"name":"services/proxy"' "$work/discovery.json" || fail "no services/proxy in /api/v1"
+
+step "the same through the istiod Service's proxy (port http-monitoring)"
+service=$(kubectl --request-timeout=10s --context "$ctx1" -n istio-system get services -l app=istiod -o jsonpath='{.items[0].metadata.name}')
+kubectl --request-timeout=10s --context "$ctx1" get --raw "/api/v1/namespaces/istio-system/services/$service:http-monitoring/proxy/debug/clusterz" \
+  | entries | grep -q '^cluster-2 istio-system/istio-remote-secret-cluster-2 synced$' || fail "service proxy clusterz"
 
 step "fault: istiod of cluster-1 cannot reach cluster-2's API server"
 answer=$(curl -sS --max-time 10 -X PUT -d '{"controlPlane":{"cluster-1":{"unreachablePeers":["cluster-2"]}}}' "$control/v1/faults")
