@@ -49,6 +49,8 @@ enum IstiodDebug {
         guard target.path == "/debug/clusterz" else {
             return APIResponse(status: 404, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Array("404 page not found\n".utf8))
         }
+        // allowAuthenticatedOrLocalhost: the proxied request comes from the API server without a credential.
+        if state.istiodDebugRequiresAuthentication { return APIResponse(status: 401, headers: [], body: []) }
         return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: clusterz(state, peerServers: peerServers).serializedBytes())
     }
 

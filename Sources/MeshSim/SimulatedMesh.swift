@@ -58,6 +58,8 @@ package struct SimulatedMeshOptions: Sendable {
     package var imagePullErrors: [String] = []
     /// Peers each cluster's istiod cannot reach, by cluster name (applied with `podFaults`).
     package var istiodUnreachablePeers: [String: Set<String>] = [:]
+    /// Clusters whose istiod refuses proxied debug requests with 401, as a real one does (applied with `podFaults`).
+    package var istiodDebugAuthentication: Set<String> = []
     /// Resources (`pods/proxy`) RBAC refuses in a cluster, by cluster name (applied with `podFaults`).
     package var deniedResources: [String: Set<String>] = [:]
     /// Where to write the kubeconfig; nil writes `kubeconfig` into a fresh temporary directory.
@@ -278,6 +280,7 @@ package final class SimulatedMesh: Sendable {
             for (cluster, podFaults) in options.podFaults { try faults.setPodFaults(podFaults, cluster: cluster) }
             for (cluster, peers) in options.istiodUnreachablePeers { try faults.setIstiodUnreachablePeers(peers, cluster: cluster) }
             for (cluster, denied) in options.deniedResources { try faults.setDeniedResources(denied, cluster: cluster) }
+            for cluster in options.istiodDebugAuthentication { try faults.setIstiodDebugAuthentication(true, cluster: cluster) }
             // Written last, so that its existence tells scripts the mesh is ready.
             if let control {
                 try writePrivateFile(path + ".sim.json", control.describe(kubeconfigPath: path).serialized() + "\n")
@@ -432,6 +435,16 @@ package final class FaultControl: Sendable {
 
     package func istiodUnreachablePeers(cluster: String) throws(SimulatedMeshError) -> Set<String> {
         try selected(cluster)[0].read { $0.istiodUnreachablePeers }
+    }
+
+    /// Makes a cluster's istiod authenticate debug callers that are not on loopback, as a real istiod does:
+    /// `/debug/clusterz` through the API server's proxy then answers 401 with an empty body.
+    package func setIstiodDebugAuthentication(_ required: Bool, cluster: String) throws(SimulatedMeshError) {
+        for target in try selected(cluster) { target.withState { $0.istiodDebugRequiresAuthentication = required } }
+    }
+
+    package func istiodDebugAuthentication(cluster: String) throws(SimulatedMeshError) -> Bool {
+        try selected(cluster)[0].read { $0.istiodDebugRequiresAuthentication }
     }
 
     /// Resources RBAC refuses to the simulated user in a cluster (`pods/proxy`, `resource/subresource` or a

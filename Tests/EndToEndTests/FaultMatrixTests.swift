@@ -327,19 +327,39 @@ final class FaultMatrixTests: XCTestCase {
         }
     }
 
+    /// Preflight on a mesh where `cluster` cannot show istiod's view: exit 0, that cluster's
+    /// `control-plane-sync` row is the only one not passing, a warning whose evidence starts with `prefix` and
+    /// contains `reason`. Returns the checklist.
+    @discardableResult
+    static func assertViewNotVisible(_ bed: Bed, cluster: String, prefix: String, reason: String) throws -> String {
+        let (exitCode, checklist, findings) = try Self.preflight(bed)
+        XCTAssertEqual(exitCode, 0, checklist)
+        let row = try XCTUnwrap(findings.first { $0.string("check") == "control-plane-sync" && $0.string("cluster") == cluster })
+        XCTAssertEqual(row.string("status"), "warn")
+        let evidence = row.string("evidence") ?? ""
+        XCTAssertTrue(evidence.hasPrefix(prefix), evidence)
+        XCTAssertTrue(evidence.contains(reason), evidence)
+        XCTAssertEqual(findings.filter { $0.string("status") != "pass" }.count, 1, "everything else passes: \(findings)")
+        return checklist
+    }
+
     /// Credentials without `get pods/proxy` in istio-system: preflight cannot read istiod's view, says so and
     /// why, and passes everything else.
     func testDeniedPodsProxyMarksTheControlPlaneViewNotVisible() async throws {
         try await withBed("pods-proxy-denied", options: Options { $0.deniedResources = ["cluster-1": ["pods/proxy"]] }) { bed in
-            let (exitCode, checklist, findings) = try Self.preflight(bed)
-            XCTAssertEqual(exitCode, 0, checklist)
-            let row = try XCTUnwrap(findings.first { $0.string("check") == "control-plane-sync" && $0.string("cluster") == "cluster-1" })
-            XCTAssertEqual(row.string("status"), "warn")
-            let evidence = row.string("evidence") ?? ""
-            XCTAssertTrue(evidence.hasPrefix("not visible: forbidden: needs `get pods/proxy in istio-system`"), evidence)
-            XCTAssertTrue(evidence.contains("cannot get resource \"pods/proxy\""), evidence)
+            let checklist = try Self.assertViewNotVisible(
+                bed, cluster: "cluster-1", prefix: "not visible: forbidden: needs `get pods/proxy in istio-system`",
+                reason: "cannot get resource \"pods/proxy\"")
             XCTAssertTrue(checklist.contains("not visible: forbidden"), checklist)
-            XCTAssertEqual(findings.filter { $0.string("status") != "pass" }.count, 1, "everything else passes: \(findings)")
+        }
+    }
+
+    /// An istiod that authenticates debug callers, as a real one does, refuses the proxied request with 401:
+    /// preflight says the view is not visible and why, and fails nothing.
+    func testIstiodRefusingProxiedDebugRequestsMarksTheViewNotVisible() async throws {
+        try await withBed("istiod-debug-auth", options: Options { $0.istiodDebugAuthentication = ["cluster-2"] }) { bed in
+            try Self.assertViewNotVisible(
+                bed, cluster: "cluster-2", prefix: "not visible: istiod istiod-asm-1-23-", reason: "refused the proxied request (401)")
         }
     }
 

@@ -174,13 +174,29 @@ import Testing
         await mesh.stop()
     }
 
-    @Test func theFaultDocumentSetsAndShowsBothFaults() throws {
-        let document = try JSON.parse(
-            Array(#"{"controlPlane": {"cluster-1": {"unreachablePeers": ["cluster-2"]}}, "rbac": {"cluster-2": {"deny": ["pods/proxy"]}}}"#.utf8))
+    @Test func theFaultDocumentChecksItsFields() throws {
         #expect(throws: SimulatedMeshError.self) {
-            try FaultDocument.listField(["unreachable": []], "unreachablePeers", section: "controlPlane", cluster: "cluster-1")
+            try FaultDocument.fields(["unreachable": []], ["unreachablePeers", "debugAuthentication"], field: "controlPlane.cluster-1")
         }
-        #expect(try FaultDocument.listField(document["controlPlane"]["cluster-1"], "unreachablePeers", section: "controlPlane", cluster: "c") == ["cluster-2"])
-        #expect(try FaultDocument.listField(document["rbac"]["cluster-2"], "deny", section: "rbac", cluster: "c") == ["pods/proxy"])
+        let entry = try FaultDocument.fields(["debugAuthentication": true], ["unreachablePeers", "debugAuthentication"], field: "c")
+        #expect(entry["unreachablePeers"] == nil, "absent fields stay as they are")
+        #expect(try FaultDocument.list(["pods/proxy"], "rbac.c.deny") == ["pods/proxy"])
+        #expect(try FaultDocument.list([], "rbac.c.deny") == [])
+        #expect(throws: SimulatedMeshError.self) { try FaultDocument.list([""], "rbac.c.deny") }
+    }
+
+    /// A real istiod refuses debug callers that are not on loopback and carry no Istio credential; the
+    /// proxied request is one. Unknown paths still get the mux's 404 first.
+    @Test func istiodThatAuthenticatesDebugCallersRefusesTheProxiedRequest() {
+        var primary = Self.primary()
+        primary.state.istiodDebugRequiresAuthentication = true
+        let pod = Self.istiod(primary)
+        let target = ProxyTarget(namespace: "istio-system", pod: pod, port: 15014, path: "/debug/clusterz")
+        let refused = IstiodDebug.answer(target, state: primary.state, peerServers: [:])
+        #expect(refused.status == 401)
+        #expect(refused.body.isEmpty)
+        var unknown = target
+        unknown.path = "/nope"
+        #expect(IstiodDebug.answer(unknown, state: primary.state, peerServers: [:]).status == 404)
     }
 }
