@@ -58,7 +58,7 @@ struct Diagnosis {
         guard let first = reasons.first else {
             return Explanation(
                 cause:
-                    "\(traffic); preflight found no missing remote secret, gateway, network label or root CA mismatch on this path, so endpoints may not have propagated yet. \(cause ?? "")",
+                    "\(traffic); preflight found no missing remote secret, unsynced peer, gateway, network label or root CA mismatch on this path, so endpoints may not have propagated yet. \(cause ?? "")",
                 hint: hint)
         }
         return Explanation(cause: "\(traffic); " + reasons.map(\.text).joined(separator: "; "), hint: first.hint)
@@ -73,6 +73,11 @@ struct Diagnosis {
         var path: [PreflightFinding] = []
         path += bad.filter { $0.check == PreflightCheckName.controlPlane && $0.cluster == source }
         path += bad.filter { $0.check == PreflightCheckName.remoteSecret && $0.cluster == discovering && $0.peer == target }
+        // istiod holds the secret but never synced with the target: it never learned the target's endpoints.
+        path += bad.filter {
+            $0.check == PreflightCheckName.controlPlaneSync && $0.status == .fail && $0.cluster == discovering
+                && ($0.peer == target || $0.peer == nil && $0.evidence.contains(" \(target) "))
+        }
         path += bad.filter { $0.check == PreflightCheckName.networkLabel && ($0.cluster == source || $0.cluster == target || $0.cluster == nil) }
         path += bad.filter { ($0.check == PreflightCheckName.eastWestGateway || $0.check == PreflightCheckName.crossNetworkGateway) && $0.cluster == target }
         path += bad.filter { $0.check == PreflightCheckName.rootCA && ($0.cluster == nil || $0.cluster == source || $0.cluster == target) }

@@ -41,6 +41,7 @@ package enum PreflightCheckName {
     package static let controlPlane = "control-plane"
     package static let revision = "revision"
     package static let remoteSecret = "remote-secret"
+    package static let controlPlaneSync = "control-plane-sync"
     package static let eastWestGateway = "east-west-gateway"
     package static let crossNetworkGateway = "cross-network-gateway"
     package static let networkLabel = "network-label"
@@ -50,8 +51,8 @@ package enum PreflightCheckName {
 
     /// Report order.
     package static let all = [
-        api, rbac, topology, controlPlane, revision, remoteSecret, eastWestGateway, crossNetworkGateway,
-        networkLabel, rootCA, destinationRules, sidecars,
+        api, rbac, topology, controlPlane, revision, remoteSecret, controlPlaneSync, eastWestGateway,
+        crossNetworkGateway, networkLabel, rootCA, destinationRules, sidecars,
     ]
 }
 
@@ -99,6 +100,7 @@ package enum PreflightChecks {
             findings.append(controlPlane(cluster, role: role, peers: peers))
             if let revision { findings.append(revisionCheck(cluster, revision: revision, role: role, peers: peers)) }
             findings += remoteSecrets(cluster, role: role, topology: topology, peers: peers)
+            if let sync = controlPlaneSync(cluster, role: role, peers: peers) { findings.append(sync) }
             if clusters.count > 1 {
                 findings.append(clusterRole(cluster, role: role, topology: topology))
                 findings.append(eastWestGateway(cluster, required: multiNetwork))
@@ -313,6 +315,60 @@ package enum PreflightChecks {
             hint: installed.isEmpty
                 ? "install the mesh first"
                 : "set mesh.revision to one of \(list) in the scenario, or leave it on auto")
+    }
+
+    // MARK: control plane sync
+
+    /// istiod's own view (`/debug/clusterz`): every checked peer it holds a secret for must be synced. A
+    /// peer it has no entry for is the `remote-secret` check's to report; a view meshcheck cannot read is
+    /// a warning that says why, never a failure.
+    static func controlPlaneSync(_ cluster: ClusterFacts, role: ClusterRole, peers: [ClusterFacts]) -> PreflightFinding? {
+        let name = PreflightCheckName.controlPlaneSync
+        switch cluster.controlPlaneView {
+        case .notFetched:
+            return nil
+        case .notVisible(let why):
+            if case .remote(let primaries, _) = role, (cluster.istiodPods.value ?? []).isEmpty {
+                let primary = primaries.isEmpty ? "its primary" : primaries.joined(separator: ", ")
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, status: .pass,
+                    evidence: "remote cluster: no istiod here; \(primary)'s istiod watches it (see that cluster's row)")
+            }
+            let hint =
+                why.hasPrefix("forbidden")
+                ? "grant `get` on `pods/proxy` in istio-system to the identity of context \(cluster.context) (a Role there, as deploy/canary/kubernetes/20-rbac.yaml does) to see istiod's view"
+                : nil
+            return PreflightFinding(check: name, cluster: cluster.name, status: .warn, evidence: "not visible: \(why)", hint: hint)
+        case .clusters(let pod, let entries):
+            func entry(for peer: ClusterFacts) -> RemoteClusterStatus? {
+                entries.first { $0.id == peer.name || $0.secretName.hasSuffix("/istio-remote-secret-\(peer.name)") }
+            }
+            let watched = peers.compactMap { peer in entry(for: peer).map { (peer, $0) } }
+            let unsynced = watched.filter { !$0.1.isSynced }
+            let described = { (pairs: [(ClusterFacts, RemoteClusterStatus)]) in
+                pairs.map { "\($0.0.name) \($0.1.syncStatus) (secret \($0.1.secretName))" }.joined(separator: ", ")
+            }
+            if !unsynced.isEmpty {
+                let servers = unsynced.map { peer, _ in
+                    let server = cluster.remoteSecrets.value?.first { $0.key == peer.name || $0.clusterName == peer.name }?.server
+                    return "\(peer.name): \(server ?? "the secret's server")"
+                }
+                return PreflightFinding(
+                    check: name, cluster: cluster.name, peer: unsynced.count == 1 ? unsynced[0].0.name : nil, status: .fail,
+                    evidence: "istiod \(pod) has not synced with " + described(unsynced)
+                        + " — it holds the secret but never learned the peer's endpoints",
+                    hint:
+                        "istiod in \(cluster.name) cannot reach the API server of \(unsynced.map(\.0.name).joined(separator: ", ")): "
+                        + "check private-cluster authorized networks or a firewall between them, and that the remote secret's server address ("
+                        + servers.joined(separator: "; ") + ") is one this istiod can reach (`istioctl remote-clusters --context \(cluster.context)`)")
+            }
+            let unwatched = peers.filter { entry(for: $0) == nil }.map(\.name)
+            let extra = unwatched.isEmpty ? "" : "; not watched: \(unwatched.joined(separator: ", ")) (see remote-secret)"
+            let evidence =
+                watched.isEmpty
+                ? "istiod \(pod) watches no peer" : "istiod \(pod) has synced with " + described(watched)
+            return PreflightFinding(check: name, cluster: cluster.name, status: .pass, evidence: evidence + extra)
+        }
     }
 
     // MARK: remote secrets

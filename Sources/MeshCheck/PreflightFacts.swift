@@ -264,6 +264,8 @@ package struct ClusterFacts: Sendable, Equatable {
     /// Injected pods (`security.istio.io/tlsMode=istio`): classic `istio-proxy` containers and native
     /// sidecars (restartable `istio-proxy` init containers).
     package var sidecars: Fetched<SidecarCount> = .value(SidecarCount())
+    /// istiod's `/debug/clusterz`: the clusters it watches and whether each synced.
+    package var controlPlaneView = ControlPlaneView.notFetched
 
     package init(
         name: String, context: String, server: String, version: String?, unreachable: String? = nil,

@@ -153,6 +153,7 @@ package enum Preflight {
         facts.access = await access
         facts.istiodPods = await istiod
         facts.controlPlaneRevisions = await revisions
+        facts.controlPlaneView = await controlPlaneView(client, istiod: facts.istiodPods, revisions: facts.controlPlaneRevisions)
         facts.remoteSecrets = await secrets
         facts.eastWestDeployment = await deployment
         facts.eastWestService = await service
@@ -231,6 +232,43 @@ package enum Preflight {
         let pods: [Pod] = try await client.list(ResourcePath.pods(in: istioSystem).labelSelector("app=istiod"))
         return pods.filter { $0.metadata.deletionTimestamp == nil }.map { pod in
             IstiodPodFact(name: pod.metadata.name ?? "?", revision: pod.metadata.labels?["istio.io/rev"] ?? "default", ready: pod.isReady)
+        }
+    }
+
+    /// What `get pods/proxy` in istio-system lets meshcheck read: istiod's `/debug/clusterz` on its
+    /// monitoring port, from a Ready istiod pod when there is one.
+    static let clusterzPermission = "get pods/proxy in istio-system"
+
+    static func controlPlaneView(
+        _ client: KubeClient, istiod: Fetched<[IstiodPodFact]>, revisions: Fetched<[ControlPlaneRevisionFact]>
+    ) async -> ControlPlaneView {
+        let pods: [IstiodPodFact]
+        switch istiod {
+        case .failed(let why): return .notVisible("cannot list istiod pods: \(why)")
+        case .value(let list): pods = list
+        }
+        guard let pod = pods.first(where: \.ready) ?? pods.first else {
+            if let managed = revisions.value?.first {
+                return .notVisible("managed control plane (\(managed.name)), istiod runs outside the cluster")
+            }
+            return .notVisible("no istiod pod (label app=istiod) in istio-system")
+        }
+        let path = "/api/v1/namespaces/\(istioSystem)/pods/\(pod.name):15014/proxy/debug/clusterz"
+        do {
+            let body = try await client.request(method: "GET", path: path)
+            return .clusters(pod: pod.name, try ClusterzParser.parse(body))
+        } catch let error as KubeAPIError where error.reason == .forbidden {
+            return .notVisible("forbidden: needs `\(clusterzPermission)` (\(error.message))")
+        } catch let error as KubeAPIError where error.httpStatus == 401 {
+            // The API server accepted our credentials (it answered /version); this 401 is istiod's own.
+            return .notVisible(
+                "istiod \(pod.name) refused the proxied request (401): its debug port answers only localhost and Istio-authenticated callers")
+        } catch let error as KubeAPIError {
+            return .notVisible("istiod \(pod.name) did not answer /debug/clusterz: \(error.message)")
+        } catch let error as ClusterzParser.ParseError {
+            return .notVisible("istiod \(pod.name) answered /debug/clusterz with something else: \(error)")
+        } catch {
+            return .notVisible("istiod \(pod.name) did not answer /debug/clusterz: \(error)")
         }
     }
 

@@ -87,6 +87,12 @@ final class SimulatedCluster: @unchecked Sendable {
 
     func read<T>(_ body: (ClusterState) -> T) -> T { lock.withLock { body(state) } }
 
+    /// What the pod behind a `pods/<name>/proxy` request answers; istiod's view needs the peers' servers.
+    func answerProxy(_ target: ProxyTarget) -> APIResponse {
+        let peerServers = runtime.meshView.peerServers()
+        return read { IstiodDebug.answer(target, state: $0, peerServers: peerServers) }
+    }
+
     private func performRuntime(_ actions: [PodRuntimeAction]) {
         if actions.isEmpty { return }
         runtime.perform(
@@ -335,6 +341,8 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
             startWatch(context: context, watch)
         case .exec(let target):
             upgradeExec(context: context, head: head, headers: headers, target: target)
+        case .proxy(let target):
+            respond(context: context, cluster.answerProxy(target), keepAlive: keepAlive, head: head)
         }
     }
 

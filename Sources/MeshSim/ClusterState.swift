@@ -146,6 +146,15 @@ package struct ClusterState {
     package var hangNamespaceDeletion = false
     /// Image pulls, scheduling, admission, crashes and sidecar readiness that fail (PodFaults.swift).
     package var podFaults = PodFaults.none
+    /// Peers whose API server this cluster's istiod cannot reach (fault injection): their remote clusters
+    /// never sync, and this cluster's sidecars never learn their endpoints.
+    package var istiodUnreachablePeers: Set<String> = []
+    /// istiod's debug port authenticates non-loopback callers as a real one does, so a request through the
+    /// API server's proxy (which carries no credential istiod accepts) gets 401 (fault injection).
+    package var istiodDebugRequiresAuthentication = false
+    /// Resources (`pods`, `pods/proxy`) RBAC refuses to the simulated user, every verb (fault injection):
+    /// requests get 403 Forbidden and SelfSubjectAccessReview says no.
+    package var deniedResources: Set<String> = []
 
     var podRunningAt: [String: Double] = [:]
     var podRemoveAt: [String: Double] = [:]

@@ -16,9 +16,15 @@
 //    "images": {"pullErrors": ["*/helloworld:*", "docker.io/istio/examples-helloworld-v2*"]},
 //    "pods": {"<cluster>|*": {"unschedulable": "0/3 nodes are available: …" or true or null,
 //                             "crashLoop": ["helloworld"], "sidecarNotReady": true}},
-//    "admission": {"<cluster>|*": {"denyPods": "violates PodSecurity …" or true or null}}}
+//    "admission": {"<cluster>|*": {"denyPods": "violates PodSecurity …" or true or null}},
+//    "controlPlane": {"<cluster>": {"unreachablePeers": ["cluster-2"], "debugAuthentication": true}},
+//    "rbac": {"<cluster>": {"deny": ["pods/proxy"]}}}
 //
 // `images.pullErrors` replaces the patterns; in a `pods` or `admission` entry only the fields present change.
+// `controlPlane.<cluster>.unreachablePeers` replaces the peers that cluster's istiod cannot reach (its
+// `/debug/clusterz` shows them `timeout`, its sidecars lose their endpoints), and `debugAuthentication: true`
+// makes its debug port refuse proxied callers with 401 as a real istiod does; `rbac.<cluster>.deny` replaces
+// the resources RBAC refuses there (403 Forbidden and a SelfSubjectAccessReview that says no).
 // A message of true takes the default one (PodFaults), null or false lifts the fault. Pod faults meet pods at
 // their next step: a pending pod is scheduled, a failing pull or a crashing container retried with the new
 // settings; new pods start with them.
@@ -37,7 +43,15 @@ enum FaultDocument {
         var pods: [String: JSON] = [:]
         var admission: [String: JSON] = [:]
         var pullErrors: [String] = []
+        var controlPlane: [String: JSON] = [:]
+        var rbac: [String: JSON] = [:]
         for name in control.clusterNames {
+            let unreachable = (try? control.istiodUnreachablePeers(cluster: name)) ?? []
+            controlPlane[name] = [
+                "unreachablePeers": .array(unreachable.sorted().map(JSON.string)),
+                "debugAuthentication": .bool((try? control.istiodDebugAuthentication(cluster: name)) ?? false),
+            ]
+            rbac[name] = ["deny": .array(((try? control.deniedResources(cluster: name)) ?? []).sorted().map(JSON.string))]
             if let faults = try? control.podFaults(cluster: name) {
                 pods[name] = [
                     "unschedulable": faults.unschedulable.map(JSON.string) ?? .null,
@@ -54,7 +68,7 @@ enum FaultDocument {
             "api": .object(api), "namespaceDeletionHangs": .object(hangs),
             "rootCertificateMismatch": .object(mismatch), "runtime": render(control.runtime.current),
             "images": ["pullErrors": .array(pullErrors.map(JSON.string))], "pods": .object(pods),
-            "admission": .object(admission),
+            "admission": .object(admission), "controlPlane": .object(controlPlane), "rbac": .object(rbac),
         ]
     }
 
@@ -174,7 +188,10 @@ enum FaultDocument {
     /// Applies the sections present in `document`; `*` addresses every cluster.
     static func apply(_ document: JSON, to control: FaultControl) throws(SimulatedMeshError) {
         guard let sections = document.object else { throw SimulatedMeshError.invalidOptions("expected a JSON object") }
-        let known = ["api", "namespaceDeletionHangs", "rootCertificateMismatch", "runtime", "images", "pods", "admission"]
+        let known = [
+            "api", "namespaceDeletionHangs", "rootCertificateMismatch", "runtime", "images", "pods", "admission", "controlPlane",
+            "rbac",
+        ]
         for key in sections.keys where !known.contains(key) {
             throw SimulatedMeshError.invalidOptions("unknown section \(key)")
         }
@@ -195,6 +212,38 @@ enum FaultDocument {
         }
         if !document["runtime"].isNull { control.runtime.set(try parseRuntime(document["runtime"])) }
         try applyPodSections(document, to: control)
+        for (cluster, entry) in document["controlPlane"].object ?? [:] {
+            let field = "controlPlane.\(cluster)"
+            let changes = try fields(entry, ["unreachablePeers", "debugAuthentication"], field: field)
+            if let peers = changes["unreachablePeers"] {
+                try control.setIstiodUnreachablePeers(Set(try list(peers, "\(field).unreachablePeers")), cluster: cluster)
+            }
+            if let value = changes["debugAuthentication"] {
+                guard let flag = value.bool else {
+                    throw SimulatedMeshError.invalidOptions("\(field).debugAuthentication must be true or false")
+                }
+                try control.setIstiodDebugAuthentication(flag, cluster: cluster)
+            }
+        }
+        for (cluster, entry) in document["rbac"].object ?? [:] {
+            if let denied = try fields(entry, ["deny"], field: "rbac.\(cluster)")["deny"] {
+                try control.setDeniedResources(Set(try list(denied, "rbac.\(cluster).deny")), cluster: cluster)
+            }
+        }
+    }
+
+    /// The fields of a `section.<cluster>` entry (`controlPlane`, `rbac`); only those present change.
+    static func fields(_ entry: JSON, _ known: [String], field: String) throws(SimulatedMeshError) -> [String: JSON] {
+        guard let changes = entry.object else { throw SimulatedMeshError.invalidOptions("\(field) must be an object") }
+        for key in changes.keys where !known.contains(key) {
+            throw SimulatedMeshError.invalidOptions("unknown field \(field).\(key); known: \(known.joined(separator: ", "))")
+        }
+        return changes
+    }
+
+    /// A list of names; an empty one lifts the fault.
+    static func list(_ value: JSON, _ field: String) throws(SimulatedMeshError) -> [String] {
+        value.array?.isEmpty == true ? [] : try strings(value, field)
     }
 
     static func applyPodSections(_ document: JSON, to control: FaultControl) throws(SimulatedMeshError) {

@@ -107,6 +107,9 @@ enum Discovery {
                 case "log":
                     sub["kind"] = "Pod"
                     sub["verbs"] = ["get"]
+                case "proxy":
+                    sub["kind"] = .string(resource == .services ? "ServiceProxyOptions" : "PodProxyOptions")
+                    sub["verbs"] = ["create", "delete", "get", "patch", "update"]
                 case "scale":
                     sub["kind"] = "Scale"
                     sub["group"] = "autoscaling"

@@ -132,6 +132,8 @@ package enum APIOutcome: Sendable {
     case response(APIResponse)
     case watch(WatchRequest)
     case exec(ExecTarget)
+    /// A `pods/<name>/proxy` request, answered with the whole mesh in view (IstiodDebug).
+    case proxy(ProxyTarget)
 }
 
 /// Where a request path points.
@@ -140,6 +142,8 @@ struct ResourcePath: Equatable {
     var namespace: String?
     var name: String?
     var subresource: String?
+    /// For the `proxy` subresource: the path after it, starting with `/`.
+    var proxyPath: String?
 
     static func parse(_ segments: [String]) -> ResourcePath? {
         let group: String
@@ -167,7 +171,13 @@ struct ResourcePath: Equatable {
         guard let plural = rest.first, let resource = ResourceType.find(group: group, version: version, plural: plural)
         else { return nil }
         rest = rest.dropFirst()
-        if rest.count > 2 { return nil }
+        if rest.count > 2 || rest.dropFirst().first == "proxy" {
+            // Only the proxy subresource carries a path of its own after it.
+            guard rest.dropFirst().first == "proxy" else { return nil }
+            return ResourcePath(
+                resource: resource, namespace: namespace, name: rest.first, subresource: "proxy",
+                proxyPath: "/" + rest.dropFirst(2).joined(separator: "/"))
+        }
         return ResourcePath(resource: resource, namespace: namespace, name: rest.first, subresource: rest.dropFirst().first)
     }
 }
@@ -192,6 +202,7 @@ extension ClusterState {
         guard let target = ResourcePath.parse(segments) else { throw APIError.notFoundPath() }
         let resource = target.resource
         if resource.namespaced == false && target.namespace != nil { throw APIError.notFoundPath() }
+        try authorize(request, target: target)
         if let subresource = target.subresource {
             return try handleSubresource(request, target: target, subresource: subresource, now: now)
         }
@@ -351,7 +362,13 @@ extension ClusterState {
         var object = try parseBody(request)
         guard object.object != nil else { throw APIError.badRequest("the body of the request must be an object") }
         if resource == .selfSubjectAccessReviews {
-            object["status"] = ["allowed": true, "reason": "the simulated cluster grants every authenticated user"]
+            let asked = object["spec"]["resourceAttributes"]
+            let subresource = asked["subresource"].string ?? ""
+            let named = (asked["resource"].string ?? "") + (subresource.isEmpty ? "" : "/\(subresource)")
+            // RBAC's answer to a request it has no rule for: not allowed, and no reason.
+            object["status"] =
+                deniedResources.contains(named)
+                ? ["allowed": false] : ["allowed": true, "reason": "the simulated cluster grants every authenticated user"]
             object["kind"] = "SelfSubjectAccessReview"
             object["apiVersion"] = "authorization.k8s.io/v1"
             return .json(201, object)
@@ -663,6 +680,17 @@ extension ClusterState {
                 container == Self.sidecarName && sidecarProbeFails(podUID: pod["metadata"]["uid"].string ?? "")
                 ? PodFaultWording.sidecarUnreachableLog(revision: identity.revision) : ""
             return .response(APIResponse(status: 200, headers: [("Content-Type", "text/plain")], body: Array(log.utf8)))
+        case "proxy":
+            guard request.method == "GET" || request.method == "HEAD" else { throw APIError.methodNotAllowed(request.method) }
+            let path = target.proxyPath ?? "/"
+            if resource == .services {
+                return .proxy(try serviceProxyTarget(namespace: namespace, name: name, path: path))
+            }
+            guard let (pod, port) = IstiodDebug.parseName(name) else {
+                throw APIError.badRequest("invalid pod proxy name \"\(name)\"")
+            }
+            _ = try get(.pods, namespace: namespace, name: pod)
+            return .proxy(ProxyTarget(namespace: namespace, pod: pod, port: port, path: path))
         case "scale":
             return .response(try scale(request, resource: resource, namespace: namespace, name: name, now: now))
         case "status":
@@ -689,6 +717,60 @@ extension ClusterState {
         default:
             throw APIError.notFoundPath()
         }
+    }
+
+    /// `services/<svc>[:<port name or number>]/proxy/<path>`: a ready pod behind the Service, at the port's
+    /// target port (the first port when none is named), as the API server picks an endpoint.
+    func serviceProxyTarget(namespace: String, name: String, path: String) throws(APIError) -> ProxyTarget {
+        var parts = name.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 3, parts[0] == "http" || parts[0] == "https" { parts.removeFirst() }
+        guard (1...2).contains(parts.count), !parts[0].isEmpty else {
+            throw APIError.badRequest("invalid service proxy name \"\(name)\"")
+        }
+        let service = try get(.services, namespace: namespace, name: parts[0])
+        let ports = service["spec"]["ports"].array ?? []
+        let wanted = parts.count == 2 ? parts[1] : nil
+        guard
+            let port = wanted.map({ wanted in ports.first { $0["name"].string == wanted || $0["port"].int.map(String.init) == wanted } })
+                ?? ports.first,
+            let number = port["targetPort"].int ?? port["port"].int
+        else {
+            throw APIError(
+                code: 503, reason: "ServiceUnavailable", message: "no endpoints available for service \"\(parts[0])\"")
+        }
+        let selector = service["spec"]["selector"].stringMap
+        let ready = store.list(.pods, namespace: namespace).first { pod in
+            let labels = pod["metadata"]["labels"].stringMap
+            return !selector.isEmpty && selector.allSatisfy { labels[$0.key] == $0.value } && Self.isReady(pod)
+        }
+        guard let pod = ready?["metadata"]["name"].string else {
+            throw APIError(
+                code: 503, reason: "ServiceUnavailable", message: "no endpoints available for service \"\(parts[0])\"")
+        }
+        return ProxyTarget(namespace: namespace, pod: pod, port: Int(number), path: path)
+    }
+
+    /// RBAC as far as the simulator enforces it: the resources a fault denies are refused for every verb,
+    /// with the authorizer's message.
+    func authorize(_ request: APIRequest, target: ResourcePath) throws(APIError) {
+        let named = target.resource.plural + (target.subresource.map { "/\($0)" } ?? "")
+        guard deniedResources.contains(named) else { return }
+        let verb: String
+        switch (request.method, target.name) {
+        case ("GET", nil), ("HEAD", nil): verb = request.flag("watch") ? "watch" : "list"
+        case ("GET", _), ("HEAD", _): verb = "get"
+        case ("POST", _): verb = "create"
+        case ("PUT", _): verb = "update"
+        case ("PATCH", _): verb = "patch"
+        case ("DELETE", nil): verb = "deletecollection"
+        default: verb = request.method.lowercased()
+        }
+        let scope = target.namespace.map { " in the namespace \"\($0)\"" } ?? " at the cluster scope"
+        let why = "User \"\(request.user)\" cannot \(verb) resource \"\(named)\" in API group \"\(target.resource.group)\"\(scope)"
+        guard let name = target.name else {
+            throw APIError(code: 403, reason: "Forbidden", message: "\(named) is forbidden: \(why)", group: target.resource.group, kind: target.resource.plural)
+        }
+        throw APIError.forbidden(target.resource, name, why)
     }
 
     func scaleObject(_ object: JSON, resource: ResourceType) -> JSON {

@@ -44,10 +44,10 @@ extension ResourceType {
         verbs: ["create", "delete", "get", "list", "patch", "update", "watch"], subresources: ["status"])
     package static let pods = ResourceType(
         group: "", version: "v1", kind: "Pod", plural: "pods", shortNames: ["po"], categories: ["all"],
-        subresources: ["exec", "log", "status"])
+        subresources: ["exec", "log", "proxy", "status"])
     package static let services = ResourceType(
         group: "", version: "v1", kind: "Service", plural: "services", shortNames: ["svc"], categories: ["all"],
-        subresources: ["status"])
+        subresources: ["proxy", "status"])
     package static let endpoints = ResourceType(
         group: "", version: "v1", kind: "Endpoints", plural: "endpoints", shortNames: ["ep"])
     package static let serviceAccounts = ResourceType(

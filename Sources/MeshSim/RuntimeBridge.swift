@@ -111,11 +111,17 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
 
     func invalidate() { cache.withLockedValue { $0.generation += 1 } }
 
+    /// Each attached cluster's API server URL as its peers' remote secrets name it, by cluster name.
+    func peerServers() -> [String: String] {
+        let clusters = cache.withLockedValue { $0.clusters }
+        return Dictionary(uniqueKeysWithValues: clusters.map { ($0.identity.name, $0.discoveryServerURL) })
+    }
+
     func currentMeshView() -> MeshView {
         let (clusters, generation) = cache.withLockedValue { ($0.clusters, $0.generation) }
         let key = [generation] + clusters.map { cluster in cluster.read { $0.store.resourceVersion } }
         if let cached = cache.withLockedValue({ $0.key == key ? $0.view : nil }) { return cached }
-        let servers = Dictionary(uniqueKeysWithValues: clusters.map { ($0.identity.name, $0.discoveryServerURL) })
+        let servers = peerServers()
         let pods = running.withLockedValue { $0 }
         let endpoint: (String) -> MeshEndpoint? = { uid in pods?.running(uid: uid)?.endpoint }
         let view = MeshView(
@@ -141,13 +147,8 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
         let rootPEM = store.get(.configMaps, namespace: "istio-system", name: "istio-ca-root-cert")?["data"]["root-cert.pem"].string
         let fingerprint = rootPEM.map { hexString(SHA256.hash(data: Array($0.utf8))) }
         var secrets: [String: RemoteSecretView] = [:]
-        for secret in store.list(.secrets, namespace: "istio-system")
-        where secret["metadata"]["labels"]["istio/multiCluster"].string == "true" {
-            for (peer, value) in secret["data"].object ?? [:] {
-                let kubeconfig = value.string.flatMap(Base64.decode).map { String(decoding: $0, as: UTF8.self) } ?? ""
-                let server = peerServers[peer]
-                secrets[peer] = RemoteSecretView(serverMatchesPeer: server.map { kubeconfig.contains("server: \($0)\n") } ?? false)
-            }
+        for entry in RemoteSecretScan.entries(store, peerServers: peerServers) {
+            secrets[entry.peer] = RemoteSecretView(serverMatchesPeer: entry.serverMatchesPeer)
         }
         let gatewayPods = store.list(.pods, namespace: "istio-system").filter {
             $0["metadata"]["labels"]["istio"].string == "eastwestgateway" && ClusterState.isReady($0)
@@ -191,6 +192,7 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
             destinationRules: store.list(.destinationRules, namespace: nil).map(TrafficRuleViews.destinationRule),
             configuredBy: runsIstiod ? nil : primary,
             discoversFleet: state.identity.managedControlPlane && mode == "connected",
-            eastWestGatewayAddress: state.eastWestGatewayAddress)
+            eastWestGatewayAddress: state.eastWestGatewayAddress,
+            unreachablePeers: runsIstiod ? state.istiodUnreachablePeers : [])
     }
 }

@@ -56,6 +56,12 @@ package struct SimulatedMeshOptions: Sendable {
     package var podFaults: [String: PodFaults] = [:]
     /// Globs over image references whose pulls fail, in every cluster (applied with `podFaults`).
     package var imagePullErrors: [String] = []
+    /// Peers each cluster's istiod cannot reach, by cluster name (applied with `podFaults`).
+    package var istiodUnreachablePeers: [String: Set<String>] = [:]
+    /// Clusters whose istiod refuses proxied debug requests with 401, as a real one does (applied with `podFaults`).
+    package var istiodDebugAuthentication: Set<String> = []
+    /// Resources (`pods/proxy`) RBAC refuses in a cluster, by cluster name (applied with `podFaults`).
+    package var deniedResources: [String: Set<String>] = [:]
     /// Where to write the kubeconfig; nil writes `kubeconfig` into a fresh temporary directory.
     package var kubeconfigPath: String?
     /// Also serve the fault-control endpoint (JSON over HTTP on 127.0.0.1) and write `<kubeconfig>.sim.json`.
@@ -272,6 +278,9 @@ package final class SimulatedMesh: Sendable {
             try await mesh.waitUntilReady(timeout: 10 + options.startDelaySeconds * 4)
             try faults.setImagePullErrors(options.imagePullErrors)
             for (cluster, podFaults) in options.podFaults { try faults.setPodFaults(podFaults, cluster: cluster) }
+            for (cluster, peers) in options.istiodUnreachablePeers { try faults.setIstiodUnreachablePeers(peers, cluster: cluster) }
+            for (cluster, denied) in options.deniedResources { try faults.setDeniedResources(denied, cluster: cluster) }
+            for cluster in options.istiodDebugAuthentication { try faults.setIstiodDebugAuthentication(true, cluster: cluster) }
             // Written last, so that its existence tells scripts the mesh is ready.
             if let control {
                 try writePrivateFile(path + ".sim.json", control.describe(kubeconfigPath: path).serialized() + "\n")
@@ -409,5 +418,48 @@ package final class FaultControl: Sendable {
 
     package func podFaults(cluster: String) throws(SimulatedMeshError) -> PodFaults {
         try selected(cluster)[0].read { $0.podFaults }
+    }
+
+    /// Cuts a cluster's istiod off from peers' API servers (a firewall, private-cluster authorized networks):
+    /// `/debug/clusterz` shows them `timeout` and the cluster's sidecars lose their endpoints. Replaces the
+    /// previous set; an empty set heals it.
+    package func setIstiodUnreachablePeers(_ peers: Set<String>, cluster: String) throws(SimulatedMeshError) {
+        for peer in peers where peer == cluster || !clusterNames.contains(peer) {
+            throw SimulatedMeshError.invalidOptions(
+                "istiod of \(cluster) cannot be cut off from \(peer): name another cluster of \(clusterNames.joined(separator: ", "))")
+        }
+        for target in try selected(cluster) { target.withState { $0.istiodUnreachablePeers = peers } }
+        // Routing caches its view until some object changes; this fault changes no object.
+        clusters.first?.runtime.meshView.invalidate()
+    }
+
+    package func istiodUnreachablePeers(cluster: String) throws(SimulatedMeshError) -> Set<String> {
+        try selected(cluster)[0].read { $0.istiodUnreachablePeers }
+    }
+
+    /// Makes a cluster's istiod authenticate debug callers that are not on loopback, as a real istiod does:
+    /// `/debug/clusterz` through the API server's proxy then answers 401 with an empty body.
+    package func setIstiodDebugAuthentication(_ required: Bool, cluster: String) throws(SimulatedMeshError) {
+        for target in try selected(cluster) { target.withState { $0.istiodDebugRequiresAuthentication = required } }
+    }
+
+    package func istiodDebugAuthentication(cluster: String) throws(SimulatedMeshError) -> Bool {
+        try selected(cluster)[0].read { $0.istiodDebugRequiresAuthentication }
+    }
+
+    /// Resources RBAC refuses to the simulated user in a cluster (`pods/proxy`, `resource/subresource` or a
+    /// plain resource, every verb); replaces the previous set.
+    package func setDeniedResources(_ resources: Set<String>, cluster: String) throws(SimulatedMeshError) {
+        for resource in resources {
+            let parts = resource.split(separator: "/", omittingEmptySubsequences: false)
+            guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+                throw SimulatedMeshError.invalidOptions("a denied resource looks like pods/proxy or secrets, got \(resource)")
+            }
+        }
+        for target in try selected(cluster) { target.withState { $0.deniedResources = resources } }
+    }
+
+    package func deniedResources(cluster: String) throws(SimulatedMeshError) -> Set<String> {
+        try selected(cluster)[0].read { $0.deniedResources }
     }
 }

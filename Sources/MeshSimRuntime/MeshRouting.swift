@@ -88,6 +88,9 @@ package struct ClusterView: Equatable, Sendable {
     /// This cluster's control plane discovers every cluster's endpoints without remote secrets (managed
     /// Cloud Service Mesh with `multicluster_mode: connected`).
     package var discoversFleet: Bool
+    /// Peers whose API server this cluster's istiod cannot reach (a firewall, private-cluster authorized
+    /// networks): it holds their secret but never learns their endpoints.
+    package var unreachablePeers: Set<String>
     package var eastWestGatewayReadyPods: Int
     /// The east-west gateway Service's load-balancer address: where peers' sidecars send this cluster's
     /// traffic (port 15443), and how they list its endpoints. Nil until the cloud controller assigns one.
@@ -102,7 +105,7 @@ package struct ClusterView: Equatable, Sendable {
         name: String, network: String?, rootCAFingerprint: String?, remoteSecrets: [String: RemoteSecretView],
         eastWestGatewayReadyPods: Int, services: [ServiceKey: ServiceView], virtualServices: [VirtualServiceView] = [],
         destinationRules: [DestinationRuleView] = [], configuredBy: String? = nil, discoversFleet: Bool = false,
-        eastWestGatewayAddress: String? = nil
+        eastWestGatewayAddress: String? = nil, unreachablePeers: Set<String> = []
     ) {
         self.name = name
         self.network = network
@@ -110,6 +113,7 @@ package struct ClusterView: Equatable, Sendable {
         self.remoteSecrets = remoteSecrets
         self.configuredBy = configuredBy
         self.discoversFleet = discoversFleet
+        self.unreachablePeers = unreachablePeers
         self.eastWestGatewayReadyPods = eastWestGatewayReadyPods
         self.eastWestGatewayAddress = eastWestGatewayAddress
         self.services = services
@@ -135,6 +139,9 @@ package enum ClusterReachability: Equatable, Sendable {
     case noSidecar
     case noRemoteSecret
     case remoteSecretPointsElsewhere
+    /// The control plane holds the peer's secret but cannot reach its API server, so it never learns the
+    /// peer's endpoints.
+    case peerAPIServerUnreachable
     /// Istio treats an unlabelled or equal network as flat and dials pod addresses, which do not route
     /// between the clusters' separate networks.
     case networkNotDistinguished
@@ -173,6 +180,7 @@ package enum MeshRouting {
                 guard let secret = discovering.remoteSecrets[target] else { return .noRemoteSecret }
                 guard secret.serverMatchesPeer else { return .remoteSecretPointsElsewhere }
             }
+            guard !discovering.unreachablePeers.contains(target) else { return .peerAPIServerUnreachable }
         }
         if source == target { return .sameCluster }
         guard let fromNetwork = from.network, let toNetwork = to.network, !fromNetwork.isEmpty, fromNetwork != toNetwork

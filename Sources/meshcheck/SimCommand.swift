@@ -111,6 +111,26 @@ struct SimCommand: AsyncParsableCommand {
         help: "Admission refuses pod creates in a cluster (FailedCreate): CLUSTER or CLUSTER=REASON (default: PodSecurity restricted) (repeatable).")
     var denyPods: [String] = []
 
+    @Option(
+        name: .customLong("istiod-unreachable-peer"),
+        help:
+            "A cluster's istiod cannot reach a peer's API server (/debug/clusterz shows it timeout, its sidecars lose the peer's endpoints): CLUSTER=PEER (repeatable)."
+    )
+    var istiodUnreachablePeers: [String] = []
+
+    @Option(
+        name: .customLong("istiod-debug-auth"),
+        help:
+            "A cluster's istiod refuses debug requests that are not from loopback (401), as a real istiod does, so /debug/clusterz through the API server's proxy is refused: CLUSTER (repeatable)."
+    )
+    var istiodDebugAuth: [String] = []
+
+    @Option(
+        name: .customLong("rbac-deny"),
+        help: "RBAC refuses a resource in a cluster (403 and a SelfSubjectAccessReview that says no): CLUSTER=RESOURCE, e.g. cluster-1=pods/proxy (repeatable)."
+    )
+    var rbacDeny: [String] = []
+
     func run() async throws {
         var options = SimulatedMeshOptions()
         options.clusters = clusters
@@ -142,6 +162,13 @@ struct SimCommand: AsyncParsableCommand {
         options.runtimeFaults = try runtimeFaults()
         options.imagePullErrors = imagePullErrors
         options.podFaults = try podFaults()
+        options.istiodUnreachablePeers = try Self.clusterSets(istiodUnreachablePeers, option: "--istiod-unreachable-peer", shape: "CLUSTER=PEER")
+        options.deniedResources = try Self.clusterSets(rbacDeny, option: "--rbac-deny", shape: "CLUSTER=RESOURCE")
+        for entry in istiodDebugAuth {
+            let (cluster, extra) = try Self.clusterAndText(entry, option: "--istiod-debug-auth", shape: "CLUSTER")
+            guard extra == nil else { throw ValidationError("--istiod-debug-auth expects a cluster name, e.g. cluster-1, got \(entry)") }
+            options.istiodDebugAuthentication.insert(cluster)
+        }
         for fraction in [apiThrottle, apiErrors, apiDrop] where !(0...1).contains(fraction) {
             throw ValidationError("API fault fractions must be between 0 and 1")
         }
@@ -240,6 +267,17 @@ struct SimCommand: AsyncParsableCommand {
             faults[cluster, default: PodFaults()].denyPods = reason ?? PodFaults.defaultDenyPodsMessage
         }
         return faults
+    }
+
+    /// Repeated `CLUSTER=VALUE` entries, gathered per cluster.
+    static func clusterSets(_ entries: [String], option: String, shape: String) throws -> [String: Set<String>] {
+        var sets: [String: Set<String>] = [:]
+        for entry in entries {
+            let (cluster, value) = try clusterAndText(entry, option: option, shape: shape)
+            guard let value else { throw ValidationError("\(option) expects \(shape), got \(entry)") }
+            sets[cluster, default: []].insert(value)
+        }
+        return sets
     }
 
     /// `cluster-1` or `cluster-1=some text` (the text may hold `=` itself).

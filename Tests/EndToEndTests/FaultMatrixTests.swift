@@ -304,6 +304,83 @@ final class FaultMatrixTests: XCTestCase {
         return report
     }
 
+    /// `meshcheck preflight` on both contexts as a checklist and as JSON: (exit code, checklist, findings).
+    static func preflight(_ bed: Bed) throws -> (Int32, String, [[String: Any]]) {
+        let contexts = ["--kubeconfig", bed.mesh.kubeconfigPath, "--context", bed.mesh.contexts[0], "--context", bed.mesh.contexts[1]]
+        let text = try CLI.run(["preflight"] + contexts, timeout: 60)
+        let json = try CLI.run(["preflight", "-o", "json"] + contexts, timeout: 60)
+        XCTAssertEqual(json.exitCode, text.exitCode, json.stderr)
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], json.stdout)
+        return (text.exitCode, text.stdout, document.array("findings"))
+    }
+
+    /// istiod of cluster-1 cannot reach cluster-2's API server (authorized networks, a firewall): the remote
+    /// secret is fine, but istiod never syncs cluster-2, so cluster-1's sidecars never learn its endpoints.
+    /// Preflight's `control-plane-sync` names the peer with the hint, and the run's cause is that row.
+    func testIstiodThatCannotReachThePeerFailsControlPlaneSyncWhileTheSecretIsGreen() async throws {
+        try await withBed("istiod-unreachable", options: Options { $0.istiodUnreachablePeers = ["cluster-1": ["cluster-2"]] }) { bed in
+            let (exitCode, checklist, findings) = try Self.preflight(bed)
+            XCTAssertEqual(exitCode, 1, checklist)
+            XCTAssertTrue(checklist.contains("control-plane-sync"), checklist)
+            XCTAssertTrue(checklist.contains("has not synced with cluster-2 timeout"), checklist)
+            XCTAssertTrue(checklist.contains("istiod in cluster-1 cannot reach the API server of cluster-2"), checklist)
+            let sync = findings.filter { $0.string("check") == "control-plane-sync" }
+            let first = try XCTUnwrap(sync.first { $0.string("cluster") == "cluster-1" })
+            XCTAssertEqual(first.string("status"), "fail")
+            XCTAssertEqual(first.string("peer"), "cluster-2")
+            XCTAssertTrue((first.string("evidence") ?? "").contains("cluster-2 timeout (secret istio-system/istio-remote-secret-cluster-2)"), "\(first)")
+            XCTAssertTrue((first.string("hint") ?? "").contains("private-cluster authorized networks or a firewall"), "\(first)")
+            XCTAssertEqual(sync.first { $0.string("cluster") == "cluster-2" }?.string("status"), "pass")
+            let secrets = findings.filter { $0.string("check") == "remote-secret" }
+            XCTAssertEqual(secrets.compactMap { $0.string("status") }, ["pass", "pass"], "the secrets are fine")
+            XCTAssertEqual(findings.filter { $0.string("status") == "fail" }.count, 1, "only the sync row fails")
+
+            let (result, report) = try bed.run(try bed.scenario())
+            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            let reached = try XCTUnwrap(Self.checks(report, "all-clusters-reached", source: "cluster-1").first)
+            XCTAssertEqual(reached.string("status"), "fail")
+            let cause = reached.string("cause") ?? ""
+            XCTAssertTrue(cause.contains("preflight control-plane-sync (cluster-1)"), cause)
+            XCTAssertEqual(Self.checks(report, "all-clusters-reached", source: "cluster-2").first?.string("status"), "pass")
+        }
+    }
+
+    /// Preflight on a mesh where `cluster` cannot show istiod's view: exit 0, that cluster's
+    /// `control-plane-sync` row is the only one not passing, a warning whose evidence starts with `prefix` and
+    /// contains `reason`. Returns the checklist.
+    @discardableResult
+    static func assertViewNotVisible(_ bed: Bed, cluster: String, prefix: String, reason: String) throws -> String {
+        let (exitCode, checklist, findings) = try Self.preflight(bed)
+        XCTAssertEqual(exitCode, 0, checklist)
+        let row = try XCTUnwrap(findings.first { $0.string("check") == "control-plane-sync" && $0.string("cluster") == cluster })
+        XCTAssertEqual(row.string("status"), "warn")
+        let evidence = row.string("evidence") ?? ""
+        XCTAssertTrue(evidence.hasPrefix(prefix), evidence)
+        XCTAssertTrue(evidence.contains(reason), evidence)
+        XCTAssertEqual(findings.filter { $0.string("status") != "pass" }.count, 1, "everything else passes: \(findings)")
+        return checklist
+    }
+
+    /// Credentials without `get pods/proxy` in istio-system: preflight cannot read istiod's view, says so and
+    /// why, and passes everything else.
+    func testDeniedPodsProxyMarksTheControlPlaneViewNotVisible() async throws {
+        try await withBed("pods-proxy-denied", options: Options { $0.deniedResources = ["cluster-1": ["pods/proxy"]] }) { bed in
+            let checklist = try Self.assertViewNotVisible(
+                bed, cluster: "cluster-1", prefix: "not visible: forbidden: needs `get pods/proxy in istio-system`",
+                reason: "cannot get resource \"pods/proxy\"")
+            XCTAssertTrue(checklist.contains("not visible: forbidden"), checklist)
+        }
+    }
+
+    /// An istiod that authenticates debug callers, as a real one does, refuses the proxied request with 401:
+    /// preflight says the view is not visible and why, and fails nothing.
+    func testIstiodRefusingProxiedDebugRequestsMarksTheViewNotVisible() async throws {
+        try await withBed("istiod-debug-auth", options: Options { $0.istiodDebugAuthentication = ["cluster-2"] }) { bed in
+            try Self.assertViewNotVisible(
+                bed, cluster: "cluster-2", prefix: "not visible: istiod istiod-asm-1-23-", reason: "refused the proxied request (401)")
+        }
+    }
+
     func testPrimaryRemotePassesPreflightAndTheRun() async throws {
         try await withBed("primary-remote", options: Options { $0.topology = .primaryRemote }) { bed in
             let istiod: [Pod] = try await bed.clients[1].list(ResourcePath.pods(in: "istio-system").labelSelector("app=istiod"))

@@ -21,8 +21,8 @@ final class PreflightEndToEndTests: XCTestCase {
             XCTAssertFalse(checks.isEmpty)
             XCTAssertTrue(checks.allSatisfy { $0.hasPrefix("PASS  ") }, text.stdout)
             for name in [
-                "api", "rbac", "control-plane", "revision", "remote-secret", "east-west-gateway", "cross-network-gateway",
-                "network-label", "root-ca", "destination-rules", "sidecars",
+                "api", "rbac", "control-plane", "revision", "remote-secret", "control-plane-sync", "east-west-gateway",
+                "cross-network-gateway", "network-label", "root-ca", "destination-rules", "sidecars",
             ] {
                 XCTAssertTrue(checks.contains { $0.hasPrefix("PASS  \(name) ") }, "\(name) missing from\n\(text.stdout)")
             }
@@ -36,6 +36,11 @@ final class PreflightEndToEndTests: XCTestCase {
             // A cluster that answered has no failure kind (the facts start without a version while being fetched).
             XCTAssertEqual(document.array("clusters").compactMap { $0.string("failure") }, [], json.stdout)
             XCTAssertTrue(document.array("findings").allSatisfy { $0.string("status") == "pass" })
+            let sync = document.array("findings").filter { $0.string("check") == "control-plane-sync" }
+            XCTAssertEqual(sync.compactMap { $0.string("cluster") }, ["cluster-1", "cluster-2"], json.stdout)
+            XCTAssertTrue(
+                (sync.first?.string("evidence") ?? "").contains("has synced with cluster-2 synced (secret istio-system/istio-remote-secret-cluster-2)"),
+                json.stdout)
         } catch {
             await mesh.stop()
             throw error

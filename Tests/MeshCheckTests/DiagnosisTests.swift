@@ -69,6 +69,25 @@ final class DiagnosisTests: XCTestCase {
         XCTAssertEqual(outcome.verdict, .fail)
     }
 
+    /// istiod holds the secret but never synced the peer: the sync row, not the (green) secret, explains why
+    /// cluster-1's clients never reach cluster-2; a view meshcheck could not read explains nothing.
+    func testAPeerIstiodNeverSyncedIsNamedWithTheReachabilityHint() throws {
+        var clusters = HealthyMesh.clusters()
+        clusters[0].controlPlaneView = HealthyMesh.clusterz("cluster-1", pod: "istiod-1", peers: [("cluster-2", "timeout")])
+        let reached = try check(
+            try evaluate(oneSided(), findings: HealthyMesh.evaluate(clusters)), CheckName.allClustersReached, source: "cluster-1")
+        XCTAssertEqual(reached.status, .fail)
+        let cause = try XCTUnwrap(reached.cause)
+        XCTAssertTrue(cause.contains("preflight control-plane-sync (cluster-1): istiod istiod-1 has not synced with cluster-2 timeout"), cause)
+        XCTAssertFalse(cause.contains("preflight remote-secret"), "the secret is fine: \(cause)")
+        XCTAssertTrue(reached.hint?.contains("cannot reach the API server of cluster-2") == true, reached.hint ?? "")
+
+        clusters[0].controlPlaneView = .notVisible("forbidden: needs `get pods/proxy in istio-system`")
+        let unexplained = try check(
+            try evaluate(oneSided(), findings: HealthyMesh.evaluate(clusters)), CheckName.allClustersReached, source: "cluster-1")
+        XCTAssertFalse((unexplained.cause ?? "").contains("control-plane-sync"), unexplained.cause ?? "")
+    }
+
     func testGatewayOfTheTargetAndRootCAAreNamed() throws {
         var clusters = HealthyMesh.clusters()
         clusters[1].eastWestDeployment = .value(GatewayDeploymentFact(replicas: 0, availableReplicas: 0, networkLabel: "network2"))

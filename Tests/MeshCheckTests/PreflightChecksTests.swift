@@ -23,7 +23,18 @@ enum HealthyMesh {
         facts.crossNetworkGateways = .value([CrossNetworkGatewayFact(name: "cross-network-gateway", passthrough15443: true)])
         facts.networkLabel = .value("network\(index)")
         facts.rootCertificatePEM = .value(TestCertificates.meshRoot)
+        facts.controlPlaneView = clusterz(name, peers: (1...clusters).filter { $0 != index }.map { ("cluster-\($0)", "synced") })
         return facts
+    }
+
+    /// istiod's `/debug/clusterz` in `cluster`: its own cluster synced, then each peer's remote secret with its state.
+    static func clusterz(_ cluster: String, pod: String = "istiod-asm-1-23-abc", peers: [(String, String)]) -> ControlPlaneView {
+        .clusters(
+            pod: pod,
+            [RemoteClusterStatus(id: cluster, secretName: "", syncStatus: "synced")]
+                + peers.map { peer, status in
+                    RemoteClusterStatus(id: peer, secretName: "istio-system/istio-remote-secret-\(peer)", syncStatus: status)
+                })
     }
 
     static func server(_ index: Int) -> String { "https://127.0.0.1:\(40_000 + index)" }

@@ -31,10 +31,12 @@ kubectl --context "$ctx1" get namespace/meshcheck-system clusterrole/meshcheck-c
 kubectl --context "$ctx1" -n meshcheck-system get serviceaccount/meshcheck-canary role/meshcheck-canary-config \
   rolebinding/meshcheck-canary-config secret/meshcheck-remote-kubeconfigs configmap/meshcheck-canary-scenario \
   cronjob/meshcheck-canary -o json >"$work/namespaced.json" || fail "namespaced canary objects missing"
+kubectl --context "$ctx1" -n istio-system get role/meshcheck-canary-istiod-view rolebinding/meshcheck-canary-istiod-view \
+  -o json >"$work/istio-system.json" || fail "the istio-system Role for istiod's view is missing"
 kubectl --context "$ctx1" -n meshcheck-system get cronjob meshcheck-canary --no-headers \
   -o custom-columns=SCHEDULE:.spec.schedule,POLICY:.spec.concurrencyPolicy >"$work/cronjob.txt"
 [[ $(tr -s ' ' <"$work/cronjob.txt") == "*/15 * * * * Forbid" ]] || fail "kubectl get cronjob shows $(cat "$work/cronjob.txt")"
-python3 - "$work/cluster-scoped.json" "$work/namespaced.json" <<'EOF'
+python3 - "$work/cluster-scoped.json" "$work/namespaced.json" "$work/istio-system.json" <<'EOF'
 import json, sys, yaml
 docs = [item for path in sys.argv[1:] for item in json.load(open(path))["items"]]
 by_kind = {}
@@ -55,10 +57,17 @@ account = {"kind": "ServiceAccount", "name": "meshcheck-canary", "namespace": "m
 binding = by_kind["ClusterRoleBinding"][0]
 assert binding["subjects"] == [account], binding["subjects"]
 assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "meshcheck-canary"}
-role = by_kind["Role"][0]
+# istiod's /debug/clusterz through the pod proxy: exactly get pods/proxy, in istio-system only.
+assert not allowed("", "pods/proxy", "get"), "pods/proxy must not be granted cluster-wide"
+view = next(r for r in by_kind["Role"] if r["metadata"]["namespace"] == "istio-system")
+assert view["rules"] == [{"apiGroups": [""], "resources": ["pods/proxy"], "verbs": ["get"]}], view
+view_binding = next(b for b in by_kind["RoleBinding"] if b["metadata"]["namespace"] == "istio-system")
+assert view_binding["subjects"] == [account], view_binding
+assert view_binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": view["metadata"]["name"]}
+role = next(r for r in by_kind["Role"] if r["metadata"]["namespace"] == "meshcheck-system")
 assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["meshcheck-canary-scenario"],
                           "verbs": ["get"]}], role
-role_binding = by_kind["RoleBinding"][0]
+role_binding = next(b for b in by_kind["RoleBinding"] if b["metadata"]["namespace"] == "meshcheck-system")
 assert role_binding["subjects"] == [account], role_binding
 assert role_binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]}
 assert by_kind["ServiceAccount"][0]["automountServiceAccountToken"] is True
