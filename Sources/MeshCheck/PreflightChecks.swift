@@ -336,7 +336,7 @@ package enum PreflightChecks {
             }
             let hint =
                 why.hasPrefix("forbidden")
-                ? "grant `get` on `pods/proxy` in istio-system to the identity of context \(cluster.context) (a Role there, as deploy/canary/kubernetes/20-rbac.yaml does) to see istiod's view"
+                ? "grant `create` (and `get`) on `pods/exec` in istio-system to the identity of context \(cluster.context) (a Role there, as deploy/canary/kubernetes/20-rbac.yaml does) to see istiod's view: meshcheck runs `pilot-discovery request GET /debug/clusterz` in the istiod pod"
                 : nil
             return PreflightFinding(check: name, cluster: cluster.name, status: .warn, evidence: "not visible: \(why)", hint: hint)
         case .clusters(let pod, let entries):

@@ -235,9 +235,16 @@ package enum Preflight {
         }
     }
 
-    /// What `get pods/proxy` in istio-system lets meshcheck read: istiod's `/debug/clusterz` on its
-    /// monitoring port, from a Ready istiod pod when there is one.
-    static let clusterzPermission = "get pods/proxy in istio-system"
+    /// What `create pods/exec` in istio-system lets meshcheck read: istiod's `/debug/clusterz`, through
+    /// `pilot-discovery request` in the istiod container (what its image ships for this), from a Ready istiod pod when
+    /// there is one. istiod answers its debug handlers only to localhost and Istio-authenticated callers, so the
+    /// API server's proxy subresource (`pods/proxy`, no credential istiod accepts) gets 401 on a real cluster.
+    static let clusterzPermission = "create pods/exec in istio-system"
+    static let clusterzCommand = ["pilot-discovery", "request", "GET", "/debug/clusterz"]
+    /// istiod's container in its pod (the `discovery` image).
+    static let istiodContainer = "discovery"
+    /// clusterz lists one short entry per cluster of the mesh; 1 MiB is thousands of clusters.
+    static let clusterzMaxBytes = 1 << 20
 
     static func controlPlaneView(
         _ client: KubeClient, istiod: Fetched<[IstiodPodFact]>, revisions: Fetched<[ControlPlaneRevisionFact]>
@@ -253,18 +260,25 @@ package enum Preflight {
             }
             return .notVisible("no istiod pod (label app=istiod) in istio-system")
         }
-        let path = "/api/v1/namespaces/\(istioSystem)/pods/\(pod.name):15014/proxy/debug/clusterz"
+        let collector = ExecOutputCollector(limit: clusterzMaxBytes + 1)
+        let request = ExecRequest(
+            namespace: istioSystem, pod: pod.name, container: istiodContainer, command: clusterzCommand,
+            timeouts: ExecTimeouts(connect: .seconds(10), idle: .seconds(20), total: .seconds(30)), maxOutputBytes: clusterzMaxBytes + 64 * 1024)
         do {
-            let body = try await client.request(method: "GET", path: path)
-            return .clusters(pod: pod.name, try ClusterzParser.parse(body))
-        } catch let error as KubeAPIError where error.reason == .forbidden {
-            return .notVisible("forbidden: needs `\(clusterzPermission)` (\(error.message))")
-        } catch let error as KubeAPIError where error.httpStatus == 401 {
-            // The API server accepted our credentials (it answered /version); this 401 is istiod's own.
-            return .notVisible(
-                "istiod \(pod.name) refused the proxied request (401): its debug port answers only localhost and Istio-authenticated callers")
-        } catch let error as KubeAPIError {
-            return .notVisible("istiod \(pod.name) did not answer /debug/clusterz: \(error.message)")
+            let result = try await client.exec(request, consumer: collector)
+            guard result.exitCode == 0 else {
+                let stderr = collector.stderrText.split(separator: "\n").last.map { ": \($0.prefix(200))" } ?? ""
+                return .notVisible("`\(clusterzCommand.joined(separator: " "))` in \(pod.name) exited with \(result.exitCode)\(stderr)")
+            }
+            guard collector.stdout.count <= clusterzMaxBytes else {
+                return .notVisible("istiod \(pod.name) answered /debug/clusterz with more than \(clusterzMaxBytes >> 20) MiB")
+            }
+            return .clusters(pod: pod.name, try ClusterzParser.parse(collector.stdout))
+        } catch let error as ExecError {
+            if case .rejected(let apiError) = error.code, apiError.reason == .forbidden {
+                return .notVisible("forbidden: needs `\(clusterzPermission)` (\(apiError.message))")
+            }
+            return .notVisible("cannot exec into istiod \(pod.name): \(error)")
         } catch let error as ClusterzParser.ParseError {
             return .notVisible("istiod \(pod.name) answered /debug/clusterz with something else: \(error)")
         } catch {

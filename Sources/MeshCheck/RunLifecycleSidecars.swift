@@ -39,7 +39,8 @@ extension MeshCheckRun {
         let seconds = Duration.seconds(SidecarView.maxSeconds)
         let request = ExecRequest(
             namespace: namespace, pod: pod, container: Workloads.sleepContainer, command: SidecarView.command,
-            timeouts: ExecTimeouts(connect: seconds, idle: seconds + .seconds(5), total: seconds * 2))
+            timeouts: ExecTimeouts(connect: seconds, idle: seconds + .seconds(5), total: seconds * 2),
+            maxOutputBytes: EnvoyClusters.maxBytes + 64 * 1024)
         do {
             let result = try await op.cluster.client.exec(request, consumer: collector)
             guard result.exitCode == 0 else {

@@ -93,6 +93,13 @@ final class SimulatedCluster: @unchecked Sendable {
         return read { IstiodDebug.answer(target, state: $0, peerServers: peerServers) }
     }
 
+    /// What the simulator answers itself for an exec the container image provides and this machine does not.
+    func builtinAnswer(_ target: ExecTarget) -> ExecBuiltinAnswer? {
+        guard IstiodDebug.isRequestCommand(target) else { return nil }
+        let peerServers = runtime.meshView.peerServers()
+        return read { IstiodDebug.answerRequestCommand(target, state: $0, peerServers: peerServers) }
+    }
+
     private func performRuntime(_ actions: [PodRuntimeAction]) {
         if actions.isEmpty { return }
         runtime.perform(
@@ -507,18 +514,20 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
             }
             pipeline.removeHandler(handler, promise: nil)
             let bufferBound = NIOLoopBound(buffer, eventLoop: channel.eventLoop)
-            cluster.runtime.startExec(on: channel, cluster: clusterName, target: target, subprotocol: subprotocol)
-                .whenComplete { outcome in
-                    let buffer = bufferBound.value
-                    switch outcome {
-                    case .success:
-                        if let bufferContext = try? channel.pipeline.syncOperations.context(handler: buffer) {
-                            buffer.release(context: bufferContext)
-                        }
-                    case .failure:
-                        channel.close(promise: nil)
+            cluster.runtime.startExec(
+                on: channel, cluster: clusterName, target: target, subprotocol: subprotocol, builtin: cluster.builtinAnswer(target)
+            )
+            .whenComplete { outcome in
+                let buffer = bufferBound.value
+                switch outcome {
+                case .success:
+                    if let bufferContext = try? channel.pipeline.syncOperations.context(handler: buffer) {
+                        buffer.release(context: bufferContext)
                     }
+                case .failure:
+                    channel.close(promise: nil)
                 }
+            }
         }
     }
 

@@ -150,8 +150,9 @@ package struct ClusterState {
     /// never sync, and this cluster's sidecars never learn their endpoints.
     package var istiodUnreachablePeers: Set<String> = []
     /// istiod's debug port authenticates non-loopback callers as a real one does, so a request through the
-    /// API server's proxy (which carries no credential istiod accepts) gets 401 (fault injection).
-    package var istiodDebugRequiresAuthentication = false
+    /// API server's proxy (which carries no credential istiod accepts) gets 401; `pilot-discovery request` in
+    /// the pod is the way in. False serves the proxied request too, for tests that read clusterz with kubectl.
+    package var istiodDebugRequiresAuthentication = true
     /// Resources (`pods`, `pods/proxy`) RBAC refuses to the simulated user, every verb (fault injection):
     /// requests get 403 Forbidden and SelfSubjectAccessReview says no.
     package var deniedResources: Set<String> = []

@@ -1,8 +1,11 @@
-// The API server's proxy subresource (`pods/<pod>[:<port>]/proxy/<path>`, and `services/<svc>[:<port>]/proxy/<path>`
-// through a ready endpoint) as far as the simulated mesh has
-// something behind it: istiod's debug endpoint `/debug/clusterz` on its monitoring port 15014, the JSON
-// `istioctl remote-clusters` prints (docs/PROTOCOL-NOTES.md §D7). Other pods and ports answer as a real
-// API server does when nothing listens there: 503 with the dial error.
+// istiod's debug endpoint `/debug/clusterz` on its monitoring port 15014, the JSON `istioctl remote-clusters` prints
+// (docs/PROTOCOL-NOTES.md §D7), two ways in: `pilot-discovery request GET /debug/clusterz` exec'd in the istiod pod
+// (from localhost, so istiod answers), and the API server's proxy subresource (`pods/<pod>[:<port>]/proxy/<path>`,
+// and `services/<svc>[:<port>]/proxy/<path>` through a ready endpoint), which istiod refuses with 401 as a real one
+// does. Other pods and ports answer the proxy as a real API server does when nothing listens there: 503 with the
+// dial error.
+
+import MeshSimRuntime
 
 /// A validated `pods/<name>/proxy` request (a Service's resolved to one of its pods); the server layer answers
 /// it with the whole mesh in view.
@@ -52,6 +55,32 @@ enum IstiodDebug {
         // allowAuthenticatedOrLocalhost: the proxied request comes from the API server without a credential.
         if state.istiodDebugRequiresAuthentication { return APIResponse(status: 401, headers: [], body: []) }
         return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: clusterz(state, peerServers: peerServers).serializedBytes())
+    }
+
+    /// `pilot-discovery request <method> <path> [<body>]` in an istiod pod's `discovery` container: the way in to its
+    /// debug handlers that works on a real cluster, since the request comes from localhost (istio
+    /// `pilot/cmd/pilot-discovery/app/request.go`; the proxy subresource gets 401 instead).
+    static func isRequestCommand(_ target: ExecTarget) -> Bool {
+        target.namespace == "istio-system" && target.container == discoveryContainer && target.command.count >= 4
+            && target.command[0] == "pilot-discovery" && target.command[1] == "request"
+    }
+
+    static let discoveryContainer = "discovery"
+
+    /// What the command prints (istio `pilot/pkg/request/command.go`): the body and a newline, exit 0, for any
+    /// answer below 400 and for 404; otherwise the error on stderr and exit status 255, as its `main` exits.
+    static func answerRequestCommand(_ target: ExecTarget, state: ClusterState, peerServers: [String: String]) -> ExecBuiltinAnswer {
+        let method = target.command[2]
+        let path = "/" + target.command[3].drop { $0 == "/" }
+        guard let pod = state.store.get(.pods, namespace: target.namespace, name: target.pod), ClusterState.isIstiod(pod) else {
+            return ExecBuiltinAnswer(
+                stdout: [], stderr: Array("Error: Get \"http://127.0.0.1:15014\(path)\": dial tcp 127.0.0.1:15014: connect: connection refused\n".utf8),
+                exitCode: 255)
+        }
+        guard method == "GET", path == "/debug/clusterz" else {
+            return ExecBuiltinAnswer(stdout: Array("404 page not found\n\n".utf8))
+        }
+        return ExecBuiltinAnswer(stdout: clusterz(state, peerServers: peerServers).serializedBytes() + [UInt8(ascii: "\n")])
     }
 
     /// `[]cluster.DebugInfo` as istiod's secret controller lists it (`ListRemoteClusters`): its own cluster

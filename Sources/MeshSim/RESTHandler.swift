@@ -367,7 +367,7 @@ extension ClusterState {
             let named = (asked["resource"].string ?? "") + (subresource.isEmpty ? "" : "/\(subresource)")
             // RBAC's answer to a request it has no rule for: not allowed, and no reason.
             object["status"] =
-                deniedResources.contains(named)
+                Self.denies(deniedResources, named, namespace: asked["namespace"].string)
                 ? ["allowed": false] : ["allowed": true, "reason": "the simulated cluster grants every authenticated user"]
             object["kind"] = "SelfSubjectAccessReview"
             object["apiVersion"] = "authorization.k8s.io/v1"
@@ -750,13 +750,21 @@ extension ClusterState {
         return ProxyTarget(namespace: namespace, pod: pod, port: Int(number), path: path)
     }
 
+    /// A denied entry is `resource[/subresource]` (everywhere) or `resource[/subresource]@namespace` (in one namespace).
+    static func denies(_ denied: Set<String>, _ named: String, namespace: String?) -> Bool {
+        denied.contains(named) || namespace.map { denied.contains("\(named)@\($0)") } ?? false
+    }
+
     /// RBAC as far as the simulator enforces it: the resources a fault denies are refused for every verb,
     /// with the authorizer's message.
     func authorize(_ request: APIRequest, target: ResourcePath) throws(APIError) {
         let named = target.resource.plural + (target.subresource.map { "/\($0)" } ?? "")
-        guard deniedResources.contains(named) else { return }
+        guard Self.denies(deniedResources, named, namespace: target.namespace) else { return }
         let verb: String
         switch (request.method, target.name) {
+        // A WebSocket exec, attach or port-forward is a GET that Kubernetes 1.31 (this server's version) authorizes
+        // as `create`, like the SPDY POST (AuthorizePodWebsocketUpgradeCreatePermission).
+        case ("GET", _) where ["exec", "attach", "portforward"].contains(target.subresource ?? ""): verb = "create"
         case ("GET", nil), ("HEAD", nil): verb = request.flag("watch") ? "watch" : "list"
         case ("GET", _), ("HEAD", _): verb = "get"
         case ("POST", _): verb = "create"

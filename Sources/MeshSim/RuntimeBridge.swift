@@ -66,9 +66,9 @@ final class RuntimeBridge: Sendable {
     /// The `http_proxy` a pod's processes use: its sidecar (or the plain forwarder of a pod without one).
     func httpProxy(forPod uid: String) -> String? { pods.running(uid: uid)?.httpProxy }
 
-    func startExec(on channel: Channel, cluster: String, target: ExecTarget, subprotocol: ExecServerSubprotocol)
-        -> EventLoopFuture<Void>
-    {
+    func startExec(
+        on channel: Channel, cluster: String, target: ExecTarget, subprotocol: ExecServerSubprotocol, builtin: ExecBuiltinAnswer? = nil
+    ) -> EventLoopFuture<Void> {
         let environment = PodEnvironment.make(
             containerEnv: target.containerEnvironment.map { EnvironmentVariable($0.name, $0.value) },
             podName: target.pod, httpProxy: httpProxy(forPod: target.podUID))
@@ -76,7 +76,7 @@ final class RuntimeBridge: Sendable {
             cluster: cluster, namespace: target.namespace, pod: target.pod, container: target.container,
             command: target.command, stdin: target.stdin, stdout: target.stdout, stderr: target.stderr, tty: target.tty,
             subprotocol: subprotocol, environment: environment)
-        return ExecServerSession.start(on: channel, request: request, registry: execRegistry, faults: runtimeFaults)
+        return ExecServerSession.start(on: channel, request: request, registry: execRegistry, faults: runtimeFaults, builtin: builtin)
     }
 
     func stopAll() async {

@@ -58,9 +58,10 @@ package struct SimulatedMeshOptions: Sendable {
     package var imagePullErrors: [String] = []
     /// Peers each cluster's istiod cannot reach, by cluster name (applied with `podFaults`).
     package var istiodUnreachablePeers: [String: Set<String>] = [:]
-    /// Clusters whose istiod refuses proxied debug requests with 401, as a real one does (applied with `podFaults`).
-    package var istiodDebugAuthentication: Set<String> = []
-    /// Resources (`pods/proxy`) RBAC refuses in a cluster, by cluster name (applied with `podFaults`).
+    /// Clusters whose istiod also answers proxied debug requests (a real one, and the simulated one by default, refuses
+    /// them with 401; applied with `podFaults`).
+    package var istiodDebugOpen: Set<String> = []
+    /// Resources (`pods/exec@istio-system`) RBAC refuses in a cluster, by cluster name (applied with `podFaults`).
     package var deniedResources: [String: Set<String>] = [:]
     /// Where to write the kubeconfig; nil writes `kubeconfig` into a fresh temporary directory.
     package var kubeconfigPath: String?
@@ -280,7 +281,7 @@ package final class SimulatedMesh: Sendable {
             for (cluster, podFaults) in options.podFaults { try faults.setPodFaults(podFaults, cluster: cluster) }
             for (cluster, peers) in options.istiodUnreachablePeers { try faults.setIstiodUnreachablePeers(peers, cluster: cluster) }
             for (cluster, denied) in options.deniedResources { try faults.setDeniedResources(denied, cluster: cluster) }
-            for cluster in options.istiodDebugAuthentication { try faults.setIstiodDebugAuthentication(true, cluster: cluster) }
+            for cluster in options.istiodDebugOpen { try faults.setIstiodDebugAuthentication(false, cluster: cluster) }
             // Written last, so that its existence tells scripts the mesh is ready.
             if let control {
                 try writePrivateFile(path + ".sim.json", control.describe(kubeconfigPath: path).serialized() + "\n")
@@ -447,13 +448,14 @@ package final class FaultControl: Sendable {
         try selected(cluster)[0].read { $0.istiodDebugRequiresAuthentication }
     }
 
-    /// Resources RBAC refuses to the simulated user in a cluster (`pods/proxy`, `resource/subresource` or a
-    /// plain resource, every verb); replaces the previous set.
+    /// Resources RBAC refuses to the simulated user in a cluster (`pods/exec@istio-system`: `resource/subresource` or a
+    /// plain resource, in one namespace after `@` or everywhere, every verb); replaces the previous set.
     package func setDeniedResources(_ resources: Set<String>, cluster: String) throws(SimulatedMeshError) {
         for resource in resources {
-            let parts = resource.split(separator: "/", omittingEmptySubsequences: false)
-            guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
-                throw SimulatedMeshError.invalidOptions("a denied resource looks like pods/proxy or secrets, got \(resource)")
+            let scoped = resource.split(separator: "@", omittingEmptySubsequences: false)
+            let parts = scoped[0].split(separator: "/", omittingEmptySubsequences: false)
+            guard scoped.count <= 2, scoped.allSatisfy({ !$0.isEmpty }), (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+                throw SimulatedMeshError.invalidOptions("a denied resource looks like pods/exec@istio-system, pods/proxy or secrets, got \(resource)")
             }
         }
         for target in try selected(cluster) { target.withState { $0.deniedResources = resources } }

@@ -67,18 +67,34 @@ package final class ExecServerRegistry: Sendable {
     }
 }
 
+/// A command the simulator answers itself instead of running a process: a tool the container image has and this
+/// machine does not (istiod's `pilot-discovery request`). Its output is sent as the process's would be, then its exit.
+package struct ExecBuiltinAnswer: Sendable, Equatable {
+    package var stdout: [UInt8]
+    package var stderr: [UInt8]
+    package var exitCode: Int32
+
+    package init(stdout: [UInt8], stderr: [UInt8] = [], exitCode: Int32 = 0) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.exitCode = exitCode
+    }
+}
+
 package enum ExecServerSession {
     /// Takes over a channel whose pipeline holds no HTTP or WebSocket handlers any more: MeshSim wrote the
     /// 101 response itself and removed its HTTP handlers. `bufferedBytes` are bytes already read after the
     /// request's headers (they are WebSocket frames). The session then owns the channel and closes it.
+    /// `builtin`: answer with this instead of running `request.command`.
     package static func start(
         on channel: Channel, request: ExecServerRequest, bufferedBytes: ByteBuffer? = nil,
-        registry: ExecServerRegistry, faults: RuntimeFaultControl, settings: ExecServerSettings = ExecServerSettings()
+        registry: ExecServerRegistry, faults: RuntimeFaultControl, settings: ExecServerSettings = ExecServerSettings(),
+        builtin: ExecBuiltinAnswer? = nil
     ) -> EventLoopFuture<Void> {
         onEventLoop(of: channel) {
             let driver = ExecServerDriver(
                 channel: channel, request: request, registry: registry,
-                fault: faults.current.execStreamFault(cluster: request.cluster), settings: settings)
+                fault: faults.current.execStreamFault(cluster: request.cluster), settings: settings, builtin: builtin)
             try channel.pipeline.syncOperations.addHandler(ExecSocketByteHandler(driver: driver))
             driver.begin()
             if let bufferedBytes, bufferedBytes.readableBytes > 0 {
@@ -122,8 +138,13 @@ final class ExecServerDriver: @unchecked Sendable {
     private var lastStdinWrite: EventLoopFuture<Void>?
     /// Set for a hostile exec fault: what is sent instead of the command's output.
     private var hostileOutput: HostileExecOutput?
+    private let builtin: ExecBuiltinAnswer?
 
-    init(channel: Channel, request: ExecServerRequest, registry: ExecServerRegistry, fault: ExecStreamFault?, settings: ExecServerSettings) {
+    init(
+        channel: Channel, request: ExecServerRequest, registry: ExecServerRegistry, fault: ExecStreamFault?, settings: ExecServerSettings,
+        builtin: ExecBuiltinAnswer?
+    ) {
+        self.builtin = builtin
         self.socket = channel
         self.eventLoop = channel.eventLoop
         self.request = request
@@ -145,6 +166,12 @@ final class ExecServerDriver: @unchecked Sendable {
             // From the next turn: this runs inside the HTTP decoder's loop that handed the channel over, which must
             // finish before anything (a write error, a close) can reach the handlers it is removing.
             eventLoop.execute { self.sendHostileOutput() }
+            return
+        }
+        if let builtin {
+            // As for hostile output, from the next turn: this runs inside the loop that handed the channel over.
+            pipesReady = true
+            eventLoop.execute { self.answer(builtin) }
             return
         }
         // Nothing is read from the client until the pipes exist, so stdin never piles up in memory.
@@ -234,6 +261,20 @@ final class ExecServerDriver: @unchecked Sendable {
         } else if socket.isWritable && machine.phase != .stalled {
             setOutputReading(true)
         }
+    }
+
+    /// A builtin command's output in pipe-sized pieces, then its exit status; stdin, if any, goes nowhere.
+    private func answer(_ builtin: ExecBuiltinAnswer) {
+        for (channel, bytes) in [(ExecServerChannel.stdout, builtin.stdout), (.stderr, builtin.stderr)] {
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(offset + 32 * 1024, bytes.count)
+                perform(machine.processOutput(channel, Array(bytes[offset..<end])))
+                offset = end
+            }
+        }
+        perform(machine.processFinished(.exited(code: builtin.exitCode)))
+        finishIfDone()
     }
 
     /// Writes hostile output while the connection drains: a few chunks per event-loop turn, then the next turn

@@ -119,15 +119,16 @@ struct SimCommand: AsyncParsableCommand {
     var istiodUnreachablePeers: [String] = []
 
     @Option(
-        name: .customLong("istiod-debug-auth"),
+        name: .customLong("istiod-debug-open"),
         help:
-            "A cluster's istiod refuses debug requests that are not from loopback (401), as a real istiod does, so /debug/clusterz through the API server's proxy is refused: CLUSTER (repeatable)."
+            "A cluster's istiod also answers debug requests that are not from loopback, so /debug/clusterz through the API server's proxy answers (a real istiod, and the simulated one by default, refuses them with 401): CLUSTER (repeatable)."
     )
-    var istiodDebugAuth: [String] = []
+    var istiodDebugOpen: [String] = []
 
     @Option(
         name: .customLong("rbac-deny"),
-        help: "RBAC refuses a resource in a cluster (403 and a SelfSubjectAccessReview that says no): CLUSTER=RESOURCE, e.g. cluster-1=pods/proxy (repeatable)."
+        help:
+            "RBAC refuses a resource in a cluster (403 and a SelfSubjectAccessReview that says no): CLUSTER=RESOURCE[@NAMESPACE], e.g. cluster-1=pods/exec@istio-system (repeatable)."
     )
     var rbacDeny: [String] = []
 
@@ -164,10 +165,10 @@ struct SimCommand: AsyncParsableCommand {
         options.podFaults = try podFaults()
         options.istiodUnreachablePeers = try Self.clusterSets(istiodUnreachablePeers, option: "--istiod-unreachable-peer", shape: "CLUSTER=PEER")
         options.deniedResources = try Self.clusterSets(rbacDeny, option: "--rbac-deny", shape: "CLUSTER=RESOURCE")
-        for entry in istiodDebugAuth {
-            let (cluster, extra) = try Self.clusterAndText(entry, option: "--istiod-debug-auth", shape: "CLUSTER")
-            guard extra == nil else { throw ValidationError("--istiod-debug-auth expects a cluster name, e.g. cluster-1, got \(entry)") }
-            options.istiodDebugAuthentication.insert(cluster)
+        for entry in istiodDebugOpen {
+            let (cluster, extra) = try Self.clusterAndText(entry, option: "--istiod-debug-open", shape: "CLUSTER")
+            guard extra == nil else { throw ValidationError("--istiod-debug-open expects a cluster name, e.g. cluster-1, got \(entry)") }
+            options.istiodDebugOpen.insert(cluster)
         }
         for fraction in [apiThrottle, apiErrors, apiDrop] where !(0...1).contains(fraction) {
             throw ValidationError("API fault fractions must be between 0 and 1")

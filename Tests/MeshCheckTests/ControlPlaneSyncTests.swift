@@ -111,13 +111,13 @@ final class ControlPlaneSyncTests: XCTestCase {
     func testNotVisibleIsAWarningWithTheReason() throws {
         var clusters = HealthyMesh.clusters()
         clusters[0].controlPlaneView = .notVisible(
-            "forbidden: needs `get pods/proxy in istio-system` (pods \"istiod-1:15014\" is forbidden: User \"u\" cannot get resource \"pods/proxy\")")
+            "forbidden: needs `create pods/exec in istio-system` (pods \"istiod-1\" is forbidden: User \"u\" cannot create resource \"pods/exec\")")
         clusters[1].controlPlaneView = .notVisible("managed control plane (asm-managed), istiod runs outside the cluster")
         let findings = HealthyMesh.evaluate(clusters)
         let forbidden = try XCTUnwrap(sync(findings, "cluster-1"))
         XCTAssertEqual(forbidden.status, .warn)
-        XCTAssertTrue(forbidden.evidence.hasPrefix("not visible: forbidden: needs `get pods/proxy in istio-system`"), forbidden.evidence)
-        XCTAssertTrue(forbidden.hint?.contains("grant `get` on `pods/proxy` in istio-system") == true, forbidden.hint ?? "")
+        XCTAssertTrue(forbidden.evidence.hasPrefix("not visible: forbidden: needs `create pods/exec in istio-system`"), forbidden.evidence)
+        XCTAssertTrue(forbidden.hint?.contains("grant `create` (and `get`) on `pods/exec` in istio-system") == true, forbidden.hint ?? "")
         let managed = try XCTUnwrap(sync(findings, "cluster-2"))
         XCTAssertEqual(managed.status, .warn)
         XCTAssertEqual(managed.evidence, "not visible: managed control plane (asm-managed), istiod runs outside the cluster")

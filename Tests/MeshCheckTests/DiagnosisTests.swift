@@ -82,7 +82,7 @@ final class DiagnosisTests: XCTestCase {
         XCTAssertFalse(cause.contains("preflight remote-secret"), "the secret is fine: \(cause)")
         XCTAssertTrue(reached.hint?.contains("cannot reach the API server of cluster-2") == true, reached.hint ?? "")
 
-        clusters[0].controlPlaneView = .notVisible("forbidden: needs `get pods/proxy in istio-system`")
+        clusters[0].controlPlaneView = .notVisible("forbidden: needs `create pods/exec in istio-system`")
         let unexplained = try check(
             try evaluate(oneSided(), findings: HealthyMesh.evaluate(clusters)), CheckName.allClustersReached, source: "cluster-1")
         XCTAssertFalse((unexplained.cause ?? "").contains("control-plane-sync"), unexplained.cause ?? "")

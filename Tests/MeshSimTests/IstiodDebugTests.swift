@@ -4,8 +4,9 @@ import Testing
 
 @testable import MeshSim
 
-/// istiod's `/debug/clusterz` behind the pod proxy subresource, the fault that cuts istiod off from a peer's
-/// API server (clusterz and routing agree), and the RBAC fault that refuses `pods/proxy`.
+/// istiod's `/debug/clusterz` through `pilot-discovery request` in its pod and behind the pod proxy subresource
+/// (refused with 401 unless opened, as a real istiod does), the fault that cuts istiod off from a peer's API
+/// server (clusterz and routing agree), and the RBAC fault that refuses a resource.
 @Suite struct IstiodDebugTests {
     static let peerServer = "https://127.0.0.1:40002"
 
@@ -29,6 +30,7 @@ import Testing
 
     @Test func clusterzListsTheOwnClusterThenEverySecretsClusterAsIstiodDoes() throws {
         var primary = Self.primary()
+        primary.state.istiodDebugRequiresAuthentication = false
         let pod = Self.istiod(primary)
         let outcome = Self.proxy(&primary, "/api/v1/namespaces/istio-system/pods/\(pod):15014/proxy/debug/clusterz")
         guard case .proxy(let target) = outcome else {
@@ -43,6 +45,36 @@ import Testing
             String(decoding: answer.body, as: UTF8.self)
                 == #"[{"id":"cluster-1","secretName":"","syncStatus":"synced"},{"id":"cluster-2","secretName":"istio-system/istio-remote-secret-cluster-2","syncStatus":"synced"}]"#
         )
+    }
+
+    /// `kubectl exec <istiod> -c discovery -- pilot-discovery request GET /debug/clusterz`: the body and a newline
+    /// from localhost, which istiod answers; a 404 is printed too (exit 0), as the command does.
+    @Test func pilotDiscoveryRequestInTheIstiodPodAnswersClusterz() throws {
+        let primary = Self.primary()
+        let pod = Self.istiod(primary)
+        func target(_ command: [String], container: String = "discovery", pod name: String = pod) -> ExecTarget {
+            ExecTarget(
+                namespace: "istio-system", pod: name, podUID: "u", container: container, command: command, stdin: false, stdout: true,
+                stderr: true, tty: false, containerEnvironment: [], injected: false)
+        }
+        let request = target(["pilot-discovery", "request", "GET", "/debug/clusterz"])
+        #expect(IstiodDebug.isRequestCommand(request))
+        let answer = IstiodDebug.answerRequestCommand(request, state: primary.state, peerServers: ["cluster-2": Self.peerServer])
+        #expect(answer.exitCode == 0 && answer.stderr.isEmpty)
+        #expect(
+            String(decoding: answer.stdout, as: UTF8.self)
+                == #"[{"id":"cluster-1","secretName":"","syncStatus":"synced"},{"id":"cluster-2","secretName":"istio-system/istio-remote-secret-cluster-2","syncStatus":"synced"}]"#
+                + "\n")
+        let withoutSlash = IstiodDebug.answerRequestCommand(
+            target(["pilot-discovery", "request", "GET", "debug/clusterz"]), state: primary.state, peerServers: [:])
+        #expect(withoutSlash.stdout.first == UInt8(ascii: "["), "the command trims the leading slash itself")
+        let other = IstiodDebug.answerRequestCommand(target(["pilot-discovery", "request", "GET", "/debug/nope"]), state: primary.state, peerServers: [:])
+        #expect(String(decoding: other.stdout, as: UTF8.self) == "404 page not found\n\n" && other.exitCode == 0)
+        #expect(!IstiodDebug.isRequestCommand(target(["pilot-discovery", "request", "GET", "/x"], container: "istio-proxy")))
+        #expect(!IstiodDebug.isRequestCommand(target(["pilot-discovery", "discovery"])))
+        let notIstiod = IstiodDebug.answerRequestCommand(
+            target(["pilot-discovery", "request", "GET", "/debug/clusterz"], pod: "no-such-pod"), state: primary.state, peerServers: [:])
+        #expect(notIstiod.exitCode == 255 && !notIstiod.stderr.isEmpty)
     }
 
     @Test func aPeerIstiodCannotReachTimesOutAndLeavesRouting() throws {
@@ -136,11 +168,13 @@ import Testing
         #expect(review(nil)["allowed"] == true)
     }
 
-    /// Through a running mesh's HTTPS API server, with curl: the secret istiod holds syncs, the fault turns
-    /// it into a timeout, and healing it brings it back; the fault document shows the faults.
+    /// Through a running mesh's HTTPS API server, with curl and istiod's debug port opened (the exec path is
+    /// judged by kubectl in Tests/scripts/clusterz.sh): the secret istiod holds syncs, the fault turns it into a
+    /// timeout, and healing it brings it back; the fault document shows the faults.
     @Test func aRunningMeshAnswersClusterzThroughItsAPIServer() async throws {
         var options = SimulatedMeshOptions()
         options.startDelay = .milliseconds(50)
+        options.istiodDebugOpen = ["cluster-1"]
         let mesh = try await SimulatedMesh.start(options)
         let curl = try Curl()
         do {
@@ -188,8 +222,8 @@ import Testing
     /// A real istiod refuses debug callers that are not on loopback and carry no Istio credential; the
     /// proxied request is one. Unknown paths still get the mux's 404 first.
     @Test func istiodThatAuthenticatesDebugCallersRefusesTheProxiedRequest() {
-        var primary = Self.primary()
-        primary.state.istiodDebugRequiresAuthentication = true
+        let primary = Self.primary()
+        #expect(primary.state.istiodDebugRequiresAuthentication, "as a real istiod, by default")
         let pod = Self.istiod(primary)
         let target = ProxyTarget(namespace: "istio-system", pod: pod, port: 15014, path: "/debug/clusterz")
         let refused = IstiodDebug.answer(target, state: primary.state, peerServers: [:])
