@@ -98,7 +98,8 @@ enum FaultDocument {
         var exec: [String: JSON] = [:]
         for (cluster, fault) in faults.execStreamFaults { exec[cluster] = render(fault) }
         if let all = faults.allClustersExecStreamFault { exec["*"] = render(all) }
-        return ["pairLatencyMs": .object(pairs), "versions": .object(versions), "exec": .object(exec)]
+        let blocked = faults.blockedGateways.map { "\($0.source)>\($0.target)" }.sorted().map(JSON.string)
+        return ["pairLatencyMs": .object(pairs), "versions": .object(versions), "exec": .object(exec), "blockedGateways": .array(blocked)]
     }
 
     static func render(_ fault: ExecStreamFault) -> JSON {
@@ -173,6 +174,13 @@ enum FaultDocument {
             }
             faults.versionFaults[version] = VersionFault(
                 errorRate: rate, extraDelay: .milliseconds(Int64(delay)), errorStatus: status)
+        }
+        for value in json["blockedGateways"].array ?? [] {
+            let ends = (value.string ?? "").split(separator: ">").map(String.init)
+            guard ends.count == 2, !ends[0].isEmpty, !ends[1].isEmpty else {
+                throw SimulatedMeshError.invalidOptions("runtime.blockedGateways entries look like cluster-1>cluster-2")
+            }
+            faults.blockedGateways.insert(ClusterPair(source: ends[0], target: ends[1]))
         }
         for (cluster, value) in json["exec"].object ?? [:] {
             let fault = try parseExecFault(value, field: "runtime.exec.\(cluster)")

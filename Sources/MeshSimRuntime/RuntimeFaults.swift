@@ -38,11 +38,17 @@ package struct RuntimeFaults: Equatable, Sendable {
     /// Exec stream fault for sessions in a given cluster; `allClustersExecStreamFault` applies elsewhere.
     package var execStreamFaults: [String: ExecStreamFault]
     package var allClustersExecStreamFault: ExecStreamFault?
+    /// (source → target) pairs where the target's east-west gateway address does not answer the source's sidecars
+    /// (a firewall on port 15443 between the networks): the endpoint is still listed and healthy, connections to it
+    /// time out, and the sidecar retries on other hosts.
+    package var blockedGateways: Set<ClusterPair>
 
     package init(
         pairLatency: [ClusterPair: Duration] = [:], versionFaults: [String: VersionFault] = [:],
-        execStreamFaults: [String: ExecStreamFault] = [:], allClustersExecStreamFault: ExecStreamFault? = nil
+        execStreamFaults: [String: ExecStreamFault] = [:], allClustersExecStreamFault: ExecStreamFault? = nil,
+        blockedGateways: Set<ClusterPair> = []
     ) {
+        self.blockedGateways = blockedGateways
         self.pairLatency = pairLatency
         self.versionFaults = versionFaults
         self.execStreamFaults = execStreamFaults

@@ -425,6 +425,12 @@ final class ForwardProxyHandler: ChannelInboundHandler {
             upstreamHead.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
         }
         let requestHead = upstreamHead
+        let pair = ClusterPair(source: context.source.cluster, target: endpoint.cluster)
+        if endpoint.cluster != context.source.cluster, context.faults.current.blockedGateways.contains(pair) {
+            // Packets to the gateway are dropped: the connect attempt ends at the connect timeout (ETIMEDOUT).
+            eventLoop.scheduleTask(in: context.settings.connectTimeout) { promise.fail(UpstreamFailure.connectFailed(errno: 110)) }
+            return promise.futureResult
+        }
         ClientBootstrap(group: eventLoop)
             .connectTimeout(context.settings.connectTimeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)

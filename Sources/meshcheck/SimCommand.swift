@@ -63,6 +63,11 @@ struct SimCommand: AsyncParsableCommand {
     @Flag(name: .customLong("hang-namespace-deletion"), help: "Deleted namespaces stay Terminating forever.")
     var hangNamespaceDeletion = false
 
+    @Option(
+        name: .customLong("gateway-blocked"),
+        help: "The target's east-west gateway does not answer the source's sidecars (a firewall on 15443), e.g. cluster-1>cluster-2 (repeatable).")
+    var gatewayBlocked: [String] = []
+
     @Option(name: .customLong("pair-latency"), help: "Extra latency for a cluster pair, e.g. cluster-1>cluster-2=40ms (repeatable).")
     var pairLatency: [String] = []
 
@@ -209,6 +214,11 @@ struct SimCommand: AsyncParsableCommand {
 
     func runtimeFaults() throws -> RuntimeFaults {
         var faults = RuntimeFaults()
+        for entry in gatewayBlocked {
+            let ends = entry.split(separator: ">").map(String.init)
+            guard ends.count == 2, !ends[0].isEmpty, !ends[1].isEmpty else { throw ValidationError("--gateway-blocked expects cluster-1>cluster-2") }
+            faults.blockedGateways.insert(ClusterPair(source: ends[0], target: ends[1]))
+        }
         for entry in pairLatency {
             let (key, value) = try Self.keyValue(entry, option: "--pair-latency")
             let ends = key.split(separator: ">").map(String.init)

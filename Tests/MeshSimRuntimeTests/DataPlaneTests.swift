@@ -240,6 +240,23 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
         #expect(try versions(through: proxy, count: 10) == ["v1": 10])
     }
 
+    /// A firewall between the networks (`blockedGateways`): cluster-2's gateway stays listed, connections to it time
+    /// out, and the retry on another host answers from cluster-1 — only the direction blocked; healing restores it.
+    @Test func blockedGatewayTimesOutAndTheRetryAnswersLocally() async throws {
+        let mesh = try await TwoClusters()
+        let proxy = try await mesh.proxy(.sidecar)
+        defer {
+            Task {
+                await proxy.stop()
+                await mesh.stop()
+            }
+        }
+        mesh.faults.update { $0.blockedGateways = [ClusterPair(source: "cluster-1", target: "cluster-2")] }
+        #expect(try versions(through: proxy, count: 6) == ["v1": 6])
+        mesh.faults.update { $0.blockedGateways = [ClusterPair(source: "cluster-2", target: "cluster-1")] }
+        #expect(Set(try versions(through: proxy).keys) == ["v1", "v2"])
+    }
+
     /// Istio's default policy retries 503 on another host but not 500, which is why a version fault can
     /// choose its status.
     @Test func sidecarRetries503ButNot500() async throws {
