@@ -126,6 +126,22 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
             await v1.stop()
             await v2.stop()
         }
+
+        /// Starts the mesh and a proxy (arguments as ``proxy(_:cluster:retries:)``), runs `body`, then stops both.
+        static func withProxy(
+            _ mode: ProxySettings.Mode, cluster: String = "cluster-1", retries: Int? = nil,
+            _ body: (TwoClusters, SidecarProxy) async throws -> Void
+        ) async throws {
+            let mesh = try await TwoClusters()
+            let proxy = try await mesh.proxy(mode, cluster: cluster, retries: retries)
+            defer {
+                Task {
+                    await proxy.stop()
+                    await mesh.stop()
+                }
+            }
+            try await body(mesh, proxy)
+        }
     }
 
     private func versions(through proxy: SidecarProxy, host: String = "helloworld.sample:5000", count: Int = 20) throws -> [String: Int] {
@@ -140,154 +156,106 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
     }
 
     @Test func sidecarBalancesAcrossClustersAndFollowsTheView() async throws {
-        let mesh = try await TwoClusters()
-        let proxy = try await mesh.proxy(.sidecar)
-        defer {
-            Task {
-                await proxy.stop()
-                await mesh.stop()
-            }
-        }
-        let both = try versions(through: proxy, host: "helloworld.sample.svc.cluster.local:5000")
-        #expect(Set(both.keys) == ["v1", "v2"])
-        let response = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
-        #expect(response.headers.lowercased().contains("x-envoy-upstream-service-time:"))
-        #expect(response.headers.lowercased().contains("server: envoy"))
+        try await TwoClusters.withProxy(.sidecar) { mesh, proxy async throws in
+            let both = try versions(through: proxy, host: "helloworld.sample.svc.cluster.local:5000")
+            #expect(Set(both.keys) == ["v1", "v2"])
+            let response = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
+            #expect(response.headers.lowercased().contains("x-envoy-upstream-service-time:"))
+            #expect(response.headers.lowercased().contains("server: envoy"))
 
-        mesh.store.set(mesh.view(secretFor2: false))
-        #expect(try versions(through: proxy, count: 10) == ["v1": 10])
-        mesh.store.set(mesh.view(gateway2: 0))
-        #expect(try versions(through: proxy, count: 10) == ["v1": 10])
-        mesh.store.set(mesh.view())
-        #expect(Set(try versions(through: proxy).keys) == ["v1", "v2"])
+            mesh.store.set(mesh.view(secretFor2: false))
+            #expect(try versions(through: proxy, count: 10) == ["v1": 10])
+            mesh.store.set(mesh.view(gateway2: 0))
+            #expect(try versions(through: proxy, count: 10) == ["v1": 10])
+            mesh.store.set(mesh.view())
+            #expect(Set(try versions(through: proxy).keys) == ["v1", "v2"])
+        }
     }
 
     @Test func sidecarAppliesTheClustersVirtualService() async throws {
-        let mesh = try await TwoClusters()
-        let proxy = try await mesh.proxy(.sidecar, retries: 0)
-        defer {
-            Task {
-                await proxy.stop()
-                await mesh.stop()
-            }
+        try await TwoClusters.withProxy(.sidecar, retries: 0) { mesh, proxy async throws in
+            mesh.store.set(mesh.view(rules: [TrafficRulesTests.weighted([("v1", 0), ("v2", 100)])]))
+            #expect(try versions(through: proxy, count: 10) == ["v2": 10])
+
+            mesh.store.set(mesh.view(rules: [TrafficRulesTests.weighted([("v3", 100)])]))
+            let undefined = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
+            #expect(undefined.status == 503 && undefined.body.isEmpty && undefined.headers.lowercased().contains("server: envoy"))
+
+            mesh.store.set(mesh.view(secretFor2: false, rules: [TrafficRulesTests.weighted([("v2", 100)])]))
+            let unreachable = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
+            #expect(unreachable.status == 503 && unreachable.body == "no healthy upstream")
+
+            mesh.store.set(mesh.view(rules: [TrafficRulesTests.weighted([("v1", 100)], matches: [HTTPMatchRule(uri: .exact("/health"))])]))
+            #expect(try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url).status == 404)
+            #expect(try curl(["http://helloworld.sample:5000/health"], proxy: proxy.url).status == 200)
         }
-        mesh.store.set(mesh.view(rules: [TrafficRulesTests.weighted([("v1", 0), ("v2", 100)])]))
-        #expect(try versions(through: proxy, count: 10) == ["v2": 10])
-
-        mesh.store.set(mesh.view(rules: [TrafficRulesTests.weighted([("v3", 100)])]))
-        let undefined = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
-        #expect(undefined.status == 503 && undefined.body.isEmpty && undefined.headers.lowercased().contains("server: envoy"))
-
-        mesh.store.set(mesh.view(secretFor2: false, rules: [TrafficRulesTests.weighted([("v2", 100)])]))
-        let unreachable = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
-        #expect(unreachable.status == 503 && unreachable.body == "no healthy upstream")
-
-        mesh.store.set(mesh.view(rules: [TrafficRulesTests.weighted([("v1", 100)], matches: [HTTPMatchRule(uri: .exact("/health"))])]))
-        #expect(try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url).status == 404)
-        #expect(try curl(["http://helloworld.sample:5000/health"], proxy: proxy.url).status == 200)
     }
 
     @Test func podWithoutSidecarReachesOnlyItsOwnCluster() async throws {
-        let mesh = try await TwoClusters()
-        let plain = try await mesh.proxy(.plainForwarder, cluster: "cluster-2")
-        defer {
-            Task {
-                await plain.stop()
-                await mesh.stop()
-            }
+        try await TwoClusters.withProxy(.plainForwarder, cluster: "cluster-2") { mesh, plain async throws in
+            #expect(try versions(through: plain, host: "helloworld:5000", count: 10) == ["v2": 10])
+            let response = try curl(["http://helloworld.sample:5000/hello"], proxy: plain.url)
+            #expect(!response.headers.lowercased().contains("server: envoy"))
         }
-        #expect(try versions(through: plain, host: "helloworld:5000", count: 10) == ["v2": 10])
-        let response = try curl(["http://helloworld.sample:5000/hello"], proxy: plain.url)
-        #expect(!response.headers.lowercased().contains("server: envoy"))
     }
 
     @Test func envoyAnswersWhenNothingIsReachable() async throws {
-        let mesh = try await TwoClusters()
-        let proxy = try await mesh.proxy(.sidecar, retries: 0)
-        defer {
-            Task {
-                await proxy.stop()
-                await mesh.stop()
-            }
+        try await TwoClusters.withProxy(.sidecar, retries: 0) { mesh, proxy async throws in
+            mesh.store.set(MeshView(clusters: [SidecarProxyTests.cluster("cluster-1", network: "network1", secrets: [], endpoints: [])]))
+            let empty = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
+            #expect(empty.status == 503 && empty.body == "no healthy upstream")
+
+            await mesh.v1.stop()
+            mesh.store.set(MeshView(clusters: [SidecarProxyTests.cluster("cluster-1", network: "network1", secrets: [], endpoints: [mesh.e1])]))
+            let refused = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
+            #expect(refused.status == 503)
+            #expect(refused.body.hasPrefix("upstream connect error or disconnect/reset before headers. reset reason: remote connection failure"))
+
+            let unknown = try curl(["http://no-such-service.sample:5000/hello"], proxy: proxy.url)
+            #expect(unknown.status == 502)
+            let wrongPort = try curl(["http://helloworld.sample:5001/hello"], proxy: proxy.url)
+            #expect(wrongPort.status == 502)
         }
-        mesh.store.set(MeshView(clusters: [SidecarProxyTests.cluster("cluster-1", network: "network1", secrets: [], endpoints: [])]))
-        let empty = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
-        #expect(empty.status == 503 && empty.body == "no healthy upstream")
-
-        await mesh.v1.stop()
-        mesh.store.set(MeshView(clusters: [SidecarProxyTests.cluster("cluster-1", network: "network1", secrets: [], endpoints: [mesh.e1])]))
-        let refused = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
-        #expect(refused.status == 503)
-        #expect(refused.body.hasPrefix("upstream connect error or disconnect/reset before headers. reset reason: remote connection failure"))
-
-        let unknown = try curl(["http://no-such-service.sample:5000/hello"], proxy: proxy.url)
-        #expect(unknown.status == 502)
-        let wrongPort = try curl(["http://helloworld.sample:5001/hello"], proxy: proxy.url)
-        #expect(wrongPort.status == 502)
     }
 
     @Test func retriesMoveToAnotherHostAfterAConnectFailure() async throws {
-        let mesh = try await TwoClusters()
-        let proxy = try await mesh.proxy(.sidecar)
-        defer {
-            Task {
-                await proxy.stop()
-                await mesh.stop()
-            }
+        try await TwoClusters.withProxy(.sidecar) { mesh, proxy async throws in
+            await mesh.v2.stop()
+            // cluster-2's endpoint refuses connections; with Istio's default retries every request still succeeds.
+            #expect(try versions(through: proxy, count: 10) == ["v1": 10])
         }
-        await mesh.v2.stop()
-        // cluster-2's endpoint refuses connections; with Istio's default retries every request still succeeds.
-        #expect(try versions(through: proxy, count: 10) == ["v1": 10])
     }
 
     /// A firewall between the networks (`blockedGateways`): cluster-2's gateway stays listed, connections to it time
     /// out, and the retry on another host answers from cluster-1 — only the direction blocked; healing restores it.
     @Test func blockedGatewayTimesOutAndTheRetryAnswersLocally() async throws {
-        let mesh = try await TwoClusters()
-        let proxy = try await mesh.proxy(.sidecar)
-        defer {
-            Task {
-                await proxy.stop()
-                await mesh.stop()
-            }
+        try await TwoClusters.withProxy(.sidecar) { mesh, proxy async throws in
+            mesh.faults.update { $0.blockedGateways = [ClusterPair(source: "cluster-1", target: "cluster-2")] }
+            #expect(try versions(through: proxy, count: 6) == ["v1": 6])
+            mesh.faults.update { $0.blockedGateways = [ClusterPair(source: "cluster-2", target: "cluster-1")] }
+            #expect(Set(try versions(through: proxy).keys) == ["v1", "v2"])
         }
-        mesh.faults.update { $0.blockedGateways = [ClusterPair(source: "cluster-1", target: "cluster-2")] }
-        #expect(try versions(through: proxy, count: 6) == ["v1": 6])
-        mesh.faults.update { $0.blockedGateways = [ClusterPair(source: "cluster-2", target: "cluster-1")] }
-        #expect(Set(try versions(through: proxy).keys) == ["v1", "v2"])
     }
 
     /// Istio's default policy retries 503 on another host but not 500, which is why a version fault can
     /// choose its status.
     @Test func sidecarRetries503ButNot500() async throws {
-        let mesh = try await TwoClusters()
-        let proxy = try await mesh.proxy(.sidecar)
-        defer {
-            Task {
-                await proxy.stop()
-                await mesh.stop()
-            }
+        try await TwoClusters.withProxy(.sidecar) { mesh, proxy async throws in
+            mesh.faults.set(RuntimeFaults(versionFaults: ["v2": VersionFault(errorRate: 1)]))
+            #expect(try versions(through: proxy, count: 10) == ["v1": 10])
+            mesh.faults.set(RuntimeFaults(versionFaults: ["v2": VersionFault(errorRate: 1, errorStatus: 500)]))
+            var statuses: Set<Int> = []
+            for _ in 0..<20 { statuses.insert(try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url).status) }
+            #expect(statuses == [200, 500])
+            #expect(VersionFault(errorStatus: 404).errorStatus == 503)
         }
-        mesh.faults.set(RuntimeFaults(versionFaults: ["v2": VersionFault(errorRate: 1)]))
-        #expect(try versions(through: proxy, count: 10) == ["v1": 10])
-        mesh.faults.set(RuntimeFaults(versionFaults: ["v2": VersionFault(errorRate: 1, errorStatus: 500)]))
-        var statuses: Set<Int> = []
-        for _ in 0..<20 { statuses.insert(try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url).status) }
-        #expect(statuses == [200, 500])
-        #expect(VersionFault(errorStatus: 404).errorStatus == 503)
     }
 
     @Test func loopbackTargetsPassStraightThrough() async throws {
-        let mesh = try await TwoClusters()
-        let proxy = try await mesh.proxy(.sidecar)
-        defer {
-            Task {
-                await proxy.stop()
-                await mesh.stop()
-            }
+        try await TwoClusters.withProxy(.sidecar) { mesh, proxy async throws in
+            let response = try curl(["http://127.0.0.1:\(mesh.v2.port)/health"], proxy: proxy.url)
+            #expect(response.status == 200 && response.body == "Helloworld is healthy")
         }
-        let response = try curl(["http://127.0.0.1:\(mesh.v2.port)/health"], proxy: proxy.url)
-        #expect(response.status == 200 && response.body == "Helloworld is healthy")
     }
 
     @Test func leastRequestPrefersTheLessLoadedOfTwoDraws() {
