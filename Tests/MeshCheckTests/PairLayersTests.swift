@@ -123,6 +123,7 @@ import Testing
         #expect(pair.firstBroken == .traffic)
         #expect(pair.cause?.evidence == "none of 20 answers from cluster-1 came from cluster-2")
         #expect(pair.cause?.hint?.contains("data path between the gateways") == true)
+        #expect(pair.explainingCause?.layer == .traffic, "healthy endpoints that never answered point at the data path")
     }
 
     @Test func layersThatCannotBeSeenAreNotBroken() {
@@ -137,6 +138,7 @@ import Testing
         let blind = Self.crossPair(Self.input(sync: [:], sidecars: [:], answers: ["cluster-1": ["cluster-1": 20]]))
         #expect(Self.statuses(blind) == [.pass, .notVisible, .notVisible, .fail])
         #expect(blind.cause?.hint?.contains("grant the reads marked not visible") == true)
+        #expect(blind.explainingCause == nil, "missing answers with the layers before them unseen say nothing a check does not")
     }
 
     /// A remote's sidecars are configured by its primary: the primary's secret and sync decide, and the remote's own
