@@ -355,14 +355,14 @@ final class FaultMatrixTests: XCTestCase {
         return report
     }
 
-    /// `meshcheck preflight` on both contexts as a checklist and as JSON: (exit code, checklist, findings).
-    static func preflight(_ bed: Bed) throws -> (Int32, String, [[String: Any]]) {
+    /// `meshcheck preflight` on both contexts as a checklist and as JSON: (exit code, checklist, findings, layers).
+    static func preflight(_ bed: Bed) throws -> (Int32, String, [[String: Any]], [[String: Any]]) {
         let contexts = ["--kubeconfig", bed.mesh.kubeconfigPath, "--context", bed.mesh.contexts[0], "--context", bed.mesh.contexts[1]]
         let text = try CLI.run(["preflight"] + contexts, timeout: 60)
         let json = try CLI.run(["preflight", "-o", "json"] + contexts, timeout: 60)
         XCTAssertEqual(json.exitCode, text.exitCode, json.stderr)
         let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], json.stdout)
-        return (text.exitCode, text.stdout, document.array("findings"))
+        return (text.exitCode, text.stdout, document.array("findings"), document.array("layers"))
     }
 
     /// istiod of cluster-1 cannot reach cluster-2's API server (authorized networks, a firewall): the remote
@@ -370,8 +370,11 @@ final class FaultMatrixTests: XCTestCase {
     /// Preflight's `control-plane-sync` names the peer with the hint, and the run's cause is that row.
     func testIstiodThatCannotReachThePeerFailsControlPlaneSyncWhileTheSecretIsGreen() async throws {
         try await withBed("istiod-unreachable", options: Options { $0.istiodUnreachablePeers = ["cluster-1": ["cluster-2"]] }) { bed in
-            let (exitCode, checklist, findings) = try Self.preflight(bed)
+            let (exitCode, checklist, findings, layers) = try Self.preflight(bed)
             XCTAssertEqual(exitCode, 1, checklist)
+            let pair = try XCTUnwrap(layers.first { $0.string("source") == "cluster-1" && $0.string("target") == "cluster-2" }, "\(layers)")
+            XCTAssertEqual(pair.string("firstBroken"), "sync")
+            XCTAssertEqual(pair.array("layers").compactMap { $0.string("status") }, ["pass", "fail"], "secret and sync only: nothing is deployed")
             XCTAssertTrue(checklist.contains("control-plane-sync"), checklist)
             XCTAssertTrue(checklist.contains("has not synced with cluster-2 timeout"), checklist)
             XCTAssertTrue(checklist.contains("istiod in cluster-1 cannot reach the API server of cluster-2"), checklist)
@@ -407,7 +410,7 @@ final class FaultMatrixTests: XCTestCase {
     /// contains `reason`. Returns the checklist.
     @discardableResult
     static func assertViewNotVisible(_ bed: Bed, cluster: String, prefix: String, reason: String) throws -> String {
-        let (exitCode, checklist, findings) = try Self.preflight(bed)
+        let (exitCode, checklist, findings, _) = try Self.preflight(bed)
         XCTAssertEqual(exitCode, 0, checklist)
         let row = try XCTUnwrap(findings.first { $0.string("check") == "control-plane-sync" && $0.string("cluster") == cluster })
         XCTAssertEqual(row.string("status"), "warn")
