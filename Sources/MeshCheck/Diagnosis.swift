@@ -56,16 +56,24 @@ struct Diagnosis {
         let isRemote = findings.contains { $0.check == PreflightCheckName.topology && $0.cluster == sourceName && $0.peer != nil }
         let missing = context.servingIndexes.filter { ($0 != source || isRemote) && answered(source, $0) == 0 }
         guard !missing.isEmpty else { return nil }
-        return ledByLayers(preflightCrossCluster(source: source, missing: missing, cause: cause, hint: hint), source: source, targets: missing)
+        let shown = brokenLayers(source: source, targets: missing)?.text
+        return ledByLayers(
+            preflightCrossCluster(source: source, missing: missing, cause: cause, hint: hint, shown: shown), source: source, targets: missing)
     }
 
-    /// The preflight findings on each missing path (and client pods without a sidecar), after the traffic summary.
-    private func preflightCrossCluster(source: Int, missing: [Int], cause: String?, hint: String?) -> Explanation {
+    /// The preflight findings on each missing path (and client pods without a sidecar), after the traffic summary;
+    /// a finding whose evidence the broken layers already quote (`shown`) is not repeated.
+    private func preflightCrossCluster(source: Int, missing: [Int], cause: String?, hint: String?, shown: String?) -> Explanation {
         let sourceName = names[source]
         var reasons: [(text: String, hint: String?)] = []
+        var quoted = false
         for target in missing {
             for finding in Self.pathFindings(source: sourceName, target: names[target], findings: findings)
             where !reasons.contains(where: { $0.text == Self.describe(finding) }) {
+                if let shown, shown.contains(finding.evidence) {
+                    quoted = true
+                    continue
+                }
                 reasons.append((Self.describe(finding), finding.hint))
             }
         }
@@ -77,7 +85,8 @@ struct Diagnosis {
                 ))
         }
         let traffic = trafficSummary(source: source, missing: missing)
-        // Judging saved records: there is no preflight to speak of, only the layers the saved report kept.
+        // The layers named what preflight found; or, judging saved records, there is no preflight to speak of.
+        if reasons.isEmpty, quoted { return Explanation(cause: traffic, hint: hint) }
         if findings.isEmpty, reasons.isEmpty { return Explanation(cause: "\(traffic). \(cause ?? "")", hint: hint) }
         guard let first = reasons.first else {
             return Explanation(

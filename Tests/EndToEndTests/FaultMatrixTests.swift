@@ -486,7 +486,9 @@ final class FaultMatrixTests: XCTestCase {
                 XCTAssertEqual(reached.string("status"), "fail", source)
                 let cause = reached.string("cause") ?? ""
                 XCTAssertTrue(cause.contains("reached only cluster-1"), cause)
-                XCTAssertTrue(cause.contains("preflight remote-secret (cluster-1): no remote secret for cluster-2"), cause)
+                // The remote's pairs are judged by its primary's secret, which the cause names as the broken layer.
+                XCTAssertTrue(cause.hasPrefix("layer remote secret: cluster-1: no remote secret for cluster-2"), cause)
+                XCTAssertEqual(try Self.layers(report, source, "cluster-2").pair.string("firstBroken"), "secret", source)
             }
         }
     }
