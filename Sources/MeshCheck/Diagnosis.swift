@@ -1,7 +1,8 @@
-// Diagnosis: when a traffic check fails, say why by joining the two views meshcheck has — what the
-// traffic showed (who answered whom, from the tally) and what preflight found in the clusters' API
-// objects. Pure. The verdict asks it while building a failing row (``Verdict/Context/explained``), so a
-// row's cause and hint are written once; it is asked only when there are preflight findings.
+// Diagnosis: when a traffic check fails, say why by joining the views meshcheck has — what the
+// traffic showed (who answered whom, from the tally), each pair's layers (``PairLayers``: remote secret,
+// control plane sync, sidecar endpoints, answers; the first broken one leads) and what preflight found in the
+// clusters' API objects. Pure. The verdict asks it while building a failing row (``Verdict/Context/explained``),
+// so a row's cause and hint are written once; it is asked only when there are preflight findings or a broken layer.
 
 struct Diagnosis {
     struct Explanation: Equatable {
@@ -30,6 +31,21 @@ struct Diagnosis {
         return "\(names[source])'s clients \(reachedText) (\(missingText))"
     }
 
+    /// The first broken layer of each pair `source` → `targets` that has one: "layer <title>: <evidence>", and the
+    /// first such layer's hint. nil when every layer of these pairs passed or could not be seen.
+    func brokenLayers(source: Int, targets: [Int]) -> (text: String, hint: String?)? {
+        let causes = targets.compactMap { context.layers(source: source, target: $0)?.explainingCause }
+        guard let first = causes.first else { return nil }
+        return (causes.map { "layer \($0.layer.title): \($0.evidence)" }.joined(separator: "; "), first.hint)
+    }
+
+    /// `explanation` led by the broken layers of the pairs `source` → `targets`, whose hint comes first.
+    func ledByLayers(_ explanation: Explanation?, source: Int, targets: [Int]) -> Explanation? {
+        guard let layers = brokenLayers(source: source, targets: targets) else { return explanation }
+        guard let explanation else { return Explanation(cause: layers.text, hint: layers.hint) }
+        return Explanation(cause: "\(layers.text); \(explanation.cause)", hint: layers.hint ?? explanation.hint)
+    }
+
     // MARK: Cross-cluster reach
 
     /// Why serving clusters never answered `source`: the preflight findings on each missing path, and
@@ -40,10 +56,24 @@ struct Diagnosis {
         let isRemote = findings.contains { $0.check == PreflightCheckName.topology && $0.cluster == sourceName && $0.peer != nil }
         let missing = context.servingIndexes.filter { ($0 != source || isRemote) && answered(source, $0) == 0 }
         guard !missing.isEmpty else { return nil }
+        let shown = brokenLayers(source: source, targets: missing)?.text
+        return ledByLayers(
+            preflightCrossCluster(source: source, missing: missing, cause: cause, hint: hint, shown: shown), source: source, targets: missing)
+    }
+
+    /// The preflight findings on each missing path (and client pods without a sidecar), after the traffic summary;
+    /// a finding whose evidence the broken layers already quote (`shown`) is not repeated.
+    private func preflightCrossCluster(source: Int, missing: [Int], cause: String?, hint: String?, shown: String?) -> Explanation {
+        let sourceName = names[source]
         var reasons: [(text: String, hint: String?)] = []
+        var quoted = false
         for target in missing {
             for finding in Self.pathFindings(source: sourceName, target: names[target], findings: findings)
             where !reasons.contains(where: { $0.text == Self.describe(finding) }) {
+                if let shown, shown.contains(finding.evidence) {
+                    quoted = true
+                    continue
+                }
                 reasons.append((Self.describe(finding), finding.hint))
             }
         }
@@ -55,6 +85,9 @@ struct Diagnosis {
                 ))
         }
         let traffic = trafficSummary(source: source, missing: missing)
+        // The layers named what preflight found; or, judging saved records, there is no preflight to speak of.
+        if reasons.isEmpty, quoted { return Explanation(cause: traffic, hint: hint) }
+        if findings.isEmpty, reasons.isEmpty { return Explanation(cause: "\(traffic). \(cause ?? "")", hint: hint) }
         guard let first = reasons.first else {
             return Explanation(
                 cause:
@@ -122,7 +155,9 @@ struct Diagnosis {
             $0.status != .pass && [PreflightCheckName.eastWestGateway, PreflightCheckName.rootCA].contains($0.check)
         }
         if !suspects.isEmpty { cause += "; " + suspects.map(Self.describe).joined(separator: "; ") }
-        return Explanation(cause: cause, hint: suspects.first?.hint)
+        // The pairs that failed requests: a broken layer there (unhealthy endpoints, typically) leads.
+        let failing = context.servingIndexes.filter { tally.pair(source: source, target: $0).errors > 0 }
+        return ledByLayers(Explanation(cause: cause, hint: suspects.first?.hint), source: source, targets: failing)
     }
 
     /// A breached latency bound, told apart by direction: `directions` are the source's latency rows.

@@ -48,17 +48,33 @@ package struct PairLayerResult: Codable, Sendable, Equatable {
     }
 }
 
+/// How many endpoints leading to the target one client sidecar held, by health (`metrics.prom`).
+package struct PairEndpointCounts: Codable, Sendable, Equatable {
+    package var healthy: Int
+    /// Every endpoint not `healthy` (unhealthy, degraded, draining).
+    package var unhealthy: Int
+
+    package init(healthy: Int, unhealthy: Int) {
+        self.healthy = healthy
+        self.unhealthy = unhealthy
+    }
+}
+
 /// One (source, target) pair's layers, in order, and the first that failed.
 package struct PairLayers: Codable, Sendable, Equatable {
     package var source: String
     package var target: String
     package var layers: [PairLayerResult]
     package var firstBroken: PairLayerName?
+    /// The endpoints the judged sidecar (the first that failed, else the first read) held for the target; nil when
+    /// no sidecar was visible.
+    package var endpointCounts: PairEndpointCounts?
 
-    package init(source: String, target: String, layers: [PairLayerResult]) {
+    package init(source: String, target: String, layers: [PairLayerResult], endpointCounts: PairEndpointCounts? = nil) {
         self.source = source
         self.target = target
         self.layers = layers
+        self.endpointCounts = endpointCounts
         firstBroken = layers.first { $0.status == .fail }?.layer
     }
 
@@ -66,6 +82,14 @@ package struct PairLayers: Codable, Sendable, Equatable {
 
     /// The failing layer's result, if any: the pair's cause.
     package var cause: PairLayerResult? { firstBroken.flatMap(result) }
+
+    /// The cause when it says more than the traffic checks do: a broken secret, sync or endpoint layer, or answers
+    /// missing although the sidecar held healthy endpoints (the data path). Missing answers with the layers before
+    /// them unseen only repeat what the check found.
+    package var explainingCause: PairLayerResult? {
+        guard let cause, cause.layer != .traffic || result(.endpoints)?.status == .pass else { return nil }
+        return cause
+    }
 }
 
 // MARK: - Judging
@@ -85,11 +109,15 @@ package enum PairLayerJudge {
         /// The targets each source must reach (the verdict's expectation), by source.
         package var mustReach: [String: Set<String>]
         package var namespace: String
+        /// A saved report's layers (`report --from-records`): its secret, sync and endpoint layers stand, since the
+        /// views behind them are not saved; only the answers are judged again.
+        package var previous: [PairLayers]
 
         package init(
             clusters: [String], findings: [PreflightFinding], sync: [String: ControlPlaneView], sidecars: [String: [SidecarEndpointsReading]],
-            answers: [String: [String: Int]]?, mustReach: [String: Set<String>], namespace: String
+            answers: [String: [String: Int]]?, mustReach: [String: Set<String>], namespace: String, previous: [PairLayers] = []
         ) {
+            self.previous = previous
             self.clusters = clusters
             self.findings = findings
             self.sync = sync
@@ -105,16 +133,21 @@ package enum PairLayerJudge {
         sources.flatMap { source in targets.map { target in pair(input, source: source, target: target) } }
     }
 
+    /// Without answers (preflight: nothing deployed, so no sidecar either) only the control plane's layers.
     package static func pair(_ input: Input, source: String, target: String) -> PairLayers {
+        if let saved = input.previous.first(where: { $0.source == source && $0.target == target }), let endpoints = saved.result(.endpoints) {
+            var layers = saved.layers.filter { $0.layer != .traffic }
+            if let traffic = traffic(input, source: source, target: target, endpoints: endpoints) { layers.append(traffic) }
+            return PairLayers(source: source, target: target, layers: layers, endpointCounts: saved.endpointCounts)
+        }
         // A remote's sidecars are configured by its primary's control plane, which needs the secrets and the sync.
         let discovering = input.findings.first { $0.check == PreflightCheckName.topology && $0.cluster == source }?.peer ?? source
-        var layers = [
-            secret(input, discovering: discovering, target: target),
-            sync(input, discovering: discovering, target: target),
-            endpoints(input, source: source, target: target),
-        ]
-        if let traffic = traffic(input, source: source, target: target, endpoints: layers[2]) { layers.append(traffic) }
-        return PairLayers(source: source, target: target, layers: layers)
+        let controlPlane = [secret(input, discovering: discovering, target: target), sync(input, discovering: discovering, target: target)]
+        guard input.answers != nil else { return PairLayers(source: source, target: target, layers: controlPlane) }
+        let (endpoints, counts) = endpoints(input, source: source, target: target)
+        var layers = controlPlane + [endpoints]
+        if let traffic = traffic(input, source: source, target: target, endpoints: endpoints) { layers.append(traffic) }
+        return PairLayers(source: source, target: target, layers: layers, endpointCounts: counts)
     }
 
     static func secret(_ input: Input, discovering: String, target: String) -> PairLayerResult {
@@ -146,7 +179,8 @@ package enum PairLayerJudge {
         case .notVisible(let reason):
             return PairLayerResult(layer: .sync, status: .notVisible, evidence: "\(discovering): \(reason)")
         case .clusters(let pod, let watched):
-            guard let peer = watched.first(where: { $0.id == target }) else {
+            // As preflight's control-plane-sync matches it: the cluster ID, or the secret named for the target.
+            guard let peer = watched.first(where: { $0.id == target || $0.secretName.hasSuffix("/istio-remote-secret-\(target)") }) else {
                 let listed = watched.isEmpty ? "no cluster" : watched.map(\.id).joined(separator: ", ")
                 return PairLayerResult(
                     layer: .sync, status: .fail, evidence: "\(pod) in \(discovering) does not watch \(target) (its clusterz lists \(listed))",
@@ -164,14 +198,18 @@ package enum PairLayerJudge {
         }
     }
 
-    static func endpoints(_ input: Input, source: String, target: String) -> PairLayerResult {
+    static func endpoints(_ input: Input, source: String, target: String) -> (PairLayerResult, PairEndpointCounts?) {
         let readings = input.sidecars[source] ?? []
         guard !readings.isEmpty else {
-            return PairLayerResult(layer: .endpoints, status: .notVisible, evidence: "the sidecars of \(source) were not read")
+            return (PairLayerResult(layer: .endpoints, status: .notVisible, evidence: "the sidecars of \(source) were not read"), nil)
         }
         let visible = readings.filter(\.visible)
         guard let first = visible.first else {
-            return PairLayerResult(layer: .endpoints, status: .notVisible, evidence: "\(readings[0].pod): \(readings[0].reason ?? "not visible")")
+            return (PairLayerResult(layer: .endpoints, status: .notVisible, evidence: "\(readings[0].pod): \(readings[0].reason ?? "not visible")"), nil)
+        }
+        func counts(_ held: [SidecarEndpoint]) -> PairEndpointCounts {
+            let healthy = held.filter { $0.health == .healthy }.count
+            return PairEndpointCounts(healthy: healthy, unhealthy: held.count - healthy)
         }
         let envoyCluster = first.envoyCluster
         // Every client pod must hold a healthy endpoint for the target: the first that does not is the evidence.
@@ -183,26 +221,32 @@ package enum PairLayerJudge {
             if held.isEmpty {
                 let expected = input.mustReach[source]?.contains(target) ?? true
                 let what = reading.clusterPresent ? "\(reading.endpoints.count) endpoint(s) in \(envoyCluster)" : "no \(envoyCluster) at all"
-                return PairLayerResult(
+                let result = PairLayerResult(
                     layer: .endpoints, status: expected ? .fail : .pass, evidence: "\(pod)'s sidecar holds no endpoint for \(target) (\(what))",
                     hint: expected
                         ? (source == target
                             ? "no ready helloworld pod of \(target) is in the sidecar's view: check the pods' readiness and the Service's selector"
                             : "the control plane sends no endpoint for \(target): check \(target)'s east-west gateway (its Service address and replicas) and the namespaces' topology.istio.io/network labels, then `istioctl proxy-config endpoints \(pod) --cluster \"\(envoyCluster)\"`")
                         : nil)
+                return (result, counts(held))
             }
             let viaGateway = held.contains { $0.origin == .peer }
-            return PairLayerResult(
+            let result = PairLayerResult(
                 layer: .endpoints, status: .fail,
                 evidence: "\(pod)'s sidecar holds \(held.count) endpoint(s) for \(target), none healthy: \(labels(held))",
                 hint:
                     "outlier detection ejected them or the health check fails: check \(viaGateway ? "\(target)'s east-west gateway reachability on port 15443" : "the helloworld pods of \(target)") and `istioctl proxy-config endpoints \(pod) --cluster \"\(envoyCluster)\"`"
             )
+            return (result, counts(held))
         }
-        let healthy = first.endpoints.filter { leadsTo($0, target: target, source: source) && $0.health == .healthy }
+        let held = first.endpoints.filter { leadsTo($0, target: target, source: source) }
+        let healthy = held.filter { $0.health == .healthy }
         let pods = visible.count == 1 ? "\(first.pod)'s sidecar holds" : "each of \(visible.count) client sidecars holds; \(first.pod):"
-        return PairLayerResult(
-            layer: .endpoints, status: .pass, evidence: "\(pods) \(healthy.count) healthy endpoint(s) for \(target): \(labels(healthy))")
+        return (
+            PairLayerResult(
+                layer: .endpoints, status: .pass, evidence: "\(pods) \(healthy.count) healthy endpoint(s) for \(target): \(labels(healthy))"),
+            counts(held)
+        )
     }
 
     /// The endpoint leads to `target`: a pod of the source's own cluster when that is the target, else the target's gateway.
@@ -241,4 +285,42 @@ package enum PairLayerJudge {
         return PairLayerResult(layer: .traffic, status: .fail, evidence: "none of \(total) answers from \(source) came from \(target)", hint: hint)
     }
 
+}
+
+// MARK: - The pair × layer matrix
+
+/// The compact matrix the text outputs show (preflight's checklist, the terminal summary, summary.md): a row per
+/// pair, a column per layer judged, each cell `pass`, `FAIL`, `n/v` (not visible) or `–` (not applicable).
+package enum PairLayerMatrix {
+    /// The layers any of `pairs` has, in layer order.
+    package static func columns(_ pairs: [PairLayers]) -> [PairLayerName] {
+        PairLayerName.allCases.filter { layer in pairs.contains { $0.result(layer) != nil } }
+    }
+
+    package static func header(_ pairs: [PairLayers]) -> [String] { ["pair"] + columns(pairs).map(\.title) }
+
+    package static func rows(_ pairs: [PairLayers]) -> [[String]] {
+        let columns = columns(pairs)
+        return pairs.map { pair in ["\(pair.source) → \(pair.target)"] + columns.map { cell(pair.result($0)?.status) } }
+    }
+
+    package static func cell(_ status: PairLayerStatus?) -> String {
+        switch status {
+        case .pass: "pass"
+        case .fail: "FAIL"
+        case .notVisible: "n/v"
+        case .notApplicable, nil: "–"
+        }
+    }
+
+    /// Left-aligned columns two spaces apart, header first.
+    package static func lines(_ pairs: [PairLayers]) -> [String] {
+        let table = [header(pairs)] + rows(pairs)
+        let widths = table[0].indices.map { column in table.map { $0[column].count }.max() ?? 0 }
+        return table.map { row in
+            row.enumerated().map { index, text in
+                index == row.count - 1 ? text : text + String(repeating: " ", count: widths[index] - text.count)
+            }.joined(separator: "  ")
+        }
+    }
 }

@@ -40,13 +40,32 @@ package struct PreflightReport: Codable, Sendable, Equatable {
     /// Cluster name → its east-west gateway Service's load-balancer addresses, for classifying the
     /// endpoints a sidecar lists (not part of preflight's output).
     package var eastWestGatewayAddresses: [String: [String]] = [:]
+    /// Cluster name → istiod's view of its peers (`/debug/clusterz`), for the run's pair layers.
+    package var controlPlaneViews: [String: ControlPlaneView] = [:]
+    /// Every pair's control plane layers (remote secret, sync), for `meshcheck preflight`'s output.
+    package var layers: [PairLayers] = []
 
     private enum CodingKeys: String, CodingKey { case clusters, findings }
 
-    package init(clusters: [Cluster], findings: [PreflightFinding], eastWestGatewayAddresses: [String: [String]] = [:]) {
+    package init(
+        clusters: [Cluster], findings: [PreflightFinding], eastWestGatewayAddresses: [String: [String]] = [:],
+        controlPlaneViews: [String: ControlPlaneView] = [:]
+    ) {
         self.clusters = clusters
         self.findings = findings
         self.eastWestGatewayAddresses = eastWestGatewayAddresses
+        self.controlPlaneViews = controlPlaneViews
+        layers = Self.controlPlaneLayers(clusters: clusters.map(\.name), findings: findings, views: controlPlaneViews)
+    }
+
+    /// The secret and sync layers of every ordered pair of clusters, leaving out pairs where neither applies (a
+    /// cluster to itself, unless a remote's primary discovers it).
+    static func controlPlaneLayers(clusters: [String], findings: [PreflightFinding], views: [String: ControlPlaneView]) -> [PairLayers] {
+        let input = PairLayerJudge.Input(
+            clusters: clusters, findings: findings, sync: views, sidecars: [:], answers: nil, mustReach: [:], namespace: "")
+        return PairLayerJudge.judge(input, sources: clusters, targets: clusters).filter { pair in
+            pair.layers.contains { $0.status != .notApplicable }
+        }
     }
 
     /// Contexts whose API server could not be examined (no connection, or no usable answer).
@@ -87,9 +106,14 @@ package enum Preflight {
             PreflightReport.Cluster(name: $0.name, context: $0.context, server: $0.server, version: $0.version, failure: $0.failure)
         }
         var addresses: [String: [String]] = [:]
-        for fact in facts { addresses[fact.name] = fact.eastWestService.value??.addresses ?? [] }
+        var views: [String: ControlPlaneView] = [:]
+        for fact in facts {
+            addresses[fact.name] = fact.eastWestService.value??.addresses ?? []
+            views[fact.name] = fact.controlPlaneView
+        }
         return PreflightReport(
-            clusters: clusters, findings: PreflightChecks.evaluate(facts, expectations), eastWestGatewayAddresses: addresses)
+            clusters: clusters, findings: PreflightChecks.evaluate(facts, expectations), eastWestGatewayAddresses: addresses,
+            controlPlaneViews: views)
     }
 
     /// What a run's preflight expects: the scenario's explicit revision (else auto) and the run's namespace.

@@ -26,6 +26,11 @@ package enum PreflightOutput {
                 lines.append("      hint: " + fit(hint, width.map { $0 - 12 }))
             }
         }
+        if report.layers.contains(where: { $0.firstBroken != nil }) {
+            lines.append("")
+            lines.append("Control plane layers per pair (pass, FAIL, n/v not visible, – not applicable):")
+            lines += PairLayerMatrix.lines(report.layers).map { "  " + $0 }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -37,11 +42,14 @@ package enum PreflightOutput {
             var exitCode: Int32
             var clusters: [PreflightReport.Cluster]
             var findings: [PreflightFinding]
+            /// Each pair's control plane layers (remote secret, sync).
+            var layers: [PairLayers]
         }
         let verdict = report.exitCode == 0 ? "pass" : report.exitCode == 1 ? "fail" : "error"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(Document(verdict: verdict, exitCode: report.exitCode, clusters: report.clusters, findings: report.findings))
+        let data = try encoder.encode(
+            Document(verdict: verdict, exitCode: report.exitCode, clusters: report.clusters, findings: report.findings, layers: report.layers))
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 

@@ -88,7 +88,7 @@ package enum RecordsReplay {
         let judged = Verdict.evaluate(
             VerdictInput(
                 scenario: scenario, namespace: namespace, tally: tally, readyEndpoints: instances, pods: [],
-                previousChecks: base?.checks ?? []))
+                previousChecks: base?.checks ?? [], sidecarReadings: base?.sidecarEndpoints ?? [], previousLayers: base?.layers ?? []))
         let facts = RunFacts(
             runId: base?.runId ?? "from-records", startedAt: base?.startedAt ?? RunFacts.timestamp(now), durationSeconds: base?.durationSeconds ?? 0,
             namespace: namespace, revision: base?.revision, scenario: scenario, readyEndpoints: instances, phases: base?.phases ?? [],

@@ -318,7 +318,8 @@ package struct RetryCount: Codable, Sendable, Equatable {
 }
 
 package struct RunReport: Codable, Sendable, Equatable {
-    package static let currentSchemaVersion = 1
+    /// 2: adds `layers` (each pair's remote secret, control plane sync, sidecar endpoints and answers).
+    package static let currentSchemaVersion = 2
 
     package var schemaVersion: Int
     package var runId: String
@@ -345,13 +346,17 @@ package struct RunReport: Codable, Sendable, Equatable {
     /// Per client pod and phase, the endpoints its sidecar listed for HelloWorld (Envoy admin `/clusters`);
     /// absent when not read (replays, runs that stopped before converge). Added within schema 1.
     package var sidecarEndpoints: [SidecarEndpointsReading]?
+    /// Per (source, serving cluster) pair, its layers in order and the first broken one (schema 2); absent when
+    /// traffic was not judged, and in reports of schema 1.
+    package var layers: [PairLayers]?
 
     package init(
         runId: String, verdict: RunVerdict, error: String? = nil, startedAt: String, durationSeconds: Double, namespace: String,
         revision: String?, clusters: [ClusterEntry], checks: [CheckResult], traffic: [TrafficRow], sources: [SourceSummary],
         phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats, cleanup: CleanupReport,
-        scenario: ScenarioEcho, sidecarEndpoints: [SidecarEndpointsReading]? = nil
+        scenario: ScenarioEcho, sidecarEndpoints: [SidecarEndpointsReading]? = nil, layers: [PairLayers]? = nil
     ) {
+        self.layers = layers
         self.schemaVersion = RunReport.currentSchemaVersion
         self.runId = runId
         self.verdict = verdict

@@ -119,6 +119,7 @@ package struct MeshCheckRun: Sendable {
                 expectations: Preflight.expectations(for: scenario, namespace: namespace))
             state.preflight = preflight.findings
             state.eastWestGatewayAddresses = preflight.eastWestGatewayAddresses
+            state.controlPlaneViews = preflight.controlPlaneViews
             settings.progress(Preflight.progressLine(preflight))
             let revision: String
             switch scenario.revision {

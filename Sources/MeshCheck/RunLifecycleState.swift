@@ -25,6 +25,8 @@ final class RunState: Sendable {
         var deployChecks: [CheckResult] = []
         /// Cluster name → east-west gateway addresses, as preflight read them.
         var eastWestGatewayAddresses: [String: [String]] = [:]
+        /// Cluster name → istiod's view of its peers, as preflight read it.
+        var controlPlaneViews: [String: ControlPlaneView] = [:]
         var sidecarReadings: [SidecarEndpointsReading] = []
     }
 
@@ -60,6 +62,10 @@ final class RunState: Sendable {
     var eastWestGatewayAddresses: [String: [String]] {
         get { facts.withLock { $0.eastWestGatewayAddresses } }
         set { facts.withLock { $0.eastWestGatewayAddresses = newValue } }
+    }
+    var controlPlaneViews: [String: ControlPlaneView] {
+        get { facts.withLock { $0.controlPlaneViews } }
+        set { facts.withLock { $0.controlPlaneViews = newValue } }
     }
     var convergeSeconds: Double? {
         get { facts.withLock { $0.convergeSeconds } }
@@ -159,7 +165,9 @@ final class RunState: Sendable {
     /// Judges the traffic; called once the bursts are done.
     func evaluate() {
         let scenario = settings.scenario
-        let (tally, lists, findings, execFailures) = facts.withLock { ($0.tally, $0.pods, $0.preflight, $0.execFailures) }
+        let (tally, lists, findings, execFailures, views, readings) = facts.withLock {
+            ($0.tally, $0.pods, $0.preflight, $0.execFailures, $0.controlPlaneViews, $0.sidecarReadings)
+        }
         guard let tally else { return }
         var podStates: [PodState] = []
         for (index, list) in lists.enumerated() {
@@ -174,7 +182,8 @@ final class RunState: Sendable {
         let outcome = Verdict.evaluate(
             VerdictInput(
                 scenario: scenario, namespace: settings.namespace, tally: tally,
-                readyEndpoints: readyEndpoints, pods: podStates, preflight: findings, execFailures: execFailures))
+                readyEndpoints: readyEndpoints, pods: podStates, preflight: findings, execFailures: execFailures,
+                controlPlaneViews: views, sidecarReadings: readings))
         facts.withLock { $0.outcome = outcome }
     }
 

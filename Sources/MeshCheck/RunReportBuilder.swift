@@ -103,7 +103,8 @@ package enum RunReportBuilder {
             runId: facts.runId, verdict: verdict, error: errorText, startedAt: facts.startedAt, durationSeconds: facts.durationSeconds,
             namespace: facts.namespace, revision: facts.revision, clusters: clusters, checks: checks, traffic: judged?.traffic ?? [],
             sources: judged?.sources ?? [], phases: facts.phases, convergeSeconds: facts.convergeSeconds, retries: facts.retries,
-            exec: facts.exec, cleanup: facts.cleanup, scenario: ScenarioEcho(facts.scenario), sidecarEndpoints: facts.sidecarEndpoints)
+            exec: facts.exec, cleanup: facts.cleanup, scenario: ScenarioEcho(facts.scenario), sidecarEndpoints: facts.sidecarEndpoints,
+            layers: judged?.layers)
         return RunOutcome(report: report, exitCode: exitCode)
     }
 }

@@ -42,11 +42,22 @@ package struct VerdictInput: Sendable {
     /// Failed bursts' exec errors by source cluster index: a failing traffic row names them first, since whatever
     /// the records say, a session that failed is why requests went unreported (or why its records cannot be trusted).
     package var execFailures: [Int: [String]]
+    /// istiod's `/debug/clusterz` by the cluster asked (preflight's), for each pair's sync layer.
+    package var controlPlaneViews: [String: ControlPlaneView]
+    /// The client sidecars' readings (both phases), for each pair's endpoint layer: the afterBursts readings judge,
+    /// a source without them falls back to its afterConverge readings.
+    package var sidecarReadings: [SidecarEndpointsReading]
+    /// A saved report's pair layers when judging its records again: the views behind them are not saved.
+    package var previousLayers: [PairLayers]
 
     package init(
         scenario: Scenario, namespace: String, tally: TrafficTally, readyEndpoints: [String: Int], pods: [PodState],
-        preflight: [PreflightFinding] = [], previousChecks: [CheckResult] = [], execFailures: [Int: [String]] = [:]
+        preflight: [PreflightFinding] = [], previousChecks: [CheckResult] = [], execFailures: [Int: [String]] = [:],
+        controlPlaneViews: [String: ControlPlaneView] = [:], sidecarReadings: [SidecarEndpointsReading] = [], previousLayers: [PairLayers] = []
     ) {
+        self.controlPlaneViews = controlPlaneViews
+        self.sidecarReadings = sidecarReadings
+        self.previousLayers = previousLayers
         self.scenario = scenario
         self.namespace = namespace
         self.tally = tally
@@ -59,12 +70,13 @@ package struct VerdictInput: Sendable {
 }
 
 /// The judged run: every check row (preflight first), the traffic matrix with each pair's histogram,
-/// the per-source summaries, and the verdict they roll up to.
+/// the per-source summaries, each (source, serving cluster) pair's layers, and the verdict they roll up to.
 package struct VerdictOutcome: Sendable, Equatable {
     package var verdict: RunVerdict
     package var checks: [CheckResult]
     package var traffic: [TrafficRow]
     package var sources: [SourceSummary]
+    package var layers: [PairLayers]
 }
 
 /// Every check name, spelled once.
@@ -114,7 +126,7 @@ package enum Verdict {
         let carriedBefore = previous[..<firstJudged].filter { !judgedNames.contains($0.name) }
         let carriedAfter = previous[firstJudged...].filter { !judgedNames.contains($0.name) }
         let checks = PreflightSummary.checks(input.preflight) + carriedBefore + judged + carriedAfter
-        return VerdictOutcome(verdict: rollUp(checks), checks: checks, traffic: traffic, sources: sources)
+        return VerdictOutcome(verdict: rollUp(checks), checks: checks, traffic: traffic, sources: sources, layers: context.layers)
     }
 
     /// pass/fail from the checks: any failed check fails the run.
@@ -146,6 +158,8 @@ package enum Verdict {
         let expected: [SourceExpectation]
         /// Every pair's latency histogram, built once.
         let latencies: PairHistograms
+        /// Every (source, serving cluster) pair's layers (``PairLayerJudge``), judged once.
+        let layers: [PairLayers]
         var tally: TrafficTally { input.tally }
         var expectations: Expectations { input.scenario.expectations }
         var findings: [PreflightFinding] { input.preflight }
@@ -159,6 +173,30 @@ package enum Verdict {
             servingIndexes = clusters.indices.filter { clusters[$0].serves != nil }
             expected = SourceExpectation.all(scenario: input.scenario, readyEndpoints: input.readyEndpoints)
             latencies = input.tally.latencyHistograms()
+            layers = Self.layers(input, names: names, sources: sourceIndexes, serving: servingIndexes, expected: expected)
+        }
+
+        static func layers(_ input: VerdictInput, names: [String], sources: [Int], serving: [Int], expected: [SourceExpectation]) -> [PairLayers] {
+            var answers: [String: [String: Int]] = [:]
+            var mustReach: [String: Set<String>] = [:]
+            var sidecars: [String: [SidecarEndpointsReading]] = [:]
+            for source in sources {
+                answers[names[source]] = Dictionary(
+                    uniqueKeysWithValues: names.indices.map { (names[$0], input.tally.pair(source: source, target: $0).successes) })
+                mustReach[names[source]] = Set(expected[source].mustReach.map { names[$0] })
+                let own = input.sidecarReadings.filter { $0.source == names[source] }
+                let afterBursts = own.filter { $0.phase == .afterBursts }
+                sidecars[names[source]] = afterBursts.isEmpty ? own : afterBursts
+            }
+            let judge = PairLayerJudge.Input(
+                clusters: names, findings: input.preflight, sync: input.controlPlaneViews, sidecars: sidecars, answers: answers,
+                mustReach: mustReach, namespace: input.namespace, previous: input.previousLayers)
+            return PairLayerJudge.judge(judge, sources: sources.map { names[$0] }, targets: serving.map { names[$0] })
+        }
+
+        /// The layers of `source` → `target` (cluster indexes).
+        func layers(source: Int, target: Int) -> PairLayers? {
+            layers.first { $0.source == names[source] && $0.target == names[target] }
         }
 
         /// Successful requests from `source` per serving cluster index, in cluster order.
@@ -166,13 +204,14 @@ package enum Verdict {
             names.indices.map { ($0, tally.pair(source: source, target: $0).successes) }
         }
 
-        /// The explanation for a failing row: the diagnosis's when preflight evidence gives one, else the check's own;
+        /// The explanation for a failing row: the diagnosis's when preflight evidence or a broken pair layer gives one, else the check's own;
         /// led by the source's failed exec sessions, if any.
         func explained(
             _ diagnosis: (Diagnosis) -> Diagnosis.Explanation?, source: Int? = nil, cause: String?, hint: String?
         ) -> (cause: String?, hint: String?) {
             var (cause, hint) = (cause, hint)
-            if !findings.isEmpty, let explanation = diagnosis(Diagnosis(self)) { (cause, hint) = (explanation.cause, explanation.hint ?? hint) }
+            let evidence = !findings.isEmpty || layers.contains { $0.explainingCause != nil && (source == nil || $0.source == names[source!]) }
+            if evidence, let explanation = diagnosis(Diagnosis(self)) { (cause, hint) = (explanation.cause, explanation.hint ?? hint) }
             guard let source, let failures = input.execFailures[source], let first = failures.first else { return (cause, hint) }
             let bursts = failures.count == 1 ? "a burst's exec session failed" : "\(failures.count) bursts' exec sessions failed"
             return ("\(bursts) (first: \(first))" + (cause.map { "; \($0)" } ?? ""), hint)

@@ -27,12 +27,13 @@ package enum HTMLReport {
             """
         html += header(report)
         html += """
-            <nav aria-label="Sections"><a href="#checks">Checks</a> · <a href="#shares">Shares</a> · <a href="#latency">Latency</a> · \
+            <nav aria-label="Sections"><a href="#checks">Checks</a> · <a href="#layers">Layers</a> · <a href="#shares">Shares</a> · <a href="#latency">Latency</a> · \
             <a href="#matrix">Matrix</a> · <a href="#phases">Phases</a> · <a href="#scenario">Scenario</a></nav>
             <main>
 
             """
         html += checksSection(report)
+        html += layersSection(report)
         html += sharesSection(report, sources: sources)
         html += latencySection(report)
         html += matrixSection(report, sources: sources, targets: targets)
@@ -89,6 +90,48 @@ package enum HTMLReport {
             out += "</td></tr>\n"
         }
         return out + "</tbody>\n</table>\n</section>\n"
+    }
+
+    /// Every pair × layer, green or not: the status word, what the layer showed, and the hint where it broke.
+    static func layersSection(_ report: RunReport) -> String {
+        var out = "<section id=\"layers\">\n<h2>Layers per pair</h2>\n"
+        guard let layers = report.layers, !layers.isEmpty else {
+            return out + "<p>No pair layers in this report (traffic was not judged, or it predates schema 2).</p>\n</section>\n"
+        }
+        let broken = layers.filter { $0.firstBroken != nil }.count
+        out += "<p>What each request from a source to a serving cluster depends on, in order: the remote secret its control plane holds, "
+        out += "that control plane's sync with the target, the endpoints the source's sidecars hold for it, and the answers it gave. "
+        out += "\(broken == 0 ? "No pair has a broken layer." : "\(plural(broken, "pair")) with a broken layer; the first one is the cause.")</p>\n"
+        let columns = PairLayerMatrix.columns(layers)
+        out +=
+            "<table class=\"layers\">\n<caption>Each pair's layers: pass, fail, not visible (meshcheck could not read it, and why) or not applicable.</caption>\n"
+        out += "<thead><tr><th scope=\"col\">Pair</th>" + columns.map { "<th scope=\"col\">\(escape($0.title))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        for pair in layers {
+            out += "<tr\(pair.firstBroken == nil ? "" : " class=\"fail\"")><th scope=\"row\">\(escape(pair.source)) → \(escape(pair.target))</th>"
+            for layer in columns {
+                guard let result = pair.result(layer) else {
+                    out += "<td>–</td>"
+                    continue
+                }
+                let (css, symbol, word) = layerStatus(result.status)
+                out += "<td class=\"layer\"><span class=\"status \(css)\">\(symbol) \(word)</span>"
+                out += "<p class=\"evidence\">\(inline(result.evidence))</p>"
+                if let hint = result.hint { out += "<p class=\"hint\"><strong>Hint:</strong> \(inline(hint))</p>" }
+                out += "</td>"
+            }
+            out += "</tr>\n"
+        }
+        return out + "</tbody>\n</table>\n</section>\n"
+    }
+
+    /// The status class, symbol and word of a layer cell (not visible looks like a skipped check).
+    static func layerStatus(_ status: PairLayerStatus) -> (css: String, symbol: String, word: String) {
+        switch status {
+        case .pass: ("pass", statusSymbol(.pass), "pass")
+        case .fail: ("fail", statusSymbol(.fail), "fail")
+        case .notVisible: ("warn", "?", "not visible")
+        case .notApplicable: ("skip", statusSymbol(.skip), "not applicable")
+        }
     }
 
     static func sharesSection(_ report: RunReport, sources: [String]) -> String {
@@ -257,6 +300,7 @@ package enum HTMLReport {
         .status.warn { color: var(--warn); } .status.skip { color: var(--skip); }
         tr.fail { background: #fff5f5; } tr.warn { background: #fff8e5; }
         .cause, .hint, .power { margin: 4px 0 0; font-size: 0.92em; }
+        table.layers td.layer { overflow-wrap: anywhere; } .evidence { margin: 2px 0 0; font-size: 0.88em; color: var(--muted); }
         figure { margin: 12px 0 24px; break-inside: avoid; page-break-inside: avoid; }
         figcaption { margin-bottom: 4px; }
         svg.chart { display: block; max-width: 100%; height: auto; font-size: 12px; }

@@ -49,6 +49,18 @@ package enum MarkdownSummary {
             }
         }
 
+        if let layers = brokenLayers(report) {
+            out.append("")
+            out.append("### Layers")
+            out.append("")
+            out.append("Each pair's layers, \(layerLegend); the causes are under What failed.")
+            out.append("")
+            let header = PairLayerMatrix.header(layers)
+            out.append("| " + header.map(cell).joined(separator: " | ") + " |")
+            out.append("|" + String(repeating: "---|", count: header.count))
+            for row in PairLayerMatrix.rows(layers) { out.append("| " + row.map(cell).joined(separator: " | ") + " |") }
+        }
+
         if !report.checks.isEmpty {
             out.append("")
             out.append("### Checks")

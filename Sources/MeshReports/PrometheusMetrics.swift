@@ -17,6 +17,7 @@ package enum PrometheusMetrics {
         var out = Exposition(constantLabels: scenarioLabel ? [("scenario", report.scenario.name)] : [])
         run(report, into: &out)
         traffic(report, into: &out)
+        layers(report, into: &out)
         checks(report, into: &out)
         return out.text
     }
@@ -133,6 +134,33 @@ package enum PrometheusMetrics {
         }
         result.append((nil, histogram.count))
         return result
+    }
+
+    // MARK: Layers
+
+    private static func layers(_ report: RunReport, into out: inout Exposition) {
+        let layers = report.layers ?? []
+        let counted = layers.compactMap { pair in pair.endpointCounts.map { (pair, $0) } }
+        if !counted.isEmpty {
+            out.family(
+                "meshcheck_pair_endpoints", .gauge, "Endpoints a client sidecar of the source held for the serving cluster, by health (healthy, unhealthy).")
+            for (pair, counts) in counted {
+                let labels = [("source", pair.source), ("target", pair.target)]
+                out.sample("meshcheck_pair_endpoints", labels + [("health", "healthy")], Double(counts.healthy))
+                out.sample("meshcheck_pair_endpoints", labels + [("health", "unhealthy")], Double(counts.unhealthy))
+            }
+        }
+        let judged = layers.flatMap { pair in pair.layers.filter { $0.status == .pass || $0.status == .fail }.map { (pair, $0) } }
+        if !judged.isEmpty {
+            out.family(
+                "meshcheck_pair_layer_ok", .gauge,
+                "1 when the pair's layer (secret, sync, endpoints, traffic) passed, 0 when it failed; absent when not visible or not applicable.")
+            for (pair, result) in judged {
+                out.sample(
+                    "meshcheck_pair_layer_ok", [("source", pair.source), ("target", pair.target), ("layer", result.layer.rawValue)],
+                    result.status == .pass ? 1 : 0)
+            }
+        }
     }
 
     // MARK: Checks

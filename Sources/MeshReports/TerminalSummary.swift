@@ -38,6 +38,13 @@ package enum TerminalSummary {
             if !notes.isEmpty { lines += notes.map { "  " + $0 } }
         }
 
+        if let layers = brokenLayers(report) {
+            lines.append("")
+            lines.append(paint.bold("Layers") + " (each pair's, \(layerLegend))")
+            let header = PairLayerMatrix.header(layers)
+            lines += layoutTable(header: header, rows: PairLayerMatrix.rows(layers), alignments: header.map { _ in .left }).map { "  " + $0 }
+        }
+
         if !report.checks.isEmpty {
             lines.append("")
             lines.append(paint.bold("Checks"))

@@ -83,6 +83,15 @@ func checkLabel(_ check: CheckResult) -> String {
     }
 }
 
+/// The pair layers when some pair has a broken one: the text summaries show the matrix only then.
+func brokenLayers(_ report: RunReport) -> [PairLayers]? {
+    guard let layers = report.layers, layers.contains(where: { $0.firstBroken != nil }) else { return nil }
+    return layers
+}
+
+/// What the layer matrix's columns and cells mean.
+let layerLegend = "in the order a request depends on them; FAIL = broken, n/v = not visible, – = not applicable"
+
 /// Sources with traffic, in report order.
 func sourcesInOrder(_ report: RunReport) -> [String] {
     var seen: [String] = []

@@ -100,6 +100,33 @@ final class FaultMatrixTests: XCTestCase {
         (report ?? [:]).array("checks").filter { $0.string("name") == name && (source == nil || $0.string("source") == source) }
     }
 
+    /// report.json's layers of the pair `source` → `target`, and each layer's status by name.
+    static func layers(_ report: [String: Any]?, _ source: String, _ target: String) throws -> (pair: [String: Any], status: [String: String]) {
+        let pair = try XCTUnwrap(
+            (report ?? [:]).array("layers").first { $0.string("source") == source && $0.string("target") == target },
+            "no layers for \(source) → \(target)")
+        var status: [String: String] = [:]
+        for layer in pair.array("layers") { status[layer.string("layer") ?? "?"] = layer.string("status") }
+        return (pair, status)
+    }
+
+    /// The pair's first broken layer is `layer`, and the failing check's cause leads with it and carries its hint.
+    static func assertLayerNamed(
+        _ report: [String: Any]?, check: String = "all-clusters-reached", source: String, target: String, layer: String, title: String,
+        hint: String
+    ) throws {
+        let (pair, _) = try layers(report, source, target)
+        XCTAssertEqual(pair.string("firstBroken"), layer, "\(pair)")
+        let row = try XCTUnwrap(Self.checks(report, check, source: source).first)
+        XCTAssertEqual(row.string("status"), "fail")
+        let cause = row.string("cause") ?? ""
+        XCTAssertTrue(cause.hasPrefix("layer \(title): "), cause)
+        let broken = try XCTUnwrap(pair.array("layers").first { $0.string("layer") == layer })
+        XCTAssertTrue(cause.contains(broken.string("evidence") ?? "?"), cause)
+        XCTAssertTrue((row.string("hint") ?? "").contains(hint), row.string("hint") ?? "")
+        XCTAssertEqual(row.string("hint"), broken.string("hint"), "the layer's hint")
+    }
+
     static func failing(_ report: [String: Any]?) -> [String] {
         (report ?? [:]).array("checks").filter { $0.string("status") == "fail" }.map { "\($0.string("name") ?? "?")@\($0.string("source") ?? "-")" }
     }
@@ -193,6 +220,9 @@ final class FaultMatrixTests: XCTestCase {
             XCTAssertTrue(cause.contains("no remote secret for cluster-2"), cause)
             XCTAssertEqual(Self.checks(report, "all-clusters-reached", source: "cluster-2").first?.string("status"), "pass")
             XCTAssertEqual(Self.checks(report, "remote-secret").first?.string("status"), "fail")
+            try Self.assertLayerNamed(
+                report, source: "cluster-1", target: "cluster-2", layer: "secret", title: "remote secret", hint: "istioctl create-remote-secret")
+            XCTAssertTrue(result.stdout.contains("cluster-1 → cluster-2  FAIL"), "the terminal summary shows the layer matrix: \(result.stdout)")
             XCTAssertTrue(result.stdout.contains("no remote secret for cluster-2"), "the terminal summary shows the cause")
             let junit = try String(contentsOfFile: bed.directory + "/out/junit.xml", encoding: .utf8)
             XCTAssertTrue(junit.contains("no remote secret for cluster-2"), "JUnit carries the cause")
@@ -218,6 +248,12 @@ final class FaultMatrixTests: XCTestCase {
             let cause = reached.string("cause") ?? ""
             XCTAssertTrue(cause.contains("0 of") && cause.contains("answers from cluster-2"), cause)
             XCTAssertTrue(cause.contains("east-west-gateway (cluster-2)") && cause.contains("scaled to 0"), cause)
+            // The control plane is fine; the sidecar holds no endpoint for cluster-2.
+            try Self.assertLayerNamed(
+                report, source: "cluster-1", target: "cluster-2", layer: "endpoints", title: "sidecar endpoints", hint: "cluster-2's east-west gateway")
+            let (_, status) = try Self.layers(report, "cluster-1", "cluster-2")
+            XCTAssertEqual(status["secret"], "pass")
+            XCTAssertEqual(status["sync"], "pass")
             XCTAssertEqual(
                 Self.checks(report, "all-clusters-reached", source: "cluster-2").first?.string("status"), "pass",
                 "traffic out of cluster-2 goes through cluster-1's gateway, which is up")
@@ -274,7 +310,11 @@ final class FaultMatrixTests: XCTestCase {
             let secret: Secret = try await bed.clients[0].get(.secrets(in: "istio-system", "istio-remote-secret-cluster-2"))
             let kubeconfig = String(decoding: secret.decodedValue("cluster-2") ?? [], as: UTF8.self)
             XCTAssertTrue(kubeconfig.contains("server: https://127.0.1.2:"), "the secret names the private endpoint: \(kubeconfig.prefix(400))")
-            try Self.assertPreflightAndRunPass(bed, preflightSays: "another endpoint of cluster-2")
+            let report = try Self.assertPreflightAndRunPass(bed, preflightSays: "another endpoint of cluster-2")
+            // A healthy multi-primary mesh: every layer it can see is green, nothing is hidden from it.
+            for pair in (report ?? [:]).array("layers") {
+                XCTAssertTrue(pair.array("layers").allSatisfy { ["pass", "not-applicable"].contains($0.string("status")) }, "\(pair)")
+            }
         }
     }
 
@@ -301,17 +341,28 @@ final class FaultMatrixTests: XCTestCase {
         XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
         XCTAssertEqual(report?.string("verdict"), "pass")
         XCTAssertEqual(Self.failing(report), [])
+        // Every pair's layers: none broken, the report.html matrix shown, the terminal's not (nothing broke).
+        let layers = (report ?? [:]).array("layers")
+        XCTAssertEqual(layers.count, 4, "every source × serving cluster")
+        for pair in layers {
+            XCTAssertNil(pair["firstBroken"], "\(pair)")
+            XCTAssertFalse(pair.array("layers").contains { $0.string("status") == "fail" }, "\(pair)")
+        }
+        let html = try String(contentsOfFile: bed.directory + "/out/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("<section id=\"layers\">") && html.contains("No pair has a broken layer."))
+        XCTAssertTrue(html.contains("<th scope=\"row\">cluster-1 → cluster-2</th>"))
+        XCTAssertFalse(result.stdout.contains("Layers"), result.stdout)
         return report
     }
 
-    /// `meshcheck preflight` on both contexts as a checklist and as JSON: (exit code, checklist, findings).
-    static func preflight(_ bed: Bed) throws -> (Int32, String, [[String: Any]]) {
+    /// `meshcheck preflight` on both contexts as a checklist and as JSON: (exit code, checklist, findings, layers).
+    static func preflight(_ bed: Bed) throws -> (Int32, String, [[String: Any]], [[String: Any]]) {
         let contexts = ["--kubeconfig", bed.mesh.kubeconfigPath, "--context", bed.mesh.contexts[0], "--context", bed.mesh.contexts[1]]
         let text = try CLI.run(["preflight"] + contexts, timeout: 60)
         let json = try CLI.run(["preflight", "-o", "json"] + contexts, timeout: 60)
         XCTAssertEqual(json.exitCode, text.exitCode, json.stderr)
         let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], json.stdout)
-        return (text.exitCode, text.stdout, document.array("findings"))
+        return (text.exitCode, text.stdout, document.array("findings"), document.array("layers"))
     }
 
     /// istiod of cluster-1 cannot reach cluster-2's API server (authorized networks, a firewall): the remote
@@ -319,8 +370,11 @@ final class FaultMatrixTests: XCTestCase {
     /// Preflight's `control-plane-sync` names the peer with the hint, and the run's cause is that row.
     func testIstiodThatCannotReachThePeerFailsControlPlaneSyncWhileTheSecretIsGreen() async throws {
         try await withBed("istiod-unreachable", options: Options { $0.istiodUnreachablePeers = ["cluster-1": ["cluster-2"]] }) { bed in
-            let (exitCode, checklist, findings) = try Self.preflight(bed)
+            let (exitCode, checklist, findings, layers) = try Self.preflight(bed)
             XCTAssertEqual(exitCode, 1, checklist)
+            let pair = try XCTUnwrap(layers.first { $0.string("source") == "cluster-1" && $0.string("target") == "cluster-2" }, "\(layers)")
+            XCTAssertEqual(pair.string("firstBroken"), "sync")
+            XCTAssertEqual(pair.array("layers").compactMap { $0.string("status") }, ["pass", "fail"], "secret and sync only: nothing is deployed")
             XCTAssertTrue(checklist.contains("control-plane-sync"), checklist)
             XCTAssertTrue(checklist.contains("has not synced with cluster-2 timeout"), checklist)
             XCTAssertTrue(checklist.contains("istiod in cluster-1 cannot reach the API server of cluster-2"), checklist)
@@ -342,6 +396,12 @@ final class FaultMatrixTests: XCTestCase {
             let cause = reached.string("cause") ?? ""
             XCTAssertTrue(cause.contains("preflight control-plane-sync (cluster-1)"), cause)
             XCTAssertEqual(Self.checks(report, "all-clusters-reached", source: "cluster-2").first?.string("status"), "pass")
+            try Self.assertLayerNamed(
+                report, source: "cluster-1", target: "cluster-2", layer: "sync", title: "control plane sync",
+                hint: "private-cluster authorized networks or firewalls")
+            XCTAssertEqual(try Self.layers(report, "cluster-1", "cluster-2").status["secret"], "pass", "the secret layer is green")
+            // Preflight shows the same layer per pair.
+            XCTAssertTrue(checklist.contains("cluster-1 → cluster-2  pass           FAIL"), checklist)
         }
     }
 
@@ -350,7 +410,7 @@ final class FaultMatrixTests: XCTestCase {
     /// contains `reason`. Returns the checklist.
     @discardableResult
     static func assertViewNotVisible(_ bed: Bed, cluster: String, prefix: String, reason: String) throws -> String {
-        let (exitCode, checklist, findings) = try Self.preflight(bed)
+        let (exitCode, checklist, findings, _) = try Self.preflight(bed)
         XCTAssertEqual(exitCode, 0, checklist)
         let row = try XCTUnwrap(findings.first { $0.string("check") == "control-plane-sync" && $0.string("cluster") == cluster })
         XCTAssertEqual(row.string("status"), "warn")
@@ -371,6 +431,16 @@ final class FaultMatrixTests: XCTestCase {
                 bed, cluster: "cluster-1", prefix: "not visible: forbidden: needs `create pods/exec in istio-system`",
                 reason: "cannot create resource \"pods/exec\"")
             XCTAssertTrue(checklist.contains("not visible: forbidden"), checklist)
+
+            // A run with the same credentials still judges traffic; only the sync layer of cluster-1's pairs is unseen.
+            let (result, report) = try bed.run(try bed.scenario())
+            XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            XCTAssertEqual(Self.checks(report, "all-clusters-reached", source: "cluster-1").first?.string("status"), "pass")
+            let (pair, status) = try Self.layers(report, "cluster-1", "cluster-2")
+            XCTAssertEqual(status, ["secret": "pass", "sync": "not-visible", "endpoints": "pass", "traffic": "pass"])
+            let sync = try XCTUnwrap(pair.array("layers").first { $0.string("layer") == "sync" })
+            XCTAssertTrue((sync.string("evidence") ?? "").hasPrefix("cluster-1: forbidden"), "\(sync)")
+            XCTAssertEqual(try Self.layers(report, "cluster-2", "cluster-1").status["sync"], "pass", "cluster-2's view is readable")
         }
     }
 
@@ -409,7 +479,9 @@ final class FaultMatrixTests: XCTestCase {
                 XCTAssertEqual(reached.string("status"), "fail", source)
                 let cause = reached.string("cause") ?? ""
                 XCTAssertTrue(cause.contains("reached only cluster-1"), cause)
-                XCTAssertTrue(cause.contains("preflight remote-secret (cluster-1): no remote secret for cluster-2"), cause)
+                // The remote's pairs are judged by its primary's secret, which the cause names as the broken layer.
+                XCTAssertTrue(cause.hasPrefix("layer remote secret: cluster-1: no remote secret for cluster-2"), cause)
+                XCTAssertEqual(try Self.layers(report, source, "cluster-2").pair.string("firstBroken"), "secret", source)
             }
         }
     }

@@ -14,7 +14,7 @@ final class RunEndToEndTests: XCTestCase {
         XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
         let report = try CLI.report(in: directory)
         XCTAssertEqual(report.string("verdict"), "pass")
-        XCTAssertEqual(report["schemaVersion"] as? Int, 1)
+        XCTAssertEqual(report["schemaVersion"] as? Int, 2)
 
         let clusters = report.array("clusters").compactMap { $0.string("name") }
         XCTAssertEqual(clusters.count, 2)

@@ -52,10 +52,10 @@ final class DiagnosisTests: XCTestCase {
         let outcome = try evaluate(oneSided(), findings: HealthyMesh.evaluate(clusters))
         let reached = try check(outcome, CheckName.allClustersReached, source: "cluster-1")
         XCTAssertEqual(reached.status, .fail)
-        XCTAssertTrue(
-            reached.cause!.hasPrefix(
-                "cluster-1's clients reached only cluster-1 (0 of 200 answers from cluster-2); preflight remote-secret (cluster-1): no remote secret for cluster-2"
-            ), reached.cause!)
+        // The pair's first broken layer leads with preflight's evidence, which is not repeated after the traffic.
+        XCTAssertTrue(reached.cause!.hasPrefix("layer remote secret: cluster-1: no remote secret for cluster-2"), reached.cause!)
+        XCTAssertTrue(reached.cause!.hasSuffix("; cluster-1's clients reached only cluster-1 (0 of 200 answers from cluster-2)"), reached.cause!)
+        XCTAssertFalse(reached.cause!.contains("preflight remote-secret"), reached.cause!)
         XCTAssertTrue(reached.hint!.contains("istioctl create-remote-secret"), reached.hint!)
         let passing = try check(outcome, CheckName.allClustersReached, source: "cluster-2")
         XCTAssertEqual(passing.status, .pass)
@@ -86,6 +86,35 @@ final class DiagnosisTests: XCTestCase {
         let unexplained = try check(
             try evaluate(oneSided(), findings: HealthyMesh.evaluate(clusters)), CheckName.allClustersReached, source: "cluster-1")
         XCTAssertFalse((unexplained.cause ?? "").contains("control-plane-sync"), unexplained.cause ?? "")
+    }
+
+    /// With istiod's view and the sidecars' readings, the first broken layer of the pair leads the cause with its
+    /// own hint: the sync layer green, the sidecar holds no endpoint for cluster-2 (a gateway scaled to 0).
+    func testTheFirstBrokenLayerLeadsTheCauseWithItsHint() throws {
+        let findings = HealthyMesh.evaluate(HealthyMesh.clusters())
+        let views = [
+            "cluster-1": HealthyMesh.clusterz("cluster-1", pod: "istiod-1", peers: [("cluster-2", "synced")]),
+            "cluster-2": HealthyMesh.clusterz("cluster-2", pod: "istiod-2", peers: [("cluster-1", "synced")]),
+        ]
+        var readings = PairLayersTests.reading("cluster-1", [PairLayersTests.endpoint("cluster-1")])
+        readings += PairLayersTests.reading("cluster-2", [PairLayersTests.endpoint("cluster-2"), PairLayersTests.endpoint("cluster-1", gateway: true)])
+        let outcome = Verdict.evaluate(
+            VerdictInput(
+                scenario: try scenario(), namespace: "meshcheck-t", tally: oneSided().tally, readyEndpoints: ["cluster-1": 1, "cluster-2": 1],
+                pods: pods(), preflight: findings, controlPlaneViews: views, sidecarReadings: readings))
+        let reached = try check(outcome, CheckName.allClustersReached, source: "cluster-1")
+        XCTAssertEqual(reached.status, .fail)
+        let cause = try XCTUnwrap(reached.cause)
+        XCTAssertTrue(cause.hasPrefix("layer sidecar endpoints: sleep-cluster-1-x's sidecar holds no endpoint for cluster-2"), cause)
+        XCTAssertTrue(cause.contains("cluster-1's clients reached only cluster-1"), cause)
+        XCTAssertTrue(reached.hint?.hasPrefix("the control plane sends no endpoint for cluster-2") == true, reached.hint ?? "")
+        let pair = try XCTUnwrap(outcome.layers.first { $0.source == "cluster-1" && $0.target == "cluster-2" })
+        XCTAssertEqual(pair.layers.map(\.status), [.pass, .pass, .fail, .fail])
+        XCTAssertEqual(pair.endpointCounts, PairEndpointCounts(healthy: 0, unhealthy: 0))
+
+        // Without those views the layers cannot say more than the check: the preflight explanation stands.
+        let blind = try check(try evaluate(oneSided(), findings: findings), CheckName.allClustersReached, source: "cluster-1")
+        XCTAssertFalse(blind.cause!.contains("layer "), blind.cause!)
     }
 
     func testGatewayOfTheTargetAndRootCAAreNamed() throws {

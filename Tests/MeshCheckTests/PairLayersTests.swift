@@ -123,6 +123,7 @@ import Testing
         #expect(pair.firstBroken == .traffic)
         #expect(pair.cause?.evidence == "none of 20 answers from cluster-1 came from cluster-2")
         #expect(pair.cause?.hint?.contains("data path between the gateways") == true)
+        #expect(pair.explainingCause?.layer == .traffic, "healthy endpoints that never answered point at the data path")
     }
 
     @Test func layersThatCannotBeSeenAreNotBroken() {
@@ -137,6 +138,7 @@ import Testing
         let blind = Self.crossPair(Self.input(sync: [:], sidecars: [:], answers: ["cluster-1": ["cluster-1": 20]]))
         #expect(Self.statuses(blind) == [.pass, .notVisible, .notVisible, .fail])
         #expect(blind.cause?.hint?.contains("grant the reads marked not visible") == true)
+        #expect(blind.explainingCause == nil, "missing answers with the layers before them unseen say nothing a check does not")
     }
 
     /// A remote's sidecars are configured by its primary: the primary's secret and sync decide, and the remote's own
@@ -169,11 +171,29 @@ import Testing
                 evidence: "asm-options multicluster_mode=connected: no remote secrets needed")
         ]
         let pair = Self.crossPair(Self.input(findings: connected, answers: nil))
-        #expect(pair.layers.map(\.layer) == [.secret, .sync, .endpoints])
+        #expect(pair.layers.map(\.layer) == [.secret, .sync], "preflight deploys nothing: no sidecar, no answers")
         #expect(pair.result(.secret)?.status == .pass)
         let cannotList = [
             PreflightFinding(check: PreflightCheckName.remoteSecret, cluster: "cluster-1", status: .fail, evidence: "cannot list remote secrets")
         ]
         #expect(Self.crossPair(Self.input(findings: cannotList)).result(.secret)?.status == .notVisible)
+    }
+
+    /// `meshcheck preflight` lists the control plane layers of every pair between different clusters, and its
+    /// checklist adds the matrix only when one of them is broken.
+    @Test func preflightShowsTheControlPlaneLayersPerPair() {
+        let clusters = Self.clusters.map { PreflightReport.Cluster(name: $0, context: $0, server: "https://127.0.0.1:1", version: "v1.31") }
+        let healthy = PreflightReport(clusters: clusters, findings: Self.secretFindings(), controlPlaneViews: Self.synced())
+        #expect(healthy.layers.map { "\($0.source)→\($0.target)" } == ["cluster-1→cluster-2", "cluster-2→cluster-1"])
+        #expect(healthy.layers.allSatisfy { $0.layers.map(\.status) == [.pass, .pass] })
+        #expect(!PreflightOutput.checklist(healthy, width: nil).contains("Control plane layers"))
+
+        let unsynced = PreflightReport(
+            clusters: clusters, findings: Self.secretFindings(), controlPlaneViews: Self.synced(["cluster-1": true, "cluster-2": false]))
+        #expect(unsynced.layers[0].firstBroken == .sync)
+        let checklist = PreflightOutput.checklist(unsynced, width: nil)
+        #expect(
+            checklist.contains("  pair                   remote secret  control plane sync\n  cluster-1 → cluster-2  pass           FAIL\n"), "\(checklist)")
+        #expect((try? PreflightOutput.json(unsynced))?.contains("\"firstBroken\" : \"sync\"") == true)
     }
 }

@@ -46,6 +46,40 @@ import Testing
         #expect(outcome.traffic.map(\.requests) == [20, 10, 15, 15])
     }
 
+    /// A replay keeps the saved report's secret, sync and endpoint layers (their views are not saved) and judges
+    /// the answers again from the records; the explanation the layers give stays the same.
+    @Test func savedLayersAreCarriedAndTheAnswersJudgedAgain() throws {
+        var records: [StoredRecord] = []
+        for seq in 0..<20 {
+            records.append(record("cluster-1", "cluster-1", "hw-1", seq: UInt32(seq)))
+            records.append(record("cluster-2", seq % 2 == 0 ? "cluster-2" : "cluster-1", seq % 2 == 0 ? "hw-2" : "hw-1", seq: UInt32(seq)))
+        }
+        let scenario = try Scenario.guideCheck(contexts: ["gke_p_z_cluster-1", "gke_p_z_cluster-2"])
+        let unsynced = PairLayers(
+            source: "cluster-1", target: "cluster-2",
+            layers: [
+                PairLayerResult(layer: .secret, status: .pass, evidence: "cluster-1: istio-remote-secret-cluster-2 points at cluster-2"),
+                PairLayerResult(layer: .sync, status: .fail, evidence: "istiod-1 in cluster-1: cluster-2 timeout", hint: "let istiod reach cluster-2"),
+                PairLayerResult(layer: .endpoints, status: .fail, evidence: "sleep-1 holds no endpoint for cluster-2"),
+                PairLayerResult(layer: .traffic, status: .pass, evidence: "stale"),
+            ])
+        var base = RunReport(
+            runId: "r", verdict: .fail, startedAt: "2026-12-02T00:00:00Z", durationSeconds: 1, namespace: "ns", revision: nil, clusters: [],
+            checks: [], traffic: [], sources: [], phases: [], convergeSeconds: nil, retries: [], exec: ExecStats(sessions: 0, failed: 0, roundTripMs: nil),
+            cleanup: CleanupReport(status: .done, leftovers: []), scenario: ScenarioEcho(scenario))
+        base.layers = [unsynced]
+        let report = try RecordsReplay.report(records: records, base: base)
+        #expect(report.schemaVersion == RunReport.currentSchemaVersion)
+        let pair = try #require(report.layers?.first { $0.source == "cluster-1" && $0.target == "cluster-2" })
+        #expect(pair.layers.dropLast() == unsynced.layers.dropLast())
+        #expect(pair.result(.traffic)?.evidence == "none of 20 answers from cluster-1 came from cluster-2")
+        #expect(pair.firstBroken == .sync)
+        let reached = try #require(report.checks.first { $0.name == CheckName.allClustersReached && $0.source == "cluster-1" })
+        #expect(reached.cause?.hasPrefix("layer control plane sync: istiod-1 in cluster-1: cluster-2 timeout") == true, "\(reached.cause ?? "")")
+        #expect(reached.hint == "let istiod reach cluster-2")
+        #expect(report.layers?.count == 4, "every source × serving cluster")
+    }
+
     @Test func scenarioEchoRoundTrips() throws {
         let full = try ScenarioLoader.parse(
             yaml: """

@@ -56,6 +56,35 @@ struct TallyBuilder {
                 pods: pods ?? self.pods(names)))
     }
 
+    /// Every source × serving cluster gets its layers; the endpoints are judged from the afterBursts readings,
+    /// and a source without them falls back to afterConverge. A pair that passes is green on every layer.
+    @Test func layersForEveryPairFromTheLatestSidecarReadings() throws {
+        var builder = TallyBuilder(clusters: ["cluster-1", "cluster-2"], instances: Self.instances)
+        builder.add(source: 0, instance: "hw-1a", count: 10)
+        builder.add(source: 0, instance: "hw-2a", count: 10)
+        builder.add(source: 1, instance: "hw-1a", count: 10)
+        builder.add(source: 1, instance: "hw-2a", count: 10)
+        let toBoth = [PairLayersTests.endpoint("cluster-1"), PairLayersTests.endpoint("cluster-2", gateway: true)]
+        var converged = PairLayersTests.reading("cluster-1", [])
+        converged[0].phase = .afterConverge
+        var fallback = PairLayersTests.reading("cluster-2", [PairLayersTests.endpoint("cluster-2"), PairLayersTests.endpoint("cluster-1", gateway: true)])
+        fallback[0].phase = .afterConverge
+        let views: [String: ControlPlaneView] = PairLayersTests.synced()
+        let outcome = Verdict.evaluate(
+            VerdictInput(
+                scenario: try scenario(), namespace: "meshcheck-t", tally: builder.tally, readyEndpoints: ["cluster-1": 1, "cluster-2": 1],
+                pods: pods(["cluster-1", "cluster-2"]), preflight: PairLayersTests.secretFindings(), controlPlaneViews: views,
+                sidecarReadings: converged + PairLayersTests.reading("cluster-1", toBoth) + fallback))
+        #expect(
+            outcome.layers.map { "\($0.source)→\($0.target)" } == ["cluster-1→cluster-1", "cluster-1→cluster-2", "cluster-2→cluster-1", "cluster-2→cluster-2"])
+        #expect(outcome.layers.allSatisfy { $0.firstBroken == nil })
+        #expect(outcome.layers[1].layers.map(\.status) == [.pass, .pass, .pass, .pass], "afterBursts, not the empty afterConverge reading")
+        #expect(outcome.layers[2].layers.map(\.status) == [.pass, .pass, .pass, .pass], "cluster-2 falls back to afterConverge")
+        #expect(outcome.layers[0].layers.map(\.status) == [.notApplicable, .notApplicable, .pass, .pass])
+        #expect(outcome.layers[1].endpointCounts == PairEndpointCounts(healthy: 1, unhealthy: 0))
+        #expect(outcome.verdict == .pass)
+    }
+
     func check(_ outcome: VerdictOutcome, _ name: String, source: String? = nil, target: String? = nil) -> CheckResult? {
         outcome.checks.first { $0.name == name && $0.source == source && $0.target == target }
     }

@@ -70,7 +70,34 @@ enum Fixtures {
                 PhaseTiming(name: "converge", seconds: 1.2), PhaseTiming(name: "bursts", seconds: 1.75), PhaseTiming(name: "cleanup", seconds: 4.49),
             ],
             convergeSeconds: 1.2, retries: [], exec: ExecStats(sessions: 2, failed: 0, roundTripMs: LatencySummary(p50: 420, p90: 510, p99: 515, max: 515)),
-            cleanup: CleanupReport(status: .done, leftovers: []), scenario: ScenarioEcho(scenario))
+            cleanup: CleanupReport(status: .done, leftovers: []), scenario: ScenarioEcho(scenario),
+            layers: [
+                greenPair("cluster-1", "cluster-1", answers: 11), greenPair("cluster-1", "cluster-2", answers: 9),
+                greenPair("cluster-2", "cluster-1", answers: 10), greenPair("cluster-2", "cluster-2", answers: 10),
+            ])
+    }
+
+    /// A pair whose every layer passed (a cluster needs no secret or sync for itself).
+    static func greenPair(_ source: String, _ target: String, answers: Int) -> PairLayers {
+        let own = source == target
+        let controlPlane: [PairLayerResult] =
+            own
+            ? [
+                PairLayerResult(layer: .secret, status: .notApplicable, evidence: "\(target) is the control plane's own cluster"),
+                PairLayerResult(layer: .sync, status: .notApplicable, evidence: "\(target) is the control plane's own cluster"),
+            ]
+            : [
+                PairLayerResult(layer: .secret, status: .pass, evidence: "\(source): istio-remote-secret-\(target) points at \(target)'s API server"),
+                PairLayerResult(layer: .sync, status: .pass, evidence: "istiod-7d9c in \(source): \(target) synced"),
+            ]
+        return PairLayers(
+            source: source, target: target,
+            layers: controlPlane + [
+                PairLayerResult(
+                    layer: .endpoints, status: .pass,
+                    evidence: "sleep-\(source)-x's sidecar holds 1 healthy endpoint(s) for \(target): \(own ? "10.1.0.7:5000" : "192.0.2.12:15443") (weight 1)"),
+                PairLayerResult(layer: .traffic, status: .pass, evidence: "\(answers) of 20 answers from \(source) came from \(target)"),
+            ], endpointCounts: PairEndpointCounts(healthy: 1, unhealthy: 0))
     }
 
     static func failingThreeClusters() throws -> RunReport {
@@ -133,6 +160,30 @@ enum Fixtures {
                         cluster: "ctx-edge", kind: "Namespace", name: "meshcheck-0f0f0f", namespace: nil,
                         reason: "still Terminating after 5m (finalizer kubernetes)")
                 ]),
-            scenario: ScenarioEcho(scenario))
+            scenario: ScenarioEcho(scenario),
+            layers: [
+                greenPair("ctx-east", "ctx-east", answers: 49),
+                PairLayers(
+                    source: "ctx-east", target: "ctx-west",
+                    layers: [
+                        PairLayerResult(layer: .secret, status: .pass, evidence: "ctx-east: istio-remote-secret-ctx-west points at ctx-west's API server"),
+                        PairLayerResult(layer: .sync, status: .notVisible, evidence: "ctx-east: forbidden: needs `get pods/proxy in istio-system`"),
+                        PairLayerResult(
+                            layer: .endpoints, status: .fail,
+                            evidence: "sleep-x's sidecar holds 1 endpoint(s) for ctx-west, none healthy: 192.0.2.12:15443 (failed_outlier_check, weight 2)",
+                            hint: "outlier detection ejected them: check ctx-west's east-west gateway reachability on port 15443"),
+                        PairLayerResult(layer: .traffic, status: .pass, evidence: "48 of 97 answers from ctx-east came from ctx-west"),
+                    ], endpointCounts: PairEndpointCounts(healthy: 0, unhealthy: 1)),
+                PairLayers(
+                    source: "ctx-edge", target: "ctx-east",
+                    layers: [
+                        PairLayerResult(
+                            layer: .secret, status: .fail, evidence: "ctx-edge: no remote secret for ctx-east",
+                            hint: "create it with istioctl create-remote-secret"),
+                        PairLayerResult(layer: .sync, status: .fail, evidence: "istiod-1 in ctx-edge does not watch ctx-east (its clusterz lists ctx-edge)"),
+                        PairLayerResult(layer: .endpoints, status: .notVisible, evidence: "sleep-y: exec failed"),
+                        PairLayerResult(layer: .traffic, status: .fail, evidence: "none of 0 answers from ctx-edge came from ctx-east"),
+                    ]),
+            ])
     }
 }

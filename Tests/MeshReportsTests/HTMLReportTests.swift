@@ -70,6 +70,25 @@ struct HTMLReportTests {
         #expect(html.contains("still Terminating after 5m"))
     }
 
+    /// Every run shows the pair × layer matrix, green or not, with each layer's evidence and a broken layer's hint.
+    @Test func layerMatrixIsShownForEveryRun() throws {
+        let passing = HTMLReport.render(try Fixtures.passingSmoke())
+        #expect(passing.contains("<section id=\"layers\">"))
+        #expect(passing.contains("No pair has a broken layer."))
+        #expect(passing.contains("<th scope=\"row\">cluster-1 → cluster-2</th>"))
+        #expect(passing.components(separatedBy: "<span class=\"status pass\">✔ pass</span><p class=\"evidence\">").count - 1 == 12)
+        let failing = HTMLReport.render(try Fixtures.failingThreeClusters())
+        #expect(failing.contains("2 pairs with a broken layer"))
+        #expect(
+            failing.contains(
+                "<span class=\"status warn\">? not visible</span><p class=\"evidence\">ctx-east: forbidden: needs <code>get pods/proxy in istio-system</code></p>"
+            ))
+        #expect(failing.contains("<p class=\"hint\"><strong>Hint:</strong> create it with istioctl create-remote-secret</p>"))
+        var old = try Fixtures.passingSmoke()
+        old.layers = nil
+        #expect(HTMLReport.render(old).contains("No pair layers in this report"))
+    }
+
     @Test func namesCannotInjectMarkup() throws {
         var report = try Fixtures.passingSmoke()
         report.traffic[0].target = "<script>alert(1)</script>"

@@ -82,6 +82,23 @@ struct PrometheusMetricsTests {
         try expectGolden(PrometheusMetrics.render(try HistogramFixtures.threeClusters()), "three-clusters-fail.prom")
     }
 
+    /// Endpoints per pair by health, and each judged layer as 1 (pass) or 0 (fail); unseen layers are left out.
+    @Test func pairLayersBecomeGauges() throws {
+        let samples = Sample.parse(PrometheusMetrics.render(try HistogramFixtures.threeClusters()))
+        func value(_ name: String, _ labels: [String: String]) -> [Double] {
+            samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }.map(\.value)
+        }
+        let pair = ["source": "ctx-east", "target": "ctx-west"]
+        #expect(value("meshcheck_pair_endpoints", pair.merging(["health": "healthy"]) { $1 }) == [0])
+        #expect(value("meshcheck_pair_endpoints", pair.merging(["health": "unhealthy"]) { $1 }) == [1])
+        #expect(value("meshcheck_pair_endpoints", ["source": "ctx-edge"]).isEmpty, "no sidecar was visible")
+        #expect(value("meshcheck_pair_layer_ok", pair.merging(["layer": "endpoints"]) { $1 }) == [0])
+        #expect(value("meshcheck_pair_layer_ok", pair.merging(["layer": "traffic"]) { $1 }) == [1])
+        #expect(value("meshcheck_pair_layer_ok", pair.merging(["layer": "sync"]) { $1 }).isEmpty, "not visible")
+        #expect(value("meshcheck_pair_layer_ok", ["source": "ctx-east", "target": "ctx-east", "layer": "secret"]).isEmpty, "not applicable")
+        #expect(value("meshcheck_pair_layer_ok", ["source": "ctx-edge", "target": "ctx-east", "layer": "secret"]) == [0])
+    }
+
     @Test(arguments: ["smoke", "three"])
     func bucketsAreCumulativeAndMatchTheReport(_ which: String) throws {
         let report = which == "smoke" ? try HistogramFixtures.smoke() : try HistogramFixtures.threeClusters()

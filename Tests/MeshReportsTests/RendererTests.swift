@@ -65,6 +65,20 @@ final class XMLSummary: NSObject, XMLParserDelegate {
 }
 
 @Suite struct RendererTests {
+    /// The text summaries show the pair × layer matrix only when a pair has a broken layer.
+    @Test func layerMatrixOnlyWhenALayerIsBroken() throws {
+        let options = TerminalSummaryOptions(color: false)
+        #expect(!TerminalSummary.render(try Fixtures.passingSmoke(), options: options).contains("Layers"))
+        #expect(!MarkdownSummary.render(try Fixtures.passingSmoke()).contains("### Layers"))
+        let terminal = TerminalSummary.render(try Fixtures.failingThreeClusters(), options: options)
+        #expect(terminal.contains("pair                 remote secret  control plane sync  sidecar endpoints  answers"))
+        #expect(terminal.contains("ctx-east → ctx-west  pass           n/v                 FAIL               pass"))
+        #expect(terminal.contains("ctx-edge → ctx-east  FAIL           FAIL                n/v                FAIL"))
+        #expect(terminal.contains("ctx-east → ctx-east  –              –                   pass               pass"))
+        let markdown = MarkdownSummary.render(try Fixtures.failingThreeClusters())
+        #expect(markdown.contains("| pair | remote secret | control plane sync | sidecar endpoints | answers |"))
+        #expect(markdown.contains("| ctx-edge → ctx-east | FAIL | FAIL | n/v | FAIL |"))
+    }
     @Test func markdownGoldens() throws {
         try expectGolden(MarkdownSummary.render(try Fixtures.passingSmoke()), "smoke-pass.md")
         try expectGolden(MarkdownSummary.render(try Fixtures.failingThreeClusters()), "three-clusters-fail.md")
