@@ -284,7 +284,7 @@ package enum Preflight {
             }
             return .notVisible("no istiod pod (label app=istiod) in istio-system")
         }
-        let collector = ExecOutputCollector(limit: clusterzMaxBytes + 1)
+        let collector = ExecOutputCollector(limit: clusterzMaxBytes + 1, stderrLimit: 4 * 1024)
         let request = ExecRequest(
             namespace: istioSystem, pod: pod.name, container: istiodContainer, command: clusterzCommand,
             timeouts: ExecTimeouts(connect: .seconds(10), idle: .seconds(20), total: .seconds(30)), maxOutputBytes: clusterzMaxBytes + 64 * 1024)

@@ -1,5 +1,5 @@
-// Reading the client sidecars' endpoints (SidecarEndpoints.swift) during a run: every ready client pod
-// concurrently, one short exec each, bounded in time and size; failures become "not visible" readings.
+// Reading the client sidecars' endpoints (SidecarEndpoints.swift) during a run: every ready client pod, a few at
+// a time, one short exec each, bounded in time and size; failures become "not visible" readings.
 
 import KubeClient
 
@@ -12,7 +12,11 @@ extension MeshCheckRun {
         let lists = state.pods
         let gateways = state.eastWestGatewayAddresses
         let readings = await withTaskGroup(of: SidecarEndpointsReading.self) { group in
-            for (op, pod) in clientPods(operations, state: state) {
+            var all: [SidecarEndpointsReading] = []
+            // Each read may hold up to EnvoyClusters.maxBytes until it is parsed: a few at a time keeps a mesh of many
+            // client pods (or sidecars answering with floods) within a few of those, not one per pod.
+            for (index, (op, pod)) in clientPods(operations, state: state).enumerated() {
+                if index >= SidecarView.concurrentReads, let reading = await group.next() { all.append(reading) }
                 let source = op.cluster.index
                 let localIPs = source < lists.count ? lists[source].filter { $0.app == Workloads.helloworldApp }.compactMap(\.podIP) : []
                 let classifier = EndpointClassifier(
@@ -22,7 +26,6 @@ extension MeshCheckRun {
                         op: op, pod: pod, namespace: namespace, phase: phase, envoyCluster: envoyCluster, classifier: classifier)
                 }
             }
-            var all: [SidecarEndpointsReading] = []
             for await reading in group { all.append(reading) }
             return all
         }
@@ -35,7 +38,7 @@ extension MeshCheckRun {
     ) async -> SidecarEndpointsReading {
         let source = op.cluster.spec.name
         // One byte over the parser's limit, so an oversized answer is refused rather than cut to a valid prefix.
-        let collector = ExecOutputCollector(limit: EnvoyClusters.maxBytes + 1)
+        let collector = ExecOutputCollector(limit: EnvoyClusters.maxBytes + 1, stderrLimit: SidecarView.maxStderrBytes)
         let seconds = Duration.seconds(SidecarView.maxSeconds)
         let request = ExecRequest(
             namespace: namespace, pod: pod, container: Workloads.sleepContainer, command: SidecarView.command,

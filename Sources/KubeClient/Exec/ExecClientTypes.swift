@@ -150,23 +150,27 @@ func secureRandomBytes(_ count: Int) -> [UInt8] {
 /// A consumer that keeps stdout and stderr in memory, for short commands whose output is small.
 package final class ExecOutputCollector: ExecOutputConsumer, Sendable {
     private let buffers = Mutex<(stdout: [UInt8], stderr: [UInt8])>(([], []))
-    /// Output beyond this many bytes per stream is dropped (and counted in ``droppedBytes``).
+    /// Output beyond this many bytes of stdout (``stderrLimit`` of stderr) is dropped (and counted in ``droppedBytes``).
     package let limit: Int
+    package let stderrLimit: Int
     private let dropped = Mutex(0)
 
-    package init(limit: Int = 16 * 1024 * 1024) { self.limit = limit }
+    package init(limit: Int = 16 * 1024 * 1024, stderrLimit: Int? = nil) {
+        self.limit = limit
+        self.stderrLimit = stderrLimit ?? limit
+    }
 
     package func receive(_ bytes: UnsafeRawBufferPointer, from channel: ExecChannel) {
         buffers.withLock { buffers in
             switch channel {
-            case .stdout: append(bytes, to: &buffers.stdout)
-            case .stderr: append(bytes, to: &buffers.stderr)
+            case .stdout: append(bytes, to: &buffers.stdout, limit: limit)
+            case .stderr: append(bytes, to: &buffers.stderr, limit: stderrLimit)
             default: break
             }
         }
     }
 
-    private func append(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
+    private func append(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8], limit: Int) {
         let room = max(0, limit - buffer.count)
         buffer.append(contentsOf: bytes.prefix(room))
         if bytes.count > room { dropped.withLock { $0 += bytes.count - room } }
