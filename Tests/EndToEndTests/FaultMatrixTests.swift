@@ -233,6 +233,25 @@ final class FaultMatrixTests: XCTestCase {
         }
     }
 
+    /// A firewall drops cluster-1's packets to cluster-2's east-west gateway (15443): secret, sync and the sidecar's
+    /// endpoints are all green — the gateway is listed and healthy, as Envoy without outlier detection keeps it — and
+    /// the retries answer from cluster-1. The first broken layer is the answers, with the data-path hint.
+    func testGatewayBehindAFirewallBreaksTheAnswersLayerWithTheDataPathHint() async throws {
+        try await withBed("gateway-blocked") { bed in
+            bed.mesh.faults.runtime.update { $0.blockedGateways = [ClusterPair(source: "cluster-1", target: "cluster-2")] }
+            let (result, report) = try bed.run(try bed.scenario())
+            XCTAssertEqual(result.exitCode, 1, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+            try Self.assertLayerNamed(
+                report, source: "cluster-1", target: "cluster-2", layer: "traffic", title: "answers", hint: "data path between the gateways")
+            let (pair, status) = try Self.layers(report, "cluster-1", "cluster-2")
+            XCTAssertEqual(status, ["secret": "pass", "sync": "pass", "endpoints": "pass", "traffic": "fail"], "\(pair)")
+            let endpoints = try XCTUnwrap(pair.array("layers").first { $0.string("layer") == "endpoints" })
+            XCTAssertTrue((endpoints.string("evidence") ?? "").contains("healthy endpoint(s) for cluster-2: 192.0.2.22:15443"), "\(endpoints)")
+            XCTAssertEqual(Self.checks(report, "all-clusters-reached", source: "cluster-2").first?.string("status"), "pass")
+            XCTAssertTrue(result.stdout.contains("answers"), "the terminal shows the pair × layer matrix: \(result.stdout)")
+        }
+    }
+
     func testEastWestGatewayScaledToZeroFailsTrafficIntoThatCluster() async throws {
         try await withBed("eastwest") { bed in
             let scale = JSONValue.object(["spec": .object(["replicas": .number(0)])])
