@@ -1,5 +1,6 @@
-// Reading the client sidecars' endpoints (SidecarEndpoints.swift) during a run: every ready client pod, a few at
-// a time, one short exec each, bounded in time and size; failures become "not visible" readings.
+// Reading the client sidecars' endpoints (SidecarEndpoints.swift) during a run: every ready client pod, one at a
+// time (SidecarView.concurrentReads), one short exec each, bounded in time and size; failures become "not visible"
+// readings.
 
 import KubeClient
 
@@ -13,8 +14,8 @@ extension MeshCheckRun {
         let gateways = state.eastWestGatewayAddresses
         let readings = await withTaskGroup(of: SidecarEndpointsReading.self) { group in
             var all: [SidecarEndpointsReading] = []
-            // Each read may hold up to EnvoyClusters.maxBytes until it is parsed: a few at a time keeps a mesh of many
-            // client pods (or sidecars answering with floods) within a few of those, not one per pod.
+            // Each read may hold up to EnvoyClusters.maxBytes until it is parsed: reading few at a time keeps a mesh of
+            // many client pods (or sidecars answering with floods) within that, not one such answer per pod.
             for (index, (op, pod)) in clientPods(operations, state: state).enumerated() {
                 if index >= SidecarView.concurrentReads, let reading = await group.next() { all.append(reading) }
                 let source = op.cluster.index

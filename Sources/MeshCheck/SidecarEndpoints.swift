@@ -96,8 +96,9 @@ package struct SidecarEndpointsReading: Codable, Sendable, Equatable {
 package enum SidecarView {
     package static let adminURL = "http://localhost:15000/clusters?format=json"
     package static let maxSeconds = 10
-    /// Sidecar reads in flight at once.
-    package static let concurrentReads = 2
+    /// Sidecar reads in flight at once: one, since a read may hold up to EnvoyClusters.maxBytes (its array growing to
+    /// twice that) and a mesh of many client pods is read in seconds anyway.
+    package static let concurrentReads = 1
     /// curl's stderr is one line; what is kept of it names the failure.
     package static let maxStderrBytes = 4 * 1024
     /// No `--noproxy`: a real pod has no proxy variables, and the simulator's pods reach their sidecar's
