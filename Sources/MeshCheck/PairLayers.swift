@@ -97,7 +97,6 @@ package struct PairLayers: Codable, Sendable, Equatable {
 package enum PairLayerJudge {
     /// Everything the layers of every pair are judged from.
     package struct Input: Sendable {
-        package var clusters: [String]
         /// Preflight's findings (remote secrets, topology: which control plane discovers for whom).
         package var findings: [PreflightFinding]
         /// istiod's `/debug/clusterz`, by the cluster whose control plane was asked; missing: not asked.
@@ -114,11 +113,10 @@ package enum PairLayerJudge {
         package var previous: [PairLayers]
 
         package init(
-            clusters: [String], findings: [PreflightFinding], sync: [String: ControlPlaneView], sidecars: [String: [SidecarEndpointsReading]],
+            findings: [PreflightFinding], sync: [String: ControlPlaneView], sidecars: [String: [SidecarEndpointsReading]],
             answers: [String: [String: Int]]?, mustReach: [String: Set<String>], namespace: String, previous: [PairLayers] = []
         ) {
             self.previous = previous
-            self.clusters = clusters
             self.findings = findings
             self.sync = sync
             self.sidecars = sidecars

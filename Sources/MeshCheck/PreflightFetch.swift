@@ -62,7 +62,7 @@ package struct PreflightReport: Codable, Sendable, Equatable {
     /// cluster to itself, unless a remote's primary discovers it).
     static func controlPlaneLayers(clusters: [String], findings: [PreflightFinding], views: [String: ControlPlaneView]) -> [PairLayers] {
         let input = PairLayerJudge.Input(
-            clusters: clusters, findings: findings, sync: views, sidecars: [:], answers: nil, mustReach: [:], namespace: "")
+            findings: findings, sync: views, sidecars: [:], answers: nil, mustReach: [:], namespace: "")
         return PairLayerJudge.judge(input, sources: clusters, targets: clusters).filter { pair in
             pair.layers.contains { $0.status != .notApplicable }
         }
@@ -291,7 +291,7 @@ package enum Preflight {
         do {
             let result = try await client.exec(request, consumer: collector)
             guard result.exitCode == 0 else {
-                let stderr = collector.stderrText.split(separator: "\n").last.map { ": \($0.prefix(200))" } ?? ""
+                let stderr = PodOutputExcerpt.lastLine(collector.stderrText).map { ": \($0)" } ?? ""
                 return .notVisible("`\(clusterzCommand.joined(separator: " "))` in \(pod.name) exited with \(result.exitCode)\(stderr)")
             }
             guard collector.stdout.count <= clusterzMaxBytes else {

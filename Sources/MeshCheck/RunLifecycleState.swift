@@ -140,8 +140,9 @@ final class RunState: Sendable {
             roundTrips.record(UInt64(max(1, result.roundTrip.seconds * 1_000_000)))
             if let error = result.error {
                 var message = "\(result.cluster)/\(result.pod) burst \(result.session.command.burst): \(error)"
-                let stderr = String(decoding: result.session.stderrTail, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                if let last = stderr.split(separator: "\n").last { message += " (stderr: \(Self.excerpt(last)))" }
+                if let last = PodOutputExcerpt.lastLine(String(decoding: result.session.stderrTail, as: UTF8.self)) {
+                    message += " (stderr: \(last))"
+                }
                 failures.append((result.session.source, message))
             }
         }
@@ -153,13 +154,6 @@ final class RunState: Sendable {
         }
         for failure in failures.prefix(5) { settings.progress("burst failed: \(failure.message)") }
         if failures.count > 5 { settings.progress("... and \(failures.count - 5) more failed bursts") }
-    }
-
-    /// A line of a pod's stderr as it may appear in a message: printable, at most 160 characters.
-    static func excerpt(_ line: Substring) -> String {
-        let printable = String(
-            String.UnicodeScalarView(line.unicodeScalars.map { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
-        return printable.count > 160 ? printable.prefix(160) + "…" : printable
     }
 
     /// Judges the traffic; called once the bursts are done.

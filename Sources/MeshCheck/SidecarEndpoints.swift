@@ -109,7 +109,7 @@ package enum SidecarView {
 
     /// Why the read failed, from curl's exit code and the last line of its stderr.
     package static func failure(exitCode: Int32, stderr: String) -> String {
-        let detail = stderr.split(whereSeparator: \.isNewline).last.map { " (\($0.prefix(200)))" } ?? ""
+        let detail = PodOutputExcerpt.lastLine(stderr).map { " (\($0))" } ?? ""
         let what: String
         switch exitCode {
         case 7: what = "nothing answers on localhost:15000 (no sidecar in the pod, or its admin port is closed)"

@@ -189,7 +189,7 @@ package enum Verdict {
                 sidecars[names[source]] = afterBursts.isEmpty ? own : afterBursts
             }
             let judge = PairLayerJudge.Input(
-                clusters: names, findings: input.preflight, sync: input.controlPlaneViews, sidecars: sidecars, answers: answers,
+                findings: input.preflight, sync: input.controlPlaneViews, sidecars: sidecars, answers: answers,
                 mustReach: mustReach, namespace: input.namespace, previous: input.previousLayers)
             return PairLayerJudge.judge(judge, sources: sources.map { names[$0] }, targets: serving.map { names[$0] })
         }

@@ -87,7 +87,7 @@ enum FaultDocument {
 
     static func render(_ faults: RuntimeFaults) -> JSON {
         var pairs: [String: JSON] = [:]
-        for (pair, latency) in faults.pairLatency { pairs["\(pair.source)>\(pair.target)"] = .int(milliseconds(latency)) }
+        for (pair, latency) in faults.pairLatency { pairs[pair.text] = .int(milliseconds(latency)) }
         var versions: [String: JSON] = [:]
         for (version, fault) in faults.versionFaults {
             versions[version] = [
@@ -98,7 +98,7 @@ enum FaultDocument {
         var exec: [String: JSON] = [:]
         for (cluster, fault) in faults.execStreamFaults { exec[cluster] = render(fault) }
         if let all = faults.allClustersExecStreamFault { exec["*"] = render(all) }
-        let blocked = faults.blockedGateways.map { "\($0.source)>\($0.target)" }.sorted().map(JSON.string)
+        let blocked = faults.blockedGateways.map(\.text).sorted().map(JSON.string)
         return ["pairLatencyMs": .object(pairs), "versions": .object(versions), "exec": .object(exec), "blockedGateways": .array(blocked)]
     }
 
@@ -155,12 +155,11 @@ enum FaultDocument {
     static func parseRuntime(_ json: JSON) throws(SimulatedMeshError) -> RuntimeFaults {
         var faults = RuntimeFaults()
         for (key, value) in json["pairLatencyMs"].object ?? [:] {
-            let ends = key.split(separator: ">").map(String.init)
-            guard ends.count == 2 else {
+            guard let pair = ClusterPair(parsing: key) else {
                 throw SimulatedMeshError.invalidOptions("runtime.pairLatencyMs keys look like cluster-1>cluster-2")
             }
             let milliseconds = try number(value, "runtime.pairLatencyMs.\(key)")
-            faults.pairLatency[ClusterPair(source: ends[0], target: ends[1])] = .milliseconds(Int64(milliseconds))
+            faults.pairLatency[pair] = .milliseconds(Int64(milliseconds))
         }
         for (version, value) in json["versions"].object ?? [:] {
             let rate = value["errorRate"].isNull ? 0 : try number(value["errorRate"], "runtime.versions.\(version).errorRate")
@@ -176,11 +175,10 @@ enum FaultDocument {
                 errorRate: rate, extraDelay: .milliseconds(Int64(delay)), errorStatus: status)
         }
         for value in json["blockedGateways"].array ?? [] {
-            let ends = (value.string ?? "").split(separator: ">").map(String.init)
-            guard ends.count == 2, !ends[0].isEmpty, !ends[1].isEmpty else {
+            guard let pair = ClusterPair(parsing: value.string ?? "") else {
                 throw SimulatedMeshError.invalidOptions("runtime.blockedGateways entries look like cluster-1>cluster-2")
             }
-            faults.blockedGateways.insert(ClusterPair(source: ends[0], target: ends[1]))
+            faults.blockedGateways.insert(pair)
         }
         for (cluster, value) in json["exec"].object ?? [:] {
             let fault = try parseExecFault(value, field: "runtime.exec.\(cluster)")

@@ -28,6 +28,16 @@ package struct ClusterPair: Hashable, Sendable {
         self.source = source
         self.target = target
     }
+
+    /// `cluster-1>cluster-2`, the form flags and the fault document use; nil unless both names are there.
+    package init?(parsing text: some StringProtocol) {
+        let ends = text.split(separator: ">", omittingEmptySubsequences: false)
+        guard ends.count == 2, !ends[0].isEmpty, !ends[1].isEmpty else { return nil }
+        self.init(source: String(ends[0]), target: String(ends[1]))
+    }
+
+    /// `cluster-1>cluster-2`.
+    package var text: String { "\(source)>\(target)" }
 }
 
 package struct RuntimeFaults: Equatable, Sendable {

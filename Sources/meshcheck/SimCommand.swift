@@ -215,15 +215,13 @@ struct SimCommand: AsyncParsableCommand {
     func runtimeFaults() throws -> RuntimeFaults {
         var faults = RuntimeFaults()
         for entry in gatewayBlocked {
-            let ends = entry.split(separator: ">").map(String.init)
-            guard ends.count == 2, !ends[0].isEmpty, !ends[1].isEmpty else { throw ValidationError("--gateway-blocked expects cluster-1>cluster-2") }
-            faults.blockedGateways.insert(ClusterPair(source: ends[0], target: ends[1]))
+            guard let pair = ClusterPair(parsing: entry) else { throw ValidationError("--gateway-blocked expects cluster-1>cluster-2") }
+            faults.blockedGateways.insert(pair)
         }
         for entry in pairLatency {
             let (key, value) = try Self.keyValue(entry, option: "--pair-latency")
-            let ends = key.split(separator: ">").map(String.init)
-            guard ends.count == 2 else { throw ValidationError("--pair-latency expects cluster-1>cluster-2=40ms") }
-            faults.pairLatency[ClusterPair(source: ends[0], target: ends[1])] = try Self.duration(value, option: "--pair-latency")
+            guard let pair = ClusterPair(parsing: key) else { throw ValidationError("--pair-latency expects cluster-1>cluster-2=40ms") }
+            faults.pairLatency[pair] = try Self.duration(value, option: "--pair-latency")
         }
         for entry in versionErrors {
             let (version, value) = try Self.keyValue(entry, option: "--version-errors")

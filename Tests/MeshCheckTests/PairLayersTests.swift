@@ -59,7 +59,7 @@ import Testing
         answers: [String: [String: Int]]? = ["cluster-1": ["cluster-1": 10, "cluster-2": 10]]
     ) -> PairLayerJudge.Input {
         PairLayerJudge.Input(
-            clusters: clusters, findings: findings, sync: sync, sidecars: sidecars, answers: answers,
+            findings: findings, sync: sync, sidecars: sidecars, answers: answers,
             mustReach: ["cluster-1": ["cluster-1", "cluster-2"], "cluster-2": ["cluster-1", "cluster-2"]], namespace: "meshcheck-abc")
     }
 
