@@ -68,10 +68,16 @@ package struct BurstCommand: Sendable, Equatable {
     package var lateThresholdMicroseconds: Int
     package var connectTimeout: Duration
     package var requestTimeout: Duration
+    /// One curl per worker over reused connections (`reuse`), or one curl per request (`fresh`).
+    package var connectionReuse: Bool
+    /// Starts each of curl's per-transfer lines in the `reuse` engine: random per burst, so a response body cannot
+    /// forge one. Letters and digits, 8 to 64 of them.
+    package var transferMarker: String
 
     package init(
         target: BurstTarget, burst: Int, requests: Int, workers: Int, intervalMicroseconds: Int,
-        lateThresholdMicroseconds: Int, connectTimeout: Duration, requestTimeout: Duration
+        lateThresholdMicroseconds: Int, connectTimeout: Duration, requestTimeout: Duration, connectionReuse: Bool = false,
+        transferMarker: String = BurstCommand.randomMarker()
     ) {
         self.target = target
         self.burst = burst
@@ -81,6 +87,15 @@ package struct BurstCommand: Sendable, Equatable {
         self.lateThresholdMicroseconds = lateThresholdMicroseconds
         self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
+        self.connectionReuse = connectionReuse
+        self.transferMarker = transferMarker
+    }
+
+    /// 24 random letters and digits.
+    package static func randomMarker() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<24).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
     /// The burst number `burst` of a scenario's load settings.
@@ -90,14 +105,23 @@ package struct BurstCommand: Sendable, Equatable {
         var threshold = 0
         if case .paced(let rate, _) = load.mode {
             // Each worker paces its own starts at rate/workers; together they start `rate` per second.
-            interval = max(1, Int((Double(workers) * 1_000_000 / rate).rounded()))
+            interval = Self.pacingInterval(rate: rate, workers: workers, connectionReuse: load.connectionReuse)
             // Late = more than a tenth of the interval behind (at least 1 ms: sh, fork and sleep jitter).
             threshold = max(1000, interval / 10)
         }
         self.init(
             target: target, burst: burst, requests: load.requestsPerBurst, workers: workers,
             intervalMicroseconds: interval, lateThresholdMicroseconds: threshold,
-            connectTimeout: load.connectTimeout, requestTimeout: load.requestTimeout)
+            connectTimeout: load.connectTimeout, requestTimeout: load.requestTimeout, connectionReuse: load.connectionReuse)
+    }
+
+    /// Microseconds between one worker's scheduled starts. With reuse, curl's `--rate` paces, and it counts whole
+    /// milliseconds (a rate above 1000/s per worker is not limited at all), so the interval is rounded to whole
+    /// milliseconds; ScenarioValidator refuses a rate that rounding would change by more than 1 %.
+    package static func pacingInterval(rate: Double, workers: Int, connectionReuse: Bool) -> Int {
+        let exact = Double(workers) * 1_000_000 / rate
+        guard connectionReuse else { return max(1, Int(exact.rounded())) }
+        return max(1, Int((exact / 1000).rounded())) * 1000
     }
 
     package var isPaced: Bool { intervalMicroseconds > 0 }
@@ -117,7 +141,7 @@ package struct BurstCommand: Sendable, Equatable {
     }
 
     /// `["/bin/sh", "-c", script, "meshcheck", url, burst, requests, workers, intervalUs, lateThresholdUs,
-    /// connectTimeout, maxTime]`, for the pod exec API's repeated `command` parameter.
+    /// connectTimeout, maxTime, engine, marker]`, for the pod exec API's repeated `command` parameter.
     package func argv() throws(BurstCommandError) -> [String] {
         try argv(shell: ["/bin/sh"])
     }
@@ -136,10 +160,20 @@ package struct BurstCommand: Sendable, Equatable {
         guard connectTimeout > .zero, requestTimeout > .zero else {
             throw BurstCommandError(message: "timeouts must be positive")
         }
+        if connectionReuse {
+            let isLetterOrDigit: (UInt8) -> Bool = { (0x30...0x39).contains($0) || (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) }
+            guard (8...64).contains(transferMarker.utf8.count), transferMarker.utf8.allSatisfy(isLetterOrDigit) else {
+                throw BurstCommandError(message: "the transfer marker must be 8 to 64 ASCII letters and digits")
+            }
+            guard intervalMicroseconds % 1000 == 0 else {
+                throw BurstCommandError(message: "with connection reuse, the pacing interval must be whole milliseconds (curl's --rate)")
+            }
+        }
         return shell + [
             "-c", BurstCommand.script, "meshcheck", target.url, String(burst), String(requests), String(workers),
             String(intervalMicroseconds), String(lateThresholdMicroseconds),
             BurstCommand.seconds(connectTimeout), BurstCommand.seconds(requestTimeout),
+            connectionReuse ? "reuse" : "fresh", connectionReuse ? transferMarker : "-",
         ]
     }
 
@@ -156,21 +190,39 @@ package struct BurstCommand: Sendable, Equatable {
     }
 
     /// The POSIX sh program. Positional parameters: $1 url, $2 burst, $3 requests, $4 workers,
-    /// $5 pacing interval µs per worker (0 = none), $6 late threshold µs, $7 connect timeout s, $8 max time s.
+    /// $5 pacing interval µs per worker (0 = none), $6 late threshold µs, $7 connect timeout s, $8 max time s,
+    /// $9 engine (`reuse` or `fresh`), $10 the marker of curl's per-transfer lines (`reuse` only).
     ///
     /// Output per worker: `MC1-BEGIN b w`, one `MC1 b w seq status curlExit connect ttfb total version instance`
     /// per request, in paced mode `MC1-LATE b w lateStarts maxLagUs`, then `MC1-END b w count`. Each line is
-    /// one printf, so lines of parallel workers never interleave. Pacing uses `date +%s%N` when the pod's
-    /// date has nanoseconds, else a virtual clock advanced by curl's own `time_total` and the sleeps.
+    /// one printf, so lines of parallel workers never interleave.
+    ///
+    /// `fresh` runs one curl per request (the install guide's behaviour: every request opens its own connection).
+    /// Pacing uses `date +%s%N` when the pod's date has nanoseconds, else a virtual clock advanced by curl's own
+    /// `time_total` and the sleeps.
+    ///
+    /// `reuse` runs one curl per worker over all its requests (a config on stdin listing the URL once per
+    /// request), so the connection to the sidecar stays open and each request costs a transfer, not a process.
+    /// curl writes each body followed by a `-w` line that starts with the marker (random per burst, so no body
+    /// can forge one); a reader turns body + line into the same record line. Pacing is curl's `--rate`, which
+    /// waits until the interval has passed since the previous start; lateness is derived from curl's own
+    /// `time_total` under that rule. Transfers curl never reported (it could not run, or was stopped) get
+    /// status 000 and curl's exit status, as the `fresh` engine would print them.
     package static let script = #"""
         set -f
-        url=$1 burst=$2 total=$3 workers=$4 interval=$5 threshold=$6 ctimeout=$7 mtimeout=$8
+        url=$1 burst=$2 total=$3 workers=$4 interval=$5 threshold=$6 ctimeout=$7 mtimeout=$8 engine=${9:-fresh} mark=${10:-}
         nl='
         '
         cr=$(printf '\r')
         for n in "$burst" "$total" "$workers" "$interval" "$threshold"; do
           case $n in ''|*[!0-9]*) echo "meshcheck: bad numeric argument: $n" >&2; exit 2 ;; esac
         done
+        case $engine in
+          fresh) ;;
+          reuse) case $mark in ????????*) case $mark in *[!A-Za-z0-9]*) echo "meshcheck: bad marker" >&2; exit 2 ;; esac ;;
+                 *) echo "meshcheck: bad marker" >&2; exit 2 ;; esac ;;
+          *) echo "meshcheck: bad engine: $engine" >&2; exit 2 ;;
+        esac
         sanitize() {
           while :; do
             case $tok in
@@ -199,6 +251,14 @@ package struct BurstCommand: Sendable, Equatable {
           frac=${frac#"${frac%??????}"}
           sleep "$(( $1 / 1000000 )).$frac"
         }
+        identify() {
+          version=- instance=-
+          case $body in
+            *"version: "*", instance: "*)
+              tok=${body#*"version: "}; tok=${tok%%,*}; sanitize; version=$tok
+              tok=${body#*", instance: "}; tok=${tok%%"$nl"*}; tok=${tok%"$cr"}; sanitize; instance=$tok ;;
+          esac
+        }
         clock=no
         t=$(date +%s%N 2>/dev/null)
         case $t in ''|*[!0-9]*) ;; *) if [ ${#t} -ge 19 ]; then clock=yes; t0=${t%???}; fi ;; esac
@@ -218,12 +278,7 @@ package struct BurstCommand: Sendable, Equatable {
             seconds "$3"; tt=$sec
             seconds "$4"; tot=$sec
           fi
-          version=- instance=-
-          case $body in
-            *"version: "*", instance: "*)
-              tok=${body#*"version: "}; tok=${tok%%,*}; sanitize; version=$tok
-              tok=${body#*", instance: "}; tok=${tok%%"$nl"*}; tok=${tok%"$cr"}; sanitize; instance=$tok ;;
-          esac
+          identify
           printf 'MC1 %s %s %s %s %s %s %s %s %s %s\n' "$burst" "$w" "$seq" "$status" "$rc" "$tc" "$tt" "$tot" "$version" "$instance"
         }
         worker() {
@@ -248,12 +303,72 @@ package struct BurstCommand: Sendable, Equatable {
           if [ $interval -gt 0 ]; then printf 'MC1-LATE %s %s %s %s\n' "$burst" "$w" "$late" "$maxlag"; fi
           printf 'MC1-END %s %s %s\n' "$burst" "$w" "$seq"
         }
+        transfers() {
+          i=0
+          while [ $i -lt $1 ]; do printf 'url = "%s"\n' "$url"; i=$(( i + 1 )); done
+        }
+        reader() {
+          w=$1 n=$2 seq=0 late=0 maxlag=0 vstart=0 rc= body=
+          while IFS= read -r line || [ -n "$line" ]; do
+            case $line in
+              "$mark "*)
+                set -- ${line#"$mark "}
+                status=000 xrc=255 tc=0.000000 tt=0.000000 tot=0.000000
+                if [ $# -eq 6 ]; then
+                  case $2 in [0-9][0-9][0-9]) status=$2 ;; esac
+                  case $3 in ''|*[!0-9]*) ;; *) xrc=$3 ;; esac
+                  seconds "$4"; tc=$sec
+                  seconds "$5"; tt=$sec
+                  seconds "$6"; tot=$sec
+                fi
+                identify
+                if [ $interval -gt 0 ]; then
+                  lag=$(( vstart - seq * interval ))
+                  if [ $threshold -gt 0 ] && [ $lag -ge $threshold ]; then
+                    late=$(( late + 1 ))
+                    [ $lag -gt $maxlag ] && maxlag=$lag
+                  fi
+                  to_us "$tot"
+                  [ $us -gt $interval ] && vstart=$(( vstart + us )) || vstart=$(( vstart + interval ))
+                fi
+                printf 'MC1 %s %s %s %s %s %s %s %s %s %s\n' "$burst" "$w" "$seq" "$status" "$xrc" "$tc" "$tt" "$tot" "$version" "$instance"
+                seq=$(( seq + 1 )) body= ;;
+              "$mark-EXIT "*) rc=${line#"$mark-EXIT "} ;;
+              *"version: "*", instance: "*) [ -n "$body" ] || body=$line ;;
+            esac
+          done
+          case $rc in ''|*[!0-9]*) rc=255 ;; esac
+          while [ $seq -lt $n ]; do
+            printf 'MC1 %s %s %s 000 %s 0.000000 0.000000 0.000000 - -\n' "$burst" "$w" "$seq" "$rc"
+            seq=$(( seq + 1 ))
+          done
+          if [ $interval -gt 0 ]; then printf 'MC1-LATE %s %s %s %s\n' "$burst" "$w" "$late" "$maxlag"; fi
+          printf 'MC1-END %s %s %s\n' "$burst" "$w" "$seq"
+        }
+        reuse_worker() {
+          printf 'MC1-BEGIN %s %s\n' "$burst" "$1"
+          set -- "$1" "$2"
+          if [ $interval -gt 0 ]; then
+            offset=$(( interval * $1 / workers ))
+            [ $offset -gt 0 ] && sleep_us $offset
+            set -- "$1" "$2" --rate "$(( 3600000000 / interval ))/h"
+          fi
+          transfers "$2" | {
+            shift 2
+            curl -s -K - "$@" --connect-timeout "$ctimeout" --max-time "$mtimeout" \
+              -w "\n$mark %{urlnum} %{http_code} %{exitcode} %{time_connect} %{time_starttransfer} %{time_total}\n" 2>/dev/null
+            printf '\n%s-EXIT %s\n' "$mark" "$?"
+          } | reader "$1" "$2"
+        }
+        run_worker() {
+          if [ $engine = reuse ]; then reuse_worker "$1" "$2"; else worker "$1" "$2"; fi
+        }
         if [ "$workers" -le 1 ]; then
-          worker 0 "$total"
+          run_worker 0 "$total"
         else
           i=0
           while [ $i -lt "$workers" ]; do
-            worker $i $(( total / workers + (i < total % workers) )) &
+            run_worker $i $(( total / workers + (i < total % workers) )) &
             i=$(( i + 1 ))
           done
           wait

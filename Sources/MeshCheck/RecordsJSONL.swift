@@ -55,10 +55,17 @@ package struct StoredRecord: Codable, Sendable, Equatable {
     package var burst: UInt32
     package var worker: UInt32
     package var seq: UInt32
+    /// The in-pod engine: `reuse` (one curl per worker, connections kept open) or `fresh` (one curl per request).
+    /// Absent in records written before engines were named, which were all `fresh`.
+    package var engine: String?
+    /// Whether the request went over a connection an earlier request of its worker had opened: curl reported
+    /// no connect time for a transfer that got an answer. Always false with the `fresh` engine.
+    package var reused: Bool?
 
     package init(
         source: String, target: String?, client: String?, version: String?, instance: String?, status: Int, curlExit: Int,
-        connectUs: UInt64, ttfbUs: UInt64, totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32
+        connectUs: UInt64, ttfbUs: UInt64, totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32,
+        engine: String? = nil, reused: Bool? = nil
     ) {
         self.source = source
         self.target = target
@@ -73,23 +80,30 @@ package struct StoredRecord: Codable, Sendable, Equatable {
         self.burst = burst
         self.worker = worker
         self.seq = seq
+        self.engine = engine
+        self.reused = reused
+    }
+
+    /// What `reused` says for a record of the given engine.
+    package static func reusedConnection(connectionReuse: Bool, status: UInt16, connectUs: UInt64) -> Bool {
+        connectionReuse && status != 0 && connectUs == 0
     }
 }
 
 package enum RecordsJSONL {
     /// Appends one line: `{"source":…,"target":…,"client":…,"version":…,"instance":…,"status":200,"curlExit":0,
-    /// "connectUs":…,"ttfbUs":…,"totalUs":…,"burst":…,"worker":…,"seq":…}\n`.
+    /// "connectUs":…,"ttfbUs":…,"totalUs":…,"burst":…,"worker":…,"seq":…,"engine":"reuse","reused":true}\n`.
     ///
     /// Builds the line in stack scratch space and appends it with one copy: keys are static strings and
     /// names are pre-escaped bytes, so a line costs a few memory copies and no reference counting.
     package static func append(
         source: JSONStringBytes, target: JSONStringBytes, client: JSONStringBytes, version: JSONStringBytes,
         instance: JSONStringBytes, status: UInt16, curlExit: UInt16, connectUs: UInt64, ttfbUs: UInt64,
-        totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32, to buffer: inout [UInt8]
+        totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32, connectionReuse: Bool?, to buffer: inout [UInt8]
     ) {
         let names = source.bytes.count + target.bytes.count + client.bytes.count + version.bytes.count + instance.bytes.count
-        // Keys and punctuation (< 160 bytes) plus eight numbers of at most 20 digits.
-        let bound = names + 160 + 8 * 20
+        // Keys and punctuation (< 210 bytes) plus eight numbers of at most 20 digits.
+        let bound = names + 210 + 8 * 20
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { scratch in
             var cursor = scratch.baseAddress!
             let origin = cursor
@@ -119,6 +133,16 @@ package enum RecordsJSONL {
             writeDecimal(UInt64(worker), to: &cursor)
             copy(#","seq":"#, to: &cursor)
             writeDecimal(UInt64(seq), to: &cursor)
+            switch connectionReuse {
+            case true?:
+                copy(#","engine":"reuse","reused":"#, to: &cursor)
+                copy(StoredRecord.reusedConnection(connectionReuse: true, status: status, connectUs: connectUs) ? "true" : "false", to: &cursor)
+            case false?:
+                copy(#","engine":"fresh","reused":false"#, to: &cursor)
+            case nil:
+                // A record saved before engines were named stays as it was.
+                break
+            }
             copy("}\n", to: &cursor)
             buffer.append(contentsOf: UnsafeBufferPointer(start: origin, count: cursor - origin))
         }
@@ -162,6 +186,7 @@ package enum RecordsJSONL {
             source: JSONStringBytes(record.source), target: JSONStringBytes(record.target), client: JSONStringBytes(record.client),
             version: JSONStringBytes(record.version), instance: JSONStringBytes(record.instance),
             status: UInt16(clamping: record.status), curlExit: UInt16(clamping: record.curlExit), connectUs: record.connectUs,
-            ttfbUs: record.ttfbUs, totalUs: record.totalUs, burst: record.burst, worker: record.worker, seq: record.seq, to: &buffer)
+            ttfbUs: record.ttfbUs, totalUs: record.totalUs, burst: record.burst, worker: record.worker, seq: record.seq,
+            connectionReuse: record.engine.map { $0 == "reuse" }, to: &buffer)
     }
 }

@@ -295,14 +295,53 @@ package struct ExecStats: Codable, Sendable, Equatable {
     /// The first failed sessions' messages (at most ``firstFailuresKept``, source clusters in order); absent when
     /// none failed.
     package var firstFailures: [String]?
+    /// The in-pod engine (`reuse` or `fresh`) and how many answered requests opened a connection; absent in
+    /// reports written before engines were named.
+    package var connections: ConnectionCounts?
 
     package static let firstFailuresKept = 5
 
-    package init(sessions: Int, failed: Int, roundTripMs: LatencySummary?, firstFailures: [String] = []) {
+    package init(
+        sessions: Int, failed: Int, roundTripMs: LatencySummary?, firstFailures: [String] = [], connections: ConnectionCounts? = nil
+    ) {
         self.sessions = sessions
         self.failed = failed
         self.roundTripMs = roundTripMs
         self.firstFailures = firstFailures.isEmpty ? nil : firstFailures
+        self.connections = connections
+    }
+}
+
+/// What the in-pod engine did with connections: answered requests that opened one (to the pod's sidecar, or
+/// straight to the service without one) and answered requests that went over one opened before.
+package struct ConnectionCounts: Codable, Sendable, Equatable {
+    /// `reuse` (one curl per worker, connections kept open) or `fresh` (one curl per request).
+    package var engine: String
+    package var opened: Int
+    package var reusedRequests: Int
+
+    package init(engine: String = "fresh", opened: Int = 0, reusedRequests: Int = 0) {
+        self.engine = engine
+        self.opened = opened
+        self.reusedRequests = reusedRequests
+    }
+
+    /// Counts one record: a request without an answer (status 000) neither opened nor reused a connection that
+    /// curl could report.
+    package mutating func count(status: UInt16, connectUs: UInt64, connectionReuse: Bool) {
+        engine = connectionReuse ? "reuse" : "fresh"
+        guard status != 0 else { return }
+        if StoredRecord.reusedConnection(connectionReuse: connectionReuse, status: status, connectUs: connectUs) {
+            reusedRequests += 1
+        } else {
+            opened += 1
+        }
+    }
+
+    package mutating func merge(_ other: ConnectionCounts) {
+        if other.opened + other.reusedRequests > 0 { engine = other.engine }
+        opened += other.opened
+        reusedRequests += other.reusedRequests
     }
 }
 

@@ -100,6 +100,9 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
     private(set) var stderrTail: [UInt8] = []
     /// Serving clusters this session's successful requests reached.
     private(set) var reached = Set<Int>()
+    /// Answered requests that opened a connection, and those that went over one opened before (see
+    /// ``StoredRecord/reusedConnection(connectionReuse:status:connectUs:)``).
+    private(set) var connections = ConnectionCounts()
 
     static let flushThreshold = 64 * 1024
     /// Parse events whose room a session keeps between chunks (about 30 KiB).
@@ -135,12 +138,14 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
                 let target = tally.record(sample, source: source)
                 if let target, sample.status == 200, sample.curlExit == 0 { reached.insert(target) }
                 if sample.worker < samplesPerWorker.count { samplesPerWorker[Int(sample.worker)] += 1 }
+                connections.count(status: sample.status, connectUs: sample.connectMicros, connectionReuse: command.connectionReuse)
                 guard records != nil else { continue }
                 RecordsJSONL.append(
                     source: base.clusterJSON[source], target: target.map { base.clusterJSON[$0] } ?? .null, client: clientJSON,
                     version: json(for: sample.version), instance: json(for: sample.instance), status: sample.status,
                     curlExit: sample.curlExit, connectUs: sample.connectMicros, ttfbUs: sample.firstByteMicros,
-                    totalUs: sample.totalMicros, burst: sample.burst, worker: sample.worker, seq: sample.sequence, to: &buffer)
+                    totalUs: sample.totalMicros, burst: sample.burst, worker: sample.worker, seq: sample.sequence,
+                    connectionReuse: command.connectionReuse, to: &buffer)
                 // Within the chunk: a 256 KiB chunk of short records is megabytes of JSON.
                 if buffer.count >= Self.flushThreshold { flush() }
             case .begin:

@@ -19,6 +19,7 @@ final class RunState: Sendable {
         /// Failed bursts' messages, by source cluster index.
         var execFailures: [Int: [String]] = [:]
         var execRoundTrips = LatencyHistogram()
+        var connections: ConnectionCounts?
         var outcome: VerdictOutcome?
         var preflight: [PreflightFinding] = []
         /// Failed `deploy` rows when the workloads never became ready.
@@ -135,8 +136,10 @@ final class RunState: Sendable {
         var tally = base.tally
         var roundTrips = LatencyHistogram()
         var failures: [(source: Int, message: String)] = []
+        var connections = ConnectionCounts(engine: settings.scenario.load.connectionReuse ? "reuse" : "fresh")
         for result in bursts {
             tally.merge(result.session.tally)
+            connections.merge(result.session.connections)
             roundTrips.record(UInt64(max(1, result.roundTrip.seconds * 1_000_000)))
             if let error = result.error {
                 var message = "\(result.cluster)/\(result.pod) burst \(result.session.command.burst): \(error)"
@@ -151,6 +154,12 @@ final class RunState: Sendable {
             $0.execSessions += bursts.count
             for failure in failures { $0.execFailures[failure.source, default: []].append(failure.message) }
             $0.execRoundTrips.merge(roundTrips)
+            $0.connections =
+                $0.connections.map {
+                    var sum = $0
+                    sum.merge(connections)
+                    return sum
+                } ?? connections
         }
         for failure in failures.prefix(5) { settings.progress("burst failed: \(failure.message)") }
         if failures.count > 5 { settings.progress("... and \(failures.count - 5) more failed bursts") }
@@ -206,7 +215,8 @@ final class RunState: Sendable {
             exec: ExecStats(
                 sessions: snapshot.execSessions, failed: snapshot.execFailures.values.reduce(0) { $0 + $1.count },
                 roundTripMs: snapshot.execRoundTrips.count > 0 ? Verdict.latencySummary(snapshot.execRoundTrips) : nil,
-                firstFailures: Array(snapshot.execFailures.sorted { $0.key < $1.key }.flatMap(\.value).prefix(ExecStats.firstFailuresKept))),
+                firstFailures: Array(snapshot.execFailures.sorted { $0.key < $1.key }.flatMap(\.value).prefix(ExecStats.firstFailuresKept)),
+                connections: snapshot.connections),
             cleanup: cleanup, sidecarEndpoints: snapshot.sidecarReadings.isEmpty ? nil : snapshot.sidecarReadings)
         return RunReportBuilder.report(
             facts: runFacts, judged: snapshot.outcome, unjudgedChecks: PreflightSummary.checks(snapshot.preflight) + snapshot.deployChecks, end: end)

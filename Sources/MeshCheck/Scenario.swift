@@ -118,10 +118,14 @@ package struct LoadSettings: Sendable, Equatable {
     package var requestTimeout: Duration
     /// curl's `--connect-timeout` for each request.
     package var connectTimeout: Duration
+    /// `load.connectionReuse`: each in-pod worker runs one curl over reused connections (true), or one curl per
+    /// request as the install guide does (false, the default), which also measures connection set-up through the mesh.
+    package var connectionReuse: Bool
 
     package init(
         requestsPerBurst: Int = 20, bursts: Int = 1, concurrentBurstsPerClientPod: Int = 1, clientReplicas: Int = 1,
-        mode: LoadMode = .sequential, requestTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(5)
+        mode: LoadMode = .sequential, requestTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(5),
+        connectionReuse: Bool = false
     ) {
         self.requestsPerBurst = requestsPerBurst
         self.bursts = bursts
@@ -130,6 +134,7 @@ package struct LoadSettings: Sendable, Equatable {
         self.mode = mode
         self.requestTimeout = requestTimeout
         self.connectTimeout = connectTimeout
+        self.connectionReuse = connectionReuse
     }
 }
 

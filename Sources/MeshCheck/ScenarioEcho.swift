@@ -31,6 +31,8 @@ package struct ScenarioEcho: Codable, Sendable, Equatable {
         package var ratePerSecond: Double?
         package var requestTimeoutSeconds: Double
         package var connectTimeoutSeconds: Double
+        /// Optional: reports written before the setting existed carry none (false applied).
+        package var connectionReuse: Bool?
     }
 
     package struct Timeouts: Codable, Sendable, Equatable {
@@ -124,7 +126,8 @@ package struct ScenarioEcho: Codable, Sendable, Equatable {
             requestsPerBurst: scenario.load.requestsPerBurst, bursts: scenario.load.bursts,
             concurrentBurstsPerClientPod: scenario.load.concurrentBurstsPerClientPod, clientReplicas: scenario.load.clientReplicas,
             mode: scenario.load.mode.name, parallelism: scenario.load.mode.workers, ratePerSecond: rate,
-            requestTimeoutSeconds: seconds(scenario.load.requestTimeout), connectTimeoutSeconds: seconds(scenario.load.connectTimeout))
+            requestTimeoutSeconds: seconds(scenario.load.requestTimeout), connectTimeoutSeconds: seconds(scenario.load.connectTimeout),
+            connectionReuse: scenario.load.connectionReuse)
         let phase = scenario.timeouts
         timeouts = Timeouts(
             deploySeconds: seconds(phase.deploy), convergeSeconds: seconds(phase.converge),
@@ -217,7 +220,8 @@ extension ScenarioEcho {
             load: LoadSettings(
                 requestsPerBurst: load.requestsPerBurst, bursts: load.bursts,
                 concurrentBurstsPerClientPod: load.concurrentBurstsPerClientPod, clientReplicas: load.clientReplicas,
-                mode: mode, requestTimeout: duration(load.requestTimeoutSeconds), connectTimeout: duration(load.connectTimeoutSeconds)),
+                mode: mode, requestTimeout: duration(load.requestTimeoutSeconds), connectTimeout: duration(load.connectTimeoutSeconds),
+                connectionReuse: load.connectionReuse ?? false),
             timeouts: timeouts.phaseTimeouts(duration),
             expectations: ScenarioExpectations(
                 balance: balance, significance: expectations.significance, maxErrorRate: expectations.maxErrorRate,

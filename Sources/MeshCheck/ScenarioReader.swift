@@ -18,7 +18,7 @@ struct ScenarioReader {
     static let meshKeys = ["revision"]
     static let loadKeys = [
         "requestsPerBurst", "bursts", "concurrentBurstsPerClientPod", "clientReplicas", "mode",
-        "parallelism", "ratePerSecond", "requestTimeout", "connectTimeout",
+        "parallelism", "ratePerSecond", "requestTimeout", "connectTimeout", "connectionReuse",
     ]
     static let timeoutKeys = [
         "deploy", "converge", "bursts", "cleanup", "imagePullGrace", "unschedulableGrace", "failedCreateGrace",
@@ -160,6 +160,7 @@ struct ScenarioReader {
         } else {
             load.connectTimeout = min(load.connectTimeout, load.requestTimeout)
         }
+        if let node = fields["connectionReuse"] { load.connectionReuse = read.boolean(node, "load.connectionReuse") ?? load.connectionReuse }
 
         let modeKind =
             fields["mode"].flatMap { read.choice($0, "load.mode", among: LoadMode.Kind.allCases.map(\.rawValue)) }

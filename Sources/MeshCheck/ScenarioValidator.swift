@@ -63,6 +63,24 @@ package enum ScenarioValidator {
             out.append(
                 ("load.parallelism", "is \(load.mode.workers) but each burst has only \(load.requestsPerBurst) requests; use at most requestsPerBurst workers"))
         }
+        if load.connectionReuse, case .paced(let rate, _) = load.mode {
+            // curl's --rate paces each worker in whole milliseconds and not at all above 1000 starts per second.
+            let workers = max(1, min(load.mode.workers, load.requestsPerBurst))
+            let exact = Double(workers) * 1_000_000 / rate
+            let interval = BurstCommand.pacingInterval(rate: rate, workers: workers, connectionReuse: true)
+            if abs(Double(interval) - exact) > exact / 100 {
+                let wholeMilliseconds = (1...1000).first { candidate in
+                    let milliseconds = Double(candidate) * 1000 / rate
+                    return milliseconds >= 1 && abs(milliseconds - milliseconds.rounded()) <= milliseconds / 100
+                }
+                let suggestion = wholeMilliseconds.map { " (e.g. parallelism \($0))" } ?? ""
+                out.append(
+                    (
+                        "load.ratePerSecond",
+                        "\(NumberFormat.shortest(rate))/s over \(workers) worker(s) needs \(NumberFormat.shortest(exact / 1000)) ms between a worker's starts, but with connectionReuse curl's --rate paces in whole milliseconds; choose parallelism so that parallelism × 1000 / ratePerSecond is a whole number of milliseconds\(suggestion), or set connectionReuse: false"
+                    ))
+            }
+        }
         if load.connectTimeout > load.requestTimeout {
             out.append(
                 ("load.connectTimeout", "(\(formatDuration(load.connectTimeout))) must not exceed load.requestTimeout (\(formatDuration(load.requestTimeout)))")

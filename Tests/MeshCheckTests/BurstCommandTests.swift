@@ -1,4 +1,5 @@
 import Foundation
+import MeshStats
 import MeshTestSupport
 import Testing
 
@@ -82,12 +83,13 @@ struct BurstRun {
 }
 
 /// Runs the command's argv (with `shell` in place of /bin/sh) under a 60 s `timeout`, collects stdout.
-func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = nil) throws -> BurstRun {
+/// `path` replaces the whole PATH (to take curl away); `pathPrefix` goes in front of the usual one.
+func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = nil, path: String? = nil) throws -> BurstRun {
     let argv = try command.argv(shell: shell)
     // The sidecar's proxy is what `http_proxy` means in the simulated mesh; here requests go direct.
     let result = try ChildProcess.run(
         argv[0], Array(argv.dropFirst()),
-        environment: ["PATH": (pathPrefix.map { $0 + ":" } ?? "") + "/usr/local/bin:/usr/bin:/bin"],
+        environment: ["PATH": path ?? ((pathPrefix.map { $0 + ":" } ?? "") + "/usr/local/bin:/usr/bin:/bin")],
         timeout: .processGroup(60))
     let text = result.stdoutText
     var lines: [ContractLine] = []
@@ -102,12 +104,12 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
 @Suite struct BurstCommandTests {
     func command(
         port: Int, path: String = "/hello", burst: Int = 0, requests: Int, workers: Int = 1, interval: Int = 0,
-        threshold: Int = 0, requestTimeout: Duration = .seconds(5)
+        threshold: Int = 0, requestTimeout: Duration = .seconds(5), reuse: Bool = false
     ) -> BurstCommand {
         BurstCommand(
             target: BurstTarget(host: "127.0.0.1", port: port, path: path), burst: burst, requests: requests, workers: workers,
             intervalMicroseconds: interval, lateThresholdMicroseconds: threshold, connectTimeout: .seconds(2),
-            requestTimeout: requestTimeout)
+            requestTimeout: requestTimeout, connectionReuse: reuse)
     }
 
     @Test func argvPassesParametersAfterAConstantScript() throws {
@@ -116,7 +118,7 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
         #expect(
             sequential == [
                 "/bin/sh", "-c", BurstCommand.script, "meshcheck", "http://helloworld.meshcheck-ab12cd:5000/hello",
-                "3", "20", "1", "0", "0", "5", "10",
+                "3", "20", "1", "0", "0", "5", "10", "fresh", "-",
             ])
         load.mode = .paced(ratePerSecond: 50, parallelism: 2)
         load.requestTimeout = .milliseconds(2500)
@@ -124,7 +126,13 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
         let paced = BurstCommand(target: .helloWorld(namespace: "ns"), burst: 0, load: load)
         #expect(paced.intervalMicroseconds == 40_000)
         #expect(paced.lateThresholdMicroseconds == 4_000)
-        #expect(Array(try paced.argv().suffix(5)) == ["2", "40000", "4000", "0.25", "2.5"])
+        #expect(Array(try paced.argv().suffix(7)) == ["2", "40000", "4000", "0.25", "2.5", "fresh", "-"])
+        load.connectionReuse = true
+        let reusing = BurstCommand(target: .helloWorld(namespace: "ns"), burst: 0, load: load)
+        let argv = try reusing.argv()
+        #expect(argv[argv.count - 2] == "reuse")
+        #expect(argv.last == reusing.transferMarker && reusing.transferMarker.count == 24)
+        #expect(reusing.transferMarker != BurstCommand(target: .helloWorld(namespace: "ns"), burst: 0, load: load).transferMarker)
         // Nothing run-specific is spliced into the program text.
         #expect(!BurstCommand.script.contains("helloworld"))
         #expect(!BurstCommand.script.contains("meshcheck-"))
@@ -150,6 +158,23 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
         #expect(throws: BurstCommandError.self) { try bad.argv() }
         #expect(BurstTarget(host: "10.0.0.1", port: 80, path: "/").problem == nil)
         #expect(BurstTarget(host: "Host_Name", port: 80, path: "/").problem != nil)
+    }
+
+    @Test func reuseNeedsASafeMarkerAndWholeMillisecondPacing() throws {
+        var reusing = command(port: 1, requests: 2, reuse: true)
+        _ = try reusing.argv()
+        for marker in ["short", "has space in it", "percent%{urlnum}", "ünïcödeletters", String(repeating: "a", count: 65)] {
+            reusing.transferMarker = marker
+            #expect(throws: BurstCommandError.self) { try reusing.argv() }
+        }
+        reusing.transferMarker = "abcdefgh"
+        reusing.intervalMicroseconds = 1500
+        #expect(throws: BurstCommandError.self) { try reusing.argv() }
+        // curl's --rate counts whole milliseconds: 5000/s over 8 workers (1.6 ms) becomes 2 ms; without reuse it stays exact.
+        #expect(BurstCommand.pacingInterval(rate: 5000, workers: 8, connectionReuse: true) == 2000)
+        #expect(BurstCommand.pacingInterval(rate: 5000, workers: 8, connectionReuse: false) == 1600)
+        #expect(BurstCommand.pacingInterval(rate: 5000, workers: 10, connectionReuse: true) == 2000)
+        #expect(BurstCommand.pacingInterval(rate: 100_000, workers: 1, connectionReuse: true) == 1000)
     }
 
     @Test func curlTimeoutsAreDecimalSeconds() {
@@ -297,5 +322,156 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
         #expect(ContractLine("MC1 0 0 0 200 0 0.1234567 0.2 0.3 v1 pod") == nil)
         #expect(ContractLine("MC1 0 0 0 200 0 0.1 0.2 0.3 v1 po;d") == nil)
         #expect(ContractLine("MC1-END 0 0") == nil)
+    }
+
+    // MARK: - The reuse engine, run for real
+
+    @Test(arguments: TestShell.allCases)
+    func reuseRunsEveryRequestOfAWorkerOverOneConnection(shell: TestShell) throws {
+        let shellCommand = try #require(shell.command, "\(shell) is needed to test the in-pod script (apt-get install -y \(shell))")
+        let server = try LoopbackHelloWorld()
+        defer { server.stop() }
+        let run = try runBurst(command(port: server.port, burst: 4, requests: 50, reuse: true), shell: shellCommand)
+        #expect(run.brokenLines.isEmpty)
+        #expect(run.exitStatus == 0)
+        #expect(run.lines.first == .begin(burst: 4, worker: 0))
+        #expect(run.lines.last == .end(burst: 4, worker: 0, count: 50))
+        #expect(run.records.count == 50)
+        #expect(server.acceptedConnections == 1)
+        for (index, record) in run.records.enumerated() {
+            guard case .record(4, 0, let seq, let status, let exit, let connect, _, _, let version, let instance) = record else {
+                Issue.record("not a record of burst 4, worker 0: \(record)")
+                continue
+            }
+            #expect(seq == index && status == "200" && exit == 0)
+            #expect(version == "v1" && instance == "helloworld-v1-776f57d5f6-s7zfc")
+            // curl reports no connect time for a transfer over the connection it already has.
+            if index > 0 { #expect(connect == "0.000000") } else { #expect(connect != "0.000000") }
+        }
+    }
+
+    @Test(arguments: TestShell.allCases)
+    func reuseWorkersStayAttributable(shell: TestShell) throws {
+        let shellCommand = try #require(shell.command, "\(shell) is needed to test the in-pod script (apt-get install -y \(shell))")
+        let server = try LoopbackHelloWorld()
+        defer { server.stop() }
+        let run = try runBurst(command(port: server.port, burst: 2, requests: 10, workers: 4, reuse: true), shell: shellCommand)
+        #expect(run.brokenLines.isEmpty)
+        #expect(run.records.count == 10)
+        #expect(server.acceptedConnections == 4)
+        for worker in 0..<4 {
+            let expected = [3, 3, 2, 2][worker]
+            let mine = run.records.compactMap { line -> Int? in
+                if case .record(2, worker, let seq, "200", 0, _, _, _, "v1", _) = line { return seq }
+                return nil
+            }
+            #expect(mine == Array(0..<expected))
+            let begin = run.lines.firstIndex(of: .begin(burst: 2, worker: worker))
+            let end = run.lines.firstIndex(of: .end(burst: 2, worker: worker, count: expected))
+            #expect(begin != nil && end != nil && begin! < end!)
+        }
+    }
+
+    @Test(arguments: TestShell.allCases)
+    func reuseFailuresPrintTheSameRecordsAsFresh(shell: TestShell) throws {
+        let shellCommand = try #require(shell.command, "\(shell) is needed to test the in-pod script (apt-get install -y \(shell))")
+        let refusedPort = try refusedLoopbackPort()
+        let server = try LoopbackHelloWorld()
+        defer { server.stop() }
+        for reuse in [false, true] {
+            let refused = try runBurst(command(port: refusedPort, requests: 2, reuse: reuse), shell: shellCommand)
+            #expect(refused.brokenLines.isEmpty)
+            #expect(refused.records.map(Self.outcome) == ["000 7 - -", "000 7 - -"], "reuse: \(reuse)")
+            let busy = try runBurst(command(port: server.port, path: "/busy", requests: 2, reuse: reuse), shell: shellCommand)
+            #expect(busy.records.map(Self.outcome) == ["503 0 - -", "503 0 - -"], "reuse: \(reuse)")
+            let slow = try runBurst(
+                command(port: server.port, path: "/slow", requests: 1, requestTimeout: .milliseconds(100), reuse: reuse), shell: shellCommand)
+            #expect(slow.records.map(Self.outcome) == ["000 28 - -"], "reuse: \(reuse)")
+            // No curl at all: every request is still accounted for, with the shell's "not found".
+            let noCurl = try runBurst(command(port: server.port, requests: 3, workers: 2, reuse: reuse), shell: shellCommand, path: "/nonexistent")
+            #expect(noCurl.brokenLines.isEmpty)
+            #expect(noCurl.records.map(Self.outcome) == Array(repeating: "000 127 - -", count: 3), "reuse: \(reuse)")
+            #expect(noCurl.lines.filter { if case .end = $0 { return true } else { return false } }.count == 2)
+        }
+    }
+
+    /// Bodies that imitate record lines, curl's per-transfer lines (with a wrong marker), shell syntax and curl's
+    /// `-w` variables; a body without a final newline; a body written one byte at a time. Each answer yields exactly
+    /// one record with the version and instance of its first HelloWorld line, with both engines.
+    @Test(arguments: TestShell.allCases)
+    func hostileAndSplitBodiesYieldOneRecordEach(shell: TestShell) throws {
+        let shellCommand = try #require(shell.command, "\(shell) is needed to test the in-pod script (apt-get install -y \(shell))")
+        let server = try LoopbackHelloWorld()
+        defer { server.stop() }
+        let cases: [(path: String, outcome: String)] = [
+            ("/hostile", "200 0 v1 helloworld-v1-776f57d5f6-s7zfc"), ("/unterminated", "200 0 v3 pod-without-newline"),
+            ("/trickle", "200 0 v1 helloworld-v1-776f57d5f6-s7zfc"),
+        ]
+        for reuse in [false, true] {
+            for (path, outcome) in cases {
+                let run = try runBurst(command(port: server.port, path: path, requests: 3, reuse: reuse), shell: shellCommand)
+                #expect(run.brokenLines.isEmpty, "\(path), reuse: \(reuse)")
+                #expect(run.records.map(Self.outcome) == Array(repeating: outcome, count: 3), "\(path), reuse: \(reuse)")
+                #expect(run.lines.last == .end(burst: 0, worker: 0, count: 3), "\(path), reuse: \(reuse)")
+            }
+        }
+    }
+
+    /// curl's --rate starts a transfer once the interval has passed since the previous start; a 300 ms answer with
+    /// starts due every 50 ms makes every start after the first late by the model the reader applies.
+    @Test(arguments: TestShell.allCases)
+    func reusePacedBurstCountsLateStarts(shell: TestShell) throws {
+        let shellCommand = try #require(shell.command, "\(shell) is needed to test the in-pod script (apt-get install -y \(shell))")
+        let server = try LoopbackHelloWorld()
+        defer { server.stop() }
+        let run = try runBurst(
+            command(port: server.port, path: "/slow", requests: 3, interval: 50_000, threshold: 5_000, reuse: true), shell: shellCommand)
+        #expect(run.brokenLines.isEmpty)
+        #expect(run.records.count == 3)
+        let late = run.lines.compactMap { line -> (Int, Int)? in
+            if case .late(0, 0, let starts, let lag) = line { return (starts, lag) }
+            return nil
+        }
+        #expect(late.count == 1)
+        #expect(late.first?.0 == 2)
+        #expect((late.first?.1 ?? 0) >= 500_000)
+        #expect(run.lines.last == .end(burst: 0, worker: 0, count: 3))
+        #expect(server.acceptedConnections == 1)
+    }
+
+    /// The reuse engine's real output, fed to meshcheck's record parser whole and split at every byte: the same
+    /// samples and framing events, none malformed.
+    @Test func reuseOutputParsesTheSameAtEverySplit() throws {
+        let shellCommand = try #require(TestShell.dash.command)
+        let server = try LoopbackHelloWorld()
+        defer { server.stop() }
+        let argv = try command(port: server.port, path: "/hostile", requests: 6, workers: 2, reuse: true).argv(shell: shellCommand)
+        let result = try ChildProcess.run(
+            argv[0], Array(argv.dropFirst()), environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"], timeout: .processGroup(60))
+        let bytes = Array(result.stdoutText.utf8)
+        func parse(splitAt cut: Int?) -> [RecordEvent] {
+            var parser = RecordStreamParser()
+            var names = NameTable()
+            var sink = RecordEventCollector()
+            if let cut {
+                parser.feed(Array(bytes[..<cut]), names: &names, into: &sink)
+                parser.feed(Array(bytes[cut...]), names: &names, into: &sink)
+            } else {
+                for byte in bytes { parser.feed([byte], names: &names, into: &sink) }
+            }
+            parser.finish(into: &sink)
+            return sink.events
+        }
+        let whole = parse(splitAt: bytes.count)
+        #expect(whole.filter { if case .sample = $0 { return true } else { return false } }.count == 6)
+        #expect(!whole.contains { if case .malformed = $0 { return true } else { return false } })
+        #expect(parse(splitAt: nil) == whole)
+        for cut in 0...bytes.count { #expect(parse(splitAt: cut) == whole) }
+    }
+
+    /// `status curlExit version instance` of a record line.
+    static func outcome(_ line: ContractLine) -> String {
+        guard case .record(_, _, _, let status, let exit, _, _, _, let version, let instance) = line else { return "not a record" }
+        return "\(status) \(exit) \(version) \(instance)"
     }
 }

@@ -16,11 +16,25 @@ import Testing
             StoredRecord(
                 source: "we\"ird\\name\n\u{1}é", target: "t", client: "c", version: "v", instance: "i", status: 503, curlExit: 0,
                 connectUs: 100, ttfbUs: 200, totalUs: 300, burst: 1, worker: 2, seq: 3),
+            // The reuse engine: no connect time with an answer means the connection was already open.
+            StoredRecord(
+                source: "a", target: "b", client: "c", version: "v1", instance: "i", status: 200, curlExit: 0, connectUs: 0,
+                ttfbUs: 200, totalUs: 300, burst: 1, worker: 2, seq: 4, engine: "reuse", reused: true),
+            StoredRecord(
+                source: "a", target: "b", client: "c", version: "v1", instance: "i", status: 200, curlExit: 0, connectUs: 80,
+                ttfbUs: 200, totalUs: 300, burst: 1, worker: 2, seq: 0, engine: "reuse", reused: false),
+            StoredRecord(
+                source: "a", target: nil, client: "c", version: nil, instance: nil, status: 0, curlExit: 7, connectUs: 0,
+                ttfbUs: 0, totalUs: 300, burst: 1, worker: 2, seq: 5, engine: "reuse", reused: false),
+            StoredRecord(
+                source: "a", target: "b", client: "c", version: "v1", instance: "i", status: 200, curlExit: 0, connectUs: 90,
+                ttfbUs: 200, totalUs: 300, burst: 1, worker: 2, seq: 4, engine: "fresh", reused: false),
         ]
         var buffer: [UInt8] = []
         for record in records { RecordsJSONL.append(record, to: &buffer) }
         let lines = String(decoding: buffer, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines.count == 4 && lines.last == "")
+        #expect(lines.count == 8 && lines.last == "")
+        #expect(lines[3].hasSuffix(#","seq":4,"engine":"reuse","reused":true}"#))
         let decoder = JSONDecoder()
         for (line, record) in zip(lines, records) {
             #expect(try decoder.decode(StoredRecord.self, from: Data(line.utf8)) == record)

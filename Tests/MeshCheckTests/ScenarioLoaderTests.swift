@@ -239,6 +239,19 @@ import Testing
                 "test.yaml:17: cleanup: `always` would delete the workloads that `reuse: true` keeps; use `never` (the default with reuse) or `on-success`"))
     }
 
+    @Test func connectionReuseIsAChoiceAndPacesInWholeMilliseconds() throws {
+        #expect(try parse("clusters: [a, b]").load.connectionReuse == false)
+        #expect(try parse("clusters: [a, b]\nload: {connectionReuse: true}").load.connectionReuse == true)
+        #expect(try parse("clusters: [a, b]\nload: {connectionReuse: true, mode: paced, ratePerSecond: 400, parallelism: 4}").load.connectionReuse)
+        #expect(problems("clusters: [a, b]\nload: {connectionReuse: maybe}").count == 1)
+        // 5000/s over 8 workers is 1.6 ms per worker; curl's --rate would make it 2 ms (4000/s).
+        let found = problems("clusters: [a, b]\nload: {connectionReuse: true, mode: paced, ratePerSecond: 5000, parallelism: 8}")
+        #expect(found.count == 1)
+        #expect(found.first?.contains("load.ratePerSecond: 5000/s over 8 worker(s) needs 1.6 ms between a worker's starts") == true)
+        #expect(found.first?.contains("(e.g. parallelism 5)") == true)
+        #expect(problems("clusters: [a, b]\nload: {connectionReuse: false, mode: paced, ratePerSecond: 5000, parallelism: 8}").isEmpty)
+    }
+
     @Test func rangesAndModeSpecificFields() {
         #expect(problems("clusters: [a]\nload: {requestsPerBurst: 0}") == ["test.yaml:2: load.requestsPerBurst: must be between 1 and 10000000, got 0"])
         #expect(problems("clusters: [a]\nload: {requestsPerBurst: -3}") == [#"test.yaml:2: load.requestsPerBurst: must be a positive integer, got "-3""#])
