@@ -18,9 +18,11 @@ struct Comparison {
         case megabytes = "MB"
         case microsecondsPerRequest = "us/request"
         case seconds = "s"
+        case requestsPerCPUSecond = "requests/cpu-s"
+        case requestsPerSecond = "requests/s"
 
         /// Whether larger figures are better (throughput) rather than worse (time).
-        var isThroughput: Bool { self == .megabytesPerSecond }
+        var isThroughput: Bool { self == .megabytesPerSecond || self == .requestsPerCPUSecond || self == .requestsPerSecond }
     }
 
     let name: String

@@ -68,3 +68,8 @@ func peakResidentKiB() -> Int {
     }
     return 0
 }
+
+/// User plus system CPU seconds of an rusage.
+func cpuSeconds(_ usage: rusage) -> Double {
+    Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}

@@ -118,7 +118,7 @@ enum BurstsChild {
             }
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
-            let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+            let cpu = cpuSeconds(usage)
             print("\(peakResidentKiB()) \(cpu)")
             exit(0)
         } catch {

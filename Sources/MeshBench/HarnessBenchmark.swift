@@ -46,7 +46,7 @@ extension Benchmark {
                 let command = BurstCommand(
                     target: .helloWorld(namespace: target.namespace), burst: 0, requests: harnessRecords,
                     workers: 1, intervalMicroseconds: 0, lateThresholdMicroseconds: 0,
-                    connectTimeout: .seconds(5), requestTimeout: .seconds(5))
+                    connectTimeout: .seconds(5), requestTimeout: .seconds(5), connectionReuse: true)
                 let base = AttributionBase(clusterNames: ["cluster-1"], helloworldPods: [(harnessInstance, 0)], versions: ["v1"])
                 let records = try RecordsFile(path: recordsPath)
                 defer { records.close() }

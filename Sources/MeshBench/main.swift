@@ -25,6 +25,8 @@ let registry: [Benchmark] = [
     .guideProcedure,
     .concurrentBursts,
     .concurrentBurstsCPU,
+    .inPodEngine,
+    .benchmarkScenario,
 ]
 
 // exec-concurrency measures its client side in a child process started from this binary.
@@ -33,7 +35,10 @@ if CommandLine.arguments.dropFirst().first == ExecConcurrencyClient.argument {
 }
 // guide-procedure and concurrent-bursts run meshcheck's side in a child process too.
 if CommandLine.arguments.dropFirst().first == ScenarioRunChild.argument { ScenarioRunChild.run(Array(CommandLine.arguments.dropFirst(2))) }
+if CommandLine.arguments.dropFirst().first == SimulatedRunChild.argument { SimulatedRunChild.run(Array(CommandLine.arguments.dropFirst(2))) }
 if CommandLine.arguments.dropFirst().first == BurstsChild.argument { BurstsChild.run(Array(CommandLine.arguments.dropFirst(2))) }
+// in-pod-engine runs a whole simulated scenario in a child process, so its rusage covers the run's process tree.
+if CommandLine.arguments.dropFirst().first == SimulatedRunChild.argument { SimulatedRunChild.run(Array(CommandLine.arguments.dropFirst(2))) }
 
 let requested = Set(CommandLine.arguments.dropFirst())
 let unknown = requested.subtracting(registry.map(\.name))

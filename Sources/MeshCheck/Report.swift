@@ -338,6 +338,15 @@ package struct ConnectionCounts: Codable, Sendable, Equatable {
         }
     }
 
+    /// `engine reuse: 40000 answered over 640 connections (98.4 % reused)`, or for one curl per request
+    /// `engine fresh: a connection per request (20 opened)`; every report format says it in these words.
+    package var summary: String {
+        guard engine == "reuse" else { return "engine fresh: a connection per request (\(opened) opened)" }
+        let answered = opened + reusedRequests
+        let share = answered > 0 ? NumberFormat.percent(Double(reusedRequests) / Double(answered)) : "0 %"
+        return "engine reuse: \(answered) answered over \(opened) \(opened == 1 ? "connection" : "connections") (\(share) reused)"
+    }
+
     package mutating func merge(_ other: ConnectionCounts) {
         if other.opened + other.reusedRequests > 0 { engine = other.engine }
         opened += other.opened

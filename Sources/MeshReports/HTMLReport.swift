@@ -174,6 +174,7 @@ package enum HTMLReport {
             out += "<p>Exec sessions: \(report.exec.sessions) (\(report.exec.failed) failed); round trip p50 \(NumberFormat.milliseconds(roundTrip.p50)) ms, "
             out += "p99 \(NumberFormat.milliseconds(roundTrip.p99)) ms, max \(NumberFormat.milliseconds(roundTrip.max)) ms.</p>\n"
         }
+        if let connections = report.exec.connections { out += "<p>In-pod \(escape(connections.summary)).</p>\n" }
         return out + "</section>\n"
     }
 

@@ -91,6 +91,10 @@ package enum MarkdownSummary {
                 out.append("")
                 out.append("Endpoints converged \(humanSeconds(converge)) after the workloads were ready (not counted in the verdict).")
             }
+            if let connections = report.exec.connections {
+                out.append("")
+                out.append("In-pod \(connections.summary).")
+            }
         }
 
         out.append("")

@@ -71,6 +71,7 @@ package enum TerminalSummary {
             if let roundTrip = report.exec.roundTripMs {
                 exec += "; round trip p50 \(NumberFormat.milliseconds(roundTrip.p50)) ms, p99 \(NumberFormat.milliseconds(roundTrip.p99)) ms"
             }
+            if let connections = report.exec.connections { exec += "; " + connections.summary }
             lines.append(paint.bold("Exec") + "    " + exec)
             if let first = report.exec.firstFailures?.first {
                 lines.append("  first failure: \(first)")
