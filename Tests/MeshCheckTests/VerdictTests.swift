@@ -14,7 +14,7 @@ struct TallyBuilder {
         clusterNames = clusters
         tally = TrafficTally(clusterNames: clusters)
         for (instance, cluster) in instances.sorted(by: { $0.key < $1.key }) where cluster < clusters.count {
-            tally.assign(instance: names.intern(instance), toCluster: cluster)
+            tally.assign(instance: names.intern(instance), named: instance, toCluster: cluster)
         }
     }
 
