@@ -184,6 +184,18 @@ struct Diagnosis {
         return Explanation(cause: cause, hint: gateway.first?.hint)
     }
 
+    /// A DestinationRule that hashes requests onto pods (`consistentHash`): one client keeps one pod by design.
+    func instances() -> Explanation? {
+        let rules = findings.filter {
+            $0.check == PreflightCheckName.destinationRules && $0.status != .pass && $0.evidence.contains("consistentHash")
+        }
+        guard !rules.isEmpty else { return nil }
+        return Explanation(
+            cause: "a DestinationRule hashes requests onto pods (consistentHash), so a client keeps to one pod: "
+                + rules.map(Self.describe).joined(separator: "; "),
+            hint: "remove consistentHash from the rule's trafficPolicy.loadBalancer, or leave it if sticky sessions are intended")
+    }
+
     /// A DestinationRule that changes the split.
     func balance() -> Explanation? {
         let rules = findings.filter { $0.check == PreflightCheckName.destinationRules && $0.status != .pass }

@@ -53,7 +53,7 @@ package enum RecordsReplay {
             guard let source = index[record.source] else { continue }
             let instance = record.instance.map { names.intern($0) } ?? .absent
             if let target = record.target, let targetIndex = index[target], !instance.isAbsent {
-                tally.assign(instance: instance, toCluster: targetIndex)
+                tally.assign(instance: instance, named: record.instance!, toCluster: targetIndex)
                 instances[target, default: []].insert(record.instance!)
             }
             let sample = RequestSample(

@@ -24,8 +24,8 @@ package enum CheckStatus: String, Codable, Sendable, Equatable, CaseIterable {
 
 /// One named check's outcome.
 package struct CheckResult: Codable, Sendable, Equatable {
-    /// `sidecar-injection`, `reachability`, `error-rate`, `all-clusters-reached`, `balance`, `latency-slo`, or a
-    /// preflight check's name.
+    /// `sidecar-injection`, `reachability`, `error-rate`, `all-clusters-reached`, `balance`, `balance-instances`,
+    /// `latency-slo`, or a preflight check's name.
     package var name: String
     /// The source (client) cluster for per-source checks, the cluster of a `deploy` row; nil for run-wide
     /// and preflight checks.
@@ -105,6 +105,66 @@ package struct ShareDetail: Codable, Sendable, Equatable {
     }
 }
 
+/// One source's answers from one serving cluster, per HelloWorld pod of that cluster, and how `balance-instances`
+/// judged them (``InstanceBalance``).
+package struct InstanceSplit: Codable, Sendable, Equatable {
+    package var source: String
+    package var target: String
+    /// Successful requests from `source` that the target's pods answered.
+    package var requests: Int
+    /// `pass`, `fail`, or `skip` (one pod, no answers, or too few answers to show pinning).
+    package var status: CheckStatus
+    /// `chi-square`, `exact-binomial`, `exact-multinomial`, `monte-carlo-multinomial`, or `none` (not tested).
+    package var test: String
+    package var statistic: Double?
+    package var degreesOfFreedom: Int?
+    package var pValue: Double?
+    /// The level this split was tested at: `expectations.significance` over the source's tested clusters.
+    package var significance: Double?
+    /// Every pod of the cluster, answered or not, by name.
+    package var instances: [InstanceShare]
+
+    package init(
+        source: String, target: String, requests: Int, status: CheckStatus, test: String, statistic: Double? = nil,
+        degreesOfFreedom: Int? = nil, pValue: Double? = nil, significance: Double? = nil, instances: [InstanceShare]
+    ) {
+        self.source = source
+        self.target = target
+        self.requests = requests
+        self.status = status
+        self.test = test
+        self.statistic = statistic
+        self.degreesOfFreedom = degreesOfFreedom
+        self.pValue = pValue
+        self.significance = significance
+        self.instances = instances
+    }
+}
+
+/// One HelloWorld pod's share of a source's answers from its cluster.
+package struct InstanceShare: Codable, Sendable, Equatable {
+    /// The pod name.
+    package var instance: String
+    /// The version the pod's cluster serves.
+    package var version: String?
+    package var observed: Int
+    /// `observed` over the split's `requests` (0 when there were none).
+    package var share: Double
+    package var interval: WilsonInterval
+    /// Even over the cluster's pods, or the version's routing weight divided among its pods; 0 for a pod that was
+    /// not Ready.
+    package var expectedShare: Double
+
+    package init(instance: String, version: String?, observed: Int, share: Double, interval: WilsonInterval, expectedShare: Double) {
+        self.instance = instance
+        self.version = version
+        self.observed = observed
+        self.share = share
+        self.interval = interval
+        self.expectedShare = expectedShare
+    }
+}
+
 /// A 95 % Wilson score interval.
 package struct WilsonInterval: Codable, Sendable, Equatable {
     package var low: Double
@@ -113,6 +173,10 @@ package struct WilsonInterval: Codable, Sendable, Equatable {
     package init(low: Double, high: Double) {
         self.low = low
         self.high = high
+    }
+
+    package init(_ interval: ShareInterval) {
+        self.init(low: interval.lower, high: interval.upper)
     }
 }
 
@@ -397,14 +461,19 @@ package struct RunReport: Codable, Sendable, Equatable {
     /// Per (source, serving cluster) pair, its layers in order and the first broken one (schema 2); absent when
     /// traffic was not judged, and in reports of schema 1.
     package var layers: [PairLayers]?
+    /// Per (source, serving cluster) pair, the answers per HelloWorld pod and `balance-instances`' test of them. Added
+    /// within schema 2; absent when traffic was not judged, and in reports written before the check.
+    package var instances: [InstanceSplit]?
 
     package init(
         runId: String, verdict: RunVerdict, error: String? = nil, startedAt: String, durationSeconds: Double, namespace: String,
         revision: String?, clusters: [ClusterEntry], checks: [CheckResult], traffic: [TrafficRow], sources: [SourceSummary],
         phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats, cleanup: CleanupReport,
-        scenario: ScenarioEcho, sidecarEndpoints: [SidecarEndpointsReading]? = nil, layers: [PairLayers]? = nil
+        scenario: ScenarioEcho, sidecarEndpoints: [SidecarEndpointsReading]? = nil, layers: [PairLayers]? = nil,
+        instances: [InstanceSplit]? = nil
     ) {
         self.layers = layers
+        self.instances = instances
         self.schemaVersion = RunReport.currentSchemaVersion
         self.runId = runId
         self.verdict = verdict

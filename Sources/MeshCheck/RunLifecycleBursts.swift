@@ -61,7 +61,7 @@ package struct AttributionBase: Sendable {
         clusterJSON = clusterNames.map { JSONStringBytes($0) }
         for (pod, cluster) in helloworldPods {
             let id = names.intern(pod)
-            tally.assign(instance: id, toCluster: cluster)
+            tally.assign(instance: id, named: pod, toCluster: cluster)
         }
         for version in versions { _ = names.intern(version) }
         jsonNames += names.names.map { JSONStringBytes($0) }

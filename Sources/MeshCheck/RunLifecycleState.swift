@@ -179,7 +179,7 @@ final class RunState: Sendable {
                 podStates.append(
                     PodState(
                         cluster: cluster, name: pod.name,
-                        role: pod.app == Workloads.helloworldApp ? .helloworld : .sleep, hasSidecar: pod.hasSidecar))
+                        role: pod.app == Workloads.helloworldApp ? .helloworld : .sleep, hasSidecar: pod.hasSidecar, ready: pod.ready))
             }
         }
         let outcome = Verdict.evaluate(

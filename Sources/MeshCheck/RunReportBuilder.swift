@@ -104,7 +104,7 @@ package enum RunReportBuilder {
             namespace: facts.namespace, revision: facts.revision, clusters: clusters, checks: checks, traffic: judged?.traffic ?? [],
             sources: judged?.sources ?? [], phases: facts.phases, convergeSeconds: facts.convergeSeconds, retries: facts.retries,
             exec: facts.exec, cleanup: facts.cleanup, scenario: ScenarioEcho(facts.scenario), sidecarEndpoints: facts.sidecarEndpoints,
-            layers: judged?.layers)
+            layers: judged?.layers, instances: judged?.instances)
         return RunOutcome(report: report, exitCode: exitCode)
     }
 }

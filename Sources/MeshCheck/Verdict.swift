@@ -14,12 +14,15 @@ package struct PodState: Sendable, Equatable {
     package var role: PodRole
     /// An `istio-proxy` container or native-sidecar init container is present.
     package var hasSidecar: Bool
+    /// The pod's Ready condition: a HelloWorld pod that was not Ready is not expected to answer (`balance-instances`).
+    package var ready: Bool
 
-    package init(cluster: String, name: String, role: PodRole, hasSidecar: Bool) {
+    package init(cluster: String, name: String, role: PodRole, hasSidecar: Bool, ready: Bool = true) {
         self.cluster = cluster
         self.name = name
         self.role = role
         self.hasSidecar = hasSidecar
+        self.ready = ready
     }
 }
 
@@ -70,13 +73,15 @@ package struct VerdictInput: Sendable {
 }
 
 /// The judged run: every check row (preflight first), the traffic matrix with each pair's histogram,
-/// the per-source summaries, each (source, serving cluster) pair's layers, and the verdict they roll up to.
+/// the per-source summaries, each (source, serving cluster) pair's layers and answers per pod, and the verdict they
+/// roll up to.
 package struct VerdictOutcome: Sendable, Equatable {
     package var verdict: RunVerdict
     package var checks: [CheckResult]
     package var traffic: [TrafficRow]
     package var sources: [SourceSummary]
     package var layers: [PairLayers]
+    package var instances: [InstanceSplit]
 }
 
 /// Every check name, spelled once.
@@ -86,6 +91,7 @@ package enum CheckName {
     package static let errorRate = "error-rate"
     package static let allClustersReached = "all-clusters-reached"
     package static let balance = "balance"
+    package static let balanceInstances = "balance-instances"
     package static let latencySLO = "latency-slo"
     /// Added by the run when cleanup left objects behind.
     package static let cleanup = "cleanup"
@@ -103,6 +109,7 @@ package enum Verdict {
         { [errorRateCheck($0, $1)] },
         { [allClustersReachedCheck($0, $1)] },
         { [balanceCheck($0, $1)] },
+        { [instanceBalanceCheck($0, $1)] },
         { latencyChecks($0, $1) },
     ]
 
@@ -126,7 +133,9 @@ package enum Verdict {
         let carriedBefore = previous[..<firstJudged].filter { !judgedNames.contains($0.name) }
         let carriedAfter = previous[firstJudged...].filter { !judgedNames.contains($0.name) }
         let checks = PreflightSummary.checks(input.preflight) + carriedBefore + judged + carriedAfter
-        return VerdictOutcome(verdict: rollUp(checks), checks: checks, traffic: traffic, sources: sources, layers: context.layers)
+        let instances = context.sourceIndexes.flatMap { context.instanceSplits[$0] ?? [] }
+        return VerdictOutcome(
+            verdict: rollUp(checks), checks: checks, traffic: traffic, sources: sources, layers: context.layers, instances: instances)
     }
 
     /// pass/fail from the checks: any failed check fails the run.
@@ -160,6 +169,8 @@ package enum Verdict {
         let latencies: PairHistograms
         /// Every (source, serving cluster) pair's layers (``PairLayerJudge``), judged once.
         let layers: [PairLayers]
+        /// Each source's answers per HelloWorld pod of every serving cluster, judged once (``InstanceBalance``).
+        let instanceSplits: [Int: [InstanceSplit]]
         var tally: TrafficTally { input.tally }
         var expectations: Expectations { input.scenario.expectations }
         var findings: [PreflightFinding] { input.preflight }
@@ -174,6 +185,32 @@ package enum Verdict {
             expected = SourceExpectation.all(scenario: input.scenario, readyEndpoints: input.readyEndpoints)
             latencies = input.tally.latencyHistograms()
             layers = Self.layers(input, names: names, sources: sourceIndexes, serving: servingIndexes, expected: expected)
+            instanceSplits = Self.instanceSplits(input, names: names, sources: sourceIndexes, serving: servingIndexes)
+        }
+
+        /// Every registered HelloWorld pod of each serving cluster with its answers to each source. The pods expected to
+        /// answer are the Ready ones of the pod list, as for `readyEndpoints`; saved records have no list, and their pods
+        /// are those seen answering.
+        static func instanceSplits(_ input: VerdictInput, names: [String], sources: [Int], serving: [Int]) -> [Int: [InstanceSplit]] {
+            let ready = Set(input.pods.filter { $0.role == .helloworld && $0.ready }.map { "\($0.cluster)/\($0.name)" })
+            // By name: a replay of saved records registers pods in the order they first answered, the run as it listed them.
+            let registered = input.tally.instances.sorted { $0.name < $1.name }
+            let expectations = input.scenario.expectations
+            var out: [Int: [InstanceSplit]] = [:]
+            for source in sources {
+                let pairs = serving.map { target in
+                    InstanceBalance.Pair(
+                        source: names[source], target: names[target],
+                        pods: registered.filter { $0.cluster == target }.map { pod in
+                            InstanceBalance.Pod(
+                                name: pod.name, version: input.scenario.clusters[target].serves,
+                                ready: input.pods.isEmpty || ready.contains("\(names[target])/\(pod.name)"),
+                                answers: input.tally.successes(source: source, instance: pod.id))
+                        })
+                }
+                out[source] = InstanceBalance.judge(pairs, weights: input.scenario.routing?.weights, significance: expectations.significance)
+            }
+            return out
         }
 
         static func layers(_ input: VerdictInput, names: [String], sources: [Int], serving: [Int], expected: [SourceExpectation]) -> [PairLayers] {
@@ -499,6 +536,18 @@ package enum Verdict {
             cause: explanation.cause, hint: explanation.hint, balance: details)
     }
 
+    // MARK: - balance-instances
+
+    static func instanceBalanceCheck(_ context: Context, _ source: Int) -> CheckResult {
+        let splits = context.instanceSplits[source] ?? []
+        return InstanceBalance.row(
+            source: context.names[source], splits: splits, significance: context.expectations.significance,
+            namespace: context.input.namespace
+        ) { cause, hint in
+            context.explained({ $0.instances() }, source: source, cause: cause, hint: hint)
+        }
+    }
+
     /// Shares as whole percentages that add up to 100 (largest remainder), so a split reads 26/74, not 26/75.
     static func wholePercents(_ shares: [Double]) -> [Int] {
         let total = shares.reduce(0, +)
@@ -537,7 +586,7 @@ package enum Verdict {
             let interval = ShareInterval.wilson(successes: UInt64(entry.count), trials: UInt64(n))
             return ShareDetail(
                 target: context.names[entry.target], observed: entry.count, share: interval.share,
-                interval: WilsonInterval(low: interval.lower, high: interval.upper), expectedShare: expected[entry.target] ?? 0)
+                interval: WilsonInterval(interval), expectedShare: expected[entry.target] ?? 0)
         }
     }
 
@@ -618,7 +667,7 @@ package enum Verdict {
             return TrafficRow(
                 source: context.names[source], target: context.names[target], requests: pair.successes + pair.errors,
                 errors: pair.errors, share: n == 0 ? 0 : interval.share,
-                shareInterval: WilsonInterval(low: interval.lower, high: interval.upper),
+                shareInterval: WilsonInterval(interval),
                 expectedShare: expectedShare, latencyMs: histogram.flatMap(latencySummary),
                 latencyHistogram: histogram.map(LatencyBuckets.init))
         }

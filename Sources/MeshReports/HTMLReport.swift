@@ -27,7 +27,7 @@ package enum HTMLReport {
             """
         html += header(report)
         html += """
-            <nav aria-label="Sections"><a href="#checks">Checks</a> · <a href="#layers">Layers</a> · <a href="#shares">Shares</a> · <a href="#latency">Latency</a> · \
+            <nav aria-label="Sections"><a href="#checks">Checks</a> · <a href="#layers">Layers</a> · <a href="#shares">Shares</a> · <a href="#pods">Pods</a> · <a href="#latency">Latency</a> · \
             <a href="#matrix">Matrix</a> · <a href="#phases">Phases</a> · <a href="#scenario">Scenario</a></nav>
             <main>
 
@@ -35,6 +35,7 @@ package enum HTMLReport {
         html += checksSection(report)
         html += layersSection(report)
         html += sharesSection(report, sources: sources)
+        html += podsSection(report, sources: sources)
         html += latencySection(report)
         html += matrixSection(report, sources: sources, targets: targets)
         html += phasesSection(report)
@@ -152,6 +153,39 @@ package enum HTMLReport {
                     "<td>\(percent1(row.shareInterval.low)) – \(percent1(row.shareInterval.high))</td><td>\(row.expectedShare.map(percent1) ?? "–")</td></tr>\n"
             }
             out += "</tbody>\n</table>\n</figure>\n"
+        }
+        return out + "</section>\n"
+    }
+
+    /// Per source, a small table of the answers each HelloWorld pod gave in clusters with two or more pods, with
+    /// `balance-instances`' result per cluster.
+    static func podsSection(_ report: RunReport, sources: [String]) -> String {
+        var out = "<section id=\"pods\">\n<h2>Who answered: share per pod</h2>\n"
+        out += "<p>Within each serving cluster, the share of a source's answers each HelloWorld pod gave, with the 95 % Wilson interval "
+        out += "and the expected share (even over the Ready pods, or by routing weight); a client pinned to one pod shows as one pod with "
+        out += "everything. Clusters with one pod are left out.</p>\n"
+        let splits = InstanceRows.shown(report)
+        guard !splits.isEmpty else { return out + "<p>No cluster had two or more HelloWorld pods answering in this report.</p>\n</section>\n" }
+        for source in sources {
+            let own = splits.filter { $0.source == source }
+            guard !own.isEmpty else { continue }
+            out += "<table class=\"numbers pods\">\n<caption>Answers per pod from \(escape(source))</caption>\n"
+            out += "<thead><tr><th scope=\"col\">Served by</th><th scope=\"col\">Pod</th><th scope=\"col\">Answers</th><th scope=\"col\">Share</th>"
+            out += "<th scope=\"col\">95 % interval</th><th scope=\"col\">Expected</th><th scope=\"col\">Result</th></tr></thead>\n<tbody>\n"
+            for split in own {
+                for (index, pod) in split.instances.enumerated() {
+                    out += "<tr\(split.status == .fail ? " class=\"fail\"" : "")>"
+                    if index == 0 { out += "<th scope=\"rowgroup\" rowspan=\"\(split.instances.count)\">\(escape(split.target))</th>" }
+                    out += "<td>\(escape(pod.instance))</td><td>\(pod.observed)</td><td>\(percent1(pod.share))</td>"
+                    out += "<td>\(percent1(pod.interval.low)) – \(percent1(pod.interval.high))</td><td>\(percent1(pod.expectedShare))</td>"
+                    if index == 0 {
+                        out += "<td rowspan=\"\(split.instances.count)\"><span class=\"status \(split.status.rawValue)\">\(statusSymbol(split.status)) "
+                        out += "\(escape(InstanceRows.result(split)))</span></td>"
+                    }
+                    out += "</tr>\n"
+                }
+            }
+            out += "</tbody>\n</table>\n"
         }
         return out + "</section>\n"
     }

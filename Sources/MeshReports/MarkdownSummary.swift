@@ -49,6 +49,18 @@ package enum MarkdownSummary {
             }
         }
 
+        let splits = InstanceRows.shown(report)
+        if !splits.isEmpty {
+            out.append("")
+            out.append("### Pods")
+            out.append("")
+            out.append("Share of each source's answers from a cluster, per HelloWorld pod (clusters with two or more pods; 95 % Wilson interval).")
+            out.append("")
+            out.append("| Source | Served by | Pod | Answers | Share (95 % CI) | Expected | Result |")
+            out.append("|---|---|---|--:|--:|--:|---|")
+            for row in InstanceRows.rows(splits) { out.append("| " + row.map(cell).joined(separator: " | ") + " |") }
+        }
+
         if let layers = brokenLayers(report) {
             out.append("")
             out.append("### Layers")

@@ -17,6 +17,7 @@ package enum PrometheusMetrics {
         var out = Exposition(constantLabels: scenarioLabel ? [("scenario", report.scenario.name)] : [])
         run(report, into: &out)
         traffic(report, into: &out)
+        instances(report, into: &out)
         layers(report, into: &out)
         checks(report, into: &out)
         return out.text
@@ -134,6 +135,26 @@ package enum PrometheusMetrics {
         }
         result.append((nil, histogram.count))
         return result
+    }
+
+    // MARK: Instances
+
+    /// Answers per HelloWorld pod: what `balance-instances` judged, for dashboards that watch one pod go quiet.
+    private static func instances(_ report: RunReport, into out: inout Exposition) {
+        let splits = report.instances ?? []
+        let pods = splits.flatMap { split in split.instances.map { (split, $0) } }
+        guard !pods.isEmpty else { return }
+        func labels(_ split: InstanceSplit, _ pod: InstanceShare) -> [(String, String)] {
+            [("source", split.source), ("target", split.target), ("instance", pod.instance)]
+        }
+        out.family(
+            "meshcheck_instance_requests_total", .counter,
+            "Successful requests from the source cluster answered by each HelloWorld pod (instance) of the serving cluster.")
+        for (split, pod) in pods { out.sample("meshcheck_instance_requests_total", labels(split, pod), Double(pod.observed)) }
+        out.family("meshcheck_instance_share", .gauge, "The pod's share of the source's answers from its cluster.")
+        for (split, pod) in pods { out.sample("meshcheck_instance_share", labels(split, pod), pod.share) }
+        out.family("meshcheck_instance_expected_share", .gauge, "The pod's expected share: even over the cluster's Ready pods, or by routing weight.")
+        for (split, pod) in pods { out.sample("meshcheck_instance_expected_share", labels(split, pod), pod.expectedShare) }
     }
 
     // MARK: Layers

@@ -38,6 +38,13 @@ package enum TerminalSummary {
             if !notes.isEmpty { lines += notes.map { "  " + $0 } }
         }
 
+        let splits = InstanceRows.shown(report)
+        if !splits.isEmpty {
+            lines.append("")
+            lines.append(paint.bold("Pods") + " (share of each source's answers from a cluster, per HelloWorld pod; clusters with 2+ pods)")
+            lines += layoutTable(header: InstanceRows.header, rows: InstanceRows.rows(splits), alignments: InstanceRows.alignments).map { "  " + $0 }
+        }
+
         if let layers = brokenLayers(report) {
             lines.append("")
             lines.append(paint.bold("Layers") + " (each pair's, \(layerLegend))")

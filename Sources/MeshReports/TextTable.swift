@@ -23,7 +23,10 @@ func layoutTable(header: [String], rows: [[String]], alignments: [Alignment], se
             case .right: parts.append(padding + cell)
             }
         }
-        return parts.joined(separator: separator)
+        // An empty last cell would leave the separator dangling at the end of the line.
+        var text = parts.joined(separator: separator)
+        while text.last == " " { text.removeLast() }
+        return text
     }
     return [line(header)] + rows.map(line)
 }
@@ -40,10 +43,7 @@ struct TrafficCells {
 
     init(_ row: TrafficRow) {
         requests = String(row.requests)
-        share =
-            row.requests - row.errors > 0
-            ? "\(percent1(row.share)) (\(NumberFormat.fixed(row.shareInterval.low * 100, 1))–\(NumberFormat.fixed(row.shareInterval.high * 100, 1)) %)"
-            : "0 %"
+        share = row.requests - row.errors > 0 ? shareWithInterval(row.share, row.shareInterval) : "0 %"
         expected = row.expectedShare.map(percent1) ?? "-"
         p50 = row.latencyMs.map { NumberFormat.milliseconds($0.p50) } ?? "-"
         p90 = row.latencyMs.map { NumberFormat.milliseconds($0.p90) } ?? "-"
@@ -57,6 +57,11 @@ struct TrafficCells {
     func cells(source: String, target: String) -> [String] {
         [source, target, requests, share, expected, p50, p90, p99, errors]
     }
+}
+
+/// `45.0 % (25.8–65.8 %)`: a share and its 95 % interval.
+func shareWithInterval(_ share: Double, _ interval: WilsonInterval) -> String {
+    "\(percent1(share)) (\(NumberFormat.fixed(interval.low * 100, 1))–\(NumberFormat.fixed(interval.high * 100, 1)) %)"
 }
 
 /// A share with one decimal, so a column of shares lines up (`45.0 %`).
@@ -97,4 +102,32 @@ func sourcesInOrder(_ report: RunReport) -> [String] {
     var seen: [String] = []
     for name in report.traffic.map(\.source) + report.sources.map(\.source) where !seen.contains(name) { seen.append(name) }
     return seen
+}
+
+/// The per-pod table of the text summaries: every (source, serving cluster) split over two or more pods (a cluster's
+/// only pod answers all of its share, which the traffic matrix already shows).
+enum InstanceRows {
+    static let header = ["source", "served by", "pod", "answers", "share (95 % CI)", "expected", "result"]
+    static let alignments: [Alignment] = [.left, .left, .left, .right, .right, .right, .left]
+
+    static func shown(_ report: RunReport) -> [InstanceSplit] { (report.instances ?? []).filter { $0.instances.count >= 2 } }
+
+    /// One row per pod; the split's result (with its test) on its first row.
+    static func rows(_ splits: [InstanceSplit]) -> [[String]] {
+        splits.flatMap { split in
+            split.instances.enumerated().map { index, pod in
+                let share = split.requests > 0 ? shareWithInterval(pod.share, pod.interval) : "-"
+                return [
+                    split.source, split.target, pod.instance, String(pod.observed), share, percent1(pod.expectedShare),
+                    index == 0 ? result(split) : "",
+                ]
+            }
+        }
+    }
+
+    /// `pass (chi-square p = 0.65)`, `skip`.
+    static func result(_ split: InstanceSplit) -> String {
+        guard let pValue = split.pValue else { return split.status.rawValue }
+        return "\(split.status.rawValue) (\(split.test) p = \(NumberFormat.scientific(pValue)))"
+    }
 }

@@ -58,6 +58,12 @@ public struct TrafficTally: Sendable {
     public let clusterNames: [String]
     /// Cluster index + 1 per `NameID.rawValue` of an instance; 0 = not a known HelloWorld pod.
     private var clusterOfInstance: [UInt16] = []
+    /// The pod name per `NameID.rawValue` of a registered instance, so the verdict can name the pods it judges
+    /// without the run's name table.
+    private var instanceNames: [String] = []
+    /// Successful requests per (instance, source): `instanceSuccesses[slot * clusterCount + source]`, sized with
+    /// `clusterOfInstance`. Only registered instances can succeed, so the hot path never grows it.
+    private var instanceSuccesses: [Int] = []
     private var pairs: [PairCounters]
     /// Where each pair's latencies are kept (by pair index). Histograms are 184 KiB each, and every exec
     /// session has a tally of its own: a thousand concurrent bursts of a few requests would hold 360 MB of
@@ -89,12 +95,40 @@ public struct TrafficTally: Sendable {
         sources = Array(repeating: SourceCounters(), count: count)
     }
 
-    /// Declares that `instance` (a HelloWorld pod name interned in the run's NameTable) runs in `cluster`.
-    public mutating func assign(instance: NameID, toCluster cluster: Int) {
+    /// Declares that `instance`, the HelloWorld pod `name` interned in the run's NameTable, runs in `cluster`.
+    public mutating func assign(instance: NameID, named name: String, toCluster cluster: Int) {
         precondition(clusterNames.indices.contains(cluster), "cluster index out of range")
         let slot = Int(instance.rawValue)
-        if slot >= clusterOfInstance.count { clusterOfInstance += Array(repeating: 0, count: slot + 1 - clusterOfInstance.count) }
+        if slot >= clusterOfInstance.count {
+            let added = slot + 1 - clusterOfInstance.count
+            clusterOfInstance += Array(repeating: 0, count: added)
+            instanceNames += Array(repeating: "", count: added)
+            instanceSuccesses += Array(repeating: 0, count: added * clusterNames.count)
+        }
         clusterOfInstance[slot] = UInt16(cluster + 1)
+        instanceNames[slot] = name
+    }
+
+    /// A registered HelloWorld pod.
+    public struct Instance: Sendable, Equatable {
+        public var id: NameID
+        public var name: String
+        public var cluster: Int
+    }
+
+    /// Every registered instance, in id order.
+    public var instances: [Instance] {
+        clusterOfInstance.indices.compactMap { slot in
+            let cluster = clusterOfInstance[slot]
+            return cluster == 0 ? nil : Instance(id: NameID(rawValue: UInt32(slot)), name: instanceNames[slot], cluster: Int(cluster) - 1)
+        }
+    }
+
+    /// Successful requests from cluster `source` that `instance` answered (0 for an instance never registered).
+    public func successes(source: Int, instance: NameID) -> Int {
+        let slot = Int(instance.rawValue)
+        guard slot < clusterOfInstance.count else { return 0 }
+        return instanceSuccesses[slot * clusterNames.count + source]
     }
 
     /// The cluster a registered instance runs in.
@@ -113,6 +147,7 @@ public struct TrafficTally: Sendable {
         if sample.curlExit == 0, sample.status == 200, let target {
             let index = source &* clusterNames.count &+ target
             pairs[index].successes &+= 1
+            instanceSuccesses[Int(sample.instance.rawValue) &* clusterNames.count &+ source] &+= 1
             recordLatency(sample.totalMicros, pair: index)
             sources[source].succeeded &+= 1
             return target
@@ -209,6 +244,11 @@ public struct TrafficTally: Sendable {
     /// assignments are kept from both.
     public mutating func merge(_ other: TrafficTally) {
         precondition(other.clusterNames == clusterNames, "tallies over different clusters")
+        // Assignments first: they size the per-instance counts the other tally's successes are added to.
+        for (slot, cluster) in other.clusterOfInstance.enumerated() where cluster != 0 {
+            assign(instance: NameID(rawValue: UInt32(slot)), named: other.instanceNames[slot], toCluster: Int(cluster) - 1)
+        }
+        for index in other.instanceSuccesses.indices { instanceSuccesses[index] += other.instanceSuccesses[index] }
         for index in pairs.indices {
             pairs[index].successes += other.pairs[index].successes
             pairs[index].errors += other.pairs[index].errors
@@ -232,9 +272,6 @@ public struct TrafficTally: Sendable {
             sources[index].lateStarts += theirs.lateStarts
             sources[index].paced = sources[index].paced || theirs.paced
             for (kind, count) in theirs.errorsByKind { sources[index].errorsByKind[kind, default: 0] += count }
-        }
-        for (slot, cluster) in other.clusterOfInstance.enumerated() where cluster != 0 {
-            assign(instance: NameID(rawValue: UInt32(slot)), toCluster: Int(cluster) - 1)
         }
     }
 }

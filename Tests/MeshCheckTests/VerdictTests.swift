@@ -14,7 +14,7 @@ struct TallyBuilder {
         clusterNames = clusters
         tally = TrafficTally(clusterNames: clusters)
         for (instance, cluster) in instances.sorted(by: { $0.key < $1.key }) where cluster < clusters.count {
-            tally.assign(instance: names.intern(instance), toCluster: cluster)
+            tally.assign(instance: names.intern(instance), named: instance, toCluster: cluster)
         }
     }
 
@@ -100,8 +100,9 @@ struct TallyBuilder {
         #expect(outcome.verdict == .pass)
         #expect(
             outcome.checks.map(\.name) == ["sidecar-injection"]
-                + Array(repeating: ["reachability", "error-rate", "all-clusters-reached", "balance"], count: 2).flatMap { $0 })
-        #expect(outcome.checks.allSatisfy { $0.status == .pass })
+                + Array(repeating: ["reachability", "error-rate", "all-clusters-reached", "balance", "balance-instances"], count: 2).flatMap { $0 })
+        // One HelloWorld pod per cluster: nothing to judge within a cluster.
+        #expect(outcome.checks.allSatisfy { $0.status == ($0.name == CheckName.balanceInstances ? .skip : .pass) })
         let balance = try #require(check(outcome, "balance", source: "cluster-1"))
         #expect(balance.message == "split 55/45 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 0.65 ≥ α 0.001, n = 20)")
         let details = try #require(balance.balance)

@@ -35,6 +35,10 @@ enum Fixtures {
                         shares: [share("cluster-1", 11, 0.3421, 0.7418), share("cluster-2", 9, 0.2582, 0.6579)],
                         power: "with 20 requests, a 60/40 skew (expected 50/50) would be detected with power 0.01; 517 requests give power 0.9 at α 0.001")),
                 CheckResult(
+                    name: "balance-instances", source: "cluster-1", status: .skip,
+                    message: "every serving cluster runs one HelloWorld pod, so there is no split within a cluster to judge (replicas.helloworld ≥ 2 makes one)"
+                ),
+                CheckResult(
                     name: "reachability", source: "cluster-2", status: .pass,
                     message: "20 of 20 requests to helloworld.meshcheck-ab12cd:5000 were answered by HelloWorld"),
                 CheckResult(name: "error-rate", source: "cluster-2", status: .pass, message: "0 of 20 requests failed (0 %, allowed 0 %)"),
@@ -44,6 +48,10 @@ enum Fixtures {
                 CheckResult(
                     name: "balance", source: "cluster-2", status: .pass,
                     message: "split 50/50 over cluster-1/cluster-2 is consistent with the expected 50/50 (chi-square p = 1.00 ≥ α 0.001, n = 20)"),
+                CheckResult(
+                    name: "balance-instances", source: "cluster-2", status: .skip,
+                    message: "every serving cluster runs one HelloWorld pod, so there is no split within a cluster to judge (replicas.helloworld ≥ 2 makes one)"
+                ),
             ],
             traffic: [
                 TrafficRow(
@@ -74,6 +82,19 @@ enum Fixtures {
             layers: [
                 greenPair("cluster-1", "cluster-1", answers: 11), greenPair("cluster-1", "cluster-2", answers: 9),
                 greenPair("cluster-2", "cluster-1", answers: 10), greenPair("cluster-2", "cluster-2", answers: 10),
+            ],
+            instances: [
+                onePod("cluster-1", "cluster-1", "helloworld-v1-5c7b9-x2kq", "v1", 11), onePod("cluster-1", "cluster-2", "helloworld-v2-7d4f8-m9zt", "v2", 9),
+                onePod("cluster-2", "cluster-1", "helloworld-v1-5c7b9-x2kq", "v1", 10), onePod("cluster-2", "cluster-2", "helloworld-v2-7d4f8-m9zt", "v2", 10),
+            ])
+    }
+
+    /// A cluster's only pod answered all of its answers to the source: nothing to judge within the cluster.
+    static func onePod(_ source: String, _ target: String, _ pod: String, _ version: String, _ answers: Int) -> InstanceSplit {
+        InstanceSplit(
+            source: source, target: target, requests: answers, status: .skip, test: "none",
+            instances: [
+                InstanceShare(instance: pod, version: version, observed: answers, share: 1, interval: WilsonInterval(low: 0.8389, high: 1), expectedShare: 1)
             ])
     }
 
@@ -109,7 +130,7 @@ enum Fixtures {
             namespace: "meshcheck-0f0f0f", revision: "asm-managed",
             clusters: [
                 ClusterEntry(name: "ctx-east", context: "ctx-east", serves: "v1", clients: true, readyEndpoints: 1),
-                ClusterEntry(name: "ctx-west", context: "ctx-west", serves: "v2", clients: true, readyEndpoints: 1),
+                ClusterEntry(name: "ctx-west", context: "ctx-west", serves: "v2", clients: true, readyEndpoints: 2),
                 ClusterEntry(name: "ctx-edge", context: "ctx-edge", serves: "v3", clients: true, readyEndpoints: 0),
             ],
             checks: [
@@ -123,6 +144,15 @@ enum Fixtures {
                     cause: "requests timed out (curl exit 28)", hint: "raise load.requestTimeout if the backend is just slow"),
                 CheckResult(name: "balance", source: "ctx-east", status: .warn, message: "split <50|50> & \"quoted\""),
                 CheckResult(
+                    name: "balance-instances", source: "ctx-east", status: .fail,
+                    message:
+                        "ctx-west's answers to ctx-east came from 1 of 2 pods (helloworld-v2-7c9-a: 100 %, chi-square p = 4.2e-12 < α 0.001, n = 48); ctx-east has one pod",
+                    cause:
+                        "helloworld-v2-7c9-b (ctx-west) answered none of ctx-east's requests: requests are pinned to a connection or a pod is not receiving traffic",
+                    hint:
+                        "check the sidecar's load-balancing policy (a DestinationRule with consistentHash, or connection pinning) and that every HelloWorld pod is Ready"
+                ),
+                CheckResult(
                     name: "latency-slo", source: "ctx-east", target: "ctx-west", status: .fail,
                     message: "cross-cluster ctx-east → ctx-west: p99 812.0 ms > 500 ms (n = 49)",
                     cause: "cross-cluster requests are slow", hint: "compare with the other pairs"),
@@ -131,6 +161,7 @@ enum Fixtures {
                     message: "ctx-east, ctx-west never answered ctx-edge's 0 successful requests",
                     cause: cut, hint: "run `meshcheck preflight`"),
                 CheckResult(name: "balance", source: "ctx-edge", status: .skip, message: "no successful requests from ctx-edge to judge"),
+                CheckResult(name: "balance-instances", source: "ctx-edge", status: .skip, message: "nothing to judge per pod: ctx-east gave no answers"),
             ],
             traffic: [
                 TrafficRow(
@@ -183,6 +214,26 @@ enum Fixtures {
                         PairLayerResult(layer: .sync, status: .fail, evidence: "istiod-1 in ctx-edge does not watch ctx-east (its clusterz lists ctx-edge)"),
                         PairLayerResult(layer: .endpoints, status: .notVisible, evidence: "sleep-y: exec failed"),
                         PairLayerResult(layer: .traffic, status: .fail, evidence: "none of 0 answers from ctx-edge came from ctx-east"),
+                    ]),
+            ],
+            instances: [
+                onePod("ctx-east", "ctx-east", "helloworld-v1-6b5-a", "v1", 49),
+                InstanceSplit(
+                    source: "ctx-east", target: "ctx-west", requests: 48, status: .fail, test: "chi-square", statistic: 48, degreesOfFreedom: 1,
+                    pValue: 4.2e-12, significance: 0.001,
+                    instances: [
+                        InstanceShare(
+                            instance: "helloworld-v2-7c9-a", version: "v2", observed: 48, share: 1, interval: WilsonInterval(low: 0.9259, high: 1),
+                            expectedShare: 0.5),
+                        InstanceShare(
+                            instance: "helloworld-v2-7c9-b", version: "v2", observed: 0, share: 0, interval: WilsonInterval(low: 0, high: 0.0741),
+                            expectedShare: 0.5),
+                    ]),
+                InstanceSplit(
+                    source: "ctx-edge", target: "ctx-east", requests: 0, status: .skip, test: "none",
+                    instances: [
+                        InstanceShare(
+                            instance: "helloworld-v1-6b5-a", version: "v1", observed: 0, share: 0, interval: WilsonInterval(low: 0, high: 1), expectedShare: 1)
                     ]),
             ])
     }

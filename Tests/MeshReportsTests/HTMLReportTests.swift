@@ -44,6 +44,18 @@ struct HTMLReportTests {
         #expect(html.components(separatedBy: "<table class=\"numbers\">").count - 1 == sources.count + 3)
     }
 
+    /// Per source, a table of the answers per pod in clusters with two or more pods; single-pod clusters are left out.
+    @Test func podsSectionShowsTheSplitsOverSeveralPods() throws {
+        let html = HTMLReport.render(try Fixtures.failingThreeClusters())
+        #expect(html.contains("<a href=\"#pods\">Pods</a>"))
+        #expect(html.contains("<caption>Answers per pod from ctx-east</caption>"))
+        #expect(!html.contains("<caption>Answers per pod from ctx-edge</caption>"))
+        #expect(html.contains("<td>helloworld-v2-7c9-b</td><td>0</td><td>0.0 %</td>"))
+        #expect(html.contains("fail (chi-square p = 4.2e-12)"))
+        let passing = HTMLReport.render(try Fixtures.passingSmoke())
+        #expect(passing.contains("No cluster had two or more HelloWorld pods answering in this report."))
+    }
+
     @Test func selfContained() throws {
         let html = HTMLReport.render(try HistogramFixtures.threeClusters())
         #expect(!html.contains("<script"))

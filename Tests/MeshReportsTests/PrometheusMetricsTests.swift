@@ -82,6 +82,19 @@ struct PrometheusMetricsTests {
         try expectGolden(PrometheusMetrics.render(try HistogramFixtures.threeClusters()), "three-clusters-fail.prom")
     }
 
+    /// Answers per HelloWorld pod, every listed pod included (0 for the one a pinned client never reached).
+    @Test func instanceAnswersBecomeSeries() throws {
+        let samples = Sample.parse(PrometheusMetrics.render(try HistogramFixtures.threeClusters()))
+        func value(_ name: String, _ instance: String) -> [Double] {
+            samples.filter { $0.name == name && $0.labels["source"] == "ctx-east" && $0.labels["instance"] == instance }.map(\.value)
+        }
+        #expect(value("meshcheck_instance_requests_total", "helloworld-v2-7c9-a") == [48])
+        #expect(value("meshcheck_instance_requests_total", "helloworld-v2-7c9-b") == [0])
+        #expect(value("meshcheck_instance_share", "helloworld-v2-7c9-a") == [1])
+        #expect(value("meshcheck_instance_expected_share", "helloworld-v2-7c9-b") == [0.5])
+        #expect(samples.filter { $0.name == "meshcheck_instance_requests_total" }.count == 4)
+    }
+
     /// Endpoints per pair by health, and each judged layer as 1 (pass) or 0 (fail); unseen layers are left out.
     @Test func pairLayersBecomeGauges() throws {
         let samples = Sample.parse(PrometheusMetrics.render(try HistogramFixtures.threeClusters()))

@@ -10,8 +10,8 @@ import Testing
     private func tally(_ latencies: [[UInt64]]) -> TrafficTally {
         // Two clusters; pod "a" serves in cluster 0, "b" in cluster 1; latencies[t] go from source 0 to target t.
         var tally = TrafficTally(clusterNames: ["one", "two"])
-        tally.assign(instance: NameID(rawValue: 1), toCluster: 0)
-        tally.assign(instance: NameID(rawValue: 2), toCluster: 1)
+        tally.assign(instance: NameID(rawValue: 1), named: "a", toCluster: 0)
+        tally.assign(instance: NameID(rawValue: 2), named: "b", toCluster: 1)
         for (target, values) in latencies.enumerated() {
             for (seq, micros) in values.enumerated() {
                 tally.record(
@@ -75,5 +75,45 @@ import Testing
         }
         #expect(run.allocatedHistograms == 1)
         #expect(run.makeLatencyHistogram(source: 0, target: 0) == histogram(everything))
+    }
+}
+
+/// Answers per HelloWorld pod (for `balance-instances`): only successes of registered pods count, per source, and
+/// session tallies merge into the run's, including pods only one of them registered.
+@Suite struct TrafficTallyInstanceTests {
+    private func sample(_ instance: UInt32, status: UInt16 = 200) -> RequestSample {
+        RequestSample(
+            burst: 0, worker: 0, sequence: 0, status: status, curlExit: 0, connectMicros: 1, firstByteMicros: 1, totalMicros: 10,
+            version: .absent, instance: NameID(rawValue: instance))
+    }
+
+    @Test func successesAreCountedPerInstanceAndSource() {
+        var tally = TrafficTally(clusterNames: ["one", "two"])
+        tally.assign(instance: NameID(rawValue: 2), named: "hw-2a", toCluster: 1)
+        tally.assign(instance: NameID(rawValue: 3), named: "hw-2b", toCluster: 1)
+        for _ in 0..<3 { tally.record(sample(2), source: 0) }
+        tally.record(sample(3), source: 1)
+        tally.record(sample(3, status: 503), source: 0) // an error is not an answer to count
+        tally.record(sample(9), source: 0) // not registered: an unknown-instance error
+        #expect(tally.instances.map(\.name) == ["hw-2a", "hw-2b"])
+        #expect(tally.instances.map(\.cluster) == [1, 1])
+        #expect(tally.successes(source: 0, instance: NameID(rawValue: 2)) == 3)
+        #expect(tally.successes(source: 0, instance: NameID(rawValue: 3)) == 0)
+        #expect(tally.successes(source: 1, instance: NameID(rawValue: 3)) == 1)
+        #expect(tally.successes(source: 0, instance: NameID(rawValue: 9)) == 0)
+    }
+
+    @Test func mergedTalliesAddPerInstanceCounts() {
+        var run = TrafficTally(clusterNames: ["one", "two"])
+        run.assign(instance: NameID(rawValue: 1), named: "hw-1a", toCluster: 0)
+        var session = run
+        session.assign(instance: NameID(rawValue: 4), named: "hw-2z", toCluster: 1)
+        session.record(sample(1), source: 1)
+        session.record(sample(4), source: 1)
+        run.record(sample(1), source: 1)
+        run.merge(session)
+        #expect(run.instances.map(\.name) == ["hw-1a", "hw-2z"])
+        #expect(run.successes(source: 1, instance: NameID(rawValue: 1)) == 2)
+        #expect(run.successes(source: 1, instance: NameID(rawValue: 4)) == 1)
     }
 }
