@@ -25,6 +25,8 @@ let registry: [Benchmark] = [
     .guideProcedure,
     .concurrentBursts,
     .concurrentBurstsCPU,
+    .simDataPlane,
+    .simDataPlaneCPU,
 ]
 
 // exec-concurrency measures its client side in a child process started from this binary.
