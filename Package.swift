@@ -104,6 +104,7 @@ let package = Package(
                 "MeshCheck",
                 "KubeClient",
                 "MeshSim",
+                "MeshSimRuntime",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

@@ -17,9 +17,9 @@ struct Comparison {
         case megabytesPerSecond = "MB/s"
         case megabytes = "MB"
         case microsecondsPerRequest = "us/request"
+        case requestsPerSecond = "req/s"
         case seconds = "s"
-        case requestsPerCPUSecond = "requests/cpu-s"
-        case requestsPerSecond = "requests/s"
+        case requestsPerCPUSecond = "req/cpu-s"
 
         /// Whether larger figures are better (throughput) rather than worse (time).
         var isThroughput: Bool { self == .megabytesPerSecond || self == .requestsPerCPUSecond || self == .requestsPerSecond }
@@ -64,6 +64,14 @@ func threadCPUNanoseconds() -> UInt64 {
     var now = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
+/// CPU seconds (user + system) used so far by this process (`RUSAGE_SELF`) or by its waited-for children
+/// (`RUSAGE_CHILDREN`).
+func cpuSeconds(_ who: __rusage_who) -> Double {
+    var usage = rusage()
+    getrusage(who.rawValue, &usage)
+    return cpuSeconds(usage)
 }
 
 /// Keeps a value alive so the optimiser cannot drop the work that produced it.

@@ -116,10 +116,7 @@ enum BurstsChild {
                 FileHandle.standardError.write(Data("only \(verified) of \(expected) requests verified\n".utf8))
                 exit(1)
             }
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-            let cpu = cpuSeconds(usage)
-            print("\(peakResidentKiB()) \(cpu)")
+            print("\(peakResidentKiB()) \(cpuSeconds(RUSAGE_SELF))")
             exit(0)
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))

@@ -19,6 +19,9 @@ enum InPodEngine {
         var cpuSeconds: Double
         var wallSeconds: Double
         var burstsSeconds: Double
+        /// The run's own process (meshcheck and the simulator's servers and data plane) and the in-pod processes.
+        var processCPUSeconds: Double
+        var podCPUSeconds: Double
 
         var requestsPerCPUSecond: Double { Double(attributed) / cpuSeconds }
     }
@@ -31,9 +34,12 @@ enum InPodEngine {
         for (name, figures) in [("reuse", reuse), ("fresh", fresh)] {
             print(
                 String(
-                    format: "# in-pod-engine %@: %d attributed requests, %.1f CPU-s (%.0f µs/request), run %.1f s, bursts %.1f s (%.0f requests/s)",
-                    name, figures.attributed, figures.cpuSeconds, figures.cpuSeconds * 1e6 / Double(max(1, figures.attributed)),
-                    figures.wallSeconds, figures.burstsSeconds, Double(figures.attributed) / max(figures.burstsSeconds, 1e-9)))
+                    format:
+                        "# in-pod-engine %@: %d attributed requests, %.1f CPU-s (%.0f µs/request: meshcheck and simulator %.0f, in-pod processes %.0f), run %.1f s, bursts %.1f s (%.0f requests/s)",
+                    name, figures.attributed, figures.cpuSeconds, perRequest(figures.cpuSeconds), perRequest(figures.processCPUSeconds),
+                    perRequest(figures.podCPUSeconds), figures.wallSeconds, figures.burstsSeconds,
+                    Double(figures.attributed) / max(figures.burstsSeconds, 1e-9)))
+            func perRequest(_ seconds: Double) -> Double { seconds * 1e6 / Double(max(1, figures.attributed)) }
         }
         return (
             Comparison(name: "in-pod-engine", ours: reuse.requestsPerCPUSecond, baseline: fresh.requestsPerCPUSecond, unit: .requestsPerCPUSecond),
@@ -57,10 +63,12 @@ enum InPodEngine {
         }
         let cpu = cpuSeconds(usage)
         let fields = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: " ")
-        guard fields.count == 3, let attributed = Int(fields[0]), let wall = Double(fields[1]), let bursts = Double(fields[2]) else {
+        guard fields.count == 5, let attributed = Int(fields[0]), let wall = Double(fields[1]), let bursts = Double(fields[2]),
+            let own = Double(fields[3]), let pods = Double(fields[4])
+        else {
             fatalError("in-pod-engine: the run reported \(fields)")
         }
-        return Figures(attributed: attributed, cpuSeconds: cpu, wallSeconds: wall, burstsSeconds: bursts)
+        return Figures(attributed: attributed, cpuSeconds: cpu, wallSeconds: wall, burstsSeconds: bursts, processCPUSeconds: own, podCPUSeconds: pods)
     }
 }
 
@@ -104,7 +112,8 @@ enum SimulatedRunChild {
             }
             let attributed = report.traffic.reduce(0) { $0 + $1.requests - $1.errors }
             let bursts = report.phases.first { $0.name == "bursts" }?.seconds ?? report.durationSeconds
-            try "\(attributed) \(report.durationSeconds) \(bursts)".write(toFile: arguments[2], atomically: true, encoding: .utf8)
+            try "\(attributed) \(report.durationSeconds) \(bursts) \(cpuSeconds(RUSAGE_SELF)) \(cpuSeconds(RUSAGE_CHILDREN))"
+                .write(toFile: arguments[2], atomically: true, encoding: .utf8)
             exit(exitCode)
         } catch {
             try? "\(error)".write(toFile: arguments[2], atomically: true, encoding: .utf8)

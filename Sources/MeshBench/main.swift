@@ -27,6 +27,8 @@ let registry: [Benchmark] = [
     .concurrentBurstsCPU,
     .inPodEngine,
     .benchmarkScenario,
+    .simDataPlane,
+    .simDataPlaneCPU,
 ]
 
 // exec-concurrency measures its client side in a child process started from this binary.

@@ -112,8 +112,12 @@ package struct InstanceSplit: Codable, Sendable, Equatable {
     package var target: String
     /// Successful requests from `source` that the target's pods answered.
     package var requests: Int
-    /// `pass`, `fail`, or `skip` (one pod, no answers, or too few answers to show pinning).
+    /// `pass`, `fail`, `warn` (a skew behind an east-west gateway, which picks a pod per connection, or where the
+    /// path is unknown), or `skip` (one pod, no answers, or too few answers to show pinning).
     package var status: CheckStatus
+    /// How the source's sidecar reached these pods when the split is not judged strictly: `eastWestGateway` or
+    /// `unknown`; absent for direct paths and unjudged splits.
+    package var path: InstanceBalance.Path?
     /// `chi-square`, `exact-binomial`, `exact-multinomial`, `monte-carlo-multinomial`, or `none` (not tested).
     package var test: String
     package var statistic: Double?

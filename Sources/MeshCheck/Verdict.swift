@@ -188,6 +188,18 @@ package enum Verdict {
             instanceSplits = Self.instanceSplits(input, names: names, sources: sourceIndexes, serving: servingIndexes)
         }
 
+        /// How `source`'s sidecars reach `target`'s pods, from their endpoint readings: the own cluster is direct; a
+        /// sidecar that lists the target network's gateway (a `peer` endpoint) leaves the pick to that gateway, per
+        /// connection; one that lists no gateway for it holds the remote pods' addresses (a flat network) and picks
+        /// itself; without a visible reading a cross-cluster pair is unknown.
+        static func instancePath(_ input: VerdictInput, source: String, target: String) -> InstanceBalance.Path {
+            if source == target { return .direct }
+            let visible = input.sidecarReadings.filter { $0.source == source && $0.visible }
+            if visible.isEmpty { return .unknown }
+            let viaGateway = visible.contains { $0.endpoints.contains { $0.origin == .peer && $0.peer == target } }
+            return viaGateway ? .eastWestGateway : .direct
+        }
+
         /// Every registered HelloWorld pod of each serving cluster with its answers to each source. The pods expected to
         /// answer are the Ready ones of the pod list, as for `readyEndpoints`; saved records have no list, and their pods
         /// are those seen answering.
@@ -206,7 +218,8 @@ package enum Verdict {
                                 name: pod.name, version: input.scenario.clusters[target].serves,
                                 ready: input.pods.isEmpty || ready.contains("\(names[target])/\(pod.name)"),
                                 answers: input.tally.successes(source: source, instance: pod.id))
-                        })
+                        },
+                        path: instancePath(input, source: names[source], target: names[target]))
                 }
                 out[source] = InstanceBalance.judge(pairs, weights: input.scenario.routing?.weights, significance: expectations.significance)
             }

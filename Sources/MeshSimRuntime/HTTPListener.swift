@@ -10,6 +10,10 @@ package final class HTTPListener: Sendable {
     private let connections: ConnectionSet
     package let host = "127.0.0.1"
     package let port: Int
+    /// Connections accepted since the start: how a test tells reused connections from new ones.
+    package var acceptedConnections: Int { connections.accepted.load(ordering: .relaxed) }
+    /// Connections open now.
+    package var openConnections: Int { connections.all().count }
 
     /// `makeHandler` builds the request handler of each accepted connection (behind NIO's HTTP server codec).
     static func start(
@@ -63,8 +67,12 @@ package enum RuntimeListenerError: Error, CustomStringConvertible {
 /// The open connections of a listener, so stopping it can close them.
 final class ConnectionSet: Sendable {
     private let channels = Mutex<[ObjectIdentifier: Channel]>([:])
+    let accepted = Atomic<Int>(0)
 
-    func insert(_ channel: Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
+    func insert(_ channel: Channel) {
+        accepted.wrappingAdd(1, ordering: .relaxed)
+        channels.withLock { $0[ObjectIdentifier(channel)] = channel }
+    }
     func remove(_ channel: Channel) { _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
     func all() -> [Channel] { channels.withLock { Array($0.values) } }
 }

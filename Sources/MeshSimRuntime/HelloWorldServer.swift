@@ -12,6 +12,10 @@ package final class HelloWorldServer: Sendable {
 
     package var host: String { listener.host }
     package var port: Int { listener.port }
+    /// Connections accepted since the start (sidecars reuse theirs, so far fewer than requests).
+    package var acceptedConnections: Int { listener.acceptedConnections }
+    /// Connections open now (a stopped sidecar leaves none behind).
+    package var openConnections: Int { listener.openConnections }
 
     /// Starts the listener. `serviceTime` is how long each /hello takes before any fault delay.
     package static func start(

@@ -3,8 +3,9 @@
 // `svc.ns[.svc[.cluster.local]]:port` against the mesh view, applies the cluster's VirtualService and
 // DestinationRule (weighted subsets), balances with LEAST_REQUEST (power of two choices), adds cross-cluster
 // latency, retries connect failures and 503s twice on other hosts of the chosen destination (Istio's default
-// retry policy) and answers with Envoy's texts. In plain mode it stands in for kube-proxy for a pod
-// without a sidecar: own-cluster endpoints only, no retries, no added latency.
+// retry policy) and answers with Envoy's texts. Every request is balanced on its own, however many share a
+// client connection, and upstream connections are kept alive for reuse (UpstreamPool.swift). In plain mode it
+// stands in for kube-proxy for a pod without a sidecar: own-cluster endpoints only, no retries, no added latency.
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -57,11 +58,19 @@ package struct ProxySettings: Sendable {
     package var connectTimeout: TimeAmount
     /// Largest upstream response body relayed; larger ones end in 502.
     package var maxResponseBytes: Int
+    /// Idle keep-alive connections kept per upstream endpoint (host:port) for later requests, as Envoy's
+    /// connection pool keeps them. 0 disables pooling: every attempt opens its own connection and sends
+    /// `Connection: close`, which is what the proxy did before it pooled and the baseline `MeshBench
+    /// sim-data-plane` measures pooling against.
+    package var upstreamPoolSize: Int
+    /// How long a pooled connection may sit idle before the proxy closes it. Envoy's default is an hour; a
+    /// minute keeps a long-lived simulated mesh from holding descriptors for traffic that has stopped.
+    package var upstreamIdleTimeout: TimeAmount
 
     package init(
         mode: Mode, crossClusterLatency: CrossClusterLatency = CrossClusterLatency(), retries: Int? = nil,
         retryBackoffBase: Duration = .milliseconds(25), connectTimeout: TimeAmount = .seconds(2),
-        maxResponseBytes: Int = 16 << 20
+        maxResponseBytes: Int = 16 << 20, upstreamPoolSize: Int = 64, upstreamIdleTimeout: TimeAmount = .seconds(60)
     ) {
         self.mode = mode
         self.crossClusterLatency = crossClusterLatency
@@ -69,6 +78,8 @@ package struct ProxySettings: Sendable {
         self.retryBackoffBase = retryBackoffBase
         self.connectTimeout = connectTimeout
         self.maxResponseBytes = maxResponseBytes
+        self.upstreamPoolSize = max(upstreamPoolSize, 0)
+        self.upstreamIdleTimeout = upstreamIdleTimeout
     }
 }
 
@@ -89,6 +100,7 @@ package final class SidecarProxy: Sendable {
     package let source: ProxySource
     package let settings: ProxySettings
     private let listener: HTTPListener
+    private let pool: UpstreamPool
 
     package var port: Int { listener.port }
     /// The value for the pod's `http_proxy`.
@@ -98,19 +110,25 @@ package final class SidecarProxy: Sendable {
         source: ProxySource, settings: ProxySettings, view: any MeshViewProvider, faults: RuntimeFaultControl,
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> SidecarProxy {
-        let balancer = LeastRequestBalancer()
-        let context = ProxyContext(source: source, settings: settings, view: view, faults: faults, balancer: balancer)
+        let pool = UpstreamPool(maxIdlePerAddress: settings.upstreamPoolSize)
+        let context = ProxyContext(
+            source: source, settings: settings, view: view, faults: faults, balancer: LeastRequestBalancer(), pool: pool)
         let listener = try await HTTPListener.start(group: group) { ForwardProxyHandler(context: context) }
-        return SidecarProxy(source: source, settings: settings, listener: listener)
+        return SidecarProxy(source: source, settings: settings, listener: listener, pool: pool)
     }
 
-    private init(source: ProxySource, settings: ProxySettings, listener: HTTPListener) {
+    private init(source: ProxySource, settings: ProxySettings, listener: HTTPListener, pool: UpstreamPool) {
         self.source = source
         self.settings = settings
         self.listener = listener
+        self.pool = pool
     }
 
-    package func stop() async { await listener.stop() }
+    /// Closes the listener and its client connections, then every upstream connection, pooled or busy.
+    package func stop() async {
+        await listener.stop()
+        await pool.closeAll()
+    }
 }
 
 /// Envoy's LEAST_REQUEST with equal weights: draw two distinct hosts at random and take the one with fewer
@@ -166,6 +184,7 @@ struct ProxyContext: Sendable {
     var view: any MeshViewProvider
     var faults: RuntimeFaultControl
     var balancer: LeastRequestBalancer
+    var pool: UpstreamPool
 }
 
 /// The absolute-form target of a proxied request.
@@ -231,6 +250,8 @@ enum UpstreamFailure: Error {
     case connectFailed(errno: Int32?)
     case resetBeforeHeaders
     case responseTooLarge
+    /// A pooled connection ended before answering its next request: the upstream closed it while it was idle.
+    case closedWhileIdle
 }
 
 /// One client connection to the proxy. Lives on that connection's event loop.
@@ -409,10 +430,24 @@ final class ForwardProxyHandler: ChannelInboundHandler {
     }
 
     private func sendUpstream(
-        _ head: HTTPRequestHead, body: ByteBuffer, target: ProxyTarget, endpoint: MeshEndpoint, eventLoop: EventLoop
+        _ head: HTTPRequestHead, body: ByteBuffer, target: ProxyTarget, endpoint: MeshEndpoint, eventLoop: any EventLoop
     ) -> EventLoopFuture<UpstreamResponse> {
         let promise = eventLoop.makePromise(of: UpstreamResponse.self)
-        let limit = context.settings.maxResponseBytes
+        let pair = ClusterPair(source: context.source.cluster, target: endpoint.cluster)
+        if endpoint.cluster != context.source.cluster, context.faults.current.blockedGateways.contains(pair) {
+            // Packets to the gateway are dropped: the connect attempt ends at the connect timeout (ETIMEDOUT).
+            eventLoop.scheduleTask(in: context.settings.connectTimeout) { promise.fail(UpstreamFailure.connectFailed(errno: 110)) }
+            return promise.futureResult
+        }
+        let request = upstreamRequest(head, bodyBytes: body.readableBytes, target: target)
+        let address = UpstreamAddress(host: endpoint.host, port: endpoint.port)
+        exchange(request, body: body, address: address, mayReuse: true, eventLoop: eventLoop, promise: promise)
+        return promise.futureResult
+    }
+
+    /// The request as the upstream gets it: origin form, hop-by-hop headers dropped, `Connection: close` only
+    /// when the connection will not be reused.
+    private func upstreamRequest(_ head: HTTPRequestHead, bodyBytes: Int, target: ProxyTarget) -> HTTPRequestHead {
         var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: target.pathAndQuery)
         for (name, value) in head.headers where !Self.isHopByHop(name) {
             upstreamHead.headers.add(name: name, value: value)
@@ -420,40 +455,73 @@ final class ForwardProxyHandler: ChannelInboundHandler {
         if !upstreamHead.headers.contains(name: "Host") {
             upstreamHead.headers.add(name: "Host", value: target.port == 80 ? target.host : "\(target.host):\(target.port)")
         }
-        upstreamHead.headers.replaceOrAdd(name: "Connection", value: "close")
-        if body.readableBytes > 0 {
-            upstreamHead.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        if context.pool.maxIdlePerAddress == 0 { upstreamHead.headers.replaceOrAdd(name: "Connection", value: "close") }
+        if bodyBytes > 0 { upstreamHead.headers.replaceOrAdd(name: "Content-Length", value: String(bodyBytes)) }
+        return upstreamHead
+    }
+
+    /// Sends the request on a pooled connection to `address` when one is idle on this loop, else on a new one.
+    private func exchange(
+        _ request: HTTPRequestHead, body: ByteBuffer, address: UpstreamAddress, mayReuse: Bool, eventLoop: any EventLoop,
+        promise: EventLoopPromise<UpstreamResponse>
+    ) {
+        if mayReuse, let pooled = context.pool.checkOut(address) {
+            let answer = eventLoop.makePromise(of: UpstreamResponse.self)
+            Self.send(request, body: body, on: pooled, isPooled: true, promise: answer)
+            answer.futureResult.assumeIsolated().whenComplete { result in
+                guard case .failure(UpstreamFailure.closedWhileIdle) = result else {
+                    promise.completeWith(result)
+                    return
+                }
+                // Not the request's failure but the pool's (the upstream's close had not been read yet): one more
+                // try on a new connection, outside the retry budget, as Envoy's pool does for a stale connection.
+                self.exchange(request, body: body, address: address, mayReuse: false, eventLoop: eventLoop, promise: promise)
+            }
+            return
         }
-        let requestHead = upstreamHead
-        let pair = ClusterPair(source: context.source.cluster, target: endpoint.cluster)
-        if endpoint.cluster != context.source.cluster, context.faults.current.blockedGateways.contains(pair) {
-            // Packets to the gateway are dropped: the connect attempt ends at the connect timeout (ETIMEDOUT).
-            eventLoop.scheduleTask(in: context.settings.connectTimeout) { promise.fail(UpstreamFailure.connectFailed(errno: 110)) }
-            return promise.futureResult
-        }
+        let pool = context.pool
+        let limit = context.settings.maxResponseBytes
+        let idleTimeout = context.settings.upstreamIdleTimeout
         ClientBootstrap(group: eventLoop)
             .connectTimeout(context.settings.connectTimeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
-                channel.pipeline.addHTTPClientHandlers().flatMapThrowing {
-                    try channel.pipeline.syncOperations.addHandler(UpstreamResponseCollector(promise: promise, limit: limit))
+                channel.eventLoop.makeCompletedFuture {
+                    let handlers = channel.pipeline.syncOperations
+                    try handlers.addHTTPClientHandlers()
+                    if pool.maxIdlePerAddress > 0 { try handlers.addHandler(IdleStateHandler(readTimeout: idleTimeout)) }
+                    try handlers.addHandler(UpstreamConnection(address: address, pool: pool, limit: limit))
                 }
             }
-            .connect(host: endpoint.host, port: endpoint.port)
+            .connect(host: address.host, port: address.port)
+            .assumeIsolated()
             .whenComplete { result in
                 switch result {
                 case .success(let channel):
-                    channel.write(HTTPClientRequestPart.head(requestHead), promise: nil)
-                    if body.readableBytes > 0 {
-                        channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+                    guard pool.register(channel, address: address) else {
+                        // The proxy stopped while this connection was being made.
+                        channel.close(promise: nil)
+                        promise.fail(UpstreamFailure.resetBeforeHeaders)
+                        return
                     }
-                    channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                    Self.send(request, body: body, on: channel, isPooled: false, promise: promise)
                 case .failure(let error):
-                    let code = (error as? IOError)?.errnoCode
-                    promise.fail(UpstreamFailure.connectFailed(errno: code))
+                    promise.fail(UpstreamFailure.connectFailed(errno: (error as? IOError)?.errnoCode))
                 }
             }
-        return promise.futureResult
+    }
+
+    /// Hands the request to the connection's handler; `channel` lives on the calling event loop.
+    private static func send(
+        _ request: HTTPRequestHead, body: ByteBuffer, on channel: any Channel, isPooled: Bool,
+        promise: EventLoopPromise<UpstreamResponse>
+    ) {
+        do {
+            try channel.pipeline.syncOperations.handler(type: UpstreamConnection.self).send(request, body: body, promise: promise)
+        } catch {
+            // The handler is gone only when the channel closed.
+            promise.fail(isPooled ? UpstreamFailure.closedWhileIdle : UpstreamFailure.resetBeforeHeaders)
+        }
     }
 
     private func relay(
@@ -513,57 +581,5 @@ final class ForwardProxyHandler: ChannelInboundHandler {
         default:
             return false
         }
-    }
-}
-
-/// Collects one HTTP response from an upstream connection.
-final class UpstreamResponseCollector: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    private let promise: EventLoopPromise<UpstreamResponse>
-    private let limit: Int
-    private var head: HTTPResponseHead?
-    private var body = ByteBuffer()
-    private var completed = false
-
-    init(promise: EventLoopPromise<UpstreamResponse>, limit: Int) {
-        self.promise = promise
-        self.limit = limit
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-        case .body(var chunk):
-            guard body.readableBytes + chunk.readableBytes <= limit else {
-                complete(.failure(UpstreamFailure.responseTooLarge), context: context)
-                return
-            }
-            body.writeBuffer(&chunk)
-        case .end:
-            if let head {
-                complete(.success(UpstreamResponse(head: head, body: body)), context: context)
-            } else {
-                complete(.failure(UpstreamFailure.resetBeforeHeaders), context: context)
-            }
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if !completed {
-            completed = true
-            promise.fail(UpstreamFailure.resetBeforeHeaders)
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        complete(.failure(UpstreamFailure.resetBeforeHeaders), context: context)
-    }
-
-    private func complete(_ result: Result<UpstreamResponse, Error>, context: ChannelHandlerContext) {
-        guard !completed else { return }
-        completed = true
-        promise.completeWith(result)
-        context.close(promise: nil)
     }
 }

@@ -107,14 +107,17 @@ import Testing
             scenario.load = LoadSettings(
                 requestsPerBurst: Int.random(in: 4...10_000, using: &generator), mode: modes[round % modes.count],
                 requestTimeout: .milliseconds(Int.random(in: 1000...60_000, using: &generator)),
-                connectTimeout: .milliseconds(Int.random(in: 1...1000, using: &generator)))
+                connectTimeout: .milliseconds(Int.random(in: 1...1000, using: &generator)), connectionReuse: round % 2 == 1)
             guard ScenarioValidator.problems(in: scenario).isEmpty else { continue }
             let argv = try BurstCommand(target: .helloWorld(namespace: namespace), burst: round, load: scenario.load).argv()
             #expect(Array(argv.prefix(4)) == ["/bin/sh", "-c", BurstCommand.script, "meshcheck"])
             #expect(argv[4] == "http://helloworld.\(namespace):5000/hello")
-            for argument in argv.dropFirst(5) {
+            for argument in argv.dropFirst(5).dropLast(2) {
                 #expect(argument.wholeMatch(of: number) != nil, "non-numeric argument \(NameRules.quoted(argument))")
             }
+            // The engine, and the reuse engine's marker: letters and digits only.
+            #expect(argv[argv.count - 2] == (scenario.load.connectionReuse ? "reuse" : "fresh"))
+            #expect(argv.last == "-" || argv.last?.wholeMatch(of: /[A-Za-z0-9]{8,64}/) != nil)
         }
         for payload in Self.payloads {
             let command = BurstCommand(target: .helloWorld(namespace: "ns" + payload), burst: 0, load: LoadSettings())

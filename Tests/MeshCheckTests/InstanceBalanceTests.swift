@@ -71,8 +71,6 @@ import Testing
             result.cause?.hasPrefix(
                 "helloworld-v2-1 (cluster-2) answered none of cluster-1's requests: requests are pinned to a connection or a pod is not receiving traffic")
                 == true)
-        // cluster-2 is another cluster: its east-west gateway balances per connection.
-        #expect(result.cause?.contains("east-west gateway") == true)
         #expect(result.hint?.contains("consistentHash") == true)
         #expect(result.hint?.contains("-n meshcheck-t") == true)
     }
@@ -165,6 +163,12 @@ import Testing
         } + ["cluster-1", "cluster-2"].map { PodState(cluster: $0, name: "sleep-x", role: .sleep, hasSidecar: true) }
     }
 
+    /// cluster-1's sidecar lists cluster-2's pods by their own addresses (one network): it picks the pod per request.
+    static let flatNetwork = PairLayersTests.reading("cluster-1", [PairLayersTests.endpoint("cluster-1"), PairLayersTests.endpoint(nil)])
+    /// cluster-1's sidecar lists cluster-2's east-west gateway: that gateway picks the pod, per connection.
+    static let throughGateway = PairLayersTests.reading(
+        "cluster-1", [PairLayersTests.endpoint("cluster-1"), PairLayersTests.endpoint("cluster-2", gateway: true)])
+
     func instanceRow(_ outcome: VerdictOutcome, source: String = "cluster-1") -> CheckResult? {
         outcome.checks.first { $0.name == CheckName.balanceInstances && $0.source == source }
     }
@@ -191,6 +195,36 @@ import Testing
         #expect(outcome.instances[1].instances.map(\.version) == ["v2", "v2", "v2"])
     }
 
+    /// Who picks the pod decides whether a skew fails: cluster-1's own sidecar on one network (fail); cluster-2's
+    /// east-west gateway, per connection (warn, saying so); a sidecar meshcheck could not read (warn, saying that).
+    @Test(arguments: [("flat", CheckStatus.fail), ("gateway", .warn), ("unread", .warn)])
+    func aCrossClusterSkewFailsOnlyWhereTheSidecarPicksThePod(network: String, expected: CheckStatus) throws {
+        var builder = TallyBuilder(clusters: ["cluster-1", "cluster-2"], instances: VerdictTests.instances)
+        builder.add(source: 0, instance: "hw-2a", count: 60)
+        let readings = ["flat": Self.flatNetwork, "gateway": Self.throughGateway, "unread": []][network] ?? []
+        let outcome = Verdict.evaluate(
+            VerdictInput(
+                scenario: try verdict.scenario(), namespace: "meshcheck-t", tally: builder.tally,
+                readyEndpoints: ["cluster-1": 1, "cluster-2": 3], pods: listed(), sidecarReadings: readings))
+        let row = try #require(instanceRow(outcome))
+        #expect(row.status == expected)
+        let split = try #require(outcome.instances.first { $0.source == "cluster-1" && $0.target == "cluster-2" })
+        #expect(split.status == expected)
+        switch network {
+        case "gateway":
+            #expect(split.path == .eastWestGateway)
+            #expect(
+                row.cause?.hasPrefix(
+                    "cluster-1's requests reach cluster-2 through its east-west gateway, which passes mTLS through and picks a pod per connection") == true)
+        case "unread":
+            #expect(split.path == .unknown)
+            #expect(row.cause?.contains("sidecar endpoints for cluster-2 could not be read") == true)
+        default:
+            #expect(split.path == nil)
+            #expect(row.cause?.contains("answered none of cluster-1's requests") == true)
+        }
+    }
+
     /// Answers naming a pod the run did not list are unknown-instance errors, not anyone's share.
     @Test func unknownInstancesAreIgnored() throws {
         var builder = TallyBuilder(clusters: ["cluster-1", "cluster-2"], instances: VerdictTests.instances)
@@ -200,7 +234,8 @@ import Testing
         let split = try #require(outcome.instances.first { $0.source == "cluster-1" && $0.target == "cluster-2" })
         #expect(split.requests == 40)
         #expect(split.instances.map(\.instance) == ["hw-2a", "hw-2b", "hw-2c"])
-        #expect(split.status == .fail) // hw-2c, listed and Ready, answered nothing
+        // hw-2c, listed and Ready, answered nothing; without cluster-1's sidecar endpoints the path is unknown, so warned.
+        #expect(split.status == .warn)
     }
 
     /// Only the pod list's Ready pods are expected to answer (as for `readyEndpoints`).
@@ -224,7 +259,7 @@ import Testing
         let outcome = Verdict.evaluate(
             VerdictInput(
                 scenario: scenario, namespace: "meshcheck-t", tally: builder.tally, readyEndpoints: ["cluster-1": 1, "cluster-2": 3],
-                pods: listed(), preflight: [rule]))
+                pods: listed(), preflight: [rule], sidecarReadings: Self.flatNetwork))
         let row = try #require(instanceRow(outcome))
         #expect(row.status == .fail)
         #expect(row.cause?.hasPrefix("a DestinationRule hashes requests onto pods (consistentHash), so a client keeps to one pod: ") == true)
