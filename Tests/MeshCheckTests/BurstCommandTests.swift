@@ -74,6 +74,27 @@ enum TestShell: String, CaseIterable, CustomStringConvertible {
     }
 }
 
+/// The reuse engine's two readers of curl's output: awk where the pod has it, the sh loop where it has not. The sh
+/// reader runs with a PATH holding only curl, sleep and date (links into a temporary directory).
+enum ReuseReader: String, CaseIterable, CustomStringConvertible {
+    case awk, sh
+
+    var description: String { rawValue }
+
+    /// The directory to use as the whole PATH for this reader (hold it while the burst runs); nil keeps the usual PATH.
+    func pathDirectory() throws -> TemporaryDirectory? {
+        guard self == .sh else { return nil }
+        let directory = try TemporaryDirectory(prefix: "meshcheck-noawk")
+        for tool in ["curl", "sleep", "date"] {
+            guard let found = ["/usr/bin/", "/bin/"].map({ $0 + tool }).first(where: FileManager.default.isExecutableFile(atPath:)) else {
+                throw POSIXError(.ENOENT)
+            }
+            try FileManager.default.createSymbolicLink(atPath: directory.path + "/" + tool, withDestinationPath: found)
+        }
+        return directory
+    }
+}
+
 struct BurstRun {
     var lines: [ContractLine]
     var brokenLines: [String]
@@ -326,12 +347,15 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
 
     // MARK: - The reuse engine, run for real
 
-    @Test(arguments: TestShell.allCases)
-    func reuseRunsEveryRequestOfAWorkerOverOneConnection(shell: TestShell) throws {
+    @Test(arguments: TestShell.allCases, ReuseReader.allCases)
+    func reuseRunsEveryRequestOfAWorkerOverOneConnection(shell: TestShell, reader: ReuseReader) throws {
         let shellCommand = try #require(shell.command, "\(shell) is needed to test the in-pod script (apt-get install -y \(shell))")
+        let noAwk = try reader.pathDirectory()
+        defer { withExtendedLifetime(noAwk) {} }
+        let searchPath = noAwk?.path
         let server = try LoopbackHelloWorld()
         defer { server.stop() }
-        let run = try runBurst(command(port: server.port, burst: 4, requests: 50, reuse: true), shell: shellCommand)
+        let run = try runBurst(command(port: server.port, burst: 4, requests: 50, reuse: true), shell: shellCommand, path: searchPath)
         #expect(run.brokenLines.isEmpty)
         #expect(run.exitStatus == 0)
         #expect(run.lines.first == .begin(burst: 4, worker: 0))
@@ -350,12 +374,15 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
         }
     }
 
-    @Test(arguments: TestShell.allCases)
-    func reuseWorkersStayAttributable(shell: TestShell) throws {
+    @Test(arguments: TestShell.allCases, ReuseReader.allCases)
+    func reuseWorkersStayAttributable(shell: TestShell, reader: ReuseReader) throws {
         let shellCommand = try #require(shell.command, "\(shell) is needed to test the in-pod script (apt-get install -y \(shell))")
+        let noAwk = try reader.pathDirectory()
+        defer { withExtendedLifetime(noAwk) {} }
+        let searchPath = noAwk?.path
         let server = try LoopbackHelloWorld()
         defer { server.stop() }
-        let run = try runBurst(command(port: server.port, burst: 2, requests: 10, workers: 4, reuse: true), shell: shellCommand)
+        let run = try runBurst(command(port: server.port, burst: 2, requests: 10, workers: 4, reuse: true), shell: shellCommand, path: searchPath)
         #expect(run.brokenLines.isEmpty)
         #expect(run.records.count == 10)
         #expect(server.acceptedConnections == 4)
@@ -372,20 +399,23 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
         }
     }
 
-    @Test(arguments: TestShell.allCases)
-    func reuseFailuresPrintTheSameRecordsAsFresh(shell: TestShell) throws {
+    @Test(arguments: TestShell.allCases, ReuseReader.allCases)
+    func reuseFailuresPrintTheSameRecordsAsFresh(shell: TestShell, reader: ReuseReader) throws {
         let shellCommand = try #require(shell.command, "\(shell) is needed to test the in-pod script (apt-get install -y \(shell))")
+        let noAwk = try reader.pathDirectory()
+        defer { withExtendedLifetime(noAwk) {} }
+        let searchPath = noAwk?.path
         let refusedPort = try refusedLoopbackPort()
         let server = try LoopbackHelloWorld()
         defer { server.stop() }
         for reuse in [false, true] {
-            let refused = try runBurst(command(port: refusedPort, requests: 2, reuse: reuse), shell: shellCommand)
+            let refused = try runBurst(command(port: refusedPort, requests: 2, reuse: reuse), shell: shellCommand, path: searchPath)
             #expect(refused.brokenLines.isEmpty)
             #expect(refused.records.map(Self.outcome) == ["000 7 - -", "000 7 - -"], "reuse: \(reuse)")
-            let busy = try runBurst(command(port: server.port, path: "/busy", requests: 2, reuse: reuse), shell: shellCommand)
+            let busy = try runBurst(command(port: server.port, path: "/busy", requests: 2, reuse: reuse), shell: shellCommand, path: searchPath)
             #expect(busy.records.map(Self.outcome) == ["503 0 - -", "503 0 - -"], "reuse: \(reuse)")
             let slow = try runBurst(
-                command(port: server.port, path: "/slow", requests: 1, requestTimeout: .milliseconds(100), reuse: reuse), shell: shellCommand)
+                command(port: server.port, path: "/slow", requests: 1, requestTimeout: .milliseconds(100), reuse: reuse), shell: shellCommand, path: searchPath)
             #expect(slow.records.map(Self.outcome) == ["000 28 - -"], "reuse: \(reuse)")
             // No curl at all: every request is still accounted for, with the shell's "not found".
             let noCurl = try runBurst(command(port: server.port, requests: 3, workers: 2, reuse: reuse), shell: shellCommand, path: "/nonexistent")
@@ -398,9 +428,12 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
     /// Bodies that imitate record lines, curl's per-transfer lines (with a wrong marker), shell syntax and curl's
     /// `-w` variables; a body without a final newline; a body written one byte at a time. Each answer yields exactly
     /// one record with the version and instance of its first HelloWorld line, with both engines.
-    @Test(arguments: TestShell.allCases)
-    func hostileAndSplitBodiesYieldOneRecordEach(shell: TestShell) throws {
+    @Test(arguments: TestShell.allCases, ReuseReader.allCases)
+    func hostileAndSplitBodiesYieldOneRecordEach(shell: TestShell, reader: ReuseReader) throws {
         let shellCommand = try #require(shell.command, "\(shell) is needed to test the in-pod script (apt-get install -y \(shell))")
+        let noAwk = try reader.pathDirectory()
+        defer { withExtendedLifetime(noAwk) {} }
+        let searchPath = noAwk?.path
         let server = try LoopbackHelloWorld()
         defer { server.stop() }
         let cases: [(path: String, outcome: String)] = [
@@ -409,7 +442,7 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
         ]
         for reuse in [false, true] {
             for (path, outcome) in cases {
-                let run = try runBurst(command(port: server.port, path: path, requests: 3, reuse: reuse), shell: shellCommand)
+                let run = try runBurst(command(port: server.port, path: path, requests: 3, reuse: reuse), shell: shellCommand, path: searchPath)
                 #expect(run.brokenLines.isEmpty, "\(path), reuse: \(reuse)")
                 #expect(run.records.map(Self.outcome) == Array(repeating: outcome, count: 3), "\(path), reuse: \(reuse)")
                 #expect(run.lines.last == .end(burst: 0, worker: 0, count: 3), "\(path), reuse: \(reuse)")
@@ -419,13 +452,16 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
 
     /// curl's --rate starts a transfer once the interval has passed since the previous start; a 300 ms answer with
     /// starts due every 50 ms makes every start after the first late by the model the reader applies.
-    @Test(arguments: TestShell.allCases)
-    func reusePacedBurstCountsLateStarts(shell: TestShell) throws {
+    @Test(arguments: TestShell.allCases, ReuseReader.allCases)
+    func reusePacedBurstCountsLateStarts(shell: TestShell, reader: ReuseReader) throws {
         let shellCommand = try #require(shell.command, "\(shell) is needed to test the in-pod script (apt-get install -y \(shell))")
+        let noAwk = try reader.pathDirectory()
+        defer { withExtendedLifetime(noAwk) {} }
+        let searchPath = noAwk?.path
         let server = try LoopbackHelloWorld()
         defer { server.stop() }
         let run = try runBurst(
-            command(port: server.port, path: "/slow", requests: 3, interval: 50_000, threshold: 5_000, reuse: true), shell: shellCommand)
+            command(port: server.port, path: "/slow", requests: 3, interval: 50_000, threshold: 5_000, reuse: true), shell: shellCommand, path: searchPath)
         #expect(run.brokenLines.isEmpty)
         #expect(run.records.count == 3)
         let late = run.lines.compactMap { line -> (Int, Int)? in
