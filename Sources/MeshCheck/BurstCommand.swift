@@ -100,12 +100,11 @@ package struct BurstCommand: Sendable, Equatable {
 
     /// The burst number `burst` of a scenario's load settings.
     package init(target: BurstTarget, burst: Int, load: LoadSettings) {
-        let workers = max(1, min(load.mode.workers, load.requestsPerBurst))
+        let workers = load.workersPerBurst
         var interval = 0
         var threshold = 0
-        if case .paced(let rate, _) = load.mode {
-            // Each worker paces its own starts at rate/workers; together they start `rate` per second.
-            interval = Self.pacingInterval(rate: rate, workers: workers, connectionReuse: load.connectionReuse)
+        if let paced = load.pacingIntervalMicroseconds {
+            interval = paced
             // Late = more than a tenth of the interval behind (at least 1 ms: sh, fork and sleep jitter).
             threshold = max(1000, interval / 10)
         }
@@ -113,15 +112,6 @@ package struct BurstCommand: Sendable, Equatable {
             target: target, burst: burst, requests: load.requestsPerBurst, workers: workers,
             intervalMicroseconds: interval, lateThresholdMicroseconds: threshold,
             connectTimeout: load.connectTimeout, requestTimeout: load.requestTimeout, connectionReuse: load.connectionReuse)
-    }
-
-    /// Microseconds between one worker's scheduled starts. With reuse, curl's `--rate` paces, and it counts whole
-    /// milliseconds (a rate above 1000/s per worker is not limited at all), so the interval is rounded to whole
-    /// milliseconds; ScenarioValidator refuses a rate that rounding would change by more than 1 %.
-    package static func pacingInterval(rate: Double, workers: Int, connectionReuse: Bool) -> Int {
-        let exact = Double(workers) * 1_000_000 / rate
-        guard connectionReuse else { return max(1, Int(exact.rounded())) }
-        return max(1, Int((exact / 1000).rounded())) * 1000
     }
 
     package var isPaced: Bool { intervalMicroseconds > 0 }

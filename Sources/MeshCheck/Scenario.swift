@@ -136,6 +136,24 @@ package struct LoadSettings: Sendable, Equatable {
         self.connectTimeout = connectTimeout
         self.connectionReuse = connectionReuse
     }
+
+    /// In-pod workers of one burst: the mode's, at most one per request.
+    package var workersPerBurst: Int { max(1, min(mode.workers, requestsPerBurst)) }
+
+    /// Paced mode: microseconds between one worker's scheduled starts, each worker pacing at rate/workers so that
+    /// together they start `ratePerSecond`; nil when not paced. With reuse curl's `--rate` paces, and it counts
+    /// whole milliseconds (and does not limit above 1000 per second), so the interval is rounded to whole
+    /// milliseconds; ScenarioValidator refuses a rate that rounding changes by more than 1 %.
+    package var pacingIntervalMicroseconds: Int? {
+        guard case .paced(let rate, _) = mode else { return nil }
+        return Self.pacingInterval(rate: rate, workers: workersPerBurst, connectionReuse: connectionReuse)
+    }
+
+    package static func pacingInterval(rate: Double, workers: Int, connectionReuse: Bool) -> Int {
+        let exact = Double(workers) * 1_000_000 / rate
+        guard connectionReuse else { return max(1, Int(exact.rounded())) }
+        return max(1, Int((exact / 1000).rounded())) * 1000
+    }
 }
 
 /// How meshcheck itself talks to the API servers: every REST answer is bounded in time and size, so a

@@ -65,10 +65,9 @@ package enum ScenarioValidator {
         }
         if load.connectionReuse, case .paced(let rate, _) = load.mode {
             // curl's --rate paces each worker in whole milliseconds and not at all above 1000 starts per second.
-            let workers = max(1, min(load.mode.workers, load.requestsPerBurst))
+            let workers = load.workersPerBurst
             let exact = Double(workers) * 1_000_000 / rate
-            let interval = BurstCommand.pacingInterval(rate: rate, workers: workers, connectionReuse: true)
-            if abs(Double(interval) - exact) > exact / 100 {
+            if let interval = load.pacingIntervalMicroseconds, abs(Double(interval) - exact) > exact / 100 {
                 let wholeMilliseconds = (1...1000).first { candidate in
                     let milliseconds = Double(candidate) * 1000 / rate
                     return milliseconds >= 1 && abs(milliseconds - milliseconds.rounded()) <= milliseconds / 100

@@ -192,10 +192,10 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
         reusing.intervalMicroseconds = 1500
         #expect(throws: BurstCommandError.self) { try reusing.argv() }
         // curl's --rate counts whole milliseconds: 5000/s over 8 workers (1.6 ms) becomes 2 ms; without reuse it stays exact.
-        #expect(BurstCommand.pacingInterval(rate: 5000, workers: 8, connectionReuse: true) == 2000)
-        #expect(BurstCommand.pacingInterval(rate: 5000, workers: 8, connectionReuse: false) == 1600)
-        #expect(BurstCommand.pacingInterval(rate: 5000, workers: 10, connectionReuse: true) == 2000)
-        #expect(BurstCommand.pacingInterval(rate: 100_000, workers: 1, connectionReuse: true) == 1000)
+        #expect(LoadSettings.pacingInterval(rate: 5000, workers: 8, connectionReuse: true) == 2000)
+        #expect(LoadSettings.pacingInterval(rate: 5000, workers: 8, connectionReuse: false) == 1600)
+        #expect(LoadSettings.pacingInterval(rate: 5000, workers: 10, connectionReuse: true) == 2000)
+        #expect(LoadSettings.pacingInterval(rate: 100_000, workers: 1, connectionReuse: true) == 1000)
     }
 
     @Test func curlTimeoutsAreDecimalSeconds() {
