@@ -130,7 +130,10 @@ package struct BurstCommand: Sendable, Equatable {
         requests / workers + (worker < requests % workers ? 1 : 0)
     }
 
-    /// `["/bin/sh", "-c", script, "meshcheck", url, burst, requests, workers, intervalUs, lateThresholdUs,
+    /// The program this command runs: ``script`` (one curl per request) or ``reuseScript``.
+    package var program: String { connectionReuse ? Self.reuseScript : Self.script }
+
+    /// `["/bin/sh", "-c", program, "meshcheck", url, burst, requests, workers, intervalUs, lateThresholdUs,
     /// connectTimeout, maxTime, engine, marker]`, for the pod exec API's repeated `command` parameter.
     package func argv() throws(BurstCommandError) -> [String] {
         try argv(shell: ["/bin/sh"])
@@ -160,7 +163,7 @@ package struct BurstCommand: Sendable, Equatable {
             }
         }
         return shell + [
-            "-c", BurstCommand.script, "meshcheck", target.url, String(burst), String(requests), String(workers),
+            "-c", program, "meshcheck", target.url, String(burst), String(requests), String(workers),
             String(intervalMicroseconds), String(lateThresholdMicroseconds),
             BurstCommand.seconds(connectTimeout), BurstCommand.seconds(requestTimeout),
             connectionReuse ? "reuse" : "fresh", connectionReuse ? transferMarker : "-",
@@ -204,7 +207,13 @@ package struct BurstCommand: Sendable, Equatable {
     /// waits until the interval has passed since the previous start; lateness is derived from curl's own
     /// `time_total` under that rule. Transfers curl never reported (it could not run, or was stopped) get
     /// status 000 and curl's exit status, as the `fresh` engine would print them.
-    package static let script = #"""
+    package static let script = common + "\n" + freshEngine + "\n" + launch(worker: "worker")
+
+    /// The `reuse` engine's program: the same start, then one curl per worker and its reader.
+    package static let reuseScript = common + "\n" + reuseEngine + "\n" + launch(worker: "reuse_worker")
+
+    /// Arguments, their checks, and the helpers both engines use.
+    private static let common = #"""
         set -f
         url=$1 burst=$2 total=$3 workers=$4 interval=$5 threshold=$6 ctimeout=$7 mtimeout=$8 engine=${9:-fresh} mark=${10:-}
         nl='
@@ -255,6 +264,10 @@ package struct BurstCommand: Sendable, Equatable {
               tok=${body#*", instance: "}; tok=${tok%%"$nl"*}; tok=${tok%"$cr"}; sanitize; instance=$tok ;;
           esac
         }
+        """#
+
+    /// One curl per request, paced by the pod's clock.
+    private static let freshEngine = #"""
         clock=no
         t=$(date +%s%N 2>/dev/null)
         case $t in ''|*[!0-9]*) ;; *) if [ ${#t} -ge 19 ]; then clock=yes; t0=${t%???}; fi ;; esac
@@ -299,6 +312,10 @@ package struct BurstCommand: Sendable, Equatable {
           if [ $interval -gt 0 ]; then printf 'MC1-LATE %s %s %s %s\n' "$burst" "$w" "$late" "$maxlag"; fi
           printf 'MC1-END %s %s %s\n' "$burst" "$w" "$seq"
         }
+        """#
+
+    /// One curl per worker over kept-open connections, and the reader of its output (awk, or sh without awk).
+    private static let reuseEngine = #"""
         transfers() {
           i=0
           while [ $i -lt $1 ]; do printf 'url = "%s"\n' "$url"; i=$(( i + 1 )); done
@@ -441,18 +458,21 @@ package struct BurstCommand: Sendable, Equatable {
           printf "MC1-END %s %s %d\n", b, w, seq
         }'
 
-        run_worker() {
-          if [ $engine = reuse ]; then reuse_worker "$1" "$2"; else worker "$1" "$2"; fi
-        }
+        """#
+
+    /// Runs `worker` once, or `workers` times in the background and waits for them all.
+    private static func launch(worker: String) -> String {
+        """
         if [ "$workers" -le 1 ]; then
-          run_worker 0 "$total"
+          \(worker) 0 "$total"
         else
           i=0
           while [ $i -lt "$workers" ]; do
-            run_worker $i $(( total / workers + (i < total % workers) )) &
+            \(worker) $i $(( total / workers + (i < total % workers) )) &
             i=$(( i + 1 ))
           done
           wait
         fi
-        """#
+        """
+    }
 }

@@ -155,8 +155,13 @@ func runBurst(_ command: BurstCommand, shell: [String], pathPrefix: String? = ni
         #expect(argv.last == reusing.transferMarker && reusing.transferMarker.count == 24)
         #expect(reusing.transferMarker != BurstCommand(target: .helloWorld(namespace: "ns"), burst: 0, load: load).transferMarker)
         // Nothing run-specific is spliced into the program text.
-        #expect(!BurstCommand.script.contains("helloworld"))
-        #expect(!BurstCommand.script.contains("meshcheck-"))
+        for program in [BurstCommand.script, BurstCommand.reuseScript] {
+            #expect(!program.contains("helloworld"))
+            #expect(!program.contains("meshcheck-"))
+        }
+        // Each exec carries only its engine's program (a thousand concurrent execs each hold theirs, URL-encoded).
+        #expect(argv[2] == BurstCommand.reuseScript && !BurstCommand.script.contains("awk"))
+        #expect(!BurstCommand.reuseScript.contains("date +%s%N"))
     }
 
     @Test func workersShareRequestsEvenly() {

@@ -110,7 +110,8 @@ import Testing
                 connectTimeout: .milliseconds(Int.random(in: 1...1000, using: &generator)), connectionReuse: round % 2 == 1)
             guard ScenarioValidator.problems(in: scenario).isEmpty else { continue }
             let argv = try BurstCommand(target: .helloWorld(namespace: namespace), burst: round, load: scenario.load).argv()
-            #expect(Array(argv.prefix(4)) == ["/bin/sh", "-c", BurstCommand.script, "meshcheck"])
+            let program = scenario.load.connectionReuse ? BurstCommand.reuseScript : BurstCommand.script
+            #expect(Array(argv.prefix(4)) == ["/bin/sh", "-c", program, "meshcheck"])
             #expect(argv[4] == "http://helloworld.\(namespace):5000/hello")
             for argument in argv.dropFirst(5).dropLast(2) {
                 #expect(argument.wholeMatch(of: number) != nil, "non-numeric argument \(NameRules.quoted(argument))")
