@@ -307,13 +307,68 @@ package struct ClusterEntry: Codable, Sendable, Equatable {
     package var clients: Bool
     /// Ready HelloWorld pods when the bursts started.
     package var readyEndpoints: Int?
+    /// `topology.kubernetes.io/region` and `zone` of the nodes the run's pods ran on; absent when not read.
+    package var locality: ClusterLocality?
 
-    package init(name: String, context: String, serves: String?, clients: Bool, readyEndpoints: Int?) {
+    package init(name: String, context: String, serves: String?, clients: Bool, readyEndpoints: Int?, locality: ClusterLocality? = nil) {
+        self.locality = locality
         self.name = name
         self.context = context
         self.serves = serves
         self.clients = clients
         self.readyEndpoints = readyEndpoints
+    }
+}
+
+/// Where a cluster's workloads run, from their nodes' well-known topology labels.
+package struct ClusterLocality: Codable, Sendable, Equatable, Hashable {
+    package var region: String?
+    package var zone: String?
+
+    package init(region: String?, zone: String?) {
+        self.region = region
+        self.zone = zone
+    }
+
+    /// `region/zone`, with `?` for an unknown part, as Istio writes localities.
+    package var description: String { "\(region ?? "?")/\(zone ?? "?")" }
+}
+
+/// A disruption as the run applied it: the scenario's action and schedule, and when meshcheck's API calls for it
+/// completed on the run's timeline (milliseconds from the start of the load).
+package struct DisruptionRecord: Codable, Sendable, Equatable {
+    package var name: String
+    /// `scale-to-zero` or `abort`.
+    package var kind: String
+    /// The clusters acted on (scaled down, or whose sidecars got the fault).
+    package var clusters: [String]
+    /// `abort`: percent of requests aborted and the status they get.
+    package var percent: Double?
+    package var httpStatus: Int?
+    /// The schedule, in seconds from the start of the load.
+    package var at: Double
+    package var restoreAt: Double?
+    /// When the action's last API call completed; nil when it was never applied (the run ended first, or it failed).
+    package var appliedAtMs: Int64?
+    /// When the restore's last API call completed; nil when not restored.
+    package var restoredAtMs: Int64?
+    /// Why applying or restoring failed, when it did.
+    package var error: String?
+
+    package init(
+        name: String, kind: String, clusters: [String], percent: Double? = nil, httpStatus: Int? = nil, at: Double,
+        restoreAt: Double?, appliedAtMs: Int64? = nil, restoredAtMs: Int64? = nil, error: String? = nil
+    ) {
+        self.name = name
+        self.kind = kind
+        self.clusters = clusters
+        self.percent = percent
+        self.httpStatus = httpStatus
+        self.at = at
+        self.restoreAt = restoreAt
+        self.appliedAtMs = appliedAtMs
+        self.restoredAtMs = restoredAtMs
+        self.error = error
     }
 }
 

@@ -25,6 +25,10 @@ package struct RunFacts: Sendable {
     package var cleanup: CleanupReport
     /// What the client sidecars listed for HelloWorld (nil when not read, e.g. a replay without it).
     package var sidecarEndpoints: [SidecarEndpointsReading]?
+    /// The scenario's disruptions as the run applied them (on the timeline of the load).
+    package var disruptions: [DisruptionRecord] = []
+    /// Each cluster's region and zone (from its nodes' labels) by cluster name.
+    package var localities: [String: ClusterLocality] = [:]
 
     package init(
         runId: String, startedAt: String, durationSeconds: Double, namespace: String, revision: String?, scenario: Scenario,
@@ -97,7 +101,7 @@ package enum RunReportBuilder {
         let clusters = facts.scenario.clusters.map {
             ClusterEntry(
                 name: $0.name, context: $0.context, serves: $0.serves, clients: $0.clients,
-                readyEndpoints: $0.serves == nil ? nil : facts.readyEndpoints[$0.name] ?? 0)
+                readyEndpoints: $0.serves == nil ? nil : facts.readyEndpoints[$0.name] ?? 0, locality: facts.localities[$0.name])
         }
         let report = RunReport(
             runId: facts.runId, verdict: verdict, error: errorText, startedAt: facts.startedAt, durationSeconds: facts.durationSeconds,

@@ -311,11 +311,18 @@ package struct Expectations: Sendable, Equatable {
     /// Largest tolerated fraction of failed requests per source (0 = any failure fails `error-rate`).
     package var maxErrorRate: Double
     package var latencySLO: LatencySLO
+    /// `expectations.locality`; nil = the `locality` check is not judged.
+    package var locality: LocalityExpectation?
+    /// `expectations.failover`: bounds on the failover figures (judged when the scenario has disruptions).
+    package var failover: FailoverExpectation
 
     package init(
         balance: BalanceExpectation = .proportionalToEndpoints, significance: Double = Expectations.defaultSignificance,
-        maxErrorRate: Double = 0, latencySLO: LatencySLO = LatencySLO()
+        maxErrorRate: Double = 0, latencySLO: LatencySLO = LatencySLO(), locality: LocalityExpectation? = nil,
+        failover: FailoverExpectation = FailoverExpectation()
     ) {
+        self.locality = locality
+        self.failover = failover
         self.balance = balance
         self.significance = significance
         self.maxErrorRate = maxErrorRate
@@ -360,14 +367,23 @@ package struct Scenario: Sendable, Equatable {
     package var routing: RoutingSettings?
     /// Bounds on meshcheck's own API requests.
     package var api: APISettings
+    /// `routing.locality`: the DestinationRule for Istio's locality load balancing; nil creates none.
+    package var locality: LocalityRouting?
+    /// Timed actions on meshcheck's own objects during the load, in the order they are listed.
+    package var disruptions: [Disruption]
+    package var timeline: TimelineSettings
 
     package init(
         name: String, clusters: [ClusterSpec], namespace: String? = nil, images: ImageSettings = ImageSettings(),
         revision: RevisionSetting = .auto, load: LoadSettings = LoadSettings(), timeouts: PhaseTimeouts = PhaseTimeouts(),
         expectations: Expectations = Expectations(), cleanup: CleanupPolicy = .always, reuse: Bool = false,
-        routing: RoutingSettings? = nil, api: APISettings = APISettings()
+        routing: RoutingSettings? = nil, api: APISettings = APISettings(), locality: LocalityRouting? = nil,
+        disruptions: [Disruption] = [], timeline: TimelineSettings = TimelineSettings()
     ) {
         self.api = api
+        self.locality = locality
+        self.disruptions = disruptions
+        self.timeline = timeline
         self.name = name
         self.clusters = clusters
         self.namespace = namespace

@@ -52,12 +52,22 @@ package struct VerdictInput: Sendable {
     package var sidecarReadings: [SidecarEndpointsReading]
     /// A saved report's pair layers when judging its records again: the views behind them are not saved.
     package var previousLayers: [PairLayers]
+    /// The run's requests in time (windows of `scenario.timeline.window`); nil when records carry no time.
+    package var timeline: TimelineTally?
+    /// The disruptions as applied, on the same timeline.
+    package var disruptions: [DisruptionRecord]
+    /// Each cluster's region and zone by cluster name; a cluster missing here has an unknown locality.
+    package var localities: [String: ClusterLocality]
 
     package init(
         scenario: Scenario, namespace: String, tally: TrafficTally, readyEndpoints: [String: Int], pods: [PodState],
         preflight: [PreflightFinding] = [], previousChecks: [CheckResult] = [], execFailures: [Int: [String]] = [:],
-        controlPlaneViews: [String: ControlPlaneView] = [:], sidecarReadings: [SidecarEndpointsReading] = [], previousLayers: [PairLayers] = []
+        controlPlaneViews: [String: ControlPlaneView] = [:], sidecarReadings: [SidecarEndpointsReading] = [], previousLayers: [PairLayers] = [],
+        timeline: TimelineTally? = nil, disruptions: [DisruptionRecord] = [], localities: [String: ClusterLocality] = [:]
     ) {
+        self.timeline = timeline
+        self.disruptions = disruptions
+        self.localities = localities
         self.controlPlaneViews = controlPlaneViews
         self.sidecarReadings = sidecarReadings
         self.previousLayers = previousLayers
