@@ -138,7 +138,71 @@ package struct DestinationRuleObject: Encodable, Sendable, Equatable {
 
     package struct Spec: Encodable, Sendable, Equatable {
         package var host: String
-        package var subsets: [Subset]
+        /// Absent when the rule only sets a traffic policy.
+        package var subsets: [Subset]?
+        package var trafficPolicy: TrafficPolicy?
+    }
+
+    /// `trafficPolicy` with Istio's field names (`routing.locality`); durations as protobuf JSON seconds (`1.5s`).
+    package struct TrafficPolicy: Encodable, Sendable, Equatable {
+        package struct LoadBalancer: Encodable, Sendable, Equatable {
+            package var localityLbSetting: LocalityLbSetting
+        }
+
+        package struct LocalityLbSetting: Encodable, Sendable, Equatable {
+            package struct Failover: Encodable, Sendable, Equatable {
+                package var from: String
+                package var to: String
+            }
+
+            package struct Distribute: Encodable, Sendable, Equatable {
+                package var from: String
+                package var to: [String: Int]
+            }
+
+            package var enabled: Bool
+            package var failover: [Failover]?
+            package var failoverPriority: [String]?
+            package var distribute: [Distribute]?
+        }
+
+        package struct OutlierDetection: Encodable, Sendable, Equatable {
+            package var consecutive5xxErrors: Int?
+            package var consecutiveGatewayErrors: Int?
+            package var interval: String?
+            package var baseEjectionTime: String?
+            package var maxEjectionPercent: Int?
+        }
+
+        package var loadBalancer: LoadBalancer
+        package var outlierDetection: OutlierDetection?
+
+        package init(_ locality: LocalityRouting) {
+            loadBalancer = LoadBalancer(
+                localityLbSetting: LocalityLbSetting(
+                    enabled: true,
+                    failover: locality.failover.isEmpty ? nil : locality.failover.map { LocalityLbSetting.Failover(from: $0.from, to: $0.to) },
+                    failoverPriority: locality.failoverPriority.isEmpty ? nil : locality.failoverPriority,
+                    distribute: locality.distribute.isEmpty ? nil : locality.distribute.map { LocalityLbSetting.Distribute(from: $0.from, to: $0.to) }))
+            outlierDetection = locality.outlierDetection.map {
+                OutlierDetection(
+                    consecutive5xxErrors: $0.consecutive5xxErrors, consecutiveGatewayErrors: $0.consecutiveGatewayErrors,
+                    interval: $0.interval.map(Self.protobufDuration), baseEjectionTime: $0.baseEjectionTime.map(Self.protobufDuration),
+                    maxEjectionPercent: $0.maxEjectionPercent)
+            }
+        }
+
+        /// `1s`, `0.5s`, `1.25s`: the protobuf JSON form, which Istio's validation and istiod both read.
+        static func protobufDuration(_ duration: Duration) -> String {
+            let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+            let whole = milliseconds / 1000
+            let fraction = milliseconds % 1000
+            guard fraction != 0 else { return "\(whole)s" }
+            var digits = String(fraction)
+            digits = String(repeating: "0", count: 3 - digits.count) + digits
+            while digits.hasSuffix("0") { digits.removeLast() }
+            return "\(whole).\(digits)s"
+        }
     }
 
     package var apiVersion = "networking.istio.io/v1"
@@ -155,7 +219,8 @@ package struct VirtualServiceObject: Encodable, Sendable, Equatable {
 
     package struct Destination: Encodable, Sendable, Equatable {
         package var host: String
-        package var subset: String
+        /// Absent: every endpoint of the host.
+        package var subset: String?
         package var port: PortSelector
     }
 
@@ -167,6 +232,25 @@ package struct VirtualServiceObject: Encodable, Sendable, Equatable {
     package struct HTTPRoute: Encodable, Sendable, Equatable {
         package var name: String
         package var route: [WeightedDestination]
+        package var fault: Fault?
+    }
+
+    /// Istio's `HTTPFaultInjection` abort: injected by the client's sidecar, before any upstream is chosen.
+    package struct Fault: Encodable, Sendable, Equatable {
+        package struct Abort: Encodable, Sendable, Equatable {
+            package var httpStatus: Int
+            package var percentage: Percent
+        }
+
+        package struct Percent: Encodable, Sendable, Equatable {
+            package var value: Double
+        }
+
+        package var abort: Abort
+
+        package init(percent: Double, httpStatus: Int) {
+            abort = Abort(httpStatus: httpStatus, percentage: Percent(value: percent))
+        }
     }
 
     package struct Spec: Encodable, Sendable, Equatable {
@@ -266,10 +350,12 @@ package enum Workloads {
                 selector: ["app": helloworldApp],
                 ports: [ManifestServicePort(name: "http", port: helloworldPort, targetPort: helloworldPort)]))
         items.append(ManifestItem(kind: "Service", name: helloworldApp, collectionPath: "\(core)/services", body: service))
-        if let routing = scenario.routing {
+        if scenario.routing != nil || scenario.locality != nil {
             // Every cluster's istiod configures its own sidecars from its own cluster's rules (multi-primary),
             // so each cluster gets them, also where no version runs. Subsets come before the routes that name them.
-            items += routingItems(routing, versions: scenario.versions, namespace: namespace, metadata: meta(helloworldApp, ["app": helloworldApp]))
+            items += routingItems(
+                routing: scenario.routing, locality: scenario.locality, versions: scenario.versions, namespace: namespace,
+                metadata: meta(helloworldApp, ["app": helloworldApp]))
         }
 
         if let version = cluster.serves {
@@ -325,28 +411,60 @@ package enum Workloads {
         return ClusterManifests(cluster: cluster, namespace: namespaceObject, items: items)
     }
 
-    /// The DestinationRule (one subset per version, selected by the pods' `version` label) and the
-    /// VirtualService (one HTTP route splitting by weight, in the scenario's version order) for the
-    /// HelloWorld Service, both named by its FQDN so they cannot apply to another namespace's `helloworld`.
-    static func routingItems(_ routing: RoutingSettings, versions: [String], namespace: String, metadata: ManifestObjectMeta) -> [ManifestItem] {
-        let host = "\(helloworldApp).\(namespace).svc.cluster.local"
+    /// The DestinationRule (one subset per version, selected by the pods' `version` label, when routing by weight;
+    /// the locality traffic policy, when set) and, when routing by weight, the VirtualService (one HTTP route splitting
+    /// by weight, in the scenario's version order) for the HelloWorld Service, both naming it by its FQDN so they cannot
+    /// apply to another namespace's `helloworld`.
+    static func routingItems(
+        routing: RoutingSettings?, locality: LocalityRouting?, versions: [String], namespace: String, metadata: ManifestObjectMeta
+    ) -> [ManifestItem] {
+        let host = helloworldHost(namespace: namespace)
         let istio = "/apis/networking.istio.io/v1/namespaces/\(namespace)"
         let rule = DestinationRuleObject(
             metadata: metadata,
             spec: DestinationRuleObject.Spec(
-                host: host, subsets: versions.map { DestinationRuleObject.Subset(name: $0, labels: ["version": $0]) }))
-        let route = VirtualServiceObject.HTTPRoute(
+                host: host, subsets: routing.map { _ in versions.map { DestinationRuleObject.Subset(name: $0, labels: ["version": $0]) } },
+                trafficPolicy: locality.map(DestinationRuleObject.TrafficPolicy.init)))
+        var items = [ManifestItem(kind: "DestinationRule", name: helloworldApp, collectionPath: "\(istio)/destinationrules", body: rule)]
+        if let routing {
+            let service = VirtualServiceObject(
+                metadata: metadata, spec: VirtualServiceObject.Spec(hosts: [host], http: [weightedRoute(routing, versions: versions, host: host)]))
+            items.append(ManifestItem(kind: "VirtualService", name: helloworldApp, collectionPath: "\(istio)/virtualservices", body: service))
+        }
+        return items
+    }
+
+    package static func helloworldHost(namespace: String) -> String { "\(helloworldApp).\(namespace).svc.cluster.local" }
+
+    /// The weighted route of `routing:`; a fault disruption adds its `fault` to this same route.
+    static func weightedRoute(_ routing: RoutingSettings, versions: [String], host: String) -> VirtualServiceObject.HTTPRoute {
+        VirtualServiceObject.HTTPRoute(
             name: "weighted-by-version",
             route: versions.map { version in
                 VirtualServiceObject.WeightedDestination(
                     destination: VirtualServiceObject.Destination(host: host, subset: version, port: VirtualServiceObject.PortSelector(number: helloworldPort)),
                     weight: routing.weights[version] ?? 0)
             })
-        let service = VirtualServiceObject(metadata: metadata, spec: VirtualServiceObject.Spec(hosts: [host], http: [route]))
-        return [
-            ManifestItem(kind: "DestinationRule", name: helloworldApp, collectionPath: "\(istio)/destinationrules", body: rule),
-            ManifestItem(kind: "VirtualService", name: helloworldApp, collectionPath: "\(istio)/virtualservices", body: service),
-        ]
+    }
+
+    /// The HTTP routes a cluster's HelloWorld VirtualService holds while abort disruption `fault` is applied: the weighted
+    /// route when the scenario routes by weight (Istio applies the oldest VirtualService of a host, so the fault must go
+    /// into that one), else one route to every endpoint.
+    package static func faultRoutes(
+        _ fault: VirtualServiceObject.Fault, routing: RoutingSettings?, versions: [String], namespace: String
+    ) -> [VirtualServiceObject.HTTPRoute] {
+        let host = helloworldHost(namespace: namespace)
+        var route =
+            routing.map { weightedRoute($0, versions: versions, host: host) }
+            ?? VirtualServiceObject.HTTPRoute(
+                name: "all-endpoints",
+                route: [
+                    VirtualServiceObject.WeightedDestination(
+                        destination: VirtualServiceObject.Destination(host: host, subset: nil, port: VirtualServiceObject.PortSelector(number: helloworldPort)),
+                        weight: 100)
+                ])
+        route.fault = fault
+        return [route]
     }
 
     /// A copy of pull Secret `name` (type and base64 data as read from `images.pullSecretsFrom`) for the

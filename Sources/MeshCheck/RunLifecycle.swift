@@ -162,6 +162,7 @@ package struct MeshCheckRun: Sendable {
             state.convergeSeconds = (ContinuousClock.now - started).seconds
         }
         await readSidecars(operations, state: state, phase: .afterConverge)
+        state.localities = await readLocalities(operations)
         try await state.phase("bursts") {
             try await bursts(operations, state: state, base: base)
         }
@@ -299,6 +300,9 @@ package struct MeshCheckRun: Sendable {
         let lanes = max(1, load.concurrentBurstsPerClientPod)
         let total = pods.count * lanes * load.bursts * load.requestsPerBurst
         settings.progress("bursts: \(pods.count) clients × \(lanes) concurrent × \(load.bursts) bursts × \(load.requestsPerBurst) requests = \(total)")
+        let clock = LoadClock()
+        let disruptions = startDisruptions(operations, state: state, clock: clock)
+        defer { disruptions?.cancel() }
         let results = await withTaskGroup(of: [BurstResult].self) { group in
             for (podIndex, (op, pod)) in pods.enumerated() {
                 for lane in 0..<lanes {
@@ -326,8 +330,34 @@ package struct MeshCheckRun: Sendable {
             for await batch in group { all += batch }
             return all
         }
+        // The load is over: steps scheduled after it would act on nothing measured.
+        disruptions?.cancel()
+        if let disruptions { state.disruptions = await disruptions.value }
         state.record(bursts: results, base: base)
         try Task.checkCancellation()
+    }
+
+    /// Each cluster's region and zone, read concurrently; clusters whose nodes cannot be read are left out.
+    private func readLocalities(_ operations: [ClusterOperations]) async -> [String: ClusterLocality] {
+        await withTaskGroup(of: (String, ClusterLocality?).self) { group in
+            for op in operations { group.addTask { (op.cluster.spec.name, await op.readLocality()) } }
+            var localities: [String: ClusterLocality] = [:]
+            for await (name, locality) in group { localities[name] = locality }
+            return localities
+        }
+    }
+
+    /// Starts applying the scenario's disruptions on the load's clock; nil when it has none.
+    private func startDisruptions(_ operations: [ClusterOperations], state: RunState, clock: LoadClock) -> Task<[DisruptionRecord], Never>? {
+        let scenario = settings.scenario
+        guard !scenario.disruptions.isEmpty else { return nil }
+        let executor = DisruptionExecutor(
+            scenario: scenario, namespace: settings.namespace, runID: settings.identity.runID,
+            operations: Dictionary(operations.map { ($0.cluster.spec.name, $0) }, uniquingKeysWith: { first, _ in first }), clock: clock,
+            progress: settings.progress)
+        // A namespace the run keeps must not stay disrupted: a canary's next run would find it so.
+        let keepsNamespace = scenario.reuse || scenario.cleanup == .never
+        return Task { await executor.run(restoreWhenCut: keepsNamespace) { state.disruptions = $0 } }
     }
 
     /// One exec = one burst. Returns the failure, if any; the session has been finished either way.

@@ -29,6 +29,10 @@ final class RunState: Sendable {
         /// Cluster name → istiod's view of its peers, as preflight read it.
         var controlPlaneViews: [String: ControlPlaneView] = [:]
         var sidecarReadings: [SidecarEndpointsReading] = []
+        /// The scenario's disruptions as applied so far, on the load's timeline.
+        var disruptions: [DisruptionRecord] = []
+        /// Cluster name → region and zone of its workloads' nodes.
+        var localities: [String: ClusterLocality] = [:]
     }
 
     private let facts = Mutex(Facts())
@@ -51,6 +55,14 @@ final class RunState: Sendable {
     var pods: [[RunPod]] {
         get { facts.withLock { $0.pods } }
         set { facts.withLock { $0.pods = newValue } }
+    }
+    var disruptions: [DisruptionRecord] {
+        get { facts.withLock { $0.disruptions } }
+        set { facts.withLock { $0.disruptions = newValue } }
+    }
+    var localities: [String: ClusterLocality] {
+        get { facts.withLock { $0.localities } }
+        set { facts.withLock { $0.localities = newValue } }
     }
     var preflight: [PreflightFinding] {
         get { facts.withLock { $0.preflight } }
@@ -171,6 +183,7 @@ final class RunState: Sendable {
         let (tally, lists, findings, execFailures, views, readings) = facts.withLock {
             ($0.tally, $0.pods, $0.preflight, $0.execFailures, $0.controlPlaneViews, $0.sidecarReadings)
         }
+        let (disruptions, localities) = facts.withLock { ($0.disruptions, $0.localities) }
         guard let tally else { return }
         var podStates: [PodState] = []
         for (index, list) in lists.enumerated() {
@@ -186,7 +199,7 @@ final class RunState: Sendable {
             VerdictInput(
                 scenario: scenario, namespace: settings.namespace, tally: tally,
                 readyEndpoints: readyEndpoints, pods: podStates, preflight: findings, execFailures: execFailures,
-                controlPlaneViews: views, sidecarReadings: readings))
+                controlPlaneViews: views, sidecarReadings: readings, disruptions: disruptions, localities: localities))
         facts.withLock { $0.outcome = outcome }
     }
 
@@ -208,7 +221,7 @@ final class RunState: Sendable {
             end = .completed
         }
         let retries = clusters.reduce(0) { $0 + $1.client.retryCount }
-        let runFacts = RunFacts(
+        var runFacts = RunFacts(
             runId: settings.identity.runID, startedAt: RunFacts.timestamp(startedAt), durationSeconds: (ContinuousClock.now - clockStart).seconds,
             namespace: settings.namespace, revision: snapshot.revision, scenario: settings.scenario, readyEndpoints: readyEndpoints,
             phases: snapshot.phases, convergeSeconds: snapshot.convergeSeconds, retries: [RetryCount(operation: "api-request", count: retries)],
@@ -218,6 +231,8 @@ final class RunState: Sendable {
                 firstFailures: Array(snapshot.execFailures.sorted { $0.key < $1.key }.flatMap(\.value).prefix(ExecStats.firstFailuresKept)),
                 connections: snapshot.connections),
             cleanup: cleanup, sidecarEndpoints: snapshot.sidecarReadings.isEmpty ? nil : snapshot.sidecarReadings)
+        runFacts.disruptions = snapshot.disruptions
+        runFacts.localities = snapshot.localities
         return RunReportBuilder.report(
             facts: runFacts, judged: snapshot.outcome, unjudgedChecks: PreflightSummary.checks(snapshot.preflight) + snapshot.deployChecks, end: end)
     }

@@ -75,6 +75,59 @@ package struct ScenarioEcho: Codable, Sendable, Equatable {
         package var significance: Double
         package var maxErrorRate: Double
         package var latencySLO: [String: [Bounds]]
+        /// Absent when not set (and in reports written before the check).
+        package var locality: LocalityExpectationEcho?
+        /// Absent in reports written before failover figures.
+        package var failover: FailoverExpectationEcho?
+    }
+
+    package struct LocalityExpectationEcho: Codable, Sendable, Equatable {
+        package var scope: String
+        package var minShare: Double
+    }
+
+    package struct FailoverExpectationEcho: Codable, Sendable, Equatable {
+        package var maxFailoverSeconds: Double?
+        package var maxErrorsDuringFailover: Int?
+        package var maxRecoverySeconds: Double?
+        package var shareThreshold: Double
+    }
+
+    /// `routing.locality` with Istio's field names; durations in seconds.
+    package struct LocalityEcho: Codable, Sendable, Equatable {
+        package struct Failover: Codable, Sendable, Equatable {
+            package var from: String
+            package var to: String
+        }
+
+        package struct Distribute: Codable, Sendable, Equatable {
+            package var from: String
+            package var to: [String: Int]
+        }
+
+        package struct OutlierDetection: Codable, Sendable, Equatable {
+            package var consecutive5xxErrors: Int?
+            package var consecutiveGatewayErrors: Int?
+            package var intervalSeconds: Double?
+            package var baseEjectionTimeSeconds: Double?
+            package var maxEjectionPercent: Int?
+        }
+
+        package var failover: [Failover]
+        package var failoverPriority: [String]
+        package var distribute: [Distribute]
+        package var outlierDetection: OutlierDetection?
+    }
+
+    package struct DisruptionEcho: Codable, Sendable, Equatable {
+        package var name: String
+        /// `scale-to-zero` or `abort`.
+        package var kind: String
+        package var clusters: [String]
+        package var percent: Double?
+        package var httpStatus: Int?
+        package var atSeconds: Double
+        package var restoreAtSeconds: Double?
     }
 
     package var name: String
@@ -102,6 +155,12 @@ package struct ScenarioEcho: Codable, Sendable, Equatable {
 
     /// Optional: reports written before the setting existed carry none (the defaults applied).
     package var api: API?
+    /// `routing.locality`; absent when not set.
+    package var locality: LocalityEcho?
+    /// Absent when the scenario has none.
+    package var disruptions: [DisruptionEcho]?
+    /// `timeline.window`; absent in reports written before the timeline.
+    package var timelineWindowSeconds: Double?
 
     package init(_ scenario: Scenario) {
         name = scenario.name
@@ -154,7 +213,33 @@ package struct ScenarioEcho: Codable, Sendable, Equatable {
         }
         expectations = Expectations(
             balance: expected.balance.name, weights: weights, minLocalShare: minLocalShare,
-            significance: expected.significance, maxErrorRate: expected.maxErrorRate, latencySLO: slo)
+            significance: expected.significance, maxErrorRate: expected.maxErrorRate, latencySLO: slo,
+            locality: expected.locality.map { LocalityExpectationEcho(scope: $0.scope.rawValue, minShare: $0.minShare) },
+            failover: FailoverExpectationEcho(
+                maxFailoverSeconds: expected.failover.maxFailoverSeconds, maxErrorsDuringFailover: expected.failover.maxErrorsDuringFailover,
+                maxRecoverySeconds: expected.failover.maxRecoverySeconds, shareThreshold: expected.failover.shareThreshold))
+        locality = scenario.locality.map { routing in
+            LocalityEcho(
+                failover: routing.failover.map { LocalityEcho.Failover(from: $0.from, to: $0.to) },
+                failoverPriority: routing.failoverPriority,
+                distribute: routing.distribute.map { LocalityEcho.Distribute(from: $0.from, to: $0.to) },
+                outlierDetection: routing.outlierDetection.map {
+                    LocalityEcho.OutlierDetection(
+                        consecutive5xxErrors: $0.consecutive5xxErrors, consecutiveGatewayErrors: $0.consecutiveGatewayErrors,
+                        intervalSeconds: $0.interval.map(seconds), baseEjectionTimeSeconds: $0.baseEjectionTime.map(seconds),
+                        maxEjectionPercent: $0.maxEjectionPercent)
+                })
+        }
+        disruptions =
+            scenario.disruptions.isEmpty
+            ? nil
+            : scenario.disruptions.map { disruption in
+                DisruptionEcho(
+                    name: disruption.name, kind: disruption.action.kind, clusters: disruption.action.clusters,
+                    percent: disruption.action.abortFault?.percent, httpStatus: disruption.action.abortFault?.httpStatus,
+                    atSeconds: seconds(disruption.at), restoreAtSeconds: disruption.restoreAt.map(seconds))
+            }
+        timelineWindowSeconds = seconds(scenario.timeline.window)
         cleanup = scenario.cleanup.rawValue
         reuse = scenario.reuse
         routing = scenario.routing.map { Routing(weights: $0.weights) }
@@ -204,6 +289,40 @@ extension ScenarioEcho {
                 guard let source = entry.source, let target = entry.target else { return nil }
                 return PairLatencySLO(source: source, target: target, bounds: bounds(entry))
             })
+        var localityExpectation: LocalityExpectation?
+        if let echo = expectations.locality {
+            guard let scope = LocalityExpectation.Scope(rawValue: echo.scope) else {
+                throw unknown("expectations.locality.scope", echo.scope, LocalityExpectation.Scope.allCases.map(\.rawValue))
+            }
+            localityExpectation = LocalityExpectation(scope: scope, minShare: echo.minShare)
+        }
+        let failoverExpectation = expectations.failover.map {
+            FailoverExpectation(
+                maxFailoverSeconds: $0.maxFailoverSeconds, maxErrorsDuringFailover: $0.maxErrorsDuringFailover,
+                maxRecoverySeconds: $0.maxRecoverySeconds, shareThreshold: $0.shareThreshold)
+        }
+        let localityRouting = locality.map { echo in
+            LocalityRouting(
+                failover: echo.failover.map { LocalityFailoverRule(from: $0.from, to: $0.to) }, failoverPriority: echo.failoverPriority,
+                distribute: echo.distribute.map { LocalityDistributeRule(from: $0.from, to: $0.to) },
+                outlierDetection: echo.outlierDetection.map {
+                    OutlierDetectionSettings(
+                        consecutive5xxErrors: $0.consecutive5xxErrors, consecutiveGatewayErrors: $0.consecutiveGatewayErrors,
+                        interval: $0.intervalSeconds.map(duration), baseEjectionTime: $0.baseEjectionTimeSeconds.map(duration),
+                        maxEjectionPercent: $0.maxEjectionPercent)
+                })
+        }
+        var rebuiltDisruptions: [Disruption] = []
+        for echo in disruptions ?? [] {
+            let action: Disruption.Action
+            switch echo.kind {
+            case "scale-to-zero": action = .scaleToZero(clusters: echo.clusters)
+            case "abort": action = .abort(percent: echo.percent ?? 100, httpStatus: echo.httpStatus ?? 503, clusters: echo.clusters)
+            default: throw unknown("disruptions.kind", echo.kind, ["scale-to-zero", "abort"])
+            }
+            rebuiltDisruptions.append(
+                Disruption(name: echo.name, action: action, at: duration(echo.atSeconds), restoreAt: echo.restoreAtSeconds.map(duration)))
+        }
         let overrides = images.helloworld.filter { version, image in image != "\(images.registry)/examples-helloworld-\(version):1.0" }
         let scenario = Scenario(
             name: name,
@@ -225,10 +344,12 @@ extension ScenarioEcho {
             timeouts: timeouts.phaseTimeouts(duration),
             expectations: ScenarioExpectations(
                 balance: balance, significance: expectations.significance, maxErrorRate: expectations.maxErrorRate,
-                latencySLO: slo),
+                latencySLO: slo, locality: localityExpectation, failover: failoverExpectation ?? FailoverExpectation()),
             cleanup: CleanupPolicy(rawValue: cleanup) ?? .always,
             reuse: reuse,
-            api: api.map { APISettings(requestTimeout: duration($0.requestTimeoutSeconds), maxResponseBytes: $0.maxResponseBytes) } ?? APISettings())
+            api: api.map { APISettings(requestTimeout: duration($0.requestTimeoutSeconds), maxResponseBytes: $0.maxResponseBytes) } ?? APISettings(),
+            locality: localityRouting, disruptions: rebuiltDisruptions,
+            timeline: TimelineSettings(window: timelineWindowSeconds.map(duration) ?? TimelineSettings.defaultWindow))
         try scenario.validated(source: "report.json scenario")
         return scenario
     }

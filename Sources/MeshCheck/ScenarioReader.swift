@@ -10,7 +10,7 @@ struct ScenarioReader {
 
     static let topLevelKeys = [
         "name", "description", "clusters", "namespace", "images", "mesh", "routing", "load", "timeouts",
-        "expectations", "cleanup", "reuse", "api",
+        "expectations", "cleanup", "reuse", "api", "disruptions", "timeline",
     ]
     static let clusterKeys = ["context", "name", "serves", "clients", "replicas"]
     static let replicaKeys = ["helloworld", "sleep"]
@@ -25,7 +25,7 @@ struct ScenarioReader {
         "sidecarReadyGrace", "convergeFailedPairGrace",
     ]
     static let apiKeys = ["requestTimeout", "maxResponseSize"]
-    static let expectationKeys = ["balance", "minLocalShare", "significance", "maxErrorRate", "latencySLO"]
+    static let expectationKeys = ["balance", "minLocalShare", "significance", "maxErrorRate", "latencySLO", "locality", "failover"]
     static let balanceMappingKeys = ["weights"]
     static let sloKeys = ["local", "crossCluster", "pairs"]
     static let boundKeys = ["p50", "p90", "p99"]
@@ -58,7 +58,9 @@ struct ScenarioReader {
         if let node = top["timeouts"] { scenario.timeouts = timeouts(node) ?? scenario.timeouts }
         if let node = top["expectations"] { scenario.expectations = expectations(node) ?? scenario.expectations }
         if let node = top["reuse"] { scenario.reuse = read.boolean(node, "reuse") ?? false }
-        if let node = top["routing"] { scenario.routing = routing(node) }
+        if let node = top["routing"] { (scenario.routing, scenario.locality) = routing(node) }
+        if let node = top["disruptions"] { scenario.disruptions = disruptions(node, clusters: clusters ?? []) }
+        if let node = top["timeline"] { scenario.timeline = timeline(node) ?? scenario.timeline }
         if let node = top["api"] { scenario.api = api(node) ?? scenario.api }
         if let node = top["cleanup"] {
             let options = CleanupPolicy.allCases.map(\.rawValue)
@@ -230,6 +232,8 @@ struct ScenarioReader {
             expectations.maxErrorRate = read.number(node, "expectations.maxErrorRate", in: 0...1) ?? expectations.maxErrorRate
         }
         if let node = fields["latencySLO"] { expectations.latencySLO = latencySLO(node) ?? expectations.latencySLO }
+        if let node = fields["locality"] { expectations.locality = localityExpectation(node) }
+        if let node = fields["failover"] { expectations.failover = failoverExpectation(node) ?? expectations.failover }
         return expectations
     }
 

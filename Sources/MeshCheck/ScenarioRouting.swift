@@ -4,15 +4,17 @@
 import Yams
 
 extension ScenarioReader {
-    static let routingKeys = ["weights"]
+    static let routingKeys = ["weights", "locality"]
 
-    func routing(_ node: Node) -> RoutingSettings? {
-        guard let fields = Fields(node, path: "routing", log: log, allowed: Self.routingKeys) else { return nil }
+    /// `routing:` — the weighted routing by version (nil when `weights` is absent) and `routing.locality`.
+    func routing(_ node: Node) -> (weights: RoutingSettings?, locality: LocalityRouting?) {
+        guard let fields = Fields(node, path: "routing", log: log, allowed: Self.routingKeys) else { return (nil, nil) }
+        let locality = fields["locality"].flatMap { self.locality($0) }
         guard let weightsNode = fields["weights"], let entries = read.stringMap(weightsNode, "routing.weights") else {
-            if fields["weights"] == nil {
+            if fields["weights"] == nil, fields["locality"] == nil {
                 log.add(node, "routing.weights", "is required: percent of requests per version, e.g. `weights: {v1: 25, v2: 75}`")
             }
-            return nil
+            return (nil, locality)
         }
         var weights: [String: Int] = [:]
         var unreadable = false
@@ -24,7 +26,7 @@ extension ScenarioReader {
             }
         }
         // The sum and coverage rules would only repeat an unreadable weight's problem.
-        return unreadable ? nil : RoutingSettings(weights: weights)
+        return (unreadable ? nil : RoutingSettings(weights: weights), locality)
     }
 }
 

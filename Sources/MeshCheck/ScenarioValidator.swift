@@ -90,6 +90,7 @@ package enum ScenarioValidator {
         out += timeoutProblems(scenario.timeouts)
         checkExpectations(scenario, &out)
         out += routingProblems(scenario)
+        out += failoverProblems(scenario)
 
         if scenario.reuse {
             if scenario.namespace == nil {

@@ -170,7 +170,7 @@ import Testing
         #expect(
             problems("clusters: [a]\nfoo: 1")
                 == [
-                    "test.yaml:2: foo: unknown field; known fields here: name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse, api"
+                    "test.yaml:2: foo: unknown field; known fields here: name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse, api, disruptions, timeline"
                 ])
     }
 
@@ -353,7 +353,7 @@ import Testing
             ])
         #expect(
             problems("- a\n- b") == [
-                "test.yaml:1: must be a mapping with keys name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse, api, got a list"
+                "test.yaml:1: must be a mapping with keys name, description, clusters, namespace, images, mesh, routing, load, timeouts, expectations, cleanup, reuse, api, disruptions, timeline, got a list"
             ])
         #expect(problems("clusters: [{name: x}]") == ["test.yaml:1: clusters[0].context: is required (the kubeconfig context of this cluster)"])
         #expect(problems("clusters: [a]\nload: {bursts: 2, bursts: 3}") == ["test.yaml:2: load.bursts: is given twice"])
