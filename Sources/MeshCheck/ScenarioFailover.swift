@@ -481,6 +481,7 @@ extension ScenarioValidator {
             }
             lastMoment = max(lastMoment, disruption.restoreAt ?? disruption.at)
         }
+        out += overlappingFaults(scenario.disruptions)
         guard !scenario.disruptions.isEmpty else { return out }
         let load = scenario.load
         guard case .paced(let rate, _) = load.mode else {
@@ -500,6 +501,26 @@ extension ScenarioValidator {
         if scenario.timeouts.bursts < planned + .seconds(30) {
             out.append(
                 ("timeouts.bursts", "(\(formatDuration(scenario.timeouts.bursts))) must exceed the paced load's \(formatDuration(planned)) by 30s at least"))
+        }
+        return out
+    }
+
+    /// Two aborts at once in one cluster would be two VirtualServices for one host, of which Istio applies only the
+    /// oldest (or, with `routing.weights`, one fault overwriting the other in meshcheck's route).
+    private static func overlappingFaults(_ disruptions: [Disruption]) -> [(String, String)] {
+        var out: [(String, String)] = []
+        for (index, later) in disruptions.enumerated() where later.action.abortFault != nil {
+            for earlier in disruptions[..<index] where earlier.action.abortFault != nil {
+                let shared = Set(later.action.clusters).intersection(earlier.action.clusters)
+                let overlaps = later.at < (earlier.restoreAt ?? .seconds(Int64.max)) && earlier.at < (later.restoreAt ?? .seconds(Int64.max))
+                if overlaps, !shared.isEmpty {
+                    out.append(
+                        (
+                            "disruptions[\(index)]",
+                            "injects a fault in \(shared.sorted().joined(separator: ", ")) while \(NameRules.quoted(earlier.name)) still does; Istio would apply only one of them — give them separate times or clusters"
+                        ))
+                }
+            }
         }
         return out
     }

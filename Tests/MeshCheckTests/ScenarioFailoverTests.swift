@@ -148,6 +148,20 @@ import Testing
         #expect(fine.isEmpty, "\(fine)")
     }
 
+    @Test func faultsMayNotOverlapInOneCluster() {
+        let overlapping = problems(
+            Self.clusters + "\n" + Self.pacedLoad + """
+
+                disruptions:
+                  - {name: first, abort: {percent: 10, clusters: [cluster-1, cluster-2]}, at: 5s, restoreAt: 15s}
+                  - {name: second, abort: {percent: 20, clusters: [cluster-2]}, at: 10s, restoreAt: 20s}
+                  - {name: third, abort: {percent: 20, clusters: [cluster-1]}, at: 15s}
+                  - {name: scale, scaleToZero: {cluster: cluster-1}, at: 6s, restoreAt: 8s}
+                """)
+        #expect(overlapping.count == 1, "\(overlapping)")
+        #expect(overlapping.first?.contains("disruptions[1]: injects a fault in cluster-2 while \"first\" still does") == true)
+    }
+
     @Test func theLocalityPolicyIsEncodedAsIstioReadsIt() throws {
         var scenario = try Scenario.guideCheck(contexts: ["ctx-1", "ctx-2"])
         scenario.locality = LocalityRouting(
