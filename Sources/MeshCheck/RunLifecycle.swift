@@ -354,7 +354,7 @@ package struct MeshCheckRun: Sendable {
         let executor = DisruptionExecutor(
             scenario: scenario, namespace: settings.namespace, runID: settings.identity.runID,
             operations: Dictionary(operations.map { ($0.cluster.spec.name, $0) }, uniquingKeysWith: { first, _ in first }), clock: clock,
-            progress: settings.progress)
+            lateInstances: state.lateInstances, progress: settings.progress)
         // A namespace the run keeps must not stay disrupted: a canary's next run would find it so.
         let keepsNamespace = scenario.reuse || scenario.cleanup == .never
         return Task { await executor.run(restoreWhenCut: keepsNamespace) { state.disruptions = $0 } }

@@ -55,8 +55,13 @@ package struct AttributionBase: Sendable {
     /// JSON string bytes per NameID raw value (known names only).
     var jsonNames: [JSONStringBytes] = [.null]
     var clusterJSON: [JSONStringBytes]
+    /// HelloWorld pods registered after the sessions started (a cluster scaled back up during the load).
+    let lateInstances: LateInstances
 
-    package init(clusterNames: [String], helloworldPods: [(pod: String, cluster: Int)], versions: [String]) {
+    package init(
+        clusterNames: [String], helloworldPods: [(pod: String, cluster: Int)], versions: [String], lateInstances: LateInstances = LateInstances()
+    ) {
+        self.lateInstances = lateInstances
         tally = TrafficTally(clusterNames: clusterNames)
         clusterJSON = clusterNames.map { JSONStringBytes($0) }
         for (pod, cluster) in helloworldPods {
@@ -103,6 +108,11 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
     /// Answered requests that opened a connection, and those that went over one opened before (see
     /// ``StoredRecord/reusedConnection(connectionReuse:status:connectUs:)``).
     private(set) var connections = ConnectionCounts()
+    /// Answers from an instance no one had registered when they arrived, held until the session ends in case the run
+    /// registers the pod meanwhile (it lists new pods while the answers already flow). Only when pods can appear during
+    /// the load, and at most 1024 (56 KiB): a pod printing made-up names must not make every session hold more.
+    private var unresolved: [RequestSample] = []
+    static let unresolvedLimit = 1024
 
     static let flushThreshold = 64 * 1024
     /// Parse events whose room a session keeps between chunks (about 30 KiB).
@@ -135,19 +145,13 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
         for event in pending.events {
             switch event {
             case .sample(let sample):
-                let target = tally.record(sample, source: source)
-                if let target, sample.status == 200, sample.curlExit == 0 { reached.insert(target) }
-                if sample.worker < samplesPerWorker.count { samplesPerWorker[Int(sample.worker)] += 1 }
-                connections.count(status: sample.status, connectUs: sample.connectMicros, connectionReuse: command.connectionReuse)
-                guard records != nil else { continue }
-                RecordsJSONL.append(
-                    source: base.clusterJSON[source], target: target.map { base.clusterJSON[$0] } ?? .null, client: clientJSON,
-                    version: json(for: sample.version), instance: json(for: sample.instance), status: sample.status,
-                    curlExit: sample.curlExit, connectUs: sample.connectMicros, ttfbUs: sample.firstByteMicros,
-                    totalUs: sample.totalMicros, burst: sample.burst, worker: sample.worker, seq: sample.sequence,
-                    connectionReuse: command.connectionReuse, to: &buffer)
-                // Within the chunk: a 256 KiB chunk of short records is megabytes of JSON.
-                if buffer.count >= Self.flushThreshold { flush() }
+                if base.lateInstances.expected, sample.status == 200, sample.curlExit == 0, !sample.instance.isAbsent,
+                    tally.cluster(ofInstance: sample.instance) == nil, !registerLate(sample.instance), unresolved.count < Self.unresolvedLimit
+                {
+                    unresolved.append(sample)
+                    continue
+                }
+                take(sample)
             case .begin:
                 break
             case .end(_, let worker, let count):
@@ -167,6 +171,30 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
         }
     }
 
+    /// Tallies one record and appends it to records.jsonl.
+    private func take(_ sample: RequestSample) {
+        let target = tally.record(sample, source: source)
+        if let target, sample.status == 200, sample.curlExit == 0 { reached.insert(target) }
+        if sample.worker < samplesPerWorker.count { samplesPerWorker[Int(sample.worker)] += 1 }
+        connections.count(status: sample.status, connectUs: sample.connectMicros, connectionReuse: command.connectionReuse)
+        guard records != nil else { return }
+        RecordsJSONL.append(
+            source: base.clusterJSON[source], target: target.map { base.clusterJSON[$0] } ?? .null, client: clientJSON,
+            version: json(for: sample.version), instance: json(for: sample.instance), status: sample.status,
+            curlExit: sample.curlExit, connectUs: sample.connectMicros, ttfbUs: sample.firstByteMicros,
+            totalUs: sample.totalMicros, burst: sample.burst, worker: sample.worker, seq: sample.sequence,
+            connectionReuse: command.connectionReuse, to: &buffer)
+        // Within the chunk: a 256 KiB chunk of short records is megabytes of JSON.
+        if buffer.count >= Self.flushThreshold { flush() }
+    }
+
+    /// Registers `instance` in this session's tally when the run has registered its pod as a late instance.
+    private func registerLate(_ instance: NameID) -> Bool {
+        guard let name = names.name(of: instance), let cluster = base.lateInstances.cluster(of: name) else { return false }
+        tally.assign(instance: instance, named: name, toCluster: cluster)
+        return true
+    }
+
     private func json(for id: NameID) -> JSONStringBytes {
         if id.isAbsent { return .null }
         let raw = Int(id.rawValue)
@@ -184,6 +212,12 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
     package func finish(execFailed: Bool) {
         parser.finish(into: &pending)
         drain()
+        // Whatever the run has registered by now attributes the held answers; the rest are unknown instances after all.
+        for sample in unresolved {
+            if tally.cluster(ofInstance: sample.instance) == nil { _ = registerLate(sample.instance) }
+            take(sample)
+        }
+        unresolved = []
         var missing = 0
         for worker in 0..<command.workers {
             let expected = command.requests(ofWorker: worker)

@@ -4,6 +4,7 @@
 // created with the run's labels and deleted again).
 
 import KubeClient
+import Synchronization
 
 struct DisruptionExecutor: Sendable {
     let scenario: Scenario
@@ -12,6 +13,8 @@ struct DisruptionExecutor: Sendable {
     /// By cluster name.
     let operations: [String: ClusterOperations]
     let clock: LoadClock
+    /// Where pods that appear during the load are registered.
+    let lateInstances: LateInstances
     let progress: @Sendable (String) -> Void
 
     /// One scheduled step: apply or restore disruption `index`.
@@ -48,14 +51,23 @@ struct DisruptionExecutor: Sendable {
     func run(restoreWhenCut: Bool, update: @Sendable ([DisruptionRecord]) -> Void) async -> [DisruptionRecord] {
         var records = Self.records(scenario.disruptions)
         update(records)
-        for step in Self.schedule(scenario.disruptions) {
-            do {
-                try await Task.sleep(until: clock.origin + step.at, clock: .continuous)
-            } catch {
-                break
+        await withTaskGroup(of: Void.self) { watchers in
+            for step in Self.schedule(scenario.disruptions) {
+                do {
+                    try await Task.sleep(until: clock.origin + step.at, clock: .continuous)
+                } catch {
+                    break
+                }
+                await perform(step, records: &records)
+                update(records)
+                // A cluster scaled back up answers from new pods: register them as they appear, so their answers
+                // are attributed (not counted as unknown instances).
+                if step.restore, case .scaleToZero(let clusters) = scenario.disruptions[step.index].action {
+                    for name in clusters { if let op = operations[name] { watchers.addTask { await watchNewPods(op) } } }
+                }
             }
-            await perform(step, records: &records)
-            update(records)
+            // The schedule is done: watchers end when their pods are registered or the load ends (cancellation).
+            await watchers.waitForAll()
         }
         if Task.isCancelled, restoreWhenCut {
             // Cancellation would end every API call at once: restore from a task of its own.
@@ -133,11 +145,48 @@ struct DisruptionExecutor: Sendable {
         }
     }
 
+    /// Lists the cluster's HelloWorld pods every 250 ms until as many as the scenario runs are Ready, registering every
+    /// one seen; bounded by the load (cancellation) and by 10 minutes.
+    private func watchNewPods(_ op: ClusterOperations) async {
+        guard let version = op.cluster.spec.serves else { return }
+        let selector = "app=\(Workloads.helloworldApp),version=\(version)"
+        for _ in 0..<2400 {
+            if let pods: [Pod] = try? await op.cluster.client.list(ResourcePath.pods(in: namespace).labelSelector(selector)) {
+                let runPods = ClusterOperations.runPods(pods)
+                for pod in runPods where !pod.terminating { lateInstances.register(pod.name, cluster: op.cluster.index, podIP: pod.podIP) }
+                if runPods.filter({ $0.ready && !$0.terminating }).count >= op.cluster.spec.helloworldReplicas { return }
+            }
+            do { try await Task.sleep(for: .milliseconds(250)) } catch { return }
+        }
+    }
+
     /// The VirtualService an abort disruption creates when the scenario has none of its own.
     static func faultName(_ disruption: Disruption) -> String { "\(Workloads.helloworldApp)-\(disruption.name)" }
 
     static func virtualServices(_ namespace: String, _ name: String? = nil) -> ResourcePath {
         ResourcePath(group: "networking.istio.io", version: "v1", resource: "virtualservices", namespace: namespace, name: name)
+    }
+}
+
+/// HelloWorld pods that appeared during the load (a cluster scaled back up), by pod name: the run registers its pods
+/// before the bursts, and these only once they exist. Read on the rare path of a record naming an instance the session
+/// does not know, and by the sidecar readings after the load (the new pods' addresses are local endpoints).
+package final class LateInstances: Sendable {
+    private let pods = Mutex<[String: (cluster: Int, podIP: String?)]>([:])
+    /// Whether pods can appear during the load at all (a scaled-down cluster is scaled back up); only then do sessions
+    /// hold answers from unknown instances for them.
+    package let expected: Bool
+
+    package init(expected: Bool = false) {
+        self.expected = expected
+    }
+
+    package func register(_ pod: String, cluster: Int, podIP: String?) { pods.withLock { $0[pod] = (cluster, podIP) } }
+
+    package func cluster(of pod: String) -> Int? { pods.withLock { $0[pod]?.cluster } }
+
+    package func podIPs(inCluster cluster: Int) -> [String] {
+        pods.withLock { $0.values.filter { $0.cluster == cluster }.compactMap(\.podIP) }
     }
 }
 

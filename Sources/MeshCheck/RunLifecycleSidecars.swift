@@ -19,7 +19,10 @@ extension MeshCheckRun {
             for (index, (op, pod)) in clientPods(operations, state: state).enumerated() {
                 if index >= SidecarView.concurrentReads, let reading = await group.next() { all.append(reading) }
                 let source = op.cluster.index
-                let localIPs = source < lists.count ? lists[source].filter { $0.app == Workloads.helloworldApp }.compactMap(\.podIP) : []
+                // Pods that replaced scaled-down ones during the load are local endpoints too.
+                let localIPs =
+                    (source < lists.count ? lists[source].filter { $0.app == Workloads.helloworldApp }.compactMap(\.podIP) : [])
+                    + state.lateInstances.podIPs(inCluster: source)
                 let classifier = EndpointClassifier(
                     localPodIPs: localIPs, peerGateways: gateways.filter { $0.key != names[source] })
                 group.addTask {

@@ -39,9 +39,15 @@ final class RunState: Sendable {
     let settings: RunSettings
     let startedAt = Date()
     let clockStart = ContinuousClock.now
+    /// HelloWorld pods that appeared during the load (DisruptionExecutor registers them).
+    let lateInstances: LateInstances
 
     init(settings: RunSettings) {
         self.settings = settings
+        lateInstances = LateInstances(
+            expected: settings.scenario.disruptions.contains {
+                if case .scaleToZero = $0.action { return $0.restoreAt != nil } else { return false }
+            })
     }
 
     var revision: String? {
@@ -117,7 +123,8 @@ final class RunState: Sendable {
         for (cluster, list) in lists.enumerated() {
             for pod in list where pod.app == Workloads.helloworldApp { helloworld.append((pod.name, cluster)) }
         }
-        return AttributionBase(clusterNames: scenario.clusters.map(\.name), helloworldPods: helloworld, versions: scenario.versions)
+        return AttributionBase(
+            clusterNames: scenario.clusters.map(\.name), helloworldPods: helloworld, versions: scenario.versions, lateInstances: lateInstances)
     }
 
     /// Ready HelloWorld pods per serving cluster name.

@@ -241,14 +241,35 @@ public struct TrafficTally: Sendable {
     }
 
     /// Adds another tally over the same clusters (e.g. one per exec session) into this one. Instance
-    /// assignments are kept from both.
+    /// assignments are kept from both. Instances registered before the sessions split share their ids; one a session
+    /// registered on its own (a pod that appeared during the load) may have an id another session gave another pod,
+    /// so an id whose name differs here moves to a free id (the merged tally's, not any session's NameTable's).
     public mutating func merge(_ other: TrafficTally) {
         precondition(other.clusterNames == clusterNames, "tallies over different clusters")
         // Assignments first: they size the per-instance counts the other tally's successes are added to.
+        var slotHere: [Int] = Array(other.clusterOfInstance.indices)
         for (slot, cluster) in other.clusterOfInstance.enumerated() where cluster != 0 {
-            assign(instance: NameID(rawValue: UInt32(slot)), named: other.instanceNames[slot], toCluster: Int(cluster) - 1)
+            let name = other.instanceNames[slot]
+            let free = slot >= clusterOfInstance.count || clusterOfInstance[slot] == 0
+            let target: Int
+            if !free, instanceNames[slot] == name {
+                target = slot
+            } else if let existing = clusterOfInstance.indices.first(where: { clusterOfInstance[$0] != 0 && instanceNames[$0] == name }) {
+                target = existing
+            } else if free {
+                target = slot
+            } else {
+                target = max(clusterOfInstance.count, other.clusterOfInstance.count)
+            }
+            slotHere[slot] = target
+            assign(instance: NameID(rawValue: UInt32(target)), named: name, toCluster: Int(cluster) - 1)
         }
-        for index in other.instanceSuccesses.indices { instanceSuccesses[index] += other.instanceSuccesses[index] }
+        let clusterCount = clusterNames.count
+        for slot in other.clusterOfInstance.indices {
+            for source in 0..<clusterCount {
+                instanceSuccesses[slotHere[slot] * clusterCount + source] += other.instanceSuccesses[slot * clusterCount + source]
+            }
+        }
         for index in pairs.indices {
             pairs[index].successes += other.pairs[index].successes
             pairs[index].errors += other.pairs[index].errors

@@ -94,4 +94,29 @@ import Testing
             #expect(session.tally.sources[0].malformedLines == 1000 - NameTable.maximumRecordInstances + 1)
         }
     }
+
+    /// A cluster scaled back up during the load answers from a pod registered only once it exists: answers that arrive
+    /// before the run registered it are held and attributed when the session ends; without a scale-up in the scenario
+    /// an unknown instance is an error at once.
+    @Test func answersFromAPodThatAppearedDuringTheLoadAreAttributed() {
+        let command = BurstCommand(
+            target: .helloWorld(namespace: "ns"), burst: 0, requests: 3, workers: 1, intervalMicroseconds: 0,
+            lateThresholdMicroseconds: 0, connectTimeout: .seconds(1), requestTimeout: .seconds(1))
+        for expected in [true, false] {
+            let late = LateInstances(expected: expected)
+            let base = AttributionBase(
+                clusterNames: ["east", "west"], helloworldPods: [("helloworld-v1-a", 1)], versions: ["v1"], lateInstances: late)
+            let session = BurstSession(source: 0, clientPod: "sleep-0", command: command, base: base, records: nil)
+            Self.feed(session, "MC1 0 0 0 200 0 0.001000 0.002000 0.003000 v1 helloworld-v1-new\n")
+            late.register("helloworld-v1-new", cluster: 1, podIP: "10.0.0.9")
+            Self.feed(session, "MC1 0 0 1 200 0 0.001000 0.002000 0.003000 v1 helloworld-v1-new\n")
+            Self.feed(session, "MC1 0 0 2 200 0 0.001000 0.002000 0.003000 v1 helloworld-v1-a\nMC1-END 0 0 3\n")
+            session.finish(execFailed: false)
+            let counters = session.tally.sources[0]
+            #expect(counters.succeeded == (expected ? 3 : 1), "expected late pods: \(expected)")
+            #expect(counters.errorsByKind[.unknownInstance] == (expected ? nil : 2))
+            #expect(session.tally.pair(source: 0, target: 1).successes == counters.succeeded)
+            #expect(counters.missingRecords == 0)
+        }
+    }
 }

@@ -116,4 +116,36 @@ import Testing
         #expect(run.successes(source: 1, instance: NameID(rawValue: 1)) == 2)
         #expect(run.successes(source: 1, instance: NameID(rawValue: 4)) == 1)
     }
+
+    /// Pods that appeared during the load (a cluster scaled back up) are registered by each session on its own, under
+    /// ids that differ between sessions and may collide: merging keeps one instance per pod name and every answer.
+    @Test func instancesRegisteredBySessionsMergeByName() {
+        var base = TrafficTally(clusterNames: ["one", "two"])
+        base.assign(instance: NameID(rawValue: 1), named: "hw-1a", toCluster: 0)
+        var first = base
+        first.assign(instance: NameID(rawValue: 5), named: "hw-1new", toCluster: 0)
+        first.record(sample(5), source: 0)
+        first.record(sample(1), source: 0)
+        var second = base
+        // The same new pod under another id, and another new pod under the first session's id for its pod.
+        second.assign(instance: NameID(rawValue: 6), named: "hw-1new", toCluster: 0)
+        second.assign(instance: NameID(rawValue: 5), named: "hw-2new", toCluster: 1)
+        second.record(sample(6), source: 1)
+        second.record(sample(5), source: 1)
+        second.record(sample(5), source: 1)
+        var run = base
+        run.merge(first)
+        run.merge(second)
+        let byName = Dictionary(uniqueKeysWithValues: run.instances.map { ($0.name, $0) })
+        #expect(run.instances.count == 3, "\(run.instances)")
+        #expect(byName["hw-1new"]?.cluster == 0)
+        #expect(byName["hw-2new"]?.cluster == 1)
+        let newOne = try! #require(byName["hw-1new"]).id
+        let newTwo = try! #require(byName["hw-2new"]).id
+        #expect(run.successes(source: 0, instance: newOne) == 1)
+        #expect(run.successes(source: 1, instance: newOne) == 1)
+        #expect(run.successes(source: 1, instance: newTwo) == 2)
+        #expect(run.successes(source: 0, instance: NameID(rawValue: 1)) == 1)
+        #expect(run.pair(source: 1, target: 1).successes == 2)
+    }
 }
