@@ -12,7 +12,7 @@ import Testing
         let command = BurstCommand(
             target: .helloWorld(namespace: "ns"), burst: 0, requests: 4, workers: 2, intervalMicroseconds: 0,
             lateThresholdMicroseconds: 0, connectTimeout: .seconds(1), requestTimeout: .seconds(1))
-        return BurstSession(source: 0, clientPod: "sleep-0", command: command, base: base, records: nil)
+        return BurstSession(source: 0, clientPod: "sleep-0", command: command, base: base, records: nil, clock: nil)
     }
 
     static func feed(_ session: BurstSession, _ text: String, channel: ExecChannel = .stdout) {
