@@ -99,7 +99,7 @@ enum BurstsChild {
                     for index in 0..<ConcurrentBursts.bursts {
                         group.addTask {
                             let command = ConcurrentBursts.command(burst: index)
-                            let session = BurstSession(source: 0, clientPod: pod, command: command, base: base, records: nil)
+                            let session = BurstSession(source: 0, clientPod: pod, command: command, base: base, records: nil, clock: nil)
                             let request = ExecRequest(
                                 namespace: GuideSample.namespace, pod: pod, container: "sleep", command: try command.argv(),
                                 timeouts: ExecTimeouts(connect: .seconds(120), idle: .seconds(120), total: .seconds(600)))

@@ -50,7 +50,8 @@ extension Benchmark {
                 let base = AttributionBase(clusterNames: ["cluster-1"], helloworldPods: [(harnessInstance, 0)], versions: ["v1"])
                 let records = try RecordsFile(path: recordsPath)
                 defer { records.close() }
-                let metered = CPUMeteredSession(BurstSession(source: 0, clientPod: target.pod, command: command, base: base, records: records))
+                let metered = CPUMeteredSession(
+                    BurstSession(source: 0, clientPod: target.pod, command: command, base: base, records: records, clock: LoadClock()))
                 let script = "printf 'MC1-BEGIN 0 0\\n'; yes '\(line)' | head -n \(harnessRecords); printf 'MC1-END 0 0 \(harnessRecords)\\n'"
                 let request = ExecRequest(
                     namespace: target.namespace, pod: target.pod, command: ["/bin/sh", "-c", script],

@@ -61,12 +61,17 @@ package struct StoredRecord: Codable, Sendable, Equatable {
     /// Whether the request went over a connection an earlier request of its worker had opened: curl reported
     /// no connect time for a transfer that got an answer. Always false with the `fresh` engine.
     package var reused: Bool?
+    /// When the request started, in ms on the run's timeline (from the start of the load), 3 decimals: the time its
+    /// output reached meshcheck minus `totalUs`. Absent in records written before the timeline and in records of
+    /// bursts outside the measured load.
+    package var atMs: Double?
 
     package init(
         source: String, target: String?, client: String?, version: String?, instance: String?, status: Int, curlExit: Int,
         connectUs: UInt64, ttfbUs: UInt64, totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32,
-        engine: String? = nil, reused: Bool? = nil
+        engine: String? = nil, reused: Bool? = nil, atMs: Double? = nil
     ) {
+        self.atMs = atMs
         self.source = source
         self.target = target
         self.client = client
@@ -84,6 +89,13 @@ package struct StoredRecord: Codable, Sendable, Equatable {
         self.reused = reused
     }
 
+    /// `atMs` in whole microseconds, as the timeline places requests.
+    package var atMicros: Int64? {
+        guard let atMs, atMs.isFinite else { return nil }
+        let micros = (atMs * 1000).rounded()
+        return Int64(exactly: micros) ?? (micros < 0 ? .min : .max)
+    }
+
     /// What `reused` says for a record of the given engine.
     package static func reusedConnection(connectionReuse: Bool, status: UInt16, connectUs: UInt64) -> Bool {
         connectionReuse && status != 0 && connectUs == 0
@@ -92,18 +104,20 @@ package struct StoredRecord: Codable, Sendable, Equatable {
 
 package enum RecordsJSONL {
     /// Appends one line: `{"source":…,"target":…,"client":…,"version":…,"instance":…,"status":200,"curlExit":0,
-    /// "connectUs":…,"ttfbUs":…,"totalUs":…,"burst":…,"worker":…,"seq":…,"engine":"reuse","reused":true}\n`.
+    /// "connectUs":…,"ttfbUs":…,"totalUs":…,"burst":…,"worker":…,"seq":…,"engine":"reuse","reused":true,"atMs":1234.567}\n`
+    /// (`atMs` only when the request was placed on the timeline: `atMicros` / 1000 with 3 decimals).
     ///
     /// Builds the line in stack scratch space and appends it with one copy: keys are static strings and
     /// names are pre-escaped bytes, so a line costs a few memory copies and no reference counting.
     package static func append(
         source: JSONStringBytes, target: JSONStringBytes, client: JSONStringBytes, version: JSONStringBytes,
         instance: JSONStringBytes, status: UInt16, curlExit: UInt16, connectUs: UInt64, ttfbUs: UInt64,
-        totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32, connectionReuse: Bool?, to buffer: inout [UInt8]
+        totalUs: UInt64, burst: UInt32, worker: UInt32, seq: UInt32, connectionReuse: Bool?, atMicros: Int64? = nil,
+        to buffer: inout [UInt8]
     ) {
         let names = source.bytes.count + target.bytes.count + client.bytes.count + version.bytes.count + instance.bytes.count
-        // Keys and punctuation (< 210 bytes) plus eight numbers of at most 20 digits.
-        let bound = names + 210 + 8 * 20
+        // Keys and punctuation (< 220 bytes) plus eight numbers of at most 20 digits and a signed decimal of at most 22.
+        let bound = names + 220 + 8 * 20 + 22
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { scratch in
             var cursor = scratch.baseAddress!
             let origin = cursor
@@ -143,6 +157,10 @@ package enum RecordsJSONL {
                 // A record saved before engines were named stays as it was.
                 break
             }
+            if let atMicros {
+                copy(#","atMs":"#, to: &cursor)
+                writeMilliseconds(atMicros, to: &cursor)
+            }
             copy("}\n", to: &cursor)
             buffer.append(contentsOf: UnsafeBufferPointer(start: origin, count: cursor - origin))
         }
@@ -180,6 +198,23 @@ package enum RecordsJSONL {
         cursor += digits
     }
 
+    /// Writes microseconds as milliseconds with exactly 3 decimals (`-0.250`, `1234.567`) and advances the cursor.
+    @inline(__always)
+    static func writeMilliseconds(_ micros: Int64, to cursor: inout UnsafeMutablePointer<UInt8>) {
+        if micros < 0 {
+            cursor.pointee = UInt8(ascii: "-")
+            cursor += 1
+        }
+        let magnitude = micros.magnitude
+        writeDecimal(magnitude / 1000, to: &cursor)
+        cursor.pointee = UInt8(ascii: ".")
+        let fraction = magnitude % 1000
+        cursor[1] = 0x30 &+ UInt8(truncatingIfNeeded: fraction / 100)
+        cursor[2] = 0x30 &+ UInt8(truncatingIfNeeded: fraction / 10 % 10)
+        cursor[3] = 0x30 &+ UInt8(truncatingIfNeeded: fraction % 10)
+        cursor += 4
+    }
+
     /// Appends a stored record (slower path: escapes its strings each time).
     package static func append(_ record: StoredRecord, to buffer: inout [UInt8]) {
         append(
@@ -187,6 +222,6 @@ package enum RecordsJSONL {
             version: JSONStringBytes(record.version), instance: JSONStringBytes(record.instance),
             status: UInt16(clamping: record.status), curlExit: UInt16(clamping: record.curlExit), connectUs: record.connectUs,
             ttfbUs: record.ttfbUs, totalUs: record.totalUs, burst: record.burst, worker: record.worker, seq: record.seq,
-            connectionReuse: record.engine.map { $0 == "reuse" }, to: &buffer)
+            connectionReuse: record.engine.map { $0 == "reuse" }, atMicros: record.atMicros, to: &buffer)
     }
 }

@@ -65,6 +65,28 @@ package enum RecordsReplay {
         return (tally, instances.mapValues(\.count))
     }
 
+    /// The requests placed on the timeline by their `atMs`, in `window`s; nil when no record has `atMs` (records written
+    /// before the timeline), so such a replay has no timeline rather than an empty one. Records without `atMs` among
+    /// others are left out of it (they still count in the tally). Records of several runs share one axis: each
+    /// run's time 0 is the start of its load.
+    package static func timeline(_ records: [StoredRecord], clusterNames: [String], window: Duration) -> TimelineTally? {
+        var index: [String: Int] = [:]
+        for (position, name) in clusterNames.enumerated() { index[name] = position }
+        let width = window.components
+        var timeline = TimelineTally(clusterCount: clusterNames.count, windowMicros: width.seconds * 1_000_000 + width.attoseconds / 1_000_000_000_000)
+        var placed = false
+        for record in records {
+            guard let atMicros = record.atMicros, let source = index[record.source] else { continue }
+            placed = true
+            // As the traffic tally decides: a success is a 200 without a curl error from a known pod of the run.
+            let target = record.instance == nil ? nil : record.target.flatMap { index[$0] }
+            timeline.record(
+                source: source, target: target, succeeded: record.status == 200 && record.curlExit == 0, atMicros: atMicros,
+                totalMicros: record.totalUs)
+        }
+        return placed ? timeline : nil
+    }
+
     /// The report recomputed from `records`, possibly of several runs. With the run's report.json
     /// (`base`) the scenario, clusters and run facts come from it and only the traffic, its checks and
     /// the verdict are recomputed; without it the clusters are those the records name, each serving the
@@ -84,17 +106,35 @@ package enum RecordsReplay {
             ])
         }
         let (tally, instances) = tally(records, clusterNames: names)
+        // The saved report states the window the run used, whether or not its scenario echo does.
+        let window = base?.timeline.flatMap { savedWindow($0.windowSeconds) } ?? scenario.timeline.window
+        let timeline = timeline(records, clusterNames: names, window: window)
+        // The disruptions and localities are facts of the run the saved report states; the records hold neither.
+        let disruptions = base?.timeline?.disruptions ?? []
+        var localities: [String: ClusterLocality] = [:]
+        for cluster in base?.clusters ?? [] { localities[cluster.name] = cluster.locality }
         let namespace = base?.namespace ?? scenario.namespace ?? "unknown"
         let judged = Verdict.evaluate(
             VerdictInput(
                 scenario: scenario, namespace: namespace, tally: tally, readyEndpoints: instances, pods: [],
-                previousChecks: base?.checks ?? [], sidecarReadings: base?.sidecarEndpoints ?? [], previousLayers: base?.layers ?? []))
-        let facts = RunFacts(
+                previousChecks: base?.checks ?? [], sidecarReadings: base?.sidecarEndpoints ?? [], previousLayers: base?.layers ?? [],
+                timeline: timeline, disruptions: disruptions, localities: localities))
+        var facts = RunFacts(
             runId: base?.runId ?? "from-records", startedAt: base?.startedAt ?? RunFacts.timestamp(now), durationSeconds: base?.durationSeconds ?? 0,
             namespace: namespace, revision: base?.revision, scenario: scenario, readyEndpoints: instances, phases: base?.phases ?? [],
             convergeSeconds: base?.convergeSeconds, retries: base?.retries ?? [], exec: base?.exec ?? ExecStats(sessions: 0, failed: 0, roundTripMs: nil),
             cleanup: base?.cleanup ?? CleanupReport(status: .skipped, leftovers: []), sidecarEndpoints: base?.sidecarEndpoints)
+        facts.timeline = timeline
+        facts.disruptions = disruptions
+        facts.localities = localities
         return RunReportBuilder.report(facts: facts, judged: judged, end: .completed).report
+    }
+
+    /// A saved report's window width, when it is one the scenario could have set (a corrupt value falls back to the
+    /// scenario's).
+    static func savedWindow(_ seconds: Double) -> Duration? {
+        guard seconds.isFinite, seconds >= 0.001, seconds <= 3600 else { return nil }
+        return .microseconds(Int64((seconds * 1_000_000).rounded()))
     }
 
     /// Sources send, targets serve the version they answered with most often.

@@ -372,6 +372,78 @@ package struct DisruptionRecord: Codable, Sendable, Equatable {
     }
 }
 
+/// The run's requests in time (schema 3): per source, fixed windows from the start of the load with the answers per
+/// serving cluster, failures and latency quantiles, and the disruptions on the same axis.
+package struct RunTimeline: Codable, Sendable, Equatable {
+    /// What time 0 is.
+    package static let loadOrigin = "start of the load"
+
+    /// Width of one window (the scenario's `timeline.window`).
+    package var windowSeconds: Double
+    /// What time 0 is: always ``loadOrigin``.
+    package var origin: String
+    /// The scenario's disruptions as applied, their times in ms on this timeline.
+    package var disruptions: [DisruptionRecord]
+    /// Client clusters in scenario order, those with placed requests only.
+    package var sources: [TimelineSourceSeries]
+    /// Requests placed too far from the origin to keep (see `TimelineTally.windowLimit`); absent when none.
+    package var requestsBeyondLimit: Int?
+
+    package init(
+        windowSeconds: Double, origin: String = RunTimeline.loadOrigin, disruptions: [DisruptionRecord], sources: [TimelineSourceSeries],
+        requestsBeyondLimit: Int? = nil
+    ) {
+        self.windowSeconds = windowSeconds
+        self.origin = origin
+        self.disruptions = disruptions
+        self.sources = sources
+        self.requestsBeyondLimit = requestsBeyondLimit
+    }
+
+    /// Where the last window ends, in seconds: the length of the axis every source is drawn on.
+    package var endSeconds: Double {
+        let lastStart = sources.compactMap { $0.windows.last?.startSeconds }.max() ?? 0
+        return lastStart + windowSeconds
+    }
+}
+
+/// One source's windows, from the origin to its last request, empty windows included.
+package struct TimelineSourceSeries: Codable, Sendable, Equatable {
+    package var source: String
+    package var windows: [TimelineWindowEntry]
+
+    package init(source: String, windows: [TimelineWindowEntry]) {
+        self.source = source
+        self.windows = windows
+    }
+}
+
+package struct TimelineWindowEntry: Codable, Sendable, Equatable {
+    /// Seconds from the origin to the window's start.
+    package var startSeconds: Double
+    /// Requests that started in the window.
+    package var requests: Int
+    /// Failed requests among them (any kind, answered by a known pod or not).
+    package var errors: Int
+    /// Successful answers per serving cluster name; clusters without answers are left out.
+    package var byCluster: [String: Int]
+    /// In-pod latency quantiles of the window's successful requests (from at most its first 4096); absent without any.
+    package var p50Ms: Double?
+    package var p99Ms: Double?
+
+    package init(startSeconds: Double, requests: Int, errors: Int, byCluster: [String: Int], p50Ms: Double?, p99Ms: Double?) {
+        self.startSeconds = startSeconds
+        self.requests = requests
+        self.errors = errors
+        self.byCluster = byCluster
+        self.p50Ms = p50Ms
+        self.p99Ms = p99Ms
+    }
+
+    /// Successful answers.
+    package var succeeded: Int { byCluster.values.reduce(0, +) }
+}
+
 /// An object cleanup could not remove.
 package struct Leftover: Codable, Sendable, Equatable {
     package var cluster: String
@@ -490,7 +562,9 @@ package struct RetryCount: Codable, Sendable, Equatable {
 
 package struct RunReport: Codable, Sendable, Equatable {
     /// 2: adds `layers` (each pair's remote secret, control plane sync, sidecar endpoints and answers).
-    package static let currentSchemaVersion = 2
+    /// 3: adds `timeline` (per source, fixed windows from the start of the load: requests, errors, answers per serving
+    /// cluster, p50/p99; and the disruptions as applied on the same axis); records.jsonl gains `atMs`. Nothing removed.
+    package static let currentSchemaVersion = 3
 
     package var schemaVersion: Int
     package var runId: String
@@ -523,14 +597,18 @@ package struct RunReport: Codable, Sendable, Equatable {
     /// Per (source, serving cluster) pair, the answers per HelloWorld pod and `balance-instances`' test of them. Added
     /// within schema 2; absent when traffic was not judged, and in reports written before the check.
     package var instances: [InstanceSplit]?
+    /// The requests in time, with the disruptions (schema 3); absent when the records carried no time (runs that
+    /// stopped before the load, replays of records without `atMs`, reports of older schemas).
+    package var timeline: RunTimeline?
 
     package init(
         runId: String, verdict: RunVerdict, error: String? = nil, startedAt: String, durationSeconds: Double, namespace: String,
         revision: String?, clusters: [ClusterEntry], checks: [CheckResult], traffic: [TrafficRow], sources: [SourceSummary],
         phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats, cleanup: CleanupReport,
         scenario: ScenarioEcho, sidecarEndpoints: [SidecarEndpointsReading]? = nil, layers: [PairLayers]? = nil,
-        instances: [InstanceSplit]? = nil
+        instances: [InstanceSplit]? = nil, timeline: RunTimeline? = nil
     ) {
+        self.timeline = timeline
         self.layers = layers
         self.instances = instances
         self.schemaVersion = RunReport.currentSchemaVersion

@@ -258,7 +258,7 @@ package struct MeshCheckRun: Sendable {
                         probe.requestsPerBurst = 10
                         probe.mode = .sequential
                         let command = BurstCommand(target: .helloWorld(namespace: namespace), burst: round, load: probe)
-                        let session = BurstSession(source: client.source, clientPod: pod, command: command, base: base, records: nil)
+                        let session = BurstSession(source: client.source, clientPod: pod, command: command, base: base, records: nil, clock: nil)
                         _ = await Self.runBurst(session, op: op, pod: pod, namespace: namespace, deadline: deadline)
                         clients.record(index, reached: session.reached)
                     }
@@ -301,6 +301,7 @@ package struct MeshCheckRun: Sendable {
         let total = pods.count * lanes * load.bursts * load.requestsPerBurst
         settings.progress("bursts: \(pods.count) clients × \(lanes) concurrent × \(load.bursts) bursts × \(load.requestsPerBurst) requests = \(total)")
         let clock = LoadClock()
+        state.loadClock = clock
         let disruptions = startDisruptions(operations, state: state, clock: clock)
         defer { disruptions?.cancel() }
         let results = await withTaskGroup(of: [BurstResult].self) { group in
@@ -314,7 +315,7 @@ package struct MeshCheckRun: Sendable {
                             let command = BurstCommand(target: .helloWorld(namespace: namespace), burst: burst, load: load)
                             let session = BurstSession(
                                 source: op.cluster.index, clientPod: pod, command: command, base: base,
-                                records: records)
+                                records: records, clock: clock)
                             let started = ContinuousClock.now
                             let error = await Self.runBurst(session, op: op, pod: pod, namespace: namespace, deadline: deadline)
                             results.append(

@@ -1,5 +1,7 @@
 // Bursts: one exec per burst, its stdout parsed as it arrives and tallied per session (no locks on
 // the hot path), every record appended to records.jsonl as it is parsed. Sessions merge at the end.
+// Measured bursts also place each request on the run's timeline: its start is the time its chunk arrived
+// (one clock read per chunk) minus its in-pod duration, so a request is placed no earlier than it began.
 
 import Foundation
 import KubeClient
@@ -52,6 +54,8 @@ package final class RecordsFile: Sendable {
 package struct AttributionBase: Sendable {
     var names = NameTable()
     var tally: TrafficTally
+    /// An empty timeline over the run's clusters, in the scenario's windows; sessions with a clock start from it.
+    var timeline: TimelineTally
     /// JSON string bytes per NameID raw value (known names only).
     var jsonNames: [JSONStringBytes] = [.null]
     var clusterJSON: [JSONStringBytes]
@@ -59,10 +63,13 @@ package struct AttributionBase: Sendable {
     let lateInstances: LateInstances
 
     package init(
-        clusterNames: [String], helloworldPods: [(pod: String, cluster: Int)], versions: [String], lateInstances: LateInstances = LateInstances()
+        clusterNames: [String], helloworldPods: [(pod: String, cluster: Int)], versions: [String],
+        timelineWindow: Duration = TimelineSettings.defaultWindow, lateInstances: LateInstances = LateInstances()
     ) {
         self.lateInstances = lateInstances
         tally = TrafficTally(clusterNames: clusterNames)
+        let window = timelineWindow.components
+        timeline = TimelineTally(clusterCount: clusterNames.count, windowMicros: window.seconds * 1_000_000 + window.attoseconds / 1_000_000_000_000)
         clusterJSON = clusterNames.map { JSONStringBytes($0) }
         for (pod, cluster) in helloworldPods {
             let id = names.intern(pod)
@@ -97,6 +104,10 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
     private var names: NameTable
     private(set) var pending = PendingEvents()
     package private(set) var tally: TrafficTally
+    /// The run's clock for measured bursts, nil for converge probes and benchmarks that leave time out.
+    private let clock: LoadClock?
+    /// This session's requests in time; nil without a clock.
+    package private(set) var timeline: TimelineTally?
     private var buffer: [UInt8] = []
     /// Records per worker, and each worker's END count once seen, for the command's workers only: lines
     /// naming other workers are tallied but cannot grow these.
@@ -110,8 +121,8 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
     private(set) var connections = ConnectionCounts()
     /// Answers from an instance no one had registered when they arrived, held until the session ends in case the run
     /// registers the pod meanwhile (it lists new pods while the answers already flow). Only when pods can appear during
-    /// the load, and at most 1024 (56 KiB): a pod printing made-up names must not make every session hold more.
-    private var unresolved: [RequestSample] = []
+    /// the load, and at most 1024 (72 KiB): a pod printing made-up names must not make every session hold more.
+    private var unresolved: [(sample: RequestSample, arrivalMicros: Int64?)] = []
     static let unresolvedLimit = 1024
 
     static let flushThreshold = 64 * 1024
@@ -119,8 +130,10 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
     static let retainedEvents = 512
     static let stderrTailLimit = 2048
 
-    package init(source: Int, clientPod: String, command: BurstCommand, base: AttributionBase, records: RecordsFile?) {
+    package init(source: Int, clientPod: String, command: BurstCommand, base: AttributionBase, records: RecordsFile?, clock: LoadClock?) {
         self.source = source
+        self.clock = clock
+        timeline = clock == nil ? nil : base.timeline
         self.command = command
         self.base = base
         self.records = records
@@ -142,16 +155,18 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
     }
 
     private func drain() {
+        // Every record of a chunk arrived by now: one clock read places them all.
+        let arrivalMicros = clock?.nowMicros()
         for event in pending.events {
             switch event {
             case .sample(let sample):
                 if base.lateInstances.expected, sample.status == 200, sample.curlExit == 0, !sample.instance.isAbsent,
                     tally.cluster(ofInstance: sample.instance) == nil, !registerLate(sample.instance), unresolved.count < Self.unresolvedLimit
                 {
-                    unresolved.append(sample)
+                    unresolved.append((sample, arrivalMicros))
                     continue
                 }
-                take(sample)
+                take(sample, arrivalMicros: arrivalMicros)
             case .begin:
                 break
             case .end(_, let worker, let count):
@@ -171,10 +186,17 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
         }
     }
 
-    /// Tallies one record and appends it to records.jsonl.
-    private func take(_ sample: RequestSample) {
+    /// Tallies one record, places it on the timeline (by `arrivalMicros`, its chunk's arrival on the load's clock) and
+    /// appends it to records.jsonl.
+    private func take(_ sample: RequestSample, arrivalMicros: Int64?) {
         let target = tally.record(sample, source: source)
-        if let target, sample.status == 200, sample.curlExit == 0 { reached.insert(target) }
+        let succeeded = sample.status == 200 && sample.curlExit == 0
+        if let target, succeeded { reached.insert(target) }
+        // The start: in-pod durations are far below Int64's range, which a corrupt value is clamped to.
+        let startMicros = arrivalMicros.map { $0 &- Int64(clamping: sample.totalMicros) }
+        if let startMicros {
+            timeline?.record(source: source, target: target, succeeded: succeeded, atMicros: startMicros, totalMicros: sample.totalMicros)
+        }
         if sample.worker < samplesPerWorker.count { samplesPerWorker[Int(sample.worker)] += 1 }
         connections.count(status: sample.status, connectUs: sample.connectMicros, connectionReuse: command.connectionReuse)
         guard records != nil else { return }
@@ -183,7 +205,7 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
             version: json(for: sample.version), instance: json(for: sample.instance), status: sample.status,
             curlExit: sample.curlExit, connectUs: sample.connectMicros, ttfbUs: sample.firstByteMicros,
             totalUs: sample.totalMicros, burst: sample.burst, worker: sample.worker, seq: sample.sequence,
-            connectionReuse: command.connectionReuse, to: &buffer)
+            connectionReuse: command.connectionReuse, atMicros: startMicros, to: &buffer)
         // Within the chunk: a 256 KiB chunk of short records is megabytes of JSON.
         if buffer.count >= Self.flushThreshold { flush() }
     }
@@ -213,9 +235,9 @@ package final class BurstSession: ExecOutputConsumer, @unchecked Sendable {
         parser.finish(into: &pending)
         drain()
         // Whatever the run has registered by now attributes the held answers; the rest are unknown instances after all.
-        for sample in unresolved {
+        for (sample, arrivalMicros) in unresolved {
             if tally.cluster(ofInstance: sample.instance) == nil { _ = registerLate(sample.instance) }
-            take(sample)
+            take(sample, arrivalMicros: arrivalMicros)
         }
         unresolved = []
         var missing = 0

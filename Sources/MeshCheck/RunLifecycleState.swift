@@ -15,6 +15,10 @@ final class RunState: Sendable {
         var pods: [[RunPod]] = []
         var convergeSeconds: Double?
         var tally: TrafficTally?
+        /// The measured bursts' requests in time, merged like `tally`.
+        var timeline: TimelineTally?
+        /// The timeline's origin, set when the measured load starts (disruptions are timed on it).
+        var loadClock: LoadClock?
         var execSessions = 0
         /// Failed bursts' messages, by source cluster index.
         var execFailures: [Int: [String]] = [:]
@@ -86,6 +90,11 @@ final class RunState: Sendable {
         get { facts.withLock { $0.controlPlaneViews } }
         set { facts.withLock { $0.controlPlaneViews = newValue } }
     }
+    /// The clock of the measured load, once it started; nil before.
+    var loadClock: LoadClock? {
+        get { facts.withLock { $0.loadClock } }
+        set { facts.withLock { $0.loadClock = newValue } }
+    }
     var convergeSeconds: Double? {
         get { facts.withLock { $0.convergeSeconds } }
         set { facts.withLock { $0.convergeSeconds = newValue } }
@@ -124,7 +133,8 @@ final class RunState: Sendable {
             for pod in list where pod.app == Workloads.helloworldApp { helloworld.append((pod.name, cluster)) }
         }
         return AttributionBase(
-            clusterNames: scenario.clusters.map(\.name), helloworldPods: helloworld, versions: scenario.versions, lateInstances: lateInstances)
+            clusterNames: scenario.clusters.map(\.name), helloworldPods: helloworld, versions: scenario.versions,
+            timelineWindow: scenario.timeline.window, lateInstances: lateInstances)
     }
 
     /// Ready HelloWorld pods per serving cluster name.
@@ -150,14 +160,19 @@ final class RunState: Sendable {
         return Set(scenario.clusters.indices.filter { (endpoints[scenario.clusters[$0].name] ?? 0) > 0 })
     }
 
-    /// Merges the bursts' tallies and exec statistics.
+    /// Merges the bursts' tallies, timelines and exec statistics.
     func record(bursts: [BurstResult], base: AttributionBase) {
         var tally = base.tally
+        var timeline: TimelineTally?
         var roundTrips = LatencyHistogram()
         var failures: [(source: Int, message: String)] = []
         var connections = ConnectionCounts(engine: settings.scenario.load.connectionReuse ? "reuse" : "fresh")
         for result in bursts {
             tally.merge(result.session.tally)
+            if let placed = result.session.timeline {
+                if timeline == nil { timeline = base.timeline }
+                timeline?.merge(placed)
+            }
             connections.merge(result.session.connections)
             roundTrips.record(UInt64(max(1, result.roundTrip.seconds * 1_000_000)))
             if let error = result.error {
@@ -170,6 +185,7 @@ final class RunState: Sendable {
         }
         facts.withLock {
             $0.tally = tally
+            $0.timeline = timeline
             $0.execSessions += bursts.count
             for failure in failures { $0.execFailures[failure.source, default: []].append(failure.message) }
             $0.execRoundTrips.merge(roundTrips)
@@ -187,8 +203,8 @@ final class RunState: Sendable {
     /// Judges the traffic; called once the bursts are done.
     func evaluate() {
         let scenario = settings.scenario
-        let (tally, lists, findings, execFailures, views, readings) = facts.withLock {
-            ($0.tally, $0.pods, $0.preflight, $0.execFailures, $0.controlPlaneViews, $0.sidecarReadings)
+        let (tally, lists, findings, execFailures, views, readings, timeline) = facts.withLock {
+            ($0.tally, $0.pods, $0.preflight, $0.execFailures, $0.controlPlaneViews, $0.sidecarReadings, $0.timeline)
         }
         let (disruptions, localities) = facts.withLock { ($0.disruptions, $0.localities) }
         guard let tally else { return }
@@ -206,7 +222,7 @@ final class RunState: Sendable {
             VerdictInput(
                 scenario: scenario, namespace: settings.namespace, tally: tally,
                 readyEndpoints: readyEndpoints, pods: podStates, preflight: findings, execFailures: execFailures,
-                controlPlaneViews: views, sidecarReadings: readings, disruptions: disruptions, localities: localities))
+                controlPlaneViews: views, sidecarReadings: readings, timeline: timeline, disruptions: disruptions, localities: localities))
         facts.withLock { $0.outcome = outcome }
     }
 
@@ -238,6 +254,7 @@ final class RunState: Sendable {
                 firstFailures: Array(snapshot.execFailures.sorted { $0.key < $1.key }.flatMap(\.value).prefix(ExecStats.firstFailuresKept)),
                 connections: snapshot.connections),
             cleanup: cleanup, sidecarEndpoints: snapshot.sidecarReadings.isEmpty ? nil : snapshot.sidecarReadings)
+        runFacts.timeline = snapshot.timeline
         runFacts.disruptions = snapshot.disruptions
         runFacts.localities = snapshot.localities
         return RunReportBuilder.report(

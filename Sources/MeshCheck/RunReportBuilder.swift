@@ -29,6 +29,9 @@ package struct RunFacts: Sendable {
     package var disruptions: [DisruptionRecord] = []
     /// Each cluster's region and zone (from its nodes' labels) by cluster name.
     package var localities: [String: ClusterLocality] = [:]
+    /// The measured requests in time (the tally the verdict judged as `VerdictInput.timeline`); nil when the records
+    /// carried no time.
+    package var timeline: TimelineTally?
 
     package init(
         runId: String, startedAt: String, durationSeconds: Double, namespace: String, revision: String?, scenario: Scenario,
@@ -108,7 +111,32 @@ package enum RunReportBuilder {
             namespace: facts.namespace, revision: facts.revision, clusters: clusters, checks: checks, traffic: judged?.traffic ?? [],
             sources: judged?.sources ?? [], phases: facts.phases, convergeSeconds: facts.convergeSeconds, retries: facts.retries,
             exec: facts.exec, cleanup: facts.cleanup, scenario: ScenarioEcho(facts.scenario), sidecarEndpoints: facts.sidecarEndpoints,
-            layers: judged?.layers, instances: judged?.instances)
+            layers: judged?.layers, instances: judged?.instances,
+            timeline: facts.timeline.map { timeline($0, clusterNames: facts.scenario.clusters.map(\.name), disruptions: facts.disruptions) })
         return RunOutcome(report: report, exitCode: exitCode)
+    }
+
+    /// The report's timeline: per source with placed requests, every window from the origin to its last request.
+    static func timeline(_ tally: TimelineTally, clusterNames: [String], disruptions: [DisruptionRecord]) -> RunTimeline {
+        let microsPerSecond = 1_000_000.0
+        var sources: [TimelineSourceSeries] = []
+        for (source, name) in clusterNames.enumerated() {
+            let windows = tally.windows(source: source)
+            guard !windows.isEmpty else { continue }
+            let entries = windows.map { index, window in
+                var byCluster: [String: Int] = [:]
+                for (target, answers) in window.successes.enumerated() where answers > 0 && target < clusterNames.count {
+                    byCluster[clusterNames[target]] = answers
+                }
+                return TimelineWindowEntry(
+                    startSeconds: Double(Int64(index) * tally.windowMicros) / microsPerSecond, requests: window.requests,
+                    errors: window.errors, byCluster: byCluster, p50Ms: window.latencyQuantile(0.5).map { Double($0) / 1000 },
+                    p99Ms: window.latencyQuantile(0.99).map { Double($0) / 1000 })
+            }
+            sources.append(TimelineSourceSeries(source: name, windows: entries))
+        }
+        return RunTimeline(
+            windowSeconds: Double(tally.windowMicros) / microsPerSecond, disruptions: disruptions, sources: sources,
+            requestsBeyondLimit: tally.beyondLimit > 0 ? tally.beyondLimit : nil)
     }
 }

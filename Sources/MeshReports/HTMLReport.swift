@@ -27,7 +27,8 @@ package enum HTMLReport {
             """
         html += header(report)
         html += """
-            <nav aria-label="Sections"><a href="#checks">Checks</a> · <a href="#layers">Layers</a> · <a href="#shares">Shares</a> · <a href="#pods">Pods</a> · <a href="#latency">Latency</a> · \
+            <nav aria-label="Sections"><a href="#checks">Checks</a> · <a href="#layers">Layers</a> · <a href="#shares">Shares</a> · \
+            \(report.timeline == nil ? "" : "<a href=\"#timeline\">Timeline</a> · ")<a href="#pods">Pods</a> · <a href="#latency">Latency</a> · \
             <a href="#matrix">Matrix</a> · <a href="#phases">Phases</a> · <a href="#scenario">Scenario</a></nav>
             <main>
 
@@ -35,6 +36,7 @@ package enum HTMLReport {
         html += checksSection(report)
         html += layersSection(report)
         html += sharesSection(report, sources: sources)
+        html += timelineSection(report)
         html += podsSection(report, sources: sources)
         html += latencySection(report)
         html += matrixSection(report, sources: sources, targets: targets)
@@ -344,6 +346,9 @@ package enum HTMLReport {
         svg .whisker { stroke: var(--ink); stroke-width: 1.6; }
         svg .expected { stroke: var(--ink); stroke-width: 1.2; stroke-dasharray: 4 3; } svg .expected-marker { fill: #fff; stroke: var(--ink); stroke-width: 1.6; }
         svg .bar, svg .phase { fill-opacity: 0.8; }
+        svg .plot-area { fill: none; stroke: var(--line); } svg .hatch-ground { fill: var(--fail); } svg .errors { stroke: var(--fail); stroke-width: 0.5; } svg .hatch { stroke: #fff; stroke-width: 2; }
+        svg .disruption { stroke: var(--ink); stroke-width: 1.6; } svg .disruption.restored { stroke-dasharray: 5 3; }
+        details summary { cursor: pointer; color: var(--muted); font-size: 0.9em; }
         svg .curve { fill: none; stroke-width: 2; } svg .d1 { stroke-dasharray: 7 3; } svg .d2 { stroke-dasharray: 2 2; } svg .d3 { stroke-dasharray: 9 3 2 3; }
         svg .s0 { fill: #0072b2; stroke: #0072b2; } svg .s1 { fill: #e69f00; stroke: #e69f00; } svg .s2 { fill: #009e73; stroke: #009e73; }
         svg .s3 { fill: #cc79a7; stroke: #cc79a7; } svg .s4 { fill: #56b4e9; stroke: #56b4e9; } svg .s5 { fill: #d55e00; stroke: #d55e00; }

@@ -49,6 +49,17 @@ package enum MarkdownSummary {
             }
         }
 
+        let sparklines = TimelineSparkline.all(report)
+        if let first = sparklines.first {
+            out.append("")
+            out.append("### Timeline")
+            out.append("")
+            out.append("Per source, the \(TimelineSparkline.legend(secondsPerColumn: first.secondsPerColumn)).")
+            out.append("")
+            // The line holds only blocks and the marks `!·|`, safe in a code span outside a table.
+            out += sparklines.map { "- \(cell($0.source)) [\(cell($0.watched))]: `\($0.line)`" }
+        }
+
         let splits = InstanceRows.shown(report)
         if !splits.isEmpty {
             out.append("")

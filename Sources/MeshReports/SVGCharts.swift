@@ -270,8 +270,8 @@ enum SVGCharts {
 
     // MARK: Building blocks
 
-    static func chart(id: String, width: Double, height: Double, title: String, description: String, body: String) -> String {
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"\(id)\" class=\"chart\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"\(f(width))\" role=\"img\" "
+    static func chart(id: String, width: Double, height: Double, title: String, description: String, body: String, cssClass: String = "chart") -> String {
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"\(id)\" class=\"\(cssClass)\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"\(f(width))\" role=\"img\" "
             + "aria-labelledby=\"\(id)-title \(id)-desc\"><title id=\"\(id)-title\">\(HTMLReport.escape(title))</title>"
             + "<desc id=\"\(id)-desc\">\(HTMLReport.escape(description))</desc>\(body)</svg>"
     }

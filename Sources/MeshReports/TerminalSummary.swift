@@ -38,6 +38,17 @@ package enum TerminalSummary {
             if !notes.isEmpty { lines += notes.map { "  " + $0 } }
         }
 
+        let sparklines = TimelineSparkline.all(report)
+        if let first = sparklines.first {
+            lines.append("")
+            lines.append(paint.bold("Timeline") + " (\(TimelineSparkline.legend(secondsPerColumn: first.secondsPerColumn)))")
+            let width = sparklines.map { $0.source.count + $0.watched.count }.max() ?? 0
+            for sparkline in sparklines {
+                let label = "\(sparkline.source) [\(sparkline.watched)]"
+                lines.append("  " + label + String(repeating: " ", count: width + 3 - label.count) + "  " + sparkline.line)
+            }
+        }
+
         let splits = InstanceRows.shown(report)
         if !splits.isEmpty {
             lines.append("")

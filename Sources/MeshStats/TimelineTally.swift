@@ -52,12 +52,17 @@ public struct TimelineWindow: Sendable, Equatable {
 public struct TimelineTally: Sendable {
     /// Latencies kept per window and source: quantiles of a busy window come from its first 4096 answers.
     public static let latencySampleLimit = 4096
+    /// Windows a source may have (27 hours of 1 s windows): a request placed later — a corrupt or foreign `atMs` in
+    /// saved records — is counted in ``beyondLimit`` instead, so reading the windows never allocates without bound.
+    public static let windowLimit = 100_000
 
     /// Window width in µs (at least 1).
     public let windowMicros: Int64
     public let clusterCount: Int
     /// Per source cluster index: window index → window.
     private var bySource: [[Int: TimelineWindow]]
+    /// Requests placed at or after window ``windowLimit``, left out of every window.
+    public private(set) var beyondLimit = 0
 
     public init(clusterCount: Int, windowMicros: Int64) {
         self.clusterCount = clusterCount
@@ -67,12 +72,16 @@ public struct TimelineTally: Sendable {
 
     /// The window a request started at `atMicros` on the run's timeline falls in; a start before the origin (a clock
     /// read an instant early) counts in the first window.
-    public func windowIndex(atMicros: Int64) -> Int { Int(max(atMicros, 0) / windowMicros) }
+    public func windowIndex(atMicros: Int64) -> Int { Int(truncatingIfNeeded: max(atMicros, 0) / windowMicros) }
 
     /// Places one request of `source`: `target` is the serving cluster when known, `totalMicros` its in-pod latency.
     public mutating func record(source: Int, target: Int?, succeeded: Bool, atMicros: Int64, totalMicros: UInt64) {
         guard bySource.indices.contains(source) else { return }
         let index = windowIndex(atMicros: atMicros)
+        guard index < Self.windowLimit else {
+            beyondLimit += 1
+            return
+        }
         var window = bySource[source][index] ?? TimelineWindow(clusterCount: clusterCount)
         let knownTarget = target.flatMap { (0..<clusterCount).contains($0) ? $0 : nil }
         if succeeded, let knownTarget {
@@ -91,6 +100,7 @@ public struct TimelineTally: Sendable {
 
     public mutating func merge(_ other: TimelineTally) {
         precondition(other.clusterCount == clusterCount && other.windowMicros == windowMicros, "merging timelines of different shapes")
+        beyondLimit += other.beyondLimit
         for source in bySource.indices {
             for (index, window) in other.bySource[source] {
                 if var mine = bySource[source][index] {

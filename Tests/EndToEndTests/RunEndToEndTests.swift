@@ -14,7 +14,10 @@ final class RunEndToEndTests: XCTestCase {
         XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
         let report = try CLI.report(in: directory)
         XCTAssertEqual(report.string("verdict"), "pass")
-        XCTAssertEqual(report["schemaVersion"] as? Int, 2)
+        XCTAssertEqual(report["schemaVersion"] as? Int, 3)
+        let timeline = try XCTUnwrap(report["timeline"] as? [String: Any], "a measured run has a timeline")
+        XCTAssertEqual(timeline["origin"] as? String, "start of the load")
+        XCTAssertEqual((timeline["sources"] as? [Any])?.count, 2)
 
         let clusters = report.array("clusters").compactMap { $0.string("name") }
         XCTAssertEqual(clusters.count, 2)

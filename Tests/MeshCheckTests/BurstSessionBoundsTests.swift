@@ -12,7 +12,7 @@ import Testing
         let command = BurstCommand(
             target: .helloWorld(namespace: "ns"), burst: 0, requests: 4, workers: 2, intervalMicroseconds: 0,
             lateThresholdMicroseconds: 0, connectTimeout: .seconds(1), requestTimeout: .seconds(1))
-        return BurstSession(source: 0, clientPod: "sleep-0", command: command, base: base, records: nil)
+        return BurstSession(source: 0, clientPod: "sleep-0", command: command, base: base, records: nil, clock: nil)
     }
 
     static func feed(_ session: BurstSession, _ text: String, channel: ExecChannel = .stdout) {
@@ -106,7 +106,7 @@ import Testing
             let late = LateInstances(expected: expected)
             let base = AttributionBase(
                 clusterNames: ["east", "west"], helloworldPods: [("helloworld-v1-a", 1)], versions: ["v1"], lateInstances: late)
-            let session = BurstSession(source: 0, clientPod: "sleep-0", command: command, base: base, records: nil)
+            let session = BurstSession(source: 0, clientPod: "sleep-0", command: command, base: base, records: nil, clock: LoadClock())
             Self.feed(session, "MC1 0 0 0 200 0 0.001000 0.002000 0.003000 v1 helloworld-v1-new\n")
             late.register("helloworld-v1-new", cluster: 1, podIP: "10.0.0.9")
             Self.feed(session, "MC1 0 0 1 200 0 0.001000 0.002000 0.003000 v1 helloworld-v1-new\n")
@@ -114,9 +114,12 @@ import Testing
             session.finish(execFailed: false)
             let counters = session.tally.sources[0]
             #expect(counters.succeeded == (expected ? 3 : 1), "expected late pods: \(expected)")
-            #expect(counters.errorsByKind[.unknownInstance] == (expected ? nil : 2))
+            #expect(counters.errorsByKind[RequestErrorKind.unknownInstance] == (expected ? nil : 2))
             #expect(session.tally.pair(source: 0, target: 1).successes == counters.succeeded)
             #expect(counters.missingRecords == 0)
+            // Held answers are placed on the timeline too, at their arrival.
+            let windows = session.timeline?.windows(source: 0).map(\.window) ?? []
+            #expect(windows.reduce(0) { $0 + $1.successes[1] } == counters.succeeded)
         }
     }
 }

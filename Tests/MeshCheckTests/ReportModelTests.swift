@@ -110,7 +110,8 @@ import Testing
         ] {
             #expect(object[key] != nil, "report.json lacks \(key)")
         }
-        #expect(object["schemaVersion"] as? Int == 2)
+        #expect(object["schemaVersion"] as? Int == 3)
+        #expect(object["timeline"] == nil, "no timeline without placed requests")
         #expect(object["verdict"] as? String == "pass")
         let row = try #require((object["traffic"] as? [[String: Any]])?.first)
         #expect(Set(row.keys) == ["source", "target", "requests", "errors", "share", "shareInterval", "expectedShare", "latencyMs"])

@@ -240,7 +240,15 @@ CHART_IDS_SCRIPT = """(() => {
     desc: svg.querySelector(':scope > desc')?.textContent ?? '',
     width: svg.getBoundingClientRect().width, height: svg.getBoundingClientRect().height,
     marks: svg.querySelectorAll('rect, line, polyline, polygon, circle').length }));
-  return JSON.stringify({ charts, tables: document.querySelectorAll('table').length,
+  const timelines = [...document.querySelectorAll('svg.chart.timeline')].map(svg => {
+    const plot = svg.querySelector('rect.plot-area');
+    return { id: svg.id, plotX: Number(plot?.getAttribute('x')), plotWidth: Number(plot?.getAttribute('width')),
+      bars: svg.querySelectorAll('rect[data-window]').length,
+      markers: [...svg.querySelectorAll('line.disruption[data-disruption]')].map(line => ({
+        name: line.dataset.disruption, action: line.dataset.action, x: Number(line.getAttribute('x1')),
+        visible: line.getBoundingClientRect().height > 0 })) };
+  });
+  return JSON.stringify({ charts, timelines, tables: document.querySelectorAll('table').length,
     scrollWidth: document.documentElement.scrollWidth, verdict: document.querySelector('.verdict')?.textContent ?? '' });
 })()"""
 
@@ -307,7 +315,33 @@ def check_html(html_path, screenshot_path):
     expect(page["tables"] >= len(wanted), f"{page['tables']} tables for {len(wanted)} charts")
     expect(page["scrollWidth"] <= 1366, f"page is {page['scrollWidth']} px wide at laptop width")
     expect(report["verdict"].upper() in page["verdict"], f"verdict badge says {page['verdict']!r}")
-    finish(f"html {html_path}: {len(page['charts'])} charts, screenshot {screenshot_path}")
+    check_timelines(report, page["timelines"])
+    finish(f"html {html_path}: {len(page['charts'])} charts, {len(page['timelines'])} timelines, screenshot {screenshot_path}")
+
+
+def check_timelines(report, timelines):
+    """One timeline chart per source of report.json's timeline, bars in it, and per disruption action that happened
+    exactly one marker per chart, at the x the axis gives its time: the axis runs from 0 at the plot's left edge to
+    the last window's end (or a later action) at its right edge."""
+    timeline = report.get("timeline")
+    if timeline is None:
+        expect(not timelines, f"{len(timelines)} timeline charts without a timeline in report.json")
+        return
+    expect(len(timelines) == len(timeline["sources"]), f"{len(timelines)} timeline charts for {len(timeline['sources'])} sources")
+    actions = [(d["name"], action, d[key] / 1000) for d in timeline["disruptions"]
+               for action, key in (("applied", "appliedAtMs"), ("restored", "restoredAtMs")) if d.get(key) is not None]
+    last = max((s["windows"][-1]["startSeconds"] for s in timeline["sources"] if s["windows"]), default=0)
+    end = max([last + timeline["windowSeconds"]] + [seconds for _, _, seconds in actions] + [0.001])
+    for chart in timelines:
+        expect(chart["bars"] > 0, f"timeline {chart['id']} draws no bars")
+        expect(len(chart["markers"]) == len(actions), f"timeline {chart['id']}: {len(chart['markers'])} markers for {len(actions)} actions")
+        for name, action, seconds in actions:
+            found = [m for m in chart["markers"] if m["name"] == name and m["action"] == action]
+            expect(len(found) == 1, f"timeline {chart['id']}: {len(found)} markers for {name} {action}")
+            if found:
+                wanted = chart["plotX"] + seconds / end * chart["plotWidth"]
+                expect(abs(found[0]["x"] - wanted) <= 0.1, f"timeline {chart['id']}: {name} {action} at x {found[0]['x']}, expected {wanted:.1f}")
+                expect(found[0]["visible"], f"timeline {chart['id']}: {name} {action} marker not rendered")
 
 
 def check_passed(report_path, exit_code):
