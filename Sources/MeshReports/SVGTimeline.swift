@@ -52,7 +52,7 @@ extension SVGCharts {
             body += line(geometry.x(seconds), bottom, geometry.x(seconds), bottom + 4, "grid")
             body += text(geometry.x(seconds), bottom + 16, SVGCharts.seconds(seconds), "tick", anchor: "middle")
         }
-        body += text(left + TimelineGeometry.plotWidth / 2, bottom + 32, "seconds since the load started (\(timeline.origin))", "axis", anchor: "middle")
+        body += text(left + TimelineGeometry.plotWidth / 2, bottom + 32, "seconds since the \(timeline.origin)", "axis", anchor: "middle")
 
         for (index, window) in series.windows.enumerated() where window.requests > 0 {
             let x0 = geometry.x(window.startSeconds)

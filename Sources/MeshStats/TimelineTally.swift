@@ -37,6 +37,22 @@ public struct TimelineWindow: Sendable, Equatable {
         return sorted[min(max(rank, 1), sorted.count) - 1]
     }
 
+    /// One request; `target` is a valid cluster index or nil.
+    @inline(__always)
+    mutating func count(target: Int?, succeeded: Bool, totalMicros: UInt64) {
+        if succeeded, let target {
+            successes[target] += 1
+            if latencySamples.count < TimelineTally.latencySampleLimit {
+                latencySamples.append(totalMicros)
+            } else {
+                latencySamplesDropped += 1
+            }
+        } else {
+            errors += 1
+            if let target { errorsByTarget[target] += 1 }
+        }
+    }
+
     mutating func merge(_ other: TimelineWindow) {
         for index in successes.indices {
             successes[index] += other.successes[index]
@@ -82,33 +98,20 @@ public struct TimelineTally: Sendable {
             beyondLimit += 1
             return
         }
-        var window = bySource[source][index] ?? TimelineWindow(clusterCount: clusterCount)
+        let clusterCount = clusterCount
         let knownTarget = target.flatMap { (0..<clusterCount).contains($0) ? $0 : nil }
-        if succeeded, let knownTarget {
-            window.successes[knownTarget] += 1
-            if window.latencySamples.count < Self.latencySampleLimit {
-                window.latencySamples.append(totalMicros)
-            } else {
-                window.latencySamplesDropped += 1
-            }
-        } else {
-            window.errors += 1
-            if let knownTarget { window.errorsByTarget[knownTarget] += 1 }
-        }
-        bySource[source][index] = window
+        // Counted in place: a copy of the window out of the dictionary would copy its latency samples on every request.
+        bySource[source][index, default: TimelineWindow(clusterCount: clusterCount)].count(
+            target: knownTarget, succeeded: succeeded, totalMicros: totalMicros)
     }
 
     public mutating func merge(_ other: TimelineTally) {
         precondition(other.clusterCount == clusterCount && other.windowMicros == windowMicros, "merging timelines of different shapes")
         beyondLimit += other.beyondLimit
+        let clusterCount = clusterCount
         for source in bySource.indices {
             for (index, window) in other.bySource[source] {
-                if var mine = bySource[source][index] {
-                    mine.merge(window)
-                    bySource[source][index] = mine
-                } else {
-                    bySource[source][index] = window
-                }
+                bySource[source][index, default: TimelineWindow(clusterCount: clusterCount)].merge(window)
             }
         }
     }

@@ -40,7 +40,7 @@ final class RunEndToEndTests: XCTestCase {
         XCTAssertEqual(lines.count, 40)
         for line in lines {
             let record = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            for key in ["source", "target", "version", "instance", "status", "curlExit", "connectUs", "ttfbUs", "totalUs", "burst", "seq"] {
+            for key in ["source", "target", "version", "instance", "status", "curlExit", "connectUs", "ttfbUs", "totalUs", "burst", "seq", "atMs"] {
                 XCTAssertNotNil(record[key], "records.jsonl line lacks \(key): \(line)")
             }
         }
@@ -85,7 +85,8 @@ final class RunEndToEndTests: XCTestCase {
         XCTAssertEqual(result.exitCode, 0, "stderr: \(result.stderr)", file: file, line: line)
         let run = try CLI.report(in: directory)
         let replay = try CLI.report(in: replayed)
-        for key in ["verdict", "traffic", "sources", "checks", "clusters", "sidecarEndpoints"] {
+        // The timeline too: atMs keeps the microsecond each request was placed at, and the window comes from report.json.
+        for key in ["verdict", "traffic", "sources", "checks", "clusters", "sidecarEndpoints", "timeline"] {
             XCTAssertEqual(
                 run[key].map { $0 as AnyObject } as? NSObject, replay[key].map { $0 as AnyObject } as? NSObject,
                 "\(key) differs between the run and its replay", file: file, line: line)
