@@ -523,14 +523,18 @@ package struct RunReport: Codable, Sendable, Equatable {
     /// Per (source, serving cluster) pair, the answers per HelloWorld pod and `balance-instances`' test of them. Added
     /// within schema 2; absent when traffic was not judged, and in reports written before the check.
     package var instances: [InstanceSplit]?
+    /// Per applied disruption and source it concerns, the failover figures (``FailoverFigure``); absent when the run
+    /// applied no disruption or its records carry no time.
+    package var failover: [FailoverFigure]?
 
     package init(
         runId: String, verdict: RunVerdict, error: String? = nil, startedAt: String, durationSeconds: Double, namespace: String,
         revision: String?, clusters: [ClusterEntry], checks: [CheckResult], traffic: [TrafficRow], sources: [SourceSummary],
         phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats, cleanup: CleanupReport,
         scenario: ScenarioEcho, sidecarEndpoints: [SidecarEndpointsReading]? = nil, layers: [PairLayers]? = nil,
-        instances: [InstanceSplit]? = nil
+        instances: [InstanceSplit]? = nil, failover: [FailoverFigure]? = nil
     ) {
+        self.failover = failover
         self.layers = layers
         self.instances = instances
         self.schemaVersion = RunReport.currentSchemaVersion

@@ -108,7 +108,7 @@ package enum RunReportBuilder {
             namespace: facts.namespace, revision: facts.revision, clusters: clusters, checks: checks, traffic: judged?.traffic ?? [],
             sources: judged?.sources ?? [], phases: facts.phases, convergeSeconds: facts.convergeSeconds, retries: facts.retries,
             exec: facts.exec, cleanup: facts.cleanup, scenario: ScenarioEcho(facts.scenario), sidecarEndpoints: facts.sidecarEndpoints,
-            layers: judged?.layers, instances: judged?.instances)
+            layers: judged?.layers, instances: judged?.instances, failover: judged.flatMap { $0.failover.isEmpty ? nil : $0.failover })
         return RunOutcome(report: report, exitCode: exitCode)
     }
 }
