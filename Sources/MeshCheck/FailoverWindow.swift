@@ -19,9 +19,15 @@
 // 5. The figure is window-grained: failover is the start of the window after the one holding the last failing start,
 //    so the reported seconds lie in [start(window(lo)) + w, start(window(hi)) + w] − applied, lo and hi the earliest
 //    and latest last failing starts.
-// The ejection lasts `baseEjectionTime`; when the restore comes later than that after the ejection, the hosts return
-// (still dead), fail k more times and the "every window clean until the restore" condition moves past the re-probe:
-// then no single window is predicted (nil).
+// 6. When the disrupted endpoints leave the sidecar's endpoint list (`endpointRemoval` after the action: the pods
+//    are gone and the change propagated), nothing is sent to them any more: the last failing start is then the
+//    earlier of the ejection's and the removal's.
+// Two conditions make the prediction nil. Envoy ejects a host only while the ejected hosts are below
+// `maxEjectionPercent` of the cluster's hosts (all priorities), one more at least ("allow one additional ejection past
+// the maximum ... matches Envoy proxy behavior", grpc/grpc-java#9489): at most max(1, ⌈total·pct/100⌉) hosts, so more
+// disrupted endpoints than that never all leave by ejection (only by removal). And the ejection lasts
+// `baseEjectionTime`: when the restore comes later than that after the ejection, the hosts return (still dead), fail k
+// more times and the "every window clean until the restore" condition moves past the re-probe.
 
 package enum FailoverWindow {
     package struct Parameters: Sendable, Equatable {
@@ -42,12 +48,21 @@ package enum FailoverWindow {
         /// From the action's completion to the endpoints failing (may start below 0).
         package var effectDelayMicros: ClosedRange<Int64>
         package var baseEjectionTimeMicros: Int64
+        /// Hosts of the whole cluster (every priority) for the ejection cap; nil = not capped.
+        package var totalEndpoints: Int?
+        package var maxEjectionPercent: Int
+        /// From the action's completion to the disrupted endpoints leaving the sidecar's list; nil = they stay.
+        package var endpointRemovalMicros: ClosedRange<Int64>?
 
         package init(
             consecutiveErrors: Int, attemptsPerRequest: Int, endpoints: Int, workers: Int, workerIntervalMicros: Int64, windowMicros: Int64,
             requestSpanMicros: Int64 = 0, effectDelayMicros: ClosedRange<Int64> = 0...0,
-            baseEjectionTimeMicros: Int64 = micros(OutlierDetectionSettings.defaultBaseEjectionTime)
+            baseEjectionTimeMicros: Int64 = micros(OutlierDetectionSettings.defaultBaseEjectionTime), totalEndpoints: Int? = nil,
+            maxEjectionPercent: Int = OutlierDetectionSettings.defaultMaxEjectionPercent, endpointRemovalMicros: ClosedRange<Int64>? = nil
         ) {
+            self.totalEndpoints = totalEndpoints
+            self.maxEjectionPercent = maxEjectionPercent
+            self.endpointRemovalMicros = endpointRemovalMicros
             self.consecutiveErrors = consecutiveErrors
             self.attemptsPerRequest = attemptsPerRequest
             self.endpoints = endpoints
@@ -62,8 +77,9 @@ package enum FailoverWindow {
         /// The parameters of a paced scenario with Istio's default retries (2 per request): k from the outlier
         /// detection settings (Istio's default 5 when neither count is set); nil when the load is not paced.
         package init?(
-            outlierDetection: OutlierDetectionSettings, load: LoadSettings, timeline: TimelineSettings, endpoints: Int, retries: Int = 2,
-            requestSpanMicros: Int64 = 0, effectDelayMicros: ClosedRange<Int64> = 0...0
+            outlierDetection: OutlierDetectionSettings, load: LoadSettings, timeline: TimelineSettings, endpoints: Int, totalEndpoints: Int? = nil,
+            retries: Int = 2, requestSpanMicros: Int64 = 0, effectDelayMicros: ClosedRange<Int64> = 0...0,
+            endpointRemovalMicros: ClosedRange<Int64>? = nil
         ) {
             guard let interval = load.pacingIntervalMicroseconds else { return nil }
             let counts = [outlierDetection.consecutive5xxErrors, outlierDetection.consecutiveGatewayErrors].compactMap { $0 }
@@ -72,7 +88,10 @@ package enum FailoverWindow {
                 endpoints: endpoints, workers: load.workersPerBurst, workerIntervalMicros: Int64(interval),
                 windowMicros: Int64(timeline.windowMilliseconds) * 1000, requestSpanMicros: requestSpanMicros,
                 effectDelayMicros: effectDelayMicros,
-                baseEjectionTimeMicros: Self.micros(outlierDetection.baseEjectionTime ?? OutlierDetectionSettings.defaultBaseEjectionTime))
+                baseEjectionTimeMicros: Self.micros(outlierDetection.baseEjectionTime ?? OutlierDetectionSettings.defaultBaseEjectionTime),
+                totalEndpoints: totalEndpoints,
+                maxEjectionPercent: outlierDetection.maxEjectionPercent ?? OutlierDetectionSettings.defaultMaxEjectionPercent,
+                endpointRemovalMicros: endpointRemovalMicros)
         }
 
         package static func micros(_ duration: Duration) -> Int64 {
@@ -84,6 +103,13 @@ package enum FailoverWindow {
             let attempts = max(1, endpoints) * max(1, consecutiveErrors)
             return (attempts + max(1, attemptsPerRequest) - 1) / max(1, attemptsPerRequest)
         }
+
+        /// Whether Envoy's ejection cap lets every disrupted endpoint be ejected.
+        package var ejectsAll: Bool {
+            guard let totalEndpoints, totalEndpoints > 0 else { return true }
+            let cap = min(totalEndpoints, max(1, (totalEndpoints * max(0, maxEjectionPercent) + 99) / 100))
+            return endpoints <= cap
+        }
     }
 
     /// The range the reported `failoverSeconds` must fall in for an action applied at `appliedAtMicros` and restored
@@ -94,14 +120,27 @@ package enum FailoverWindow {
         let workers = Int64(max(1, parameters.workers))
         let rounds = (Int64(requests) + workers - 1) / workers
         let interval = max(1, parameters.workerIntervalMicros)
-        let earliestLast = appliedAtMicros + parameters.effectDelayMicros.lowerBound + (rounds - 1) * interval
-        let latestLast = appliedAtMicros + parameters.effectDelayMicros.upperBound + rounds * interval + parameters.requestSpanMicros
-        if let restoredAtMicros, restoredAtMicros > latestLast + parameters.baseEjectionTimeMicros { return nil }
+        var earliestLast = appliedAtMicros + parameters.effectDelayMicros.lowerBound + (rounds - 1) * interval
+        var latestLast = appliedAtMicros + parameters.effectDelayMicros.upperBound + rounds * interval + parameters.requestSpanMicros
+        var reprobed = restoredAtMicros.map { $0 > latestLast + parameters.baseEjectionTimeMicros } ?? false
+        if !parameters.ejectsAll {
+            // Only the removal ends the failures.
+            guard let removal = parameters.endpointRemovalMicros else { return nil }
+            (earliestLast, latestLast, reprobed) = (appliedAtMicros + removal.lowerBound - interval, appliedAtMicros + removal.upperBound, false)
+        } else if let removal = parameters.endpointRemovalMicros {
+            earliestLast = min(earliestLast, appliedAtMicros + removal.lowerBound - interval)
+            // Removed before the ejected hosts could return: no re-probe.
+            if appliedAtMicros + removal.upperBound < latestLast + parameters.baseEjectionTimeMicros { reprobed = false }
+            latestLast = min(latestLast, appliedAtMicros + removal.upperBound)
+        }
+        if reprobed { return nil }
         let width = max(1, parameters.windowMicros)
         func failover(_ lastFailingStart: Int64) -> Double {
             let window = (max(lastFailingStart, 0) / width + 1) * width
             return Double(max(0, window - appliedAtMicros)) / 1_000_000
         }
-        return failover(earliestLast)...failover(latestLast)
+        // A removal before the first request after the effect leaves no failing request: the action's window is clean.
+        let lower = earliestLast < appliedAtMicros + parameters.effectDelayMicros.lowerBound ? 0 : failover(earliestLast)
+        return lower...max(lower, failover(latestLast))
     }
 }

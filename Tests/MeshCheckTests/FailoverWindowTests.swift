@@ -31,6 +31,30 @@ import Testing
         #expect(FailoverWindow.expected(appliedAtMicros: 20_300_000, restoredAtMicros: 40_000_000, parameters(baseEjection: 10_000_000)) == nil)
     }
 
+    /// Envoy ejects past maxEjectionPercent only once: more disrupted endpoints than that leave only by removal.
+    @Test func ejectionCapAndEndpointRemoval() {
+        var capped = parameters(endpoints: 2)
+        capped.totalEndpoints = 3
+        #expect(!capped.ejectsAll, "10 % of 3 hosts: one ejection")
+        #expect(FailoverWindow.expected(appliedAtMicros: 20_300_000, restoredAtMicros: 40_000_000, capped) == nil)
+        capped.maxEjectionPercent = 50
+        #expect(capped.ejectsAll)
+        capped.maxEjectionPercent = 10
+        capped.endpointRemovalMicros = 2_000_000...3_000_000
+        // The last failing start lies in 22.2–23.3 s.
+        let removed = FailoverWindow.expected(appliedAtMicros: 20_300_000, restoredAtMicros: 40_000_000, capped)
+        #expect(removed.map { abs($0.lowerBound - 2.7) < 1e-9 && abs($0.upperBound - 3.7) < 1e-9 } == true)
+        // Removal before ejection could finish: 5 failing requests a second apart would take until 24.3–25.3 s.
+        var slow = parameters(interval: 1_000_000)
+        slow.attemptsPerRequest = 1
+        slow.endpointRemovalMicros = 1_000_000...1_500_000
+        let early = FailoverWindow.expected(appliedAtMicros: 20_300_000, restoredAtMicros: 60_000_000, slow)
+        #expect(early.map { abs($0.lowerBound - 0.7) < 1e-9 && abs($0.upperBound - 1.7) < 1e-9 } == true)
+        // Removed before any request after the action: possibly no failing request at all.
+        slow.endpointRemovalMicros = 0...100_000
+        #expect(FailoverWindow.expected(appliedAtMicros: 20_300_000, restoredAtMicros: nil, slow)?.lowerBound == 0)
+    }
+
     @Test func parametersFromTheScenario() throws {
         let load = LoadSettings(requestsPerBurst: 100, mode: .paced(ratePerSecond: 20, parallelism: 2))
         let outlier = OutlierDetectionSettings(consecutive5xxErrors: 5, consecutiveGatewayErrors: 3, baseEjectionTime: .seconds(60))
