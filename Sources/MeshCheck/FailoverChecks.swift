@@ -50,6 +50,16 @@ extension Verdict {
             hint: "look at records.jsonl around the failed requests' times and at the timeline in report.html")
     }
 
+    /// Why the default balance expectation stayed proportional although locality load balancing is in effect: the
+    /// clusters' localities were not known, so Istio's locality split could not be derived.
+    static func localityUnknownCause(_ context: Context, _ source: Int) -> String? {
+        guard context.input.scenario.locality?.isInEffect == true, context.expectations.balance == .proportionalToEndpoints,
+            context.expected[source].localityBasis == nil, context.input.localities[context.names[source]]?.region == nil
+        else { return nil }
+        return
+            "routing.locality is in effect (outlier detection is set), so Istio prefers \(context.names[source])'s own locality, but its locality is unknown (no topology.kubernetes.io/region label was read), so the expected split stayed proportional to endpoints"
+    }
+
     // MARK: - failover
 
     static func failoverChecks(_ context: Context, _ source: Int) -> [CheckResult] {

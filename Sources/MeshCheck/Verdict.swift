@@ -564,10 +564,11 @@ package enum Verdict {
                 balance: details)
         }
         let unexpected = categories.filter { (expected[$0] ?? 0) == 0 && counts[$0].count > 0 }
-        let cause =
+        var cause =
             unexpected.isEmpty
             ? "the mesh does not spread \(sourceName)'s requests as expected (\(expectationName)): locality load balancing, a DestinationRule or VirtualService weight, or endpoints that were not ready for the whole run"
             : "\(unexpected.map { context.names[$0] }.joined(separator: ", ")) answered although the expectation gives it no share"
+        if let unknown = localityUnknownCause(context, source) { cause = unknown }
         let explanation = explained(
             cause: cause,
             hint:

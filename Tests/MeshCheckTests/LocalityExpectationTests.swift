@@ -84,6 +84,18 @@ import Testing
         #expect(SourceExpectation.all(scenario: try scenario(routing), readyEndpoints: Self.ready, localities: other)[2].localityBasis == nil)
     }
 
+    /// Locality in effect with unknown localities: the split stays proportional, and a failing balance says why.
+    @Test func unknownLocalitiesExplainAFailingBalance() throws {
+        var script = RunScript()
+        for source in 0..<3 { script.add(source: source, windows: 0...9, answers: [source: 10]) }
+        let outcome = Verdict.evaluate(
+            VerdictInput(
+                scenario: try scenario(Self.inEffect), namespace: "meshcheck-t", tally: script.tally.tally, readyEndpoints: Self.ready, pods: []))
+        let balance = try #require(outcome.checks.first { $0.name == CheckName.balance && $0.source == "cluster-1" })
+        #expect(balance.status == .fail)
+        #expect(balance.cause?.hasPrefix("routing.locality is in effect (outlier detection is set), so Istio prefers cluster-1's own locality") == true)
+    }
+
     /// An 80/20 distribute passes its own split and an explicit 80/20 expectation; an explicit 50/50 fails.
     @Test func balanceJudgesDistributeAndExplicitWeights() throws {
         var routing = Self.inEffect
