@@ -200,7 +200,25 @@ struct RunScript {
         #expect(row.message.hasPrefix("errors from 10 s to 20 s; 100 of 200 requests failed while the fault was in place"))
         #expect(rows(outcome, CheckName.failover, source: "cluster-2").first?.status == .skip)
         let wrong = evaluate(try scenario(), script, disruptions: [TimelineScript.abort(percent: 10)])
-        #expect(rows(wrong, CheckName.failover).first?.status == .fail)
+        let wrongRow = try #require(rows(wrong, CheckName.failover).first)
+        #expect(wrongRow.status == .fail)
+        #expect(wrongRow.message.hasSuffix("for a configured 10 %: the error rate differs from the configured abort percentage"))
+        // Errors that outlast the restore (to the end) fail recovery; within the bound they pass.
+        var lasting = RunScript()
+        for source in 1..<3 { lasting.add(source: source, windows: 0...29, answers: [source: 10]) }
+        lasting.add(source: 0, windows: 0...9, answers: [0: 10])
+        lasting.add(source: 0, windows: 10...29, answers: [0: 10], errors: 10)
+        let unrecovered = try #require(rows(evaluate(try scenario(), lasting, disruptions: [TimelineScript.abort()]), CheckName.failover).first)
+        #expect(unrecovered.status == .fail)
+        #expect(unrecovered.message.hasSuffix("errors did not stop after the restore, by the end of the load"))
+        let late = try #require(
+            rows(
+                evaluate(
+                    try scenario(expectations: Expectations(failover: FailoverExpectation(maxRecoverySeconds: 0.5))), script,
+                    disruptions: [TimelineScript.abort(percent: 50, restoredAtMs: 19_500)]), CheckName.failover
+            ).first)
+        #expect(late.message.hasSuffix("recovered 0.5 s after the restore") == true)
+        #expect(late.status == .pass)
     }
 }
 
