@@ -563,7 +563,8 @@ package struct RetryCount: Codable, Sendable, Equatable {
 package struct RunReport: Codable, Sendable, Equatable {
     /// 2: adds `layers` (each pair's remote secret, control plane sync, sidecar endpoints and answers).
     /// 3: adds `timeline` (per source, fixed windows from the start of the load: requests, errors, answers per serving
-    /// cluster, p50/p99; and the disruptions as applied on the same axis); records.jsonl gains `atMs`. Nothing removed.
+    /// cluster, p50/p99; and the disruptions as applied on the same axis), `failover` (per disruption and source, the
+    /// failover figures) and `clusters[].locality`; records.jsonl gains `atMs`. Nothing removed.
     package static let currentSchemaVersion = 3
 
     package var schemaVersion: Int
@@ -600,15 +601,19 @@ package struct RunReport: Codable, Sendable, Equatable {
     /// The requests in time, with the disruptions (schema 3); absent when the records carried no time (runs that
     /// stopped before the load, replays of records without `atMs`, reports of older schemas).
     package var timeline: RunTimeline?
+    /// Per applied disruption and source it concerns, the failover figures (``FailoverFigure``); absent when the run
+    /// applied no disruption or its records carry no time.
+    package var failover: [FailoverFigure]?
 
     package init(
         runId: String, verdict: RunVerdict, error: String? = nil, startedAt: String, durationSeconds: Double, namespace: String,
         revision: String?, clusters: [ClusterEntry], checks: [CheckResult], traffic: [TrafficRow], sources: [SourceSummary],
         phases: [PhaseTiming], convergeSeconds: Double?, retries: [RetryCount], exec: ExecStats, cleanup: CleanupReport,
         scenario: ScenarioEcho, sidecarEndpoints: [SidecarEndpointsReading]? = nil, layers: [PairLayers]? = nil,
-        instances: [InstanceSplit]? = nil, timeline: RunTimeline? = nil
+        instances: [InstanceSplit]? = nil, timeline: RunTimeline? = nil, failover: [FailoverFigure]? = nil
     ) {
         self.timeline = timeline
+        self.failover = failover
         self.layers = layers
         self.instances = instances
         self.schemaVersion = RunReport.currentSchemaVersion

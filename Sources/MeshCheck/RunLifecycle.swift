@@ -155,6 +155,8 @@ package struct MeshCheckRun: Sendable {
             try await waitForWorkloads(operations, state: state, deadline: deadline)
         }
 
+        // Localities before converge: with locality load balancing a client is expected to reach its own zone only.
+        state.localities = await readLocalities(operations)
         let base = state.attributionBase(scenario: scenario)
         try await state.phase("converge") {
             let started = ContinuousClock.now
@@ -162,7 +164,6 @@ package struct MeshCheckRun: Sendable {
             state.convergeSeconds = (ContinuousClock.now - started).seconds
         }
         await readSidecars(operations, state: state, phase: .afterConverge)
-        state.localities = await readLocalities(operations)
         try await state.phase("bursts") {
             try await bursts(operations, state: state, base: base)
         }

@@ -151,7 +151,7 @@ final class RunState: Sendable {
 
     /// Per source cluster index: what converge waits for (the verdict judges the same expectation).
     func expectations(scenario: Scenario) -> [SourceExpectation] {
-        SourceExpectation.all(scenario: scenario, readyEndpoints: readyEndpoints)
+        SourceExpectation.all(scenario: scenario, readyEndpoints: readyEndpoints, localities: localities)
     }
 
     /// Serving cluster indexes with at least one ready HelloWorld pod.

@@ -112,7 +112,8 @@ package enum RunReportBuilder {
             sources: judged?.sources ?? [], phases: facts.phases, convergeSeconds: facts.convergeSeconds, retries: facts.retries,
             exec: facts.exec, cleanup: facts.cleanup, scenario: ScenarioEcho(facts.scenario), sidecarEndpoints: facts.sidecarEndpoints,
             layers: judged?.layers, instances: judged?.instances,
-            timeline: facts.timeline.map { timeline($0, clusterNames: facts.scenario.clusters.map(\.name), disruptions: facts.disruptions) })
+            timeline: facts.timeline.map { timeline($0, clusterNames: facts.scenario.clusters.map(\.name), disruptions: facts.disruptions) },
+            failover: judged.flatMap { $0.failover.isEmpty ? nil : $0.failover })
         return RunOutcome(report: report, exitCode: exitCode)
     }
 

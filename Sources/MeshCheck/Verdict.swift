@@ -92,6 +92,8 @@ package struct VerdictOutcome: Sendable, Equatable {
     package var sources: [SourceSummary]
     package var layers: [PairLayers]
     package var instances: [InstanceSplit]
+    /// Every applied disruption's figures per source it concerns (``FailoverFigures``).
+    package var failover: [FailoverFigure] = []
 }
 
 /// Every check name, spelled once.
@@ -103,6 +105,10 @@ package enum CheckName {
     package static let balance = "balance"
     package static let balanceInstances = "balance-instances"
     package static let latencySLO = "latency-slo"
+    /// Per source and disruption: time to fail over, errors meanwhile, recovery (``FailoverFigures``).
+    package static let failover = "failover"
+    /// Per source: the share its own zone or region served while healthy (`expectations.locality`).
+    package static let locality = "locality"
     /// Added by the run when cleanup left objects behind.
     package static let cleanup = "cleanup"
     /// Added by the run when workloads did not become ready: one row per reason (``DeployDiagnosis``).
@@ -121,6 +127,8 @@ package enum Verdict {
         { [balanceCheck($0, $1)] },
         { [instanceBalanceCheck($0, $1)] },
         { latencyChecks($0, $1) },
+        { failoverChecks($0, $1) },
+        { localityChecks($0, $1) },
     ]
 
     package static func evaluate(_ input: VerdictInput) -> VerdictOutcome {
@@ -145,7 +153,8 @@ package enum Verdict {
         let checks = PreflightSummary.checks(input.preflight) + carriedBefore + judged + carriedAfter
         let instances = context.sourceIndexes.flatMap { context.instanceSplits[$0] ?? [] }
         return VerdictOutcome(
-            verdict: rollUp(checks), checks: checks, traffic: traffic, sources: sources, layers: context.layers, instances: instances)
+            verdict: rollUp(checks), checks: checks, traffic: traffic, sources: sources, layers: context.layers, instances: instances,
+            failover: context.failover.figures)
     }
 
     /// pass/fail from the checks: any failed check fails the run.
@@ -181,6 +190,8 @@ package enum Verdict {
         let layers: [PairLayers]
         /// Each source's answers per HelloWorld pod of every serving cluster, judged once (``InstanceBalance``).
         let instanceSplits: [Int: [InstanceSplit]]
+        /// The failover figures and the spans each disruption held each source in (empty without a timeline).
+        let failover: (figures: [FailoverFigure], spans: [FailoverFigures.Span])
         var tally: TrafficTally { input.tally }
         var expectations: Expectations { input.scenario.expectations }
         var findings: [PreflightFinding] { input.preflight }
@@ -192,10 +203,12 @@ package enum Verdict {
             let clusters = input.scenario.clusters
             sourceIndexes = clusters.indices.filter { clusters[$0].clients }
             servingIndexes = clusters.indices.filter { clusters[$0].serves != nil }
-            expected = SourceExpectation.all(scenario: input.scenario, readyEndpoints: input.readyEndpoints)
+            expected = SourceExpectation.all(scenario: input.scenario, readyEndpoints: input.readyEndpoints, localities: input.localities)
             latencies = input.tally.latencyHistograms()
             layers = Self.layers(input, names: names, sources: sourceIndexes, serving: servingIndexes, expected: expected)
             instanceSplits = Self.instanceSplits(input, names: names, sources: sourceIndexes, serving: servingIndexes)
+            failover =
+                input.timeline == nil ? ([], []) : FailoverFigures.compute(Verdict.failoverInput(input, names: names, sources: sourceIndexes))
         }
 
         /// How `source`'s sidecars reach `target`'s pods, from their endpoint readings: the own cluster is direct; a
@@ -259,9 +272,11 @@ package enum Verdict {
             layers.first { $0.source == names[source] && $0.target == names[target] }
         }
 
-        /// Successful requests from `source` per serving cluster index, in cluster order.
+        /// Successful requests from `source` per serving cluster index, in cluster order; in a disrupted run, those of
+        /// the healthy windows only (the disrupted ones are the failover check's).
         func successes(source: Int) -> [(target: Int, count: Int)] {
-            names.indices.map { ($0, tally.pair(source: source, target: $0).successes) }
+            if let healthy = Verdict.healthyWindows(self, source) { return names.indices.map { ($0, healthy.successes[$0]) } }
+            return names.indices.map { ($0, tally.pair(source: source, target: $0).successes) }
         }
 
         /// The explanation for a failing row: the diagnosis's when preflight evidence or a broken pair layer gives one, else the check's own;
@@ -379,6 +394,7 @@ package enum Verdict {
     // MARK: - error-rate
 
     static func errorRateCheck(_ context: Context, _ source: Int) -> CheckResult {
+        if let healthy = healthyErrorRateCheck(context, source) { return healthy }
         let counters = context.tally.sources[source]
         let name = CheckName.errorRate
         let sourceName = context.names[source]
@@ -463,6 +479,7 @@ package enum Verdict {
 
     static func balanceCheck(_ context: Context, _ source: Int) -> CheckResult {
         let name = CheckName.balance
+        if let skipped = disruptedWithoutTimeline(context, name, source) { return skipped }
         let sourceName = context.names[source]
         let expected = context.expected[source].shares
         // A cluster that never answered skews the split for the same reason it was not reached.
@@ -473,16 +490,19 @@ package enum Verdict {
         let balance = context.expectations.balance
         let alpha = context.expectations.significance
         let counts = context.successes(source: source)
+        // Under locality load balancing the default expectation follows Istio's locality rules (``SourceExpectation``).
+        let expectationName = context.expected[source].localityBasis ?? balance.name
         let n = counts.reduce(0) { $0 + $1.count }
         guard n > 0 else {
             return CheckResult(name: name, source: sourceName, status: .skip, message: "no successful requests from \(sourceName) to judge")
         }
 
-        if case .localPreferred(let minimum) = balance, context.servingIndexes.contains(source) {
-            let local = counts[source].count
+        if let preference = context.expected[source].localPreference {
+            let minimum = preference.minShare
+            let local = preference.clusters.reduce(0) { $0 + counts[$1].count }
             let interval = ShareInterval.wilson(successes: UInt64(local), trials: UInt64(n))
-            let shares = shareDetails(context, counts, n: n, expected: [source: minimum])
-            let details = BalanceDetails(expectation: balance.name, requests: n, test: "wilson-interval", significance: alpha, shares: shares)
+            let shares = shareDetails(context, counts, n: n, expected: preference.expectedShares)
+            let details = BalanceDetails(expectation: preference.name, requests: n, test: "wilson-interval", significance: alpha, shares: shares)
             let observed =
                 "local share \(NumberFormat.percent(interval.share)) (95 % CI \(NumberFormat.percent(interval.lower))–\(NumberFormat.percent(interval.upper)))"
             if interval.upper >= minimum {
@@ -502,7 +522,7 @@ package enum Verdict {
         guard let expected else {
             if case .anyCrossCluster = balance {
                 let details = BalanceDetails(
-                    expectation: balance.name, requests: n, test: "none", significance: alpha,
+                    expectation: expectationName, requests: n, test: "none", significance: alpha,
                     shares: shareDetails(context, counts, n: n, expected: [:]))
                 return CheckResult(
                     name: name, source: sourceName, status: .skip,
@@ -518,7 +538,7 @@ package enum Verdict {
         let categories = context.names.indices.filter { context.servingIndexes.contains($0) || counts[$0].count > 0 }
         let shares = shareDetails(context, counts, n: n, expected: expected)
         guard categories.count >= 2 else {
-            let details = BalanceDetails(expectation: balance.name, requests: n, test: "none", significance: alpha, shares: shares)
+            let details = BalanceDetails(expectation: expectationName, requests: n, test: "none", significance: alpha, shares: shares)
             return CheckResult(
                 name: name, source: sourceName, status: .pass,
                 message: "only \(context.names[categories.first ?? source]) serves, so every request landing there is the expected split",
@@ -529,7 +549,7 @@ package enum Verdict {
         let fit = GoodnessOfFit.test(observed: observed, expectedShares: expectedShares)
         let power = powerStatement(n: n, expectedShares: expectedShares, alpha: alpha)
         let details = BalanceDetails(
-            expectation: balance.name, requests: n, test: testName(fit.method), statistic: fit.statistic,
+            expectation: expectationName, requests: n, test: testName(fit.method), statistic: fit.statistic,
             degreesOfFreedom: fit.degreesOfFreedom, pValue: fit.pValue, significance: alpha, shares: shares,
             power: power)
         let split = wholePercents(categories.map { Double(counts[$0].count) / Double(n) }).map(String.init).joined(separator: "/")
@@ -544,10 +564,11 @@ package enum Verdict {
                 balance: details)
         }
         let unexpected = categories.filter { (expected[$0] ?? 0) == 0 && counts[$0].count > 0 }
-        let cause =
+        var cause =
             unexpected.isEmpty
-            ? "the mesh does not spread \(sourceName)'s requests as expected (\(balance.name)): locality load balancing, a DestinationRule or VirtualService weight, or endpoints that were not ready for the whole run"
+            ? "the mesh does not spread \(sourceName)'s requests as expected (\(expectationName)): locality load balancing, a DestinationRule or VirtualService weight, or endpoints that were not ready for the whole run"
             : "\(unexpected.map { context.names[$0] }.joined(separator: ", ")) answered although the expectation gives it no share"
+        if let unknown = localityUnknownCause(context, source) { cause = unknown }
         let explanation = explained(
             cause: cause,
             hint:
@@ -562,6 +583,12 @@ package enum Verdict {
     // MARK: - balance-instances
 
     static func instanceBalanceCheck(_ context: Context, _ source: Int) -> CheckResult {
+        // The per-pod answers carry no time, so a disrupted run's cannot be split into healthy and disrupted periods.
+        if isDisrupted(context) {
+            return CheckResult(
+                name: CheckName.balanceInstances, source: context.names[source], status: .skip,
+                message: "the run applied disruptions and answers per pod carry no time, so the split over pods is not judged (see failover)")
+        }
         let splits = context.instanceSplits[source] ?? []
         return InstanceBalance.row(
             source: context.names[source], splits: splits, significance: context.expectations.significance,
@@ -677,15 +704,15 @@ package enum Verdict {
     // MARK: - Matrix and summaries
 
     static func trafficRows(_ context: Context, _ source: Int) -> [TrafficRow] {
-        let counts = context.successes(source: source)
-        let n = counts.reduce(0) { $0 + $1.count }
+        // The whole run, disruptions included (the healthy-window counts are the checks').
+        let n = context.names.indices.reduce(0) { $0 + context.tally.pair(source: source, target: $1).successes }
         let expected = context.expected[source].shares
         return context.names.indices.compactMap { target -> TrafficRow? in
             let pair = context.tally.pair(source: source, target: target)
             guard context.servingIndexes.contains(target) || pair.successes + pair.errors > 0 else { return nil }
             let interval = ShareInterval.wilson(successes: UInt64(pair.successes), trials: UInt64(n))
             var expectedShare = expected?[target]
-            if expected == nil, case .localPreferred(let minimum) = context.expectations.balance, target == source { expectedShare = minimum }
+            if expected == nil, let preference = context.expected[source].localPreference { expectedShare = preference.expectedShares[target] }
             let histogram = context.latencies[source: source, target: target].flatMap { $0.count > 0 ? $0 : nil }
             return TrafficRow(
                 source: context.names[source], target: context.names[target], requests: pair.successes + pair.errors,

@@ -34,6 +34,7 @@ package enum HTMLReport {
 
             """
         html += checksSection(report)
+        html += failoverSection(report)
         html += layersSection(report)
         html += sharesSection(report, sources: sources)
         html += timelineSection(report)
@@ -91,6 +92,20 @@ package enum HTMLReport {
             if let hint = check.hint { out += "<p class=\"hint\"><strong>Hint:</strong> \(inline(hint))</p>" }
             if let power = check.balance?.power { out += "<p class=\"power\"><strong>Sample size:</strong> \(inline(power))</p>" }
             out += "</td></tr>\n"
+        }
+        return out + "</tbody>\n</table>\n</section>\n"
+    }
+
+    /// The failover figures beside the checks that judge them; nothing when the run applied no disruption.
+    static func failoverSection(_ report: RunReport) -> String {
+        let rows = FailoverTable.rows(report)
+        guard !rows.isEmpty else { return "" }
+        var out = "<section id=\"failover\">\n<h2>Failover</h2>\n"
+        out +=
+            "<table class=\"numbers\">\n<caption>Per disruption and source: \(escape(FailoverTable.resolution(report))); before = the disrupted clusters' share</caption>\n"
+        out += "<thead><tr>" + FailoverTable.header.map { "<th scope=\"col\">\(escape($0))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        for row in rows {
+            out += "<tr><th scope=\"row\">\(escape(row[0]))</th>" + row.dropFirst().map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
         }
         return out + "</tbody>\n</table>\n</section>\n"
     }

@@ -103,6 +103,20 @@ package enum MarkdownSummary {
             }
         }
 
+        let failover = FailoverTable.rows(report)
+        if !failover.isEmpty {
+            out.append("")
+            out.append("### Failover")
+            out.append("")
+            out.append(
+                "\(FailoverTable.resolution(report).prefix(1).uppercased())\(FailoverTable.resolution(report).dropFirst()); before = the disrupted clusters' share."
+            )
+            out.append("")
+            out.append("| " + FailoverTable.header.joined(separator: " | ") + " |")
+            out.append("|" + FailoverTable.alignments.map { $0 == .right ? "--:|" : "---|" }.joined())
+            for row in failover { out.append("| " + row.map(cell).joined(separator: " | ") + " |") }
+        }
+
         if !report.phases.isEmpty {
             out.append("")
             out.append("### Phases")

@@ -19,6 +19,7 @@ package enum PrometheusMetrics {
         traffic(report, into: &out)
         instances(report, into: &out)
         layers(report, into: &out)
+        failover(report, into: &out)
         checks(report, into: &out)
         return out.text
     }
@@ -181,6 +182,49 @@ package enum PrometheusMetrics {
                     "meshcheck_pair_layer_ok", [("source", pair.source), ("target", pair.target), ("layer", result.layer.rawValue)],
                     result.status == .pass ? 1 : 0)
             }
+        }
+    }
+
+    // MARK: Failover
+
+    /// The failover figures per disruption and source; a figure that does not exist (never failed over, not
+    /// recovered, no baseline) leaves its sample out rather than inventing a value, and `meshcheck_failover_completed`
+    /// says which.
+    private static func failover(_ report: RunReport, into out: inout Exposition) {
+        let figures = report.failover ?? []
+        guard !figures.isEmpty else { return }
+        func labels(_ figure: FailoverFigure) -> [(String, String)] { [("disruption", figure.disruption), ("source", figure.source)] }
+        let baselined = figures.filter { $0.baselineShare != nil }
+        if !baselined.isEmpty {
+            out.family("meshcheck_failover_baseline_share", .gauge, "The disrupted clusters' share of the source's answers before the action.")
+            for figure in baselined { out.sample("meshcheck_failover_baseline_share", labels(figure), figure.baselineShare ?? 0) }
+        }
+        let shifts = figures.filter { $0.kind != "abort" }
+        if !shifts.isEmpty {
+            out.family("meshcheck_failover_completed", .gauge, "1 when the source's traffic left the disrupted clusters, 0 when it never did.")
+            for figure in shifts { out.sample("meshcheck_failover_completed", labels(figure), figure.failoverSeconds == nil ? 0 : 1) }
+        }
+        let failedOver = figures.filter { $0.failoverSeconds != nil }
+        if !failedOver.isEmpty {
+            out.family(
+                "meshcheck_failover_seconds", .gauge,
+                "From the action to the first window after which traffic stayed off the disrupted clusters (window-grained).")
+            for figure in failedOver { out.sample("meshcheck_failover_seconds", labels(figure), figure.failoverSeconds ?? 0) }
+        }
+        out.family("meshcheck_failover_errors", .gauge, "Failed requests from the action to failover (abort: while the fault was in place).")
+        for figure in figures { out.sample("meshcheck_failover_errors", labels(figure), Double(figure.errorsDuringFailover)) }
+        out.family("meshcheck_failover_requests", .gauge, "All requests in the same windows as meshcheck_failover_errors.")
+        for figure in figures { out.sample("meshcheck_failover_requests", labels(figure), Double(figure.requestsDuringFailover)) }
+        out.family("meshcheck_failover_error_rate_bound", .gauge, "95 % Wilson interval of the error rate during failover (bound low or high).")
+        for figure in figures {
+            out.sample("meshcheck_failover_error_rate_bound", labels(figure) + [("bound", "low")], figure.errorRate.low)
+            out.sample("meshcheck_failover_error_rate_bound", labels(figure) + [("bound", "high")], figure.errorRate.high)
+        }
+        let recovered = figures.filter { $0.recoverySeconds != nil }
+        if !recovered.isEmpty {
+            out.family(
+                "meshcheck_recovery_seconds", .gauge, "From the restore to the first window after which the source was served as before (window-grained).")
+            for figure in recovered { out.sample("meshcheck_recovery_seconds", labels(figure), figure.recoverySeconds ?? 0) }
         }
     }
 

@@ -63,6 +63,13 @@ package enum TerminalSummary {
             lines += layoutTable(header: header, rows: PairLayerMatrix.rows(layers), alignments: header.map { _ in .left }).map { "  " + $0 }
         }
 
+        let failover = FailoverTable.rows(report)
+        if !failover.isEmpty {
+            lines.append("")
+            lines.append(paint.bold("Failover") + " (\(FailoverTable.resolution(report)); before = the disrupted clusters' share)")
+            lines += layoutTable(header: FailoverTable.header, rows: failover, alignments: FailoverTable.alignments).map { "  " + $0 }
+        }
+
         if !report.checks.isEmpty {
             lines.append("")
             lines.append(paint.bold("Checks"))
