@@ -175,8 +175,8 @@ import Testing
         detector.record(.response(status: 500), host: "a", hostCount: 2, now: Self.at(0.4))
         detector.record(.response(status: 500), host: "a", hostCount: 2, now: Self.at(0.5))
         #expect(!detector.isEjected("a"))
-        let ejected1 = detector.record(.response(status: 500), host: "a", hostCount: 2, now: Self.at(0.6))
-        #expect(ejected1)
+        let thirdInARow = detector.record(.response(status: 500), host: "a", hostCount: 2, now: Self.at(0.6))
+        #expect(thirdInARow)
         #expect(detector.isEjected("a"))
         #expect(!detector.isEjected("b"))
     }
@@ -185,13 +185,13 @@ import Testing
         var detector = OutlierDetector(
             rule: OutlierDetectionRule(consecutive5xxErrors: 0, consecutiveGatewayErrors: 2, maxEjectionPercent: 100), now: Self.start)
         detector.record(.localFailure, host: "a", hostCount: 1, now: Self.at(0.1))
-        let ejected2 = detector.record(.response(status: 503), host: "a", hostCount: 1, now: Self.at(0.2))
-        #expect(ejected2)
+        let secondGatewayError = detector.record(.response(status: 503), host: "a", hostCount: 1, now: Self.at(0.2))
+        #expect(secondGatewayError)
         // A 500 is not a gateway error: it resets the gateway count.
         detector.record(.response(status: 502), host: "b", hostCount: 2, now: Self.at(0.3))
         detector.record(.response(status: 500), host: "b", hostCount: 2, now: Self.at(0.4))
-        let ejected3 = detector.record(.response(status: 502), host: "b", hostCount: 2, now: Self.at(0.5))
-        #expect(!ejected3)
+        let afterAReset = detector.record(.response(status: 502), host: "b", hostCount: 2, now: Self.at(0.5))
+        #expect(!afterAReset)
     }
 
     @Test func ejectionLastsBaseTimesCountAndEndsAtAnIntervalTick() {
@@ -219,18 +219,18 @@ import Testing
 
     @Test func maxEjectionPercentCapsEjectionsButOneIsAlwaysAllowed() {
         var detector = OutlierDetector(rule: OutlierDetectionRule(consecutive5xxErrors: 1, maxEjectionPercent: 10), now: Self.start)
-        let ejected4 = detector.record(.localFailure, host: "a", hostCount: 4, now: Self.at(0.1))
-        #expect(ejected4)
-        let ejected5 = detector.record(.localFailure, host: "b", hostCount: 4, now: Self.at(0.2))
-        #expect(!ejected5)
+        let firstEjection = detector.record(.localFailure, host: "a", hostCount: 4, now: Self.at(0.1))
+        #expect(firstEjection)
+        let overTheCap = detector.record(.localFailure, host: "b", hostCount: 4, now: Self.at(0.2))
+        #expect(!overTheCap)
         #expect(detector.ejected == ["a"])
         var generous = OutlierDetector(rule: OutlierDetectionRule(consecutive5xxErrors: 1, maxEjectionPercent: 50), now: Self.start)
-        let ejected6 = generous.record(.localFailure, host: "a", hostCount: 4, now: Self.at(0.1))
-        #expect(ejected6)
-        let ejected7 = generous.record(.localFailure, host: "b", hostCount: 4, now: Self.at(0.2))
-        #expect(ejected7)
-        let ejected8 = generous.record(.localFailure, host: "c", hostCount: 4, now: Self.at(0.3))
-        #expect(!ejected8)
+        let firstOfFour = generous.record(.localFailure, host: "a", hostCount: 4, now: Self.at(0.1))
+        #expect(firstOfFour)
+        let secondOfFour = generous.record(.localFailure, host: "b", hostCount: 4, now: Self.at(0.2))
+        #expect(secondOfFour)
+        let thirdOfFour = generous.record(.localFailure, host: "c", hostCount: 4, now: Self.at(0.3))
+        #expect(!thirdOfFour)
     }
 
     @Test func registryUsesItsClockAndStartsOverWhenThePolicyChanges() {
