@@ -133,6 +133,8 @@ package struct SimulatedClusterInfo: Sendable, Equatable {
     package var revision: String
     /// `primary`, `remote of cluster-1` or `managed (connected discovery)`.
     package var role: String
+    /// The node's locality at start (`kubectl label node` may change it later).
+    package var locality = SimulatedLocality(region: "", zone: "")
 }
 
 package final class SimulatedMesh: Sendable {
@@ -297,7 +299,8 @@ package final class SimulatedMesh: Sendable {
         let info = clusters.map { cluster in
             SimulatedClusterInfo(
                 name: cluster.identity.name, context: contextName(cluster), server: cluster.serverURL,
-                network: cluster.identity.network, revision: cluster.identity.revision, role: cluster.identity.role)
+                network: cluster.identity.network, revision: cluster.identity.revision, role: cluster.identity.role,
+                locality: SimulatedLocality(region: cluster.identity.region, zone: cluster.identity.zone))
         }
         var control: ControlEndpoint?
         do {

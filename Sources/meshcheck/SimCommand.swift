@@ -215,7 +215,7 @@ struct SimCommand: AsyncParsableCommand {
         for cluster in mesh.clusterInfo {
             lines.append(
                 "  \(cluster.name)  context \(cluster.context)  \(cluster.server)  \(cluster.network)  "
-                    + "revision \(cluster.revision)  \(cluster.role)")
+                    + "revision \(cluster.revision)  \(cluster.role)  \(cluster.locality.region)/\(cluster.locality.zone)")
         }
         lines.append("kubeconfig: \(mesh.kubeconfigPath)")
         if let control = mesh.controlURL {
