@@ -18,6 +18,17 @@ package struct ClusterIdentity: Sendable, Equatable {
     package var primaryCluster: String?
     /// `multicluster_mode` of a managed control plane's `asm-options` (`connected` or `manual`).
     package var managedDiscovery = "connected"
+    /// The topology labels of the cluster's node: every cluster in `us-central1`, cluster n in the n-th GCP zone.
+    package var region = "us-central1"
+    package var zone: String
+
+    /// GCP's zone letters in the order its regions offer them (`us-central1-a, -b, -c, -f`), then the rest.
+    static let zoneLetters = Array("abcf") + Array("deghijklmnopqrstuvwxyz")
+
+    /// `<region>-<letter>` for the cluster at 1-based `index`.
+    package static func defaultZone(region: String, index: Int) -> String {
+        "\(region)-\(zoneLetters[(max(index, 1) - 1) % zoneLetters.count])"
+    }
 
     /// `primary`, `remote of cluster-1` or `managed (connected discovery)`, for `meshcheck sim`'s listing.
     package var role: String {
@@ -37,6 +48,7 @@ package struct ClusterIdentity: Sendable, Equatable {
         self.network = "network-\(index)"
         self.revision = revision
         self.managedControlPlane = managedControlPlane
+        self.zone = Self.defaultZone(region: "us-central1", index: index)
         self.proxyImage =
             managedControlPlane
             ? "gcr.io/gke-release/asm/mdp/proxyv2:1.23.4-asm.1" : "gcr.io/gke-release/asm/proxyv2:1.23.4-asm.1"
@@ -754,6 +766,9 @@ package struct ClusterState {
         podRemoveAt[uid] = now + effective
         podRunningAt.removeValue(forKey: uid)
         podFaultSteps.removeValue(forKey: uid)
+        // The containers get SIGTERM now and the simulated servers exit at once, so connections are refused from
+        // here on, while peers' sidecars still list the endpoint until the removal reaches them.
+        if startedPods.remove(uid) != nil { runtimeActions.append(.stop(podUID: uid)) }
         return put(.pods, pod)
     }
 

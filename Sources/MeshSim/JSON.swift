@@ -27,6 +27,15 @@ package enum JSON: Sendable, Equatable, Hashable {
         }
     }
 
+    /// A number, integral or not.
+    package var double: Double? {
+        switch self {
+        case .int(let value): return Double(value)
+        case .double(let value): return value
+        default: return nil
+        }
+    }
+
     package var bool: Bool? {
         if case .bool(let value) = self { return value }
         return nil

@@ -9,6 +9,7 @@ extension ClusterState {
         for name in ["default", "kube-system", "kube-package", "kube-node-lease"] {
             createInstalled(.namespaces, ["metadata": ["name": .string(name)]], now: now)
         }
+        installNode(now: now)
         var istioSystem: JSON = [
             "metadata": ["name": "istio-system", "labels": ["topology.istio.io/network": .string(identity.network)]]
         ]
@@ -39,6 +40,36 @@ extension ClusterState {
                             "port": ["number": 15443, "name": "tls", "protocol": "TLS"],
                             "tls": ["mode": "AUTO_PASSTHROUGH"], "hosts": ["*.local"],
                         ]
+                    ],
+                ],
+            ], now: now)
+    }
+
+    /// The cluster's one node, labelled as GKE labels its nodes; `kubectl label node` may move it to another
+    /// locality later, and its pods' endpoints move with it.
+    mutating func installNode(now: Double) {
+        createInstalled(
+            .nodes,
+            [
+                "metadata": [
+                    "name": .string(nodeName),
+                    "labels": [
+                        "kubernetes.io/hostname": .string(nodeName), "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                        "cloud.google.com/gke-nodepool": "default-pool", "node.kubernetes.io/instance-type": "e2-standard-4",
+                        "topology.kubernetes.io/region": .string(identity.region), "topology.kubernetes.io/zone": .string(identity.zone),
+                    ],
+                ],
+                "spec": ["providerID": .string("gce://meshcheck-sim/\(identity.zone)/\(nodeName)")],
+                "status": [
+                    "conditions": [["type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"]],
+                    "addresses": [
+                        ["type": "InternalIP", "address": .string("10.128.0.\(identity.index + 1)")],
+                        ["type": "Hostname", "address": .string(nodeName)],
+                    ],
+                    "nodeInfo": [
+                        "kubeletVersion": "v1.30.5-gke.1014001", "osImage": "Container-Optimized OS from Google",
+                        "kernelVersion": "6.1.100+", "containerRuntimeVersion": "containerd://1.7.22",
+                        "operatingSystem": "linux", "architecture": "amd64",
                     ],
                 ],
             ], now: now)

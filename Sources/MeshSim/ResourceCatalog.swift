@@ -42,6 +42,10 @@ extension ResourceType {
     package static let namespaces = ResourceType(
         group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false, shortNames: ["ns"],
         verbs: ["create", "delete", "get", "list", "patch", "update", "watch"], subresources: ["status"])
+    /// Each simulated cluster has one node; its topology labels decide its pods' locality.
+    package static let nodes = ResourceType(
+        group: "", version: "v1", kind: "Node", plural: "nodes", namespaced: false, shortNames: ["no"],
+        subresources: ["proxy", "status"])
     package static let pods = ResourceType(
         group: "", version: "v1", kind: "Pod", plural: "pods", shortNames: ["po"], categories: ["all"],
         subresources: ["exec", "log", "proxy", "status"])
@@ -101,7 +105,7 @@ extension ResourceType {
         namespaced: false, verbs: ["create"])
 
     package static let all: [ResourceType] = [
-        .namespaces, .pods, .services, .endpoints, .serviceAccounts, .configMaps, .secrets, .events,
+        .namespaces, .nodes, .pods, .services, .endpoints, .serviceAccounts, .configMaps, .secrets, .events,
         .deployments, .replicaSets, .jobs, .cronJobs, .roles, .clusterRoles, .roleBindings, .clusterRoleBindings,
         .gateways, .destinationRules, .virtualServices, .controlPlaneRevisions, .mutatingWebhookConfigurations,
         .selfSubjectAccessReviews, .selfSubjectReviews,

@@ -14,9 +14,9 @@ final class RuntimeBridge: Sendable {
     let pods: PodRuntimes
     private let launches = NIOLockedValueBox<[String: PodLaunch]>([:])
 
-    init(runtimeFaults: RuntimeFaultControl, settings: PodRuntimeSettings, group: EventLoopGroup) {
+    init(runtimeFaults: RuntimeFaultControl, settings: PodRuntimeSettings, group: EventLoopGroup, endpointRemovalDelay: Duration = .zero) {
         self.runtimeFaults = runtimeFaults
-        let meshView = ClusterMeshView()
+        let meshView = ClusterMeshView(endpointRemovalDelay: endpointRemovalDelay)
         self.meshView = meshView
         self.pods = PodRuntimes(view: meshView, faults: runtimeFaults, settings: settings, group: group)
     }
@@ -87,17 +87,25 @@ final class RuntimeBridge: Sendable {
     }
 }
 
-/// The MeshView the sidecars route by, derived from the clusters' stores and the running listeners. Rebuilt
-/// only when some cluster's resourceVersion moved or a listener started or stopped.
+/// The MeshView the sidecars route by, derived from the clusters' stores and the running listeners, with departed
+/// endpoints kept for the endpoint-removal delay. Rebuilt only when some cluster's resourceVersion moved, a
+/// listener started or stopped, or a departed endpoint's delay ran out.
 final class ClusterMeshView: MeshViewProvider, Sendable {
     private struct Cache {
         var clusters: [SimulatedCluster] = []
         var generation = 0
         var key: [Int] = []
         var view = MeshView()
+        var removals: EndpointRemovalDelay
     }
-    private let cache = NIOLockedValueBox(Cache())
+    private let cache: NIOLockedValueBox<Cache>
     private let running = NIOLockedValueBox<PodRuntimes?>(nil)
+    private let endpointRemovalDelay: Duration
+
+    init(endpointRemovalDelay: Duration = .zero) {
+        self.endpointRemovalDelay = endpointRemovalDelay
+        cache = NIOLockedValueBox(Cache(removals: EndpointRemovalDelay(delay: endpointRemovalDelay)))
+    }
 
     func attach(_ clusters: [SimulatedCluster], pods: PodRuntimes) {
         cache.withLockedValue { $0.clusters = clusters }
@@ -105,7 +113,7 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
     }
 
     func detach() {
-        cache.withLockedValue { $0 = Cache() }
+        cache.withLockedValue { $0 = Cache(removals: EndpointRemovalDelay(delay: endpointRemovalDelay)) }
         running.withLockedValue { $0 = nil }
     }
 
@@ -120,19 +128,25 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
     func currentMeshView() -> MeshView {
         let (clusters, generation) = cache.withLockedValue { ($0.clusters, $0.generation) }
         let key = [generation] + clusters.map { cluster in cluster.read { $0.store.resourceVersion } }
-        if let cached = cache.withLockedValue({ $0.key == key ? $0.view : nil }) { return cached }
+        let now = ContinuousClock.now
+        let cached = cache.withLockedValue { cache -> MeshView? in
+            let expired = cache.removals.nextExpiry.map { $0 <= now } ?? false
+            return cache.key == key && !expired ? cache.view : nil
+        }
+        if let cached { return cached }
         let servers = peerServers()
         let pods = running.withLockedValue { $0 }
         let endpoint: (String) -> MeshEndpoint? = { uid in pods?.running(uid: uid)?.endpoint }
-        let view = MeshView(
+        let fresh = MeshView(
             clusters: clusters.map { cluster in
                 cluster.read { Self.clusterView($0, peerServers: servers, endpoint: endpoint) }
             })
-        cache.withLockedValue {
-            $0.key = key
-            $0.view = view
+        return cache.withLockedValue { cache in
+            let view = cache.removals.apply(to: fresh, now: now)
+            cache.key = key
+            cache.view = view
+            return view
         }
-        return view
     }
 
     /// One cluster as its control plane sees it (docs/PROTOCOL-NOTES.md §D): network label, root CA, remote secrets,
@@ -153,6 +167,14 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
         let gatewayPods = store.list(.pods, namespace: "istio-system").filter {
             $0["metadata"]["labels"]["istio"].string == "eastwestgateway" && ClusterState.isReady($0)
         }.count
+        var nodeLabels: [String: [String: String]] = [:]
+        for node in store.list(.nodes, namespace: nil) { nodeLabels[node["metadata"]["name"].string ?? ""] = node["metadata"]["labels"].stringMap }
+        var placements: [String: PodPlacement] = [:]
+        for pod in store.list(.pods, namespace: nil) {
+            let metadata = pod["metadata"]
+            placements["\(metadata["namespace"].string ?? "")/\(metadata["name"].string ?? "")"] = PodPlacement(
+                nodeName: pod["spec"]["nodeName"].string ?? "", labels: metadata["labels"].stringMap)
+        }
         var services: [ServiceKey: ServiceView] = [:]
         for service in store.list(.services, namespace: nil) {
             let namespace = service["metadata"]["namespace"].string ?? ""
@@ -167,6 +189,7 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
                     else { continue }
                     found.labels = labels
                     found.podIP = pod["status"]["podIP"].string
+                    found.locality = Locality(nodeLabels: pod["spec"]["nodeName"].string.flatMap { nodeLabels[$0] } ?? [:])
                     endpoints.append(found)
                 }
             }
@@ -193,6 +216,6 @@ final class ClusterMeshView: MeshViewProvider, Sendable {
             configuredBy: runsIstiod ? nil : primary,
             discoversFleet: state.identity.managedControlPlane && mode == "connected",
             eastWestGatewayAddress: state.eastWestGatewayAddress,
-            unreachablePeers: runsIstiod ? state.istiodUnreachablePeers : [])
+            unreachablePeers: runsIstiod ? state.istiodUnreachablePeers : [], nodeLabels: nodeLabels, pods: placements)
     }
 }

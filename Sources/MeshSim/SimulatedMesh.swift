@@ -69,12 +69,42 @@ package struct SimulatedMeshOptions: Sendable {
     package var controlEndpoint = false
     /// Event-loop threads shared by all clusters.
     package var threads = 2
+    /// Node localities by cluster name; a cluster not named is in `us-central1`, zone by its position
+    /// (`us-central1-a`, `-b`, `-c`, `-f`, `-d`, ...).
+    package var localities: [String: SimulatedLocality] = [:]
+    /// How long sidecars keep listing an endpoint whose pod went away (istiod's debounce and push, a peer's
+    /// watch); the pod's listener stops at once. Additions are not delayed.
+    package var endpointRemovalDelay: Duration = .seconds(2)
 
     package init() {}
 
     var startDelaySeconds: Double {
         let parts = startDelay.components
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}
+
+/// A node's region and zone (`topology.kubernetes.io/region`, `topology.kubernetes.io/zone`).
+package struct SimulatedLocality: Sendable, Equatable {
+    package var region: String
+    package var zone: String
+
+    package init(region: String, zone: String) {
+        self.region = region
+        self.zone = zone
+    }
+
+    /// `region/zone`, each a label value of lower-case letters, digits and dashes (`us-east1/us-east1-b`).
+    package init?(parsing text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, parts.allSatisfy(Self.isLocalityName) else { return nil }
+        self.init(region: parts[0], zone: parts[1])
+    }
+
+    static func isLocalityName(_ text: String) -> Bool {
+        guard let first = text.first, let last = text.last, text.count <= 63 else { return false }
+        let allowed = text.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+        return allowed && first != "-" && last != "-"
     }
 }
 
@@ -103,6 +133,8 @@ package struct SimulatedClusterInfo: Sendable, Equatable {
     package var revision: String
     /// `primary`, `remote of cluster-1` or `managed (connected discovery)`.
     package var role: String
+    /// The node's locality at start (`kubectl label node` may change it later).
+    package var locality = SimulatedLocality(region: "", zone: "")
 }
 
 package final class SimulatedMesh: Sendable {
@@ -159,6 +191,14 @@ package final class SimulatedMesh: Sendable {
                 throw SimulatedMeshError.invalidOptions("--topology primary-remote needs at least 2 clusters (a primary and a remote)")
             }
         }
+        let plannedNames = Set((1...options.clusters).map { "\(options.clusterPrefix)\($0)" })
+        for cluster in options.localities.keys.sorted() where !plannedNames.contains(cluster) {
+            throw SimulatedMeshError.invalidOptions(
+                "--locality names \(cluster), which is not one of \(plannedNames.sorted().joined(separator: ", "))")
+        }
+        guard options.endpointRemovalDelay >= .zero else {
+            throw SimulatedMeshError.invalidOptions("--endpoint-removal-delay must not be negative")
+        }
         let meshRoot = try CertificateAuthority.make(commonName: "Istio Mesh Root CA", organization: "cluster.local")
         let mismatchedRoot = try CertificateAuthority.make(commonName: "Istio Mesh Root CA", organization: "cluster.local")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))
@@ -168,7 +208,7 @@ package final class SimulatedMesh: Sendable {
             settings: PodRuntimeSettings(
                 crossClusterLatency: CrossClusterLatency(
                     base: options.crossClusterLatency, jitter: options.crossClusterJitter)),
-            group: group)
+            group: group, endpointRemovalDelay: options.endpointRemovalDelay)
         var clusters: [SimulatedCluster] = []
         do {
             var timings = ClusterTimings()
@@ -181,6 +221,10 @@ package final class SimulatedMesh: Sendable {
                     revision: options.managedControlPlane ? "asm-managed" : options.revision,
                     managedControlPlane: options.managedControlPlane)
                 identity.managedDiscovery = options.managedDiscovery.rawValue
+                if let locality = options.localities[name] {
+                    identity.region = locality.region
+                    identity.zone = locality.zone
+                }
                 if options.topology == .primaryRemote, index > 1 { identity.primaryCluster = "\(options.clusterPrefix)1" }
                 let privateAddress: [UInt8]? = options.privateEndpoints ? [127, 0, 1, UInt8(index)] : nil
                 let credentials = try ClusterCredentials.make(clusterName: name, extraAddresses: privateAddress.map { [$0] } ?? [])
@@ -255,7 +299,8 @@ package final class SimulatedMesh: Sendable {
         let info = clusters.map { cluster in
             SimulatedClusterInfo(
                 name: cluster.identity.name, context: contextName(cluster), server: cluster.serverURL,
-                network: cluster.identity.network, revision: cluster.identity.revision, role: cluster.identity.role)
+                network: cluster.identity.network, revision: cluster.identity.revision, role: cluster.identity.role,
+                locality: SimulatedLocality(region: cluster.identity.region, zone: cluster.identity.zone))
         }
         var control: ControlEndpoint?
         do {

@@ -39,6 +39,17 @@ enum Tables {
             ]
         case .namespaces:
             return [name, Column(name: "Status", description: "The status of the namespace"), age]
+        case .nodes:
+            return [
+                name, Column(name: "Status", description: "The status of the node"),
+                Column(name: "Roles", description: "The roles of the node"), age,
+                Column(name: "Version", description: "Kubelet Version reported by the node."),
+                Column(name: "Internal-IP", priority: 1, description: "List of internal IPs."),
+                Column(name: "External-IP", priority: 1, description: "List of external IPs."),
+                Column(name: "OS-Image", priority: 1, description: "OS image reported by the node."),
+                Column(name: "Kernel-Version", priority: 1, description: "Kernel version reported by the node."),
+                Column(name: "Container-Runtime", priority: 1, description: "Container runtime reported by the node."),
+            ]
         case .deployments:
             return [
                 name, Column(name: "Ready", description: "Number of the pod with ready state"),
@@ -183,6 +194,18 @@ enum Tables {
             ]
         case .namespaces:
             return [name, .string(object["status"]["phase"].string ?? "Active"), age]
+        case .nodes:
+            let ready = (object["status"]["conditions"].array ?? []).contains { $0["type"] == "Ready" && $0["status"] == "True" }
+            let info = object["status"]["nodeInfo"]
+            func address(_ type: String) -> JSON {
+                let found = (object["status"]["addresses"].array ?? []).first { $0["type"].string == type }
+                return .string(found?["address"].string ?? "<none>")
+            }
+            return [
+                name, .string(ready ? "Ready" : "NotReady"), "<none>", age, .string(info["kubeletVersion"].string ?? ""),
+                address("InternalIP"), address("ExternalIP"), .string(info["osImage"].string ?? "<unknown>"),
+                .string(info["kernelVersion"].string ?? "<unknown>"), .string(info["containerRuntimeVersion"].string ?? "<unknown>"),
+            ]
         case .deployments:
             let template = object["spec"]["template"]["spec"]["containers"].array ?? []
             return [

@@ -12,6 +12,11 @@ package struct EnvoyAdminHost: Equatable, Sendable {
     /// nil for a pipe.
     package var port: Int?
     package var weight: Int
+    package var locality: Locality = Locality()
+    /// The Envoy priority locality load balancing gave the host (0 without it).
+    package var priority: Int = 0
+    /// Ejected by outlier detection.
+    package var failedOutlierCheck = false
 }
 
 /// One Envoy cluster as `/clusters` lists it.
@@ -30,7 +35,8 @@ package enum EnvoyAdmin {
     /// The clusters a sidecar of `source` holds: Istio's static ones, then `outbound|port||fqdn` for every
     /// Service port the source cluster knows and `outbound|port|subset|fqdn` for each subset of the
     /// DestinationRule that applies to it.
-    package static func clusters(source: ProxySource, in view: MeshView) -> [EnvoyAdminCluster] {
+    /// `ejected` lists the hosts (`cluster/pod`) outlier detection has ejected, by Envoy cluster name.
+    package static func clusters(source: ProxySource, in view: MeshView, ejected: [String: Set<String>] = [:]) -> [EnvoyAdminCluster] {
         var result = [
             EnvoyAdminCluster(name: "BlackHoleCluster", addedViaAPI: false, hosts: []),
             EnvoyAdminCluster(name: "PassthroughCluster", addedViaAPI: false, hosts: []),
@@ -48,36 +54,58 @@ package enum EnvoyAdmin {
                     sourceHasSidecar: true, in: view)
                 guard case .service(_, let endpoints) = resolution else { continue }
                 let targetPort = service.targetPorts[port] ?? port
-                let name = "outbound|\(port)||\(key.fqdn)"
-                result.append(
-                    EnvoyAdminCluster(name: name, addedViaAPI: true, hosts: hosts(endpoints, source: source.cluster, targetPort: targetPort, in: view)))
+                let client = view.localityClient(cluster: source.cluster, namespace: source.namespace, pod: source.pod)
+                var subsets: [(name: String, endpoints: [MeshEndpoint])] = [("", endpoints)]
                 for subset in rule?.subsets ?? [] {
-                    let selected = endpoints.filter { endpoint in subset.labels.allSatisfy { endpoint.labels[$0.key] == $0.value } }
+                    subsets.append((subset.name, endpoints.filter { endpoint in subset.labels.allSatisfy { endpoint.labels[$0.key] == $0.value } }))
+                }
+                for (subset, selected) in subsets {
+                    let name = "outbound|\(port)|\(subset)|\(key.fqdn)"
+                    let layout = LocalityBalancing.layout(
+                        endpoints: selected.map(\.locality), labels: selected.map(view.topologyLabels(of:)), client: client,
+                        policy: rule?.trafficPolicy)
+                    var priorities = Array(repeating: 0, count: selected.count)
+                    if case .priorities(let assigned) = layout { priorities = assigned }
+                    let placed = zip(selected, priorities).map {
+                        PlacedEndpoint(endpoint: $0, priority: $1, ejected: ejected[name]?.contains(LeastRequestBalancer.key($0)) ?? false)
+                    }
                     result.append(
-                        EnvoyAdminCluster(
-                            name: "outbound|\(port)|\(subset.name)|\(key.fqdn)", addedViaAPI: true,
-                            hosts: hosts(selected, source: source.cluster, targetPort: targetPort, in: view)))
+                        EnvoyAdminCluster(name: name, addedViaAPI: true, hosts: hosts(placed, source: source.cluster, targetPort: targetPort, in: view)))
                 }
             }
         }
         return result
     }
 
-    /// Own-cluster endpoints one by one; each peer cluster's as one gateway host whose weight is their count
-    /// (a peer whose gateway has no address yet has no route for istiod to publish, so it is left out).
-    static func hosts(_ endpoints: [MeshEndpoint], source: String, targetPort: Int, in view: MeshView) -> [EnvoyAdminHost] {
+    /// An endpoint with the priority it has for this sidecar and whether outlier detection ejected it.
+    struct PlacedEndpoint {
+        var endpoint: MeshEndpoint
+        var priority: Int
+        var ejected: Bool
+    }
+
+    /// Own-cluster endpoints one by one; each peer cluster's as one gateway host whose weight is their count,
+    /// with their locality and priority, ejected when all of them are (a peer whose gateway has no address yet
+    /// has no route for istiod to publish, so it is left out).
+    static func hosts(_ endpoints: [PlacedEndpoint], source: String, targetPort: Int, in view: MeshView) -> [EnvoyAdminHost] {
         var local: [EnvoyAdminHost] = []
-        var remote: [String: Int] = [:]
-        for endpoint in endpoints {
+        var remote: [String: [PlacedEndpoint]] = [:]
+        for placed in endpoints {
+            let endpoint = placed.endpoint
             if endpoint.cluster == source {
-                local.append(EnvoyAdminHost(address: endpoint.podIP ?? endpoint.host, port: endpoint.podIP == nil ? endpoint.port : targetPort, weight: 1))
+                local.append(
+                    EnvoyAdminHost(
+                        address: endpoint.podIP ?? endpoint.host, port: endpoint.podIP == nil ? endpoint.port : targetPort, weight: 1,
+                        locality: endpoint.locality, priority: placed.priority, failedOutlierCheck: placed.ejected))
             } else {
-                remote[endpoint.cluster, default: 0] += 1
+                remote[endpoint.cluster, default: []].append(placed)
             }
         }
         let gateways = remote.keys.sorted().compactMap { peer -> EnvoyAdminHost? in
-            guard let address = view.clusters[peer]?.eastWestGatewayAddress, let count = remote[peer] else { return nil }
-            return EnvoyAdminHost(address: address, port: eastWestGatewayPort, weight: count)
+            guard let address = view.clusters[peer]?.eastWestGatewayAddress, let behind = remote[peer], let first = behind.first else { return nil }
+            return EnvoyAdminHost(
+                address: address, port: eastWestGatewayPort, weight: behind.count, locality: first.endpoint.locality,
+                priority: behind.map(\.priority).min() ?? 0, failedOutlierCheck: behind.allSatisfy(\.ejected))
         }
         return local.sorted { ($0.address, $0.port ?? 0) < ($1.address, $1.port ?? 0) } + gateways
     }
@@ -129,10 +157,21 @@ package enum EnvoyAdmin {
         let stats =
             counters.map { AdminJSON.object([("name", .string($0))]) }
             + gauges.map { AdminJSON.object([("type", .string("GAUGE")), ("name", .string($0))]) }
-        return .object([
-            ("address", address), ("stats", .array(stats)), ("health_status", .object([("eds_health_status", .string("HEALTHY"))])),
-            ("weight", .number(host.weight)), ("locality", .object([])),
-        ])
+        // HostHealthStatus prints failed_outlier_check (field 2) before eds_health_status (3); HostStatus prints
+        // priority (7) before locality (9), and omits a 0 priority and empty locality fields.
+        var health: [(String, AdminJSON)] = []
+        if host.failedOutlierCheck { health.append(("failed_outlier_check", .bool(true))) }
+        health.append(("eds_health_status", .string("HEALTHY")))
+        var fields: [(String, AdminJSON)] = [
+            ("address", address), ("stats", .array(stats)), ("health_status", .object(health)), ("weight", .number(host.weight)),
+        ]
+        if host.priority != 0 { fields.append(("priority", .number(host.priority))) }
+        var locality: [(String, AdminJSON)] = []
+        if !host.locality.region.isEmpty { locality.append(("region", .string(host.locality.region))) }
+        if !host.locality.zone.isEmpty { locality.append(("zone", .string(host.locality.zone))) }
+        if !host.locality.subzone.isEmpty { locality.append(("sub_zone", .string(host.locality.subzone))) }
+        fields.append(("locality", .object(locality)))
+        return .object(fields)
     }
 
     private static func thresholdsJSON(priority: String?, _ values: (connections: Int, pending: Int, requests: Int, retries: Int)) -> AdminJSON {
@@ -162,10 +201,13 @@ package enum EnvoyAdmin {
             for host in cluster.hosts {
                 let prefix = "\(name)::" + (host.port.map { "\(host.address):\($0)" } ?? host.address)
                 for stat in (counters + gauges).sorted() { lines.append("\(prefix)::\(stat)::0") }
+                // Envoy's health flags text: `healthy`, or each set flag as `/name` (`/failed_outlier_check`).
+                let flags = host.failedOutlierCheck ? "/failed_outlier_check" : "healthy"
                 lines += [
-                    "\(prefix)::hostname::", "\(prefix)::health_flags::healthy", "\(prefix)::weight::\(host.weight)",
-                    "\(prefix)::region::", "\(prefix)::zone::", "\(prefix)::sub_zone::", "\(prefix)::canary::false",
-                    "\(prefix)::priority::0", "\(prefix)::success_rate::-1", "\(prefix)::local_origin_success_rate::-1",
+                    "\(prefix)::hostname::", "\(prefix)::health_flags::\(flags)", "\(prefix)::weight::\(host.weight)",
+                    "\(prefix)::region::\(host.locality.region)", "\(prefix)::zone::\(host.locality.zone)",
+                    "\(prefix)::sub_zone::\(host.locality.subzone)", "\(prefix)::canary::false",
+                    "\(prefix)::priority::\(host.priority)", "\(prefix)::success_rate::-1", "\(prefix)::local_origin_success_rate::-1",
                 ]
             }
         }

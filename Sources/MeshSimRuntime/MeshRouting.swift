@@ -18,11 +18,14 @@ package struct MeshEndpoint: Hashable, Sendable {
     package var labels: [String: String]
     /// The pod's `status.podIP`: the address its cluster's sidecars list it by (Envoy's admin `/clusters`).
     package var podIP: String?
+    /// The locality of the pod's node (its topology labels when the view was taken).
+    package var locality: Locality
 
     package init(
         pod: String, cluster: String, host: String, port: Int, version: String?, hasSidecar: Bool,
-        labels: [String: String] = [:], podIP: String? = nil
+        labels: [String: String] = [:], podIP: String? = nil, locality: Locality = Locality()
     ) {
+        self.locality = locality
         self.pod = pod
         self.cluster = cluster
         self.host = host
@@ -100,13 +103,20 @@ package struct ClusterView: Equatable, Sendable {
     /// its own cluster's sidecars from its own cluster's objects.
     package var virtualServices: [VirtualServiceView]
     package var destinationRules: [DestinationRuleView]
+    /// Node name → its labels (topology labels decide localities).
+    package var nodeLabels: [String: [String: String]]
+    /// `namespace/pod` → where the pod runs and its labels: a client sidecar's locality and failoverPriority labels.
+    package var pods: [String: PodPlacement]
 
     package init(
         name: String, network: String?, rootCAFingerprint: String?, remoteSecrets: [String: RemoteSecretView],
         eastWestGatewayReadyPods: Int, services: [ServiceKey: ServiceView], virtualServices: [VirtualServiceView] = [],
         destinationRules: [DestinationRuleView] = [], configuredBy: String? = nil, discoversFleet: Bool = false,
-        eastWestGatewayAddress: String? = nil, unreachablePeers: Set<String> = []
+        eastWestGatewayAddress: String? = nil, unreachablePeers: Set<String> = [],
+        nodeLabels: [String: [String: String]] = [:], pods: [String: PodPlacement] = [:]
     ) {
+        self.nodeLabels = nodeLabels
+        self.pods = pods
         self.name = name
         self.network = network
         self.rootCAFingerprint = rootCAFingerprint
@@ -122,12 +132,48 @@ package struct ClusterView: Equatable, Sendable {
     }
 }
 
+/// A pod's node and labels.
+package struct PodPlacement: Equatable, Sendable {
+    package var nodeName: String
+    package var labels: [String: String]
+
+    package init(nodeName: String, labels: [String: String]) {
+        self.nodeName = nodeName
+        self.labels = labels
+    }
+}
+
 /// The whole mesh at one moment.
 package struct MeshView: Equatable, Sendable {
     package var clusters: [String: ClusterView]
 
     package init(clusters: [ClusterView] = []) {
         self.clusters = Dictionary(clusters.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+    }
+
+    /// A client pod as locality load balancing compares it: its node's locality, and its labels plus the
+    /// topology labels Istio adds to proxies and endpoints alike.
+    package func localityClient(cluster: String, namespace: String, pod: String) -> LocalityClient {
+        let clusterView = clusters[cluster]
+        let placement = clusterView?.pods["\(namespace)/\(pod)"]
+        let locality = Locality(nodeLabels: placement.flatMap { clusterView?.nodeLabels[$0.nodeName] } ?? [:])
+        return LocalityClient(
+            locality: locality, labels: topologyLabels(placement?.labels ?? [:], locality: locality, cluster: cluster))
+    }
+
+    /// An endpoint's labels for `failoverPriority`: its pod's labels plus its locality, cluster and network.
+    package func topologyLabels(of endpoint: MeshEndpoint) -> [String: String] {
+        topologyLabels(endpoint.labels, locality: endpoint.locality, cluster: endpoint.cluster)
+    }
+
+    private func topologyLabels(_ labels: [String: String], locality: Locality, cluster: String) -> [String: String] {
+        var result = labels
+        result[Locality.regionLabel] = locality.region
+        result[Locality.zoneLabel] = locality.zone
+        if !locality.subzone.isEmpty { result[Locality.subzoneLabel] = locality.subzone }
+        result["topology.istio.io/cluster"] = cluster
+        if let network = clusters[cluster]?.network { result["topology.istio.io/network"] = network }
+        return result
     }
 }
 

@@ -95,10 +95,13 @@ package struct HTTPRouteRule: Equatable, Sendable {
     /// Empty: the route matches every request.
     package var matches: [HTTPMatchRule]
     package var destinations: [RouteDestinationRule]
+    /// `fault`: delays and aborts the client sidecar injects into the route's requests.
+    package var fault: HTTPFaultRule?
 
-    package init(matches: [HTTPMatchRule] = [], destinations: [RouteDestinationRule]) {
+    package init(matches: [HTTPMatchRule] = [], destinations: [RouteDestinationRule], fault: HTTPFaultRule? = nil) {
         self.matches = matches
         self.destinations = destinations
+        self.fault = fault
     }
 }
 
@@ -138,7 +141,7 @@ package struct SubsetRule: Equatable, Sendable {
     }
 }
 
-/// A DestinationRule (networking.istio.io/v1) with the subsets it defines.
+/// A DestinationRule (networking.istio.io/v1) with the subsets and traffic policy it defines.
 package struct DestinationRuleView: Equatable, Sendable {
     package var namespace: String
     package var name: String
@@ -146,11 +149,15 @@ package struct DestinationRuleView: Equatable, Sendable {
     package var host: String
     package var exportTo: [String]
     package var subsets: [SubsetRule]
+    /// The top-level `trafficPolicy` (locality load balancing, outlier detection); subsets' own policies are
+    /// not modelled.
+    package var trafficPolicy: TrafficPolicyRule?
 
     package init(
         namespace: String, name: String, creationTimestamp: String = "", host: String, exportTo: [String] = [],
-        subsets: [SubsetRule]
+        subsets: [SubsetRule], trafficPolicy: TrafficPolicyRule? = nil
     ) {
+        self.trafficPolicy = trafficPolicy
         self.namespace = namespace
         self.name = name
         self.creationTimestamp = creationTimestamp
@@ -179,6 +186,25 @@ package struct MeshRequest: Equatable, Sendable {
     }
 }
 
+/// A routing decision with the Envoy cluster (`outbound|port|subset|host`) it sends to, that cluster's traffic
+/// policy (from the DestinationRule that applies) and the matched route's fault injection.
+package struct RoutedRequest: Equatable, Sendable {
+    package var decision: RoutingDecision
+    /// nil when the request does not go through an Envoy outbound cluster (no sidecar, not a Service).
+    package var upstreamCluster: String?
+    package var trafficPolicy: TrafficPolicyRule?
+    package var fault: HTTPFaultRule?
+
+    package init(
+        decision: RoutingDecision, upstreamCluster: String? = nil, trafficPolicy: TrafficPolicyRule? = nil, fault: HTTPFaultRule? = nil
+    ) {
+        self.decision = decision
+        self.upstreamCluster = upstreamCluster
+        self.trafficPolicy = trafficPolicy
+        self.fault = fault
+    }
+}
+
 /// What a sidecar does with one request.
 package enum RoutingDecision: Equatable, Sendable {
     /// Send it to one of `endpoints` (never empty), balanced the default way.
@@ -203,24 +229,49 @@ extension MeshRouting {
         _ request: MeshRequest, sourceCluster: String, sourceNamespace: String, sourceHasSidecar: Bool, in view: MeshView,
         using generator: inout Generator
     ) -> RoutingDecision {
+        route(
+            request, sourceCluster: sourceCluster, sourceNamespace: sourceNamespace, sourceHasSidecar: sourceHasSidecar,
+            in: view, using: &generator
+        ).decision
+    }
+
+    /// The decision with what the sidecar needs beyond it: the Envoy cluster it sends to, that cluster's
+    /// traffic policy and the matched route's fault.
+    package static func route<Generator: RandomNumberGenerator>(
+        _ request: MeshRequest, sourceCluster: String, sourceNamespace: String, sourceHasSidecar: Bool, in view: MeshView,
+        using generator: inout Generator
+    ) -> RoutedRequest {
         let resolution = resolve(
             host: request.host, port: request.port, sourceCluster: sourceCluster,
             sourceNamespace: sourceNamespace, sourceHasSidecar: sourceHasSidecar, in: view)
-        guard case .service(let key, let endpoints) = resolution else { return .notAService }
-        guard sourceHasSidecar, let cluster = view.clusters[sourceCluster],
-            let virtualService = virtualService(for: key, in: cluster, sourceNamespace: sourceNamespace)
-        else { return endpoints.isEmpty ? .noHealthyUpstream(key) : .forward(key, endpoints: endpoints) }
+        guard case .service(let key, let endpoints) = resolution else { return RoutedRequest(decision: .notAService) }
+        let defaultCluster = "outbound|\(request.port)||\(key.fqdn)"
+        guard sourceHasSidecar, let cluster = view.clusters[sourceCluster] else {
+            return RoutedRequest(decision: endpoints.isEmpty ? .noHealthyUpstream(key) : .forward(key, endpoints: endpoints))
+        }
+        guard let virtualService = virtualService(for: key, in: cluster, sourceNamespace: sourceNamespace) else {
+            return RoutedRequest(
+                decision: endpoints.isEmpty ? .noHealthyUpstream(key) : .forward(key, endpoints: endpoints),
+                upstreamCluster: defaultCluster,
+                trafficPolicy: destinationRule(for: key, in: cluster, sourceNamespace: sourceNamespace)?.trafficPolicy)
+        }
 
         let routes = virtualService.http.filter { !$0.destinations.isEmpty }
         guard
             let route = routes.first(where: { route in
                 route.matches.isEmpty || route.matches.contains { $0.matches(request, sourceNamespace: sourceNamespace) }
             })
-        else { return .routeNotFound(key, virtualService: "\(virtualService.namespace)/\(virtualService.name)") }
-        guard let destination = pickDestination(route.destinations, using: &generator) else { return .noHealthyUpstream(key) }
-        return target(
+        else {
+            return RoutedRequest(decision: .routeNotFound(key, virtualService: "\(virtualService.namespace)/\(virtualService.name)"))
+        }
+        guard let destination = pickDestination(route.destinations, using: &generator) else {
+            return RoutedRequest(decision: .noHealthyUpstream(key), fault: route.fault)
+        }
+        var routed = target(
             of: destination, ruleNamespace: virtualService.namespace, request: request, sourceCluster: sourceCluster,
             sourceNamespace: sourceNamespace, in: view, cluster: cluster)
+        routed.fault = route.fault
+        return routed
     }
 
     /// One destination, drawn with probability weight / (sum of weights). A route with a single destination
@@ -293,20 +344,25 @@ extension MeshRouting {
     private static func target(
         of destination: RouteDestinationRule, ruleNamespace: String, request: MeshRequest, sourceCluster: String,
         sourceNamespace: String, in view: MeshView, cluster: ClusterView
-    ) -> RoutingDecision {
+    ) -> RoutedRequest {
         let port = destination.port ?? request.port
         let host = destination.host.contains(".") ? destination.host : "\(destination.host).\(ruleNamespace).svc.cluster.local"
         let envoyCluster = "outbound|\(port)|\(destination.subset ?? "")|\(host.lowercased())"
         let resolution = resolve(
             host: host, port: port, sourceCluster: sourceCluster, sourceNamespace: ruleNamespace,
             sourceHasSidecar: true, in: view)
-        guard case .service(let key, var endpoints) = resolution else { return .clusterNotFound(cluster: envoyCluster) }
+        guard case .service(let key, var endpoints) = resolution else {
+            return RoutedRequest(decision: .clusterNotFound(cluster: envoyCluster))
+        }
+        let rule = destinationRule(for: key, in: cluster, sourceNamespace: sourceNamespace)
         if let subsetName = destination.subset {
-            guard let rule = destinationRule(for: key, in: cluster, sourceNamespace: sourceNamespace),
-                let subset = rule.subsets.first(where: { $0.name == subsetName })
-            else { return .clusterNotFound(cluster: envoyCluster) }
+            guard let subset = rule?.subsets.first(where: { $0.name == subsetName }) else {
+                return RoutedRequest(decision: .clusterNotFound(cluster: envoyCluster))
+            }
             endpoints = endpoints.filter { endpoint in subset.labels.allSatisfy { endpoint.labels[$0.key] == $0.value } }
         }
-        return endpoints.isEmpty ? .noHealthyUpstream(key) : .forward(key, endpoints: endpoints)
+        return RoutedRequest(
+            decision: endpoints.isEmpty ? .noHealthyUpstream(key) : .forward(key, endpoints: endpoints),
+            upstreamCluster: envoyCluster, trafficPolicy: rule?.trafficPolicy)
     }
 }

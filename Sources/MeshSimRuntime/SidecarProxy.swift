@@ -112,7 +112,8 @@ package final class SidecarProxy: Sendable {
     ) async throws -> SidecarProxy {
         let pool = UpstreamPool(maxIdlePerAddress: settings.upstreamPoolSize)
         let context = ProxyContext(
-            source: source, settings: settings, view: view, faults: faults, balancer: LeastRequestBalancer(), pool: pool)
+            source: source, settings: settings, view: view, faults: faults, balancer: LeastRequestBalancer(), pool: pool,
+            outliers: OutlierRegistry())
         let listener = try await HTTPListener.start(group: group) { ForwardProxyHandler(context: context) }
         return SidecarProxy(source: source, settings: settings, listener: listener, pool: pool)
     }
@@ -185,6 +186,18 @@ struct ProxyContext: Sendable {
     var faults: RuntimeFaultControl
     var balancer: LeastRequestBalancer
     var pool: UpstreamPool
+    var outliers: OutlierRegistry
+}
+
+/// The Envoy cluster a request was routed to and how its hosts are balanced: the DestinationRule's policy, and
+/// the locality layout of its endpoints relative to this proxy.
+struct UpstreamChoice {
+    var cluster: String
+    var policy: TrafficPolicyRule?
+    var layout: LocalityLayout
+
+    /// A request that bypasses Envoy's outbound clusters (loopback, a pod without a sidecar).
+    static let direct = UpstreamChoice(cluster: "", policy: nil, layout: .flat)
 }
 
 /// The absolute-form target of a proxied request.
@@ -310,7 +323,7 @@ final class ForwardProxyHandler: ChannelInboundHandler {
             let loopback = MeshEndpoint(
                 pod: target.host, cluster: context.source.cluster, host: target.host,
                 port: target.port, version: nil, hasSidecar: false)
-            forward(head, target: target, endpoints: [loopback], attempt: 0, tried: [], context: channelContext)
+            forward(head, target: target, endpoints: [loopback], upstream: .direct, attempt: 0, tried: [], context: channelContext)
             return
         }
         var headers: [String: String] = [:]
@@ -320,10 +333,37 @@ final class ForwardProxyHandler: ChannelInboundHandler {
             method: head.method.rawValue, headers: headers)
         var generator = SystemRandomNumberGenerator()
         let sidecar = context.settings.mode == .sidecar
-        let decision = MeshRouting.decide(
+        let view = context.view.currentMeshView()
+        let routed = MeshRouting.route(
             request, sourceCluster: context.source.cluster, sourceNamespace: context.source.namespace,
-            sourceHasSidecar: sidecar, in: context.view.currentMeshView(), using: &generator)
-        switch decision {
+            sourceHasSidecar: sidecar, in: view, using: &generator)
+        if sidecar, let fault = routed.fault {
+            let (delay, abortStatus) = fault.draw(using: &generator)
+            let proceed = {
+                if let abortStatus {
+                    self.respondPlain(
+                        channelContext, HTTPResponseStatus(statusCode: abortStatus), HTTPFaultRule.abortBody, keepAlive: keepAlive)
+                } else {
+                    self.act(on: routed, head: head, target: target, view: view, context: channelContext)
+                }
+            }
+            if delay > .zero {
+                channelContext.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(delay)) { proceed() }
+            } else {
+                proceed()
+            }
+            return
+        }
+        act(on: routed, head: head, target: target, view: view, context: channelContext)
+    }
+
+    /// Answers a routing decision, or forwards the request when it names endpoints.
+    private func act(
+        on routed: RoutedRequest, head: HTTPRequestHead, target: ProxyTarget, view: MeshView, context channelContext: ChannelHandlerContext
+    ) {
+        let keepAlive = head.isKeepAlive
+        let sidecar = context.settings.mode == .sidecar
+        switch routed.decision {
         case .notAService:
             respondPlain(channelContext, .badGateway, "could not resolve host: \(target.host)\n", keepAlive: keepAlive)
         case .noHealthyUpstream:
@@ -336,7 +376,16 @@ final class ForwardProxyHandler: ChannelInboundHandler {
         case .routeNotFound:
             respondPlain(channelContext, .notFound, "", keepAlive: keepAlive)
         case .forward(_, let endpoints):
-            forward(head, target: target, endpoints: endpoints, attempt: 0, tried: [], context: channelContext)
+            var upstream = UpstreamChoice.direct
+            if let cluster = routed.upstreamCluster {
+                let client = view.localityClient(
+                    cluster: context.source.cluster, namespace: context.source.namespace, pod: context.source.pod)
+                let layout = LocalityBalancing.layout(
+                    endpoints: endpoints.map(\.locality), labels: endpoints.map(view.topologyLabels(of:)), client: client,
+                    policy: routed.trafficPolicy)
+                upstream = UpstreamChoice(cluster: cluster, policy: routed.trafficPolicy, layout: layout)
+            }
+            forward(head, target: target, endpoints: endpoints, upstream: upstream, attempt: 0, tried: [], context: channelContext)
         }
     }
 
@@ -357,7 +406,7 @@ final class ForwardProxyHandler: ChannelInboundHandler {
             respondPlain(channelContext, .methodNotAllowed, "Method Not Allowed\n", keepAlive: head.isKeepAlive)
             return
         }
-        let clusters = EnvoyAdmin.clusters(source: context.source, in: context.view.currentMeshView())
+        let clusters = EnvoyAdmin.clusters(source: context.source, in: context.view.currentMeshView(), ejected: context.outliers.ejected())
         let json = query.contains("format=json")
         let body = json ? EnvoyAdmin.json(clusters) : EnvoyAdmin.text(clusters)
         writeResponse(
@@ -369,13 +418,19 @@ final class ForwardProxyHandler: ChannelInboundHandler {
             body: ByteBuffer(string: body), keepAlive: head.isKeepAlive, version: head.version)
     }
 
-    /// One attempt: pick, wait the cross-cluster latency, send, then relay or retry.
+    /// One attempt: pick (the priority or locality by health, then the host), wait the cross-cluster latency,
+    /// send, count the outcome for outlier detection, then relay or retry.
     private func forward(
-        _ head: HTTPRequestHead, target: ProxyTarget, endpoints: [MeshEndpoint], attempt: Int, tried: Set<String>,
-        context channelContext: ChannelHandlerContext
+        _ head: HTTPRequestHead, target: ProxyTarget, endpoints: [MeshEndpoint], upstream: UpstreamChoice, attempt: Int,
+        tried: Set<String>, context channelContext: ChannelHandlerContext
     ) {
         let settings = context.settings
-        guard let endpoint = context.balancer.begin(from: endpoints, avoiding: tried) else { return }
+        let outlierRule = upstream.policy?.outlierDetection
+        let hosts = endpoints.map(LeastRequestBalancer.key)
+        let healthy = context.outliers.healthy(cluster: upstream.cluster, rule: outlierRule, hosts: hosts)
+        var generator = SystemRandomNumberGenerator()
+        let candidates = LocalityBalancing.candidates(layout: upstream.layout, healthy: healthy, using: &generator).map { endpoints[$0] }
+        guard let endpoint = context.balancer.begin(from: candidates.isEmpty ? endpoints : candidates, avoiding: tried) else { return }
         let latency = addedLatency(to: endpoint)
         let eventLoop = channelContext.eventLoop
         let started = NIODeadline.now()
@@ -394,15 +449,23 @@ final class ForwardProxyHandler: ChannelInboundHandler {
             self.context.balancer.finish(endpoint)
             let retriable: Bool
             switch result {
-            case .success(let upstream): retriable = upstream.head.status == .serviceUnavailable
+            case .success(let answer):
+                retriable = answer.head.status == .serviceUnavailable
+                self.context.outliers.record(
+                    .response(status: Int(answer.head.status.code)), cluster: upstream.cluster, rule: outlierRule,
+                    host: LeastRequestBalancer.key(endpoint), hostCount: endpoints.count)
             case .failure(UpstreamFailure.responseTooLarge): retriable = false
-            case .failure: retriable = true
+            case .failure:
+                retriable = true
+                self.context.outliers.record(
+                    .localFailure, cluster: upstream.cluster, rule: outlierRule, host: LeastRequestBalancer.key(endpoint),
+                    hostCount: endpoints.count)
             }
             if retriable && attempt < settings.retries {
                 let backoff = Self.retryBackoff(base: settings.retryBackoffBase, retryNumber: attempt + 1)
                 eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(backoff)) {
                     self.forward(
-                        head, target: target, endpoints: endpoints, attempt: attempt + 1,
+                        head, target: target, endpoints: endpoints, upstream: upstream, attempt: attempt + 1,
                         tried: tried.union([LeastRequestBalancer.key(endpoint)]), context: channelContext)
                 }
                 return

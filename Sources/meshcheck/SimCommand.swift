@@ -137,6 +137,16 @@ struct SimCommand: AsyncParsableCommand {
     )
     var rbacDeny: [String] = []
 
+    @Option(
+        name: .customLong("locality"),
+        help: "A cluster's node region and zone, e.g. cluster-2=us-east1/us-east1-b (repeatable; default: all in us-central1, zones a, b, c, f, d, ...).")
+    var locality: [String] = []
+
+    @Option(
+        name: .customLong("endpoint-removal-delay"),
+        help: "How long sidecars keep listing a departed pod's endpoint (its listener stops at once), e.g. 2s (default 2s).")
+    var endpointRemovalDelay = "2s"
+
     func run() async throws {
         var options = SimulatedMeshOptions()
         options.clusters = clusters
@@ -166,6 +176,14 @@ struct SimCommand: AsyncParsableCommand {
         options.hangNamespaceDeletion = hangNamespaceDeletion
         options.controlEndpoint = true
         options.runtimeFaults = try runtimeFaults()
+        options.endpointRemovalDelay = try Self.duration(endpointRemovalDelay, option: "--endpoint-removal-delay")
+        for entry in locality {
+            let (cluster, value) = try Self.keyValue(entry, option: "--locality")
+            guard let parsed = SimulatedLocality(parsing: value) else {
+                throw ValidationError("--locality expects CLUSTER=REGION/ZONE with lower-case names, e.g. cluster-2=us-east1/us-east1-b, got \(entry)")
+            }
+            options.localities[cluster] = parsed
+        }
         options.imagePullErrors = imagePullErrors
         options.podFaults = try podFaults()
         options.istiodUnreachablePeers = try Self.clusterSets(istiodUnreachablePeers, option: "--istiod-unreachable-peer", shape: "CLUSTER=PEER")
@@ -197,7 +215,7 @@ struct SimCommand: AsyncParsableCommand {
         for cluster in mesh.clusterInfo {
             lines.append(
                 "  \(cluster.name)  context \(cluster.context)  \(cluster.server)  \(cluster.network)  "
-                    + "revision \(cluster.revision)  \(cluster.role)")
+                    + "revision \(cluster.revision)  \(cluster.role)  \(cluster.locality.region)/\(cluster.locality.zone)")
         }
         lines.append("kubeconfig: \(mesh.kubeconfigPath)")
         if let control = mesh.controlURL {

@@ -251,6 +251,48 @@ func curl(_ arguments: [String], proxy: String? = nil) throws -> (status: Int, b
         }
     }
 
+    /// A route's fault.abort answers in the client sidecar, as Envoy's fault filter does: no upstream is tried.
+    @Test func faultAbortAnswersWithoutAnUpstream() async throws {
+        try await TwoClusters.withProxy(.sidecar) { mesh, proxy async throws in
+            var service = TrafficRulesTests.weighted([("v1", 100)])
+            service.http[0].fault = HTTPFaultRule(abort: .init(httpStatus: 418, percentage: FaultPercentage(percent: 100)))
+            mesh.store.set(mesh.view(rules: [service]))
+            await mesh.v1.stop()
+            let aborted = try curl(["http://helloworld.sample:5000/hello"], proxy: proxy.url)
+            #expect(aborted.status == 418 && aborted.body == "fault filter abort")
+            #expect(aborted.headers.lowercased().contains("content-type: text/plain"))
+        }
+    }
+
+    /// With outlierDetection and failover, the client's own zone takes every request; when its pod stops (still
+    /// listed, as during the endpoint-removal delay) the refused attempts eject it, the retries and then every
+    /// request go to the failover region, and `/clusters` shows the ejection and the priorities.
+    @Test func outlierDetectionFailsOverToTheNextLocality() async throws {
+        try await TwoClusters.withProxy(.sidecar) { mesh, proxy async throws in
+            var view = mesh.view()
+            let central = ["topology.kubernetes.io/region": "us-central1", "topology.kubernetes.io/zone": "us-central1-a"]
+            view.clusters["cluster-1"]?.nodeLabels = ["node-1": central]
+            view.clusters["cluster-1"]?.pods = ["sample/sleep-x": PodPlacement(nodeName: "node-1", labels: ["app": "sleep"])]
+            view.clusters["cluster-1"]?.services[Self.key]?.endpoints[0].locality = Locality(nodeLabels: central)
+            view.clusters["cluster-2"]?.services[Self.key]?.endpoints[0].locality = Locality(region: "us-east1", zone: "us-east1-b")
+            view.clusters["cluster-1"]?.destinationRules = [
+                DestinationRuleView(
+                    namespace: "sample", name: "helloworld", host: "helloworld", subsets: [],
+                    trafficPolicy: TrafficPolicyRule(
+                        localityLbSetting: LocalityLbSettingRule(failover: [LocalityFailoverRule(from: "us-central1", to: "us-east1")]),
+                        outlierDetection: OutlierDetectionRule(consecutive5xxErrors: 1, maxEjectionPercent: 100)))
+            ]
+            mesh.store.set(view)
+            #expect(try versions(through: proxy, count: 10) == ["v1": 10])
+            await mesh.v1.stop()
+            #expect(try versions(through: proxy, count: 10) == ["v2": 10])
+            let admin = try curl(["http://localhost:15000/clusters"], proxy: proxy.url).body
+            let name = "outbound|5000||helloworld.sample.svc.cluster.local"
+            #expect(admin.contains("\(name)::127.0.0.1:\(mesh.v1.port)::health_flags::/failed_outlier_check\n"))
+            #expect(admin.contains("\(name)::127.0.0.1:\(mesh.v1.port)::zone::us-central1-a\n"))
+        }
+    }
+
     @Test func loopbackTargetsPassStraightThrough() async throws {
         try await TwoClusters.withProxy(.sidecar) { mesh, proxy async throws in
             let response = try curl(["http://127.0.0.1:\(mesh.v2.port)/health"], proxy: proxy.url)

@@ -118,6 +118,50 @@ import Testing
         }
     }
 
+    /// With outlier detection a DestinationRule turns on locality load balancing: hosts carry their locality and
+    /// priority, and ejected ones `failed_outlier_check`, in both formats.
+    @Test func localityPriorityAndEjectionAreShown() throws {
+        var view = Self.view(rules: [
+            DestinationRuleView(
+                namespace: "sample", name: "helloworld", host: "helloworld", subsets: [],
+                trafficPolicy: TrafficPolicyRule(outlierDetection: OutlierDetectionRule()))
+        ])
+        let zones = ["cluster-1": "us-central1-a", "cluster-2": "us-central1-b", "cluster-3": "us-central1-c"]
+        for (name, zone) in zones {
+            let endpoints = view.clusters[name]?.services[Self.key]?.endpoints ?? []
+            view.clusters[name]?.services[Self.key]?.endpoints = endpoints.map { endpoint in
+                var placed = endpoint
+                placed.locality = Locality(region: "us-central1", zone: zone)
+                return placed
+            }
+        }
+        view.clusters["cluster-1"]?.nodeLabels = ["node-1": ["topology.kubernetes.io/region": "us-central1", "topology.kubernetes.io/zone": "us-central1-a"]]
+        view.clusters["cluster-1"]?.pods = ["sample/sleep-x": PodPlacement(nodeName: "node-1", labels: ["app": "sleep"])]
+        let clusters = EnvoyAdmin.clusters(source: source, in: view, ejected: [Self.name: ["cluster-1/hw-v1-a"]])
+        let listed = try #require(clusters.first { $0.name == Self.name }?.hosts)
+        #expect(listed.map(\.priority) == [0, 0, 1, 1])
+        #expect(listed.map(\.failedOutlierCheck) == [true, false, false, false])
+        #expect(listed[2].locality == Locality(region: "us-central1", zone: "us-central1-b"))
+
+        let lines = Set(EnvoyAdmin.text(clusters).split(separator: "\n").map(String.init))
+        for line in [
+            "\(Self.name)::10.0.0.2:5000::health_flags::/failed_outlier_check", "\(Self.name)::10.0.0.3:5000::health_flags::healthy",
+            "\(Self.name)::192.0.2.2:15443::zone::us-central1-b", "\(Self.name)::192.0.2.2:15443::priority::1",
+            "\(Self.name)::10.0.0.2:5000::region::us-central1",
+        ] {
+            #expect(lines.contains(line), "missing \(line)")
+        }
+        let text = EnvoyAdmin.json(clusters)
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let statuses = try #require(root["cluster_statuses"] as? [[String: Any]])
+        let hosts = try #require(statuses.first { $0["name"] as? String == Self.name }?["host_statuses"] as? [[String: Any]])
+        let health = try #require(hosts[0]["health_status"] as? [String: Any])
+        #expect(health["failed_outlier_check"] as? Bool == true && health["eds_health_status"] as? String == "HEALTHY")
+        #expect(hosts[2]["priority"] as? Int == 1)
+        #expect((hosts[2]["locality"] as? [String: Any])?["zone"] as? String == "us-central1-b")
+        #expect(text.contains("\"failed_outlier_check\": true,\n"), "failed_outlier_check (field 2) precedes eds_health_status (3)")
+    }
+
     @Test func theSidecarAnswersItsPodsLocalhost15000() async throws {
         let store = MeshViewStore(Self.view())
         let proxy = try await SidecarProxy.start(source: source, settings: ProxySettings(mode: .sidecar), view: store, faults: RuntimeFaultControl())

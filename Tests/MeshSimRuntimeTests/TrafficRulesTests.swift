@@ -228,4 +228,26 @@ import Testing
         let fromRoot = Self.mesh(rules1: [Self.weighted([("v9", 100)])], destinationRules1: [root])
         #expect(Self.decide(fromRoot) == .forward(Self.key, endpoints: [Self.v1]))
     }
+
+    @Test func routeNamesTheEnvoyClusterItsPolicyAndTheRoutesFault() {
+        var generator = SplitMix64(state: 5)
+        let policy = TrafficPolicyRule(outlierDetection: OutlierDetectionRule(consecutive5xxErrors: 1))
+        let rule = DestinationRuleView(
+            namespace: "sample", name: "helloworld", host: "helloworld",
+            subsets: [SubsetRule(name: "v1", labels: ["version": "v1"])], trafficPolicy: policy)
+        let fault = HTTPFaultRule(abort: .init(httpStatus: 503, percentage: FaultPercentage(percent: 50)))
+        var service = Self.weighted([("v1", 100)])
+        service.http[0].fault = fault
+        let request = MeshRequest(host: "helloworld.sample", port: 5000)
+        let routed = MeshRouting.route(
+            request, sourceCluster: "cluster-1", sourceNamespace: "sample", sourceHasSidecar: true,
+            in: Self.mesh(rules1: [service], destinationRules1: [rule]), using: &generator)
+        #expect(routed.decision == .forward(Self.key, endpoints: [Self.v1]))
+        #expect(routed.upstreamCluster == "outbound|5000|v1|\(Self.fqdn)")
+        #expect(routed.trafficPolicy == policy && routed.fault == fault)
+        let plain = MeshRouting.route(
+            request, sourceCluster: "cluster-1", sourceNamespace: "sample", sourceHasSidecar: true,
+            in: Self.mesh(destinationRules1: [rule]), using: &generator)
+        #expect(plain.upstreamCluster == "outbound|5000||\(Self.fqdn)" && plain.trafficPolicy == policy && plain.fault == nil)
+    }
 }
