@@ -383,16 +383,19 @@ package struct BurstCommand: Sendable, Equatable {
               -w "$mark %{http_code} %{exitcode} %{time_connect} %{time_starttransfer} %{time_total}\n" 2>/dev/null
             printf '\n%s-EXIT %s\n' "$mark" "$?"
           } | if [ $fastreader = yes ]; then
-            awk -v mark="$mark" -v b="$burst" -v w="$1" -v n="$2" -v interval="$interval" -v threshold="$threshold" "$awkreader"
+            awk $awkpaced -v mark="$mark" -v b="$burst" -v w="$1" -v n="$2" -v interval="$interval" -v threshold="$threshold" "$awkreader"
           else
             reader "$1" "$2"
           fi
         }
         # The same reader in awk where the pod has one: it reads its input in blocks, where sh's read takes a
         # system call per byte, which made the reader cost as much as curl.
-        fastreader=no
+        fastreader=no awkpaced=
         if [ $engine = reuse ] && command -v awk >/dev/null 2>&1 && [ "$(echo 'a b' | awk '{ print $2 }' 2>/dev/null)" = b ]; then
           fastreader=yes
+          # mawk (Debian's awk) fills a 4 KiB block before it reads a line: paced records would reach meshcheck seconds
+          # late, in clumps, and land in the wrong windows of the timeline. -W interactive makes it read line by line.
+          case "$(awk -W version 2>&1)" in mawk*) [ $interval -gt 0 ] && awkpaced='-W interactive' ;; esac
         fi
         awkreader='
         function token(s) {
