@@ -1,6 +1,6 @@
 // Locality load balancing as Istio configures it and Envoy carries it out. istiod turns a DestinationRule's
 // `localityLbSetting` into Envoy priorities (or locality weights, for `distribute`) relative to the client
-// proxy's locality, and does so only when the rule also has `outlierDetection` ("failover needs outlier
+// proxy's locality; priorities only when the rule also has `outlierDetection` ("failover needs outlier
 // detection, otherwise Envoy will never drop down to a lower priority", istio/istio loadbalancer.go). Envoy then
 // splits the load over the priorities by their health with an overprovisioning factor of 1.4, so a priority
 // keeps all the traffic while at least ~72% of its hosts are healthy. Pure: no I/O, randomness passed in.
@@ -150,21 +150,24 @@ package enum LocalityBalancing {
     package static let overprovisioningFactor = 140
 
     /// The layout istiod sends a client for `endpoints` (with `labels[i]` endpoint i's labels plus topology
-    /// labels) under `policy`.
+    /// labels) under `policy` (istio/istio `ApplyLocalityLoadBalancer`): `distribute` weights need only locality
+    /// load balancing enabled (the mesh default); priorities need outlierDetection as well.
     package static func layout(
         endpoints localities: [Locality], labels: [[String: String]], client: LocalityClient, policy: TrafficPolicyRule?
     ) -> LocalityLayout {
-        guard let policy, policy.outlierDetection != nil else { return .flat }
-        let setting = policy.localityLbSetting ?? LocalityLbSettingRule()
+        let setting = policy?.localityLbSetting ?? LocalityLbSettingRule()
         guard setting.enabled ?? true else { return .flat }
-        if let rule = setting.distribute.first(where: { client.locality.matches($0.from) }) {
+        if !setting.distribute.isEmpty {
+            // Only the first rule whose `from` matches the client applies; with none, istiod leaves the endpoints as they are.
+            guard let rule = setting.distribute.first(where: { client.locality.matches($0.from) }) else { return .flat }
             return .weighted(localities: localities, weights: distributeWeights(localities, rule: rule))
         }
+        guard policy?.outlierDetection != nil else { return .flat }
         let localityRanks = localities.map { rank($0, client: client.locality, failover: setting.failover) }
         guard !setting.failoverPriority.isEmpty else { return .priorities(compact(localityRanks.map { [$0] })) }
         let labelRanks = labels.map { labelRank($0, client: client.labels, keys: setting.failoverPriority) }
         // istiod applies failoverPriority first and, when `failover` is also given, the locality order inside
-        // each label priority; without `failover` the labels alone decide.
+        // each label priority (label priority × 5 + locality priority, then compacted).
         if setting.failover.isEmpty { return .priorities(compact(labelRanks.map { [$0] })) }
         return .priorities(compact(zip(labelRanks, localityRanks).map { [$0, $1] }))
     }
@@ -181,12 +184,15 @@ package enum LocalityBalancing {
         return 3
     }
 
-    /// `failoverPriority`: the count of leading keys whose values the endpoint shares with the client, turned
-    /// into a priority (all match → 0, none → keys.count).
+    /// `failoverPriority`: the count of leading keys whose values the endpoint shares with the client (a key
+    /// absent on both sides counts as shared, as in istiod), turned into a priority (all match → 0, none →
+    /// keys.count). A key written `label=value` compares the endpoint with `value` instead of the client's label.
     package static func labelRank(_ endpoint: [String: String], client: [String: String], keys: [String]) -> Int {
         var matched = 0
         for key in keys {
-            guard let value = client[key], endpoint[key] == value else { break }
+            let parts = key.split(separator: "=", maxSplits: 1).map(String.init)
+            let wanted = parts.count == 2 ? parts[1] : client[parts[0]]
+            guard endpoint[parts[0]] == wanted else { break }
             matched += 1
         }
         return keys.count - matched
@@ -199,20 +205,20 @@ package enum LocalityBalancing {
         return keys.map { index[$0] ?? 0 }
     }
 
-    /// `distribute`: each `to` pattern's weight split evenly over the distinct localities it matches (a
-    /// locality matched by several patterns takes the first in sorted order); endpoints whose locality no
-    /// pattern matches get 0. The result is per endpoint: its locality's weight.
+    /// `distribute` (istiod's `applyLocalityWeights`): each `to` pattern claims the localities it matches that no
+    /// pattern before it (in sorted order; istiod's map order is random) claimed, and splits its weight over them in
+    /// proportion to their endpoint counts, rounding up. Endpoints whose locality no pattern claims get 0 (istiod
+    /// drops them). The result is per endpoint: its locality's weight.
     package static func distributeWeights(_ localities: [Locality], rule: LocalityDistributeRule) -> [Int] {
-        let distinct = Array(Set(localities)).sorted { $0.description < $1.description }
-        var owner: [Locality: String] = [:]
-        for pattern in rule.to.keys.sorted() {
-            for locality in distinct where owner[locality] == nil && locality.matches(pattern) { owner[locality] = pattern }
-        }
+        var counts: [Locality: Int] = [:]
+        for locality in localities { counts[locality, default: 0] += 1 }
         var localityWeight: [Locality: Int] = [:]
-        for (pattern, weight) in rule.to {
-            let claimed = distinct.filter { owner[$0] == pattern }
-            guard !claimed.isEmpty else { continue }
-            for locality in claimed { localityWeight[locality] = max(weight, 0) / claimed.count }
+        for pattern in rule.to.keys.sorted() {
+            let claimed = counts.keys.filter { localityWeight[$0] == nil && $0.matches(pattern) }
+            let total = claimed.reduce(0) { $0 + (counts[$1] ?? 0) }
+            guard total > 0 else { continue }
+            let weight = max(rule.to[pattern] ?? 0, 0)
+            for locality in claimed { localityWeight[locality] = (weight * (counts[locality] ?? 0) + total - 1) / total }
         }
         return localities.map { localityWeight[$0] ?? 0 }
     }

@@ -67,6 +67,9 @@ import Testing
         // A mismatch stops the count: a matching zone after a different region does not help.
         #expect(LocalityBalancing.labelRank(client.merging(["topology.kubernetes.io/region": "r2"]) { $1 }, client: client, keys: keys) == 2)
         #expect(LocalityBalancing.labelRank([:], client: client, keys: keys) == 3)
+        // Absent on both sides counts as a match; `key=value` compares with the value written.
+        #expect(LocalityBalancing.labelRank(["tier": "gold"], client: [:], keys: ["site", "tier"]) == 1)
+        #expect(LocalityBalancing.labelRank(["tier": "gold"], client: ["tier": "silver"], keys: ["tier=gold"]) == 0)
     }
 
     @Test func failoverPriorityAloneOrdersByLabelsAndWithFailoverAlsoByLocality() {
@@ -100,11 +103,25 @@ import Testing
             policy: Self.policy(LocalityLbSettingRule(distribute: [rule])))
         // Only one central locality is present, so it takes the pattern's whole 80.
         #expect(layout == .weighted(localities: [Self.centralA, Self.east], weights: [80, 20]))
-        // A client the `from` pattern does not match gets the default priorities.
+        // A client no `from` pattern matches gets no locality treatment at all (istiod applies distribute or failover, not both).
         let other = LocalityBalancing.layout(
             endpoints: [Self.centralA, Self.east], labels: [[:], [:]], client: LocalityClient(locality: Self.east),
             policy: Self.policy(LocalityLbSettingRule(distribute: [rule])))
-        #expect(other == .priorities([1, 0]))
+        #expect(other == .flat)
+        // A pattern matching several localities splits its weight by their endpoint counts, rounding up.
+        #expect(LocalityBalancing.distributeWeights([Self.centralA, Self.centralA, Self.centralB, Self.east], rule: rule) == [54, 54, 27, 20])
+    }
+
+    @Test func distributeNeedsNoOutlierDetection() {
+        let rule = LocalityDistributeRule(from: "*", to: ["us-central1/*": 80, "us-east1/*": 20])
+        let layout = LocalityBalancing.layout(
+            endpoints: [Self.centralA, Self.east], labels: [[:], [:]], client: Self.client,
+            policy: Self.policy(LocalityLbSettingRule(distribute: [rule]), outlier: nil))
+        #expect(layout == .weighted(localities: [Self.centralA, Self.east], weights: [80, 20]))
+        let disabled = LocalityBalancing.layout(
+            endpoints: [Self.centralA, Self.east], labels: [[:], [:]], client: Self.client,
+            policy: Self.policy(LocalityLbSettingRule(enabled: false, distribute: [rule])))
+        #expect(disabled == .flat)
     }
 
     @Test func healthIsOverprovisionedAndCapped() {
