@@ -30,9 +30,11 @@ package struct LocalityRouting: Sendable, Equatable {
         self.outlierDetection = outlierDetection
     }
 
-    /// Whether Istio applies locality load balancing to the DestinationRule's host: it does only with outlier
-    /// detection (the mesh default `localityLbSetting.enabled: true` then applies even without this block's fields).
-    package var isInEffect: Bool { outlierDetection != nil }
+    /// Whether Istio applies locality load balancing to the DestinationRule's host: `distribute` weights always apply;
+    /// priorities (and so failover) only with outlier detection — the mesh default `localityLbSetting.enabled: true` then
+    /// applies even without this block's fields. (istiod's ApplyLocalityLoadBalancer: "Failover needs outlier detection,
+    /// otherwise Envoy will never drop down to a lower priority.")
+    package var isInEffect: Bool { outlierDetection != nil || !distribute.isEmpty }
 }
 
 package struct LocalityFailoverRule: Sendable, Equatable {
