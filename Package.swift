@@ -119,6 +119,6 @@ let package = Package(
         .testTarget(name: "MeshSimTests", dependencies: ["MeshSim", "MeshSimRuntime", "MeshTestSupport"]),
         .testTarget(name: "MeshCheckTests", dependencies: ["MeshCheck", "MeshStats", "MeshSim", "MeshTestSupport"]),
         .testTarget(name: "MeshReportsTests", dependencies: ["MeshReports", "MeshCheck", "MeshTestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["MeshSim", "KubeClient", "MeshTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MeshSim", "MeshCheck", "KubeClient", "MeshTestSupport"]),
     ]
 )
