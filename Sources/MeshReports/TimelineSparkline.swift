@@ -70,6 +70,6 @@ package struct TimelineSparkline: Sendable, Equatable {
     /// What the marks mean, for the heading line.
     package static func legend(secondsPerColumn: Double) -> String {
         "share of each source's requests its own (or the first serving) cluster answered, ▁ none to █ all, "
-            + "one mark per \(NumberFormat.shortest(secondsPerColumn)) s; ! errors, · no requests, | disruption applied or restored"
+            + "one mark per \(NumberFormat.shortest((secondsPerColumn * 1000).rounded() / 1000)) s; ! errors, · no requests, | disruption applied or restored"
     }
 }

@@ -78,6 +78,11 @@ struct TimelineRenderingTests {
         #expect(line.errorColumns == 1)
     }
 
+    @Test func theLegendStatesTheColumnWidthInMilliseconds() {
+        #expect(TimelineSparkline.legend(secondsPerColumn: 3 * 0.1).contains("one mark per 0.3 s;"))
+        #expect(TimelineSparkline.legend(secondsPerColumn: 10).contains("one mark per 10 s;"))
+    }
+
     @Test func noTimelineNoSparklinesNoSection() throws {
         let report = try Fixtures.failingThreeClusters()
         #expect(TimelineSparkline.all(report).isEmpty)
