@@ -14,20 +14,6 @@ import XCTest
 @testable import MeshCheck
 
 final class FailoverEndToEndTests: XCTestCase {
-    private static func clients(_ mesh: SimulatedMesh) throws -> [KubeClient] {
-        let kubeconfig = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: mesh.kubeconfigPath))
-        return try mesh.contexts.map { try KubeClient(kubeconfig: kubeconfig, context: $0) }
-    }
-
-    private static func managedNamespaces(_ clients: [KubeClient]) async throws -> [String] {
-        var names: [String] = []
-        for client in clients {
-            let namespaces: [Namespace] = try await client.list(ResourcePath.namespaces().labelSelector("app.kubernetes.io/managed-by=meshcheck"))
-            names += namespaces.compactMap { $0.metadata.name.map { "\(client.name)/\($0)" } }
-        }
-        return names
-    }
-
     /// A Deployment named like the run's, in a namespace that is not the run's: a disruption must never touch it.
     private static func createForeignDeployment(_ client: KubeClient) async throws {
         let namespace = JSONValue.object([
@@ -56,7 +42,7 @@ final class FailoverEndToEndTests: XCTestCase {
     func testInterruptDuringADisruptionCleansUpAndLeavesOthersAlone() async throws {
         let mesh = try await SimulatedMesh.start(SimulatedMeshOptions())
         defer { Task { await mesh.stop() } }
-        let clients = try Self.clients(mesh)
+        let clients = try MeshClients.clients(mesh)
         try await Self.createForeignDeployment(clients[0])
         let directory = try CLI.temporaryDirectory("disruption-interrupt")
         let scenarioPath = directory + "/scenario.yaml"
@@ -95,7 +81,7 @@ final class FailoverEndToEndTests: XCTestCase {
         let result = child.wait()
         XCTAssertEqual(result.status, 130, result.stderrText)
 
-        let managed = try await Self.managedNamespaces(clients)
+        let managed = try await MeshClients.managedNamespaces(clients)
         XCTAssertEqual(managed, [], "an interrupted run must still clean up")
         let foreign: JSONValue = try await clients[0].get(ResourcePath.deployments(in: "team-a", "helloworld-v1"))
         XCTAssertEqual(foreign["spec"]?["replicas"]?.numberValue, 1, "a Deployment that is not the run's was touched")

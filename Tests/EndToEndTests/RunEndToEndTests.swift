@@ -177,24 +177,10 @@ final class RunEndToEndTests: XCTestCase {
 
 /// Tests that need the simulated mesh outside the CLI, to prepare or inspect clusters.
 final class RunAgainstExternalMeshTests: XCTestCase {
-    private static func clients(_ mesh: SimulatedMesh) throws -> [KubeClient] {
-        let kubeconfig = try Kubeconfig.load(KubeconfigLoadingRules(explicitPath: mesh.kubeconfigPath))
-        return try mesh.contexts.map { try KubeClient(kubeconfig: kubeconfig, context: $0) }
-    }
-
-    private static func managedNamespaces(_ clients: [KubeClient]) async throws -> [String] {
-        var names: [String] = []
-        for client in clients {
-            let namespaces: [Namespace] = try await client.list(ResourcePath.namespaces().labelSelector("app.kubernetes.io/managed-by=meshcheck"))
-            names += namespaces.compactMap { $0.metadata.name.map { "\(client.name)/\($0)" } }
-        }
-        return names
-    }
-
     func testForeignNamespaceIsNeverAdopted() async throws {
         let mesh = try await SimulatedMesh.start(SimulatedMeshOptions())
         defer { Task { await mesh.stop() } }
-        let clients = try Self.clients(mesh)
+        let clients = try MeshClients.clients(mesh)
         let namespace = JSONValue.object([
             "apiVersion": .string("v1"), "kind": .string("Namespace"),
             "metadata": .object(["name": .string("sample")]),
@@ -220,7 +206,7 @@ final class RunAgainstExternalMeshTests: XCTestCase {
         XCTAssertNil(after.metadata.deletionTimestamp)
         let kept: ConfigMap = try await clients[0].get(.configMaps(in: "sample", "keep-me"))
         XCTAssertEqual(kept.metadata.resourceVersion, created.metadata.resourceVersion)
-        let managed = try await Self.managedNamespaces(clients)
+        let managed = try await MeshClients.managedNamespaces(clients)
         XCTAssertEqual(managed, [], "nothing may be created when input is refused")
     }
 
@@ -234,7 +220,7 @@ final class RunAgainstExternalMeshTests: XCTestCase {
             ], timeout: 60)
         XCTAssertEqual(result.exitCode, 2, result.stderr)
         XCTAssertTrue(result.stderr.contains("no-such-context"), result.stderr)
-        let managed = try await Self.managedNamespaces(try Self.clients(mesh))
+        let managed = try await MeshClients.managedNamespaces(try MeshClients.clients(mesh))
         XCTAssertEqual(managed, [])
     }
 
@@ -268,7 +254,7 @@ final class RunAgainstExternalMeshTests: XCTestCase {
         XCTAssertEqual(result.exitCode, 3, result.stderr)
         XCTAssertTrue(result.stderr.contains("gke_meshcheck-sim_us-central1-a_gone"), result.stderr)
         XCTAssertFalse(result.stderr.contains("not-a-real-token"), "a token leaked into the output")
-        let managed = try await Self.managedNamespaces(try Self.clients(mesh))
+        let managed = try await MeshClients.managedNamespaces(try MeshClients.clients(mesh))
         XCTAssertEqual(managed, [], "nothing may be left in the reachable cluster")
         // Stopped before creating anything: the report says so rather than "skipped by policy".
         let cleanup = try CLI.report(in: directory + "/out")["cleanup"] as? [String: Any]
@@ -313,7 +299,7 @@ final class RunAgainstExternalMeshTests: XCTestCase {
         for line in lines.dropLast() {
             XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(line.utf8)), "torn record line: \(line)")
         }
-        let managed = try await Self.managedNamespaces(try Self.clients(mesh))
+        let managed = try await MeshClients.managedNamespaces(try MeshClients.clients(mesh))
         XCTAssertEqual(managed, [], "an interrupted run must still clean up")
     }
 }

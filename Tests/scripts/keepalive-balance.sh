@@ -13,17 +13,7 @@ command -v python3 >/dev/null || fail "python3 is missing"
 start_simulated_mesh
 
 step "deploy HelloWorld v1 (cluster 1) and v2 (cluster 2), two pods each, and Sleep into namespace sample"
-revision=$(kubectl --context "$ctx1" get deployment -n istio-system -l app=istiod -o jsonpath='{.items[0].metadata.labels.istio\.io/rev}')
-for ctx in "$ctx1" "$ctx2"; do
-  kubectl --context "$ctx" create namespace sample >/dev/null
-  kubectl --context "$ctx" label namespace sample "istio.io/rev=$revision" >/dev/null
-  kubectl --context "$ctx" create -f "$manifests/helloworld.yaml" -l service=helloworld -n sample >/dev/null
-done
-kubectl --context "$ctx1" apply -f "$manifests/sleep.yaml" -n sample >/dev/null
-kubectl --context "$ctx1" create -f "$manifests/helloworld.yaml" -l version=v1 -n sample >/dev/null
-kubectl --context "$ctx2" create -f "$manifests/helloworld.yaml" -l version=v2 -n sample >/dev/null
-kubectl --context "$ctx1" scale deployment helloworld-v1 --replicas=2 -n sample >/dev/null
-kubectl --context "$ctx2" scale deployment helloworld-v2 --replicas=2 -n sample >/dev/null
+deploy_two_pod_sample
 for ctx in "$ctx1" "$ctx2"; do
   for _ in $(seq 1 50); do
     [[ $(kubectl --context "$ctx" get pod -n sample -l app=helloworld -o name | wc -l) -eq 2 ]] && break

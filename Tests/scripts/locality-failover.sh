@@ -23,17 +23,7 @@ grep -q ' us-central1-a$' <<<"$zones" || fail "cluster 1's node is not shown in 
 grep -q ' us-east1-b$' <<<"$zones" || fail "cluster 2's node is not shown in zone us-east1-b"
 
 step "deploy HelloWorld v1 (cluster 1) and v2 (cluster 2), two pods each, and Sleep into cluster 1"
-revision=$(kubectl --context "$ctx1" get deployment -n istio-system -l app=istiod -o jsonpath='{.items[0].metadata.labels.istio\.io/rev}')
-for ctx in "$ctx1" "$ctx2"; do
-  kubectl --context "$ctx" create namespace sample >/dev/null
-  kubectl --context "$ctx" label namespace sample "istio.io/rev=$revision" >/dev/null
-  kubectl --context "$ctx" create -f "$manifests/helloworld.yaml" -l service=helloworld -n sample >/dev/null
-done
-kubectl --context "$ctx1" apply -f "$manifests/sleep.yaml" -n sample >/dev/null
-kubectl --context "$ctx1" create -f "$manifests/helloworld.yaml" -l version=v1 -n sample >/dev/null
-kubectl --context "$ctx2" create -f "$manifests/helloworld.yaml" -l version=v2 -n sample >/dev/null
-kubectl --context "$ctx1" scale deployment helloworld-v1 --replicas=2 -n sample >/dev/null
-kubectl --context "$ctx2" scale deployment helloworld-v2 --replicas=2 -n sample >/dev/null
+deploy_two_pod_sample
 
 # Waits until `ctx` runs `count` Ready HelloWorld pods (and Sleep, where there is one).
 wait_for_helloworld() {

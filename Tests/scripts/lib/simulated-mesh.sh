@@ -42,3 +42,21 @@ start_simulated_mesh() {
   ctx1=${contexts[0]}
   ctx2=${contexts[1]}
 }
+
+# The install guide's sample, scaled for balance checks: namespace `sample` in both clusters (labelled for the
+# installed revision), the HelloWorld Service everywhere, v1 in cluster 1 and v2 in cluster 2 with two pods each,
+# and Sleep in cluster 1. Callers wait for the pods themselves.
+deploy_two_pod_sample() {
+  local revision ctx
+  revision=$(kubectl --context "$ctx1" get deployment -n istio-system -l app=istiod -o jsonpath='{.items[0].metadata.labels.istio\.io/rev}')
+  for ctx in "$ctx1" "$ctx2"; do
+    kubectl --context "$ctx" create namespace sample >/dev/null
+    kubectl --context "$ctx" label namespace sample "istio.io/rev=$revision" >/dev/null
+    kubectl --context "$ctx" create -f "$manifests/helloworld.yaml" -l service=helloworld -n sample >/dev/null
+  done
+  kubectl --context "$ctx1" apply -f "$manifests/sleep.yaml" -n sample >/dev/null
+  kubectl --context "$ctx1" create -f "$manifests/helloworld.yaml" -l version=v1 -n sample >/dev/null
+  kubectl --context "$ctx2" create -f "$manifests/helloworld.yaml" -l version=v2 -n sample >/dev/null
+  kubectl --context "$ctx1" scale deployment helloworld-v1 --replicas=2 -n sample >/dev/null
+  kubectl --context "$ctx2" scale deployment helloworld-v2 --replicas=2 -n sample >/dev/null
+}
