@@ -321,7 +321,9 @@ package final class SimulatedMesh: Sendable {
             kubeconfigPath: path, contexts: entries.map(\.contextName), clusterInfo: info, faults: faults,
             clusters: clusters, group: group, runtime: runtime, control: control, ownedDirectory: ownedDirectory)
         do {
-            try await mesh.waitUntilReady(timeout: 10 + options.startDelaySeconds * 4)
+            // Two seconds on a quiet machine; the margin is for one shared with many other meshes and builds, where a
+            // 10 s budget ran out while the process waited for CPU.
+            try await mesh.waitUntilReady(timeout: 30 + options.startDelaySeconds * 4)
             try faults.setImagePullErrors(options.imagePullErrors)
             for (cluster, podFaults) in options.podFaults { try faults.setPodFaults(podFaults, cluster: cluster) }
             for (cluster, peers) in options.istiodUnreachablePeers { try faults.setIstiodUnreachablePeers(peers, cluster: cluster) }
