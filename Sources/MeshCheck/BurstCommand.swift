@@ -172,7 +172,7 @@ package struct BurstCommand: Sendable, Equatable {
 
     /// curl's timeout syntax: decimal seconds with millisecond precision (`10`, `0.25`).
     static func seconds(_ duration: Duration) -> String {
-        let milliseconds = max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = max(1, duration.wholeMilliseconds)
         let whole = milliseconds / 1000
         let fraction = milliseconds % 1000
         if fraction == 0 { return String(whole) }

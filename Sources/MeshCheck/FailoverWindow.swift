@@ -57,7 +57,7 @@ package enum FailoverWindow {
         package init(
             consecutiveErrors: Int, attemptsPerRequest: Int, endpoints: Int, workers: Int, workerIntervalMicros: Int64, windowMicros: Int64,
             requestSpanMicros: Int64 = 0, effectDelayMicros: ClosedRange<Int64> = 0...0,
-            baseEjectionTimeMicros: Int64 = micros(OutlierDetectionSettings.defaultBaseEjectionTime), totalEndpoints: Int? = nil,
+            baseEjectionTimeMicros: Int64 = OutlierDetectionSettings.defaultBaseEjectionTime.wholeMicroseconds, totalEndpoints: Int? = nil,
             maxEjectionPercent: Int = OutlierDetectionSettings.defaultMaxEjectionPercent, endpointRemovalMicros: ClosedRange<Int64>? = nil
         ) {
             self.totalEndpoints = totalEndpoints
@@ -86,16 +86,12 @@ package enum FailoverWindow {
             self.init(
                 consecutiveErrors: counts.min() ?? OutlierDetectionSettings.defaultConsecutive5xxErrors, attemptsPerRequest: 1 + retries,
                 endpoints: endpoints, workers: load.workersPerBurst, workerIntervalMicros: Int64(interval),
-                windowMicros: Int64(timeline.windowMilliseconds) * 1000, requestSpanMicros: requestSpanMicros,
+                windowMicros: timeline.window.wholeMicroseconds, requestSpanMicros: requestSpanMicros,
                 effectDelayMicros: effectDelayMicros,
-                baseEjectionTimeMicros: Self.micros(outlierDetection.baseEjectionTime ?? OutlierDetectionSettings.defaultBaseEjectionTime),
+                baseEjectionTimeMicros: (outlierDetection.baseEjectionTime ?? OutlierDetectionSettings.defaultBaseEjectionTime).wholeMicroseconds,
                 totalEndpoints: totalEndpoints,
                 maxEjectionPercent: outlierDetection.maxEjectionPercent ?? OutlierDetectionSettings.defaultMaxEjectionPercent,
                 endpointRemovalMicros: endpointRemovalMicros)
-        }
-
-        package static func micros(_ duration: Duration) -> Int64 {
-            duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
         }
 
         /// n: requests that fail before every disrupted endpoint is ejected.

@@ -11,8 +11,7 @@ package struct LoadClock: Sendable {
 
     /// Microseconds from the origin to `instant` (negative before it).
     package func micros(at instant: ContinuousClock.Instant) -> Int64 {
-        let elapsed = (instant - origin).components
-        return elapsed.seconds * 1_000_000 + elapsed.attoseconds / 1_000_000_000_000
+        (instant - origin).wholeMicroseconds
     }
 
     package func nowMicros() -> Int64 { micros(at: .now) }

@@ -194,7 +194,7 @@ package struct DestinationRuleObject: Encodable, Sendable, Equatable {
 
         /// `1s`, `0.5s`, `1.25s`: the protobuf JSON form, which Istio's validation and istiod both read.
         static func protobufDuration(_ duration: Duration) -> String {
-            let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+            let milliseconds = duration.wholeMilliseconds
             let whole = milliseconds / 1000
             let fraction = milliseconds % 1000
             guard fraction != 0 else { return "\(whole)s" }

@@ -72,8 +72,7 @@ package enum RecordsReplay {
     package static func timeline(_ records: [StoredRecord], clusterNames: [String], window: Duration) -> TimelineTally? {
         var index: [String: Int] = [:]
         for (position, name) in clusterNames.enumerated() { index[name] = position }
-        let width = window.components
-        var timeline = TimelineTally(clusterCount: clusterNames.count, windowMicros: width.seconds * 1_000_000 + width.attoseconds / 1_000_000_000_000)
+        var timeline = TimelineTally(clusterCount: clusterNames.count, windowMicros: window.wholeMicroseconds)
         var placed = false
         for record in records {
             guard let atMicros = record.atMicros, let source = index[record.source] else { continue }

@@ -302,7 +302,6 @@ package struct MeshCheckRun: Sendable {
         let total = pods.count * lanes * load.bursts * load.requestsPerBurst
         settings.progress("bursts: \(pods.count) clients × \(lanes) concurrent × \(load.bursts) bursts × \(load.requestsPerBurst) requests = \(total)")
         let clock = LoadClock()
-        state.loadClock = clock
         let disruptions = startDisruptions(operations, state: state, clock: clock)
         defer { disruptions?.cancel() }
         let results = await withTaskGroup(of: [BurstResult].self) { group in

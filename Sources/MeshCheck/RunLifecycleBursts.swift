@@ -68,8 +68,7 @@ package struct AttributionBase: Sendable {
     ) {
         self.lateInstances = lateInstances
         tally = TrafficTally(clusterNames: clusterNames)
-        let window = timelineWindow.components
-        timeline = TimelineTally(clusterCount: clusterNames.count, windowMicros: window.seconds * 1_000_000 + window.attoseconds / 1_000_000_000_000)
+        timeline = TimelineTally(clusterCount: clusterNames.count, windowMicros: timelineWindow.wholeMicroseconds)
         clusterJSON = clusterNames.map { JSONStringBytes($0) }
         for (pod, cluster) in helloworldPods {
             let id = names.intern(pod)

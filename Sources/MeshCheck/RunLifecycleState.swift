@@ -17,8 +17,6 @@ final class RunState: Sendable {
         var tally: TrafficTally?
         /// The measured bursts' requests in time, merged like `tally`.
         var timeline: TimelineTally?
-        /// The timeline's origin, set when the measured load starts (disruptions are timed on it).
-        var loadClock: LoadClock?
         var execSessions = 0
         /// Failed bursts' messages, by source cluster index.
         var execFailures: [Int: [String]] = [:]
@@ -89,11 +87,6 @@ final class RunState: Sendable {
     var controlPlaneViews: [String: ControlPlaneView] {
         get { facts.withLock { $0.controlPlaneViews } }
         set { facts.withLock { $0.controlPlaneViews = newValue } }
-    }
-    /// The clock of the measured load, once it started; nil before.
-    var loadClock: LoadClock? {
-        get { facts.withLock { $0.loadClock } }
-        set { facts.withLock { $0.loadClock = newValue } }
     }
     var convergeSeconds: Double? {
         get { facts.withLock { $0.convergeSeconds } }

@@ -186,7 +186,6 @@ package struct TimelineSettings: Sendable, Equatable {
         self.window = window
     }
 
-    package var windowMilliseconds: Int { Int(window.components.seconds) * 1000 + Int(window.components.attoseconds / 1_000_000_000_000_000) }
 }
 
 // MARK: - Reading

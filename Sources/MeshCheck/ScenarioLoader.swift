@@ -388,8 +388,15 @@ package func byteSizeRangeProblem(_ value: Int, in range: ClosedRange<Int>) -> S
     range.contains(value) ? nil : "must be between \(formatByteSize(range.lowerBound)) and \(formatByteSize(range.upperBound))"
 }
 
+extension Duration {
+    /// Whole milliseconds, truncated: how scenarios, curl's options and Istio's fields state durations.
+    package var wholeMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+    /// Whole microseconds, truncated: the unit of the load's timeline.
+    package var wholeMicroseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
+}
+
 package func formatDuration(_ duration: Duration) -> String {
-    let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    let milliseconds = duration.wholeMilliseconds
     if milliseconds < 1000 { return "\(milliseconds)ms" }
     if milliseconds % 1000 != 0 { return "\(NumberFormat.shortest(Double(milliseconds) / 1000))s" }
     var seconds = milliseconds / 1000

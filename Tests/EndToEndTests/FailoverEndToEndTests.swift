@@ -238,6 +238,7 @@ final class FailoverEndToEndTests: XCTestCase {
         let timeline = try XCTUnwrap(report["timeline"] as? [String: Any])
         let clusterOne = (timeline["sources"] as? [[String: Any]])?.first { $0["source"] as? String == "cluster-1" }
         XCTAssertEqual((clusterOne?["windows"] as? [[String: Any]])?.reduce(0) { $0 + ($1["errors"] as? Int ?? 0) }, 0)
+        XCTAssertEqual(rows(report, "failover").count, 2, "one row per client cluster: \(rows(report, "failover"))")
         XCTAssertTrue(rows(report, "failover").allSatisfy { $0.string("status") != "fail" }, "\(rows(report, "failover"))")
     }
 
